@@ -1,0 +1,32 @@
+import type { ObjectRef, SpanRecord } from '../../src/model.ts';
+
+export interface ObjectQuery {
+  cluster?: string;
+  group?: string;
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  startUs: number;
+  endUs: number;
+  limit: number;
+}
+
+export interface FoundObject {
+  object: ObjectRef;
+  /** Window starts (Unix seconds) in the queried range where the object has a raw trace, ascending. */
+  windows: number[];
+}
+
+/**
+ * Where the read path gets raw spans: Jaeger's query HTTP API (jaeger.ts) or the embedded store.
+ * Raw trace IDs are derived (src/ids.ts), so most reads are direct fetches by ID.
+ */
+export interface TraceBackend {
+  /** All spans of one raw trace (object, window); [] when unknown. */
+  getRawTrace(traceId: string): Promise<SpanRecord[]>;
+  /** Objects whose object spans match the filter and overlap [startUs, endUs]. */
+  findObjects(q: ObjectQuery): Promise<FoundObject[]>;
+  /** Cluster names seen. */
+  clusters(): Promise<string[]>;
+  close(): Promise<void>;
+}
