@@ -1,0 +1,104 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SinkFullError } from '../../src/sinks/sink.ts';
+import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
+import { eventSpanId, objectSpanId, rawTraceId } from '../../src/ids.ts';
+
+const WINDOW = 1800;
+const T0 = 1_700_000_000 - (1_700_000_000 % WINDOW); // window-aligned seconds
+
+function objectSpans(o: ObjectRef, windowStart: number, events: number): SpanRecord[] {
+  const key = objectKey(o);
+  const traceId = rawTraceId(key, windowStart);
+  const root = objectSpanId(key, windowStart);
+  const attributes = { cluster: o.cluster, group: o.group, resource: o.resource, namespace: o.namespace, name: o.name };
+  const spans: SpanRecord[] = [
+    { traceId, spanId: root, kind: 'object', name: o.resource, startUs: windowStart * 1e6, endUs: (windowStart + WINDOW) * 1e6, object: o, attributes },
+  ];
+  for (let i = 0; i < events; i++) {
+    spans.push({
+      traceId, spanId: eventSpanId(`audit-${key}-${windowStart}-${i}`, key), parentSpanId: root, kind: 'event', name: 'update',
+      startUs: (windowStart + 10 + i) * 1e6, endUs: (windowStart + 10 + i) * 1e6 + 500, object: o,
+      attributes: { ...attributes, verb: 'update', code: 200 }, ...(i === 1 ? { error: 'Conflict: the object has been modified' } : {}),
+    });
+  }
+  return spans;
+}
+
+const deploy: ObjectRef = { cluster: 'kwok', group: 'apps', resource: 'deployments', namespace: 'default', name: 'web' };
+const pod: ObjectRef = { cluster: 'kwok', group: '', resource: 'pods', namespace: 'default', name: 'web-abc' };
+const node: ObjectRef = { cluster: 'other', group: '', resource: 'nodes', namespace: '', name: 'node-1' };
+
+describe('SqliteStore', () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kt-store-'));
+    store = new SqliteStore(join(dir, 'kt.sqlite'));
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores a replayed batch only once (dedup by trace and span ID)', async () => {
+    const spans = objectSpans(deploy, T0, 3);
+    await store.write(spans);
+    await store.write(spans);
+    expect(store.count()).toBe(4);
+    const trace = await store.getRawTrace(spans[0]!.traceId);
+    expect(trace).toHaveLength(4);
+  });
+
+  it('returns a raw trace with attributes, parent and error intact', async () => {
+    const spans = objectSpans(deploy, T0, 2);
+    await store.write(spans);
+    const trace = await store.getRawTrace(spans[0]!.traceId);
+    const root = trace.find((s) => s.kind === 'object')!;
+    expect(root.parentSpanId).toBeUndefined();
+    expect(root.object).toEqual(deploy);
+    const events = trace.filter((s) => s.kind === 'event');
+    expect(events.every((s) => s.parentSpanId === root.spanId)).toBe(true);
+    expect(events[0]!.attributes).toMatchObject({ verb: 'update', code: 200, name: 'web' });
+    expect(events.find((s) => s.error)?.error).toBe('Conflict: the object has been modified');
+    expect(await store.getRawTrace('0'.repeat(32))).toEqual([]);
+  });
+
+  it('finds objects by any subset of the key, with their windows ascending', async () => {
+    await store.write([...objectSpans(deploy, T0 + WINDOW, 1), ...objectSpans(deploy, T0, 1), ...objectSpans(pod, T0, 1), ...objectSpans(node, T0, 0)]);
+    const all = { startUs: T0 * 1e6, endUs: (T0 + 10 * WINDOW) * 1e6, limit: 100 };
+    const byName = await store.findObjects({ ...all, name: 'web' });
+    expect(byName).toEqual([{ object: deploy, windows: [T0, T0 + WINDOW] }]);
+    expect((await store.findObjects({ ...all, cluster: 'kwok' })).map((f) => f.object.name).sort()).toEqual(['web', 'web-abc']);
+    expect((await store.findObjects({ ...all, group: '', resource: 'pods' })).map((f) => f.object)).toEqual([pod]);
+    expect(await store.findObjects(all)).toHaveLength(3);
+    expect(await store.findObjects({ ...all, limit: 1 })).toHaveLength(1);
+    // only the second window overlaps this range
+    const later = await store.findObjects({ startUs: (T0 + WINDOW + 5) * 1e6, endUs: (T0 + WINDOW + 6) * 1e6, limit: 10 });
+    expect(later).toEqual([{ object: deploy, windows: [T0 + WINDOW] }]);
+    expect(await store.clusters()).toEqual(['kwok', 'other']);
+  });
+
+  it('writes thousands of spans per batch and keeps them queryable', async () => {
+    const batch: SpanRecord[] = [];
+    for (let i = 0; i < 500; i++) batch.push(...objectSpans({ ...pod, name: `pod-${i}` }, T0, 9));
+    await store.write(batch);
+    expect(store.count()).toBe(5000);
+    expect(await store.findObjects({ resource: 'pods', name: 'pod-42', startUs: 0, endUs: 1e18, limit: 10 })).toHaveLength(1);
+  });
+
+  it('refuses writes with SinkFullError when over its pending limit', async () => {
+    const small = new SqliteStore(join(dir, 'small.sqlite'), { maxPending: 3 });
+    const first = small.write(objectSpans(deploy, T0, 3)); // 4 pending until committed
+    expect(small.full()).toBe(true);
+    await expect(small.write(objectSpans(pod, T0, 0))).rejects.toBeInstanceOf(SinkFullError);
+    await first;
+    expect(small.full()).toBe(false);
+    await small.write(objectSpans(pod, T0, 0));
+    expect(small.count()).toBe(5);
+    await small.close();
+  });
+});
