@@ -1,0 +1,129 @@
+// List-watch informers: every discovered resource feeds Pipeline.watchChange (diffs, and in
+// list-watch-only mode the event spans themselves); core/v1 Events feed Pipeline.kubeEvent.
+// A failed watch is restarted (re-list) with exponential backoff; the pipeline de-duplicates
+// by derived IDs, so re-listing never shows a change twice.
+import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { SpanRecord } from '../model.ts';
+import type { SpanSink } from '../sinks/sink.ts';
+import { log } from '../log.ts';
+import { watchErrors, watchEvents } from '../server/metrics.ts';
+import { discoverResources, type DiscoveryFilter, type WatchedResource } from './discovery.ts';
+import { kubeGet } from './kube-client.ts';
+import { SpanWriter } from './span-writer.ts';
+
+type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
+export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** What informers need from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+export interface WatchIngest {
+  watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
+  kubeEvent(obj: unknown, cluster: string): Ingest;
+  setListWatchOnly(cluster: string, on: boolean): void;
+}
+
+export interface InformerOptions extends DiscoveryFilter {
+  kc: KubeConfig;
+  cluster: string;
+  pipeline: WatchIngest;
+  sink: SpanSink;
+  listWatchOnly?: boolean;
+  /** Watch Events (core/v1) too. Default true. */
+  events?: boolean;
+}
+
+export interface RunningInformers {
+  resources: WatchedResource[];
+  /** Resolves once every informer finished its initial list. */
+  synced: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const EVENTS_RESOURCE: WatchedResource = { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, path: '/api/v1/events' };
+
+function lister(kc: KubeConfig, r: WatchedResource) {
+  return async (): Promise<KubernetesListObject<KubernetesObject>> => {
+    const items: KubernetesObject[] = [];
+    let cont = '';
+    let resourceVersion = '';
+    do {
+      const page = await kubeGet<KubernetesListObject<KubernetesObject>>(kc, `${r.path}?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+      const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+      for (const it of page.items) items.push({ ...it, apiVersion, kind: r.kind });
+      resourceVersion = page.metadata?.resourceVersion ?? '';
+      cont = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue ?? '';
+    } while (cont);
+    return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion }, items };
+  };
+}
+
+export async function startInformers(opts: InformerOptions): Promise<RunningInformers> {
+  const logger = log.child({ component: 'informers', cluster: opts.cluster });
+  opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
+  const resources = await discoverResources(opts.kc, opts);
+  const writer = new SpanWriter(opts.sink);
+  let stopped = false;
+  const informers: { stop(): Promise<void> }[] = [];
+  const syncs: Promise<void>[] = [];
+
+  const ingest = (source: string, type: string, fn: () => Ingest) => {
+    watchEvents.inc({ source, type });
+    try {
+      const r = fn();
+      if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
+      writer.push(r.spans);
+    } catch (err) {
+      logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
+    }
+  };
+
+  const run = (r: WatchedResource, onChange: (type: WatchChangeType, obj: KubernetesObject) => void) => {
+    const inf = makeInformer(opts.kc, r.path, lister(opts.kc, r));
+    const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+    // watch objects lack apiVersion/kind on some servers' lists; the pipeline wants full objects
+    const full = (o: KubernetesObject) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? r.kind });
+    inf.on('add', (o) => onChange('ADDED', full(o)));
+    inf.on('update', (o) => onChange('MODIFIED', full(o)));
+    inf.on('delete', (o) => onChange('DELETED', full(o)));
+    let backoff = 1000;
+    let firstSync: (() => void) | undefined;
+    syncs.push(new Promise<void>((resolve) => (firstSync = resolve)));
+    inf.on('connect', () => {
+      backoff = 1000;
+    });
+    inf.on('error', (err: unknown) => {
+      watchErrors.inc();
+      if (stopped) return;
+      const status = (err as { statusCode?: number })?.statusCode;
+      logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, re-listing');
+      const delay = backoff;
+      backoff = Math.min(60_000, backoff * 2);
+      setTimeout(() => {
+        if (!stopped) void inf.start().catch(() => undefined);
+      }, delay);
+      // a resource we may not list (403) must not hold up startup
+      firstSync?.();
+    });
+    informers.push(inf);
+    void inf.start().then(() => firstSync?.(), () => firstSync?.());
+  };
+
+  for (const r of resources) {
+    run(r, (type, obj) => ingest('watch', type, () => opts.pipeline.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)));
+  }
+  if (opts.events ?? true) {
+    run(EVENTS_RESOURCE, (type, obj) => {
+      if (type !== 'DELETED') ingest('event', type, () => opts.pipeline.kubeEvent(obj, opts.cluster));
+    });
+  }
+  logger.info({ resources: resources.length, events: opts.events ?? true, listWatchOnly: opts.listWatchOnly ?? false }, 'informers started');
+
+  return {
+    resources,
+    synced: Promise.all(syncs).then(() => undefined),
+    async stop() {
+      stopped = true;
+      await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));
+      await writer.drain();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// Replay: audit log files (and dumps of Kubernetes Events) through the pipeline into a sink.
+// Used by `kubetrail replay` and `kubetrail demo`. Reading is paced by the sink: at most one batch
+// is being written while the next one is built, and a full sink is waited for, never skipped.
+import type { SpanRecord } from './model.ts';
+import { objectKey } from './model.ts';
+import { SinkFullError, type SpanSink } from './sinks/sink.ts';
+import { log } from './log.ts';
+
+/** One parsed line/document of a log (src/audit/read-log.ts LogItem). */
+export interface ReplayItem {
+  event?: unknown;
+  error?: string;
+  file: string;
+  line: number;
+}
+
+type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
+
+/** What replay needs from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+export interface ReplayPipeline {
+  auditEvent(raw: unknown, cluster: string): Ingest;
+  kubeEvent(obj: unknown, cluster: string): Ingest;
+}
+
+export interface ReplayOptions {
+  items: AsyncIterable<ReplayItem>;
+  classify: (obj: unknown) => 'audit' | 'kube-event' | 'unknown';
+  pipeline: ReplayPipeline;
+  sink: SpanSink;
+  cluster: string;
+  /** Spans per sink write. */
+  batchSize?: number;
+  /** Follow mode: also write the buffer every `idleFlushMs` when input is quiet. */
+  idleFlushMs?: number;
+  /** Called after each event with running totals (progress display). */
+  onEvent?: (s: ReplaySummary) => void;
+}
+
+export interface ReplaySummary {
+  eventsRead: number;
+  traced: number;
+  skipped: Record<string, number>;
+  errors: number;
+  /** First few errors, `file:line: reason`. */
+  errorSamples: string[];
+  objects: number;
+  spansWritten: number;
+  elapsedSec: number;
+  eventsPerSec: number;
+}
+
+const MAX_ERROR_SAMPLES = 10;
+
+export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
+  const t0 = performance.now();
+  const batchSize = opts.batchSize ?? 5000;
+  const objects = new Set<string>();
+  const s: ReplaySummary = {
+    eventsRead: 0, traced: 0, skipped: {}, errors: 0, errorSamples: [], objects: 0, spansWritten: 0, elapsedSec: 0, eventsPerSec: 0,
+  };
+  let buffer: SpanRecord[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let writeError: unknown;
+
+  const error = (item: ReplayItem, reason: string) => {
+    s.errors++;
+    if (s.errorSamples.length < MAX_ERROR_SAMPLES) s.errorSamples.push(`${item.file}:${item.line}: ${reason}`);
+    log.debug({ file: item.file, line: item.line, reason }, 'skipping bad log item');
+  };
+
+  const writeBatch = async (spans: SpanRecord[]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await opts.sink.write(spans);
+        s.spansWritten += spans.length;
+        return;
+      } catch (err) {
+        if (!(err instanceof SinkFullError)) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 20 * 2 ** attempt)));
+      }
+    }
+  };
+
+  /** Hands the buffer to the sink once the previous batch is durable. */
+  const flushBuffer = async () => {
+    await writing;
+    if (writeError) throw writeError;
+    if (buffer.length === 0) return;
+    const spans = buffer;
+    buffer = [];
+    writing = writeBatch(spans).catch((err) => {
+      writeError = err;
+    });
+  };
+
+  const timer = opts.idleFlushMs
+    ? setInterval(() => void flushBuffer().catch(() => undefined), opts.idleFlushMs)
+    : undefined;
+  try {
+    for await (const item of opts.items) {
+      if (writeError) throw writeError;
+      s.eventsRead++;
+      if (item.error !== undefined || item.event === undefined) {
+        error(item, item.error ?? 'empty item');
+      } else {
+        const kind = opts.classify(item.event);
+        let r: Ingest;
+        try {
+          r = kind === 'audit' ? opts.pipeline.auditEvent(item.event, opts.cluster)
+            : kind === 'kube-event' ? opts.pipeline.kubeEvent(item.event, opts.cluster)
+            : { spans: [], skipped: 'not an audit event or Kubernetes Event' };
+        } catch (err) {
+          r = { spans: [], error: `pipeline error: ${(err as Error).message}` };
+        }
+        if (r.error) error(item, r.error);
+        else if (r.skipped) s.skipped[r.skipped] = (s.skipped[r.skipped] ?? 0) + 1;
+        else s.traced++;
+        for (const span of r.spans) {
+          if (span.kind === 'object') objects.add(objectKey(span.object));
+          buffer.push(span);
+        }
+        if (buffer.length >= batchSize) await flushBuffer();
+      }
+      if (opts.onEvent) {
+        s.objects = objects.size;
+        opts.onEvent(s);
+      }
+    }
+    await flushBuffer();
+    await writing;
+    if (writeError) throw writeError;
+    await opts.sink.flush();
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  s.objects = objects.size;
+  s.elapsedSec = (performance.now() - t0) / 1000;
+  s.eventsPerSec = s.elapsedSec > 0 ? s.eventsRead / s.elapsedSec : 0;
+  return s;
+}
+
+/** Human-readable summary for the terminal. */
+export function formatSummary(s: ReplaySummary): string {
+  const lines = [
+    `events read:   ${s.eventsRead}`,
+    `traced:        ${s.traced}`,
+    `skipped:       ${Object.values(s.skipped).reduce((a, b) => a + b, 0)}`,
+    ...Object.entries(s.skipped).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `  ${reason}: ${n}`),
+    `errors:        ${s.errors}`,
+    ...s.errorSamples.map((e) => `  ${e}`),
+    `objects:       ${s.objects}`,
+    `spans written: ${s.spansWritten}`,
+    `elapsed:       ${s.elapsedSec.toFixed(2)}s (${Math.round(s.eventsPerSec)} events/s)`,
+  ];
+  return lines.join('\n');
+}

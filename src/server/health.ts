@@ -1,0 +1,19 @@
+// /healthz: the process is alive. /readyz: the sink can take writes and we are not shutting down,
+// so a load balancer (or the API server retry) goes elsewhere while we drain.
+import type { FastifyInstance } from 'fastify';
+import type { SpanSink } from '../sinks/sink.ts';
+
+export interface Readiness {
+  draining: boolean;
+}
+
+export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readiness): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const reasons: string[] = [];
+    if (state.draining) reasons.push('draining');
+    if (sink.full()) reasons.push('sink full');
+    if (reasons.length) return reply.code(503).send({ status: 'not ready', reasons });
+    return { status: 'ready', pending: sink.pending() };
+  });
+}

@@ -1,0 +1,73 @@
+// Prometheus metrics of the write path (prom-client), one registry per process.
+// Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'kubetrail_process_' });
+
+export const auditEventsReceived = new Counter({
+  name: 'kubetrail_audit_events_received_total',
+  help: 'Audit events received by the webhook (items of EventLists).',
+  registers: [registry],
+});
+export const auditEventsAccepted = new Counter({
+  name: 'kubetrail_audit_events_accepted_total',
+  help: 'Audit events processed and made durable (traced, or intentionally skipped such as reads).',
+  registers: [registry],
+});
+export const auditEventsRejected = new Counter({
+  name: 'kubetrail_audit_events_rejected_total',
+  help: 'Audit events not traced, by reason (malformed, pipeline_error, sink_full, sink_unavailable, draining).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+export const spansWritten = new Counter({
+  name: 'kubetrail_spans_written_total',
+  help: 'Spans made durable by a sink (stored, or acknowledged by the collector).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+export const spansFailed = new Counter({
+  name: 'kubetrail_spans_failed_total',
+  help: 'Spans a sink could not make durable after its retries (each failure is also logged).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+export const sinkQueueDepth = new Gauge({
+  name: 'kubetrail_sink_queue_depth',
+  help: 'Spans accepted by the sink but not yet durable.',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+export const eventLag = new Histogram({
+  name: 'kubetrail_event_lag_seconds',
+  help: 'Time from an audit event stageTimestamp to its spans being durable.',
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  registers: [registry],
+});
+export const webhookRequests = new Counter({
+  name: 'kubetrail_webhook_requests_total',
+  help: 'Audit webhook HTTP requests by response code.',
+  labelNames: ['code'] as const,
+  registers: [registry],
+});
+export const watchEvents = new Counter({
+  name: 'kubetrail_watch_events_total',
+  help: 'Informer notifications (list-watch and Events) by source and type.',
+  labelNames: ['source', 'type'] as const,
+  registers: [registry],
+});
+export const watchErrors = new Counter({
+  name: 'kubetrail_watch_errors_total',
+  help: 'Informer watch failures (each is followed by a re-list with backoff).',
+  registers: [registry],
+});
+
+/** GET /metrics in Prometheus text format. */
+export function metricsRoutes(app: FastifyInstance): void {
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+}

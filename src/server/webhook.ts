@@ -1,0 +1,207 @@
+// The audit webhook: kube-apiserver POSTs audit.k8s.io EventLists here (--audit-webhook-config-file).
+// We answer 200 only once the resulting spans are durable; any error makes the API server retry
+// the batch, so "full" (429) and "sink unavailable" (503) are how backpressure reaches it.
+import { readFileSync } from 'node:fs';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { SpanRecord } from '../model.ts';
+import { SinkFullError, type SpanSink } from '../sinks/sink.ts';
+import { log as rootLog, type Logger } from '../log.ts';
+import {
+  auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, metricsRoutes, webhookRequests,
+} from './metrics.ts';
+import { healthRoutes, type Readiness } from './health.ts';
+
+/** What the webhook needs from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+export interface AuditIngest {
+  auditEvent(raw: unknown, cluster: string): { spans: SpanRecord[]; skipped?: string; error?: string };
+}
+
+export interface WebhookOptions {
+  pipeline: AuditIngest;
+  sink: SpanSink;
+  /** Cluster name for `POST /audit` (default 'default'). */
+  defaultCluster?: string;
+  /** Request body limit; above it 413. Default 32 MiB. */
+  maxBodyBytes?: number;
+  /** Bearer token the API server must send (kubeconfig `token`). */
+  token?: string;
+  /** PEM contents (not paths) for HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
+  logger?: Logger;
+}
+
+export interface WebhookServer {
+  app: FastifyInstance;
+  /** Stop taking audit batches (503) and report not ready; in-flight batches finish. */
+  startDraining(): void;
+  readonly readiness: Readiness;
+}
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Reads PEM files given on the command line. */
+export function loadTls(certPath?: string, keyPath?: string, clientCaPath?: string): WebhookOptions['tls'] {
+  if (!certPath && !keyPath) {
+    if (clientCaPath) throw new Error('--client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (!certPath || !keyPath) throw new Error('--tls-cert and --tls-key go together');
+  return {
+    cert: readFileSync(certPath),
+    key: readFileSync(keyPath),
+    ...(clientCaPath ? { clientCa: readFileSync(clientCaPath) } : {}),
+  };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  // compare digests so length differences do not leak through timing either
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/** Unix seconds (fractional) of an audit event's stageTimestamp, if it has one. */
+function stageTime(item: unknown): number | undefined {
+  const ts = (item as { stageTimestamp?: unknown } | null)?.stageTimestamp;
+  if (typeof ts !== 'string') return undefined;
+  const ms = Date.parse(ts);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
+}
+
+export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
+  const logger = opts.logger ?? rootLog.child({ component: 'webhook' });
+  const defaultCluster = opts.defaultCluster ?? 'default';
+  const readiness: Readiness = { draining: false };
+  const https = opts.tls
+    ? {
+        https: {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ...(opts.tls.clientCa ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+      }
+    : {};
+  const app = Fastify({
+    bodyLimit: opts.maxBodyBytes ?? 32 * 1024 * 1024,
+    logger: false, // our own pino logger below; fastify's per-request logs are too chatty at audit volume
+    ...https,
+  }) as unknown as FastifyInstance;
+
+  // Parse every content type as JSON (the API server sends application/json; curl users may not).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      const e = new Error(`request body is not valid JSON: ${(err as Error).message}`) as Error & { statusCode: number };
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status === 413) auditEventsRejected.inc({ reason: 'too_large' });
+    else if (status === 400) auditEventsRejected.inc({ reason: 'invalid_json' });
+    if (status >= 500) logger.error({ err }, 'webhook request failed');
+    else logger.warn({ status, reason: err.message }, 'webhook request refused');
+    reply.code(status).send({ error: err.message });
+  });
+
+  app.addHook('onResponse', async (_req, reply) => {
+    webhookRequests.inc({ code: String(reply.statusCode) });
+  });
+
+  healthRoutes(app, opts.sink, readiness);
+  metricsRoutes(app);
+
+  const authorize = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (opts.token === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header);
+    if (!m || !sameSecret(m[1]!.trim(), opts.token)) {
+      auditEventsRejected.inc({ reason: 'unauthorized' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    }
+  };
+
+  const handle = async (req: FastifyRequest, reply: FastifyReply, cluster: string) => {
+    if (!CLUSTER_NAME.test(cluster)) return reply.code(400).send({ error: `invalid cluster name: ${JSON.stringify(cluster)}` });
+    const body = req.body as { kind?: unknown; items?: unknown } | null;
+    let items: unknown[];
+    if (body && typeof body === 'object' && Array.isArray(body.items)) items = body.items;
+    else if (body && typeof body === 'object' && body.kind === 'Event') items = [body];
+    else {
+      auditEventsRejected.inc({ reason: 'invalid_json' });
+      return reply.code(400).send({ error: 'expected an audit.k8s.io EventList (an object with an "items" array)' });
+    }
+    auditEventsReceived.inc(items.length);
+    if (readiness.draining) {
+      auditEventsRejected.inc({ reason: 'draining' }, items.length);
+      return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
+    }
+    // Refuse before touching pipeline state, so a retried batch is traced as if it came first.
+    if (opts.sink.full()) {
+      auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
+      return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
+    }
+
+    const spans: SpanRecord[] = [];
+    const stageTimes: number[] = [];
+    let bad = 0;
+    let skipped = 0;
+    items.forEach((item, index) => {
+      try {
+        const result = opts.pipeline.auditEvent(item, cluster);
+        if (result.error) {
+          bad++;
+          auditEventsRejected.inc({ reason: 'malformed' });
+          // index and auditID only: never the item itself, it may hold Secret data
+          logger.warn({ cluster, index, auditID: auditId(item), reason: result.error }, 'skipping bad audit event');
+          return;
+        }
+        if (result.skipped) skipped++;
+        spans.push(...result.spans);
+        const t = stageTime(item);
+        if (t !== undefined) stageTimes.push(t);
+      } catch (err) {
+        bad++;
+        auditEventsRejected.inc({ reason: 'pipeline_error' });
+        logger.error({ cluster, index, auditID: auditId(item), err: (err as Error).message }, 'pipeline failed on audit event');
+      }
+    });
+
+    try {
+      await opts.sink.write(spans);
+    } catch (err) {
+      const good = items.length - bad;
+      if (err instanceof SinkFullError) {
+        auditEventsRejected.inc({ reason: 'sink_full' }, good);
+        return reply.code(429).header('retry-after', '1').send({ error: err.message });
+      }
+      auditEventsRejected.inc({ reason: 'sink_unavailable' }, good);
+      logger.error({ cluster, spans: spans.length, err: (err as Error).message }, 'span sink write failed');
+      return reply.code(503).header('retry-after', '2').send({ error: `span sink unavailable: ${(err as Error).message}` });
+    }
+    auditEventsAccepted.inc(items.length - bad);
+    const now = Date.now() / 1000;
+    for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
+    return reply.code(200).send({ received: items.length, traced: items.length - bad - skipped, skipped, rejected: bad, spans: spans.length });
+  };
+
+  app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) =>
+    handle(req, reply, req.params.cluster));
+  app.post('/audit', { onRequest: authorize }, (req, reply) => handle(req, reply, defaultCluster));
+
+  return {
+    app,
+    readiness,
+    startDraining() {
+      readiness.draining = true;
+    },
+  };
+}
+
+function auditId(item: unknown): string | undefined {
+  const id = (item as { auditID?: unknown } | null)?.auditID;
+  return typeof id === 'string' ? id.slice(0, 64) : undefined;
+}
