@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// kubetrail command line: serve (webhook + informers), replay (audit logs), demo, query (read path).
+import { Command, CommanderError } from 'commander';
+import { serveCommand } from './commands/serve.ts';
+import { replayCommand } from './commands/replay.ts';
+import { demoCommand } from './commands/demo.ts';
+import { log } from './log.ts';
+
+/** `kubetrail query` comes from the read path (frontend-plugin/cli-query.ts) when it is present. */
+async function queryCommand(): Promise<Command | undefined> {
+  try {
+    const mod = (await import(new URL('../frontend-plugin/cli-query.ts', import.meta.url).href)) as Record<string, unknown>;
+    const c = mod.queryCommand ?? mod.default;
+    return typeof c === 'function' ? (c as () => Command)() : c instanceof Command ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('kubetrail')
+    .description('Control-plane tracer for Kubernetes: audit events, watch changes and Events become per-object traces')
+    .version('0.1.0')
+    .showHelpAfterError();
+  program.addCommand(serveCommand());
+  program.addCommand(replayCommand());
+  program.addCommand(demoCommand());
+  const query = await queryCommand();
+  if (query) program.addCommand(query);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    log.debug({ err }, 'command failed');
+    process.stderr.write(`kubetrail: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) void main();

@@ -1,0 +1,79 @@
+// Options shared by the commands: what to trace (tracer config), where spans go (sink), logging.
+import { Option, type Command } from 'commander';
+import type { RedactionRule, TracerConfig } from '../config.ts';
+import { defaultTracerConfig } from '../config.ts';
+import { parseDurationSec } from '../../frontend-plugin/duration.ts';
+import { setLogLevel } from '../log.ts';
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port number: ${value}`);
+  return n;
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive integer: ${value}`);
+  return n;
+}
+
+/** `[group/resource:]path`, e.g. `data.*` (any resource) or `/configmaps:data.password` (core group). */
+export function parseRedactRule(text: string): RedactionRule {
+  const i = text.indexOf(':');
+  if (i < 0) return { path: text };
+  const target = text.slice(0, i);
+  const path = text.slice(i + 1);
+  const slash = target.indexOf('/');
+  if (slash < 0 || !path) throw new Error(`--redact expects [group/resource:]path (core group: /configmaps:data.x), got '${text}'`);
+  return { group: target.slice(0, slash), resource: target.slice(slash + 1), path };
+}
+
+export function addTracerOptions(cmd: Command): Command {
+  return cmd
+    .option('--window <duration>', 'length of a trace window per object (multiple of 1m)', '30m')
+    .option('--exclude-resource <group/resource>', `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`, collect, [])
+    .option('--include-resource <group/resource>', 'trace a resource excluded by default (e.g. coordination.k8s.io/leases)', collect, [])
+    .option('--include-reads', 'trace get/list/watch requests too', false)
+    .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collect, []);
+}
+
+export interface TracerCliOptions {
+  window: string;
+  excludeResource: string[];
+  includeResource: string[];
+  includeReads: boolean;
+  redact: string[];
+}
+
+export function tracerConfigFrom(o: TracerCliOptions): Partial<TracerConfig> {
+  const include = new Set(o.includeResource);
+  for (const r of [...o.excludeResource, ...o.includeResource]) {
+    if (!r.includes('/')) throw new Error(`resources are given as group/resource ('/configmaps' for the core group), got '${r}'`);
+  }
+  return {
+    windowSec: parseDurationSec(o.window),
+    includeReads: o.includeReads,
+    excludeResources: [...new Set([...defaultTracerConfig.excludeResources, ...o.excludeResource])].filter((r) => !include.has(r)),
+    redact: o.redact.map(parseRedactRule),
+  };
+}
+
+export function addSinkOptions(cmd: Command): Command {
+  return cmd
+    .option('--otlp-endpoint <url>', 'export spans over OTLP gRPC to this collector, e.g. http://localhost:4317 (default $OTEL_EXPORTER_OTLP_ENDPOINT)')
+    .option('--store <file>', 'write spans to this embedded SQLite store (default when no OTLP endpoint: $XDG_DATA_HOME/kubetrail/kubetrail.sqlite)');
+}
+
+export function addLogOptions(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default(process.env.KUBETRAIL_LOG_LEVEL ?? 'info'),
+  );
+}
+
+export function applyLogLevel(o: { logLevel?: string }): void {
+  if (o.logLevel) setLogLevel(o.logLevel);
+}

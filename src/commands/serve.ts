@@ -1,0 +1,158 @@
+// `kubetrail serve`: the audit webhook, the informers and (optionally) the query UI in one process.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { Pipeline } from '../pipeline.ts';
+import { createSink } from '../sinks/index.ts';
+import { buildWebhookServer, loadTls } from '../server/webhook.ts';
+import { loadKubeConfig } from '../informers/kube-client.ts';
+import { startInformers, type RunningInformers } from '../informers/index.ts';
+import { startQueryServer, type RunningQueryServer } from './query-server.ts';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { log } from '../log.ts';
+import {
+  addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  type TracerCliOptions,
+} from './options.ts';
+
+interface ServeOptions extends TracerCliOptions {
+  webhookPort: number;
+  webhookHost: string;
+  cluster: string;
+  kubeconfig?: string;
+  context?: string;
+  listWatchOnly: boolean;
+  informers: boolean;
+  events: boolean;
+  watchResource: string[];
+  ignoreWatchResource: string[];
+  otlpEndpoint?: string;
+  store?: string;
+  webhookToken?: string;
+  webhookTokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  maxBodyBytes: number;
+  queryPort: number;
+  queryHost: string;
+  query: boolean;
+  jaegerQuery?: string;
+  logLevel?: string;
+}
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .description('receive audit events (webhook) and watch clusters (informers); write spans to Jaeger (OTLP) or the embedded store')
+    .option('--webhook-port <port>', 'audit webhook, /healthz, /readyz and /metrics port', parsePort, 8080)
+    .option('--webhook-host <host>', 'address the webhook listens on', '0.0.0.0')
+    .option('--cluster <name>', 'cluster name for POST /audit and the informers', 'default')
+    .option('--kubeconfig <file>', 'kubeconfig for the informers (default $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--list-watch-only', 'no audit log: informer changes become the event spans (attributed to field managers)', false)
+    .option('--no-informers', 'do not list-watch the cluster (audit webhook only)')
+    .option('--no-events', 'do not watch core/v1 Events')
+    .option('--watch-resource <group/resource>', 'list-watch only these resources (default: all listable ones); repeatable', collect, [])
+    .option('--ignore-watch-resource <group/resource>', 'do not list-watch this resource; repeatable', collect, [])
+    .option('--webhook-token <token>', 'require this bearer token on /audit (the audit kubeconfig `token`)')
+    .option('--webhook-token-file <file>', 'read the bearer token from a file')
+    .option('--tls-cert <file>', 'serve the webhook over HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--client-ca <file>', 'require client certificates signed by this CA (the audit kubeconfig client-certificate)')
+    .option('--max-body-bytes <n>', 'largest accepted EventList body; larger gets 413', parsePositiveInt, 32 * 1024 * 1024)
+    .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
+    .option('--query-host <host>', 'address the query UI listens on', '127.0.0.1')
+    .option('--no-query', 'do not serve the query API and UI')
+    .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)');
+  addSinkOptions(cmd);
+  addTracerOptions(cmd);
+  addLogOptions(cmd);
+  return cmd.action(async (o: ServeOptions) => {
+    applyLogLevel(o);
+    await serve(o);
+  });
+}
+
+function readToken(o: ServeOptions): string | undefined {
+  if (o.webhookToken && o.webhookTokenFile) throw new Error('use --webhook-token or --webhook-token-file, not both');
+  if (o.webhookTokenFile) {
+    const t = readFileSync(o.webhookTokenFile, 'utf8').trim();
+    if (!t) throw new Error(`${o.webhookTokenFile} is empty`);
+    return t;
+  }
+  return o.webhookToken;
+}
+
+/** A kubeconfig is in reach when given, in $KUBECONFIG, ~/.kube/config, or we run in a pod. */
+function kubeconfigAvailable(o: ServeOptions): boolean {
+  return Boolean(o.kubeconfig || o.context || process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || process.env.KUBERNETES_SERVICE_HOST);
+}
+
+async function jaegerBackend(url: string): Promise<TraceBackend> {
+  const spec = new URL('../../frontend-plugin/backend/jaeger.ts', import.meta.url).href;
+  const mod = (await import(spec)) as { JaegerBackend?: new (o: { url: string }) => TraceBackend };
+  if (!mod.JaegerBackend) throw new Error('frontend-plugin/backend/jaeger.ts does not export JaegerBackend');
+  return new mod.JaegerBackend({ url });
+}
+
+export async function serve(o: ServeOptions): Promise<void> {
+  const pipeline = new Pipeline(tracerConfigFrom(o));
+  const token = readToken(o);
+  const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
+  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
+  const { sink } = chosen;
+
+  const webhook = buildWebhookServer({ pipeline, sink, defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls });
+  await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
+  const addr = webhook.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.webhookPort;
+  log.info({ port, tls: Boolean(tls), clientCerts: Boolean(tls?.clientCa), token: Boolean(token), sink: chosen.describe }, 'audit webhook listening (POST /audit/:cluster)');
+
+  let informers: RunningInformers | undefined;
+  if (o.informers && (o.listWatchOnly || kubeconfigAvailable(o))) {
+    const kc = loadKubeConfig(o);
+    informers = await startInformers({
+      kc, cluster: o.cluster, pipeline, sink, listWatchOnly: o.listWatchOnly, events: o.events,
+      include: o.watchResource, exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
+    });
+  } else if (o.informers) {
+    log.info('no kubeconfig found: informers off (audit webhook only)');
+  }
+
+  let query: RunningQueryServer | undefined;
+  if (o.query) {
+    const backend = o.jaegerQuery ? await jaegerBackend(o.jaegerQuery) : chosen.store;
+    if (backend) {
+      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost });
+      log.info({ url: query.url }, 'query API and UI');
+    } else {
+      log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
+    }
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, pending: sink.pending() }, 'draining: webhook refuses new batches (503), writing what was accepted');
+    webhook.startDraining();
+    try {
+      await informers?.stop();
+      await webhook.app.close(); // waits for in-flight requests, which wait for their spans
+      await sink.flush();
+      await query?.close();
+      await sink.close();
+      log.info('drained, bye');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'drain failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
