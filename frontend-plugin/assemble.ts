@@ -1,0 +1,305 @@
+// Assembly: from one object and a list of windows to a tree of objects, each with its merged,
+// de-duplicated events. Raw traces are fetched by derived ID (no search), in parallel and bounded.
+//
+// Two phases, so each stays simple:
+//  1. discover the set of objects in scope by following link spans (scope-specific walk);
+//  2. lay that set out as one tree (display root + first path found), so every object appears
+//     exactly once, none is dropped, and cycles cannot loop.
+import { rawTraceId } from '../src/ids.ts';
+import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/model.ts';
+import type { TraceBackend } from './backend/backend.ts';
+import type { Scope } from './trace-id.ts';
+
+export const DEFAULT_MAX_OBJECTS = 5000;
+export const DEFAULT_FETCH_CONCURRENCY = 16;
+
+export interface ObjectNode {
+  key: string;
+  object: ObjectRef;
+  /** One per window where the object has a raw trace, ascending. */
+  objectSpans: SpanRecord[];
+  /** Event spans of all windows, de-duplicated by span ID, in time order. */
+  events: SpanRecord[];
+  /** Link spans of all windows, de-duplicated by span ID. */
+  links: SpanRecord[];
+  /** Display tree. */
+  parent?: ObjectNode;
+  children: ObjectNode[];
+  /** How this object relates to its display parent: `role` = what the display parent is to it. */
+  relation?: { class: string; role: LinkRole };
+}
+
+export interface AssembledTrace {
+  /** Root of the displayed tree: the searched object, or its top ancestor (full tree, ancestors). */
+  root: ObjectNode;
+  /** The object that was looked up. */
+  searched: ObjectNode;
+  /** All objects, in display order (depth first from the root). */
+  nodes: ObjectNode[];
+  windows: number[];
+  windowSec: number;
+  warnings: string[];
+}
+
+export interface AssembleOptions {
+  backend: TraceBackend;
+  /** objectKey() of the searched object. */
+  key: string;
+  /** Window starts (Unix seconds) to show. */
+  windows: number[];
+  windowSec: number;
+  scope: Scope;
+  maxObjects?: number;
+  concurrency?: number;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(key: string) {
+    super(`no spans for ${key} in the requested windows`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+interface Edge {
+  other: string;
+  /** What `other` is to this object. */
+  role: LinkRole;
+  class: string;
+}
+
+/** Which parent to climb when an object has several (a pod: its ReplicaSet and its node). */
+function classRank(c: string): number {
+  if (c === 'children') return 0; // owner reference: the controller chain users think in
+  if (c === 'annotation') return 1;
+  if (c === 'node') return 3;
+  return 2;
+}
+
+function byEdgePreference(a: Edge, b: Edge): number {
+  return classRank(a.class) - classRank(b.class) || (a.other < b.other ? -1 : a.other > b.other ? 1 : 0);
+}
+
+/** A minimal counting semaphore: at most `n` backend calls in flight. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
+  const maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS;
+  const limit = limiter(opts.concurrency ?? DEFAULT_FETCH_CONCURRENCY);
+  const windows = [...new Set(opts.windows)].sort((a, b) => a - b);
+  const warnings: string[] = [];
+  const nodes = new Map<string, ObjectNode>();
+  const edges = new Map<string, Map<string, Edge>>();
+  let truncated = false;
+
+  const addEdge = (from: string, e: Edge): void => {
+    let m = edges.get(from);
+    if (!m) edges.set(from, (m = new Map()));
+    // The first class seen wins; a relation is shown once even if two linkers report it.
+    if (!m.has(e.other)) m.set(e.other, e);
+  };
+  const edgesOf = (key: string): Edge[] => [...(edges.get(key)?.values() ?? [])].sort(byEdgePreference);
+
+  const load = async (key: string): Promise<ObjectNode | undefined> => {
+    let object: ObjectRef;
+    try {
+      object = parseObjectKey(key);
+    } catch {
+      warnings.push(`ignored a link to a malformed object key: ${JSON.stringify(key)}`);
+      return undefined;
+    }
+    const perWindow = await Promise.all(
+      windows.map((ws) => limit(() => opts.backend.getRawTrace(rawTraceId(key, ws)))),
+    );
+    const seen = new Set<string>();
+    const node: ObjectNode = { key, object, objectSpans: [], events: [], links: [], children: [] };
+    for (const spans of perWindow) {
+      for (const s of spans) {
+        if (seen.has(s.spanId)) continue; // at-least-once delivery: same derived ID = same span
+        seen.add(s.spanId);
+        if (s.kind === 'object') node.objectSpans.push(s);
+        else if (s.kind === 'event') node.events.push(s);
+        else if (s.kind === 'link') node.links.push(s);
+      }
+    }
+    node.objectSpans.sort((a, b) => a.startUs - b.startUs);
+    node.events.sort((a, b) => a.startUs - b.startUs || a.endUs - b.endUs || (a.spanId < b.spanId ? -1 : 1));
+    for (const l of node.links) {
+      const other = l.attributes[Attr.linkKey];
+      const role = l.attributes[Attr.linkRole];
+      if (typeof other !== 'string' || (role !== 'parent' && role !== 'child') || other === key) continue;
+      const cls = String(l.attributes[Attr.linkClass] ?? 'link');
+      addEdge(key, { other, role, class: cls });
+      // Mirror, in case the other object's half of the link is missing.
+      addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls });
+    }
+    return node;
+  };
+
+  /** Loads the keys not loaded yet (respecting maxObjects); returns the ones now in the set. */
+  const loadAll = async (keys: string[]): Promise<string[]> => {
+    const fresh: string[] = [];
+    for (const k of keys) {
+      if (nodes.has(k) || fresh.includes(k)) continue;
+      if (nodes.size + fresh.length >= maxObjects) {
+        truncated = true;
+        break;
+      }
+      fresh.push(k);
+    }
+    const loaded = await Promise.all(fresh.map(load));
+    const added: string[] = [];
+    for (const n of loaded) {
+      if (n && !nodes.has(n.key)) {
+        nodes.set(n.key, n);
+        added.push(n.key);
+      }
+    }
+    return added;
+  };
+
+  /** Breadth-first walk along edges of the given roles, from `start`. */
+  const walk = async (start: string[], roles: LinkRole[], maxDepth = Infinity): Promise<void> => {
+    const visited = new Set(start);
+    let frontier = start;
+    for (let depth = 0; frontier.length > 0 && depth < maxDepth && !truncated; depth++) {
+      const next: string[] = [];
+      for (const k of frontier) {
+        for (const e of edgesOf(k)) {
+          if (roles.includes(e.role) && !visited.has(e.other)) {
+            visited.add(e.other);
+            next.push(e.other);
+          }
+        }
+      }
+      await loadAll(next);
+      frontier = next.filter((k) => nodes.has(k));
+    }
+  };
+
+  await loadAll([opts.key]);
+  const searched = nodes.get(opts.key);
+  if (!searched || (searched.objectSpans.length === 0 && searched.events.length === 0 && searched.links.length === 0)) {
+    throw new ObjectNotFoundError(opts.key);
+  }
+
+  switch (opts.scope) {
+    case 'default':
+      await walk([opts.key], ['parent', 'child'], 1);
+      break;
+    case 'owned':
+      await walk([opts.key], ['child']);
+      break;
+    case 'ancestors':
+      await walk([opts.key], ['parent']);
+      break;
+    case 'full': {
+      await walk([opts.key], ['parent']);
+      // Every ancestor (not only the tops) as a start: equivalent, and still complete under cycles.
+      await walk([...nodes.keys()], ['child']);
+      break;
+    }
+  }
+  if (truncated) {
+    warnings.push(`too many related objects: showing the first ${maxObjects}; narrow the scope or the time range`);
+  }
+
+  const root = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, edgesOf) : searched;
+  const ordered = layout(root, searched, nodes, edgesOf);
+  return { root, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings };
+}
+
+/** Climbs preferred parents (owner references first) to the top; a cycle stops the climb. */
+function topAncestor(
+  start: ObjectNode,
+  nodes: Map<string, ObjectNode>,
+  edgesOf: (key: string) => Edge[],
+): ObjectNode {
+  const seen = new Set([start.key]);
+  let cur = start;
+  for (;;) {
+    const up = edgesOf(cur.key).find((e) => e.role === 'parent' && nodes.has(e.other) && !seen.has(e.other));
+    if (!up) return cur;
+    seen.add(up.other);
+    cur = nodes.get(up.other)!;
+  }
+}
+
+/**
+ * Lays the set out as one tree: first the plain descent from the root (children links), then each
+ * object not reached yet hangs under a neighbour already placed — the searched object if it is one,
+ * else the earliest placed — and its own descent follows. Each object is placed exactly once.
+ */
+function layout(
+  root: ObjectNode,
+  searched: ObjectNode,
+  nodes: Map<string, ObjectNode>,
+  edgesOf: (key: string) => Edge[],
+): ObjectNode[] {
+  const order = new Map<string, number>([[root.key, 0]]);
+  const attach = (parent: ObjectNode, child: ObjectNode, e: Edge): void => {
+    child.parent = parent;
+    // e.role is what `child` is to `parent`; the relation stores what the parent is to the child.
+    child.relation = { class: e.class, role: e.role === 'child' ? 'parent' : 'child' };
+    parent.children.push(child);
+    order.set(child.key, order.size);
+  };
+  const descend = (start: ObjectNode): void => {
+    const queue = [start];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue[i]!;
+      for (const e of edgesOf(p.key)) {
+        const c = nodes.get(e.other);
+        if (e.role !== 'child' || !c || order.has(c.key)) continue;
+        attach(p, c, e);
+        queue.push(c);
+      }
+    }
+  };
+  descend(root);
+  for (let progress = true; progress && order.size < nodes.size; ) {
+    progress = false;
+    for (const n of nodes.values()) {
+      if (order.has(n.key)) continue;
+      const placed = edgesOf(n.key).filter((e) => order.has(e.other));
+      if (placed.length === 0) continue;
+      const via =
+        placed.find((e) => e.other === searched.key) ??
+        placed.sort((a, b) => order.get(a.other)! - order.get(b.other)!)[0]!;
+      const parent = nodes.get(via.other)!;
+      // Edge as seen from the parent: flip the role.
+      attach(parent, n, { other: n.key, role: via.role === 'parent' ? 'child' : 'parent', class: via.class });
+      descend(n);
+      progress = true;
+    }
+  }
+  // Defensive: an object in the set that no placed object links to still shows, under the root.
+  for (const n of nodes.values()) {
+    if (!order.has(n.key)) attach(root, n, { other: n.key, role: 'child', class: 'unlinked' });
+  }
+  const out: ObjectNode[] = [];
+  const visit = (n: ObjectNode): void => {
+    out.push(n);
+    for (const c of n.children) visit(c);
+  };
+  visit(root);
+  return out;
+}
+
+/** objectKey of the object span of a raw trace, if any. */
+export function objectKeyOfRawTrace(spans: SpanRecord[]): string | undefined {
+  const o = spans.find((s) => s.kind === 'object') ?? spans[0];
+  return o ? objectKey(o.object) : undefined;
+}

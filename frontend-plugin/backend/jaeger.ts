@@ -1,0 +1,214 @@
+// TraceBackend over Jaeger's query HTTP API (v1 JSON: /api/traces, /api/traces/:id), for when the
+// write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
+// → attributes, the object from its tags, the kind from `nestLevel`.
+import { parseRawTraceId, windowStartSec } from '../../src/ids.ts';
+import { Attr, objectKey, type AttrValue, type SpanKind, type SpanRecord } from '../../src/model.ts';
+import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+
+export interface JaegerBackendOptions {
+  /** Base URL of the Jaeger query service, e.g. http://127.0.0.1:16686 */
+  url: string;
+  /** The service name the write path exports as (src/sinks/otlp.ts SERVICE_NAME). */
+  service?: string;
+  timeoutMs?: number;
+  /** How far back clusters() looks for object spans. */
+  clusterLookbackSec?: number;
+}
+
+interface JTag {
+  key: string;
+  type?: string;
+  value: unknown;
+}
+interface JSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references?: { refType: string; spanID: string; traceID: string }[];
+  startTime: number;
+  duration: number;
+  tags?: JTag[];
+  logs?: unknown[];
+  processID?: string;
+}
+interface JTrace {
+  traceID: string;
+  spans: JSpan[];
+}
+interface JResponse<T> {
+  data: T | null;
+  errors?: { code: number; msg: string }[] | null;
+}
+
+/** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
+const FOREIGN_TAGS = new Set(['error', 'otel.status_code', 'otel.status_description', 'span.kind', 'internal.span.format', 'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
+
+function tagValue(t: JTag): AttrValue {
+  const v = t.value;
+  if (typeof v === 'boolean' || typeof v === 'number') return v;
+  if (t.type === 'bool') return v === 'true' || v === true;
+  if ((t.type === 'int64' || t.type === 'float64') && typeof v === 'string' && v !== '' && !Number.isNaN(Number(v))) return Number(v);
+  return String(v);
+}
+
+/** One Jaeger JSON span → SpanRecord; undefined when it is not a kubetrail span. */
+export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
+  const tags = new Map<string, AttrValue>();
+  for (const t of s.tags ?? []) tags.set(t.key, tagValue(t));
+  const str = (k: string): string => {
+    const v = tags.get(k);
+    return v === undefined ? '' : String(v);
+  };
+  if (!tags.has(Attr.cluster) || !tags.has(Attr.resource) || !tags.has(Attr.name)) return undefined;
+  const parent = s.references?.find((r) => r.refType === 'CHILD_OF')?.spanID;
+  const nest = str(Attr.nestLevel);
+  const kind: SpanKind =
+    nest === 'object' || nest === 'event' || nest === 'link'
+      ? nest
+      : !parent
+        ? 'object'
+        : tags.has(Attr.linkKey)
+          ? 'link'
+          : 'event';
+  const attributes: Record<string, AttrValue> = {};
+  for (const [k, v] of tags) if (!FOREIGN_TAGS.has(k)) attributes[k] = v;
+  // A stored string `error` attribute (Status reason) is overwritten by OTLP's `error=true`; the
+  // message survives as the status description.
+  const errTag = tags.get('error');
+  const error =
+    typeof errTag === 'string' && errTag !== '' && errTag !== 'true'
+      ? errTag
+      : tags.has('otel.status_description')
+        ? str('otel.status_description')
+        : undefined;
+  if (typeof errTag === 'string' && errTag !== 'true' && errTag !== '') attributes[Attr.error] = errTag;
+  const rec: SpanRecord = {
+    traceId: s.traceID.padStart(32, '0'),
+    spanId: s.spanID.padStart(16, '0'),
+    kind,
+    name: s.operationName,
+    startUs: s.startTime,
+    endUs: s.startTime + s.duration,
+    object: {
+      cluster: str(Attr.cluster),
+      group: str(Attr.group),
+      resource: str(Attr.resource),
+      namespace: str(Attr.namespace),
+      name: str(Attr.name),
+    },
+    attributes,
+  };
+  if (parent) rec.parentSpanId = parent.padStart(16, '0');
+  if (error) rec.error = error;
+  return rec;
+}
+
+export class JaegerBackend implements TraceBackend {
+  readonly url: string;
+  readonly service: string;
+  readonly #timeoutMs: number;
+  readonly #clusterLookbackSec: number;
+
+  constructor(opts: JaegerBackendOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.service = opts.service ?? 'kubetrail';
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#clusterLookbackSec = opts.clusterLookbackSec ?? 7 * 86400;
+  }
+
+  async #get<T>(path: string, params?: Record<string, string>): Promise<{ status: number; body: JResponse<T> | undefined }> {
+    const u = new URL(this.url + path);
+    for (const [k, v] of Object.entries(params ?? {})) u.searchParams.set(k, v);
+    let res: Response;
+    try {
+      res = await fetch(u, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (e) {
+      throw new Error(`Jaeger query service ${this.url} unreachable: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    let body: JResponse<T> | undefined;
+    try {
+      body = JSON.parse(text) as JResponse<T>;
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok && res.status !== 404) {
+      const msg = body?.errors?.map((e) => e.msg).join('; ') || text.slice(0, 200);
+      throw new Error(`Jaeger ${u.pathname} answered ${res.status}: ${msg}`);
+    }
+    return { status: res.status, body };
+  }
+
+  async getRawTrace(traceId: string): Promise<SpanRecord[]> {
+    const { status, body } = await this.#get<JTrace[]>(`/api/traces/${encodeURIComponent(traceId)}`);
+    if (status === 404 || !body?.data) return [];
+    const out: SpanRecord[] = [];
+    for (const t of body.data) {
+      for (const s of t.spans ?? []) {
+        const r = fromJaegerSpan(s);
+        if (r) out.push(r);
+      }
+    }
+    return out;
+  }
+
+  async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
+    const tags: Record<string, string> = { [Attr.nestLevel]: 'object' };
+    for (const k of ['cluster', 'group', 'namespace', 'name'] as const) if (q[k] !== undefined) tags[k] = q[k]!;
+    const params: Record<string, string> = {
+      service: this.service,
+      tags: JSON.stringify(tags),
+      start: String(Math.floor(q.startUs)),
+      end: String(Math.ceil(q.endUs)),
+      // One trace per (object, window): ask for enough traces to cover several windows per object.
+      limit: String(Math.min(Math.max(q.limit * 4, 20), 10_000)),
+    };
+    // The object span's name is its resource: let Jaeger's operation index narrow the search.
+    if (q.resource !== undefined) params.operation = q.resource;
+    const { body } = await this.#get<JTrace[]>('/api/traces', params);
+    const found = new Map<string, FoundObject>();
+    for (const t of body?.data ?? []) {
+      for (const s of t.spans ?? []) {
+        const r = fromJaegerSpan(s);
+        if (!r || r.kind !== 'object') continue;
+        const o = r.object;
+        if (q.cluster !== undefined && o.cluster !== q.cluster) continue;
+        if (q.name !== undefined && o.name !== q.name) continue;
+        if (q.resource !== undefined && o.resource !== q.resource) continue;
+        if (q.group !== undefined && o.group !== q.group) continue;
+        if (q.namespace !== undefined && o.namespace !== q.namespace) continue;
+        if (r.endUs < q.startUs || r.startUs > q.endUs) continue;
+        const key = objectKey(o);
+        const ws = parseRawTraceId(r.traceId)?.windowStart ?? windowStartSec(r.startUs, 60);
+        const f = found.get(key) ?? { object: o, windows: [] };
+        if (!f.windows.includes(ws)) f.windows.push(ws);
+        found.set(key, f);
+      }
+    }
+    const out = [...found.values()];
+    for (const f of out) f.windows.sort((a, b) => a - b);
+    out.sort((a, b) => objectKey(a.object).localeCompare(objectKey(b.object)));
+    return out.slice(0, q.limit);
+  }
+
+  async clusters(): Promise<string[]> {
+    const end = Date.now() * 1000;
+    const { body } = await this.#get<JTrace[]>('/api/traces', {
+      service: this.service,
+      tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
+      start: String(end - this.#clusterLookbackSec * 1e6),
+      end: String(end),
+      limit: '1000',
+    });
+    const set = new Set<string>();
+    for (const t of body?.data ?? []) {
+      for (const s of t.spans ?? []) {
+        const c = s.tags?.find((x) => x.key === Attr.cluster)?.value;
+        if (typeof c === 'string' && c !== '') set.add(c);
+      }
+    }
+    return [...set].sort();
+  }
+
+  async close(): Promise<void> {}
+}

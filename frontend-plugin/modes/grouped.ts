@@ -1,0 +1,37 @@
+// `grouped`: under each object, one pseudo span per actor (audit user, field manager or Event
+// component) holding that actor's events — "which controllers touched this object, and how often".
+import type { SpanRecord } from '../../src/model.ts';
+import type { AssembledTrace, ObjectNode } from '../assemble.ts';
+import { actorOf, addEventSpan, addObjectSpan, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+
+export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
+  const b = new TraceBuilder(traceId, t.warnings);
+  const visit = (n: ObjectNode, parent?: string): void => {
+    const id = addObjectSpan(b, n, t, parent);
+    const groups = new Map<string, SpanRecord[]>();
+    for (const e of n.events) {
+      const actor = actorOf(e) ?? 'unknown';
+      const g = groups.get(actor);
+      if (g) g.push(e);
+      else groups.set(actor, [e]);
+    }
+    for (const [actor, events] of groups) {
+      const start = events[0]!.startUs;
+      const end = Math.max(...events.map((e) => Math.max(e.endUs, e.startUs)));
+      const gid = b.add({
+        wanted: hexId(`group|${n.key}|${actor}`),
+        parent: id,
+        cluster: n.object.cluster,
+        operationName: actor,
+        startTime: start,
+        duration: end - start,
+        tags: [kv('nestLevel', 'group'), kv('actor', actor), kv('events', events.length)],
+        logs: [],
+      });
+      for (const e of events) addEventSpan(b, e, gid);
+    }
+    for (const c of n.children) visit(c, id);
+  };
+  visit(t.root);
+  return b.build();
+}

@@ -1,0 +1,276 @@
+// Jaeger's query JSON (the shape the Jaeger UI and Kelemetry's users read) and the helpers every
+// display mode shares: object span, event tags, event log fields, unique span IDs.
+import { createHash } from 'node:crypto';
+import { Attr, type AttrValue, type SpanRecord } from '../../src/model.ts';
+import type { AssembledTrace, ObjectNode } from '../assemble.ts';
+
+export interface JaegerKeyValue {
+  key: string;
+  type: 'string' | 'bool' | 'int64' | 'float64';
+  value: string | number | boolean;
+}
+export interface JaegerLog {
+  timestamp: number;
+  fields: JaegerKeyValue[];
+}
+export interface JaegerReference {
+  refType: 'CHILD_OF' | 'FOLLOWS_FROM';
+  traceID: string;
+  spanID: string;
+}
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: JaegerReference[];
+  flags?: number;
+  startTime: number;
+  duration: number;
+  tags: JaegerKeyValue[];
+  logs: JaegerLog[];
+  processID: string;
+  warnings: string[] | null;
+}
+export interface JaegerProcess {
+  serviceName: string;
+  tags: JaegerKeyValue[];
+}
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, JaegerProcess>;
+  warnings: string[] | null;
+}
+
+/** A display mode: assembled objects → one Jaeger trace with the given (display) trace ID. */
+export type ModeTransform = (t: AssembledTrace, traceId: string) => JaegerTrace;
+
+export function kv(key: string, value: AttrValue): JaegerKeyValue {
+  if (typeof value === 'boolean') return { key, type: 'bool', value };
+  if (typeof value === 'number') return { key, type: Number.isInteger(value) ? 'int64' : 'float64', value };
+  return { key, type: 'string', value };
+}
+
+export function hexId(input: string): string {
+  return createHash('sha256').update(input).digest('hex').slice(0, 16);
+}
+
+/** Defensive: managedFields never reach a diff, whatever the write path stored. */
+export function cleanDiff(diff: AttrValue | undefined): string | undefined {
+  if (diff === undefined) return undefined;
+  const lines = String(diff)
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/(^|[.\s])managedFields\b/.test(l));
+  return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
+function cleanAttributes(attrs: Record<string, AttrValue>): [string, AttrValue][] {
+  const out: [string, AttrValue][] = [];
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === Attr.diff || k === Attr.diffVerbose) {
+      const d = cleanDiff(v);
+      if (d !== undefined) out.push([k, d]);
+    } else {
+      out.push([k, v]);
+    }
+  }
+  return out;
+}
+
+/** `deployments default/demo` (cluster-scoped: `nodes node-1`). */
+export function objectLabel(n: ObjectNode): string {
+  const o = n.object;
+  return `${o.resource} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}
+
+/** Who did it: the audit user, else the field manager (list-watch only), else the Event's component. */
+export function actorOf(s: SpanRecord): string | undefined {
+  const a = s.attributes;
+  const who = a[Attr.user] ?? a[Attr.fieldManager] ?? a[Attr.eventComponent];
+  return who === undefined ? undefined : String(who);
+}
+
+/** `<verb>[ <subresource>]` */
+export function verbOf(s: SpanRecord): string | undefined {
+  const verb = s.attributes[Attr.verb];
+  if (verb === undefined) return undefined;
+  const sub = s.attributes[Attr.subresource];
+  return sub ? `${verb} ${sub}` : String(verb);
+}
+
+export function errorOf(s: SpanRecord): string | undefined {
+  if (s.error) return s.error;
+  const e = s.attributes[Attr.error];
+  return typeof e === 'string' && e !== '' ? e : undefined;
+}
+
+/** Start/end of an object's display span: its events when it has any, else its windows. */
+export function objectTimes(n: ObjectNode, t: AssembledTrace): { startTime: number; duration: number } {
+  if (n.events.length > 0) {
+    const start = n.events[0]!.startUs;
+    const end = Math.max(...n.events.map((e) => Math.max(e.endUs, e.startUs)));
+    return { startTime: start, duration: end - start };
+  }
+  if (n.objectSpans.length > 0) {
+    const start = n.objectSpans[0]!.startUs;
+    const end = Math.max(...n.objectSpans.map((s) => s.endUs));
+    return { startTime: start, duration: Math.max(0, end - start) };
+  }
+  const start = (t.windows[0] ?? 0) * 1e6;
+  return { startTime: start, duration: t.windows.length * t.windowSec * 1e6 };
+}
+
+/** Accumulates spans; keeps span IDs unique and one process per cluster. */
+export class TraceBuilder {
+  readonly traceID: string;
+  readonly spans: JaegerSpan[] = [];
+  readonly #ids = new Set<string>();
+  readonly #processes = new Map<string, string>();
+  readonly warnings: string[];
+
+  constructor(traceID: string, warnings: string[]) {
+    this.traceID = traceID;
+    this.warnings = [...warnings];
+  }
+
+  processFor(cluster: string): string {
+    let id = this.#processes.get(cluster);
+    if (!id) this.#processes.set(cluster, (id = `p${this.#processes.size + 1}`));
+    return id;
+  }
+
+  /** Adds a span; returns its span ID (re-derived if `wanted` is already used in this trace). */
+  add(span: Omit<JaegerSpan, 'traceID' | 'spanID' | 'references' | 'processID' | 'warnings' | 'flags'> & {
+    wanted: string;
+    parent?: string;
+    cluster: string;
+    warnings?: string[];
+  }): string {
+    let id = span.wanted;
+    for (let i = 1; this.#ids.has(id); i++) id = hexId(`${span.wanted}|${i}`);
+    this.#ids.add(id);
+    this.spans.push({
+      traceID: this.traceID,
+      spanID: id,
+      operationName: span.operationName,
+      references: span.parent ? [{ refType: 'CHILD_OF', traceID: this.traceID, spanID: span.parent }] : [],
+      flags: 1,
+      startTime: span.startTime,
+      duration: span.duration,
+      tags: span.tags,
+      logs: span.logs,
+      processID: this.processFor(span.cluster),
+      warnings: span.warnings && span.warnings.length > 0 ? span.warnings : null,
+    });
+    return id;
+  }
+
+  build(): JaegerTrace {
+    const processes: Record<string, JaegerProcess> = {};
+    for (const [cluster, id] of this.#processes) {
+      processes[id] = { serviceName: cluster, tags: [kv('cluster', cluster)] };
+    }
+    return { traceID: this.traceID, spans: this.spans, processes, warnings: this.warnings.length ? this.warnings : null };
+  }
+}
+
+/** Tags of an object's display span. */
+export function objectTags(n: ObjectNode): JaegerKeyValue[] {
+  const o = n.object;
+  const tags = [
+    kv(Attr.cluster, o.cluster),
+    kv(Attr.group, o.group),
+    kv(Attr.resource, o.resource),
+    kv(Attr.namespace, o.namespace),
+    kv(Attr.name, o.name),
+    kv(Attr.nestLevel, 'object'),
+  ];
+  const last = n.objectSpans[n.objectSpans.length - 1];
+  for (const k of [Attr.uid, Attr.version]) {
+    const v = last?.attributes[k];
+    if (v !== undefined && v !== '') tags.push(kv(k, v));
+  }
+  if (n.relation) {
+    tags.push(kv(Attr.linkClass, n.relation.class), kv(Attr.linkRole, n.relation.role));
+  }
+  if (n.events.some((e) => errorOf(e) !== undefined)) tags.push(kv('error', true));
+  return tags;
+}
+
+/** Adds the object's display span; returns its span ID. */
+export function addObjectSpan(b: TraceBuilder, n: ObjectNode, t: AssembledTrace, parent?: string, logs: JaegerLog[] = []): string {
+  const warnings = n.objectSpans.length === 0 ? ['no object span in these windows (shown because another object links to it)'] : undefined;
+  return b.add({
+    wanted: hexId(`object|${n.key}`),
+    parent,
+    cluster: n.object.cluster,
+    operationName: objectLabel(n),
+    ...objectTimes(n, t),
+    tags: objectTags(n),
+    logs,
+    warnings,
+  });
+}
+
+/** Tags of an event shown as a span (tree, timeline, grouped). */
+export function eventTags(s: SpanRecord): JaegerKeyValue[] {
+  const tags = cleanAttributes(s.attributes)
+    .filter(([k]) => k !== Attr.error)
+    .map(([k, v]) => kv(k, v));
+  const err = errorOf(s);
+  if (err !== undefined) tags.push(kv('error', true), kv('error.message', err));
+  return tags;
+}
+
+/** An event as a span log (tracing mode): the fields users read, `audit` first. */
+export function eventLog(s: SpanRecord): JaegerLog {
+  const a = s.attributes;
+  const fields: JaegerKeyValue[] = [];
+  const verb = verbOf(s);
+  const who = a[Attr.user] ?? a[Attr.fieldManager];
+  if (who !== undefined && verb !== undefined) fields.push(kv('audit', `${who} ${verb}`));
+  else if (verb !== undefined) fields.push(kv('audit', verb));
+  if (a[Attr.eventReason] !== undefined) fields.push(kv('event', a[Attr.eventReason]!));
+  if (a[Attr.eventMessage] !== undefined) fields.push(kv('message', a[Attr.eventMessage]!));
+  const err = errorOf(s);
+  if (err !== undefined) fields.push(kv('error', err));
+  const diff = cleanDiff(a[Attr.diff]);
+  if (diff !== undefined) fields.push(kv('diff', diff));
+  const verbose = cleanDiff(a[Attr.diffVerbose]);
+  if (verbose !== undefined) fields.push(kv('diff.verbose', verbose));
+  const optional: [string, string][] = [
+    ['snapshot', Attr.snapshot],
+    ['noop', Attr.noop],
+    ['source', Attr.source],
+    ['impersonatedBy', Attr.impersonatedBy],
+    ['fieldManager', Attr.fieldManager],
+    ['userAgent', Attr.userAgent],
+    ['sourceIP', Attr.sourceIP],
+    ['code', Attr.code],
+    ['auditId', Attr.auditId],
+    ['event.type', Attr.eventType],
+    ['event.component', Attr.eventComponent],
+    ['event.count', Attr.eventCount],
+    ['resourceVersion.old', Attr.oldResourceVersion],
+    ['resourceVersion.new', Attr.newResourceVersion],
+  ];
+  for (const [field, attr] of optional) {
+    const v = a[attr];
+    if (v !== undefined && v !== '') fields.push(kv(field, v));
+  }
+  return { timestamp: s.startUs, fields };
+}
+
+/** Adds one event as a span under `parent`. */
+export function addEventSpan(b: TraceBuilder, s: SpanRecord, parent: string, operationName = s.name): string {
+  return b.add({
+    wanted: s.spanId,
+    parent,
+    cluster: s.object.cluster,
+    operationName,
+    startTime: s.startUs,
+    duration: Math.max(0, s.endUs - s.startUs),
+    tags: eventTags(s),
+    logs: [],
+  });
+}

@@ -1,0 +1,355 @@
+// The query proxy: Jaeger's query HTTP API over kubetrail's assembled traces, /redirect, the
+// built-in UI, and (with an upstream Jaeger query service) every other path passed through.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ObjectRef } from '../src/model.ts';
+import type { TraceBackend } from './backend/backend.ts';
+import { parseDurationSec } from './duration.ts';
+import { TraceQuery, type SearchRequest } from './query.ts';
+import { isRawTraceId, decodeDisplayId, parseServiceName, serviceNames } from './trace-id.ts';
+
+export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
+const DEFAULT_LOOKBACK_SEC = 3600;
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 1500;
+const FILTER_TAGS = ['cluster', 'group', 'resource', 'namespace', 'name'] as const;
+
+export interface QueryServerOptions {
+  backend: TraceBackend;
+  windowSec: number;
+  /** Jaeger query service base URL: unknown paths are passed through to it. */
+  upstream?: string;
+  /** Built-in UI files; default frontend-plugin/ui. */
+  uiDir?: string;
+  logger?: FastifyBaseLogger | boolean;
+  maxObjects?: number;
+}
+
+/** An error answered as Jaeger does: `{data: null, errors: [{code, msg}]}`. */
+export class HttpError extends Error {
+  readonly statusCode: number;
+  readonly extra?: Record<string, unknown>;
+  constructor(statusCode: number, message: string, extra?: Record<string, unknown>) {
+    super(message);
+    this.statusCode = statusCode;
+    this.extra = extra;
+  }
+}
+
+function jaegerError(code: number, msg: string, extra?: Record<string, unknown>) {
+  return { data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }], ...extra };
+}
+
+// ---------- request parsing ----------
+
+/** Jaeger UI sends `tags={"name":"demo"}`; people type logfmt `name=demo namespace=default`. */
+export function parseTags(raw: string | string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const text of [raw ?? []].flat()) {
+    const t = text.trim();
+    if (t === '') continue;
+    if (t.startsWith('{')) {
+      let obj: unknown;
+      try {
+        obj = JSON.parse(t);
+      } catch {
+        throw new HttpError(400, `tags is not valid JSON: ${t}`);
+      }
+      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new HttpError(400, 'tags must be a JSON object');
+      for (const [k, v] of Object.entries(obj)) out[k] = String(v);
+      continue;
+    }
+    const re = /\s*([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/y;
+    let m: RegExpExecArray | null;
+    let pos = 0;
+    while ((m = re.exec(t)) !== null) {
+      out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
+      pos = re.lastIndex;
+    }
+    if (t.slice(pos).trim() !== '') throw new HttpError(400, `tags must be key=value pairs or a JSON object: ${t}`);
+  }
+  for (const k of Object.keys(out)) {
+    if (!(FILTER_TAGS as readonly string[]).includes(k)) {
+      throw new HttpError(400, `unsupported tag ${JSON.stringify(k)}: search by ${FILTER_TAGS.join(', ')}`);
+    }
+  }
+  return out;
+}
+
+function parseMicros(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new HttpError(400, `${name} must be Unix microseconds, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** `ts` for /redirect: RFC 3339, or Unix seconds / milliseconds / microseconds by magnitude. */
+export function parseTimestampUs(v: string | undefined, nowUs: number): number {
+  if (v === undefined || v === '') return nowUs;
+  if (/^\d+(\.\d+)?$/.test(v)) {
+    const n = Number(v);
+    if (n < 1e11) return Math.round(n * 1e6);
+    if (n < 1e14) return Math.round(n * 1e3);
+    return Math.round(n);
+  }
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new HttpError(400, `ts must be RFC 3339 or a Unix timestamp, got ${JSON.stringify(v)}`);
+  return ms * 1000;
+}
+
+function parseMode(service: string | undefined) {
+  const m = parseServiceName(service);
+  if (!m) throw new HttpError(400, `unknown service (display mode) ${JSON.stringify(service)}; one of: ${serviceNames().join(', ')}`);
+  return m;
+}
+
+/** Jaeger UI's "all" operations. */
+function clusterFilter(op: string | undefined): string | undefined {
+  return op === undefined || op === '' || op === 'all' ? undefined : op;
+}
+
+interface SearchQuery {
+  service?: string;
+  operation?: string;
+  tags?: string | string[];
+  start?: string;
+  end?: string;
+  lookback?: string;
+  limit?: string;
+}
+
+export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
+  const { display, scope } = parseMode(q.service);
+  const tags = parseTags(q.tags);
+  const endUs = parseMicros('end', q.end) ?? nowUs;
+  let startUs = parseMicros('start', q.start);
+  if (startUs === undefined) {
+    let lookback = DEFAULT_LOOKBACK_SEC;
+    if (q.lookback && q.lookback !== 'custom') {
+      try {
+        lookback = parseDurationSec(q.lookback);
+      } catch (e) {
+        throw new HttpError(400, `lookback: ${(e as Error).message}`);
+      }
+    }
+    startUs = endUs - lookback * 1e6;
+  }
+  if (startUs > endUs) throw new HttpError(400, 'start is after end');
+  const limitRaw = q.limit === undefined || q.limit === '' ? DEFAULT_LIMIT : Number(q.limit);
+  if (!Number.isInteger(limitRaw) || limitRaw < 0) throw new HttpError(400, `limit must be a non-negative integer, got ${q.limit}`);
+  const limit = Math.min(limitRaw === 0 ? DEFAULT_LIMIT : limitRaw, MAX_LIMIT);
+  const cluster = clusterFilter(q.operation) ?? tags.cluster;
+  const filter: SearchRequest['filter'] = { ...tags };
+  if (cluster !== undefined) filter.cluster = cluster;
+  return { display, scope, filter, startUs, endUs, limit };
+}
+
+// ---------- passthrough ----------
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding']);
+
+async function passThrough(upstream: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const url = new URL(req.raw.url ?? '/', upstream.endsWith('/') ? upstream : `${upstream}/`);
+  // Keep the upstream's path prefix, if it has one (`http://jaeger:16686/jaeger`).
+  const base = new URL(upstream);
+  if (base.pathname !== '/' && base.pathname !== '') url.pathname = base.pathname.replace(/\/$/, '') + (req.raw.url ?? '/').split('?')[0];
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k.toLowerCase())) continue;
+    headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  headers.set('accept-encoding', 'identity');
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: req.method,
+      headers,
+      body: hasBody ? (Readable.toWeb(req.raw) as ReadableStream) : undefined,
+      redirect: 'manual',
+      // @ts-expect-error undici option for streaming request bodies
+      duplex: 'half',
+    });
+  } catch (e) {
+    reply.code(502).send(jaegerError(502, `upstream Jaeger query service ${upstream} unreachable: ${(e as Error).message}`));
+    return;
+  }
+  reply.code(res.status);
+  res.headers.forEach((v, k) => {
+    if (!HOP_BY_HOP.has(k)) reply.header(k, v);
+  });
+  reply.send(res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) : '');
+}
+
+// ---------- routes ----------
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    data: { type: 'null' },
+    errors: { type: 'array', items: { type: 'object', properties: { code: { type: 'integer' }, msg: { type: 'string' } } } },
+  },
+  additionalProperties: true,
+};
+const searchQuerySchema = {
+  type: 'object',
+  properties: {
+    service: { type: 'string' },
+    operation: { type: 'string' },
+    tags: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    lookback: { type: 'string' },
+    limit: { type: 'string' },
+    minDuration: { type: 'string' },
+    maxDuration: { type: 'string' },
+  },
+};
+const redirectQuerySchema = {
+  type: 'object',
+  required: ['resource', 'name'],
+  properties: {
+    cluster: { type: 'string' },
+    group: { type: 'string' },
+    resource: { type: 'string', minLength: 1 },
+    namespace: { type: 'string' },
+    name: { type: 'string', minLength: 1 },
+    ts: { type: 'string' },
+    mode: { type: 'string' },
+  },
+};
+const idParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+};
+
+export interface QueryApiOptions {
+  query: TraceQuery;
+  upstream?: string;
+}
+
+/** The Jaeger-compatible API and /redirect, as an encapsulated fastify plugin. */
+export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) => {
+  const { query, upstream } = opts;
+  const now = () => Date.now() * 1000;
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; extra?: Record<string, unknown> }, req, reply) => {
+    const status = err instanceof HttpError ? err.statusCode : err.validation ? 400 : (err.statusCode ?? 500);
+    if (status >= 500) req.log.error({ err }, 'query failed');
+    reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
+  });
+
+  app.get('/api/services', { schema: { response: { 200: { type: 'object', additionalProperties: true } } } }, async () => {
+    const data = serviceNames();
+    return { data, total: data.length, limit: 0, offset: 0, errors: null };
+  });
+
+  const clusters = async () => {
+    const data = await query.backend.clusters();
+    return data;
+  };
+  app.get<{ Params: { service: string } }>(
+    '/api/services/:service/operations',
+    { schema: { params: { type: 'object', properties: { service: { type: 'string' } } } } },
+    async (req) => {
+      parseMode(req.params.service);
+      const data = await clusters();
+      return { data, total: data.length, limit: 0, offset: 0, errors: null };
+    },
+  );
+  app.get<{ Querystring: { service?: string; spanKind?: string } }>(
+    '/api/operations',
+    { schema: { querystring: { type: 'object', properties: { service: { type: 'string' }, spanKind: { type: 'string' } } } } },
+    async (req) => {
+      parseMode(req.query.service);
+      const data = (await clusters()).map((name) => ({ name, spanKind: 'internal' }));
+      return { data, total: data.length, limit: 0, offset: 0, errors: null };
+    },
+  );
+
+  app.get<{ Querystring: SearchQuery }>('/api/traces', { schema: { querystring: searchQuerySchema } }, async (req) => {
+    const r = parseSearch(req.query, now());
+    const data = await query.search(r);
+    return { data, total: data.length, limit: r.limit, offset: 0, errors: null };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/traces/:id', { schema: { params: idParamsSchema } }, async (req, reply) => {
+    const id = req.params.id.toLowerCase();
+    const ours = decodeDisplayId(id) !== undefined || isRawTraceId(id);
+    if (!ours && upstream) return passThrough(upstream, req, reply);
+    const trace = ours ? await query.getTrace(id) : undefined;
+    if (!trace) {
+      return reply.code(404).send(jaegerError(404, ours ? `trace ${id} not found` : `trace ${id} not found (not a kubetrail trace ID)`));
+    }
+    return { data: [trace], total: 1, limit: 0, offset: 0, errors: null };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    '/redirect',
+    { schema: { querystring: redirectQuerySchema, response: { 400: errorSchema, 404: errorSchema } } },
+    async (req, reply) => {
+      const q = req.query;
+      const { display, scope } = parseMode(q.mode);
+      const filter: Partial<ObjectRef> = { resource: q.resource, name: q.name };
+      for (const k of ['cluster', 'group', 'namespace'] as const) if (q[k] !== undefined) filter[k] = q[k];
+      const located = await query.locate(filter, parseTimestampUs(q.ts, now()), display, scope);
+      if (located.kind === 'none') {
+        return reply.code(404).send(jaegerError(404, `no object ${describe(filter)} recorded within a day of ts`));
+      }
+      if (located.kind === 'ambiguous') {
+        return reply.code(400).send(
+          jaegerError(400, `${located.candidates.length} objects match ${describe(filter)}; add cluster, group or namespace`, {
+            candidates: located.candidates,
+          }),
+        );
+      }
+      return reply.redirect(`/trace/${located.id}`, 302);
+    },
+  );
+};
+
+function describe(f: Partial<ObjectRef>): string {
+  return Object.entries(f)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+const MISSING_UI = `<!doctype html><meta charset="utf-8"><title>kubetrail</title>
+<h1>kubetrail query</h1><p>The built-in UI is missing (no index.html in the UI directory).
+The Jaeger query API is served under <code>/api/</code>, e.g. <a href="/api/services">/api/services</a>.</p>`;
+
+/** The query proxy: API + UI + passthrough. Call `listen()` on the result. */
+export async function createQueryServer(opts: QueryServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false, ignoreTrailingSlash: true });
+  const query = new TraceQuery({ backend: opts.backend, windowSec: opts.windowSec, maxObjects: opts.maxObjects });
+  const upstream = opts.upstream?.replace(/\/+$/, '');
+
+  // Bodies are only ever passed through (Jaeger's POST /api/archive, /api/transform): keep the stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+  await app.register(queryApi, { query, upstream });
+
+  const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
+  const hasUi = existsSync(join(uiDir, 'index.html'));
+  if (hasUi) {
+    // Each UI file is its own route (wildcard: false), so every other path stays free for the passthrough.
+    await app.register(fastifyStatic, { root: uiDir, wildcard: false, index: false });
+  }
+  const sendUi = async (_req: FastifyRequest, reply: FastifyReply) =>
+    hasUi ? reply.type('text/html').sendFile('index.html') : reply.type('text/html').send(MISSING_UI);
+  app.get('/', sendUi);
+  app.get('/search', sendUi);
+  app.get('/trace/:id', sendUi);
+
+  app.setNotFoundHandler(async (req, reply) => {
+    if (upstream) return passThrough(upstream, req, reply);
+    return reply.code(404).send(jaegerError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+  return app;
+}
