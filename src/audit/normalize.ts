@@ -1,0 +1,94 @@
+// audit.k8s.io/v1 or v1beta1 Event (untrusted JSON) → the fields kubetrail uses, validated,
+// or a stable skip reason / a human-readable error. No object content is touched here.
+import { isRecord } from './types.ts';
+import type { AuditEvent } from './types.ts';
+import { parseTimeUs } from './time.ts';
+
+export const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+export interface NormalizedAudit {
+  auditId: string;
+  level: string;
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  /** '' for a generateName create (the name is in the response) and collection requests. */
+  name: string;
+  uid: string;
+  user: string;
+  impersonatedBy: string;
+  userAgent: string;
+  sourceIP: string;
+  /** HTTP status code, 0 when the event does not say. */
+  code: number;
+  /** `<reason>: <message>` of a failed request (code ≥ 300). */
+  error?: string;
+  startUs: number;
+  endUs: number;
+  requestObject: unknown;
+  responseObject: unknown;
+}
+
+export type AuditOutcome = { event: NormalizedAudit } | { skipped: string } | { error: string };
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+export function normalizeAudit(raw: unknown): AuditOutcome {
+  if (!isRecord(raw)) return { error: 'audit event is not a JSON object' };
+  const ev = raw as AuditEvent;
+  const av = ev.apiVersion;
+  if (av !== undefined && av !== 'audit.k8s.io/v1' && av !== 'audit.k8s.io/v1beta1') {
+    return { error: `unsupported audit event apiVersion ${JSON.stringify(av)} (want audit.k8s.io/v1 or v1beta1)` };
+  }
+  if (ev.kind !== undefined && ev.kind !== 'Event') return { error: `not an audit Event: kind ${JSON.stringify(ev.kind)}` };
+  if (typeof ev.auditID !== 'string' || ev.auditID === '') return { error: 'audit event has no auditID' };
+  if (typeof ev.stage !== 'string') return { error: `audit event ${ev.auditID} has no stage` };
+  if (typeof ev.verb !== 'string' || ev.verb === '') return { error: `audit event ${ev.auditID} has no verb` };
+  if (ev.stage !== 'ResponseComplete') return { skipped: 'stage' };
+  const ref = ev.objectRef;
+  if (!isRecord(ref) || typeof ref.resource !== 'string' || ref.resource === '') return { skipped: 'non-resource' };
+  const endUs = parseTimeUs(ev.stageTimestamp) ?? parseTimeUs(ev.metadata?.creationTimestamp) ?? parseTimeUs(ev.timestamp);
+  const startUs = parseTimeUs(ev.requestReceivedTimestamp) ?? parseTimeUs(ev.timestamp) ?? endUs;
+  if (endUs === undefined || startUs === undefined) return { error: `audit event ${ev.auditID} has no valid stageTimestamp/requestReceivedTimestamp` };
+
+  const authenticated = str(ev.user?.username);
+  const impersonated = str(ev.impersonatedUser?.username);
+  const status = isRecord(ev.responseStatus) ? ev.responseStatus : undefined;
+  const code = typeof status?.code === 'number' ? status.code : 0;
+  let error: string | undefined;
+  if (code >= 300) {
+    const resp = isRecord(ev.responseObject) && ev.responseObject.kind === 'Status' ? (ev.responseObject as Record<string, unknown>) : undefined;
+    const reason = str(status?.reason) || str(resp?.reason) || String(code);
+    const message = str(status?.message) || str(resp?.message);
+    error = message ? `${reason}: ${message}` : reason;
+  }
+  return {
+    event: {
+      auditId: ev.auditID,
+      level: str(ev.level),
+      verb: ev.verb,
+      group: str(ref.apiGroup),
+      version: str(ref.apiVersion),
+      resource: ref.resource,
+      subresource: str(ref.subresource),
+      namespace: str(ref.namespace),
+      name: str(ref.name),
+      uid: str(ref.uid),
+      user: impersonated || authenticated,
+      impersonatedBy: impersonated ? authenticated : '',
+      userAgent: str(ev.userAgent),
+      sourceIP: Array.isArray(ev.sourceIPs) ? str(ev.sourceIPs[0]) : '',
+      code,
+      error,
+      startUs,
+      endUs,
+      requestObject: ev.requestObject,
+      responseObject: ev.responseObject,
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// "previous version → this version" as lines `path old -> new` (values as JSON):
+//   spec.replicas 2 -> 4
+//   metadata.labels["app.kubernetes.io/name"] "a" -> "b"
+//   spec.template.spec.containers[name=web].image "nginx:1" -> "nginx:2"
+//   status.conditions[type=Available].status "False" -> "True"
+//   metadata.labels.tier <none> -> "web"          (added)
+//   spec.template.spec.containers[name=side] {...} -> <none>   (removed)
+// Arrays of named items (every item an object with a unique string `name`, else `type`) are
+// matched by that key, other arrays of objects by index, arrays of scalars compared whole.
+// metadata.managedFields never appears; resourceVersion/generation lines go to `verbose`.
+import { isRecord } from '../audit/types.ts';
+import { keySegment } from './path.ts';
+
+export const NONE = '<none>';
+
+export interface DiffResult {
+  lines: string[];
+  /** metadata.resourceVersion / metadata.generation changes. */
+  verbose: string[];
+}
+
+export interface DiffOptions {
+  /** Redactor digests of the old/new object: a redacted value whose digest changed shows as changed. */
+  oldDigests?: Map<string, string>;
+  newDigests?: Map<string, string>;
+  /** Stop after this many lines (a last line says how many were left out). Default 500. */
+  maxLines?: number;
+}
+
+const SKIP = new Set(['metadata.managedFields']);
+const VERBOSE = new Set(['metadata.resourceVersion', 'metadata.generation']);
+
+function json(v: unknown): string {
+  return v === undefined ? NONE : JSON.stringify(v);
+}
+
+class Differ {
+  readonly lines: string[] = [];
+  readonly verbose: string[] = [];
+  dropped = 0;
+  readonly max: number;
+  readonly opts: DiffOptions;
+
+  constructor(opts: DiffOptions) {
+    this.opts = opts;
+    this.max = opts.maxLines ?? 500;
+  }
+
+  emit(path: string, a: unknown, b: unknown): void {
+    const line = `${path} ${json(a)} -> ${json(b)}`;
+    if (VERBOSE.has(path)) this.verbose.push(line);
+    else if (this.lines.length < this.max) this.lines.push(line);
+    else this.dropped++;
+  }
+
+  walk(path: string, a: unknown, b: unknown): void {
+    if (a === b) {
+      if (typeof a === 'string' && a.startsWith('<redacted') && this.opts.oldDigests && this.opts.newDigests) {
+        const da = this.opts.oldDigests.get(path);
+        const db = this.opts.newDigests.get(path);
+        if (da !== undefined && db !== undefined && da !== db) {
+          this.emit(path, a, `${a.slice(0, -1)}, changed>`);
+        }
+      }
+      return;
+    }
+    if (SKIP.has(path)) return;
+    if (isRecord(a) && isRecord(b)) {
+      for (const k in a) this.walk(keySegment(path, k), a[k], b[k]);
+      for (const k in b) if (!(k in a)) this.walk(keySegment(path, k), undefined, b[k]);
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      this.walkArray(path, a, b);
+      return;
+    }
+    if (a === undefined && b === undefined) return;
+    // Scalars, type changes, additions and removals: one line with the whole values.
+    this.emit(path, a, b);
+  }
+
+  walkArray(path: string, a: unknown[], b: unknown[]): void {
+    const key = namedKey(a, b);
+    if (key !== undefined) {
+      const byKey = new Map<string, unknown>();
+      for (const item of b) byKey.set((item as Record<string, string>)[key]!, item);
+      const seen = new Set<string>();
+      for (const item of a) {
+        const id = (item as Record<string, string>)[key]!;
+        seen.add(id);
+        this.walk(`${path}[${key}=${id}]`, item, byKey.get(id));
+      }
+      for (const item of b) {
+        const id = (item as Record<string, string>)[key]!;
+        if (!seen.has(id)) this.walk(`${path}[${key}=${id}]`, undefined, item);
+      }
+      return;
+    }
+    if (!a.some(isStructured) && !b.some(isStructured)) {
+      if (a.length !== b.length || a.some((v, i) => v !== b[i])) this.emit(path, a, b);
+      return;
+    }
+    const n = Math.max(a.length, b.length);
+    for (let i = 0; i < n; i++) this.walk(`${path}[${i}]`, a[i], b[i]);
+  }
+}
+
+function isStructured(v: unknown): boolean {
+  return typeof v === 'object' && v !== null;
+}
+
+/** 'name' or 'type' when every item of both arrays is an object with a unique string of that field. */
+function namedKey(a: unknown[], b: unknown[]): string | undefined {
+  if (a.length + b.length === 0) return undefined;
+  for (const key of ['name', 'type']) {
+    if (uniqueBy(a, key) && uniqueBy(b, key)) return key;
+  }
+  return undefined;
+}
+
+function uniqueBy(arr: unknown[], key: string): boolean {
+  const seen = new Set<string>();
+  for (const item of arr) {
+    if (!isRecord(item)) return false;
+    const v = item[key];
+    if (typeof v !== 'string' || seen.has(v)) return false;
+    seen.add(v);
+  }
+  return true;
+}
+
+export function diffObjects(oldObj: unknown, newObj: unknown, opts: DiffOptions = {}): DiffResult {
+  const d = new Differ(opts);
+  d.walk('', oldObj, newObj);
+  if (d.dropped > 0) d.lines.push(`... ${d.dropped} more changed paths`);
+  return { lines: d.lines, verbose: d.verbose };
+}
