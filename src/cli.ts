@@ -4,20 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { serveCommand } from './commands/serve.ts';
 import { replayCommand } from './commands/replay.ts';
 import { demoCommand } from './commands/demo.ts';
+import { queryCommand } from '../frontend-plugin/cli-query.ts';
 import { log } from './log.ts';
 
-/** `kubetrail query` comes from the read path (frontend-plugin/cli-query.ts) when it is present. */
-async function queryCommand(): Promise<Command | undefined> {
-  try {
-    const mod = (await import(new URL('../frontend-plugin/cli-query.ts', import.meta.url).href)) as Record<string, unknown>;
-    const c = mod.queryCommand ?? mod.default;
-    return typeof c === 'function' ? (c as () => Command)() : c instanceof Command ? c : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function buildProgram(): Promise<Command> {
+export function buildProgram(): Command {
   const program = new Command('kubetrail')
     .description('Control-plane tracer for Kubernetes: audit events, watch changes and Events become per-object traces')
     .version('0.1.0')
@@ -25,13 +15,12 @@ export async function buildProgram(): Promise<Command> {
   program.addCommand(serveCommand());
   program.addCommand(replayCommand());
   program.addCommand(demoCommand());
-  const query = await queryCommand();
-  if (query) program.addCommand(query);
+  program.addCommand(queryCommand());
   return program;
 }
 
 async function main(): Promise<void> {
-  const program = await buildProgram();
+  const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

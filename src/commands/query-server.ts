@@ -1,12 +1,17 @@
-// Bridge to the read path's HTTP server (frontend-plugin/, engineer C): the Jaeger-compatible API,
-// /redirect and the built-in UI over a TraceBackend.
+// The read path's HTTP server (frontend-plugin/server.ts): Jaeger-compatible API, /redirect and the
+// built-in UI over a TraceBackend — the embedded store, or Jaeger's query service.
+import { startQueryServer as startReadPath } from '../../frontend-plugin/server.ts';
+import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { SERVICE_NAME } from '../sinks/otlp.ts';
 
 export interface QueryServerOptions {
   backend: TraceBackend;
   windowSec: number;
   port: number;
   host: string;
+  /** Jaeger query URL: other paths are passed through to it. */
+  upstream?: string;
 }
 
 export interface RunningQueryServer {
@@ -14,16 +19,10 @@ export interface RunningQueryServer {
   close(): Promise<void>;
 }
 
-export async function startQueryServer(opts: QueryServerOptions): Promise<RunningQueryServer> {
-  // resolved at run time so the write path runs even in a tree without the read path
-  const spec = new URL('../../frontend-plugin/server.ts', import.meta.url).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(spec)) as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`the query server (frontend-plugin/server.ts) is not available: ${(err as Error).message}`);
-  }
-  const start = mod.startQueryServer as ((o: QueryServerOptions) => Promise<RunningQueryServer>) | undefined;
-  if (typeof start !== 'function') throw new Error('frontend-plugin/server.ts does not export startQueryServer');
-  return start(opts);
+export function startQueryServer(opts: QueryServerOptions): Promise<RunningQueryServer> {
+  return startReadPath(opts);
+}
+
+export function jaegerBackend(url: string): TraceBackend {
+  return new JaegerBackend({ url, service: SERVICE_NAME });
 }

@@ -8,8 +8,7 @@ import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls } from '../server/webhook.ts';
 import { loadKubeConfig } from '../informers/kube-client.ts';
 import { startInformers, type RunningInformers } from '../informers/index.ts';
-import { startQueryServer, type RunningQueryServer } from './query-server.ts';
-import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../log.ts';
 import {
   addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
@@ -89,13 +88,6 @@ function kubeconfigAvailable(o: ServeOptions): boolean {
   return Boolean(o.kubeconfig || o.context || process.env.KUBECONFIG || existsSync(join(homedir(), '.kube', 'config')) || process.env.KUBERNETES_SERVICE_HOST);
 }
 
-async function jaegerBackend(url: string): Promise<TraceBackend> {
-  const spec = new URL('../../frontend-plugin/backend/jaeger.ts', import.meta.url).href;
-  const mod = (await import(spec)) as { JaegerBackend?: new (o: { url: string }) => TraceBackend };
-  if (!mod.JaegerBackend) throw new Error('frontend-plugin/backend/jaeger.ts does not export JaegerBackend');
-  return new mod.JaegerBackend({ url });
-}
-
 export async function serve(o: ServeOptions): Promise<void> {
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
@@ -122,9 +114,9 @@ export async function serve(o: ServeOptions): Promise<void> {
 
   let query: RunningQueryServer | undefined;
   if (o.query) {
-    const backend = o.jaegerQuery ? await jaegerBackend(o.jaegerQuery) : chosen.store;
+    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store;
     if (backend) {
-      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost });
+      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery });
       log.info({ url: query.url }, 'query API and UI');
     } else {
       log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');

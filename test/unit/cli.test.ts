@@ -1,0 +1,104 @@
+// The kubetrail command as a user runs it: a real process on fixture audit logs.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { auditEvent, deploymentEvents, secretEvent } from './webhook.fixtures.ts';
+
+const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
+
+describe('kubetrail CLI', () => {
+  let dir: string;
+  let log: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kt-cli-'));
+    log = join(dir, 'audit.log');
+    const lease = auditEvent({ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease', namespace: 'kube-node-lease', name: 'node-1', at: 3 });
+    const lines = [...deploymentEvents(), '{"kind": "Event", broken', secretEvent(), lease].map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
+    writeFileSync(log, `${lines.join('\n')}\n`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has --help on every command', () => {
+    for (const cmd of [[], ['serve'], ['replay'], ['demo'], ['query']]) {
+      const r = run(...cmd, '--help');
+      expect(r.status, `${cmd.join(' ')} --help`).toBe(0);
+      expect(r.stdout).toContain('Usage: kubetrail');
+    }
+    const serve = run('serve', '--help').stdout;
+    for (const flag of ['--webhook-port', '--cluster', '--kubeconfig', '--context', '--list-watch-only', '--no-informers', '--otlp-endpoint', '--store',
+      '--window', '--exclude-resource', '--include-reads', '--redact', '--webhook-token', '--tls-cert', '--tls-key', '--client-ca', '--max-body-bytes',
+      '--query-port', '--jaeger-query', '--log-level']) {
+      expect(serve).toContain(flag);
+    }
+  });
+
+  it('replay prints a summary with counts per outcome', () => {
+    const store = join(dir, 'summary.sqlite');
+    const r = run('replay', '--json', '--cluster', 'kwok', '--store', store, log);
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ eventsRead: 5, traced: 3, errors: 1, objects: 2 });
+    expect(Object.values(s.skipped as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(1); // the lease
+    expect(s.errorSamples[0]).toMatch(/audit\.log:3:/);
+    expect(s.spansWritten).toBeGreaterThanOrEqual(5);
+    const human = run('replay', '--cluster', 'kwok', '--store', join(dir, 'human.sqlite'), log).stdout;
+    expect(human).toMatch(/events read: +5/);
+    expect(human).toMatch(/events\/s/);
+  });
+
+  it('replaying the same log twice stores every span once', async () => {
+    const path = join(dir, 'twice.sqlite');
+    expect(run('replay', '--cluster', 'kwok', '--store', path, log).status).toBe(0);
+    const first = new SqliteStore(path);
+    const n = first.count();
+    await first.close();
+    expect(run('replay', '--cluster', 'kwok', '--store', path, log).status).toBe(0);
+    const again = new SqliteStore(path);
+    expect(again.count()).toBe(n);
+    expect(await again.findObjects({ cluster: 'kwok', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 })).toHaveLength(1);
+    await again.close();
+  });
+
+  it('fails with a clear message for a missing file or bad flags', () => {
+    const missing = run('replay', '--store', join(dir, 'm.sqlite'), join(dir, 'nope.log'));
+    expect(`${missing.stdout}${missing.stderr}`).toMatch(/nope\.log/);
+    const badWindow = run('replay', '--window', '7x', '--store', join(dir, 'm.sqlite'), log);
+    expect(badWindow.status).not.toBe(0);
+    expect(badWindow.stderr).toMatch(/duration/);
+    const both = run('replay', '--store', join(dir, 'm.sqlite'), '--otlp-endpoint', 'http://127.0.0.1:4317', log);
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toMatch(/choose one sink/);
+  });
+
+  it('demo replays a scenario and serves the UI with a link to its Deployment', async () => {
+    const scenario = join(dir, 'scenario');
+    spawnSync('mkdir', ['-p', scenario]);
+    writeFileSync(join(scenario, 'audit.log'), `${deploymentEvents('web', 'demo').map((e) => JSON.stringify(e)).join('\n')}\n`);
+    const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--scenario', scenario, '--store', join(dir, 'demo.sqlite')], {
+      env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      const lines = await new Promise<string>((resolvePromise, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d;
+          if (/Deployment .*redirect\?.*\n/.test(out)) resolvePromise(out);
+        });
+        child.on('exit', (code) => reject(new Error(`demo exited ${code}: ${out}`)));
+      });
+      const url = /kubetrail UI: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(lines)![1]!;
+      const link = /Deployment demo\/web: (\S+)/.exec(lines)![1]!;
+      expect(link).toContain(`${url}redirect?`);
+      expect(link).toContain('resource=deployments');
+      const res = await fetch(link, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toMatch(/^\/trace\/[0-9a-f]{32}$/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
