@@ -151,7 +151,7 @@ export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding']);
 
-async function passThrough(upstream: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+async function passThrough(upstream: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const url = new URL(req.raw.url ?? '/', upstream.endsWith('/') ? upstream : `${upstream}/`);
   // Keep the upstream's path prefix, if it has one (`http://jaeger:16686/jaeger`).
   const base = new URL(upstream);
@@ -174,14 +174,13 @@ async function passThrough(upstream: string, req: FastifyRequest, reply: Fastify
       duplex: 'half',
     });
   } catch (e) {
-    reply.code(502).send(jaegerError(502, `upstream Jaeger query service ${upstream} unreachable: ${(e as Error).message}`));
-    return;
+    return reply.code(502).send(jaegerError(502, `upstream Jaeger query service ${upstream} unreachable: ${(e as Error).message}`));
   }
   reply.code(res.status);
   res.headers.forEach((v, k) => {
     if (!HOP_BY_HOP.has(k)) reply.header(k, v);
   });
-  reply.send(res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) : '');
+  return reply.send(res.body ? Readable.fromWeb(res.body as import('node:stream/web').ReadableStream) : '');
 }
 
 // ---------- routes ----------
@@ -325,7 +324,12 @@ The Jaeger query API is served under <code>/api/</code>, e.g. <a href="/api/serv
 
 /** The query proxy: API + UI + passthrough. Call `listen()` on the result. */
 export async function createQueryServer(opts: QueryServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, ignoreTrailingSlash: true });
+  const routerOptions = { ignoreTrailingSlash: true };
+  // Fastify 5 takes a ready pino instance as `loggerInstance`, and only a boolean/config as `logger`.
+  const app =
+    typeof opts.logger === 'object'
+      ? Fastify({ loggerInstance: opts.logger, routerOptions })
+      : Fastify({ logger: opts.logger ?? false, routerOptions });
   const query = new TraceQuery({ backend: opts.backend, windowSec: opts.windowSec, maxObjects: opts.maxObjects });
   const upstream = opts.upstream?.replace(/\/+$/, '');
 
@@ -352,4 +356,19 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
     return reply.code(404).send(jaegerError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
   });
   return app;
+}
+
+export interface StartQueryServerOptions extends QueryServerOptions {
+  port: number;
+  host: string;
+}
+
+/** Creates and starts the query server (used by `kubetrail serve` and `kubetrail query`). */
+export async function startQueryServer(opts: StartQueryServerOptions): Promise<{ url: string; app: FastifyInstance; close(): Promise<void> }> {
+  const app = await createQueryServer(opts);
+  await app.listen({ port: opts.port, host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, app, close: () => app.close() };
 }

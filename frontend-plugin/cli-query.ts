@@ -1,0 +1,62 @@
+// `kubetrail query`: the query proxy alone, in front of a Jaeger query service that holds the raw
+// spans (exported there by `kubetrail serve --otlp-endpoint`). Other Jaeger paths pass through.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { log } from '../src/log.ts';
+import { JaegerBackend } from './backend/jaeger.ts';
+import { parseDurationSec } from './duration.ts';
+import { startQueryServer } from './server.ts';
+
+function durationOption(v: string): number {
+  try {
+    const s = parseDurationSec(v);
+    if (s <= 0 || s % 60 !== 0) throw new Error('must be a whole number of minutes');
+    return s;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function portOption(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a TCP port');
+  return n;
+}
+
+export function queryCommand(): Command {
+  return new Command('query')
+    .description('Serve the Jaeger-compatible query API and UI over raw kubetrail spans stored in Jaeger')
+    .requiredOption('--jaeger-query <url>', 'Jaeger query service base URL (raw spans; other paths are passed through)')
+    .option('--port <port>', 'HTTP port', portOption, 16686)
+    .option('--host <host>', 'listen address', '0.0.0.0')
+    .addOption(new Option('--window <duration>', 'window size the write path uses').argParser(durationOption).default(1800, '30m'))
+    .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
+    .option('--ui-dir <dir>', 'directory of the built-in UI (default: frontend-plugin/ui)')
+    .option('--max-objects <n>', 'most objects in one assembled trace', (v) => Number(v), 5000)
+    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number }) => {
+      let upstream: URL;
+      try {
+        upstream = new URL(o.jaegerQuery);
+      } catch {
+        throw new InvalidArgumentError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
+      }
+      const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService });
+      const server = await startQueryServer({
+        backend,
+        windowSec: o.window,
+        upstream: upstream.href,
+        uiDir: o.uiDir,
+        maxObjects: o.maxObjects,
+        port: o.port,
+        host: o.host,
+      });
+      log.info({ url: server.url, jaeger: upstream.href, windowSec: o.window }, 'kubetrail query listening');
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+export default queryCommand;
