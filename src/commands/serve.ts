@@ -6,8 +6,7 @@ import { Command } from 'commander';
 import { Pipeline } from '../pipeline.ts';
 import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls } from '../server/webhook.ts';
-import { loadKubeConfig } from '../informers/kube-client.ts';
-import { startInformers, type RunningInformers } from '../informers/index.ts';
+import type { RunningInformers } from '../informers/index.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../log.ts';
 import {
@@ -103,6 +102,9 @@ export async function serve(o: ServeOptions): Promise<void> {
 
   let informers: RunningInformers | undefined;
   if (o.informers && (o.listWatchOnly || kubeconfigAvailable(o))) {
+    // loaded on demand: @kubernetes/client-node takes seconds to import, which every CLI call would pay
+    const { loadKubeConfig } = await import('../informers/kube-client.ts');
+    const { startInformers } = await import('../informers/index.ts');
     const kc = loadKubeConfig(o);
     informers = await startInformers({
       kc, cluster: o.cluster, pipeline, sink, listWatchOnly: o.listWatchOnly, events: o.events,
