@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { classifyItem, readAuditLogs } from '../../src/audit/read-log.ts';
+import type { LogItem } from '../../src/audit/read-log.ts';
+import { Pipeline } from '../../src/pipeline.ts';
+import { FIXTURES, fx } from './audit-fixtures.ts';
+
+async function collect(it: AsyncIterable<LogItem>): Promise<LogItem[]> {
+  const out: LogItem[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'kubetrail-read-log-'));
+const line = (auditID: string, stage: string) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID, stage: 'ResponseComplete', verb: 'get', stageTimestamp: stage }) + '\n';
+const ids = (items: LogItem[]) => items.map((i) => (i.event as any)?.auditID ?? `error@${i.line}`);
+
+describe('readAuditLogs', () => {
+  it('reads a JSON-lines log; a bad line is reported with file and line and the next is still traced', async () => {
+    const file = `${FIXTURES}rollout.log`;
+    let bytes = 0;
+    const items = await collect(readAuditLogs([file], { onBytes: (n) => (bytes += n) }));
+    const errors = items.filter((i) => i.error);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ file, line: 5 });
+    expect(items.filter((i) => i.event)).toHaveLength(16);
+    expect(bytes).toBe(readFileSync(file).length);
+    const p = new Pipeline();
+    let spans = 0;
+    for (const i of items) if (i.event && classifyItem(i.event) === 'audit') spans += p.auditEvent(i.event, 'kwok').spans.length;
+    expect(spans).toBeGreaterThan(16);
+  });
+
+  it('merges rotated files (given in any order, one gzipped) by stageTimestamp', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'audit-1.log.gz'), gzipSync(line('a', '2025-06-01T10:00:00.000001Z') + line('c', '2025-06-01T10:00:02Z')));
+    writeFileSync(join(d, 'audit.log'), line('b', '2025-06-01T10:00:01Z') + line('d', '2025-06-01T10:00:03Z') + line('e', '2025-06-01T10:00:03.5Z'));
+    const items = await collect(readAuditLogs([join(d, 'audit.log'), join(d, 'audit-1.log.gz')]));
+    expect(ids(items)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('reads whole documents: a pretty-printed audit EventList and a core EventList, classified for routing', async () => {
+    const d = tmp();
+    const audit = { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [fx('deployment-create-kubectl'), fx('pod-create-generatename')].map(({ kind: _k, apiVersion: _a, ...rest }) => rest) };
+    writeFileSync(join(d, 'list.json'), JSON.stringify(audit, null, 2));
+    const core = { kind: 'List', apiVersion: 'v1', items: [{ kind: 'Event', apiVersion: 'v1', metadata: { uid: 'u' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'd' }, reason: 'Pulled', lastTimestamp: '2025-06-01T10:00:00Z' }] };
+    writeFileSync(join(d, 'events.json'), JSON.stringify(core, null, 2));
+    const items = await collect(readAuditLogs([join(d, 'list.json'), join(d, 'events.json')]));
+    expect(items.filter((i) => i.error)).toEqual([]);
+    expect(items.map((i) => classifyItem(i.event)).sort()).toEqual(['audit', 'audit', 'kube-event']);
+    expect(classifyItem({ kind: 'Pod' })).toBe('unknown');
+  });
+
+  it('a missing file is an error item, the other files are still read', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'a.log'), line('a', '2025-06-01T10:00:00Z'));
+    const items = await collect(readAuditLogs([join(d, 'missing.log'), join(d, 'a.log')]));
+    expect(items.some((i) => i.error?.includes('missing.log'))).toBe(true);
+    expect(ids(items)).toContain('a');
+  });
+
+  it('follow: tails the newest file across rotation until aborted', async () => {
+    const d = tmp();
+    const f = join(d, 'audit.log');
+    writeFileSync(f, line('a', '2025-06-01T10:00:00Z'));
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const i of readAuditLogs([f], { follow: true, signal: abort.signal, pollMs: 20 })) {
+        seen.push((i.event as any)?.auditID ?? 'error');
+        if (seen.length === 1) appendFileSync(f, line('b', '2025-06-01T10:00:01Z'));
+        if (seen.length === 2) {
+          renameSync(f, join(d, 'audit-1.log'));
+          writeFileSync(f, line('c', '2025-06-01T10:00:02Z'));
+        }
+        if (seen.length === 3) abort.abort();
+      }
+    })();
+    await done;
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+});
