@@ -101,4 +101,28 @@ describe('kubetrail CLI', () => {
       child.kill('SIGTERM');
     }
   });
+
+  it('serve takes audit batches, then drains and exits 0 on SIGTERM with everything stored', async () => {
+    const path = join(dir, 'serve.sqlite');
+    const child = spawn(process.execPath, [CLI, 'serve', '--webhook-port', '0', '--webhook-host', '127.0.0.1', '--no-query', '--no-informers', '--store', path, '--cluster', 'dev', '--log-level', 'info'], {
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let err = '';
+    const port = await new Promise<number>((resolvePromise, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d;
+        const m = /"port":(\d+)[^\n]*audit webhook listening/.exec(err);
+        if (m) resolvePromise(Number(m[1]));
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/audit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: deploymentEvents('api') }) });
+    expect(res.status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const store = new SqliteStore(path);
+    expect(await store.findObjects({ cluster: 'dev', name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
+    await store.close();
+  });
 });
