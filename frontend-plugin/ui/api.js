@@ -1,0 +1,55 @@
+// The Jaeger query HTTP API as served by kubetrail's query server. Errors become ApiError with a
+// kind the views turn into a clear message: 'network' (server down), 'not-found', 'http'.
+export class ApiError extends Error {
+  constructor(kind, status, message) {
+    super(message);
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+export async function getJson(path, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { accept: 'application/json' }, signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError('network', 0, `Cannot reach the kubetrail query server (${e.message}). Is it running?`);
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON: handled below */
+  }
+  const errors = body && Array.isArray(body.errors) ? body.errors : [];
+  if (!res.ok || errors.length) {
+    const msg = errors.map((e) => e.msg).filter(Boolean).join('; ') || (body && body.message) || res.statusText || 'request failed';
+    const kind = res.status === 404 ? 'not-found' : res.status === 502 || res.status === 503 || res.status === 504 ? 'network' : 'http';
+    throw new ApiError(kind, res.status, `${msg} (HTTP ${res.status})`);
+  }
+  if (!body) throw new ApiError('http', res.status, `The server answered ${path} with something that is not JSON.`);
+  return body.data;
+}
+
+export const api = {
+  services: (o) => getJson('/api/services', o),
+  operations: (service, o) => getJson(`/api/services/${encodeURIComponent(service)}/operations`, o),
+  /** q: {service, operation, tags: {...}, startUs, endUs, limit} */
+  search(q, o) {
+    const p = new URLSearchParams({ service: q.service });
+    if (q.operation) p.set('operation', q.operation);
+    if (q.tags && Object.keys(q.tags).length) p.set('tags', JSON.stringify(q.tags));
+    p.set('start', String(Math.floor(q.startUs)));
+    p.set('end', String(Math.floor(q.endUs)));
+    p.set('limit', String(q.limit ?? 20));
+    return getJson(`/api/traces?${p}`, o);
+  },
+  async trace(id, o) {
+    const data = await getJson(`/api/traces/${encodeURIComponent(id)}`, o);
+    if (!Array.isArray(data) || !data.length || !data[0].spans?.length) {
+      throw new ApiError('not-found', 404, 'trace not found');
+    }
+    return data[0];
+  },
+};

@@ -1,0 +1,275 @@
+// Turns a Jaeger trace from kubetrail's query server into what the UI shows: a tree of objects
+// (tracing mode: one span per object, events as span logs) or of event spans (tree/timeline/
+// grouped modes), each with normalised events. Pure functions, no DOM.
+
+/** Display modes and scopes, with their digit in the trace ID (`ff` + display + scope + 000000). */
+export const MODES = [
+  { key: 'tracing', digit: '2', label: 'Tracing', hint: 'one row per object, events as marks' },
+  { key: 'tree', digit: '0', label: 'Tree', hint: 'objects with their events as child rows' },
+  { key: 'timeline', digit: '1', label: 'Timeline', hint: 'all events in time order' },
+  { key: 'grouped', digit: '3', label: 'Grouped', hint: 'events grouped by kind' },
+];
+export const SCOPES = [
+  { key: 'default', digit: '0', label: 'Object', hint: 'the object and its direct relations (owner, owned objects, node)' },
+  { key: 'owned objects', digit: '4', label: 'Owned objects', hint: 'the object and everything it owns, all the way down' },
+  { key: 'full tree', digit: '1', label: 'Full tree', hint: 'from the top ancestor down' },
+  { key: 'ancestors', digit: '2', label: 'Ancestors', hint: 'the object and its owners up to the top' },
+];
+
+/** {mode, scope} of a kubetrail trace ID, or null for an ID that does not carry them. */
+export function parseTraceId(id) {
+  if (!/^ff[0-9a-f]{30}$/i.test(id)) return null;
+  const mode = MODES.find((m) => m.digit === id[2]);
+  const scope = SCOPES.find((s) => s.digit === id[3]);
+  if (!mode || !scope) return null;
+  return { mode: mode.key, scope: scope.key };
+}
+
+/** The same lookup shown in another mode/scope: swap the 8 mode digits. */
+export function withMode(id, mode, scope) {
+  const m = MODES.find((x) => x.key === mode);
+  const s = SCOPES.find((x) => x.key === scope);
+  return `ff${m.digit}${s.digit}000000${id.slice(10)}`;
+}
+
+const KINDS = {
+  deployments: 'Deployment', replicasets: 'ReplicaSet', pods: 'Pod', nodes: 'Node', services: 'Service',
+  endpoints: 'Endpoints', endpointslices: 'EndpointSlice', configmaps: 'ConfigMap', secrets: 'Secret',
+  statefulsets: 'StatefulSet', daemonsets: 'DaemonSet', jobs: 'Job', cronjobs: 'CronJob',
+  persistentvolumeclaims: 'PersistentVolumeClaim', persistentvolumes: 'PersistentVolume',
+  namespaces: 'Namespace', serviceaccounts: 'ServiceAccount', leases: 'Lease', events: 'Event',
+  ingresses: 'Ingress', horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+  poddisruptionbudgets: 'PodDisruptionBudget', controllerrevisions: 'ControllerRevision',
+  storageclasses: 'StorageClass', roles: 'Role', rolebindings: 'RoleBinding', clusterroles: 'ClusterRole',
+  clusterrolebindings: 'ClusterRoleBinding', customresourcedefinitions: 'CustomResourceDefinition',
+  priorityclasses: 'PriorityClass', networkpolicies: 'NetworkPolicy', resourcequotas: 'ResourceQuota',
+  limitranges: 'LimitRange',
+};
+export function kindOf(resource) {
+  if (!resource) return '';
+  return KINDS[resource] ?? resource;
+}
+/** Accepts what users type ("Deployment", "deploy", "deployments.apps") → {resource, group}. */
+export function parseResourceInput(text) {
+  const t = text.trim();
+  if (!t) return { resource: '', group: undefined };
+  const [first, ...rest] = t.split('.');
+  const group = rest.length ? rest.join('.') : undefined;
+  const lower = first.toLowerCase();
+  const short = { deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints',
+    cm: 'configmaps', sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes',
+    ns: 'namespaces', sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets' };
+  if (short[lower]) return { resource: short[lower], group };
+  const byKind = Object.entries(KINDS).find(([, k]) => k.toLowerCase() === lower);
+  if (byKind) return { resource: byKind[0], group };
+  return { resource: lower, group };
+}
+export const RESOURCE_SUGGESTIONS = Object.keys(KINDS);
+
+/** The relation of an object to its parent row, from the `link.class` tag. */
+const RELATIONS = {
+  root: { icon: '◉', label: 'the object you looked up' },
+  children: { icon: '⇢', label: 'owned by its parent (ownerReference)' },
+  node: { icon: '⌂', label: 'node: runs on / hosts' },
+  annotation: { icon: '⚓', label: 'linked by annotation' },
+  service: { icon: '⇄', label: 'service / endpoints' },
+  volume: { icon: '⛁', label: 'volume / claim' },
+  uses: { icon: '↗', label: 'uses' },
+  helm: { icon: '⎈', label: 'Helm release' },
+  event: { icon: '·', label: 'event' },
+  group: { icon: '☰', label: 'events by one actor' },
+};
+export function relationOf(cls, isRoot) {
+  if (isRoot && !cls) return { key: 'root', ...RELATIONS.root };
+  if (!cls) return { key: 'none', icon: '•', label: 'related' };
+  return { key: cls, ...(RELATIONS[cls] ?? { icon: '↔', label: cls }) };
+}
+
+function tagsToObject(list) {
+  const o = {};
+  for (const t of list ?? []) o[t.key] = t.value;
+  return o;
+}
+
+const first = (o, ...keys) => {
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null && o[k] !== '') return o[k];
+  return undefined;
+};
+
+/**
+ * One event (audit write, watch change or Kubernetes Event) from span-log fields or from the tags
+ * of an event span. `fields` is a plain {key: value} object.
+ */
+export function toEvent(ts, fields) {
+  const ev = { ts, fields, user: '', verb: '', subresource: '', reason: '', message: '', component: '', code: undefined };
+  const audit = first(fields, 'audit');
+  if (audit) {
+    // "<user> <verb>[ <subresource>]": the user never contains spaces, verbs and subresources neither.
+    // Without a known user the field is just "<verb>[ <subresource>]".
+    const parts = String(audit).trim().split(/\s+/);
+    if (parts.length <= 2 && VERBS.has(parts[0])) parts.unshift('');
+    ev.user = parts[0] ?? '';
+    ev.verb = parts[1] ?? '';
+    ev.subresource = parts.slice(2).join(' ');
+  } else {
+    ev.user = String(first(fields, 'user', 'fieldManager') ?? '');
+    ev.verb = String(first(fields, 'verb') ?? '');
+    ev.subresource = String(first(fields, 'subresource') ?? '');
+  }
+  ev.reason = String(first(fields, 'event', 'event.reason', 'reason') ?? '');
+  ev.message = String(first(fields, 'message', 'event.message') ?? '');
+  ev.component = String(first(fields, 'event.component', 'component') ?? '');
+  const type = String(first(fields, 'event.type', 'type') ?? '');
+  const code = first(fields, 'code');
+  ev.code = code === undefined ? undefined : Number(code);
+  // Log fields carry the message in `error`; event spans carry error=true and `error.message`.
+  const err = first(fields, 'error.message', 'error');
+  ev.error = err === undefined || err === false || err === 'false' ? '' : err === true || err === 'true' ? 'request failed' : String(err);
+  ev.diff = String(first(fields, 'diff') ?? '');
+  ev.diffVerbose = String(first(fields, 'diff.verbose') ?? '');
+  ev.snapshot = String(first(fields, 'snapshot') ?? '');
+  ev.userAgent = String(first(fields, 'userAgent') ?? '');
+  ev.sourceIP = String(first(fields, 'sourceIP') ?? '');
+  ev.impersonatedBy = String(first(fields, 'impersonatedBy') ?? '');
+  ev.noop = fields.noop === true || fields.noop === 'true';
+  ev.isK8sEvent = !!ev.reason && !audit && !ev.verb;
+  ev.level = ev.error || (ev.code !== undefined && ev.code >= 300) ? 'error' : type === 'Warning' ? 'warning' : 'normal';
+  ev.kind = ev.isK8sEvent ? 'event' : ev.verb === 'create' && !ev.subresource ? 'create' : ev.verb === 'delete' || ev.verb === 'deletecollection' ? 'delete' : ev.verb ? 'update' : 'other';
+  ev.who = ev.isK8sEvent ? ev.component || 'Kubernetes Event' : ev.user || '(unknown)';
+  ev.what = ev.isK8sEvent ? ev.reason : [ev.verb, ev.subresource].filter(Boolean).join(' ') || ev.reason || '(change)';
+  return ev;
+}
+
+const VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'apply', 'get', 'list', 'watch']);
+
+/** Short "who/what" for tooltips and narrow places: service-account prefixes trimmed. */
+export function shortUser(user) {
+  return user.replace(/^system:serviceaccount:kube-system:/, '').replace(/^system:serviceaccount:/, 'sa:');
+}
+
+function looksLikeEventSpan(tags) {
+  if (tags.nestLevel === 'event') return true;
+  if (tags.nestLevel === 'object' || tags.nestLevel === 'link' || tags.nestLevel === 'pseudo') return false;
+  return !tags.name && (tags.audit !== undefined || tags.verb !== undefined || tags['event.reason'] !== undefined);
+}
+
+/**
+ * Builds the row tree. Each node: {key, span, tags, parent, children, depth, isEvent, events,
+ * firstTs, lastTs, errors, warnings, kind, label, relation}. Cycles and unknown parents
+ * make a span a root; duplicate span IDs keep the first span.
+ */
+export function buildTree(trace) {
+  const nodes = [];
+  const byId = new Map();
+  for (const span of trace.spans ?? []) {
+    if (byId.has(span.spanID)) continue;
+    const tags = tagsToObject(span.tags);
+    const isEvent = looksLikeEventSpan(tags);
+    let events = (span.logs ?? []).map((l) => toEvent(l.timestamp, tagsToObject(l.fields)));
+    if (isEvent) events = [toEvent(span.startTime, tags), ...events];
+    events.sort((a, b) => a.ts - b.ts);
+    const node = {
+      key: span.spanID,
+      span,
+      tags,
+      isEvent,
+      events,
+      parent: null,
+      children: [],
+      depth: 0,
+      errors: events.filter((e) => e.level === 'error').length,
+      warnings: events.filter((e) => e.level === 'warning').length,
+    };
+    node.firstTs = events.length ? events[0].ts : span.startTime;
+    node.lastTs = events.length ? events[events.length - 1].ts : span.startTime + (span.duration ?? 0);
+    byId.set(span.spanID, node);
+    nodes.push(node);
+  }
+  for (const node of nodes) {
+    const ref = (node.span.references ?? []).find((r) => r.spanID !== node.key && byId.has(r.spanID));
+    if (ref) node.parent = byId.get(ref.spanID);
+  }
+  // Break cycles: walk up from each node; a node that reaches itself loses its parent.
+  for (const node of nodes) {
+    const seen = new Set([node]);
+    for (let p = node.parent; p; p = p.parent) {
+      if (seen.has(p)) { node.parent = null; break; }
+      seen.add(p);
+    }
+  }
+  const roots = [];
+  for (const node of nodes) (node.parent ? node.parent.children : roots).push(node);
+  const order = (a, b) => (a.isEvent === b.isEvent ? 0 : a.isEvent ? -1 : 1) || a.firstTs - b.firstTs || label(a).localeCompare(label(b));
+  const flat = [];
+  const visit = (n, depth) => {
+    n.depth = depth;
+    n.index = flat.length;
+    flat.push(n);
+    n.children.sort(order);
+    for (const c of n.children) visit(c, depth + 1);
+  };
+  roots.sort(order);
+  for (const r of roots) visit(r, 0);
+  for (const n of flat) {
+    n.kind = n.isEvent ? '' : kindOf(n.tags.resource);
+    n.label = label(n);
+    // Events listed under another object (timeline mode) name the object they happened to.
+    if (n.isEvent && n.parent && n.tags.name && objectKeyOf(n) !== objectKeyOf(nearestObject(n.parent))) {
+      n.label += ` · ${kindOf(n.tags.resource)} ${n.tags.namespace ? n.tags.namespace + '/' : ''}${n.tags.name}`;
+    }
+    n.relation = n.isEvent ? relationOf('event') : n.tags.nestLevel === 'group' ? relationOf('group') : relationOf(n.tags['link.class'], !n.parent);
+    n.descendants = 0;
+  }
+  for (let i = flat.length - 1; i >= 0; i--) if (flat[i].parent) flat[i].parent.descendants += 1 + flat[i].descendants;
+
+  // Tree/grouped modes: an object's events are child rows; its own row still shows their marks.
+  const eventCount = flat.reduce((s, n) => s + n.events.length, 0);
+  const errorCount = flat.reduce((s, n) => s + n.errors, 0);
+  for (const n of flat) {
+    if (n.isEvent || n.events.length || !n.children.length) continue;
+    const own = [];
+    const walk = (c) => { if (c.isEvent) own.push(...c.events); if (c.isEvent || c.tags.nestLevel === 'group') c.children.forEach(walk); };
+    n.children.forEach(walk);
+    if (!own.length) continue;
+    n.events = own.sort((a, b) => a.ts - b.ts);
+    n.errors = own.filter((e) => e.level === 'error').length;
+    n.warnings = own.filter((e) => e.level === 'warning').length;
+    n.firstTs = own[0].ts;
+    n.lastTs = own[own.length - 1].ts;
+  }
+
+  // Time range: the events (object spans cover a whole 30-minute window, which says little).
+  let lo = Infinity, hi = -Infinity;
+  for (const n of flat) for (const e of n.events) { if (e.ts < lo) lo = e.ts; if (e.ts > hi) hi = e.ts; }
+  if (lo === Infinity) for (const n of flat) { lo = Math.min(lo, n.span.startTime); hi = Math.max(hi, n.span.startTime + (n.span.duration ?? 0)); }
+  if (!(hi > lo)) { hi = lo + 1e6; lo -= 1e6; }
+  const pad = (hi - lo) * 0.02;
+  return { traceID: trace.traceID, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, eventCount, errorCount };
+}
+
+function nearestObject(n) {
+  let p = n;
+  while (p && (p.isEvent || p.tags.nestLevel === 'group')) p = p.parent;
+  return p ?? n;
+}
+
+function label(n) {
+  if (n.isEvent) {
+    const e = n.events[0];
+    return e ? `${e.what} — ${shortUser(e.who)}` : n.span.operationName;
+  }
+  const { namespace, name } = n.tags;
+  if (name) return namespace ? `${namespace}/${name}` : String(name);
+  return n.span.operationName;
+}
+
+/** The object a node stands for (for /redirect links and selection keys), or null. */
+export function objectOf(node) {
+  const t = node.tags;
+  if (!t.resource || !t.name) return null;
+  return { cluster: t.cluster ?? '', group: t.group ?? '', resource: t.resource, namespace: t.namespace ?? '', name: t.name };
+}
+export function objectKeyOf(node) {
+  const o = objectOf(node);
+  return o ? `${o.cluster}/${o.group}/${o.resource}/${o.namespace}/${o.name}` : null;
+}

@@ -1,0 +1,178 @@
+// The search page (/): find an object by cluster, kind, namespace, name and time range; list the
+// matching objects; offer recently opened traces. The form state lives in the URL (shareable).
+import { api, ApiError } from './api.js';
+import { html, raw, $ } from './dom.js';
+import { buildTree, parseResourceInput, RESOURCE_SUGGESTIONS, SCOPES } from './model.js';
+import { loadRecent, clearRecent } from './recent.js';
+import { fmtShort, fmtDuration } from './time.js';
+
+const RANGES = [
+  { key: '1h', label: 'Last hour', us: 3600e6 },
+  { key: '6h', label: 'Last 6 hours', us: 6 * 3600e6 },
+  { key: '24h', label: 'Last 24 hours', us: 24 * 3600e6 },
+  { key: '7d', label: 'Last 7 days', us: 7 * 24 * 3600e6 },
+  { key: 'custom', label: 'Custom…' },
+];
+
+/** datetime-local value (UTC, as shown) ↔ µs. */
+const toLocalInput = (us) => new Date(us / 1000).toISOString().slice(0, 16);
+const fromLocalInput = (v) => (v ? Date.parse(v + 'Z') * 1000 : NaN);
+
+export function timeRange(p, nowUs = Date.now() * 1000) {
+  const key = p.get('range') || '1h';
+  if (key === 'custom') {
+    const start = fromLocalInput(p.get('from') ?? '');
+    const end = fromLocalInput(p.get('to') ?? '') || nowUs;
+    if (Number.isNaN(start)) throw new Error('Custom range: choose a start time.');
+    if (!(end > start)) throw new Error('Custom range: the end must be after the start.');
+    return { start, end };
+  }
+  const r = RANGES.find((x) => x.key === key) ?? RANGES[0];
+  return { start: nowUs - r.us, end: nowUs };
+}
+
+export async function showSearch(root, params, { navigate, signal }) {
+  document.title = 'Search · kubetrail';
+  const p = params;
+  const range = p.get('range') || '1h';
+  const now = Date.now() * 1000;
+  root.innerHTML = html`<section class="search-view">
+    <h1 class="sr-only">Find a Kubernetes object</h1>
+    <form class="search-form" role="search" novalidate>
+      <div class="field"><label for="f-cluster">Cluster</label>
+        <select id="f-cluster" name="cluster"><option value="">All clusters</option>${p.get('cluster') ? html`<option selected>${p.get('cluster')}</option>` : ''}</select></div>
+      <div class="field"><label for="f-resource">Kind / resource</label>
+        <input id="f-resource" name="resource" list="resources" placeholder="deployments" value="${p.get('resource') ?? ''}" autocomplete="off" spellcheck="false">
+        <datalist id="resources">${RESOURCE_SUGGESTIONS.map((r) => html`<option value="${r}">`)}</datalist></div>
+      <div class="field"><label for="f-namespace">Namespace</label>
+        <input id="f-namespace" name="namespace" placeholder="any" value="${p.get('namespace') ?? ''}" autocomplete="off" spellcheck="false"></div>
+      <div class="field field-wide"><label for="f-name">Name</label>
+        <input id="f-name" name="name" placeholder="demo" value="${p.get('name') ?? ''}" autocomplete="off" spellcheck="false"></div>
+      <div class="field"><label for="f-scope">Show</label>
+        <select id="f-scope" name="scope">${SCOPES.map((o) => html`<option value="${o.key}"${raw(o.key === (p.get('scope') || 'default') ? ' selected' : '')}>${o.label}</option>`)}</select></div>
+      <div class="field"><label for="f-range">Time range</label>
+        <select id="f-range" name="range">${RANGES.map((r) => html`<option value="${r.key}"${raw(r.key === range ? ' selected' : '')}>${r.label}</option>`)}</select></div>
+      <div class="field field-custom"><label for="f-from">From (UTC)</label>
+        <input id="f-from" name="from" type="datetime-local" value="${p.get('from') ?? toLocalInput(now - 3600e6)}"></div>
+      <div class="field field-custom"><label for="f-to">To (UTC)</label>
+        <input id="f-to" name="to" type="datetime-local" value="${p.get('to') ?? toLocalInput(now)}"></div>
+      <div class="field field-submit"><button class="btn btn-primary" type="submit">Search</button></div>
+    </form>
+    <div class="search-msg" role="status" aria-live="polite"></div>
+    <div class="search-results"></div>
+    <div class="recent"></div>
+  </section>`.s;
+  // `hidden` attributes above were written as text; apply them properly.
+  root.querySelectorAll('.field-custom').forEach((el) => { el.hidden = range !== 'custom'; });
+
+  const form = $('.search-form', root);
+  const msg = $('.search-msg', root);
+  const results = $('.search-results', root);
+  form.range.addEventListener('change', () => root.querySelectorAll('.field-custom').forEach((el) => { el.hidden = form.range.value !== 'custom'; }));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const k of ['cluster', 'resource', 'namespace', 'name']) if (form[k].value.trim()) q.set(k, form[k].value.trim());
+    if (form.scope.value !== 'default') q.set('scope', form.scope.value);
+    q.set('range', form.range.value);
+    if (form.range.value === 'custom') { q.set('from', form.from.value); q.set('to', form.to.value); }
+    navigate(`/?${q}`);
+  });
+
+  renderRecent($('.recent', root), navigate, p.has('range'));
+  loadClusters(form.cluster, p.get('cluster'), msg, signal);
+  if (p.has('range')) await runSearch(p, { msg, results, signal });
+  else $('#f-name', root).focus();
+}
+
+async function loadClusters(select, current, msg, signal) {
+  try {
+    const clusters = await api.operations('tracing', { signal });
+    const list = [...new Set(clusters ?? [])].sort();
+    select.innerHTML = html`<option value="">All clusters</option>${list.map((c) => html`<option${raw(c === current ? ' selected' : '')}>${c}</option>`)}`.s;
+    if (current && !list.includes(current)) select.insertAdjacentHTML('beforeend', html`<option selected>${current}</option>`.s);
+    if (!current && list.length === 1) select.value = list[0];
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+    if (!msg.textContent) msg.innerHTML = problem(e).s;
+  }
+}
+
+function problem(e) {
+  if (e instanceof ApiError && e.kind === 'network') {
+    return html`<div class="state state-error" role="alert"><strong>The query server is not reachable.</strong> ${e.message}</div>`;
+  }
+  return html`<div class="state state-error" role="alert"><strong>The search failed.</strong> ${e.message}</div>`;
+}
+
+async function runSearch(p, { msg, results, signal }) {
+  let range;
+  try {
+    range = timeRange(p);
+  } catch (e) {
+    msg.innerHTML = html`<div class="state state-error" role="alert">${e.message}</div>`.s;
+    return;
+  }
+  const { resource, group } = parseResourceInput(p.get('resource') ?? '');
+  const tags = {};
+  if (group !== undefined) tags.group = group;
+  if (resource) tags.resource = resource;
+  if (p.get('namespace')) tags.namespace = p.get('namespace');
+  if (p.get('name')) tags.name = p.get('name');
+  msg.innerHTML = html`<div class="loading"><span class="spinner" aria-hidden="true"></span> Searching…</div>`.s;
+  let traces;
+  try {
+    const scope = SCOPES.find((o) => o.key === p.get('scope'));
+    const service = scope && scope.key !== 'default' ? `tracing (${scope.key})` : 'tracing';
+    traces = await api.search({ service, operation: p.get('cluster') ?? '', tags, startUs: range.start, endUs: range.end, limit: 20 }, { signal });
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+    msg.innerHTML = problem(e).s;
+    return;
+  }
+  const what = [p.get('cluster') && `cluster ${p.get('cluster')}`, resource && `${resource}${group ? '.' + group : ''}`,
+    tags.namespace && `namespace ${tags.namespace}`, tags.name && `name ${tags.name}`].filter(Boolean).join(', ') || 'any object';
+  const when = `${fmtShort(range.start)} – ${fmtShort(range.end)} UTC`;
+  if (!traces?.length) {
+    msg.innerHTML = html`<div class="state state-empty"><strong>No objects found</strong> for ${what} between ${when}.
+      <ul class="hints"><li>Widen the time range (objects appear only where they have recorded events).</li>
+      <li>Check the cluster name and namespace; names match exactly.</li>
+      <li>Kind accepts plural resources (<code>deployments</code>), kinds (<code>Deployment</code>) or short names (<code>deploy</code>).</li></ul></div>`.s;
+    return;
+  }
+  const rows = traces.map((t) => {
+    const tree = buildTree(t);
+    const top = tree.roots[0];
+    return { id: t.traceID, top, tree };
+  }).filter((r) => r.top).sort((a, b) => b.top.lastTs - a.top.lastTs);
+  msg.innerHTML = html`<p class="muted">${rows.length} object${rows.length === 1 ? '' : 's'} for ${what}, ${when}${traces.length >= 20 ? ' (first 20; narrow the search for more)' : ''}.</p>`.s;
+  results.innerHTML = html`<table class="results">
+    <thead><tr><th scope="col">Object</th><th scope="col">Cluster</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col" class="num">Events</th><th scope="col" class="num">Related</th></tr></thead>
+    <tbody>${rows.map(({ id, top, tree }) => html`<tr>
+      <td><a href="/trace/${id}" data-nav class="obj-link"><span class="kind-chip">${top.kind}</span> ${top.label}</a>${top.errors ? html` <span class="badge badge-error" title="failed requests">${top.errors} ✕</span>` : ''}</td>
+      <td>${top.tags.cluster ?? ''}</td>
+      <td>${top.events.length ? fmtShort(top.firstTs) : '—'}</td>
+      <td>${top.events.length ? fmtShort(top.lastTs) : '—'}${top.events.length > 1 ? html` <span class="muted">(${fmtDuration(top.lastTs - top.firstTs)})</span>` : ''}</td>
+      <td class="num">${top.events.length}</td>
+      <td class="num">${tree.flat.length - 1}</td></tr>`)}</tbody></table>`.s;
+}
+
+function renderRecent(el, navigate, compact) {
+  const list = loadRecent();
+  if (!list.length) {
+    if (!compact) el.innerHTML = html`<div class="state state-intro"><h2>Explain what the controllers did</h2>
+      <p>Search for an object, for example <strong>deployments</strong> named <strong>demo</strong> in namespace <strong>default</strong>.
+      Its trace shows every write to it and to the objects it owns or runs on (ReplicaSets, Pods, Nodes): who made it, when, and what changed.</p></div>`.s;
+    return;
+  }
+  el.innerHTML = html`<h2 class="recent-title">Recently opened <button type="button" class="link-btn" data-clear>clear</button></h2>
+    <ul class="recent-list">${list.map((r) => html`<li><a href="/trace/${r.id}" data-nav>${r.label}</a>
+      ${r.cluster ? html`<span class="muted">${r.cluster}</span>` : ''} <span class="muted">opened ${fmtAgo(r.at)}</span></li>`)}</ul>`.s;
+  el.querySelector('[data-clear]').addEventListener('click', () => { clearRecent(); el.innerHTML = ''; });
+}
+
+function fmtAgo(ms) {
+  const d = Date.now() - ms;
+  if (d < 60e3) return 'just now';
+  return `${fmtDuration(d * 1000).split(' ')[0]} ago`;
+}
