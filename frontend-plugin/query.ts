@@ -104,10 +104,19 @@ export class TraceQuery {
     return { key, windowSec: o.kind === 'object' ? Math.round((o.endUs - o.startUs) / 1e6) : 0, index };
   }
 
-  /** The display ID for an object over the windows found for it (at most MAX_WINDOWS, from the first). */
-  displayIdFor(f: FoundObject, display: DisplayMode, scope: Scope): string {
-    const first = f.windows[0]!;
-    const last = f.windows[f.windows.length - 1]!;
+  /**
+   * The display ID for an object found by a search: it covers every window of the searched range
+   * (relatives' history counts even where the object itself was quiet), at most MAX_WINDOWS; a
+   * longer range is cut to the windows from the object's first one.
+   */
+  displayIdFor(f: FoundObject, display: DisplayMode, scope: Scope, range?: { startUs: number; endUs: number }): string {
+    let first = f.windows[0]!;
+    let last = f.windows[f.windows.length - 1]!;
+    if (range) {
+      first = Math.min(first, windowStartSec(range.startUs, this.windowSec));
+      last = Math.max(last, windowStartSec(Math.max(range.startUs, range.endUs - 1), this.windowSec));
+      if ((last - first) / this.windowSec + 1 > MAX_WINDOWS) first = f.windows[0]!;
+    }
     const count = Math.min(MAX_WINDOWS, Math.floor((last - first) / this.windowSec) + 1);
     return encodeDisplayId({ display, scope, keyHash: keyHash(objectKey(f.object)), windowStart: first, windowCount: count });
   }
@@ -122,7 +131,7 @@ export class TraceQuery {
     const worker = async (): Promise<void> => {
       while (next < found.length) {
         const i = next++;
-        out[i] = await this.getTrace(this.displayIdFor(found[i]!, r.display, r.scope));
+        out[i] = await this.getTrace(this.displayIdFor(found[i]!, r.display, r.scope, r));
       }
     };
     await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, found.length) }, worker));

@@ -1,0 +1,182 @@
+// The read path against a real Jaeger: raw spans exported over OTLP gRPC (the write path's sink)
+// are read back through Jaeger's query API, assembled and served by the query proxy, both
+// in-process (createQueryServer + JaegerBackend) and as `kubetrail query` in front of Jaeger.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
+import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
+import { createQueryServer } from '../../frontend-plugin/server.ts';
+import { windowStartSec, rawTraceId, keyHash } from '../../src/ids.ts';
+import { Attr, objectKey } from '../../src/model.ts';
+import { OtlpSink } from '../../src/sinks/otlp.ts';
+import { freePorts } from '../setup/ports.ts';
+
+const stack = inject('stack');
+const WINDOW_SEC = 1800;
+const CLUSTER = `kt-read-${Date.now().toString(36)}`;
+const DC = 'system:serviceaccount:kube-system:deployment-controller';
+
+// Two consecutive windows ending now: the rollout spans both.
+const WS1 = windowStartSec(Date.now() * 1000, WINDOW_SEC);
+const WS0 = WS1 - WINDOW_SEC;
+const at = (ws: number, sec: number) => (ws + sec) * 1e6;
+
+const deploy = ref('deployments', 'default', 'web', 'apps', CLUSTER);
+const rsA = ref('replicasets', 'default', 'web-aaa', 'apps', CLUSTER);
+const rsB = ref('replicasets', 'default', 'web-bbb', 'apps', CLUSTER);
+const podA = ref('pods', 'default', 'web-aaa-1', '', CLUSTER);
+const podB = ref('pods', 'default', 'web-bbb-1', '', CLUSTER);
+const node = ref('nodes', '', 'node-1', '', CLUSTER);
+
+function history(): SyntheticTraces {
+  const t = new SyntheticTraces(WINDOW_SEC);
+  t.audit(deploy, at(WS0, 10), 'admin', 'create', { [Attr.snapshot]: '{"kind":"Deployment"}' });
+  t.audit(rsA, at(WS0, 11), DC, 'create');
+  t.link(deploy, rsA, 'children', at(WS0, 11));
+  t.audit(deploy, at(WS0, 12), DC, 'update', { [Attr.subresource]: 'status', [Attr.diff]: 'status.replicas 0 -> 1' });
+  t.audit(podA, at(WS0, 13), 'system:serviceaccount:kube-system:replicaset-controller', 'create');
+  t.link(rsA, podA, 'children', at(WS0, 13));
+  t.objectSpan(node, WS0);
+  t.link(node, podA, 'node', at(WS0, 14));
+  t.audit(deploy, at(WS1, 5), 'admin', 'patch', { [Attr.diff]: 'spec.template.spec.containers[app].image nginx:1 -> nginx:2' });
+  t.audit(rsB, at(WS1, 6), DC, 'create');
+  t.link(deploy, rsB, 'children', at(WS1, 6));
+  t.link(deploy, rsA, 'children', at(WS1, 6));
+  t.audit(podB, at(WS1, 7), 'system:serviceaccount:kube-system:replicaset-controller', 'create');
+  t.link(rsB, podB, 'children', at(WS1, 7));
+  t.objectSpan(node, WS1);
+  t.link(node, podB, 'node', at(WS1, 8));
+  t.event(rsA, at(WS1, 9), 'audit-conflict', 'update', { [Attr.source]: 'audit', [Attr.user]: DC, [Attr.verb]: 'update', [Attr.code]: 409 },
+    'Conflict: the object has been modified');
+  return t;
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+interface JTrace { traceID: string; spans: { spanID: string; operationName: string; references: { spanID: string }[]; tags: { key: string; value: unknown }[]; logs: { fields: { key: string; value: unknown }[] }[] }[] }
+
+describe('query proxy over Jaeger', () => {
+  const backend = new JaegerBackend({ url: stack.jaegerQueryUrl });
+  const spans = history().spans;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint });
+    await sink.write(spans);
+    await sink.close();
+    // Jaeger indexes asynchronously: wait until the last trace written is readable.
+    await poll('raw traces in Jaeger', async () => {
+      const r = await backend.getRawTrace(rawTraceId(objectKey(node), WS1));
+      return r.length >= 2 ? r : undefined;
+    });
+    app = await createQueryServer({ backend, windowSec: WINDOW_SEC, upstream: stack.jaegerQueryUrl, uiDir: '/nonexistent' });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('reads raw traces back from Jaeger as the write path stored them', async () => {
+    const raw = await backend.getRawTrace(rawTraceId(objectKey(rsA), WS1));
+    const byKind = (k: string) => raw.filter((s) => s.kind === k);
+    expect(byKind('object')).toHaveLength(1);
+    expect(byKind('object')[0]!.object).toEqual(rsA);
+    const conflict = byKind('event')[0]!;
+    expect(conflict.error).toMatch(/^Conflict/);
+    expect(conflict.attributes[Attr.code]).toBe(409);
+    expect(conflict.parentSpanId).toBe(byKind('object')[0]!.spanId);
+    expect(byKind('link')[0]!.attributes[Attr.linkKey]).toBe(objectKey(deploy));
+    const expected = spans.filter((s) => s.traceId === rawTraceId(objectKey(rsA), WS1));
+    expect(new Set(raw.map((s) => s.spanId))).toEqual(new Set(expected.map((s) => s.spanId)));
+  });
+
+  it('finds objects and clusters through Jaeger search', async () => {
+    const found = await backend.findObjects({ cluster: CLUSTER, resource: 'deployments', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
+    expect(found).toEqual([{ object: deploy, windows: [WS0, WS1] }]);
+    const pods = await backend.findObjects({ cluster: CLUSTER, resource: 'pods', namespace: 'default', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
+    expect(pods.map((p) => p.object.name)).toEqual(['web-aaa-1', 'web-bbb-1']);
+    expect(await backend.clusters()).toContain(CLUSTER);
+  });
+
+  it('serves a search as stitched traces: the full tree across both windows', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/traces?service=${encodeURIComponent('tracing (full tree)')}&operation=${CLUSTER}&tags=${encodeURIComponent('{"name":"web-bbb-1"}')}&lookback=2h&limit=5`,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as { data: JTrace[]; errors: unknown };
+    expect(body.errors).toBeNull();
+    expect(body.data).toHaveLength(1);
+    const t = body.data[0]!;
+    expect(t.traceID.slice(0, 10)).toBe('ff21000000');
+    expect(t.traceID.slice(10, 23)).toBe(keyHash(objectKey(podB)));
+    const ops = t.spans.map((s) => s.operationName).sort();
+    expect(ops).toEqual(['deployments default/web', 'nodes node-1', 'pods default/web-aaa-1', 'pods default/web-bbb-1', 'replicasets default/web-aaa', 'replicasets default/web-bbb']);
+    const roots = t.spans.filter((s) => s.references.length === 0);
+    expect(roots.map((s) => s.operationName)).toEqual(['deployments default/web']);
+    const d = roots[0]!;
+    expect(d.logs.map((l) => l.fields.find((f) => f.key === 'audit')?.value)).toEqual(['admin create', `${DC} update status`, 'admin patch']);
+    const rs = t.spans.find((s) => s.operationName === 'replicasets default/web-aaa')!;
+    expect(rs.logs.some((l) => l.fields.some((f) => f.key === 'error' && String(f.value).startsWith('Conflict')))).toBe(true);
+
+    // the same ID in another mode, answered from the ID alone
+    const tree = await app.inject({ method: 'GET', url: `/api/traces/ff00000000${t.traceID.slice(10)}` });
+    expect(tree.statusCode).toBe(200);
+    const treeSpans = (tree.json() as { data: JTrace[] }).data[0]!.spans;
+    expect(treeSpans.filter((s) => s.references.length === 0).map((s) => s.operationName)).toEqual(['pods default/web-bbb-1']);
+    expect(treeSpans.map((s) => s.operationName)).toContain('create');
+  });
+
+  it('redirects to the object around a time', async () => {
+    const res = await app.inject({ method: 'GET', url: `/redirect?cluster=${CLUSTER}&resource=deployments&namespace=default&name=web&ts=${WS0 + 60}` });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toMatch(new RegExp(`^/trace/ff20000000${keyHash(objectKey(deploy))}`));
+  });
+
+  it('passes the rest of Jaeger through', async () => {
+    const deps = await app.inject({ method: 'GET', url: `/api/dependencies?endTs=${Date.now()}&lookback=3600000` });
+    expect(deps.statusCode).toBe(200);
+    expect((deps.json() as { errors: unknown }).errors ?? null).toBeNull();
+    // a trace ID that is not kubetrail's is Jaeger's to answer
+    const foreign = await app.inject({ method: 'GET', url: '/api/traces/00000000000000000000000000abcdef' });
+    expect(foreign.statusCode).toBe(404);
+  });
+});
+
+describe('kubetrail query (CLI) in front of Jaeger', () => {
+  let child: ChildProcess | undefined;
+  let url = '';
+  beforeAll(async () => {
+    const [port] = await freePorts(1);
+    url = `http://127.0.0.1:${port}`;
+    child = spawn('sh', ['scripts/with-node.sh', 'node', 'src/cli.ts', 'query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await poll('kubetrail query to listen', async () => ((await fetch(`${url}/api/services`)).ok ? true : undefined), 60_000);
+  });
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  it('answers the Jaeger API with display modes and raw traces from Jaeger', async () => {
+    const services = (await (await fetch(`${url}/api/services`)).json()) as { data: string[] };
+    expect(services.data).toContain('tracing (owned objects)');
+    const ops = (await (await fetch(`${url}/api/services/tracing/operations`)).json()) as { data: string[] };
+    expect(ops.data).toContain(CLUSTER);
+    const raw = await fetch(`${url}/api/traces/${rawTraceId(objectKey(deploy), WS0)}`);
+    expect(raw.status).toBe(200);
+    const search = await fetch(`${url}/api/traces?service=tree&operation=${CLUSTER}&tags=${encodeURIComponent('resource=replicasets')}&lookback=2h`);
+    const body = (await search.json()) as { data: JTrace[] };
+    expect(body.data.map((t) => t.spans[0]!.operationName).sort()).toEqual(['replicasets default/web-aaa', 'replicasets default/web-bbb']);
+    const ui = await fetch(`${url}/`);
+    expect(ui.status).toBe(200);
+  });
+});
