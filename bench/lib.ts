@@ -1,0 +1,148 @@
+// Small helpers shared by the benchmarks: free ports, child processes, peak RSS, percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export const REPO_ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Peak resident set (VmHWM) of a live process, in MB; undefined when /proc is not readable. */
+export function peakRssMb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? +(Number(m[1]) / 1024).toFixed(1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's peak RSS in MB (getrusage maxrss). */
+export function ownPeakRssMb(): number {
+  return +(process.resourceUsage().maxRSS / 1024).toFixed(1);
+}
+
+/** Linear-interpolated percentile of an ascending array (p in [0, 100]). */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(idx);
+  const hi = Math.ceil(idx);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (idx - lo);
+}
+
+/**
+ * Quantile from a Prometheus histogram in text exposition format (the way histogram_quantile()
+ * does it: linear interpolation inside the bucket). Returns undefined when the metric is absent.
+ */
+export function histogramQuantile(metricsText: string, name: string, q: number): number | undefined {
+  const buckets: Array<{ le: number; count: number }> = [];
+  const re = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\}\\s+([0-9.eE+-]+)`, 'gm');
+  for (let m; (m = re.exec(metricsText)); ) {
+    buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
+  }
+  if (buckets.length === 0) return undefined;
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets[buckets.length - 1]!.count;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe; // beyond the last finite bucket: report its bound
+      return prevLe + (b.le - prevLe) * ((rank - prevCount) / Math.max(1, b.count - prevCount));
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+/** Sum of a counter/gauge over all its label sets in Prometheus text format. */
+export function metricSum(metricsText: string, name: string): number {
+  const re = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+([0-9.eE+-]+)`, 'gm');
+  let sum = 0;
+  for (let m; (m = re.exec(metricsText)); ) sum += Number(m[1]);
+  return sum;
+}
+
+export interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; stderr is passed through (prefixed) so progress stays visible. */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!opts.quiet) process.stderr.write(d);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs a benchmark script under this Node and returns the JSON object it prints last on stdout. */
+export async function runNodeJson<T>(script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<T> {
+  const r = await run(process.execPath, [script, ...args], { env });
+  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  if (r.code !== 0 || lines.length === 0) {
+    throw new Error(`${script} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  }
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/** Starts a long-running child; its output goes to the given log collector. */
+export function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: string) => {
+    out += d;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.setEncoding('utf8').on('data', keep);
+  child.stderr!.setEncoding('utf8').on('data', keep);
+  return { child, output: () => out };
+}
+
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? +x.toFixed(digits) : x);

@@ -1,0 +1,164 @@
+// Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
+// --small). Each benchmark runs in its own process so its peak RSS is its own.
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path]
+// (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
+import { cpus, loadavg, totalmem, hostname } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { optionsFromArgs, type StreamStats } from './generate-kwok-stream.ts';
+import { REPO_ROOT, round, run, runNodeJson } from './lib.ts';
+import type { PhaseResult } from './replay.ts';
+import type { WebhookResult } from './webhook-otlp.ts';
+import type { ReadPathResult } from './read-path.ts';
+
+const AIMS = {
+  replayRatioToParse: 1 / 3,
+  webhookEventsPerSec: 10_000,
+  webhookP99LagSec: 2,
+  readPathP50Ms: 300,
+};
+
+interface Results {
+  date: string;
+  command: string;
+  preset: 'full' | 'small';
+  machine: { cpus: number; cpuModel: string; memGb: number; hostname: string; node: string; loadAvgStart: number[]; loadAvgEnd?: number[] };
+  commit: string;
+  aims: typeof AIMS;
+  generate?: StreamStats & { reused: boolean };
+  parse?: PhaseResult;
+  readLog?: PhaseResult;
+  replay?: PhaseResult & { ratioToParse: number };
+  webhook?: WebhookResult;
+  readPath?: ReadPathResult;
+  errors: Record<string, string>;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { small: { type: 'boolean' }, only: { type: 'string' } },
+  });
+  const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
+  const only = new Set((values.only ?? 'generate,replay,webhook,read-path').split(',').map((s) => s.trim()));
+  const workdir = join(REPO_ROOT, '.kubetrail/bench');
+  mkdirSync(workdir, { recursive: true });
+  const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
+  const r: Results = {
+    date: new Date().toISOString(),
+    command: `npm run bench${small ? ' -- --small' : ''}`,
+    preset: small ? 'small' : 'full',
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memGb: round(totalmem() / 2 ** 30, 1),
+      hostname: hostname(),
+      node: process.version,
+      loadAvgStart: loadavg().map((x) => round(x, 2)),
+    },
+    commit,
+    aims: AIMS,
+    errors: {},
+  };
+  const step = async (name: string, fn: () => Promise<void>) => {
+    process.stderr.write(`\n[bench] ${name} (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})\n`);
+    try {
+      await fn();
+    } catch (e) {
+      r.errors[name] = (e as Error).message;
+      process.stderr.write(`[bench] ${name} FAILED: ${(e as Error).message}\n`);
+    }
+  };
+
+  // 1. the audit stream (reused when the same parameters made it before: it is deterministic)
+  const { opts, out } = optionsFromArgs(small ? ['--small'] : []);
+  const file = join(REPO_ROOT, out);
+  const statsFile = `${file}.stats.json`;
+  if (only.has('generate') || only.has('replay')) {
+    await step('generate', async () => {
+      if (existsSync(file) && existsSync(statsFile)) {
+        const prev = JSON.parse(readFileSync(statsFile, 'utf8')) as StreamStats & { opts: unknown };
+        if (JSON.stringify(prev.opts) === JSON.stringify(opts)) {
+          r.generate = { ...prev, reused: true };
+          process.stderr.write(`[bench] reusing ${relative(REPO_ROOT, file)} (same parameters, deterministic)\n`);
+          return;
+        }
+      }
+      const args = small ? ['--small'] : [];
+      const stats = await runNodeJson<StreamStats>(join(REPO_ROOT, 'bench/generate-kwok-stream.ts'), [...args, '--out', file]);
+      writeFileSync(statsFile, JSON.stringify({ ...stats, opts }));
+      r.generate = { ...stats, reused: false };
+    });
+  }
+
+  // 2. replay: bare parse baseline, the reader alone, the full `kubetrail replay` path
+  if (only.has('replay') && r.generate) {
+    const script = join(REPO_ROOT, 'bench/replay.ts');
+    await step('parse', async () => {
+      r.parse = await runNodeJson<PhaseResult>(script, ['parse', '--file', file]);
+    });
+    await step('read-log', async () => {
+      r.readLog = await runNodeJson<PhaseResult>(script, ['read-log', '--file', file]);
+    });
+    await step('replay', async () => {
+      const rep = await runNodeJson<PhaseResult>(script, ['replay', '--file', file, '--store', join(workdir, `replay-${r.preset}.sqlite`)]);
+      r.replay = { ...rep, ratioToParse: r.parse ? round(rep.mbPerSec / r.parse.mbPerSec, 3) : NaN };
+    });
+  }
+
+  // 3. webhook → OTLP → Jaeger
+  if (only.has('webhook')) {
+    await step('webhook', async () => {
+      r.webhook = await runNodeJson<WebhookResult>(join(REPO_ROOT, 'bench/webhook-otlp.ts'), small ? ['--small'] : []);
+    });
+  }
+
+  // 4. read path
+  if (only.has('read-path')) {
+    await step('read-path', async () => {
+      r.readPath = await runNodeJson<ReadPathResult>(join(REPO_ROOT, 'bench/read-path.ts'), ['--requests', small ? '10' : '30']);
+    });
+  }
+
+  r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
+  const resultsDir = join(REPO_ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsFile = join(resultsDir, small ? 'latest-small.json' : 'latest.json');
+  writeFileSync(resultsFile, JSON.stringify(r, null, 2) + '\n');
+  process.stdout.write(table(r) + `\nresults: ${relative(REPO_ROOT, resultsFile)}\n`);
+  return Object.keys(r.errors).length > 0 ? 1 : 0;
+}
+
+function table(r: Results): string {
+  const rows: Array<[string, string, string]> = [];
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  const n = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US'));
+  const aim = (ok: boolean | undefined, text: string) => (ok === undefined ? text : `${text} ${ok ? 'met' : 'MISSED'}`);
+  if (r.generate) rows.push(['stream', `${n(r.generate.events)} events, ${mb(r.generate.bytes)}${r.generate.reused ? ' (reused)' : `, generated in ${r.generate.generateSeconds}s`}`, '']);
+  if (r.parse) rows.push(['bare JSON.parse', `${n(r.parse.eventsPerSec)} events/s, ${r.parse.mbPerSec} MB/s, peak RSS ${r.parse.peakRssMb} MB`, 'baseline']);
+  if (r.readLog) rows.push(['readAuditLogs only', `${n(r.readLog.eventsPerSec)} events/s, ${r.readLog.mbPerSec} MB/s, peak RSS ${r.readLog.peakRssMb} MB`, '']);
+  if (r.replay) {
+    rows.push(['replay → store', `${n(r.replay.eventsPerSec)} events/s, ${r.replay.mbPerSec} MB/s, ${r.replay.seconds}s, peak RSS ${r.replay.peakRssMb} MB`, aim(r.replay.ratioToParse >= AIMS.replayRatioToParse, `ratio ${r.replay.ratioToParse} (aim ≥ 0.33)`)]);
+    rows.push(['  spans / store', `${n(Number(r.replay.spansWritten))} spans, ${n(Number(r.replay.objects))} objects, store ${mb(Number(r.replay.storeBytes))}`, '']);
+  }
+  if (r.webhook) {
+    const w = r.webhook;
+    rows.push(['webhook → Jaeger', `${n(w.acceptedEventsPerSec)} events/s accepted (${n(w.events)} events, batches of ${w.batchSize}, ${w.concurrency} in flight)`, aim(w.acceptedEventsPerSec >= AIMS.webhookEventsPerSec, 'aim ≥ 10,000/s')]);
+    rows.push(['  lag (POST round trip)', `p50 ${w.postP50Ms} ms, p99 ${w.postP99Ms} ms`, aim(w.postP99Ms <= AIMS.webhookP99LagSec * 1000, 'aim p99 ≤ 2 s')]);
+    rows.push(['  lag (histogram)', `p50 ${w.lagHistogramP50Sec ?? '–'} s, p99 ${w.lagHistogramP99Sec ?? '–'} s (${n(w.lagHistogramCount)} events)`, '']);
+    rows.push(['  visible in Jaeger', `${w.visibleInJaegerMs.join(', ')} ms after stageTimestamp; sampled pods found ${w.sampledTracesFound}`, '']);
+    rows.push(['  kubetrail process', `peak RSS ${w.kubetrailPeakRssMb ?? '–'} MB, CPU ${w.kubetrailCpuSec ?? '–'} s; Jaeger peak RSS ${w.jaegerPeakRssMb ?? '–'} MB`, '']);
+  }
+  if (r.readPath) {
+    const p = r.readPath;
+    rows.push(['read path (store)', `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`, aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms')]);
+  }
+  for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  const head = `kubetrail benchmarks (${r.preset}) — ${r.date}, ${r.machine.cpus} × ${r.machine.cpuModel}, load ${r.machine.loadAvgStart.join(' ')}`;
+  return [head, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`)].join('\n');
+}
+
+process.exitCode = await main();

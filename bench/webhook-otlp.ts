@@ -1,0 +1,307 @@
+// Webhook → OTLP → Jaeger benchmark.
+// Starts a real Jaeger v2 (deploy/stack/jaeger.sh, free ports, in-memory storage) and
+// `kubetrail serve --otlp-endpoint ...` as a child process, then POSTs audit.k8s.io/v1 EventLists of
+// --batch events (kube-apiserver's --audit-webhook-batch-max-size default, 400) from --concurrency
+// workers, as the API server's batching webhook backend does, on loopback only.
+// Every event's requestReceivedTimestamp/stageTimestamp is "now" when its batch is sent, so:
+//  - the POST round trip (the webhook answers 200 only once the spans are acknowledged by Jaeger's
+//    collector) is the lag of that batch's events, measured exactly by the client;
+//  - kubetrail's own kubetrail_event_lag_seconds histogram (/metrics) gives the same from inside;
+//  - probe events afterwards measure stageTimestamp → trace visible in Jaeger's query API.
+//   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4]
+import { join } from 'node:path';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { microTime } from './kwok-objects.ts';
+import { simulateEvents, fullSize, type StreamOptions } from './generate-kwok-stream.ts';
+import {
+  REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, run, startDaemon, stopChild, waitFor,
+} from './lib.ts';
+import { rawTraceId, windowStartSec } from '../src/ids.ts';
+import { objectKey } from '../src/model.ts';
+
+export interface WebhookResult {
+  events: number;
+  batches: number;
+  batchSize: number;
+  concurrency: number;
+  seconds: number;
+  acceptedEventsPerSec: number;
+  retriedBatches: number;
+  failedBatches: number;
+  postP50Ms: number;
+  postP99Ms: number;
+  lagHistogramP50Sec?: number;
+  lagHistogramP99Sec?: number;
+  lagHistogramCount?: number;
+  spansExported: number;
+  visibleInJaegerMs: number[];
+  sampledTracesFound: string;
+  kubetrailPeakRssMb?: number;
+  kubetrailCpuSec?: number;
+  jaegerPeakRssMb?: number;
+  loadGeneratorBuildSec: number;
+}
+
+const PLACEHOLDER = '@@NOW@@';
+const CLUSTER = 'bench';
+const WINDOW_SEC = 1800;
+
+/** Pre-serialises the EventList bodies, split at the timestamps so sending only joins strings. */
+function buildBatches(total: number, batchSize: number, scenario: StreamOptions) {
+  const batches: string[][] = [];
+  const podSamples: Array<{ namespace: string; name: string }> = [];
+  let items: string[] = [];
+  let n = 0;
+  for (const { event, resource } of simulateEvents(scenario)) {
+    event.requestReceivedTimestamp = PLACEHOLDER;
+    event.stageTimestamp = PLACEHOLDER;
+    items.push(JSON.stringify(event));
+    if (resource === 'pods/binding' && podSamples.length < 1000) {
+      const ref = event.objectRef as { namespace: string; name: string };
+      podSamples.push({ namespace: ref.namespace, name: ref.name });
+    }
+    if (items.length === batchSize) {
+      batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
+      items = [];
+    }
+    if (++n >= total) break;
+  }
+  if (items.length > 0) {
+    batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
+  }
+  return { batches, events: n, podSamples };
+}
+
+/** Bucket counts of a Prometheus histogram, by upper bound. */
+function buckets(text: string, name: string): Map<string, number> {
+  const m = new Map<string, number>();
+  const re = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\}\\s+([0-9.eE+-]+)`, 'gm');
+  for (let x; (x = re.exec(text)); ) m.set(x[1]!, Number(x[2]));
+  return m;
+}
+
+/** Quantile of the difference of two histogram snapshots (only what the measured run added). */
+function quantileOfDiff(before: Map<string, number>, after: Map<string, number>, q: number): { value?: number; count: number } {
+  const rows = [...after.entries()]
+    .map(([le, c]) => ({ le: le === '+Inf' ? Infinity : Number(le), count: c - (before.get(le) ?? 0) }))
+    .sort((a, b) => a.le - b.le);
+  const total = rows.length ? rows[rows.length - 1]!.count : 0;
+  if (total === 0) return { count: 0 };
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const r of rows) {
+    if (r.count >= rank) {
+      if (r.le === Infinity) return { value: prevLe, count: total };
+      return { value: prevLe + (r.le - prevLe) * ((rank - prevCount) / Math.max(1, r.count - prevCount)), count: total };
+    }
+    prevLe = r.le;
+    prevCount = r.count;
+  }
+  return { value: prevLe, count: total };
+}
+
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return round((Number(fields[11]) + Number(fields[12])) / 100, 1); // utime + stime, clock ticks (100/s)
+  } catch {
+    return undefined;
+  }
+}
+
+export async function webhookBench(o: { events: number; batch: number; concurrency: number; workdir: string; scenario: StreamOptions }): Promise<WebhookResult> {
+  const tb = performance.now();
+  const { batches, events, podSamples } = buildBatches(o.events, o.batch, o.scenario);
+  const loadGeneratorBuildSec = round((performance.now() - tb) / 1000, 1);
+  process.stderr.write(`[webhook] ${events} events in ${batches.length} EventLists prepared in ${loadGeneratorBuildSec}s\n`);
+
+  // ---- Jaeger ----
+  const ports = {
+    JAEGER_OTLP_GRPC_PORT: await freePort(),
+    JAEGER_OTLP_HTTP_PORT: await freePort(),
+    JAEGER_QUERY_HTTP_PORT: await freePort(),
+    JAEGER_QUERY_GRPC_PORT: await freePort(),
+    JAEGER_HEALTH_PORT: await freePort(),
+  };
+  const jaegerDir = join(o.workdir, 'jaeger');
+  mkdirSync(jaegerDir, { recursive: true });
+  const jaegerEnv = {
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    JAEGER_WORKDIR: jaegerDir,
+    JAEGER_MAX_TRACES: '1000000',
+    JAEGER_LOG_LEVEL: 'warn',
+  };
+  const up = await run('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'up'], { env: jaegerEnv });
+  if (up.code !== 0) throw new Error(`jaeger.sh up failed: ${up.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const jaegerPidFile = join(jaegerDir, 'jaeger.pid');
+  const jaegerPid = existsSync(jaegerPidFile) ? Number(readFileSync(jaegerPidFile, 'utf8').trim()) : undefined;
+  const jaegerQuery = `http://127.0.0.1:${ports.JAEGER_QUERY_HTTP_PORT}`;
+
+  // ---- kubetrail serve ----
+  const webhookPort = await freePort();
+  const kt = startDaemon(process.execPath, [
+    join(REPO_ROOT, 'src/cli.ts'), 'serve',
+    '--webhook-port', String(webhookPort), '--webhook-host', '127.0.0.1',
+    '--cluster', CLUSTER, '--no-informers', '--no-query',
+    '--otlp-endpoint', `http://127.0.0.1:${ports.JAEGER_OTLP_GRPC_PORT}`,
+    '--log-level', 'warn',
+  ], { KUBECONFIG: '/nonexistent' });
+  const base = `http://127.0.0.1:${webhookPort}`;
+  try {
+    await waitFor('kubetrail serve /readyz', 60_000, async () => {
+      if (kt.child.exitCode !== null) throw new Error(`kubetrail serve exited: ${kt.output().slice(-2000)}`);
+      return (await fetch(`${base}/readyz`)).ok;
+    }).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${kt.output().slice(-2000)}`);
+    });
+
+    const post = async (body: string): Promise<number> => {
+      const res = await fetch(`${base}/audit/${CLUSTER}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // warm-up (JIT, gRPC connection): two batches, not measured
+    for (const segs of batches.slice(0, 2)) await post(segs.join(microTime(Date.now() * 1000)));
+    const metricsBefore = await (await fetch(`${base}/metrics`)).text();
+
+    // ---- measured load ----
+    const latencies: number[] = [];
+    let next = 2;
+    let retried = 0;
+    let failed = 0;
+    let accepted = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= batches.length) return;
+        const segs = batches[i]!;
+        const body = segs.join(microTime(Date.now() * 1000));
+        const sent = performance.now();
+        for (let attempt = 0; ; attempt++) {
+          const status = await post(body).catch(() => 0);
+          if (status >= 200 && status < 300) {
+            latencies.push(performance.now() - sent);
+            accepted += (segs.length - 1) / 2; // two timestamps per event
+            break;
+          }
+          if (attempt === 0) retried++;
+          if (attempt >= 20) {
+            failed++;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 1000)); // the API server backs off and retries the batch
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const seconds = (performance.now() - t0) / 1000;
+    const metricsAfter = await (await fetch(`${base}/metrics`)).text();
+    latencies.sort((a, b) => a - b);
+    const bBefore = buckets(metricsBefore, 'kubetrail_event_lag_seconds');
+    const bAfter = buckets(metricsAfter, 'kubetrail_event_lag_seconds');
+    const p50 = quantileOfDiff(bBefore, bAfter, 0.5);
+    const p99 = quantileOfDiff(bBefore, bAfter, 0.99);
+
+    // ---- probes: stageTimestamp → span visible in Jaeger's query API ----
+    const visible: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const name = `bench-probe-${Date.now()}-${i}`;
+      const nowUs = Date.now() * 1000;
+      const ev = {
+        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: crypto.randomUUID(), stage: 'ResponseComplete',
+        requestURI: '/api/v1/namespaces/default/configmaps', verb: 'create',
+        user: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] }, sourceIPs: ['127.0.0.1'], userAgent: 'bench',
+        objectRef: { resource: 'configmaps', namespace: 'default', name, apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 },
+        requestObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'default' }, data: { a: '1' } },
+        responseObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'default', uid: crypto.randomUUID(), resourceVersion: '1', creationTimestamp: new Date().toISOString().slice(0, 19) + 'Z' }, data: { a: '1' } },
+        requestReceivedTimestamp: microTime(nowUs), stageTimestamp: microTime(nowUs),
+      };
+      const t = performance.now();
+      await post(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [ev] }));
+      const id = rawTraceId(objectKey({ cluster: CLUSTER, group: '', resource: 'configmaps', namespace: 'default', name }), windowStartSec(nowUs, WINDOW_SEC));
+      let seen = false;
+      while (performance.now() - t < 30_000) {
+        const r = await fetch(`${jaegerQuery}/api/traces/${id}`);
+        const body = await r.text();
+        if (r.ok && body.includes('"spanID"')) {
+          seen = true;
+          break;
+        }
+        await new Promise((r2) => setTimeout(r2, 20));
+      }
+      visible.push(seen ? round(performance.now() - t, 0) : -1);
+    }
+
+    // ---- sampled pods from the load: their traces must be in Jaeger ----
+    let found = 0;
+    const sample = podSamples.filter((_, i) => i % Math.max(1, Math.floor(podSamples.length / 10)) === 0).slice(0, 10);
+    const nowUs = Date.now() * 1000;
+    for (const p of sample) {
+      const key = objectKey({ cluster: CLUSTER, group: '', resource: 'pods', namespace: p.namespace, name: p.name });
+      for (const w of [windowStartSec(nowUs, WINDOW_SEC), windowStartSec(nowUs - WINDOW_SEC * 1e6, WINDOW_SEC)]) {
+        const r = await fetch(`${jaegerQuery}/api/traces/${rawTraceId(key, w)}`);
+        if (r.ok && (await r.text()).includes('"spanID"')) {
+          found++;
+          break;
+        }
+      }
+    }
+
+    return {
+      events: accepted,
+      batches: batches.length - 2,
+      batchSize: o.batch,
+      concurrency: o.concurrency,
+      seconds: round(seconds, 2),
+      acceptedEventsPerSec: Math.round(accepted / seconds),
+      retriedBatches: retried,
+      failedBatches: failed,
+      postP50Ms: round(percentile(latencies, 50)),
+      postP99Ms: round(percentile(latencies, 99)),
+      lagHistogramP50Sec: p50.value !== undefined ? round(p50.value, 3) : undefined,
+      lagHistogramP99Sec: p99.value !== undefined ? round(p99.value, 3) : undefined,
+      lagHistogramCount: p50.count,
+      spansExported: metricSum(metricsAfter, 'kubetrail_spans_written_total'),
+      visibleInJaegerMs: visible,
+      sampledTracesFound: `${found}/${sample.length}`,
+      kubetrailPeakRssMb: peakRssMb(kt.child.pid!),
+      kubetrailCpuSec: cpuSeconds(kt.child.pid!),
+      jaegerPeakRssMb: jaegerPid ? peakRssMb(jaegerPid) : undefined,
+      loadGeneratorBuildSec,
+    };
+  } finally {
+    await stopChild(kt.child, 30_000);
+    await run('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'down'], { env: jaegerEnv, quiet: true });
+  }
+}
+
+/** The events the load generator replays: the first part of a mid-size KWOK scenario. */
+export function webhookScenario(small: boolean): StreamOptions {
+  return small ? { ...fullSize, nodes: 500, pods: 5000, deployments: 5, namespaces: 5 } : { ...fullSize, nodes: 3000, pods: 30_000, deployments: 30 };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      small: { type: 'boolean' },
+      events: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      workdir: { type: 'string' },
+    },
+  });
+  const small = Boolean(values.small);
+  const r = await webhookBench({
+    events: Number(values.events ?? (small ? 40_000 : 200_000)),
+    batch: Number(values.batch ?? 400),
+    concurrency: Number(values.concurrency ?? 4),
+    workdir: values.workdir ?? join(REPO_ROOT, '.kubetrail/bench'),
+    scenario: webhookScenario(small),
+  });
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
