@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS objects (
   trace_id TEXT NOT NULL,
   PRIMARY KEY (cluster, grp, resource, namespace, obj_name, start_us)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clusters (cluster TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_by_name ON objects (obj_name, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_resource ON objects (resource, namespace, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_time ON objects (start_us);
@@ -82,6 +83,9 @@ export class SqliteStore implements SpanSink, TraceBackend {
   private readonly insertSpan: StatementSync;
   private readonly insertObject: StatementSync;
   private readonly selectTrace: StatementSync;
+  private readonly insertCluster: StatementSync;
+  /** Clusters already recorded by this process (skips a statement per object span). */
+  private readonly knownClusters = new Set<string>();
   /** Serialises writes: each write() is one transaction, run after the previous one. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -91,7 +95,10 @@ export class SqliteStore implements SpanSink, TraceBackend {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path, { readOnly: opts.readOnly ?? false, timeout: 5000 });
     if (!opts.readOnly) {
-      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      // WAL: readers (the query UI) never block the writer. NORMAL: durable at checkpoints, safe
+      // against corruption; a power cut may lose the last commits, which the webhook's callers resend.
+      // A bigger page cache keeps the B-tree of hash-keyed spans off the disk during inserts.
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;');
       this.db.exec(SCHEMA);
     }
     this.insertSpan = this.db.prepare(
@@ -103,6 +110,7 @@ export class SqliteStore implements SpanSink, TraceBackend {
       `INSERT OR IGNORE INTO objects (cluster, grp, resource, namespace, obj_name, start_us, end_us, trace_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.insertCluster = this.db.prepare('INSERT OR IGNORE INTO clusters (cluster) VALUES (?)');
     this.selectTrace = this.db.prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_us, span_id');
   }
 
@@ -134,11 +142,16 @@ export class SqliteStore implements SpanSink, TraceBackend {
         );
         if (s.kind === 'object') {
           this.insertObject.run(o.cluster, o.group, o.resource, o.namespace, o.name, s.startUs, s.endUs, s.traceId);
+          if (!this.knownClusters.has(o.cluster)) {
+            this.insertCluster.run(o.cluster);
+            this.knownClusters.add(o.cluster);
+          }
         }
       }
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');
+      this.knownClusters.clear();
       throw err;
     }
   }
@@ -214,7 +227,7 @@ export class SqliteStore implements SpanSink, TraceBackend {
   }
 
   async clusters(): Promise<string[]> {
-    const rows = this.db.prepare('SELECT DISTINCT cluster FROM objects ORDER BY cluster').all() as { cluster: string }[];
+    const rows = this.db.prepare('SELECT cluster FROM clusters ORDER BY cluster').all() as { cluster: string }[];
     return rows.map((r) => r.cluster);
   }
 
