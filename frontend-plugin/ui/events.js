@@ -114,6 +114,7 @@ export function renderDetails(el, node, t0) {
         ${node.parent ? html`<div><dt>relation</dt><dd>${node.relation.label}</dd></div>` : ''}
         ${t.uid ? html`<div><dt>uid</dt><dd class="mono">${t.uid}</dd></div>` : ''}
       </dl>
+      ${node.span.warnings?.length ? html`<p class="span-warn" role="note">${node.span.warnings.join(' · ')}</p>` : ''}
       ${o ? html`<p><a class="btn btn-small" href="${redirectUrl(o, node.firstTs)}">Open this object's own trace</a></p>` : ''}
       ${relatedLinks(node)}
     </header>

@@ -244,7 +244,8 @@ export function buildTree(trace) {
   if (lo === Infinity) for (const n of flat) { lo = Math.min(lo, n.span.startTime); hi = Math.max(hi, n.span.startTime + (n.span.duration ?? 0)); }
   if (!(hi > lo)) { hi = lo + 1e6; lo -= 1e6; }
   const pad = (hi - lo) * 0.02;
-  return { traceID: trace.traceID, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, eventCount, errorCount };
+  const warnings = Array.isArray(trace.warnings) ? trace.warnings.filter(Boolean).map(String) : [];
+  return { traceID: trace.traceID, warnings, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, eventCount, errorCount };
 }
 
 function nearestObject(n) {
@@ -258,6 +259,7 @@ function label(n) {
     const e = n.events[0];
     return e ? `${e.what} — ${shortUser(e.who)}` : n.span.operationName;
   }
+  if (n.tags.nestLevel === 'group') return shortUser(String(n.tags.actor ?? n.span.operationName));
   const { namespace, name } = n.tags;
   if (name) return namespace ? `${namespace}/${name}` : String(name);
   return n.span.operationName;

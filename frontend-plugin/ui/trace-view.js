@@ -75,7 +75,7 @@ class TraceView {
           <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span></nav>
           <h1><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? ''}</h1>
           <p class="stats">
-            <span>${t.flat.filter((n) => !n.isEvent).length} objects</span>
+            <span>${t.flat.filter((n) => !n.isEvent && n.tags.nestLevel !== 'group').length} objects</span>
             <span>${t.eventCount} events</span>
             ${t.errorCount ? html`<span class="txt-error">${t.errorCount} failed</span>` : ''}
             <span title="${fmtDateTime(t.firstEvent)}">${fmtShort(t.firstEvent)} UTC</span>
@@ -88,6 +88,7 @@ class TraceView {
           ${switchGroup('Scope', 'scope', SCOPES, m?.scope, !m)}
         </div>
       </div>
+      ${t.warnings.length ? html`<div class="warn-banner" role="note"><strong>Incomplete trace:</strong> ${t.warnings.join(' · ')}</div>` : ''}
       <div class="trace-body">
         <div class="timeline">
           <div class="tl-toolbar">
