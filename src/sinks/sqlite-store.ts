@@ -100,6 +100,8 @@ export class SqliteStore implements SpanSink, TraceBackend {
       // A bigger page cache keeps the B-tree of hash-keyed spans off the disk during inserts.
       this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;');
       this.db.exec(SCHEMA);
+      // stores written before the clusters table existed
+      this.db.exec('INSERT OR IGNORE INTO clusters SELECT DISTINCT cluster FROM objects WHERE NOT EXISTS (SELECT 1 FROM clusters)');
     }
     this.insertSpan = this.db.prepare(
       `INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, kind, name, start_us, end_us,
