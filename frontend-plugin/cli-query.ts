@@ -39,7 +39,7 @@ export function queryCommand(): Command {
       } catch {
         throw new InvalidArgumentError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
       }
-      const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService });
+      const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService, windowSec: o.window });
       const server = await startQueryServer({
         backend,
         windowSec: o.window,

@@ -13,6 +13,11 @@ export interface JaegerBackendOptions {
   timeoutMs?: number;
   /** How far back clusters() looks for object spans. */
   clusterLookbackSec?: number;
+  /**
+   * The write path's window size (default 30 min). Jaeger matches spans by start time, and an
+   * object span starts at its window's start, so searches begin one window earlier.
+   */
+  windowSec?: number;
 }
 
 interface JTag {
@@ -108,12 +113,14 @@ export class JaegerBackend implements TraceBackend {
   readonly service: string;
   readonly #timeoutMs: number;
   readonly #clusterLookbackSec: number;
+  readonly #windowSec: number;
 
   constructor(opts: JaegerBackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.service = opts.service ?? 'kubetrail';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#clusterLookbackSec = opts.clusterLookbackSec ?? 7 * 86400;
+    this.#windowSec = opts.windowSec ?? 1800;
   }
 
   async #get<T>(path: string, params?: Record<string, string>): Promise<{ status: number; body: JResponse<T> | undefined }> {
@@ -158,7 +165,7 @@ export class JaegerBackend implements TraceBackend {
     const params: Record<string, string> = {
       service: this.service,
       tags: JSON.stringify(tags),
-      start: String(Math.floor(q.startUs)),
+      start: String(Math.max(0, Math.floor(q.startUs - this.#windowSec * 1e6))),
       end: String(Math.ceil(q.endUs)),
       // One trace per (object, window): ask for enough traces to cover several windows per object.
       limit: String(Math.min(Math.max(q.limit * 4, 20), 10_000)),

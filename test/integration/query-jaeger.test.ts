@@ -101,6 +101,9 @@ describe('query proxy over Jaeger', () => {
   it('finds objects and clusters through Jaeger search', async () => {
     const found = await backend.findObjects({ cluster: CLUSTER, resource: 'deployments', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
     expect(found).toEqual([{ object: deploy, windows: [WS0, WS1] }]);
+    // a range starting mid-window still finds that window (its object span started before the range)
+    const mid = await backend.findObjects({ cluster: CLUSTER, name: 'web', startUs: (WS0 + 900) * 1e6, endUs: (WS0 + 1000) * 1e6, limit: 10 });
+    expect(mid).toEqual([{ object: deploy, windows: [WS0] }]);
     const pods = await backend.findObjects({ cluster: CLUSTER, resource: 'pods', namespace: 'default', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
     expect(pods.map((p) => p.object.name)).toEqual(['web-aaa-1', 'web-bbb-1']);
     expect(await backend.clusters()).toContain(CLUSTER);
