@@ -96,6 +96,9 @@ function relatedLinks(node) {
     ${rel.length > shown.length ? html`<li class="muted">… and ${rel.length - shown.length} more in the timeline</li>` : ''}</ul></details>`;
 }
 
+// A node's heartbeat can hold thousands of events; the rest render on request.
+const FIRST_EVENTS = 300;
+
 /** Renders the panel for `node` into `el`; wires the fold toggles. */
 export function renderDetails(el, node, t0) {
   if (!node) {
@@ -120,8 +123,14 @@ export function renderDetails(el, node, t0) {
     </header>
     <h3 class="events-title">${node.events.length} event${node.events.length === 1 ? '' : 's'}${node.errors ? html` · <span class="txt-error">${node.errors} failed</span>` : ''}${node.warnings ? html` · <span class="txt-warning">${node.warnings} warning${node.warnings === 1 ? '' : 's'}</span>` : ''}</h3>
     ${node.events.length
-      ? html`<ol class="events">${node.events.map((ev, i) => eventItem(ev, i, t0))}</ol>`
+      ? html`<ol class="events">${node.events.slice(0, FIRST_EVENTS).map((ev, i) => eventItem(ev, i, t0))}</ol>${
+        node.events.length > FIRST_EVENTS ? html`<p><button type="button" class="btn btn-small" data-more>Show all ${node.events.length} events</button></p>` : ''}`
       : html`<p class="muted empty-events">No events recorded for this object in the time range.</p>`}`.s;
+  el.querySelector('[data-more]')?.addEventListener('click', (e) => {
+    const list = el.querySelector('.events');
+    list.insertAdjacentHTML('beforeend', node.events.slice(FIRST_EVENTS).map((ev, i) => eventItem(ev, i + FIRST_EVENTS, t0).s).join(''));
+    e.currentTarget.parentElement.remove();
+  });
   el.onclick = (e) => {
     const btn = e.target.closest('button[data-toggle]');
     if (!btn) return;
@@ -139,6 +148,7 @@ export function renderDetails(el, node, t0) {
 
 /** Scrolls the panel to event i and highlights it briefly. */
 export function focusEvent(el, i) {
+  if (i >= FIRST_EVENTS) el.querySelector('[data-more]')?.click();
   const li = el.querySelector(`#ev-${i}`);
   if (!li) return;
   li.scrollIntoView({ block: 'nearest' });
