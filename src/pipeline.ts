@@ -161,7 +161,8 @@ export class Pipeline {
     let req: unknown;
     if (a.requestObject !== undefined && !failed && ((!obj && (a.verb === 'create' || a.verb === 'update')) || a.subresource === 'binding' || a.subresource === 'scale')) {
       req = this.#clean(a.requestObject, a.group, a.resource);
-      if (!obj && !a.subresource && (a.verb === 'create' || a.verb === 'update')) {
+      // Request-level create/update (and status update) bodies are whole objects; patches are not.
+      if (!obj && (a.verb === 'create' || a.verb === 'update') && (a.subresource === '' || (a.subresource === 'status' && a.verb === 'update'))) {
         // Request-level audit: the request body is the new object, but its resourceVersion is
         // the one it was based on, so it must not be taken for the new version.
         const r = this.#asObject(req, name);
@@ -199,7 +200,8 @@ export class Pipeline {
       prev = last;
     } else if (obj) {
       prev = fromRequest ? last : this.#versions.previous(key, newRv);
-      if (prev) this.#diff(prev, obj, attributes);
+      // A request body has no new resourceVersion: compare without one.
+      if (prev) this.#diff(prev, fromRequest ? { ...obj, metadata: { ...obj.metadata, resourceVersion: prev.metadata?.resourceVersion } } : obj, attributes);
     } else if (a.subresource === 'scale') {
       const scale = isRecord(resp) && resp.kind === 'Scale' ? resp : isRecord(req) && req.kind === 'Scale' ? req : undefined;
       const replicas = (scale?.spec as { replicas?: unknown } | undefined)?.replicas;

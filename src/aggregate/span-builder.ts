@@ -91,12 +91,12 @@ export class SpanBuilder {
   #link(ref: ObjectRef, key: string, version: string, link: Link, ws: number, atUs: number, out: SpanRecord[]): void {
     const otherKey = objectKey(link.target);
     if (otherKey === key) return;
-    this.#linkSpan(ref, key, version, link.target, otherKey, link.role, link.class, ws, atUs, out);
-    this.#linkSpan(link.target, otherKey, '', ref, key, INVERSE[link.role], link.class, ws, atUs, out);
+    this.#linkSpan(ref, key, version, otherKey, link.role, link.class, ws, atUs, out);
+    this.#linkSpan(link.target, otherKey, '', key, INVERSE[link.role], link.class, ws, atUs, out);
   }
 
   #linkSpan(
-    ref: ObjectRef, key: string, version: string, other: ObjectRef, otherKey: string,
+    ref: ObjectRef, key: string, version: string, otherKey: string,
     role: 'parent' | 'child', cls: string, ws: number, atUs: number, out: SpanRecord[],
   ): void {
     const id = `${key}|${otherKey}|${cls}|${ws}`;
@@ -118,7 +118,6 @@ export class SpanBuilder {
       object: ref,
       attributes,
     });
-    void other;
   }
 }
 

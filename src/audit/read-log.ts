@@ -180,8 +180,8 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
     try {
       v = JSON.parse(text);
     } catch (e) {
-      const t = text.trimStart();
-      if (first && (t.startsWith('{') || t.startsWith('['))) {
+      const t = text.trim();
+      if (first && (t === '{' || t === '[')) {
         // Probably a pretty-printed JSON document (e.g. `kubectl get events -o json`).
         yield* documentItems(file, text, it);
         return;

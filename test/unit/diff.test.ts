@@ -101,4 +101,15 @@ describe('diffs', () => {
     const e = ev(p.auditEvent(meta, C).spans);
     expect(diffOf(e)).toContain('status.observedGeneration 1 -> 2');
   });
+
+  it('a Request-level update diffs against the request object', () => {
+    const p = new Pipeline();
+    p.auditEvent(fx('replicaset-create'), C);
+    const req = fx('replicaset-scale-update');
+    req.level = 'Request';
+    delete req.responseObject;
+    const e = ev(p.auditEvent(req, C).spans);
+    expect(diffOf(e)).toContain('spec.replicas 2 -> 4');
+    expect(String(e.attributes[Attr.diffVerbose])).not.toContain('resourceVersion');
+  });
 });
