@@ -90,7 +90,7 @@ function relatedLinks(node) {
   node.children.forEach(walk);
   if (!rel.length) return '';
   const shown = rel.slice(0, 12);
-  return html`<details class="related"><summary>Related objects (${rel.length})</summary><ul>${shown.map(({ n, why }) => html`<li>
+  return html`<details class="related"${raw(rel.length <= 6 ? " open" : "")}><summary>Related objects (${rel.length})</summary><ul>${shown.map(({ n, why }) => html`<li>
     <span class="rel-icon" aria-hidden="true">${n.relation.icon}</span>
     <a href="${redirectUrl(objectOf(n), n.firstTs)}">${n.kind} ${n.label}</a> <span class="muted">${why}</span></li>`)}
     ${rel.length > shown.length ? html`<li class="muted">… and ${rel.length - shown.length} more in the timeline</li>` : ''}</ul></details>`;

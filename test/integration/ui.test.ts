@@ -87,8 +87,7 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.goto(`${base}/`);
     await page.selectOption('#f-cluster', 'kwok');
     await page.fill('#f-resource', 'deployments');
-    await page.fill('#f-namespace', 'default');
-    await page.fill('#f-name', 'demo');
+    await page.fill('#f-name', 'demo'); // namespace left empty: the recording uses `demo`, the synthetic log `default`
     await page.selectOption('#f-scope', 'owned objects');
     await page.selectOption('#f-range', 'custom');
     await page.fill('#f-from', '2020-01-01T00:00');
@@ -96,13 +95,13 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.click('button[type=submit]');
     const result = page.locator('.results a.obj-link');
     await expect.poll(() => result.count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    expect(await result.first().innerText()).toContain('default/demo');
+    expect(await result.first().innerText()).toMatch(/\/demo$/);
     await page.screenshot({ path: join(RESULTS, 'ui-real-search.png') });
 
     await result.first().click();
     await page.waitForSelector('.tl-rows .row');
     expect(page.url()).toMatch(/\/trace\/ff24000000[0-9a-f]{22}/);
-    expect(await page.locator('h1').innerText()).toContain('default/demo');
+    expect(await page.locator('h1').innerText()).toMatch(/Deployment\s+\S+\/demo$/);
     if (await page.locator('.row .badge', { hasText: '+' }).count()) await page.click('button[data-act="expand-all"]');
 
     const kinds = await page.locator('.tl-rows .row .kind').allInnerTexts();
@@ -136,18 +135,22 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.close();
   });
 
-  it('opens a related object through /redirect', async () => {
+  it("opens a related object's own trace through /redirect, from a shared search URL", async () => {
     const page = await newPage();
-    const res = await fetch(`${base}/redirect?cluster=kwok&group=apps&resource=deployments&namespace=default&name=demo`, { redirect: 'manual' });
-    const location = res.headers.get('location');
-    expect(res.status).toBe(302);
-    await page.goto(`${base}${location}`);
+    const to = new Date(Date.now() + 86400e3).toISOString().slice(0, 16);
+    await page.goto(`${base}/?resource=deployments&name=demo&scope=owned+objects&range=custom&from=2020-01-01T00:00&to=${to}`);
+    await page.locator('.results a.obj-link').first().click();
     await page.waitForSelector('.tl-rows .row');
-    const podRow = page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'ReplicaSet' }) }).first();
-    await podRow.click();
-    await page.click('.details a.btn:has-text("Open this object\'s own trace")');
+    await page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'ReplicaSet' }) }).first().click();
+    const link = page.locator('.details a.btn', { hasText: "Open this object's own trace" });
+    expect(await link.getAttribute('href')).toMatch(/^\/redirect\?cluster=kwok&group=apps&resource=replicasets&namespace=\S+&name=demo-\S+&ts=\d{4}-/);
+    await link.click();
     await page.waitForFunction(() => document.querySelector('.trace-title h1')?.textContent?.includes('ReplicaSet'));
-    expect(await page.locator('.trace-title h1').innerText()).toMatch(/ReplicaSet\s+default\/demo-/);
+    expect(page.url()).toMatch(/\/trace\/ff20000000[0-9a-f]{22}$/);
+    expect(await page.locator('.trace-title h1').innerText()).toMatch(/ReplicaSet\s+\S+\/demo-/);
+    // its owner is one row up, with the owner relation
+    expect(await page.locator('.tl-rows .row .kind').allInnerTexts()).toContain('Deployment');
+    expect(jsErrors(page)).toEqual([]);
     await page.close();
   });
 });
