@@ -1,5 +1,7 @@
 // Options shared by the commands: what to trace (tracer config), where spans go (sink), logging.
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { RedactionRule, TracerConfig } from '../config.ts';
 import { defaultTracerConfig } from '../config.ts';
 import { parseDurationSec } from '../../frontend-plugin/duration.ts';
@@ -76,4 +78,42 @@ export function addLogOptions(cmd: Command): Command {
 
 export function applyLogLevel(o: { logLevel?: string }): void {
   if (o.logLevel) setLogLevel(o.logLevel);
+}
+
+/**
+ * `--config FILE`: a YAML map whose keys are the command's long options in camelCase
+ * (`webhookPort: 8080`, `excludeResource: [apps/replicasets]`). Flags on the command line win.
+ */
+export function addConfigFileOption(cmd: Command): Command {
+  cmd.option('--config <file>', 'read options from a YAML file (keys: long option names in camelCase); command-line flags win');
+  cmd.hook('preAction', (_this, action) => {
+    const file = action.getOptionValue('config') as string | undefined;
+    if (!file) return;
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`--config ${file}: ${(err as Error).message}`);
+    }
+    if (doc === null || doc === undefined) return;
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`--config ${file}: expected a map of options`);
+    const byKey = new Map(action.options.map((o) => [o.attributeName(), o]));
+    for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+      const opt = byKey.get(key);
+      if (!opt || key === 'config') {
+        throw new Error(`--config ${file}: unknown option '${key}' (known: ${[...byKey.keys()].filter((k) => k !== 'config').join(', ')})`);
+      }
+      const source = action.getOptionValueSource(key);
+      if (source === 'cli' || source === 'env') continue;
+      let v = value;
+      if (opt.parseArg) {
+        // run the same parser as the flag; repeatable options take a list
+        v = Array.isArray(value)
+          ? value.reduce((prev: unknown, item) => opt.parseArg!(String(item), prev), opt.defaultValue)
+          : opt.parseArg(String(value), opt.defaultValue);
+      }
+      action.setOptionValueWithSource(key, v, 'config');
+    }
+  });
+  return cmd;
 }

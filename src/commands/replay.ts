@@ -10,7 +10,7 @@ import { replay, formatSummary, type ReplaySummary } from '../replay.ts';
 import type { TracerConfig } from '../config.ts';
 import { log } from '../log.ts';
 import {
-  addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
+  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
 } from './options.ts';
 
 interface ReplayCliOptions extends TracerCliOptions {
@@ -36,6 +36,7 @@ export function replayCommand(): Command {
   addSinkOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
+  addConfigFileOption(cmd);
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });

@@ -10,7 +10,7 @@ import type { RunningInformers } from '../informers/index.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../log.ts';
 import {
-  addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
@@ -66,6 +66,7 @@ export function serveCommand(): Command {
   addSinkOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
+  addConfigFileOption(cmd);
   return cmd.action(async (o: ServeOptions) => {
     applyLogLevel(o);
     await serve(o);

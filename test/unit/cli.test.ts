@@ -63,6 +63,24 @@ describe('kubetrail CLI', () => {
     await again.close();
   });
 
+  it('reads options from a YAML --config file; command-line flags win', async () => {
+    const cfg = join(dir, 'kubetrail.yaml');
+    writeFileSync(cfg, 'cluster: from-config\nexcludeResource:\n  - apps/deployments\nbatchSize: 2\n');
+    const s = JSON.parse(run('replay', '--json', '--config', cfg, '--store', join(dir, 'cfg.sqlite'), log).stdout);
+    expect(s.traced).toBe(1); // deployments excluded by the file: only the Secret is traced
+    const flagWins = JSON.parse(run('replay', '--json', '--config', cfg, '--cluster', 'from-flag', '--store', join(dir, 'cfg2.sqlite'), log).stdout);
+    expect(flagWins.traced).toBe(1);
+    for (const [file, cluster] of [['cfg.sqlite', 'from-config'], ['cfg2.sqlite', 'from-flag']] as const) {
+      const st = new SqliteStore(join(dir, file));
+      expect(await st.clusters()).toEqual([cluster]);
+      await st.close();
+    }
+    writeFileSync(cfg, 'clusterName: typo\n');
+    const bad = run('replay', '--config', cfg, '--store', join(dir, 'cfg3.sqlite'), log);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/unknown option 'clusterName'/);
+  });
+
   it('fails with a clear message for a missing file or bad flags', () => {
     const missing = run('replay', '--store', join(dir, 'm.sqlite'), join(dir, 'nope.log'));
     expect(`${missing.stdout}${missing.stderr}`).toMatch(/nope\.log/);
