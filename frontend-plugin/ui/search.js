@@ -14,6 +14,9 @@ const RANGES = [
   { key: 'custom', label: 'Custom…' },
 ];
 
+// Objects whose story is mostly in what they own: their search opens the owned-objects scope.
+const WORKLOADS = new Set(['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
+
 /** datetime-local value (UTC, as shown) ↔ µs. */
 const toLocalInput = (us) => new Date(us / 1000).toISOString().slice(0, 16);
 const fromLocalInput = (v) => (v ? Date.parse(v + 'Z') * 1000 : NaN);
@@ -49,7 +52,8 @@ export async function showSearch(root, params, { navigate, signal }) {
       <div class="field field-wide"><label for="f-name">Name</label>
         <input id="f-name" name="name" placeholder="demo" value="${p.get('name') ?? ''}" autocomplete="off" spellcheck="false"></div>
       <div class="field"><label for="f-scope">Show</label>
-        <select id="f-scope" name="scope">${SCOPES.map((o) => html`<option value="${o.key}"${raw(o.key === (p.get('scope') || 'default') ? ' selected' : '')}>${o.label}</option>`)}</select></div>
+        <select id="f-scope" name="scope" title="Auto: owned objects for workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob), the object and its direct relations otherwise">${
+          [{ key: 'auto', label: 'Auto (by kind)' }, ...SCOPES].map((o) => html`<option value="${o.key}"${raw(o.key === (p.get('scope') || 'auto') ? ' selected' : '')}>${o.label}</option>`)}</select></div>
       <div class="field"><label for="f-range">Time range</label>
         <select id="f-range" name="range">${RANGES.map((r) => html`<option value="${r.key}"${raw(r.key === range ? ' selected' : '')}>${r.label}</option>`)}</select></div>
       <div class="field field-custom"><label for="f-from">From (UTC)</label>
@@ -73,7 +77,7 @@ export async function showSearch(root, params, { navigate, signal }) {
     e.preventDefault();
     const q = new URLSearchParams();
     for (const k of ['cluster', 'resource', 'namespace', 'name']) if (form[k].value.trim()) q.set(k, form[k].value.trim());
-    if (form.scope.value !== 'default') q.set('scope', form.scope.value);
+    if (form.scope.value !== 'auto') q.set('scope', form.scope.value);
     q.set('range', form.range.value);
     if (form.range.value === 'custom') { q.set('from', form.from.value); q.set('to', form.to.value); }
     navigate(`/?${q}`);
@@ -122,8 +126,8 @@ async function runSearch(p, { msg, results, signal }) {
   msg.innerHTML = html`<div class="loading"><span class="spinner" aria-hidden="true"></span> Searching…</div>`.s;
   let traces;
   try {
-    const scope = SCOPES.find((o) => o.key === p.get('scope'));
-    const service = scope && scope.key !== 'default' ? `tracing (${scope.key})` : 'tracing';
+    const scope = SCOPES.find((o) => o.key === p.get('scope'))?.key ?? (WORKLOADS.has(resource) ? 'owned objects' : 'default');
+    const service = scope !== 'default' ? `tracing (${scope})` : 'tracing';
     traces = await api.search({ service, operation: p.get('cluster') ?? '', tags, startUs: range.start, endUs: range.end, limit: 20 }, { signal });
   } catch (e) {
     if (e.name === 'AbortError') return;

@@ -88,7 +88,7 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.selectOption('#f-cluster', 'kwok');
     await page.fill('#f-resource', 'deployments');
     await page.fill('#f-name', 'demo'); // namespace left empty: the recording uses `demo`, the synthetic log `default`
-    await page.selectOption('#f-scope', 'owned objects');
+    // Show: Auto (by kind) opens a Deployment with everything it owns
     await page.selectOption('#f-range', 'custom');
     await page.fill('#f-from', '2020-01-01T00:00');
     await page.fill('#f-to', new Date(Date.now() + 86400e3).toISOString().slice(0, 16));
