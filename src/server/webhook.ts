@@ -71,6 +71,10 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
   const logger = opts.logger ?? rootLog.child({ component: 'webhook' });
   const defaultCluster = opts.defaultCluster ?? 'default';
   const readiness: Readiness = { draining: false };
+  // The pipeline emits an object's object span and link spans once per window and remembers that it
+  // did. When the sink refuses a batch, the API server's retry would come back without them, so we
+  // keep them and send them along with the next writes until one succeeds (same IDs: no duplicates).
+  const carried = new Map<string, SpanRecord>();
   const https = opts.tls
     ? {
         https: {
@@ -170,9 +174,12 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       }
     });
 
+    const toWrite = carried.size > 0 ? [...carried.values(), ...spans] : spans;
     try {
-      await opts.sink.write(spans);
+      await opts.sink.write(toWrite);
+      if (carried.size > 0) for (const sp of toWrite) carried.delete(`${sp.traceId}/${sp.spanId}`);
     } catch (err) {
+      for (const sp of spans) if (sp.kind !== 'event') carried.set(`${sp.traceId}/${sp.spanId}`, sp);
       const good = items.length - bad;
       if (err instanceof SinkFullError) {
         auditEventsRejected.inc({ reason: 'sink_full' }, good);

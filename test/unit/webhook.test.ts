@@ -128,6 +128,29 @@ describe('audit webhook', () => {
     await b.app.close();
   });
 
+  it('a batch retried after a sink failure still yields the complete trace', async () => {
+    let failNext = true;
+    const flaky: SpanSink = {
+      write: (spans) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('collector unavailable'));
+        }
+        return store.write(spans);
+      },
+      pending: () => store.pending(), full: () => store.full(), flush: () => store.flush(), close: async () => undefined,
+    };
+    const s = buildWebhookServer({ pipeline: new Pipeline(), sink: flaky });
+    const batch = JSON.stringify(eventList(deploymentEvents('retry')));
+    const first = await s.app.inject({ method: 'POST', url: '/audit/kwok', headers: { 'content-type': 'application/json' }, payload: batch });
+    expect(first.statusCode).toBe(503);
+    const again = await s.app.inject({ method: 'POST', url: '/audit/kwok', headers: { 'content-type': 'application/json' }, payload: batch });
+    expect(again.statusCode).toBe(200);
+    const found = await store.findObjects({ ...ALL, name: 'retry' }); // needs the object span
+    expect(found).toHaveLength(1);
+    await s.app.close();
+  });
+
   it('requires the bearer token when one is configured', async () => {
     const s = buildWebhookServer({ pipeline: new Pipeline(), sink: store, token: 's3cret-token' });
     const none = await s.app.inject({ method: 'POST', url: '/audit/kwok', payload: eventList(deploymentEvents()) });
