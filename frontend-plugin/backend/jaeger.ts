@@ -108,6 +108,15 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
   return rec;
 }
 
+/** Jaeger is down or failed: the query server answers 502 (the proxy works, its upstream does not). */
+export class JaegerUnavailableError extends Error {
+  readonly statusCode = 502;
+  constructor(message: string) {
+    super(message);
+    this.name = 'JaegerUnavailableError';
+  }
+}
+
 export class JaegerBackend implements TraceBackend {
   readonly url: string;
   readonly service: string;
@@ -130,7 +139,7 @@ export class JaegerBackend implements TraceBackend {
     try {
       res = await fetch(u, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (e) {
-      throw new Error(`Jaeger query service ${this.url} unreachable: ${(e as Error).message}`);
+      throw new JaegerUnavailableError(`Jaeger query service ${this.url} unreachable: ${(e as Error).message}`);
     }
     const text = await res.text();
     let body: JResponse<T> | undefined;
@@ -141,7 +150,7 @@ export class JaegerBackend implements TraceBackend {
     }
     if (!res.ok && res.status !== 404) {
       const msg = body?.errors?.map((e) => e.msg).join('; ') || text.slice(0, 200);
-      throw new Error(`Jaeger ${u.pathname} answered ${res.status}: ${msg}`);
+      throw new JaegerUnavailableError(`Jaeger ${u.pathname} answered ${res.status}: ${msg}`);
     }
     return { status: res.status, body };
   }

@@ -60,6 +60,10 @@ describe('Jaeger query API', () => {
       'pods default/other-1',
     ]);
     expect(logfmt.data.every((x: { traceID: string }) => x.traceID.startsWith('ff00000000'))).toBe(true);
+
+    // repeated tags parameters add up
+    const repeated = (await get(`/api/traces?service=tracing&tags=name%3Ddemo&tags=resource%3Ddeployments&${range}`)).json();
+    expect(repeated.data.map((x: { spans: { operationName: string }[] }) => x.spans[0]!.operationName)).toEqual(['deployments default/demo']);
   });
 
   it('finds nothing outside the time range and honours the limit', async () => {
