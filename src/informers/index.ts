@@ -94,7 +94,7 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       watchErrors.inc();
       if (stopped) return;
       const status = (err as { statusCode?: number })?.statusCode;
-      logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, re-listing');
+      logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, restarting it (re-list when its resourceVersion expired)');
       const delay = backoff;
       backoff = Math.min(60_000, backoff * 2);
       setTimeout(() => {

@@ -73,7 +73,7 @@ describe('informers ← real cluster', () => {
       return ev.some((s) => String(s.attributes.diff ?? '').includes('green')) ? ev : undefined;
     });
     const update = spans.find((s) => String(s.attributes.diff ?? '').includes('green'))!;
-    expect(String(update.attributes.diff)).toMatch(/data\.mode blue -> green/);
+    expect(String(update.attributes.diff)).toMatch(/data\.mode "blue" -> "green"/);
     expect(update.attributes.fieldManager).toBeTruthy();
   });
 });
