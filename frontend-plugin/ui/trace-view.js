@@ -274,8 +274,10 @@ class TraceView {
     this.root.querySelector('[data-act="expand-all"]').addEventListener('click', () => { this.collapsed.clear(); this.renderRows(); });
     this.root.querySelector('[data-act="collapse-all"]').addEventListener('click', () => {
       for (const n of this.tree.flat) if (n.children.length && n.parent) this.collapsed.add(n);
-      if (this.selected && this.selected.parent) this.selected = this.tree.flat[0];
+      const sel = this.selected;
+      const hidden = sel && sel.parent && sel.parent.parent; // below a collapsed row now
       this.renderRows();
+      if (hidden) this.select(this.tree.flat[0], { focus: false });
     });
     this.root.querySelector('.switches').addEventListener('click', (e) => {
       const b = e.target.closest('button[data-switch]');
