@@ -12,7 +12,7 @@ import { normalizeAudit, READ_VERBS } from './audit/normalize.ts';
 import type { NormalizedAudit } from './audit/normalize.ts';
 import { parseTimeUs } from './audit/time.ts';
 import { Redactor } from './decorate/redact.ts';
-import { diffObjects } from './decorate/diff.ts';
+import { diffObjects, NONE } from './decorate/diff.ts';
 import { snapshot, stripManagedFields } from './decorate/snapshot.ts';
 import { isKubeEvent, kubeEventInput } from './events/kube-event.ts';
 import { VersionCache } from './watch/version-cache.ts';
@@ -192,6 +192,18 @@ export class Pipeline {
     let prev: KubeObject | undefined;
     if (failed || READ_VERBS.has(a.verb)) {
       // nothing changed
+    } else if (a.subresource === 'binding' && isRecord(req) && req.kind === 'Binding') {
+      // The scheduler's binding sets spec.nodeName of an unbound pod (binding a bound pod fails);
+      // the response is only a Status. The informer may have delivered the bound pod already.
+      const node = (req.target as { name?: unknown } | undefined)?.name;
+      if (typeof node === 'string' && node) {
+        attributes[Attr.diff] = `spec.nodeName ${NONE} -> ${JSON.stringify(node)}`;
+        if (last) {
+          prev = last;
+          const spec = isRecord(last.spec) ? last.spec : {};
+          if (spec.nodeName !== node) this.#versions.replaceLast(key, { ...last, spec: { ...spec, nodeName: node } });
+        }
+      }
     } else if (a.verb === 'create') {
       if (obj) attributes[Attr.snapshot] = snapshot(obj);
     } else if (a.verb === 'delete' || a.verb === 'deletecollection') {

@@ -3,8 +3,8 @@
 //   metadata.labels["app.kubernetes.io/name"] "a" -> "b"
 //   spec.template.spec.containers[name=web].image "nginx:1" -> "nginx:2"
 //   status.conditions[type=Available].status "False" -> "True"
-//   metadata.labels.tier <none> -> "web"          (added)
-//   spec.template.spec.containers[name=side] {...} -> <none>   (removed)
+//   metadata.labels.tier <none> -> "web"          (added; an added map is shown leaf by leaf)
+//   spec.template.spec.containers[name=side] {...} -> <none>   (removed named item: one line)
 // Arrays of named items (every item an object with a unique string `name`, else `type`) are
 // matched by that key, other arrays of objects by index, arrays of scalars compared whole.
 // metadata.managedFields never appears; resourceVersion/generation lines go to `verbose`.
@@ -75,6 +75,19 @@ class Differ {
       return;
     }
     if (a === undefined && b === undefined) return;
+    // An added or removed map (labels, status, ...) is shown leaf by leaf, an added or removed
+    // list of named items item by item: short lines that say what appeared.
+    if (a === undefined || b === undefined) {
+      const x = a ?? b;
+      if (isRecord(x) && Object.keys(x).length > 0) {
+        for (const k in x) this.walk(keySegment(path, k), a === undefined ? undefined : x[k], a === undefined ? x[k] : undefined);
+        return;
+      }
+      if (Array.isArray(x) && x.length > 0 && namedKey(x, []) !== undefined) {
+        this.walkArray(path, (a ?? []) as unknown[], (b ?? []) as unknown[]);
+        return;
+      }
+    }
     // Scalars, type changes, additions and removals: one line with the whole values.
     this.emit(path, a, b);
   }
@@ -85,14 +98,17 @@ class Differ {
       const byKey = new Map<string, unknown>();
       for (const item of b) byKey.set((item as Record<string, string>)[key]!, item);
       const seen = new Set<string>();
+      // A whole item that appeared or disappeared is one line: "container log removed".
       for (const item of a) {
         const id = (item as Record<string, string>)[key]!;
         seen.add(id);
-        this.walk(`${path}[${key}=${id}]`, item, byKey.get(id));
+        const other = byKey.get(id);
+        if (other === undefined) this.emit(`${path}[${key}=${id}]`, item, undefined);
+        else this.walk(`${path}[${key}=${id}]`, item, other);
       }
       for (const item of b) {
         const id = (item as Record<string, string>)[key]!;
-        if (!seen.has(id)) this.walk(`${path}[${key}=${id}]`, undefined, item);
+        if (!seen.has(id)) this.emit(`${path}[${key}=${id}]`, undefined, item);
       }
       return;
     }
@@ -101,7 +117,10 @@ class Differ {
       return;
     }
     const n = Math.max(a.length, b.length);
-    for (let i = 0; i < n; i++) this.walk(`${path}[${i}]`, a[i], b[i]);
+    for (let i = 0; i < n; i++) {
+      if (i < a.length && i < b.length) this.walk(`${path}[${i}]`, a[i], b[i]);
+      else this.emit(`${path}[${i}]`, a[i], b[i]);
+    }
   }
 }
 

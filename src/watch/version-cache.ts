@@ -68,6 +68,12 @@ export class VersionCache {
     e.unclaimed = fromWatch;
   }
 
+  /** Replaces the newest version in place (a change whose new resourceVersion is unknown, e.g. a binding). */
+  replaceLast(key: string, obj: KubeObject): void {
+    const e = this.#lru.get(key);
+    if (e) e.cur = obj;
+  }
+
   /** For an audit event without objects: the watch change it explains, once. */
   claim(key: string): { prev: KubeObject; cur: KubeObject } | undefined {
     const e = this.#lru.get(key);

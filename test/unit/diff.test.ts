@@ -113,3 +113,21 @@ describe('diffs', () => {
     expect(String(e.attributes[Attr.diffVerbose])).not.toContain('resourceVersion');
   });
 });
+
+describe('diff notation for additions', () => {
+  it('an added map is shown leaf by leaf, an added named list item by item', () => {
+    const { lines } = diffObjects({ metadata: {} }, { metadata: { labels: { a: '1' } }, status: { conditions: [{ type: 'Ready', status: 'True' }], phase: 'Running' } });
+    expect(lines).toEqual(['metadata.labels.a <none> -> "1"', 'status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True"}', 'status.phase <none> -> "Running"']);
+  });
+
+  it('the scheduler binding shows spec.nodeName on the pod, and the kwok status patch then does not', () => {
+    const p = new Pipeline();
+    p.auditEvent(fx('pod-create-generatename'), C);
+    const b = ev(p.auditEvent(fx('pod-binding-scheduler'), C).spans);
+    expect(diffOf(b)).toEqual(['spec.nodeName <none> -> "kwok-node-0"']);
+    const s = ev(p.auditEvent(fx('pod-status-patch-kwok'), C).spans);
+    expect(diffOf(s)).toContain('status.phase "Pending" -> "Running"');
+    expect(diffOf(s)).toContain('status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2025-06-01T10:00:01Z"}');
+    expect(String(s.attributes[Attr.diff])).not.toContain('nodeName');
+  });
+});
