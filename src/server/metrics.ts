@@ -34,11 +34,19 @@ export const spansFailed = new Counter({
   labelNames: ['sink'] as const,
   registers: [registry],
 });
+/** Sinks whose queue depth is read at scrape time (the OTLP queue drains between writes). */
+const queueSources = new Map<string, () => number>();
+export function trackSinkQueue(sink: string, pending: () => number): void {
+  queueSources.set(sink, pending);
+}
 export const sinkQueueDepth = new Gauge({
   name: 'kubetrail_sink_queue_depth',
   help: 'Spans accepted by the sink but not yet durable.',
   labelNames: ['sink'] as const,
   registers: [registry],
+  collect() {
+    for (const [sink, pending] of queueSources) this.set({ sink }, pending());
+  },
 });
 export const eventLag = new Histogram({
   name: 'kubetrail_event_lag_seconds',

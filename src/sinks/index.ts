@@ -4,7 +4,7 @@ import type { SpanRecord } from '../model.ts';
 import { SinkFullError, type SpanSink } from './sink.ts';
 import { OtlpSink } from './otlp.ts';
 import { SqliteStore, defaultStorePath } from './sqlite-store.ts';
-import { sinkQueueDepth, spansFailed, spansWritten } from '../server/metrics.ts';
+import { sinkQueueDepth, spansFailed, spansWritten, trackSinkQueue } from '../server/metrics.ts';
 
 export interface SinkOptions {
   otlpEndpoint?: string;
@@ -34,7 +34,7 @@ export function createSink(opts: SinkOptions): ChosenSink {
 
 /** Counts spans made durable and exposes the queue depth, without the sinks knowing about metrics. */
 export function instrument(inner: SpanSink, kind: string): SpanSink {
-  sinkQueueDepth.set({ sink: kind }, 0);
+  trackSinkQueue(kind, () => inner.pending());
   const gauge = () => sinkQueueDepth.set({ sink: kind }, inner.pending());
   return {
     async write(spans: SpanRecord[]) {
