@@ -1,6 +1,7 @@
 // Small helpers shared by the benchmarks: free ports, child processes, peak RSS, percentiles.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 
 export const REPO_ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -146,3 +147,43 @@ export async function stopChild(child: ChildProcess, timeoutMs = 10_000): Promis
 }
 
 export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? +x.toFixed(digits) : x);
+
+export interface RunningJaeger {
+  queryUrl: string;
+  otlpGrpcEndpoint: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the test stack's Jaeger v2 (deploy/stack/jaeger.sh: in-memory storage) on free loopback
+ * ports, so a developer's own Jaeger on the default ports is left alone.
+ */
+export async function startJaeger(workdir: string): Promise<RunningJaeger> {
+  const ports = {
+    JAEGER_OTLP_GRPC_PORT: await freePort(),
+    JAEGER_OTLP_HTTP_PORT: await freePort(),
+    JAEGER_QUERY_HTTP_PORT: await freePort(),
+    JAEGER_QUERY_GRPC_PORT: await freePort(),
+    JAEGER_HEALTH_PORT: await freePort(),
+  };
+  mkdirSync(workdir, { recursive: true });
+  const env = {
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    JAEGER_WORKDIR: workdir,
+    JAEGER_MAX_TRACES: '1000000',
+    JAEGER_LOG_LEVEL: 'warn',
+  };
+  const script = join(REPO_ROOT, 'deploy/stack/jaeger.sh');
+  const up = await run('bash', [script, 'up'], { env });
+  if (up.code !== 0) throw new Error(`jaeger.sh up failed: ${up.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const pidFile = join(workdir, 'jaeger.pid');
+  return {
+    queryUrl: `http://127.0.0.1:${ports.JAEGER_QUERY_HTTP_PORT}`,
+    otlpGrpcEndpoint: `http://127.0.0.1:${ports.JAEGER_OTLP_GRPC_PORT}`,
+    pid: existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined,
+    stop: async () => {
+      await run('bash', [script, 'down'], { env, quiet: true });
+    },
+  };
+}

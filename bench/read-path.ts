@@ -2,7 +2,9 @@
 // object has two raw traces), replayed through the pipeline into the embedded store, then
 // GET /api/traces/<id> in `tracing` + full tree (mode 21000000) through createQueryServer, over HTTP
 // on loopback. Reports p50/p99 over --requests requests after a few warm-up requests.
-//   node bench/read-path.ts [--pods 1000] [--requests 30] [--workdir .kubetrail/bench]
+//   node bench/read-path.ts [--backend store|jaeger] [--pods 1000] [--requests 30] [--workdir .kubetrail/bench]
+// With --backend jaeger the same stream is replayed over OTLP into a fresh Jaeger (deploy/stack/jaeger.sh)
+// and the query server reads it through Jaeger's query HTTP API (frontend-plugin/backend/jaeger.ts).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,10 +14,13 @@ import { SqliteStore } from '../src/sinks/sqlite-store.ts';
 import { createQueryServer } from '../frontend-plugin/server.ts';
 import { encodeDisplayId } from '../frontend-plugin/trace-id.ts';
 import { fullSize, generateStream, type StreamOptions } from './generate-kwok-stream.ts';
-import { REPO_ROOT, ownPeakRssMb, percentile, round, runNodeJson } from './lib.ts';
+import { REPO_ROOT, ownPeakRssMb, percentile, round, runNodeJson, startJaeger } from './lib.ts';
+import { JaegerBackend } from '../frontend-plugin/backend/jaeger.ts';
+import type { TraceBackend } from '../frontend-plugin/backend/backend.ts';
 import type { PhaseResult } from './replay.ts';
 
 export interface ReadPathResult {
+  backend: 'store' | 'jaeger';
   pods: number;
   storeEvents: number;
   storeSpans: number;
@@ -36,7 +41,7 @@ export interface ReadPathResult {
 const WINDOW_SEC = 1800; // the default window (src/config.ts)
 const CLUSTER = 'kwok-bench';
 
-export async function readPathBench(pods: number, requests: number, workdir: string): Promise<ReadPathResult> {
+export async function readPathBench(pods: number, requests: number, workdir: string, backendKind: 'store' | 'jaeger' = 'store'): Promise<ReadPathResult> {
   mkdirSync(workdir, { recursive: true });
   // 100 nodes, 1 Deployment; starts 60 s before the 00:30 boundary, scales down after it.
   const opts: StreamOptions = {
@@ -52,10 +57,18 @@ export async function readPathBench(pods: number, requests: number, workdir: str
   const file = join(workdir, `read-path-${pods}p.jsonl`);
   if (!existsSync(file)) generateStream(opts, file);
   const storePath = join(workdir, `read-path-${pods}p.sqlite`);
-  const replayed = await runNodeJson<PhaseResult>(join(REPO_ROOT, 'bench/replay.ts'), ['replay', '--file', file, '--store', storePath, '--cluster', CLUSTER]);
-
-  const store = new SqliteStore(storePath);
-  const app = await createQueryServer({ backend: store, windowSec: WINDOW_SEC, logger: false });
+  const jaeger = backendKind === 'jaeger' ? await startJaeger(join(workdir, 'jaeger-read-path')) : undefined;
+  const replayArgs = ['replay', '--file', file, '--store', storePath, '--cluster', CLUSTER];
+  if (jaeger) replayArgs.push('--otlp-endpoint', jaeger.otlpGrpcEndpoint);
+  let replayed: PhaseResult;
+  try {
+    replayed = await runNodeJson<PhaseResult>(join(REPO_ROOT, 'bench/replay.ts'), replayArgs);
+  } catch (e) {
+    await jaeger?.stop();
+    throw e;
+  }
+  const backend: TraceBackend = jaeger ? new JaegerBackend({ url: jaeger.queryUrl, windowSec: WINDOW_SEC }) : new SqliteStore(storePath);
+  const app = await createQueryServer({ backend, windowSec: WINDOW_SEC, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -86,6 +99,7 @@ export async function readPathBench(pods: number, requests: number, workdir: str
     for (let i = 0; i < requests; i++) times.push((await get()).ms);
     times.sort((a, b) => a - b);
     return {
+      backend: backendKind,
       pods,
       storeEvents: replayed.events,
       storeSpans: Number(replayed.spansWritten ?? 0),
@@ -104,15 +118,18 @@ export async function readPathBench(pods: number, requests: number, workdir: str
     };
   } finally {
     await app.close();
-    await store.close();
+    await backend.close();
+    await jaeger?.stop();
   }
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { pods: { type: 'string' }, requests: { type: 'string' }, workdir: { type: 'string' } },
+    options: { pods: { type: 'string' }, requests: { type: 'string' }, workdir: { type: 'string' }, backend: { type: 'string' } },
   });
-  const r = await readPathBench(Number(values.pods ?? 1000), Number(values.requests ?? 30), values.workdir ?? join(REPO_ROOT, '.kubetrail/bench'));
+  const kind = values.backend ?? 'store';
+  if (kind !== 'store' && kind !== 'jaeger') throw new Error(`--backend is store or jaeger, got ${kind}`);
+  const r = await readPathBench(Number(values.pods ?? 1000), Number(values.requests ?? 30), values.workdir ?? join(REPO_ROOT, '.kubetrail/bench'), kind);
   process.stdout.write(JSON.stringify(r) + '\n');
 }

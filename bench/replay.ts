@@ -1,7 +1,7 @@
 // Replay benchmark, one phase per process so each peak RSS is its own:
 //   node bench/replay.ts parse    --file F   bare baseline: read + split lines + JSON.parse, nothing else
 //   node bench/replay.ts read-log --file F   kubetrail's reader alone (readAuditLogs), no pipeline
-//   node bench/replay.ts replay   --file F --store S [--cluster C]
+//   node bench/replay.ts replay   --file F --store S [--cluster C] [--otlp-endpoint URL]
 //        the `kubetrail replay` path: readAuditLogs → Pipeline → replay() → SqliteStore
 // Prints one JSON line with events, seconds, events/s, MB/s and peak RSS.
 import { openSync, readSync, closeSync, statSync, rmSync, existsSync } from 'node:fs';
@@ -80,12 +80,12 @@ async function readLogOnly(file: string): Promise<PhaseResult> {
   return result('read-log', file, bytes || statSync(file).size, events, seconds, { errors });
 }
 
-async function fullReplay(file: string, storePath: string, cluster: string): Promise<PhaseResult> {
+async function fullReplay(file: string, storePath: string, cluster: string, otlpEndpoint?: string): Promise<PhaseResult> {
   // exactly what `kubetrail replay --store S --cluster C FILE` runs (src/commands/replay.ts)
   const { replayFiles } = await import('../src/commands/replay.ts');
   const { createSink } = await import('../src/sinks/index.ts');
   for (const suffix of ['', '-wal', '-shm']) rmSync(storePath + suffix, { force: true });
-  const chosen = createSink({ store: storePath, ignoreEnv: true });
+  const chosen = otlpEndpoint ? createSink({ otlpEndpoint }) : createSink({ store: storePath, ignoreEnv: true });
   const t0 = performance.now();
   const summary = await replayFiles({ files: [file], cluster, sink: chosen.sink, progress: false });
   await chosen.sink.close();
@@ -100,8 +100,8 @@ async function fullReplay(file: string, storePath: string, cluster: string): Pro
     errorSamples: summary.errorSamples,
     objects: summary.objects,
     spansWritten: summary.spansWritten,
-    store: storePath,
-    storeBytes,
+    sink: chosen.describe,
+    storeBytes: otlpEndpoint ? undefined : storeBytes,
   });
 }
 
@@ -109,7 +109,7 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { file: { type: 'string' }, store: { type: 'string' }, cluster: { type: 'string' } },
+    options: { file: { type: 'string' }, store: { type: 'string' }, cluster: { type: 'string' }, 'otlp-endpoint': { type: 'string' } },
   });
   const phase = positionals[0];
   const file = values.file;
@@ -122,6 +122,6 @@ if (import.meta.main) {
       ? bareParse(file)
       : phase === 'read-log'
         ? await readLogOnly(file)
-        : await fullReplay(file, values.store ?? '.kubetrail/bench/replay.sqlite', values.cluster ?? 'kwok-bench');
+        : await fullReplay(file, values.store ?? '.kubetrail/bench/replay.sqlite', values.cluster ?? 'kwok-bench', values['otlp-endpoint']);
   process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -1,6 +1,6 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path]
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ interface Results {
   replay?: PhaseResult & { ratioToParse: number };
   webhook?: WebhookResult;
   readPath?: ReadPathResult;
+  readPathJaeger?: ReadPathResult;
   errors: Record<string, string>;
 }
 
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
     options: { small: { type: 'boolean' }, only: { type: 'string' } },
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
-  const only = new Set((values.only ?? 'generate,replay,webhook,read-path').split(',').map((s) => s.trim()));
+  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger').split(',').map((s) => s.trim()));
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
@@ -121,6 +122,12 @@ async function main(): Promise<number> {
     });
   }
 
+  if (only.has('read-path-jaeger')) {
+    await step('read-path-jaeger', async () => {
+      r.readPathJaeger = await runNodeJson<ReadPathResult>(join(REPO_ROOT, 'bench/read-path.ts'), ['--backend', 'jaeger', '--requests', small ? '5' : '30']);
+    });
+  }
+
   r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
   const resultsDir = join(REPO_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
@@ -150,9 +157,9 @@ function table(r: Results): string {
     rows.push(['  visible in Jaeger', `${w.visibleInJaegerMs.join(', ')} ms after stageTimestamp; sampled pods found ${w.sampledTracesFound}`, '']);
     rows.push(['  kubetrail process', `peak RSS ${w.kubetrailPeakRssMb ?? '–'} MB, CPU ${w.kubetrailCpuSec ?? '–'} s; Jaeger peak RSS ${w.jaegerPeakRssMb ?? '–'} MB`, '']);
   }
-  if (r.readPath) {
-    const p = r.readPath;
-    rows.push(['read path (store)', `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`, aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms')]);
+  for (const p of [r.readPath, r.readPathJaeger]) {
+    if (!p) continue;
+    rows.push([`read path (${p.backend})`, `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`, aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms')]);
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -10,12 +10,12 @@
 //  - probe events afterwards measure stageTimestamp → trace visible in Jaeger's query API.
 //   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4]
 import { join } from 'node:path';
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { microTime } from './kwok-objects.ts';
 import { simulateEvents, fullSize, type StreamOptions } from './generate-kwok-stream.ts';
 import {
-  REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, run, startDaemon, stopChild, waitFor,
+  REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, startDaemon, startJaeger, stopChild, waitFor,
 } from './lib.ts';
 import { rawTraceId, windowStartSec } from '../src/ids.ts';
 import { objectKey } from '../src/model.ts';
@@ -119,26 +119,8 @@ export async function webhookBench(o: { events: number; batch: number; concurren
   process.stderr.write(`[webhook] ${events} events in ${batches.length} EventLists prepared in ${loadGeneratorBuildSec}s\n`);
 
   // ---- Jaeger ----
-  const ports = {
-    JAEGER_OTLP_GRPC_PORT: await freePort(),
-    JAEGER_OTLP_HTTP_PORT: await freePort(),
-    JAEGER_QUERY_HTTP_PORT: await freePort(),
-    JAEGER_QUERY_GRPC_PORT: await freePort(),
-    JAEGER_HEALTH_PORT: await freePort(),
-  };
-  const jaegerDir = join(o.workdir, 'jaeger');
-  mkdirSync(jaegerDir, { recursive: true });
-  const jaegerEnv = {
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-    JAEGER_WORKDIR: jaegerDir,
-    JAEGER_MAX_TRACES: '1000000',
-    JAEGER_LOG_LEVEL: 'warn',
-  };
-  const up = await run('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'up'], { env: jaegerEnv });
-  if (up.code !== 0) throw new Error(`jaeger.sh up failed: ${up.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const jaegerPidFile = join(jaegerDir, 'jaeger.pid');
-  const jaegerPid = existsSync(jaegerPidFile) ? Number(readFileSync(jaegerPidFile, 'utf8').trim()) : undefined;
-  const jaegerQuery = `http://127.0.0.1:${ports.JAEGER_QUERY_HTTP_PORT}`;
+  const jaeger = await startJaeger(join(o.workdir, 'jaeger'));
+  const jaegerQuery = jaeger.queryUrl;
 
   // ---- kubetrail serve ----
   const webhookPort = await freePort();
@@ -146,7 +128,7 @@ export async function webhookBench(o: { events: number; batch: number; concurren
     join(REPO_ROOT, 'src/cli.ts'), 'serve',
     '--webhook-port', String(webhookPort), '--webhook-host', '127.0.0.1',
     '--cluster', CLUSTER, '--no-informers', '--no-query',
-    '--otlp-endpoint', `http://127.0.0.1:${ports.JAEGER_OTLP_GRPC_PORT}`,
+    '--otlp-endpoint', jaeger.otlpGrpcEndpoint,
     '--log-level', 'warn',
   ], { KUBECONFIG: '/nonexistent' });
   const base = `http://127.0.0.1:${webhookPort}`;
@@ -270,12 +252,12 @@ export async function webhookBench(o: { events: number; batch: number; concurren
       sampledTracesFound: `${found}/${sample.length}`,
       kubetrailPeakRssMb: peakRssMb(kt.child.pid!),
       kubetrailCpuSec: cpuSeconds(kt.child.pid!),
-      jaegerPeakRssMb: jaegerPid ? peakRssMb(jaegerPid) : undefined,
+      jaegerPeakRssMb: jaeger.pid ? peakRssMb(jaeger.pid) : undefined,
       loadGeneratorBuildSec,
     };
   } finally {
     await stopChild(kt.child, 30_000);
-    await run('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'down'], { env: jaegerEnv, quiet: true });
+    await jaeger.stop();
   }
 }
 
