@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import { log } from '../src/log.ts';
 import type { ObjectRef } from '../src/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import { parseDurationSec } from './duration.ts';
@@ -25,6 +26,7 @@ export interface QueryServerOptions {
   upstream?: string;
   /** Built-in UI files; default frontend-plugin/ui. */
   uiDir?: string;
+  /** Default: kubetrail's pino logger (src/log.ts); failures are logged, requests are not. */
   logger?: FastifyBaseLogger | boolean;
   maxObjects?: number;
 }
@@ -238,7 +240,8 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; extra?: Record<string, unknown> }, req, reply) => {
     const status = err instanceof HttpError ? err.statusCode : err.validation ? 400 : (err.statusCode ?? 500);
-    if (status >= 500) req.log.error({ err }, 'query failed');
+    if (status === 502) req.log.warn({ reason: err.message }, 'upstream failed');
+    else if (status >= 500) req.log.error({ err }, 'query failed');
     reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
   });
 
@@ -325,11 +328,12 @@ The Jaeger query API is served under <code>/api/</code>, e.g. <a href="/api/serv
 /** The query proxy: API + UI + passthrough. Call `listen()` on the result. */
 export async function createQueryServer(opts: QueryServerOptions): Promise<FastifyInstance> {
   const routerOptions = { ignoreTrailingSlash: true };
+  const logger = opts.logger ?? log.child({ component: 'query' });
   // Fastify 5 takes a ready pino instance as `loggerInstance`, and only a boolean/config as `logger`.
   const app =
-    typeof opts.logger === 'object'
-      ? Fastify({ loggerInstance: opts.logger, routerOptions })
-      : Fastify({ logger: opts.logger ?? false, routerOptions });
+    typeof logger === 'object'
+      ? Fastify({ loggerInstance: logger, routerOptions, disableRequestLogging: true })
+      : Fastify({ logger, routerOptions, disableRequestLogging: true });
   const query = new TraceQuery({ backend: opts.backend, windowSec: opts.windowSec, maxObjects: opts.maxObjects });
   const upstream = opts.upstream?.replace(/\/+$/, '');
 
