@@ -36,8 +36,13 @@ export interface WatchChange {
   resource: string;
 }
 
-// Response bodies that are not the object itself (subresources, deletes, errors).
-const NOT_THE_OBJECT = new Set(['Status', 'Scale', 'Binding', 'Eviction', 'TokenRequest', 'DeleteOptions', 'APIStatus']);
+// Response bodies that are not the object itself (subresources, deletes, errors), and review
+// objects that carry credentials (TokenRequest/TokenReview hold bearer tokens): never snapshotted.
+const NOT_THE_OBJECT = new Set([
+  'Status', 'Scale', 'Binding', 'Eviction', 'DeleteOptions',
+  'TokenRequest', 'TokenReview', 'SubjectAccessReview', 'SelfSubjectAccessReview', 'LocalSubjectAccessReview',
+  'SelfSubjectRulesReview', 'SelfSubjectReview',
+]);
 const EVENT_WRITE_VERBS = new Set(['create', 'update', 'patch']);
 const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 

@@ -281,6 +281,14 @@ export async function* readAuditLogs(paths: string[], opts: ReadOptions = {}): A
       }
     }
   }
+  if (paths.length === 1) {
+    // Nothing to merge: skip the per-item timestamp parsing.
+    for await (const item of safeItems(paths[0]!, followed === 0, opts)) {
+      yield item;
+      if (opts.signal?.aborted) return;
+    }
+    return;
+  }
   const heads: Head[] = [];
   const advance = async (it: AsyncIterator<LogItem>, order: number, lastTs: number) => {
     const r = await it.next();

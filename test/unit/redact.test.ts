@@ -56,3 +56,21 @@ describe('redaction', () => {
     expect(out.spec.template.spec.containers[0].env[0]).toEqual({ name: 'PW', value: '<redacted 7 bytes>' });
   });
 });
+
+describe('credentials in other payloads', () => {
+  it('a TokenRequest (serviceaccounts/token) is traced on the ServiceAccount without its token', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.secret-jwt-payload.sig';
+    const raw = {
+      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: 'tok-1', stage: 'ResponseComplete', verb: 'create',
+      user: { username: 'system:node:kwok-node-0' }, sourceIPs: ['172.18.0.3'], userAgent: 'kubelet/v1.33.1',
+      objectRef: { resource: 'serviceaccounts', namespace: 'default', name: 'default', apiVersion: 'v1', subresource: 'token' },
+      responseStatus: { metadata: {}, code: 201 },
+      requestObject: { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: 'default', namespace: 'default' }, spec: { audiences: ['https://kubernetes.default.svc'] } },
+      responseObject: { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: 'default', namespace: 'default' }, spec: {}, status: { token, expirationTimestamp: '2025-06-01T11:00:00Z' } },
+      requestReceivedTimestamp: '2025-06-01T10:00:00.000000Z', stageTimestamp: '2025-06-01T10:00:00.001000Z',
+    };
+    const spans = new Pipeline().auditEvent(raw, C).spans;
+    expect(spans.find((s) => s.kind === 'event')!.name).toBe('create token');
+    expect(JSON.stringify(spans)).not.toContain('secret-jwt-payload');
+  });
+});
