@@ -3,6 +3,7 @@
 import { isRecord } from './types.ts';
 import type { AuditEvent } from './types.ts';
 import { parseTimeUs } from './time.ts';
+import { kindToResource } from '../events/kinds.ts';
 
 export const READ_VERBS = new Set(['get', 'list', 'watch']);
 
@@ -91,4 +92,29 @@ export function normalizeAudit(raw: unknown): AuditOutcome {
       responseObject: ev.responseObject,
     },
   };
+}
+
+/**
+ * The object key an audit event is about (for partitioning a Kafka topic by object), without
+ * tracing it: `cluster/group/resource/namespace/name`, the involved object's key for writes of
+ * Events, undefined when there is no single object (non-resource, collections).
+ */
+export function auditObjectKey(raw: unknown, cluster: string): string | undefined {
+  if (!isRecord(raw) || !isRecord(raw.objectRef)) return undefined;
+  const ref = raw.objectRef as Record<string, unknown>;
+  const group = str(ref.apiGroup);
+  const resource = str(ref.resource);
+  if (!resource) return undefined;
+  const body = isRecord(raw.responseObject) ? raw.responseObject : isRecord(raw.requestObject) ? raw.requestObject : undefined;
+  if (resource === 'events' && (group === '' || group === 'events.k8s.io') && body) {
+    const inv = isRecord(body.regarding) ? body.regarding : isRecord(body.involvedObject) ? body.involvedObject : undefined;
+    if (inv && typeof inv.kind === 'string' && typeof inv.name === 'string') {
+      const r = kindToResource(inv.apiVersion, inv.kind);
+      return `${cluster}/${r.group}/${r.resource}/${str(inv.namespace)}/${inv.name}`;
+    }
+  }
+  let name = str(ref.name);
+  if (!name && body && isRecord(body.metadata)) name = str(body.metadata.name);
+  if (!name) return undefined;
+  return `${cluster}/${group}/${resource}/${str(ref.namespace)}/${name}`;
 }

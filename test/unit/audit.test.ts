@@ -152,3 +152,15 @@ describe('audit events', () => {
     expect(new Pipeline({ eventsFromAudit: false }).auditEvent(raw, C).skipped).toBe('excluded-resource');
   });
 });
+
+describe('auditObjectKey (partitioning by object)', () => {
+  it('gives the key the spans use, incl. generateName creates and Event writes', async () => {
+    const { auditObjectKey } = await import('../../src/audit/normalize.ts');
+    for (const n of ['deployment-create-kubectl', 'pod-create-generatename', 'pod-binding-scheduler', 'event-create-scheduler']) {
+      const spans = new Pipeline().auditEvent(fx(n), C).spans;
+      const ev = spans.find((s) => s.kind === 'event')!;
+      expect(auditObjectKey(fx(n), C)).toBe(`${C}/${ev.object.group}/${ev.object.resource}/${ev.object.namespace}/${ev.object.name}`);
+    }
+    expect(auditObjectKey(fx('filtered')[3], C)).toBeUndefined();
+  });
+});
