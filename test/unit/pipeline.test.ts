@@ -148,4 +148,17 @@ describe('objects, windows and state', () => {
     expect(e.name).toBe('delete');
     expect(JSON.parse(e.attributes[Attr.snapshot] as string).data['nginx.conf']).toBe('worker_processes 1;');
   });
+
+  it('a delete answered with the object snapshots the response; an annotated parent in another cluster gets the mirrored link', () => {
+    const p = new Pipeline();
+    const del = fx('configmap-create-impersonated');
+    del.responseObject.metadata.annotations = { 'kubetrail.io/parent': 'hub/apps/deployments/shop/frontend' };
+    Object.assign(del, { auditID: 'del-2', verb: 'delete' });
+    const spans = p.auditEvent(del, C).spans;
+    const e = events(spans)[0]!;
+    expect(JSON.parse(e.attributes[Attr.snapshot] as string).metadata.name).toBe('web-config');
+    const mirrored = spans.find((s) => s.kind === 'link' && s.object.cluster === 'hub')!;
+    expect(mirrored.attributes).toMatchObject({ [Attr.linkClass]: 'annotation', [Attr.linkRole]: 'child', [Attr.linkKey]: 'kwok//configmaps/default/web-config' });
+    expect(spans.some((s) => s.kind === 'object' && objectKey(s.object) === 'hub/apps/deployments/shop/frontend')).toBe(true);
+  });
 });

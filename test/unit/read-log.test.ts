@@ -82,4 +82,18 @@ describe('readAuditLogs', () => {
     await done;
     expect(seen).toEqual(['a', 'b', 'c']);
   });
+
+  it('follow: a truncated file (copytruncate rotation) is read again from its start', async () => {
+    const d = tmp();
+    const f = join(d, 'audit.log');
+    writeFileSync(f, line('a', '2025-06-01T10:00:00Z') + line('b', '2025-06-01T10:00:01Z'));
+    const abort = new AbortController();
+    const seen: string[] = [];
+    for await (const i of readAuditLogs([f], { follow: true, signal: abort.signal, pollMs: 20 })) {
+      seen.push((i.event as any)?.auditID ?? 'error');
+      if (seen.length === 2) writeFileSync(f, line('c', '2025-06-01T10:00:02Z'));
+      if (seen.length === 3) abort.abort();
+    }
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
 });
