@@ -1,7 +1,7 @@
 // Previous-version cache for diffs, per object key (LRU). Fed by audit response objects and by
 // informer watch changes. Keeps the last two versions by resourceVersion, because the informer
 // often delivers version N before the audit event whose response is version N: that audit event
-// must then diff N-1 → N, not N → N.
+// must then diff N-1 → N, not N → N. Memory: about cacheSize × (one or two parsed objects).
 import { LRUCache } from 'lru-cache';
 import type { KubeObject } from '../audit/types.ts';
 
@@ -43,6 +43,8 @@ export class VersionCache {
     const e = this.#lru.get(key);
     if (!e) return undefined;
     if (newRv !== '' && e.curRv === newRv) return e.prev;
+    // The informer is more than one version ahead: better no diff than a backwards one.
+    if (older(newRv, e.curRv)) return e.prev && older(rvOf(e.prev), newRv) ? e.prev : undefined;
     return e.cur;
   }
 
@@ -62,7 +64,9 @@ export class VersionCache {
       if (!e.prev || older(rvOf(e.prev), rv)) e.prev = obj;
       return;
     }
-    e.prev = e.cur;
+    // The version before `cur` is only needed when the informer got ahead of the audit events
+    // (see above); after an audit event it is dropped, halving the memory of audit-only tracing.
+    e.prev = fromWatch ? e.cur : undefined;
     e.cur = obj;
     e.curRv = rv;
     e.unclaimed = fromWatch;

@@ -131,3 +131,19 @@ describe('diff notation for additions', () => {
     expect(String(s.attributes[Attr.diff])).not.toContain('nodeName');
   });
 });
+
+describe('previous-version races', () => {
+  it('an audit event older than what the informer already delivered never gets a backwards diff', () => {
+    const p = new Pipeline();
+    const v1 = fx('deployment-status-update').responseObject; // rv 1010
+    const v3 = fx('deployment-status-update-2').responseObject; // rv 1030
+    const v2 = structuredClone(v3);
+    v2.metadata.resourceVersion = '1020';
+    for (const o of [v1, v2, v3]) p.watchChange({ type: 'MODIFIED', object: o, group: 'apps', version: 'v1', resource: 'deployments' }, C);
+    const late = fx('deployment-status-update-2');
+    late.responseObject = v2;
+    const e = ev(p.auditEvent(late, C).spans);
+    expect(e.attributes[Attr.diff]).toBeUndefined();
+    expect(e.attributes[Attr.noop]).toBeUndefined();
+  });
+});
