@@ -7,7 +7,7 @@
 //   spec.template.spec.containers[name=side] {...} -> <none>   (removed named item: one line)
 // Arrays of named items (every item an object with a unique string `name`, else `type`) are
 // matched by that key, other arrays of objects by index, arrays of scalars compared whole.
-// metadata.managedFields never appears; resourceVersion/generation lines go to `verbose`.
+// metadata.managedFields never appears; resourceVersion/generation/last-applied lines go to `verbose`.
 import { isRecord } from '../audit/types.ts';
 import { keySegment } from './path.ts';
 
@@ -15,7 +15,7 @@ export const NONE = '<none>';
 
 export interface DiffResult {
   lines: string[];
-  /** metadata.resourceVersion / metadata.generation changes. */
+  /** metadata.resourceVersion / metadata.generation / kubectl last-applied annotation changes. */
   verbose: string[];
 }
 
@@ -28,7 +28,13 @@ export interface DiffOptions {
 }
 
 const SKIP = new Set(['metadata.managedFields']);
-const VERBOSE = new Set(['metadata.resourceVersion', 'metadata.generation']);
+// Bookkeeping that changes with every write, and kubectl's copy of the applied spec (its real
+// changes already show as spec lines): kept, but apart from the diff a reader scans.
+const VERBOSE = new Set([
+  'metadata.resourceVersion',
+  'metadata.generation',
+  'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
+]);
 
 function json(v: unknown): string {
   return v === undefined ? NONE : JSON.stringify(v);

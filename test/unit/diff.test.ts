@@ -147,3 +147,13 @@ describe('previous-version races', () => {
     expect(e.attributes[Attr.noop]).toBeUndefined();
   });
 });
+
+describe('verbose lines', () => {
+  it('kubectl apply: the last-applied annotation change goes to diff.verbose, the spec change to diff', () => {
+    const a = { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{"replicas":2}}' } }, spec: { replicas: 2 } };
+    const b = { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{"replicas":3}}' } }, spec: { replicas: 3 } };
+    const d = diffObjects(a, b);
+    expect(d.lines).toEqual(['spec.replicas 2 -> 3']);
+    expect(d.verbose).toHaveLength(1);
+  });
+});
