@@ -249,12 +249,9 @@ export class Pipeline {
     const links: Link[] = linkSource ? findLinks(linkSource, ref) : [];
     if (isRecord(req) && req.kind === 'Binding') links.push(...findLinks(req as KubeObject, ref));
 
-    if (obj && !failed) {
-      if (a.verb === 'delete' && resp !== undefined && !obj.metadata?.deletionTimestamp) this.#versions.delete(key);
-      else this.#versions.set(key, obj, false);
-    } else if (!failed && a.verb === 'delete') {
-      this.#versions.delete(key);
-    }
+    // Deleted objects stay cached (the LRU ages them out): the informer's DELETED often arrives
+    // before the audit event of the delete, which still needs the last version for its snapshot.
+    if (obj && !failed) this.#versions.set(key, obj, false);
 
     this.#spans.event(
       {
@@ -294,8 +291,7 @@ export class Pipeline {
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
     const prev = this.#versions.last(key);
-    if (change.type === 'DELETED') this.#versions.delete(key);
-    else this.#versions.set(key, obj, true);
+    this.#versions.set(key, obj, true);
 
     if (!this.#listWatchOnly.has(cluster)) return { spans: [], skipped: 'cache-only' };
     if (this.#excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };

@@ -162,3 +162,16 @@ describe('objects, windows and state', () => {
     expect(spans.some((s) => s.kind === 'object' && objectKey(s.object) === 'hub/apps/deployments/shop/frontend')).toBe(true);
   });
 });
+
+describe('deletes and the informer', () => {
+  it('an audit delete answered with a Status after the informer already saw DELETED still has a snapshot', () => {
+    const p = new Pipeline();
+    const cm = fx('configmap-create-impersonated').responseObject;
+    p.watchChange({ type: 'ADDED', object: cm, group: '', version: 'v1', resource: 'configmaps' }, C);
+    p.watchChange({ type: 'DELETED', object: cm, group: '', version: 'v1', resource: 'configmaps' }, C);
+    const del = fx('configmap-create-impersonated');
+    Object.assign(del, { auditID: 'del-3', verb: 'delete', responseObject: { kind: 'Status', apiVersion: 'v1', status: 'Success' } });
+    const e = events(p.auditEvent(del, C).spans)[0]!;
+    expect(JSON.parse(e.attributes[Attr.snapshot] as string).metadata.name).toBe('web-config');
+  });
+});
