@@ -113,12 +113,15 @@ print_env() {
 
 down() {
   if [ -d "$cluster_dir" ]; then
-    "$kwokctl" delete cluster --name "$name" --kubeconfig '' >/dev/null 2>&1 || log "kwokctl delete failed; killing by pid files"
+    # (no --kubeconfig '': delete refuses an empty path; it only removes a kwok-<name> context)
+    "$kwokctl" delete cluster --name "$name" >/dev/null 2>&1 || log "kwokctl delete failed; killing by pid files"
   fi
-  # whatever kwokctl left behind (a broken state, an interrupted create): its pid files
+  # whatever kwokctl left behind (a broken state, an interrupted create): its pid files,
+  # all at once (each TERM, then KILL after 10 s)
   local f; for f in "$cluster_dir"/pids/*.pid; do
-    [ -f "$f" ] && stop_pidfile "$f" "$(basename "$f" .pid)"
+    [ -f "$f" ] && stop_pidfile "$f" "$(basename "$f" .pid)" &
   done
+  wait
   rm -rf "$cluster_dir" "$conf_dir"
   log "cluster $name removed"
 }

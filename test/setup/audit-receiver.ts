@@ -23,7 +23,8 @@ export async function startAuditReceiver(port: number, host = '127.0.0.1'): Prom
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        lists.push({ path: req.url ?? '', contentType: req.headers['content-type'],
+        // kube-apiserver appends ?timeout=30s to the configured URL
+        lists.push({ path: (req.url ?? '').split('?')[0], contentType: req.headers['content-type'],
           body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
         res.writeHead(200).end();
       } catch {
