@@ -20,12 +20,13 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** Where the recorded scenario lives, then fallbacks while it is not recorded yet. */
 export const SCENARIO_DIRS = [join(REPO, 'examples', 'kwok-scenario'), join(REPO, 'test', 'fixtures', 'audit')];
 
-/** The audit logs of the first scenario directory that has any (audit.log, audit.log.1, audit.log.gz, *.jsonl). */
+/** The logs of the first scenario directory that has any: audit.log, audit.log.1, audit.log.gz, audit*.jsonl, events*.json. */
 export function findScenarioLogs(dirs: string[] = SCENARIO_DIRS): { dir: string; files: string[] } | undefined {
   for (const dir of dirs) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
     const files = readdirSync(dir)
-      .filter((f) => /^audit.*\.(log|jsonl?)(\.\d+)?(\.gz)?$|^audit\.log/.test(f))
+      // audit logs (rotated, gzipped) and dumps of Kubernetes Events (`kubectl get events -o json`)
+      .filter((f) => /^audit.*\.(log|jsonl?)(\.\d+)?(\.gz)?$|^audit\.log|^events.*\.json(\.gz)?$/.test(f))
       .sort()
       .map((f) => join(dir, f));
     if (files.length > 0) return { dir, files };

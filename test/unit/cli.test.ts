@@ -96,6 +96,12 @@ describe('kubetrail CLI', () => {
     const scenario = join(dir, 'scenario');
     spawnSync('mkdir', ['-p', scenario]);
     writeFileSync(join(scenario, 'audit.log'), `${deploymentEvents('web', 'demo').map((e) => JSON.stringify(e)).join('\n')}\n`);
+    writeFileSync(join(scenario, 'timeline.tsv'), 'not a log\n'); // ignored
+    writeFileSync(join(scenario, 'events.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1', namespace: 'demo', uid: 'ev-1', resourceVersion: '7' },
+      involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'demo' }, reason: 'ScalingReplicaSet',
+      message: 'Scaled up replica set web-1 to 2', type: 'Normal', source: { component: 'deployment-controller' },
+      firstTimestamp: '2026-03-01T10:00:01Z', lastTimestamp: '2026-03-01T10:00:01Z', count: 1 }] }));
     const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--scenario', scenario, '--store', join(dir, 'demo.sqlite')], {
       env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -115,6 +121,8 @@ describe('kubetrail CLI', () => {
       const res = await fetch(link, { redirect: 'manual' });
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toMatch(/^\/trace\/[0-9a-f]{32}$/);
+      const trace = await (await fetch(`${url}api${res.headers.get('location')!.replace('/trace/', '/traces/')}`)).json() as { data: { spans: unknown[] }[] };
+      expect(JSON.stringify(trace.data[0])).toContain('ScalingReplicaSet'); // the Events dump was replayed too
     } finally {
       child.kill('SIGTERM');
     }
