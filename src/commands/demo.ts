@@ -69,7 +69,7 @@ async function pickDeployment(store: SqliteStore): Promise<{ object: ObjectRef; 
   if (!ours) return undefined;
   const spans = await Promise.all(ours.windows.map((w) => store.getRawTrace(rawTraceId(objectKey(ours.object), w))));
   const events = spans.flat().filter((s) => s.kind === 'event').map((s) => s.startUs);
-  const tsUs = events.length > 0 ? Math.min(...events) : ours.windows[0]! * 1e6;
+  const tsUs = events.length > 0 ? events.reduce((a, b) => Math.min(a, b)) : ours.windows[0]! * 1e6;
   return { object: ours.object, tsUs };
 }
 
