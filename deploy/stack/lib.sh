@@ -5,7 +5,7 @@ here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 . "$here/versions.sh"
 REPO_ROOT=$(cd "$here/../.." && pwd)
 
-log() { printf '[%s %(%H:%M:%S)T] %s\n' "${LOG_TAG:-stack}" -1 "$*" >&2; }
+log() { printf '[%s %(%H:%M:%S)T] %s\n' "${LOG_TAG:-stack}" -1 "$*" >&2 || true; }
 die() { log "error: $*"; exit 1; }
 
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.

@@ -4,7 +4,7 @@
 // Teardown stops everything, also when a test fails or the run is interrupted (SIGINT/SIGTERM).
 // The processes are started by the deploy/stack/*.sh scripts, each in its own process group.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -78,30 +78,33 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const want = (c: Component) => wanted.has(c);
 
-  // Synchronous so it also works from signal and exit handlers.
+  // Synchronous so it also works from signal and exit handlers. The stop scripts run in their own
+  // session (setsid) ignoring INT/TERM/HUP/PIPE: a second Ctrl+C, or the death of this process
+  // (npm forwards the signal once more), must not interrupt them half-way.
   let stopped = false;
   const stopAll = (): void => {
     if (stopped) return;
     stopped = true;
     const t = Date.now();
     log('stopping the stack');
-    for (const [name, args] of [
+    const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const cmds = ([
       ['kwok', ['down', '--name', CLUSTER, '--workdir', join(workdir, 'kwok')]],
       ['jaeger', ['down', '--workdir', join(workdir, 'jaeger')]],
       ['kafka', ['down', '--workdir', join(workdir, 'kafka')]],
-    ] as const) {
-      if (!want(name)) continue;
-      spawnSync('bash', [script(name), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...jaegerEnv } });
-    }
-    rmSync(workdir, { recursive: true, force: true });
+    ] as const).filter(([name]) => want(name)).map(([name, args]) => [script(name), ...args].map(q).join(' '));
+    cmds.push(`rm -rf ${q(workdir)}`);
+    spawnSync('setsid', ['bash', '-c', `trap '' INT TERM HUP PIPE; ${cmds.join('; ')}`],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...jaegerEnv } });
     log(`stack stopped in ${((Date.now() - t) / 1000).toFixed(1)}s`);
   };
+  // `on`, not `once`: a repeated signal while stopping must not fall back to the default (die).
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopped) return;
     stopAll();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   process.once('exit', stopAll);
 
   log(`starting ${[...wanted].join(', ')} in ${workdir}`);
@@ -144,8 +147,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     stopAll();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
     process.off('exit', stopAll);
   };
 }
