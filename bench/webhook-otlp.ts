@@ -124,7 +124,10 @@ export async function webhookBench(o: { events: number; batch: number; concurren
 
   // ---- kubetrail serve ----
   const webhookPort = await freePort();
+  // BENCH_CPU_PROF=DIR profiles the kubetrail process (node --cpu-prof; written when it exits)
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
   const kt = startDaemon(process.execPath, [
+    ...prof,
     join(REPO_ROOT, 'src/cli.ts'), 'serve',
     '--webhook-port', String(webhookPort), '--webhook-host', '127.0.0.1',
     '--cluster', CLUSTER, '--no-informers', '--no-query',
