@@ -58,8 +58,8 @@ class TraceView {
       if (!n.children.length) continue;
       if ((big && n.depth >= 2) || n.children.length > BIG_FANOUT) this.collapsed.add(n);
     }
-    const span = tree.end - tree.start;
-    this.pct = (ts) => (((ts - tree.start) / span) * 100).toFixed(3);
+    this.view = { start: tree.start, end: tree.end }; // the visible time range (zoom)
+    this.pct = (ts) => (((ts - this.view.start) / (this.view.end - this.view.start)) * 100).toFixed(3);
   }
 
   mount() {
@@ -103,7 +103,7 @@ class TraceView {
             </span>
           </div>
           <div class="tl-scroll">
-            <div class="tl-header" aria-hidden="true"><div class="cell-label">Object</div><div class="cell-track axis">${this.axis()}</div></div>
+            <div class="tl-header"><div class="cell-label">Object <button type="button" class="link-btn zoom-reset" data-act="zoom-reset" hidden>Reset zoom</button></div><div class="cell-track axis" title="Drag to zoom into a time range; double-click to reset">${this.axis()}<span class="brush" hidden></span></div></div>
             <div class="tl-body">
               <div class="tl-grid" aria-hidden="true"><div class="cell-track">${this.gridLines()}</div></div>
               <div class="tl-rows" role="tree" aria-label="Objects in this trace"></div>
@@ -131,7 +131,7 @@ class TraceView {
   }
 
   ticks() {
-    const { start, end } = this.tree;
+    const { start, end } = this.view;
     const step = tickStep(end - start, 6);
     const out = [];
     for (let x = Math.ceil(start / step) * step; x <= end; x += step) out.push(x);
@@ -140,6 +140,57 @@ class TraceView {
 
   gridLines() {
     return this.ticks().ticks.map((x) => html`<span class="gridline" style="left:${this.pct(x)}%"></span>`);
+  }
+
+  /** Shows [start, end] (µs) on the time axis; re-renders axis, grid and rows. */
+  zoom(start, end) {
+    const t = this.tree;
+    const minSpan = 1000; // 1 ms
+    if (end - start < minSpan) return;
+    this.view = { start: Math.max(start, t.start), end: Math.min(end, t.end) };
+    const zoomed = this.view.start > t.start || this.view.end < t.end;
+    for (const n of t.flat) n._track = undefined;
+    const axis = $('.tl-header .axis', this.root);
+    axis.querySelectorAll('.tick').forEach((el) => el.remove());
+    axis.insertAdjacentHTML('afterbegin', html`${this.axis()}`.s);
+    $('.tl-grid .cell-track', this.root).innerHTML = html`${this.gridLines()}`.s;
+    $('[data-act="zoom-reset"]', this.root).hidden = !zoomed;
+    this.renderRows();
+  }
+
+  wireZoom() {
+    const axis = $('.tl-header .axis', this.root);
+    const brush = $('.brush', axis);
+    let from = null;
+    const frac = (e) => {
+      const r = axis.getBoundingClientRect();
+      return Math.min(1, Math.max(0, (e.clientX - r.left) / r.width));
+    };
+    const at = (f) => this.view.start + f * (this.view.end - this.view.start);
+    axis.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      from = frac(e);
+      axis.setPointerCapture(e.pointerId);
+      brush.hidden = false;
+      brush.style.left = `${from * 100}%`;
+      brush.style.width = '0';
+    });
+    axis.addEventListener('pointermove', (e) => {
+      if (from === null) return;
+      const f = frac(e);
+      brush.style.left = `${Math.min(from, f) * 100}%`;
+      brush.style.width = `${Math.abs(f - from) * 100}%`;
+    });
+    axis.addEventListener('pointerup', (e) => {
+      if (from === null) return;
+      const f = frac(e);
+      brush.hidden = true;
+      const [a, b] = [Math.min(from, f), Math.max(from, f)];
+      from = null;
+      if (b - a > 0.01) this.zoom(at(a), at(b));
+    });
+    axis.addEventListener('dblclick', () => this.zoom(this.tree.start, this.tree.end));
+    $('[data-act="zoom-reset"]', this.root).addEventListener('click', () => this.zoom(this.tree.start, this.tree.end));
   }
 
   visibleRows() {
@@ -167,11 +218,13 @@ class TraceView {
     if (n._track) return n._track;
     let s = '';
     if (n.events.length > 1) {
-      const a = this.pct(n.firstTs), b = this.pct(n.lastTs);
-      s += `<span class="life" style="left:${a}%;width:${(b - a).toFixed(3)}%"></span>`;
+      const a = Math.max(0, this.pct(n.firstTs)), b = Math.min(100, this.pct(n.lastTs));
+      if (b > a) s += `<span class="life" style="left:${a}%;width:${(b - a).toFixed(3)}%"></span>`;
     }
+    const { start, end } = this.view;
     for (let i = 0; i < n.events.length; i++) {
       const e = n.events[i];
+      if (e.ts < start || e.ts > end) continue;
       s += `<span class="mark m-${e.kind} lvl-${e.level}" style="left:${this.pct(e.ts)}%" data-e="${i}"></span>`;
     }
     n._track = s;
@@ -255,6 +308,7 @@ class TraceView {
       this.select(n, { scroll: false, event: mark ? Number(mark.dataset.e) : undefined });
     });
     this.rowsEl.addEventListener('keydown', (e) => this.onKey(e));
+    this.wireZoom();
     this.rowsEl.addEventListener('mouseover', (e) => {
       const mark = e.target.closest('.mark');
       if (!mark) return;

@@ -112,18 +112,29 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await expect.poll(() => rs.getAttribute('aria-level')).toBe('2');
 
     // The Deployment row is selected: its events list the scale-up as a change.
-    await page.locator('.tl-rows .row').first().click();
+    await page.locator('.tl-rows .row .name').first().click();
     const diff = page.locator('.details .diff li', { hasText: 'spec.replicas' }).filter({ hasText: '2 → 4' });
     await expect.poll(() => diff.count()).toBeGreaterThan(0);
     expect(await diff.first().isVisible()).toBe(true);
     expect(await diff.first().innerText()).toBe('spec.replicas: 2 → 4');
     await diff.first().scrollIntoViewIfNeeded();
+    await page.mouse.move(0, 0);
     await page.screenshot({ path: join(RESULTS, 'ui-real-trace.png') });
+    // zoom into the busy first part of the recording, for the review screenshot
+    const axis = (await page.locator('.tl-header .axis').boundingBox())!;
+    await page.mouse.move(axis.x + 1, axis.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(axis.x + axis.width * 0.2, axis.y + 10, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForSelector('[data-act="zoom-reset"]:not([hidden])');
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: join(RESULTS, 'ui-real-trace-zoomed.png') });
 
     // A pod: who created it, and the node it runs on.
-    await page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'Pod' }) }).first().click();
+    await page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'Pod' }) }).first().locator('.name').click();
     await expect.poll(() => page.locator('.details .ev-who').allInnerTexts()).toEqual(
       expect.arrayContaining([expect.stringContaining('replicaset-controller')]));
+    await page.mouse.move(0, 0);
     await page.screenshot({ path: join(RESULTS, 'ui-real-pod.png') });
 
     // Mode switch: same lookup as a tree of event rows; the URL carries the new mode digits.
@@ -229,6 +240,18 @@ describe('built-in UI over the development fixture (fixture-served, no real data
     expect(yaml).toMatch(/\n {2}replicas: 2\n/);
     expect(yaml).toContain('- name: nginx');
     await page.screenshot({ path: join(RESULTS, 'ui-fixture-trace.png') });
+
+    // drag on the time axis to zoom into the first minute: later marks leave, a reset appears
+    const marksBefore = await page.locator('.tl-rows .mark').count();
+    const axis = await page.locator('.tl-header .axis').boundingBox();
+    await page.mouse.move(axis!.x + 2, axis!.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(axis!.x + axis!.width * 0.15, axis!.y + 10, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForSelector('[data-act="zoom-reset"]:not([hidden])');
+    expect(await page.locator('.tl-rows .mark').count()).toBeLessThan(marksBefore);
+    await page.click('[data-act="zoom-reset"]');
+    expect(await page.locator('.tl-rows .mark').count()).toBe(marksBefore);
 
     // collapse a ReplicaSet: its pods disappear, a count badge says how many rows are hidden
     const rs = rowByName(page, 'demo-7f9c8b5d4b').first();
