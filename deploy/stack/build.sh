@@ -14,10 +14,12 @@ export GONOSUMDB=${GONOSUMDB:-go.opentelemetry.io/collector,github.com/open-tele
 mkdir -p "$STACK_BIN"
 
 log() { printf '[stack %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-timed() { # name, function
+need() { command -v "$1" >/dev/null || { log "error: $1 is needed to build $2 (not on PATH)"; exit 1; }; }
+timed() { # name, function; records the time only of a real (not cached) build
   local name=$1 t0=$SECONDS; shift
-  log "building $name ..."
+  built=0
   "$@"
+  [ "$built" = 1 ] || return 0
   log "built $name in $((SECONDS - t0))s"
   printf '%s\t%s\t%ss\n' "$(date -u +%FT%TZ)" "$name" "$((SECONDS - t0))" >> "$STACK_DIR/build-times.tsv"
 }
@@ -25,6 +27,8 @@ timed() { # name, function
 build_kafka() {
   local out=$STACK_DIR/kafka-$KAFKA_VERSION
   [ -f "$out/.complete" ] && { log "kafka $KAFKA_VERSION: cached"; return; }
+  need mvn Kafka; need java Kafka
+  built=1; log "building Kafka ..."
   local w=$STACK_DIR/work/kafka-$KAFKA_VERSION; rm -rf "$w" "$out"; mkdir -p "$w"
   cat > "$w/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -45,6 +49,8 @@ POM
 build_etcd() {
   local out=$STACK_BIN/etcd-$ETCD_VERSION
   [ -x "$out/etcd" ] && { log "etcd $ETCD_VERSION: cached"; return; }
+  need go etcd
+  built=1; log "building etcd ..."
   local w=$STACK_DIR/work/etcd-$ETCD_VERSION; rm -rf "$w"; mkdir -p "$w" "$out.tmp"; cd "$w"
   go mod init local/etcdbuild >/dev/null 2>&1
   go mod edit -go=1.26 -require=go.etcd.io/etcd/server/v3@v$ETCD_VERSION
@@ -55,6 +61,8 @@ build_etcd() {
 build_kwok() {
   local out=$STACK_BIN/kwok-$KWOK_VERSION
   [ -x "$out/kwok" ] && [ -x "$out/kwokctl" ] && { log "kwok $KWOK_VERSION: cached"; return; }
+  need go kwok
+  built=1; log "building kwok ..."
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
   GOBIN=$out.tmp go install -trimpath -ldflags "-s -w" \
     sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION sigs.k8s.io/kwok/cmd/kwokctl@v$KWOK_VERSION
@@ -64,6 +72,8 @@ build_kwok() {
 build_jaeger() {
   local out=$STACK_BIN/jaeger-$JAEGER_VERSION
   [ -x "$out/jaeger" ] && { log "jaeger $JAEGER_VERSION: cached"; return; }
+  need go Jaeger
+  built=1; log "building Jaeger ..."
   local w=$STACK_DIR/work/jaeger-$JAEGER_VERSION; rm -rf "$w"; mkdir -p "$w" "$out.tmp"; cd "$w"
   go mod init local/jaegerbuild >/dev/null 2>&1
   go mod edit -go=1.26 -require=github.com/jaegertracing/jaeger@v$JAEGER_VERSION \
@@ -76,6 +86,8 @@ build_kube() {
   local kv=$KUBE_VERSION out=$STACK_BIN/k8s-$KUBE_VERSION
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kube-scheduler" ] \
     && { log "kubernetes $kv: cached"; return; }
+  need go Kubernetes
+  built=1; log "building Kubernetes ..."
   local sv=0.${kv#1.} minor; minor=$(echo "$kv" | cut -d. -f2)
   local w=$STACK_DIR/work/k8s-$kv; rm -rf "$w"; mkdir -p "$w" "$out.tmp"; cd "$w"
   go mod init local/k8sbuild >/dev/null 2>&1; go mod edit -go=1.26
