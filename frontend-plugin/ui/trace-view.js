@@ -115,6 +115,10 @@ class TraceView {
       </div>
       <div class="tip" role="tooltip" hidden></div>
     </section>`.s;
+    // Label column wide enough for the longest label (up to a cap), so deep pod names stay readable.
+    let need = 0;
+    for (const n of t.flat.slice(0, 3000)) need = Math.max(need, n.depth * 18 + (n.kind.length + n.label.length) * 7.6 + (n.errors || n.warnings ? 210 : 170));
+    $('.trace-view', this.root).style.setProperty('--label-w', `${Math.round(Math.min(520, Math.max(240, innerWidth > 800 ? (innerWidth - 440) * 0.56 : innerWidth * 0.45), Math.max(320, need)))}px`);
     this.rowsEl = $('.tl-rows', this.root);
     this.detailsEl = $('.details', this.root);
     this.tipEl = $('.tip', this.root);
