@@ -222,13 +222,16 @@ export class Pipeline {
     } else if (a.subresource === 'scale') {
       const scale = isRecord(resp) && resp.kind === 'Scale' ? resp : isRecord(req) && req.kind === 'Scale' ? req : undefined;
       const replicas = (scale?.spec as { replicas?: unknown } | undefined)?.replicas;
-      if (last && typeof replicas === 'number') {
-        prev = last;
-        const spec = isRecord(last.spec) ? last.spec : {};
-        const next: KubeObject = { ...last, spec: { ...spec, replicas } };
-        const scaleRv = rvOf(scale as KubeObject);
-        if (scaleRv) next.metadata = { ...last.metadata, resourceVersion: scaleRv };
-        this.#diff(last, next, attributes);
+      const scaleRv = scale ? rvOf(scale as KubeObject) : '';
+      // A Scale's resourceVersion is the object's new one: when the informer already delivered
+      // that version, diff from the version before it, not from the already-scaled one.
+      const base = (scaleRv ? this.#versions.previous(key, scaleRv) : undefined) ?? last;
+      if (base && typeof replicas === 'number') {
+        prev = base;
+        const spec = isRecord(base.spec) ? base.spec : {};
+        const next: KubeObject = { ...base, spec: { ...spec, replicas } };
+        if (scaleRv) next.metadata = { ...base.metadata, resourceVersion: scaleRv };
+        this.#diff(base, next, attributes);
         this.#versions.set(key, next, false);
         if (scaleRv) attributes[Attr.newResourceVersion] = scaleRv;
       }
@@ -291,9 +294,11 @@ export class Pipeline {
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
     const prev = this.#versions.last(key);
-    this.#versions.set(key, obj, true);
+    const listWatchOnly = this.#listWatchOnly.has(cluster);
+    // With no audit events to explain them, watch versions are the story: keep only the newest.
+    this.#versions.set(key, obj, !listWatchOnly);
 
-    if (!this.#listWatchOnly.has(cluster)) return { spans: [], skipped: 'cache-only' };
+    if (!listWatchOnly) return { spans: [], skipped: 'cache-only' };
     if (this.#excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };
     const rv = rvOf(obj);
     if (change.type !== 'DELETED' && prev && rv !== '' && rvOf(prev) === rv) return { spans: [], skipped: 'unchanged' };

@@ -133,7 +133,7 @@ describe('diff notation for additions', () => {
 });
 
 describe('previous-version races', () => {
-  it('an audit event older than what the informer already delivered never gets a backwards diff', () => {
+  it('an audit event older than what the informer already delivered diffs from the version before it, never backwards', () => {
     const p = new Pipeline();
     const v1 = fx('deployment-status-update').responseObject; // rv 1010
     const v3 = fx('deployment-status-update-2').responseObject; // rv 1030
@@ -143,7 +143,9 @@ describe('previous-version races', () => {
     const late = fx('deployment-status-update-2');
     late.responseObject = v2;
     const e = ev(p.auditEvent(late, C).spans);
-    expect(e.attributes[Attr.diff]).toBeUndefined();
+    // v1 (1010) → v2 (1020), although the informer already holds v3 (1030)
+    expect(diffOf(e)).toContain('spec.replicas 2 -> 4');
+    expect(e.attributes[Attr.oldResourceVersion]).toBe('1010');
     expect(e.attributes[Attr.noop]).toBeUndefined();
   });
 });

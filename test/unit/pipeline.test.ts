@@ -175,3 +175,39 @@ describe('deletes and the informer', () => {
     expect(JSON.parse(e.attributes[Attr.snapshot] as string).metadata.name).toBe('web-config');
   });
 });
+
+describe('informer ahead of the audit webhook (live serve)', () => {
+  it('a kubectl scale still shows spec.replicas 2 -> 4 when the watch delivered the scaled Deployment first', () => {
+    const p = new Pipeline();
+    const created = fx('deployment-create-kubectl');
+    p.auditEvent(created, C);
+    const scaled = structuredClone(created.responseObject);
+    scaled.metadata.resourceVersion = '1020';
+    scaled.spec.replicas = 4;
+    p.watchChange({ type: 'MODIFIED', object: scaled, group: 'apps', version: 'v1', resource: 'deployments' }, C);
+    const scale = events(p.auditEvent(fx('deployment-scale-kubectl'), C).spans)[0]!;
+    expect(String(scale.attributes[Attr.diff]).split('\n')).toContain('spec.replicas 2 -> 4');
+  });
+});
+
+describe('informer several versions ahead of the audit webhook', () => {
+  it('each audit update still diffs from the version just before it', () => {
+    const p = new Pipeline();
+    const created = fx('deployment-create-kubectl');
+    p.auditEvent(created, C);
+    const version = (rv: string, replicas: number) => {
+      const o = structuredClone(created.responseObject);
+      o.metadata.resourceVersion = rv;
+      o.spec.replicas = replicas;
+      return o;
+    };
+    const update = (rv: string, replicas: number) => ({ ...structuredClone(created), auditID: `upd-${rv}`, verb: 'update', responseObject: version(rv, replicas), requestObject: version(rv, replicas) });
+    // the watch delivers both new versions before either audit event arrives
+    p.watchChange({ type: 'MODIFIED', object: version('1010', 3), group: 'apps', version: 'v1', resource: 'deployments' }, C);
+    p.watchChange({ type: 'MODIFIED', object: version('1020', 5), group: 'apps', version: 'v1', resource: 'deployments' }, C);
+    const first = events(p.auditEvent(update('1010', 3), C).spans)[0]!;
+    const second = events(p.auditEvent(update('1020', 5), C).spans)[0]!;
+    expect(String(first.attributes[Attr.diff]).split('\n')).toContain('spec.replicas 2 -> 3');
+    expect(String(second.attributes[Attr.diff]).split('\n')).toContain('spec.replicas 3 -> 5');
+  });
+});
