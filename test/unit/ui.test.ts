@@ -2,9 +2,12 @@
 // user reads in the trace view comes from these transformations of the query server's JSON.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildTree, parseResourceInput, parseTraceId, toEvent, withMode } from '../../frontend-plugin/ui/model.js';
-import { parseDiffLine } from '../../frontend-plugin/ui/events.js';
-import { toYaml, snapshotToYaml } from '../../frontend-plugin/ui/yaml.js';
+
+// Browser modules without type declarations: imported by URL so the type checker leaves them be.
+const ui = (file: string) => import(new URL(`../../frontend-plugin/ui/${file}`, import.meta.url).href);
+const { buildTree, parseResourceInput, parseTraceId, toEvent, withMode } = await ui('model.js');
+const { parseDiffLine } = await ui('events.js');
+const { toYaml, snapshotToYaml } = await ui('yaml.js');
 
 const captured = (mode: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/ui/captured-${mode}.json`, import.meta.url), 'utf8')).data[0];
