@@ -1,6 +1,7 @@
 // Proof that the KWOK cluster of the test stack is real: a Deployment becomes Running pods on
 // fake nodes through the real controllers and scheduler, and kube-apiserver's audit webhook
 // delivers audit.k8s.io/v1 EventLists naming each actor.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { startAuditReceiver, type AuditReceiver } from '../setup/audit-receiver.ts';
@@ -67,5 +68,10 @@ describe('KWOK cluster (real control plane, fake nodes)', () => {
     const bindings = find(binding);
     for (const e of bindings) expect(e.user.username).toBe('system:kube-scheduler');
     expect(new Set(bindings.map((e) => e.objectRef.name))).toEqual(new Set(pods.map((p: any) => p.metadata.name)));
+
+    // the same events are in the JSON-lines audit log file, one Event object per line
+    const logged = readFileSync(stack.auditLogPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(logged.every((e) => e.kind === 'Event' && e.apiVersion === 'audit.k8s.io/v1')).toBe(true);
+    expect(logged.find((e) => e.auditID === dep.auditID)).toMatchObject({ verb: 'create', objectRef: { name: 'web', namespace: ns } });
   });
 });
