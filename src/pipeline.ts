@@ -7,6 +7,7 @@ import type { TracerConfig } from './config.ts';
 import { Attr, objectKey } from './model.ts';
 import type { AttrValue, Link, ObjectRef, SpanRecord } from './model.ts';
 import { isRecord } from './audit/types.ts';
+import { assertNesting } from './decorate/depth.ts';
 import type { KubeObject } from './audit/types.ts';
 import { normalizeAudit, READ_VERBS } from './audit/normalize.ts';
 import type { NormalizedAudit } from './audit/normalize.ts';
@@ -107,7 +108,8 @@ export class Pipeline {
 
   #clean(obj: unknown, group: string, resource: string): unknown {
     // managedFields go first (they hold field names, never values), then redaction, before
-    // anything else sees the object.
+    // anything else sees the object. Too deep an object is refused first (see decorate/depth.ts).
+    assertNesting(obj);
     return this.#redactor.redact(stripManagedFields(obj), group, resource);
   }
 
