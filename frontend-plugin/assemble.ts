@@ -112,17 +112,17 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
   };
   const edgesOf = (key: string): Edge[] => [...(edges.get(key)?.values() ?? [])].sort(byEdgePreference);
 
-  const load = async (key: string): Promise<ObjectNode | undefined> => {
-    let object: ObjectRef;
-    try {
-      object = parseObjectKey(key);
-    } catch {
-      warnings.push(`ignored a link to a malformed object key: ${JSON.stringify(key)}`);
-      return undefined;
+  /** Raw traces of each key in each window: result[k][w]. Batched when the backend can. */
+  const fetchRaw = async (keys: string[]): Promise<SpanRecord[][][]> => {
+    const backend = opts.backend;
+    if (backend.getRawTraces) {
+      const flat = await backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
+      return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
     }
-    const perWindow = await Promise.all(
-      windows.map((ws) => limit(() => opts.backend.getRawTrace(rawTraceId(key, ws)))),
-    );
+    return Promise.all(keys.map((k) => Promise.all(windows.map((ws) => limit(() => backend.getRawTrace(rawTraceId(k, ws)))))));
+  };
+
+  const load = (key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode => {
     const seen = new Set<string>();
     const node: ObjectNode = { key, object, objectSpans: [], events: [], links: [], children: [] };
     for (const spans of perWindow) {
@@ -150,19 +150,28 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
 
   /** Loads the keys not loaded yet (respecting maxObjects); returns the ones now in the set. */
   const loadAll = async (keys: string[]): Promise<string[]> => {
-    const fresh: string[] = [];
+    const fresh = new Set<string>();
     for (const k of keys) {
-      if (nodes.has(k) || fresh.includes(k)) continue;
-      if (nodes.size + fresh.length >= maxObjects) {
+      if (nodes.has(k) || fresh.has(k)) continue;
+      if (nodes.size + fresh.size >= maxObjects) {
         truncated = true;
         break;
       }
-      fresh.push(k);
+      fresh.add(k);
     }
-    const loaded = await Promise.all(fresh.map(load));
+    const valid: { key: string; object: ObjectRef }[] = [];
+    for (const key of fresh) {
+      try {
+        valid.push({ key, object: parseObjectKey(key) });
+      } catch {
+        warnings.push(`ignored a link to a malformed object key: ${JSON.stringify(key)}`);
+      }
+    }
+    const raw = await fetchRaw(valid.map((v) => v.key));
     const added: string[] = [];
-    for (const n of loaded) {
-      if (n && !nodes.has(n.key)) {
+    for (const [i, v] of valid.entries()) {
+      const n = load(v.key, v.object, raw[i]!);
+      if (!nodes.has(n.key)) {
         nodes.set(n.key, n);
         added.push(n.key);
       }

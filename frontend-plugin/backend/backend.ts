@@ -24,6 +24,11 @@ export interface FoundObject {
 export interface TraceBackend {
   /** All spans of one raw trace (object, window); [] when unknown. */
   getRawTrace(traceId: string): Promise<SpanRecord[]>;
+  /**
+   * Optional: many raw traces in one call, result i = getRawTrace(traceIds[i]). Backends that can
+   * batch (the embedded store: one statement per chunk) implement it; assemble uses it when present.
+   */
+  getRawTraces?(traceIds: string[]): Promise<SpanRecord[][]>;
   /** Objects whose object spans match the filter and overlap [startUs, endUs]. */
   findObjects(q: ObjectQuery): Promise<FoundObject[]>;
   /** Cluster names seen. */

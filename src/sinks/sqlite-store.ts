@@ -57,6 +57,10 @@ CREATE INDEX IF NOT EXISTS objects_by_resource ON objects (resource, namespace, 
 CREATE INDEX IF NOT EXISTS objects_by_time ON objects (start_us);
 `;
 
+const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
+/** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
+const RAW_TRACES_PER_STATEMENT = 500;
+
 interface SpanRow {
   trace_id: string;
   span_id: string;
@@ -83,6 +87,7 @@ export class SqliteStore implements SpanSink, TraceBackend {
   private readonly insertSpan: StatementSync;
   private readonly insertObject: StatementSync;
   private readonly selectTrace: StatementSync;
+  private readonly selectTraces: StatementSync;
   private readonly insertCluster: StatementSync;
   /** Clusters already recorded by this process (skips a statement per object span). */
   private readonly knownClusters = new Set<string>();
@@ -102,7 +107,12 @@ export class SqliteStore implements SpanSink, TraceBackend {
       this.db.exec(SCHEMA);
       // stores written before the clusters table existed
       this.db.exec('INSERT OR IGNORE INTO clusters SELECT DISTINCT cluster FROM objects WHERE NOT EXISTS (SELECT 1 FROM clusters)');
+    } else {
+      this.db.exec('PRAGMA cache_size = -131072;');
     }
+    // Reads (the query side) map the file instead of copying pages through read(2): a full-tree
+    // trace touches thousands of raw traces, tens of MB of stored attributes.
+    if (path !== ':memory:') this.db.exec('PRAGMA mmap_size = 268435456;');
     this.insertSpan = this.db.prepare(
       `INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, kind, name, start_us, end_us,
         cluster, grp, resource, namespace, obj_name, attributes, error)
@@ -113,7 +123,12 @@ export class SqliteStore implements SpanSink, TraceBackend {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertCluster = this.db.prepare('INSERT OR IGNORE INTO clusters (cluster) VALUES (?)');
-    this.selectTrace = this.db.prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_us, span_id');
+    this.selectTrace = this.db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_us, span_id`);
+    // Many raw traces in one statement (the IDs as a JSON array): one SQLite call per chunk instead of
+    // one per (object, window).
+    this.selectTraces = this.db.prepare(
+      `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))`,
+    );
   }
 
   // ---- SpanSink ----
@@ -180,7 +195,28 @@ export class SqliteStore implements SpanSink, TraceBackend {
   // ---- TraceBackend ----
 
   async getRawTrace(traceId: string): Promise<SpanRecord[]> {
-    return (this.selectTrace.all(traceId) as unknown as SpanRow[]).map(rowToSpan);
+    const out: SpanRecord[] = [];
+    let prev: SpanRecord | undefined;
+    for (const r of this.selectTrace.all(traceId) as unknown as SpanRow[]) out.push((prev = rowToSpan(r, prev)));
+    return out;
+  }
+
+  /** getRawTrace of many IDs at once, in the order asked (unknown IDs: []). */
+  async getRawTraces(traceIds: string[]): Promise<SpanRecord[][]> {
+    const byId = new Map<string, SpanRecord[]>();
+    const unique = [...new Set(traceIds)]; // an ID in two chunks would collect its rows twice
+    for (let i = 0; i < unique.length; i += RAW_TRACES_PER_STATEMENT) {
+      const rows = this.selectTraces.all(JSON.stringify(unique.slice(i, i + RAW_TRACES_PER_STATEMENT))) as unknown as SpanRow[];
+      let prev: SpanRecord | undefined;
+      for (const r of rows) {
+        let list = byId.get(r.trace_id);
+        if (!list) byId.set(r.trace_id, (list = []));
+        list.push((prev = rowToSpan(r, prev)));
+      }
+    }
+    // selectTrace's order; sorting here is cheaper than an ORDER BY over rows this wide
+    for (const list of byId.values()) list.sort((a, b) => a.startUs - b.startUs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+    return traceIds.map((id) => byId.get(id) ?? []);
   }
 
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
@@ -240,7 +276,13 @@ export class SqliteStore implements SpanSink, TraceBackend {
   }
 }
 
-function rowToSpan(r: SpanRow): SpanRecord {
+/** `prev`: the span of the row before; its object is shared when identical (one raw trace = one object). */
+function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
+  const p = prev?.object;
+  const object =
+    p && p.name === r.obj_name && p.namespace === r.namespace && p.resource === r.resource && p.group === r.grp && p.cluster === r.cluster
+      ? p
+      : { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name };
   const span: SpanRecord = {
     traceId: r.trace_id,
     spanId: r.span_id,
@@ -248,7 +290,7 @@ function rowToSpan(r: SpanRow): SpanRecord {
     name: r.name,
     startUs: Number(r.start_us),
     endUs: Number(r.end_us),
-    object: { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name },
+    object,
     attributes: JSON.parse(r.attributes) as Record<string, AttrValue>,
   };
   if (r.parent_span_id) span.parentSpanId = r.parent_span_id;

@@ -67,6 +67,22 @@ describe('SqliteStore', () => {
     expect(await store.getRawTrace('0'.repeat(32))).toEqual([]);
   });
 
+  it('reads many raw traces at once exactly as one by one, in the order asked', async () => {
+    await store.write([...objectSpans(deploy, T0, 3), ...objectSpans(pod, T0, 2), ...objectSpans(pod, T0 + WINDOW, 4), ...objectSpans(node, T0, 0)]);
+    const ids = [
+      rawTraceId(objectKey(pod), T0 + WINDOW), rawTraceId(objectKey(deploy), T0), 'ffffffffffffffffffffffffffffffff',
+      rawTraceId(objectKey(node), T0), rawTraceId(objectKey(pod), T0), rawTraceId(objectKey(deploy), T0),
+    ];
+    const one = await Promise.all(ids.map((id) => store.getRawTrace(id)));
+    expect(one.map((t) => t.length)).toEqual([5, 4, 0, 1, 3, 4]);
+    expect(await store.getRawTraces(ids)).toEqual(one);
+    expect(await store.getRawTraces([])).toEqual([]);
+    // more IDs than one statement takes
+    const many = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? rawTraceId(objectKey(pod), T0) : `${i}`.padStart(32, '0')));
+    const batched = await store.getRawTraces(many);
+    expect(batched.filter((t) => t.length === 3)).toHaveLength(400);
+  });
+
   it('finds objects by any subset of the key, with their windows ascending', async () => {
     await store.write([...objectSpans(deploy, T0 + WINDOW, 1), ...objectSpans(deploy, T0, 1), ...objectSpans(pod, T0, 1), ...objectSpans(node, T0, 0)]);
     const all = { startUs: T0 * 1e6, endUs: (T0 + 10 * WINDOW) * 1e6, limit: 100 };
