@@ -88,7 +88,7 @@ export function mutate(root: Json, rnd: () => number): Json {
       },
       () => [1, 'two', null, { three: 3 }],
       () => deep(5 + Math.floor(rnd() * 3000)),
-      () => pick(POLLUTERS),
+      () => JSON.parse(JSON.stringify(pick(POLLUTERS))) as Json,
       () => 'not-a-timestamp',
       () => '2026-13-45T99:99:99Z',
       () => '__proto__',
@@ -126,7 +126,7 @@ export function mutate(root: Json, rnd: () => number): Json {
         Object.defineProperty(c, pick(['__proto__', 'constructor', 'prototype']), {
           value: garbage(), enumerable: true, configurable: true, writable: true,
         });
-      } else c[key] = pick(POLLUTERS);
+      } else c[key] = JSON.parse(JSON.stringify(pick(POLLUTERS))) as Json;
       break;
     default:
       c[key] = garbage();
