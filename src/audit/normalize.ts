@@ -5,6 +5,17 @@ import type { AuditEvent } from './types.ts';
 import { parseTimeUs } from './time.ts';
 import { kindToResource } from '../events/kinds.ts';
 
+/** A bad value in an error message (and so in a log line): JSON, at most 80 characters. */
+function quoted(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = `<${typeof v}>`; // too deep or circular
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 export const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 export interface NormalizedAudit {
@@ -44,18 +55,19 @@ export function normalizeAudit(raw: unknown): AuditOutcome {
   const ev = raw as AuditEvent;
   const av = ev.apiVersion;
   if (av !== undefined && av !== 'audit.k8s.io/v1' && av !== 'audit.k8s.io/v1beta1') {
-    return { error: `unsupported audit event apiVersion ${JSON.stringify(av)} (want audit.k8s.io/v1 or v1beta1)` };
+    return { error: `unsupported audit event apiVersion ${quoted(av)} (want audit.k8s.io/v1 or v1beta1)` };
   }
-  if (ev.kind !== undefined && ev.kind !== 'Event') return { error: `not an audit Event: kind ${JSON.stringify(ev.kind)}` };
+  if (ev.kind !== undefined && ev.kind !== 'Event') return { error: `not an audit Event: kind ${quoted(ev.kind)}` };
   if (typeof ev.auditID !== 'string' || ev.auditID === '') return { error: 'audit event has no auditID' };
-  if (typeof ev.stage !== 'string') return { error: `audit event ${ev.auditID} has no stage` };
-  if (typeof ev.verb !== 'string' || ev.verb === '') return { error: `audit event ${ev.auditID} has no verb` };
+  const id = ev.auditID.length > 64 ? `${ev.auditID.slice(0, 64)}…` : ev.auditID; // for messages only
+  if (typeof ev.stage !== 'string') return { error: `audit event ${id} has no stage` };
+  if (typeof ev.verb !== 'string' || ev.verb === '') return { error: `audit event ${id} has no verb` };
   if (ev.stage !== 'ResponseComplete') return { skipped: 'stage' };
   const ref = ev.objectRef;
   if (!isRecord(ref) || typeof ref.resource !== 'string' || ref.resource === '') return { skipped: 'non-resource' };
   const endUs = parseTimeUs(ev.stageTimestamp) ?? parseTimeUs(ev.metadata?.creationTimestamp) ?? parseTimeUs(ev.timestamp);
   const startUs = parseTimeUs(ev.requestReceivedTimestamp) ?? parseTimeUs(ev.timestamp) ?? endUs;
-  if (endUs === undefined || startUs === undefined) return { error: `audit event ${ev.auditID} has no valid stageTimestamp/requestReceivedTimestamp` };
+  if (endUs === undefined || startUs === undefined) return { error: `audit event ${id} has no valid stageTimestamp/requestReceivedTimestamp` };
 
   const authenticated = str(ev.user?.username);
   const impersonated = str(ev.impersonatedUser?.username);
