@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { log } from '../src/log.ts';
 import type { ObjectRef } from '../src/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
@@ -332,8 +332,8 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   // Fastify 5 takes a ready pino instance as `loggerInstance`, and only a boolean/config as `logger`.
   const app =
     typeof logger === 'object'
-      ? Fastify({ loggerInstance: logger, routerOptions, disableRequestLogging: true })
-      : Fastify({ logger, routerOptions, disableRequestLogging: true });
+      ? Fastify({ loggerInstance: logger, routerOptions, logController: new LogController({ disableRequestLogging: true }) })
+      : Fastify({ logger, routerOptions, logController: new LogController({ disableRequestLogging: true }) });
   const query = new TraceQuery({ backend: opts.backend, windowSec: opts.windowSec, maxObjects: opts.maxObjects });
   const upstream = opts.upstream?.replace(/\/+$/, '');
 
