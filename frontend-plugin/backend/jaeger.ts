@@ -1,9 +1,9 @@
 // TraceBackend over Jaeger's query HTTP API (v1 JSON: /api/traces, /api/traces/:id), for when the
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
 // → attributes, the object from its tags, the kind from `nestLevel`.
-import { parseRawTraceId, windowStartSec } from '../../src/ids.ts';
-import { Attr, objectKey, type AttrValue, type SpanKind, type SpanRecord } from '../../src/model.ts';
+import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/model.ts';
 import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+import { findInSpans } from './find-objects.ts';
 
 export interface JaegerBackendOptions {
   /** Base URL of the Jaeger query service, e.g. http://127.0.0.1:16686 */
@@ -182,29 +182,14 @@ export class JaegerBackend implements TraceBackend {
     // The object span's name is its resource: let Jaeger's operation index narrow the search.
     if (q.resource !== undefined) params.operation = q.resource;
     const { body } = await this.#get<JTrace[]>('/api/traces', params);
-    const found = new Map<string, FoundObject>();
+    const spans: SpanRecord[] = [];
     for (const t of body?.data ?? []) {
       for (const s of t.spans ?? []) {
         const r = fromJaegerSpan(s);
-        if (!r || r.kind !== 'object') continue;
-        const o = r.object;
-        if (q.cluster !== undefined && o.cluster !== q.cluster) continue;
-        if (q.name !== undefined && o.name !== q.name) continue;
-        if (q.resource !== undefined && o.resource !== q.resource) continue;
-        if (q.group !== undefined && o.group !== q.group) continue;
-        if (q.namespace !== undefined && o.namespace !== q.namespace) continue;
-        if (r.endUs < q.startUs || r.startUs > q.endUs) continue;
-        const key = objectKey(o);
-        const ws = parseRawTraceId(r.traceId)?.windowStart ?? windowStartSec(r.startUs, 60);
-        const f = found.get(key) ?? { object: o, windows: [] };
-        if (!f.windows.includes(ws)) f.windows.push(ws);
-        found.set(key, f);
+        if (r) spans.push(r);
       }
     }
-    const out = [...found.values()];
-    for (const f of out) f.windows.sort((a, b) => a - b);
-    out.sort((a, b) => objectKey(a.object).localeCompare(objectKey(b.object)));
-    return out.slice(0, q.limit);
+    return findInSpans(spans, q);
   }
 
   async clusters(): Promise<string[]> {

@@ -1,9 +1,9 @@
 // In-memory TraceBackend (and SpanSink) for unit tests, benchmarks and tools. Not bounded: do not
 // use it for a live cluster.
-import { parseRawTraceId, windowStartSec } from '../../src/ids.ts';
-import { objectKey, type SpanRecord } from '../../src/model.ts';
+import type { SpanRecord } from '../../src/model.ts';
 import type { SpanSink } from '../../src/sinks/sink.ts';
 import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+import { findInSpans } from './find-objects.ts';
 
 export class MemoryBackend implements TraceBackend, SpanSink {
   readonly #traces = new Map<string, Map<string, SpanRecord>>();
@@ -26,33 +26,16 @@ export class MemoryBackend implements TraceBackend, SpanSink {
   }
 
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
-    const found = new Map<string, FoundObject>();
-    for (const [traceId, spans] of this.#traces) {
-      for (const s of spans.values()) {
-        if (s.kind !== 'object') continue;
-        const o = s.object;
-        if (q.cluster !== undefined && o.cluster !== q.cluster) continue;
-        if (q.group !== undefined && o.group !== q.group) continue;
-        if (q.resource !== undefined && o.resource !== q.resource) continue;
-        if (q.namespace !== undefined && o.namespace !== q.namespace) continue;
-        if (q.name !== undefined && o.name !== q.name) continue;
-        if (s.endUs < q.startUs || s.startUs > q.endUs) continue;
-        const key = objectKey(o);
-        const ws = parseRawTraceId(traceId)?.windowStart ?? windowStartSec(s.startUs, 60);
-        const f = found.get(key) ?? { object: o, windows: [] };
-        if (!f.windows.includes(ws)) f.windows.push(ws);
-        found.set(key, f);
-      }
-    }
-    const out = [...found.values()];
-    for (const f of out) f.windows.sort((a, b) => a - b);
-    out.sort((a, b) => objectKey(a.object).localeCompare(objectKey(b.object)));
-    return out.slice(0, q.limit);
+    return findInSpans(this.#allSpans(), q);
+  }
+
+  *#allSpans(): Iterable<SpanRecord> {
+    for (const t of this.#traces.values()) yield* t.values();
   }
 
   async clusters(): Promise<string[]> {
     const set = new Set<string>();
-    for (const t of this.#traces.values()) for (const s of t.values()) set.add(s.object.cluster);
+    for (const s of this.#allSpans()) set.add(s.object.cluster);
     return [...set].sort();
   }
 
