@@ -6,21 +6,12 @@ import { instrument } from '../../src/sinks/index.ts';
 import { registry } from '../../src/server/metrics.ts';
 import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
 import { eventSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/ids.ts';
+import { waitFor } from '../setup/wait.ts';
 
 const stack = inject('stack');
 
 interface JaegerSpan { traceID: string; spanID: string; operationName: string; startTime: number; duration: number; references: { refType: string; spanID: string }[]; tags: { key: string; value: unknown }[]; processID: string }
 interface JaegerTraceJson { data: { traceID: string; spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }[] }
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 function traceOf(o: ObjectRef, nowUs: number): SpanRecord[] {
   const key = objectKey(o);
@@ -43,12 +34,12 @@ describe('OTLP sink → Jaeger', () => {
     const spans = traceOf(o, Date.now() * 1000);
     await sink.write(spans); // resolves once Jaeger acknowledged
     expect(sink.pending()).toBe(0);
-    const trace = await poll('the trace in Jaeger', async () => {
+    const trace = await waitFor(async () => {
       const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
       if (!res.ok) return undefined;
       const body = (await res.json()) as JaegerTraceJson;
       return body.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
-    });
+    }, 'the trace in Jaeger', 60_000);
     expect(trace.traceID).toBe(spans[0]!.traceId);
     const event = trace.spans.find((s) => s.spanID === spans[1]!.spanId)!;
     expect(event.operationName).toBe('update');
@@ -71,10 +62,10 @@ describe('OTLP sink → Jaeger', () => {
     const spans = traceOf(o, Date.now() * 1000);
     await sink.write(spans);
     await sink.write(spans);
-    const trace = await poll('the trace', async () => {
+    const trace = await waitFor(async () => {
       const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
       return res.ok ? ((await res.json()) as JaegerTraceJson).data?.[0] : undefined;
-    });
+    }, 'the trace', 60_000);
     expect(trace.spans.map((s) => s.spanID).sort()).toEqual(spans.map((s) => s.spanId).sort());
     await sink.close();
   });

@@ -1,7 +1,6 @@
 // The read path against a real Jaeger: raw spans exported over OTLP gRPC (the write path's sink)
 // are read back through Jaeger's query API, assembled and served by the query proxy, both
 // in-process (createQueryServer + JaegerBackend) and as `kubetrail query` in front of Jaeger.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
@@ -10,7 +9,9 @@ import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { windowStartSec, rawTraceId, keyHash } from '../../src/ids.ts';
 import { Attr, objectKey } from '../../src/model.ts';
 import { OtlpSink } from '../../src/sinks/otlp.ts';
+import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
+import { waitFor } from '../setup/wait.ts';
 
 const stack = inject('stack');
 const WINDOW_SEC = 1800;
@@ -52,16 +53,6 @@ function history(): SyntheticTraces {
   return t;
 }
 
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
 interface JTrace { traceID: string; spans: { spanID: string; operationName: string; references: { spanID: string }[]; tags: { key: string; value: unknown }[]; logs: { fields: { key: string; value: unknown }[] }[] }[] }
 
 describe('query proxy over Jaeger', () => {
@@ -74,10 +65,10 @@ describe('query proxy over Jaeger', () => {
     await sink.write(spans);
     await sink.close();
     // Jaeger indexes asynchronously: wait until the last trace written is readable.
-    await poll('raw traces in Jaeger', async () => {
+    await waitFor(async () => {
       const r = await backend.getRawTrace(rawTraceId(objectKey(node), WS1));
       return r.length >= 2 ? r : undefined;
-    });
+    }, 'raw traces in Jaeger', 60_000);
     app = await createQueryServer({ backend, windowSec: WINDOW_SEC, upstream: stack.jaegerQueryUrl, uiDir: '/nonexistent' });
   });
   afterAll(async () => {
@@ -155,18 +146,16 @@ describe('query proxy over Jaeger', () => {
 });
 
 describe('kubetrail query (CLI) in front of Jaeger', () => {
-  let child: ChildProcess | undefined;
+  let query: RunningKubetrail | undefined;
   let url = '';
   beforeAll(async () => {
     const [port] = await freePorts(1);
     url = `http://127.0.0.1:${port}`;
-    child = spawn('sh', ['scripts/with-node.sh', 'node', 'src/cli.ts', 'query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await poll('kubetrail query to listen', async () => ((await fetch(`${url}/api/services`)).ok ? true : undefined), 60_000);
+    query = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'],
+      { ready: /kubetrail query listening/ });
   });
-  afterAll(() => {
-    child?.kill('SIGTERM');
+  afterAll(async () => {
+    await query?.stop();
   });
 
   it('answers the Jaeger API with display modes and raw traces from Jaeger', async () => {

@@ -4,18 +4,18 @@
 // cluster wrote during that run, with identical IDs.
 // Scenario: create Deployment demo (2 replicas) → scale to 4 → change image → scale to 2 → delete.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
+import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
 import { rawTraceId, windowStartSec } from '../../src/ids.ts';
 
 const stack = inject('stack');
-const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
 const WINDOW_SEC = 1800;
 
 interface JTag { key: string; value: unknown }
@@ -26,23 +26,6 @@ interface JTrace { traceID: string; spans: JSpan[] }
 const tag = (s: { tags: JTag[] }, key: string) => s.tags.find((t) => t.key === key)?.value;
 const field = (l: JLog, key: string) => l.fields.find((f) => f.key === key)?.value as string | undefined;
 const parentOf = (s: JSpan) => s.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
-
-/** Starts a kubetrail child process; resolves once `ready` appears in its log. */
-function startKubetrail(args: string[], ready: RegExp): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const stop = async () => { if (child.exitCode === null) child.kill('SIGTERM'); return exited; };
-  return new Promise((resolvePromise, reject) => {
-    const onData = (d: Buffer) => {
-      out += d;
-      if (ready.test(out)) resolvePromise({ child, output: () => out, stop });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`kubetrail ${args[0]} exited ${code} before ready:\n${out.slice(-3000)}`)));
-  });
-}
 
 async function getJson<T = any>(url: string): Promise<T> {
   const res = await fetch(url);
@@ -141,7 +124,7 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
   const dir = mkdtempSync(join(tmpdir(), 'kt-e2e-'));
   let ns = '';
   let during = '';
-  let serve: Awaited<ReturnType<typeof startKubetrail>> | undefined;
+  let serve: RunningKubetrail | undefined;
   let queryBase = '';
   let startedAt = 0;
 
@@ -150,7 +133,7 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
     serve = await startKubetrail(['serve', '--cluster', stack.clusterName, '--kubeconfig', stack.kubeconfig,
       '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1',
       '--otlp-endpoint', stack.otlpGrpcEndpoint, '--jaeger-query', stack.jaegerQueryUrl,
-      '--query-port', String(queryPort), '--log-level', 'info'], /informers started/);
+      '--query-port', String(queryPort), '--log-level', 'info'], { ready: /informers started/ });
     queryBase = `http://127.0.0.1:${queryPort}`;
     startedAt = Date.now();
 
@@ -193,7 +176,7 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
 
   it('shows the same story through `kubetrail query --jaeger-query` in front of Jaeger', async () => {
     const [port] = await freePorts(1);
-    const q = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], /listening|http:\/\//i);
+    const q = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], { ready: /listening|http:\/\//i });
     try {
       await checkDeploymentStory(`http://127.0.0.1:${port}`, ns, during);
     } finally {

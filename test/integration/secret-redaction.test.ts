@@ -5,29 +5,18 @@
 // last-applied annotation holds the values in clear) — then grep the raw bytes of the store files,
 // the process output and /metrics for the values and their base64 forms.
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { rawTraceId } from '../../src/ids.ts';
 import { objectKey, type SpanRecord } from '../../src/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
+import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 
 const stack = inject('stack');
-const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
-const kubectl = (args: string[], input?: string) =>
-  execFileSync(stack.kubectlPath, ['--kubeconfig', stack.kubeconfig, ...args], { encoding: 'utf8', input });
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /** The value, its base64, and the stable middle of its base64 at the two other byte alignments. */
 function forms(value: string): string[] {
@@ -60,21 +49,17 @@ function storeBytes(path: string): Buffer {
 
 describe('Secret values never leave kubetrail (KWOK cluster)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kt-secret-'));
-  const ns = `sec-${Date.now().toString(36)}`;
+  let ns = '';
   const tag = () => `kt-secret-${randomBytes(9).toString('hex')}`;
   // created by `kubectl create secret generic` (data), changed by `kubectl patch` (data)
   const created = { name: 'db-creds', v1: tag(), v2: tag() };
   // created and changed by `kubectl apply` of stringData (last-applied annotation holds the values)
   const applied = { name: 'api-token', v1: tag(), v2: tag() };
   const values = [created.v1, created.v2, applied.v1, applied.v2];
-  let child: ChildProcess | undefined;
-  afterAll(() => {
-    child?.kill('SIGKILL');
-    try {
-      kubectl(['delete', 'namespace', ns, '--wait=false']);
-    } catch {
-      /* gone */
-    }
+  let serve: RunningKubetrail | undefined;
+  afterAll(async () => {
+    await serve?.stop('SIGKILL');
+    if (ns) await deleteNamespace(ns).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -83,24 +68,13 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
 
   it('serve: spans show create/update/delete and which key changed, never the values', async () => {
     const path = join(dir, 'serve.sqlite');
-    child = spawn(process.execPath, [CLI, 'serve', '--kubeconfig', stack.kubeconfig, '--cluster', stack.clusterName,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1', '--store', path, '--no-query', '--log-level', 'debug'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d));
-    await new Promise<void>((resolvePromise, reject) => {
-      child!.stderr!.on('data', (d: Buffer) => {
-        output += d;
-        if (output.includes('informers started')) resolvePromise();
-      });
-      void exited.then((code) => reject(new Error(`serve exited ${code}: ${output.slice(-2000)}`)));
-    });
+    serve = await startKubetrail(['serve', '--kubeconfig', stack.kubeconfig, '--cluster', stack.clusterName,
+      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1', '--store', path, '--no-query', '--log-level', 'debug'],
+    { ready: /informers started/ });
 
-    kubectl(['create', 'namespace', ns]);
-    kubectl(['create', 'secret', 'generic', created.name, '-n', ns, `--from-literal=password=${created.v1}`]);
-    kubectl(['apply', '-f', '-'], manifest(applied.v1));
+    ns = await createNamespace('sec');
+    await kubectl(['create', 'secret', 'generic', created.name, '-n', ns, `--from-literal=password=${created.v1}`]);
+    await kubectl(['apply', '-f', '-'], { input: manifest(applied.v1) });
     const pod = {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'uses-secrets', namespace: ns },
       spec: {
@@ -112,11 +86,11 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
         volumes: [{ name: 'creds', secret: { secretName: created.name } }],
       },
     };
-    kubectl(['apply', '-f', '-'], JSON.stringify(pod));
-    kubectl(['patch', 'secret', created.name, '-n', ns, '-p', JSON.stringify({ data: { password: Buffer.from(created.v2).toString('base64') } })]);
-    kubectl(['apply', '-f', '-'], manifest(applied.v2));
-    kubectl(['delete', 'pod', 'uses-secrets', '-n', ns, '--grace-period=0', '--force', '--wait=false']);
-    kubectl(['delete', 'secret', created.name, applied.name, '-n', ns]);
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(pod) });
+    await kubectl(['patch', 'secret', created.name, '-n', ns, '-p', JSON.stringify({ data: { password: Buffer.from(created.v2).toString('base64') } })]);
+    await kubectl(['apply', '-f', '-'], { input: manifest(applied.v2) });
+    await kubectl(['delete', 'pod', 'uses-secrets', '-n', ns, '--grace-period=0', '--force', '--wait=false']);
+    await kubectl(['delete', 'secret', created.name, applied.name, '-n', ns]);
 
     const store = new SqliteStore(path, { readOnly: true });
     const secretEvents = async (name: string) => {
@@ -125,9 +99,9 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
       const verbs = new Set(audited.map((s) => String(s.attributes.verb)));
       return verbs.has('create') && verbs.has('delete') && (verbs.has('patch') || verbs.has('update')) ? spans : undefined;
     };
-    const createdSpans = await poll(`audit events of secret ${created.name}`, () => secretEvents(created.name));
-    const appliedSpans = await poll(`audit events of secret ${applied.name}`, () => secretEvents(applied.name));
-    await poll('the pod', async () => ((await objectSpans(store, { group: '', resource: 'pods', namespace: ns, name: 'uses-secrets' })).length ? true : undefined));
+    const createdSpans = await waitFor(() => secretEvents(created.name), `audit events of secret ${created.name}`, 120_000);
+    const appliedSpans = await waitFor(() => secretEvents(applied.name), `audit events of secret ${applied.name}`, 120_000);
+    await waitFor(async () => ((await objectSpans(store, { group: '', resource: 'pods', namespace: ns, name: 'uses-secrets' })).length ? true : undefined), 'the pod', 120_000);
     await store.close();
 
     // The change of the value is visible (which key), the value is not.
@@ -145,8 +119,8 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
     expect(metrics).toMatch(/kubetrail_watch_events_total\{source="watch",type="DELETED"\} [1-9]/);
     expect(leaks(metrics, values)).toEqual([]);
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await serve.stop()).toBe(0);
+    const output = serve.output();
     expect(output).toContain('drained');
     expect(leaks(output, values)).toEqual([]);
     const bytes = storeBytes(path);
@@ -156,11 +130,11 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
 
   it('replay of the cluster audit log: same Secrets, no values in the store or the output', async () => {
     // kube-apiserver writes its audit log in batches: wait until our deletes are in it.
-    await poll('the Secret deletes in the audit log', async () => {
+    await waitFor(async () => {
       const log = readFileSync(stack.auditLogPath, 'utf8');
       const deletes = log.split('\n').filter((l) => l.includes('"verb":"delete"') && l.includes(`/namespaces/${ns}/secrets/`));
       return [created.name, applied.name].every((n) => deletes.some((l) => l.includes(`/secrets/${n}`))) ? true : undefined;
-    });
+    }, 'the Secret deletes in the audit log', 120_000);
     const path = join(dir, 'replay.sqlite');
     const run = spawnSync(process.execPath, [CLI, 'replay', '--cluster', stack.clusterName, '--store', path, '--no-progress', '--json', '--log-level', 'debug', stack.auditLogPath], {
       encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,

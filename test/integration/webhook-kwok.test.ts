@@ -1,7 +1,6 @@
 // The real kube-apiserver of the KWOK cluster POSTs its audit EventLists to our webhook; the writes
 // we make with kubectl show up as spans in the embedded store.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,25 +10,15 @@ import { instrument } from '../../src/sinks/index.ts';
 import { buildWebhookServer, type WebhookServer } from '../../src/server/webhook.ts';
 import { objectKey } from '../../src/model.ts';
 import { rawTraceId } from '../../src/ids.ts';
+import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 
 const stack = inject('stack');
-const kubectl = (...args: string[]) => execFileSync(stack.kubectlPath, ['--kubeconfig', stack.kubeconfig, ...args], { encoding: 'utf8' });
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('audit webhook ← real kube-apiserver', () => {
   let dir: string;
   let store: SqliteStore;
   let server: WebhookServer;
-  const ns = `wh-${Date.now().toString(36)}`;
+  let ns = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kt-wh-'));
@@ -38,37 +27,37 @@ describe('audit webhook ← real kube-apiserver', () => {
     await server.app.listen({ port: stack.webhookPort, host: '127.0.0.1' });
   });
   afterAll(async () => {
-    try { kubectl('delete', 'namespace', ns, '--wait=false'); } catch { /* already gone */ }
+    if (ns) await deleteNamespace(ns).catch(() => {});
     await server?.app.close();
     await store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('traces a Deployment rollout: the user write, then the controllers', async () => {
-    kubectl('create', 'namespace', ns);
-    kubectl('create', 'deployment', 'web', '-n', ns, '--image=nginx', '--replicas=2');
-    kubectl('scale', 'deployment', 'web', '-n', ns, '--replicas=3');
+    ns = await createNamespace('wh');
+    await kubectl(['create', 'deployment', 'web', '-n', ns, '--image=nginx', '--replicas=2']);
+    await kubectl(['scale', 'deployment', 'web', '-n', ns, '--replicas=3']);
 
-    const found = await poll('the Deployment in the store', async () => {
+    const found = await waitFor(async () => {
       const f = await store.findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 });
       return f.length ? f : undefined;
-    });
+    }, 'the Deployment in the store', 90_000);
     const key = objectKey(found[0]!.object);
-    const events = await poll('create, scale and controller updates', async () => {
+    const events = await waitFor(async () => {
       const spans = (await Promise.all(found[0]!.windows.map((w) => store.getRawTrace(rawTraceId(key, w))))).flat();
       const ev = spans.filter((s) => s.kind === 'event');
       const users = new Set(ev.map((s) => String(s.attributes.user)));
       return ev.length >= 3 && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
-    });
+    }, 'create, scale and controller updates', 90_000);
     const verbs = events.map((s) => `${s.attributes.verb}${s.attributes.subresource ? ` ${s.attributes.subresource}` : ''}`);
     expect(verbs).toContain('create');
     expect(verbs.some((v) => v.startsWith('patch') || v.startsWith('update'))).toBe(true);
 
     // the ReplicaSet and Pods the controllers created are traced too
-    const pods = await poll('the pods', async () => {
+    const pods = await waitFor(async () => {
       const f = await store.findObjects({ cluster: stack.clusterName, resource: 'pods', namespace: ns, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10 });
       return f.length >= 2 ? f : undefined;
-    });
+    }, 'the pods', 90_000);
     expect(pods.length).toBeGreaterThanOrEqual(2);
 
     const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
