@@ -45,6 +45,10 @@ interface JResponse<T> {
   errors?: { code: number; msg: string }[] | null;
 }
 
+/** Raw traces asked of Jaeger in one GET (URL stays ~4 KB), and GETs in flight. */
+const TRACES_PER_REQUEST = 100;
+const PARALLEL_REQUESTS = 4;
+
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
 const FOREIGN_TAGS = new Set(['error', 'otel.status_code', 'otel.status_description', 'span.kind', 'internal.span.format', 'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
 
@@ -166,6 +170,37 @@ export class JaegerBackend implements TraceBackend {
       }
     }
     return out;
+  }
+
+  /**
+   * Many raw traces in few requests: Jaeger's search takes repeated `traceID` parameters and answers
+   * the traces it has (one GET per raw trace made a 1,000-pod tree ~5x slower).
+   */
+  async getRawTraces(traceIds: string[]): Promise<SpanRecord[][]> {
+    const byId = new Map<string, SpanRecord[]>();
+    const unique = [...new Set(traceIds)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += TRACES_PER_REQUEST) chunks.push(unique.slice(i, i + TRACES_PER_REQUEST));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        const u = new URLSearchParams();
+        for (const id of chunk) u.append('traceID', id);
+        const { status, body } = await this.#get<JTrace[]>(`/api/traces?${u}`);
+        if (status === 404) continue;
+        for (const t of body?.data ?? []) {
+          const spans: SpanRecord[] = [];
+          for (const s of t.spans ?? []) {
+            const r = fromJaegerSpan(s);
+            if (r) spans.push(r);
+          }
+          byId.set(t.traceID.toLowerCase().padStart(32, '0'), spans);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_REQUESTS, chunks.length) }, worker));
+    return traceIds.map((id) => byId.get(id.toLowerCase()) ?? []);
   }
 
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {

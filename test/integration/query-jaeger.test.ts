@@ -89,6 +89,18 @@ describe('query proxy over Jaeger', () => {
     expect(new Set(raw.map((s) => s.spanId))).toEqual(new Set(expected.map((s) => s.spanId)));
   });
 
+  it('reads many raw traces in one batch, in the order asked, with [] for unknown ones', async () => {
+    const ids = [rawTraceId(objectKey(rsA), WS1), rawTraceId(objectKey(rsA), WS0), 'ffffffffffff000000000000deadbeef', rawTraceId(objectKey(deploy), WS0)];
+    const batch = await backend.getRawTraces(ids);
+    expect(batch).toHaveLength(4);
+    expect(batch[2]).toEqual([]);
+    for (const [i, id] of ids.entries()) {
+      const one = await backend.getRawTrace(id);
+      expect(new Set(batch[i]!.map((s) => s.spanId))).toEqual(new Set(one.map((s) => s.spanId)));
+    }
+    expect(batch[3]!.some((s) => s.kind === 'object')).toBe(true);
+  });
+
   it('finds objects and clusters through Jaeger search', async () => {
     const found = await backend.findObjects({ cluster: CLUSTER, resource: 'deployments', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
     expect(found).toEqual([{ object: deploy, windows: [WS0, WS1] }]);
