@@ -1,7 +1,7 @@
 // The kubetrail command as a user runs it: a real process on fixture audit logs.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
@@ -48,6 +48,13 @@ describe('kubetrail CLI', () => {
     const human = run('replay', '--cluster', 'kwok', '--store', join(dir, 'human.sqlite'), log).stdout;
     expect(human).toMatch(/events read: +5/);
     expect(human).toMatch(/events\/s/);
+  });
+
+  it("replay reads '-' as standard input, like a piped `zcat audit.log.gz`", () => {
+    const r = spawnSync(process.execPath, [CLI, 'replay', '--json', '--cluster', 'kwok', '--store', join(dir, 'stdin.sqlite'), '-'],
+      { encoding: 'utf8', input: readFileSync(log, 'utf8'), env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ eventsRead: 5, traced: 3, errors: 1, objects: 2 });
   });
 
   it('replaying the same log twice stores every span once', async () => {
