@@ -1,50 +1,17 @@
 // OTLP gRPC sink: SpanRecords become OpenTelemetry ReadableSpans with the derived IDs we computed
 // (not the SDK's random ones), batched and exported with @opentelemetry/exporter-trace-otlp-grpc.
+// The protobuf serialisation and gRPC run in a worker thread (otlp-worker.ts) so they do not compete
+// with the webhook's JSON parsing for the main event loop; queueing, retries and accounting stay here.
 // write() resolves only once the collector acknowledged every batch holding its spans; a batch
 // that still fails after the retries rejects its writers (who answer non-2xx upstream) and is
 // logged and counted, so nothing is dropped silently.
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Worker } from 'node:worker_threads';
 import type { SpanRecord } from '../model.ts';
 import { SinkFullError, type SpanSink } from './sink.ts';
+import { spansToRows, type SpanRow, type WorkerReply, type WorkerRequest } from './otlp-rows.ts';
 import { log } from '../log.ts';
 
-export const SERVICE_NAME = 'kubetrail';
-const RESOURCE = resourceFromAttributes({ 'service.name': SERVICE_NAME });
-const SCOPE = { name: 'kubetrail' };
-
-function hrTime(us: number): HrTime {
-  const sec = Math.floor(us / 1e6);
-  return [sec, Math.round((us - sec * 1e6) * 1000)];
-}
-
-/** SpanRecord → the ReadableSpan shape the OTLP transformer reads. */
-export function toReadableSpan(s: SpanRecord): ReadableSpan {
-  const ctx = { traceId: s.traceId, spanId: s.spanId, traceFlags: TraceFlags.SAMPLED };
-  const durUs = Math.max(0, s.endUs - s.startUs);
-  return {
-    name: s.name,
-    kind: SpanKind.INTERNAL,
-    spanContext: () => ctx,
-    ...(s.parentSpanId ? { parentSpanContext: { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: TraceFlags.SAMPLED } } : {}),
-    startTime: hrTime(s.startUs),
-    endTime: hrTime(s.endUs),
-    duration: hrTime(durUs),
-    status: s.error ? { code: SpanStatusCode.ERROR, message: s.error } : { code: SpanStatusCode.UNSET },
-    attributes: s.error ? { ...s.attributes, error: true, 'otel.status_description': s.error } : s.attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource: RESOURCE,
-    instrumentationScope: SCOPE,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  } as ReadableSpan;
-}
+export { SERVICE_NAME, toReadableSpan } from './otlp-rows.ts';
 
 export interface OtlpSinkOptions {
   /** gRPC endpoint, e.g. http://localhost:4317 (http:// = plaintext). Default OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4317. */
@@ -64,7 +31,7 @@ export interface OtlpSinkOptions {
 }
 
 interface Chunk {
-  spans: ReadableSpan[];
+  spans: SpanRecord[];
   done: (err?: Error) => void;
 }
 
@@ -74,7 +41,10 @@ export function normalizeEndpoint(endpoint: string): string {
 
 export class OtlpSink implements SpanSink {
   readonly endpoint: string;
-  private readonly exporter: OTLPTraceExporter;
+  private readonly timeoutMs: number;
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (err?: Error) => void>();
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly maxQueue: number;
@@ -94,7 +64,7 @@ export class OtlpSink implements SpanSink {
     this.concurrency = opts.concurrency ?? 2;
     this.maxQueue = opts.maxQueue ?? 100_000;
     this.maxAttempts = opts.maxAttempts ?? 6;
-    this.exporter = new OTLPTraceExporter({ url: this.endpoint, timeoutMillis: opts.timeoutMs ?? 10_000 });
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
   write(spans: SpanRecord[]): Promise<void> {
@@ -103,7 +73,7 @@ export class OtlpSink implements SpanSink {
     if (this.full()) return Promise.reject(new SinkFullError(`OTLP queue holds ${this.pending()} spans`));
     const chunks: Promise<void>[] = [];
     for (let i = 0; i < spans.length; i += this.batchSize) {
-      const part = spans.slice(i, i + this.batchSize).map(toReadableSpan);
+      const part = spans.length <= this.batchSize ? spans : spans.slice(i, i + this.batchSize);
       chunks.push(new Promise<void>((resolve, reject) => {
         this.queue.push({ spans: part, done: (err) => (err ? reject(err) : resolve()) });
       }));
@@ -129,7 +99,57 @@ export class OtlpSink implements SpanSink {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await this.exporter.shutdown();
+    const w = this.worker;
+    if (!w) return;
+    this.worker = undefined;
+    // let the exporter shut down cleanly, but never hang close() on a stuck worker
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      w.once('message', (m: WorkerReply) => m.type === 'shutdown' && (clearTimeout(timer), resolve()));
+      w.once('exit', () => (clearTimeout(timer), resolve()));
+      w.postMessage({ type: 'shutdown' } satisfies WorkerRequest);
+    });
+    await w.terminate();
+  }
+
+  /** The export worker, started on first use and again after it died. */
+  private getWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./otlp-worker.ts', import.meta.url), {
+      workerData: { endpoint: this.endpoint, timeoutMs: this.timeoutMs },
+    });
+    w.on('message', (m: WorkerReply) => {
+      if (m.type !== 'result') return;
+      const done = this.waiting.get(m.id);
+      if (!done) return;
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) w.unref();
+      done(m.ok ? undefined : new Error(m.error ?? 'OTLP export failed'));
+    });
+    const died = (err: Error) => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      log.error({ endpoint: this.endpoint, err: err.message }, 'OTLP export worker died; its exports count as failed attempts');
+      const pending = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const done of pending) done(err);
+    };
+    w.on('error', died);
+    w.on('exit', (code) => died(new Error(`OTLP export worker exited with code ${code}`)));
+    w.unref(); // only in-flight exports keep the process alive (ref'd in exportOnce)
+    this.worker = w;
+    return w;
+  }
+
+  /** One export attempt in the worker; resolves with the error, if any. */
+  private exportOnce(rows: SpanRow[]): Promise<Error | undefined> {
+    return new Promise((resolve) => {
+      const w = this.getWorker();
+      const id = this.nextId++;
+      this.waiting.set(id, resolve);
+      w.ref();
+      w.postMessage({ type: 'export', id, rows } satisfies WorkerRequest);
+    });
   }
 
   /** Starts exports while there is room: each takes queued chunks up to batchSize spans. */
@@ -155,16 +175,16 @@ export class OtlpSink implements SpanSink {
   }
 
   private async exportWithRetry(batch: Chunk[], n: number): Promise<void> {
-    const spans = batch.flatMap((c) => c.spans);
+    const rows = spansToRows(batch.length === 1 ? batch[0]!.spans : batch.flatMap((c) => c.spans));
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const result = await new Promise<ExportResult>((resolve) => this.exporter.export(spans, resolve));
-      if (result.code === ExportResultCode.SUCCESS) {
+      const error = await this.exportOnce(rows);
+      if (!error) {
         this.opts.onWritten?.(n);
         for (const c of batch) c.done();
         return;
       }
-      lastError = result.error ?? new Error('OTLP export failed');
+      lastError = error;
       if (attempt < this.maxAttempts) {
         const delay = Math.min(10_000, 250 * 2 ** (attempt - 1));
         log.warn({ endpoint: this.endpoint, spans: n, attempt, retryInMs: delay, err: lastError.message }, 'OTLP export failed, retrying');
