@@ -2,7 +2,8 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { SCHEMA_VERSION, SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SinkFullError } from '../../src/sinks/sink.ts';
 import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
 import { eventSpanId, objectSpanId, rawTraceId } from '../../src/ids.ts';
@@ -116,5 +117,49 @@ describe('SqliteStore', () => {
     await small.write(objectSpans(pod, T0, 0));
     expect(small.count()).toBe(5);
     await small.close();
+  });
+  it('commits many concurrent writes, each visible to another reader once its write resolves', async () => {
+    const reader = new SqliteStore(store.path, { readOnly: true });
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) writes.push(store.write(objectSpans({ ...pod, name: `pod-${i}` }, T0, 3)));
+    await writes[0];
+    expect(reader.count()).toBeGreaterThanOrEqual(4);
+    await Promise.all(writes);
+    expect(store.pending()).toBe(0);
+    expect(reader.count()).toBe(200);
+    expect(await reader.getRawTrace(rawTraceId(objectKey({ ...pod, name: 'pod-49' }), T0))).toHaveLength(4);
+    await reader.close();
+  });
+
+  it('refuses to write into a store of an older format, with a clear error, but still reads it', async () => {
+    const old = join(dir, 'old.sqlite');
+    const db = new DatabaseSync(old);
+    // the first layout: spans keyed by (trace_id, span_id) WITHOUT ROWID, no user_version
+    db.exec(`CREATE TABLE spans (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, kind TEXT NOT NULL,
+      name TEXT NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL, cluster TEXT NOT NULL, grp TEXT NOT NULL,
+      resource TEXT NOT NULL, namespace TEXT NOT NULL, obj_name TEXT NOT NULL, attributes TEXT NOT NULL, error TEXT,
+      PRIMARY KEY (trace_id, span_id)) WITHOUT ROWID;
+      INSERT INTO spans VALUES ('t1', 's1', NULL, 'object', 'pods', 1, 2, 'kwok', '', 'pods', 'default', 'a', '{}', NULL);`);
+    db.close();
+    expect(() => new SqliteStore(old)).toThrow(`store ${old} has schema 1, this kubetrail writes ${SCHEMA_VERSION}: replay into a new file`);
+    const reader = new SqliteStore(old, { readOnly: true });
+    expect(await reader.getRawTrace('t1')).toHaveLength(1);
+    await reader.close();
+    // a store from a newer kubetrail is refused for reading too
+    const newer = join(dir, 'newer.sqlite');
+    const n = new DatabaseSync(newer);
+    n.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    n.close();
+    expect(() => new SqliteStore(newer)).toThrow(/has schema 3, this kubetrail writes 2/);
+    expect(() => new SqliteStore(newer, { readOnly: true })).toThrow(/has schema 3/);
+  });
+
+  it('reopens its own store and keeps de-duplicating across processes', async () => {
+    const spans = objectSpans(deploy, T0, 2);
+    await store.write(spans);
+    await store.close();
+    store = new SqliteStore(join(dir, 'kt.sqlite'));
+    await store.write(spans);
+    expect(store.count()).toBe(3);
   });
 });
