@@ -182,4 +182,10 @@ describe('audit webhook', () => {
     }
     expect(body).not.toMatch(/name="web"|\bweb\b/);
   });
+
+  it('resolves event lag finely enough around the 2-second aim', async () => {
+    await post(eventList(deploymentEvents()));
+    const body = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const le of ['1', '1.5', '2', '2.5']) expect(body).toContain(`kubetrail_event_lag_seconds_bucket{le="${le}"}`);
+  });
 });
