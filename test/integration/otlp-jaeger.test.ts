@@ -70,6 +70,25 @@ describe('OTLP sink → Jaeger', () => {
     await sink.close();
   });
 
+  it('acknowledges many concurrent writers, each once its own spans are in Jaeger, and refuses writes after close', async () => {
+    const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint, batchSize: 3, concurrency: 2 });
+    const nowUs = Date.now() * 1000;
+    const objects: ObjectRef[] = Array.from({ length: 20 }, (_, i) => ({ cluster: 'kt-otlp', group: 'apps', resource: 'deployments', namespace: 'default', name: `many-${nowUs}-${i}` }));
+    const traces = objects.map((o) => traceOf(o, nowUs));
+    await Promise.all(traces.map((t) => sink.write(t)));
+    expect(sink.pending()).toBe(0);
+    for (const t of [traces[0]!, traces[19]!]) {
+      const trace = await waitFor(async () => {
+        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${t[0]!.traceId}`);
+        const body = res.ok ? ((await res.json()) as JaegerTraceJson) : undefined;
+        return body?.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
+      }, 'the trace in Jaeger', 60_000);
+      expect(trace.spans.map((s) => s.spanID).sort()).toEqual(t.map((s) => s.spanId).sort());
+    }
+    await sink.close();
+    await expect(sink.write(traces[0]!)).rejects.toThrow(/closed/);
+  });
+
   it('tells the writer and counts the spans when the collector is unreachable', async () => {
     const sink = instrument(new OtlpSink({ endpoint: 'http://127.0.0.1:1', maxAttempts: 2, timeoutMs: 2000 }), 'otlp');
     const o: ObjectRef = { cluster: 'kt-otlp', group: '', resource: 'pods', namespace: 'default', name: 'lost' };
