@@ -18,7 +18,7 @@ export interface OtlpSinkOptions {
   endpoint?: string;
   /** Spans per export request. */
   batchSize?: number;
-  /** Export requests in flight. */
+  /** Export requests in flight (default 4: one per webhook batch the API server keeps in flight, so a batch rarely waits behind another). */
   concurrency?: number;
   /** Spans queued (not yet acknowledged) above which write() refuses with SinkFullError. */
   maxQueue?: number;
@@ -61,7 +61,7 @@ export class OtlpSink implements SpanSink {
     this.opts = opts;
     this.endpoint = normalizeEndpoint(opts.endpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317');
     this.batchSize = opts.batchSize ?? 1024;
-    this.concurrency = opts.concurrency ?? 2;
+    this.concurrency = opts.concurrency ?? 4;
     this.maxQueue = opts.maxQueue ?? 100_000;
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
