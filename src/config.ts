@@ -28,6 +28,12 @@ export interface TracerConfig {
   redact: RedactionRule[];
   /** LRU entries for per-object state (previous versions, emitted object/link spans). */
   cacheSize: number;
+  /**
+   * Bytes for the previous-version cache (JSON text of the newest version of each object, plus
+   * informer versions not yet explained by an audit event). Whichever of cacheSize/cacheBytes is
+   * reached first evicts the least recently changed object.
+   */
+  cacheBytes: number;
 }
 
 export const defaultTracerConfig: TracerConfig = Object.freeze({
@@ -40,6 +46,9 @@ export const defaultTracerConfig: TracerConfig = Object.freeze({
   eventsFromAudit: true,
   redact: [],
   cacheSize: 100_000,
+  // Sized so a replay of 100,000 live pods stays under 1 GiB RSS with the reader and SQLite
+  // (docs/write-path.md, Memory); ~3 KB per pod keeps ~80,000 pods' previous versions.
+  cacheBytes: 256 * 1024 * 1024,
 }) as TracerConfig;
 
 /** Merges a partial config over the defaults and validates it; throws on invalid values. */
@@ -53,6 +62,9 @@ export function resolveConfig(partial: Partial<TracerConfig> = {}): TracerConfig
   }
   if (!Number.isInteger(c.cacheSize) || c.cacheSize < 1) {
     throw new Error(`cacheSize must be a positive integer, got ${c.cacheSize}`);
+  }
+  if (!Number.isSafeInteger(c.cacheBytes) || c.cacheBytes < 1024 * 1024) {
+    throw new Error(`cacheBytes must be an integer of at least 1 MiB (1048576), got ${c.cacheBytes}`);
   }
   for (const r of c.excludeResources) {
     if (!r.includes('/')) throw new Error(`excludeResources entries are 'group/resource' ('/events' for core), got '${r}'`);

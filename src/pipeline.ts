@@ -68,7 +68,7 @@ export class Pipeline {
   constructor(config?: Partial<TracerConfig>) {
     this.config = resolveConfig(config);
     this.#redactor = new Redactor(this.config.redact);
-    this.#versions = new VersionCache(this.config.cacheSize);
+    this.#versions = new VersionCache({ maxEntries: this.config.cacheSize, maxBytes: this.config.cacheBytes, digests: this.#redactor });
     this.#spans = new SpanBuilder(this.config.windowSec, this.config.cacheSize);
     this.#excluded = new Set(this.config.excludeResources);
     this.#verbs = new Set(this.config.verbs);
@@ -194,8 +194,11 @@ export class Pipeline {
     if (a.code) attributes[Attr.code] = a.code;
     if (a.error) attributes[Attr.error] = a.error;
 
-    const last = this.#versions.last(key);
+    // The cached version is JSON text: parse it only when this event needs it (see version-cache.ts).
+    let lastParsed: KubeObject | undefined | null = null;
+    const lastOf = (): KubeObject | undefined => (lastParsed === null ? (lastParsed = this.#versions.last(key)) : lastParsed);
     const newRv = fromRequest ? '' : rvOf(obj);
+    let objJson: string | undefined;
     let prev: KubeObject | undefined;
     if (failed || READ_VERBS.has(a.verb)) {
       // nothing changed
@@ -205,6 +208,7 @@ export class Pipeline {
       const node = (req.target as { name?: unknown } | undefined)?.name;
       if (typeof node === 'string' && node) {
         attributes[Attr.diff] = `spec.nodeName ${NONE} -> ${JSON.stringify(node)}`;
+        const last = lastOf();
         if (last) {
           prev = last;
           const spec = isRecord(last.spec) ? last.spec : {};
@@ -212,13 +216,13 @@ export class Pipeline {
         }
       }
     } else if (a.verb === 'create') {
-      if (obj) attributes[Attr.snapshot] = snapshot(obj);
+      if (obj) attributes[Attr.snapshot] = objJson = snapshot(obj);
     } else if (a.verb === 'delete' || a.verb === 'deletecollection') {
-      const s = obj ?? last;
-      if (s) attributes[Attr.snapshot] = snapshot(s);
-      prev = last;
+      prev = lastOf();
+      if (obj) attributes[Attr.snapshot] = objJson = snapshot(obj);
+      else if (prev) attributes[Attr.snapshot] = snapshot(prev);
     } else if (obj) {
-      prev = fromRequest ? last : this.#versions.previous(key, newRv);
+      prev = fromRequest ? lastOf() : this.#versions.previous(key, newRv);
       // A request body has no new resourceVersion: compare without one.
       if (prev) this.#diff(prev, fromRequest ? { ...obj, metadata: { ...obj.metadata, resourceVersion: prev.metadata?.resourceVersion } } : obj, attributes);
     } else if (a.subresource === 'scale') {
@@ -227,13 +231,14 @@ export class Pipeline {
       const scaleRv = scale ? rvOf(scale as KubeObject) : '';
       // A Scale's resourceVersion is the object's new one: when the informer already delivered
       // that version, diff from the version before it, not from the already-scaled one.
-      const base = (scaleRv ? this.#versions.previous(key, scaleRv) : undefined) ?? last;
+      const base = (scaleRv ? this.#versions.previous(key, scaleRv) : undefined) ?? lastOf();
       if (base && typeof replicas === 'number') {
         prev = base;
         const spec = isRecord(base.spec) ? base.spec : {};
         const next: KubeObject = { ...base, spec: { ...spec, replicas } };
         if (scaleRv) next.metadata = { ...base.metadata, resourceVersion: scaleRv };
         this.#diff(base, next, attributes);
+        lastOf(); // uid and links below come from the version before the scale
         this.#versions.set(key, next, false);
         if (scaleRv) attributes[Attr.newResourceVersion] = scaleRv;
       }
@@ -249,14 +254,15 @@ export class Pipeline {
     if (prev && rvOf(prev)) attributes[Attr.oldResourceVersion] = rvOf(prev);
     if (newRv) attributes[Attr.newResourceVersion] = newRv;
 
-    const uid = a.uid || (obj?.metadata?.uid as string | undefined) || (last?.metadata?.uid as string | undefined);
-    const linkSource = obj ?? last;
+    const uid = a.uid || (obj?.metadata?.uid as string | undefined) || (lastOf()?.metadata?.uid as string | undefined);
+    const linkSource = obj ?? lastOf();
     const links: Link[] = linkSource ? findLinks(linkSource, ref) : [];
     if (isRecord(req) && req.kind === 'Binding') links.push(...findLinks(req as KubeObject, ref));
 
     // Deleted objects stay cached (the LRU ages them out): the informer's DELETED often arrives
     // before the audit event of the delete, which still needs the last version for its snapshot.
-    if (obj && !failed) this.#versions.set(key, obj, false);
+    // A snapshot is the JSON of `obj` already (it has no managedFields): the cache reuses the text.
+    if (obj && !failed) this.#versions.set(key, obj, false, objJson);
 
     this.#spans.event(
       {
@@ -295,15 +301,17 @@ export class Pipeline {
     const key = objectKey(ref);
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
-    const prev = this.#versions.last(key);
     const listWatchOnly = this.#listWatchOnly.has(cluster);
+    // Parsed back from the cache only when it becomes a span (list-watch-only clusters).
+    const prevRv = this.#versions.lastRv(key);
+    const prev = listWatchOnly && prevRv !== undefined ? this.#versions.last(key) : undefined;
     // With no audit events to explain them, watch versions are the story: keep only the newest.
     this.#versions.set(key, obj, !listWatchOnly);
 
     if (!listWatchOnly) return { spans: [], skipped: 'cache-only' };
     if (this.#excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };
     const rv = rvOf(obj);
-    if (change.type !== 'DELETED' && prev && rv !== '' && rvOf(prev) === rv) return { spans: [], skipped: 'unchanged' };
+    if (change.type !== 'DELETED' && prevRv !== undefined && rv !== '' && prevRv === rv) return { spans: [], skipped: 'unchanged' };
 
     const verb = watchVerb(change.type, manager);
     const timeUs =

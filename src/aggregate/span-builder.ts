@@ -37,6 +37,8 @@ export class SpanBuilder {
   // (owner key, other key, class, window) of link spans already emitted.
   readonly #links: LRUCache<string, true>;
 
+  // Both bounded by entries only: an entry is a short key (+ two hex IDs), ~150–250 bytes, so
+  // `cacheSize` of each stays in the tens of MB. Losing one re-emits a span under the same derived ID.
   constructor(windowSec: number, cacheSize: number) {
     this.windowSec = windowSec;
     this.#objects = new LRUCache({ max: cacheSize });

@@ -23,6 +23,16 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
+
+/** A byte size: `268435456`, `256Mi`, `1Gi`, `500M` (Kubernetes quantity suffixes, case-insensitive). */
+export function parseByteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(|k|m|g|ki|mi|gi)b?\s*$/i.exec(value);
+  const n = m ? Math.round(Number(m[1]) * BYTE_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`not a byte size (e.g. 256Mi, 1Gi, 268435456): ${value}`);
+  return n;
+}
+
 /** `[group/resource:]path`, e.g. `data.*` (any resource) or `/configmaps:data.password` (core group). */
 export function parseRedactRule(text: string): RedactionRule {
   const i = text.indexOf(':');
@@ -40,7 +50,9 @@ export function addTracerOptions(cmd: Command): Command {
     .option('--exclude-resource <group/resource>', `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`, collect, [])
     .option('--include-resource <group/resource>', 'trace a resource excluded by default (e.g. coordination.k8s.io/leases)', collect, [])
     .option('--include-reads', 'trace get/list/watch requests too', false)
-    .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collect, []);
+    .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collect, [])
+    .option('--cache-size <objects>', `objects whose previous version is kept for diffs (and emitted object/link spans remembered); default ${defaultTracerConfig.cacheSize}`, parsePositiveInt)
+    .option('--cache-bytes <size>', `memory for previous versions kept for diffs, e.g. 512Mi; default ${defaultTracerConfig.cacheBytes / 1024 ** 2}Mi`, parseByteSize);
 }
 
 export interface TracerCliOptions {
@@ -49,6 +61,8 @@ export interface TracerCliOptions {
   includeResource: string[];
   includeReads: boolean;
   redact: string[];
+  cacheSize?: number;
+  cacheBytes?: number;
 }
 
 export function tracerConfigFrom(o: TracerCliOptions): Partial<TracerConfig> {
@@ -61,6 +75,8 @@ export function tracerConfigFrom(o: TracerCliOptions): Partial<TracerConfig> {
     includeReads: o.includeReads,
     excludeResources: [...new Set([...defaultTracerConfig.excludeResources, ...o.excludeResource])].filter((r) => !include.has(r)),
     redact: o.redact.map(parseRedactRule),
+    cacheSize: o.cacheSize,
+    cacheBytes: o.cacheBytes,
   };
 }
 

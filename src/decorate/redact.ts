@@ -74,6 +74,11 @@ export class Redactor {
     return isRecord(obj) ? this.#digests.get(obj) : undefined;
   }
 
+  /** Re-attaches digests to a copy of a redacted object (e.g. one parsed back from the version cache). */
+  attachDigests(obj: object, digests: Map<string, string>): void {
+    this.#digests.set(obj, digests);
+  }
+
   /** A copy of `obj` with every secret value replaced; `obj` itself is not modified. */
   redact(obj: unknown, group: string, resource: string): unknown {
     let out = obj;

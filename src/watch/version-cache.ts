@@ -9,17 +9,46 @@
 // handful of versions ahead of the webhook (kube-apiserver batches audit events for ~1s while a
 // Deployment's status changes many times a second), hence a generous HISTORY; a version trimmed
 // away makes the next diff span two changes, never go backwards.
+//
+// Memory: versions are kept as their JSON text, not as parsed objects. A parsed ~3 KB pod costs
+// several times that in V8 heap (an object header per map, a string per key and value), its JSON
+// text about 1 byte per character; it is parsed again only when a diff, snapshot or link needs it
+// (updates, patches, deletes — not the creates and status writes that only replace it). The LRU
+// is bounded by bytes (`maxBytes`, the sum of the texts plus a per-version overhead) as well as
+// by entries, so a cluster of large objects cannot outgrow the budget; the least recently changed
+// objects go first, and an evicted object's next change is shown without a diff.
 import { LRUCache } from 'lru-cache';
 import type { KubeObject } from '../audit/types.ts';
 
 const HISTORY = 32;
+/** Rough V8 cost of one Version record, its array slot and the LRU bookkeeping, in bytes. */
+const VERSION_OVERHEAD = 96;
+
+/** Side data a version carries besides its JSON (the redactor's Secret digests, kept in a WeakMap by object). */
+export interface DigestTable {
+  digests(obj: unknown): Map<string, string> | undefined;
+  attachDigests(obj: object, digests: Map<string, string>): void;
+}
+
+export interface VersionCacheOptions {
+  /** Upper bound on the bytes held (JSON text + overhead, keys included). */
+  maxBytes: number;
+  /** Upper bound on the number of objects. */
+  maxEntries: number;
+  /** Where redaction digests live: they are not part of the JSON, so they are carried beside it. */
+  digests?: DigestTable;
+}
 
 interface Version {
-  rv: string;
-  obj: KubeObject;
+  readonly rv: string;
+  readonly json: string;
+  readonly digests?: Map<string, string>;
   /** Delivered by a watch and not yet explained by an audit event (Metadata-level audit diffs). */
-  unclaimed: boolean;
+  readonly unclaimed: boolean;
 }
+
+/** An object's versions, oldest → newest. Never mutated once stored, so the LRU's size stays right. */
+type History = readonly Version[];
 
 function rvOf(o: KubeObject): string {
   const rv = o.metadata?.resourceVersion;
@@ -41,55 +70,82 @@ function older(a: string, b: string): boolean {
 }
 
 export class VersionCache {
-  /** Per key, versions ordered oldest → newest. */
-  readonly #lru: LRUCache<string, Version[]>;
+  readonly #lru: LRUCache<string, History>;
+  readonly #side: DigestTable | undefined;
 
-  constructor(max: number) {
-    this.#lru = new LRUCache({ max });
+  constructor(opts: VersionCacheOptions) {
+    this.#lru = new LRUCache({ max: opts.maxEntries, maxSize: opts.maxBytes });
+    this.#side = opts.digests;
+  }
+
+  /** Bytes currently accounted (JSON text + overhead). */
+  get bytes(): number {
+    return this.#lru.calculatedSize;
+  }
+
+  /** Objects currently cached. */
+  get size(): number {
+    return this.#lru.size;
   }
 
   /** The newest known version of the object. */
   last(key: string): KubeObject | undefined {
-    return this.#lru.get(key)?.at(-1)?.obj;
+    const v = this.#lru.get(key)?.at(-1);
+    return v && this.#decode(v);
+  }
+
+  /** resourceVersion of the newest known version ('' when none or unknown), without parsing it. */
+  lastRv(key: string): string | undefined {
+    return this.#lru.get(key)?.at(-1)?.rv;
   }
 
   /** The version a change producing `newRv` started from: the newest known one older than `newRv`. */
   previous(key: string, newRv: string): KubeObject | undefined {
     const versions = this.#lru.get(key);
     if (!versions?.length) return undefined;
-    if (revision(newRv) === undefined) return versions.at(-1)!.obj;
+    if (revision(newRv) === undefined) return this.#decode(versions.at(-1)!);
     for (let i = versions.length - 1; i >= 0; i--) {
-      if (older(versions[i]!.rv, newRv)) return versions[i]!.obj;
+      if (older(versions[i]!.rv, newRv)) return this.#decode(versions[i]!);
     }
     // Only versions as new or newer are known (the history was trimmed): no diff beats a backwards one.
     return undefined;
   }
 
-  /** Records a version. An audit version also drops everything older than itself. */
-  set(key: string, obj: KubeObject, fromWatch: boolean): void {
+  /**
+   * Records a version. An audit version also drops everything older than itself.
+   * `json` is `JSON.stringify(obj)` when the caller already has it (a snapshot), saving a second one.
+   */
+  set(key: string, obj: KubeObject, fromWatch: boolean, json?: string): void {
     const rv = rvOf(obj);
     const versions = this.#lru.get(key);
     if (!versions) {
-      this.#lru.set(key, [{ rv, obj, unclaimed: fromWatch }]);
+      this.#store(key, [this.#encode(obj, rv, fromWatch, json)]);
       return;
     }
-    let at = versions.findIndex((v) => v.rv !== '' && v.rv === rv);
+    const next = [...versions];
+    let at = next.findIndex((v) => v.rv !== '' && v.rv === rv);
     if (at >= 0) {
-      if (!fromWatch) versions[at]!.unclaimed = false;
+      // already known (the other source brought it): keep the stored text, only claim it
+      if (!fromWatch && next[at]!.unclaimed) next[at] = { ...next[at]!, unclaimed: false };
     } else {
       // insert in resourceVersion order; unordered versions count as the newest
-      at = versions.length;
-      while (at > 0 && older(rv, versions[at - 1]!.rv)) at--;
-      versions.splice(at, 0, { rv, obj, unclaimed: fromWatch });
+      at = next.length;
+      while (at > 0 && older(rv, next[at - 1]!.rv)) at--;
+      next.splice(at, 0, this.#encode(obj, rv, fromWatch, json));
     }
-    if (!fromWatch && at > 0) versions.splice(0, at);
-    if (versions.length > HISTORY) versions.splice(0, versions.length - HISTORY);
+    if (!fromWatch && at > 0) next.splice(0, at);
+    if (next.length > HISTORY) next.splice(0, next.length - HISTORY);
+    this.#store(key, next);
   }
 
   /** Replaces the newest version in place (a change whose new resourceVersion is unknown, e.g. a binding). */
   replaceLast(key: string, obj: KubeObject): void {
-    const newest = this.#lru.get(key)?.at(-1);
-    if (newest) newest.obj = obj;
+    const versions = this.#lru.get(key);
+    const newest = versions?.at(-1);
+    if (!versions || !newest) return;
+    const next = [...versions];
+    next[next.length - 1] = this.#encode(obj, newest.rv, newest.unclaimed);
+    this.#store(key, next);
   }
 
   /** For an audit event without objects: the oldest watch change no audit event explained yet, once. */
@@ -98,8 +154,10 @@ export class VersionCache {
     if (!versions) return undefined;
     for (let i = 1; i < versions.length; i++) {
       if (versions[i]!.unclaimed) {
-        versions[i]!.unclaimed = false;
-        return { prev: versions[i - 1]!.obj, cur: versions[i]!.obj };
+        const next = [...versions];
+        next[i] = { ...versions[i]!, unclaimed: false };
+        this.#store(key, next);
+        return { prev: this.#decode(versions[i - 1]!), cur: this.#decode(versions[i]!) };
       }
     }
     return undefined;
@@ -107,5 +165,25 @@ export class VersionCache {
 
   delete(key: string): void {
     this.#lru.delete(key);
+  }
+
+  #encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj)): Version {
+    const digests = this.#side?.digests(obj);
+    const v: Version = { rv, json, unclaimed };
+    return digests ? { ...v, digests } : v;
+  }
+
+  #decode(v: Version): KubeObject {
+    const obj = JSON.parse(v.json) as KubeObject;
+    if (v.digests) this.#side?.attachDigests(obj, v.digests);
+    return obj;
+  }
+
+  #store(key: string, versions: History): void {
+    // V8 keeps one-byte (Latin-1) strings at ~1 byte per character; two-byte text is undercounted
+    // by half, which the generous overhead and the RSS headroom absorb.
+    let size = key.length + VERSION_OVERHEAD;
+    for (const v of versions) size += v.json.length + v.rv.length + VERSION_OVERHEAD + (v.digests ? v.digests.size * 128 : 0);
+    this.#lru.set(key, versions, { size });
   }
 }

@@ -138,6 +138,27 @@ describe('objects, windows and state', () => {
     expect(e.attributes[Attr.diff]).toBeUndefined();
   });
 
+  it('per-object state is also bounded by cacheBytes: large objects evict the least recently changed', () => {
+    expect(() => new Pipeline({ cacheBytes: 1000 })).toThrow(/cacheBytes/);
+    const p = new Pipeline({ cacheBytes: 1024 * 1024 });
+    const big = (n: string, rv: string, fill: string) => {
+      const e = fx('configmap-create-impersonated');
+      e.auditID = `${n}-${rv}`;
+      e.objectRef.name = e.responseObject.metadata.name = `cm-${n}`;
+      e.responseObject.metadata.resourceVersion = rv;
+      e.responseObject.data = { blob: fill.repeat(400 * 1024) };
+      return e;
+    };
+    const update = (n: string, rv: string, fill: string) => Object.assign(big(n, rv, fill), { verb: 'update', auditID: `u-${n}-${rv}` });
+    p.auditEvent(big('a', '10', 'a'), C);
+    // a small change to a cached object still diffs against its previous version
+    expect(events(p.auditEvent(update('a', '11', 'b'), C).spans)[0]!.attributes[Attr.diff]).toMatch(/^data\.blob "a+" -> "b+"$/);
+    // 3 × 400 KiB more do not fit in 1 MiB next to it: the oldest object ('a') is evicted first
+    for (const n of ['b', 'c', 'd']) p.auditEvent(big(n, '20', n), C);
+    expect(events(p.auditEvent(update('a', '12', 'c'), C).spans)[0]!.attributes[Attr.diff]).toBeUndefined();
+    expect(events(p.auditEvent(update('d', '21', 'e'), C).spans)[0]!.attributes[Attr.diff]).toMatch(/^data\.blob "d+" -> "e+"$/);
+  });
+
   it('a delete answered with a Status snapshots the last known version', () => {
     const p = new Pipeline();
     p.auditEvent(fx('configmap-create-impersonated'), C);
