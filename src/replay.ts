@@ -5,14 +5,11 @@ import type { SpanRecord } from './model.ts';
 import { objectKey } from './model.ts';
 import { SinkFullError, type SpanSink } from './sinks/sink.ts';
 import { log } from './log.ts';
+import type { LogItem } from './audit/read-log.ts';
 
 /** One parsed line/document of a log (src/audit/read-log.ts LogItem). */
-export interface ReplayItem {
-  event?: unknown;
-  error?: string;
-  file: string;
-  line: number;
-}
+/** One item of an audit log as readAuditLogs yields it. */
+export type ReplayItem = LogItem;
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 
