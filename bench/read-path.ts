@@ -8,9 +8,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { keyHash } from '../src/ids.ts';
-import { objectKey } from '../src/model.ts';
+import { keyHash } from '../src/core/ids.ts';
+import { objectKey } from '../src/core/model.ts';
 import { SqliteStore } from '../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../frontend-plugin/backend/sqlite.ts';
 import { createQueryServer } from '../frontend-plugin/server.ts';
 import { encodeDisplayId } from '../frontend-plugin/trace-id.ts';
 import { fullSize, generateStream, type StreamOptions } from './generate-kwok-stream.ts';
@@ -38,7 +39,7 @@ export interface ReadPathResult {
   serverPeakRssMb: number;
 }
 
-const WINDOW_SEC = 1800; // the default window (src/config.ts)
+const WINDOW_SEC = 1800; // the default window (src/core/config.ts)
 const CLUSTER = 'kwok-bench';
 
 export async function readPathBench(pods: number, requests: number, workdir: string, backendKind: 'store' | 'jaeger' = 'store'): Promise<ReadPathResult> {
@@ -67,7 +68,7 @@ export async function readPathBench(pods: number, requests: number, workdir: str
     await jaeger?.stop();
     throw e;
   }
-  const backend: TraceBackend = jaeger ? new JaegerBackend({ url: jaeger.queryUrl, windowSec: WINDOW_SEC }) : new SqliteStore(storePath);
+  const backend: TraceBackend = jaeger ? new JaegerBackend({ url: jaeger.queryUrl, windowSec: WINDOW_SEC }) : new SqliteBackend(storePath);
   const app = await createQueryServer({ backend, windowSec: WINDOW_SEC, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

@@ -67,7 +67,7 @@ function bareParse(file: string): PhaseResult {
 }
 
 async function readLogOnly(file: string): Promise<PhaseResult> {
-  const { readAuditLogs } = await import('../src/audit/read-log.ts');
+  const { readAuditLogs } = await import('../src/sources/audit-log.ts');
   const t0 = performance.now();
   let bytes = 0;
   let events = 0;

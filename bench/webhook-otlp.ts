@@ -17,8 +17,8 @@ import { simulateEvents, fullSize, type StreamOptions } from './generate-kwok-st
 import {
   REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, startDaemon, startJaeger, stopChild, waitFor,
 } from './lib.ts';
-import { rawTraceId, windowStartSec } from '../src/ids.ts';
-import { objectKey } from '../src/model.ts';
+import { rawTraceId, windowStartSec } from '../src/core/ids.ts';
+import { objectKey } from '../src/core/model.ts';
 
 export interface WebhookResult {
   events: number;

@@ -5,8 +5,8 @@
 //  1. discover the set of objects in scope by following link spans (scope-specific walk);
 //  2. lay that set out as one tree (display root + first path found), so every object appears
 //     exactly once, none is dropped, and cycles cannot loop.
-import { rawTraceId } from '../src/ids.ts';
-import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/model.ts';
+import { rawTraceId } from '../src/core/ids.ts';
+import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
 

@@ -1,7 +1,7 @@
 // The read path's use cases, independent of HTTP: resolve a display ID, search objects, locate
 // an object at a time (for /redirect). server.ts maps these onto the Jaeger query API.
-import { keyHash, windowStartSec } from '../src/ids.ts';
-import { objectKey, type ObjectRef } from '../src/model.ts';
+import { keyHash, windowStartSec } from '../src/core/ids.ts';
+import { objectKey, type ObjectRef } from '../src/core/model.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
 import type { JaegerTrace } from './modes/jaeger-json.ts';

@@ -6,10 +6,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
-import { log } from '../src/log.ts';
-import type { ObjectRef } from '../src/model.ts';
+import { log } from '../src/core/log.ts';
+import type { ObjectRef } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
-import { parseDurationSec } from './duration.ts';
+import { parseDurationSec } from '../src/core/duration.ts';
 import { TraceQuery, type SearchRequest } from './query.ts';
 import { isRawTraceId, decodeDisplayId, parseServiceName, serviceNames } from './trace-id.ts';
 
@@ -26,7 +26,7 @@ export interface QueryServerOptions {
   upstream?: string;
   /** Built-in UI files; default frontend-plugin/ui. */
   uiDir?: string;
-  /** Default: kubetrail's pino logger (src/log.ts); failures are logged, requests are not. */
+  /** Default: kubetrail's pino logger (src/core/log.ts); failures are logged, requests are not. */
   logger?: FastifyBaseLogger | boolean;
   maxObjects?: number;
 }

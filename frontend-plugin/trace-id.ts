@@ -5,9 +5,9 @@
 //
 // mode = display digit + scope digit + '000000' (Kelemetry's convention: `20000000` tracing,
 // `21000000` tracing + full tree, ...). Swapping the 8 mode digits shows the same lookup in another
-// mode. The raw trace of the first window is keyHash + '000' + window start (src/ids.ts), so the
+// mode. The raw trace of the first window is keyHash + '000' + window start (src/core/ids.ts), so the
 // object key is recovered from that raw trace's object span.
-import { parseRawTraceId } from '../src/ids.ts';
+import { parseRawTraceId } from '../src/core/ids.ts';
 
 export type DisplayMode = 'tracing' | 'tree' | 'timeline' | 'grouped';
 export type Scope = 'default' | 'full' | 'ancestors' | 'owned';
@@ -75,7 +75,7 @@ export function withMode(id: string, display: DisplayMode, scope: Scope): string
   return encodeDisplayId({ ...d, display, scope });
 }
 
-/** Raw trace ID (src/ids.ts rawTraceId) of window `i` of a display ID; needs only the key hash. */
+/** Raw trace ID (src/core/ids.ts rawTraceId) of window `i` of a display ID; needs only the key hash. */
 export function rawTraceIdOf(d: DisplayId, windowSec: number, i = 0): string {
   const ws = d.windowStart + i * windowSec;
   return `${d.keyHash}000${ws.toString(16).padStart(16, '0')}`;

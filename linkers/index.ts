@@ -1,5 +1,5 @@
 // The linker registry. Adding a relation = one file in linkers/ + one line here.
-import type { Link, ObjectRef } from '../src/model.ts';
+import type { Link, ObjectRef } from '../src/core/model.ts';
 import type { KubeObject, Linker } from './types.ts';
 import { ownerReferenceLinker } from './owner-reference.ts';
 import { podNodeLinker } from './pod-node.ts';

@@ -1,5 +1,5 @@
 // The controller owner reference: a ReplicaSet is the parent of its Pods, a Deployment of its ReplicaSets.
-import { kindToResource } from '../src/events/kinds.ts';
+import { kindToResource } from '../src/core/kinds.ts';
 import type { Linker } from './types.ts';
 
 export const ownerReferenceLinker: Linker = (obj, ref) => {

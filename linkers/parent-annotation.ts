@@ -1,7 +1,7 @@
 // An explicit parent set by whoever creates the object, possibly in another cluster:
 //   kubetrail.io/parent: 'cluster/group/resource/namespace/name' or 'group/resource/namespace/name'
 //   kelemetry.kubewharf.io/parent-link: {"cluster","group","version","resource","namespace","name","uid"}
-import type { ObjectRef } from '../src/model.ts';
+import type { ObjectRef } from '../src/core/model.ts';
 import type { Linker } from './types.ts';
 
 export const PARENT_ANNOTATION = 'kubetrail.io/parent';

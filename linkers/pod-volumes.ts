@@ -3,7 +3,7 @@
 // trace of a ConfigMap lists the pods that use it.
 // kube-root-ca.crt is skipped: it is projected into every pod, and linking it would put every
 // pod of a namespace into one trace.
-import type { Link, ObjectRef } from '../src/model.ts';
+import type { Link, ObjectRef } from '../src/core/model.ts';
 import type { Linker } from './types.ts';
 
 const SKIP_CONFIGMAPS = new Set(['kube-root-ca.crt']);

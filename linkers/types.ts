@@ -1,5 +1,5 @@
-import type { KubeObject } from '../src/audit/types.ts';
-import type { Link, ObjectRef } from '../src/model.ts';
+import type { KubeObject } from '../src/core/audit-event.ts';
+import type { Link, ObjectRef } from '../src/core/model.ts';
 
 export type { KubeObject };
 

@@ -4,8 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { serveCommand } from './commands/serve.ts';
 import { replayCommand } from './commands/replay.ts';
 import { demoCommand } from './commands/demo.ts';
-import { queryCommand } from '../frontend-plugin/cli-query.ts';
-import { log } from './log.ts';
+import { queryCommand } from './commands/query.ts';
+import { log } from './core/log.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubetrail')

@@ -1,4 +1,4 @@
-import type { ObjectRef, SpanRecord } from '../../src/model.ts';
+import type { ObjectRef, SpanRecord } from '../../src/core/model.ts';
 
 export interface ObjectQuery {
   cluster?: string;
@@ -19,7 +19,7 @@ export interface FoundObject {
 
 /**
  * Where the read path gets raw spans: Jaeger's query HTTP API (jaeger.ts) or the embedded store.
- * Raw trace IDs are derived (src/ids.ts), so most reads are direct fetches by ID.
+ * Raw trace IDs are derived (src/core/ids.ts), so most reads are direct fetches by ID.
  */
 export interface TraceBackend {
   /** All spans of one raw trace (object, window); [] when unknown. */

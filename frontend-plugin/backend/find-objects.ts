@@ -1,7 +1,7 @@
 // findObjects for backends that scan object spans themselves (Jaeger search results, the in-memory
 // backend): one filter and one grouping, so every backend answers the same query the same way.
-import { parseRawTraceId, windowStartSec } from '../../src/ids.ts';
-import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
+import { parseRawTraceId, windowStartSec } from '../../src/core/ids.ts';
+import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { FoundObject, ObjectQuery } from './backend.ts';
 
 /** Whether an object span (its object and time range) answers the query: every given field equal, span overlapping the range. */

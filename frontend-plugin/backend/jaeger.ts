@@ -1,7 +1,7 @@
 // TraceBackend over Jaeger's query HTTP API (v1 JSON: /api/traces, /api/traces/:id), for when the
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
 // → attributes, the object from its tags, the kind from `nestLevel`.
-import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/model.ts';
+import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/core/model.ts';
 import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 

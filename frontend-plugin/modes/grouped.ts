@@ -1,6 +1,6 @@
 // `grouped`: under each object, one pseudo span per actor (audit user, field manager or Event
 // component) holding that actor's events — "which controllers touched this object, and how often".
-import type { SpanRecord } from '../../src/model.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { actorOf, addEventSpan, addObjectSpan, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
 

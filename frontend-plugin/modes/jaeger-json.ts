@@ -1,7 +1,7 @@
 // Jaeger's query JSON (the shape the Jaeger UI and Kelemetry's users read) and the helpers every
 // display mode shares: object span, event tags, event log fields, unique span IDs.
 import { createHash } from 'node:crypto';
-import { Attr, type AttrValue, type SpanRecord } from '../../src/model.ts';
+import { Attr, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 
 export interface JaegerKeyValue {

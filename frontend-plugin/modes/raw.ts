@@ -1,5 +1,5 @@
 // A raw (object, window) trace exactly as stored, in Jaeger JSON: for debugging the write path.
-import type { SpanRecord } from '../../src/model.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
 import { kv, type JaegerTrace } from './jaeger-json.ts';
 
 export function rawToJaeger(traceId: string, spans: SpanRecord[]): JaegerTrace {

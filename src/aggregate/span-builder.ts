@@ -1,11 +1,11 @@
 // Turns one event on one object into spans of that object's (object, window) trace:
 // the object span (once per process per window, LRU), the event span, and link spans in both
-// objects' traces (once per (pair, class, window)). All IDs are derived (src/ids.ts), so another
+// objects' traces (once per (pair, class, window)). All IDs are derived (src/core/ids.ts), so another
 // process, a replay or a redelivery produces the same spans.
 import { LRUCache } from 'lru-cache';
-import { eventSpanId, linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../ids.ts';
-import { Attr, objectKey } from '../model.ts';
-import type { AttrValue, Link, ObjectRef, SpanRecord } from '../model.ts';
+import { eventSpanId, linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../core/ids.ts';
+import { Attr, objectKey } from '../core/model.ts';
+import type { AttrValue, Link, ObjectRef, SpanRecord } from '../core/model.ts';
 
 export interface EventInput {
   ref: ObjectRef;

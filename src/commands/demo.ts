@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { SqliteStore } from '../sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { instrument } from '../sinks/index.ts';
 import { startQueryServer } from './query-server.ts';
 import { replayFiles } from './replay.ts';
-import { formatSummary } from '../replay.ts';
-import { defaultTracerConfig } from '../config.ts';
-import { objectKey, type ObjectRef } from '../model.ts';
-import { rawTraceId } from '../ids.ts';
-import { log } from '../log.ts';
+import { formatSummary } from '../sources/replay.ts';
+import { defaultTracerConfig } from '../core/config.ts';
+import { objectKey, type ObjectRef } from '../core/model.ts';
+import { rawTraceId } from '../core/ids.ts';
+import { log } from '../core/log.ts';
 import { addLogOptions, applyLogLevel, parsePort } from './options.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,7 +64,7 @@ function demoStorePath(): string {
   return join(base, 'kubetrail', 'demo.sqlite');
 }
 
-async function pickDeployment(store: SqliteStore): Promise<{ object: ObjectRef; tsUs: number } | undefined> {
+async function pickDeployment(store: SqliteBackend): Promise<{ object: ObjectRef; tsUs: number } | undefined> {
   const found = await store.findObjects({ group: 'apps', resource: 'deployments', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 100 });
   const ours = found.find((f) => !f.object.namespace.startsWith('kube-')) ?? found[0];
   if (!ours) return undefined;
@@ -84,10 +85,11 @@ export async function demo(o: DemoOptions): Promise<void> {
   process.stderr.write(`replaying ${scenario.files.length} file(s) from ${scenario.dir} into ${path}\n`);
   const summary = await replayFiles({ files: scenario.files, cluster: o.cluster, sink: instrument(store, 'store'), progress: Boolean(process.stderr.isTTY) });
   process.stderr.write(`${formatSummary(summary)}\n`);
-  const query = await startQueryServer({ backend: store, windowSec: defaultTracerConfig.windowSec, port: o.port, host: o.host });
+  const reader = new SqliteBackend(store);
+  const query = await startQueryServer({ backend: reader, windowSec: defaultTracerConfig.windowSec, port: o.port, host: o.host });
   const base = query.url.endsWith('/') ? query.url : `${query.url}/`;
   process.stdout.write(`kubetrail UI: ${base}\n`);
-  const dep = await pickDeployment(store);
+  const dep = await pickDeployment(reader);
   if (dep) {
     const q = new URLSearchParams({
       cluster: dep.object.cluster, group: dep.object.group, resource: dep.object.resource,

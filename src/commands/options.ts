@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import type { RedactionRule, TracerConfig } from '../config.ts';
-import { defaultTracerConfig } from '../config.ts';
-import { parseDurationSec } from '../../frontend-plugin/duration.ts';
-import { setLogLevel } from '../log.ts';
+import type { RedactionRule, TracerConfig } from '../core/config.ts';
+import { defaultTracerConfig } from '../core/config.ts';
+import { parseDurationSec } from '../core/duration.ts';
+import { setLogLevel } from '../core/log.ts';
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -2,13 +2,13 @@
 import { statSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { Pipeline } from '../pipeline.ts';
-import { readAuditLogs, classifyItem } from '../audit/read-log.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { readAuditLogs, classifyItem } from '../sources/audit-log.ts';
 import { createSink } from '../sinks/index.ts';
-import type { SpanSink } from '../sinks/sink.ts';
-import { replay, formatSummary, type ReplaySummary } from '../replay.ts';
-import type { TracerConfig } from '../config.ts';
-import { log } from '../log.ts';
+import type { SpanSink } from '../core/sink.ts';
+import { replay, formatSummary, type ReplaySummary } from '../sources/replay.ts';
+import type { TracerConfig } from '../core/config.ts';
+import { log } from '../core/log.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
 } from './options.ts';

@@ -3,12 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Pipeline } from '../pipeline.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
 import { createSink } from '../sinks/index.ts';
-import { buildWebhookServer, loadTls } from '../server/webhook.ts';
-import type { RunningInformers } from '../informers/index.ts';
+import { buildWebhookServer, loadTls } from '../sources/webhook.ts';
+import type { RunningInformers } from '../sources/informers/index.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
-import { log } from '../log.ts';
+import { log } from '../core/log.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
@@ -104,8 +105,8 @@ export async function serve(o: ServeOptions): Promise<void> {
   let informers: RunningInformers | undefined;
   if (o.informers && (o.listWatchOnly || kubeconfigAvailable(o))) {
     // loaded on demand: @kubernetes/client-node takes seconds to import, which every CLI call would pay
-    const { loadKubeConfig } = await import('../informers/kube-client.ts');
-    const { startInformers } = await import('../informers/index.ts');
+    const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
+    const { startInformers } = await import('../sources/informers/index.ts');
     const kc = loadKubeConfig(o);
     informers = await startInformers({
       kc, cluster: o.cluster, pipeline, sink, listWatchOnly: o.listWatchOnly, events: o.events,
@@ -117,7 +118,7 @@ export async function serve(o: ServeOptions): Promise<void> {
 
   let query: RunningQueryServer | undefined;
   if (o.query) {
-    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store;
+    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store && new SqliteBackend(chosen.store);
     if (backend) {
       query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery });
       log.info({ url: query.url }, 'query API and UI');

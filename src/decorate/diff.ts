@@ -8,7 +8,7 @@
 // Arrays of named items (every item an object with a unique string `name`, else `type`) are
 // matched by that key, other arrays of objects by index, arrays of scalars compared whole.
 // metadata.managedFields never appears; resourceVersion/generation/last-applied lines go to `verbose`.
-import { isRecord } from '../audit/types.ts';
+import { isRecord } from '../core/audit-event.ts';
 import { keySegment } from './path.ts';
 
 export const NONE = '<none>';

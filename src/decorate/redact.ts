@@ -7,8 +7,8 @@
 // keyed digest (HMAC with a random per-process key, never emitted) per redacted Secret value,
 // in a WeakMap beside the redacted object. Diff compares those digests.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { RedactionRule } from '../config.ts';
-import { isRecord } from '../audit/types.ts';
+import type { RedactionRule } from '../core/config.ts';
+import { isRecord } from '../core/audit-event.ts';
 import { keySegment } from './path.ts';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

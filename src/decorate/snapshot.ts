@@ -1,7 +1,7 @@
 // Snapshots (create/delete) and the object form kept for diffs: managedFields removed
 // (they are bookkeeping, large, and never shown).
-import { isRecord } from '../audit/types.ts';
-import type { KubeObject } from '../audit/types.ts';
+import { isRecord } from '../core/audit-event.ts';
+import type { KubeObject } from '../core/audit-event.ts';
 
 /** A shallow copy of `obj` without metadata.managedFields (the same object when it has none). */
 export function stripManagedFields<T>(obj: T): T {

@@ -1,10 +1,10 @@
 // Picks the sink from the command line: --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) → OTLP gRPC
 // to a collector such as Jaeger; otherwise the embedded SQLite store (--store FILE or the default file).
-import type { SpanRecord } from '../model.ts';
-import { SinkFullError, type SpanSink } from './sink.ts';
+import type { SpanRecord } from '../core/model.ts';
+import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { OtlpSink } from './otlp.ts';
 import { SqliteStore, defaultStorePath } from './sqlite-store.ts';
-import { sinkQueueDepth, spansFailed, spansWritten, trackSinkQueue } from '../server/metrics.ts';
+import { sinkQueueDepth, spansFailed, spansWritten, trackSinkQueue } from '../core/metrics.ts';
 
 export interface SinkOptions {
   otlpEndpoint?: string;

@@ -5,7 +5,7 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { AttrValue, SpanRecord } from '../model.ts';
+import type { AttrValue, SpanRecord } from '../core/model.ts';
 
 export const SERVICE_NAME = 'kubetrail';
 const RESOURCE = resourceFromAttributes({ 'service.name': SERVICE_NAME });

@@ -6,10 +6,10 @@
 // that still fails after the retries rejects its writers (who answer non-2xx upstream) and is
 // logged and counted, so nothing is dropped silently.
 import { Worker } from 'node:worker_threads';
-import type { SpanRecord } from '../model.ts';
-import { SinkFullError, type SpanSink } from './sink.ts';
+import type { SpanRecord } from '../core/model.ts';
+import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { spansToRows, type SpanRow, type WorkerReply, type WorkerRequest } from './otlp-rows.ts';
-import { log } from '../log.ts';
+import { log } from '../core/log.ts';
 
 export { SERVICE_NAME, toReadableSpan } from './otlp-rows.ts';
 

@@ -2,15 +2,14 @@
 // TraceBackend (read path). Spans are unique by (trace_id, span_id) with INSERT OR IGNORE, so a replay
 // or a redelivery of the same input (derived IDs) stores nothing twice. Writes run in a worker thread
 // (sqlite-writer.ts) with its own connection; reads use this thread's connection.
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { SpanRecord, SpanKind, AttrValue } from '../model.ts';
-import { SinkFullError, type SpanSink } from './sink.ts';
+import type { SpanRecord } from '../core/model.ts';
+import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { Worker } from 'node:worker_threads';
 import { configureWriter, SpanWriter, type FromWriter, type ToWriter, type WriterData } from './sqlite-writer.ts';
-import type { FoundObject, ObjectQuery, TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 
 export function defaultStorePath(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
@@ -67,27 +66,6 @@ CREATE INDEX IF NOT EXISTS objects_by_name ON objects (obj_name, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_resource ON objects (resource, namespace, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_time ON objects (start_us);
 `;
-
-const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
-/** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
-const RAW_TRACES_PER_STATEMENT = 500;
-
-interface SpanRow {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  kind: string;
-  name: string;
-  start_us: number | bigint;
-  end_us: number | bigint;
-  cluster: string;
-  grp: string;
-  resource: string;
-  namespace: string;
-  obj_name: string;
-  attributes: string;
-  error: string | null;
-}
 
 /** The schema version of an open store: 0 = empty file, 1 = the unversioned first layout. */
 function storedVersion(db: DatabaseSync): number {
@@ -185,16 +163,17 @@ class WorkerWriter implements WriteTarget {
   }
 }
 
-export class SqliteStore implements SpanSink, TraceBackend {
+export class SqliteStore implements SpanSink {
   readonly path: string;
-  /** Read side (and schema setup); the writes go through `writer`. */
-  private readonly db: DatabaseSync;
+  /**
+   * Schema setup and the read side's connection (frontend-plugin/backend/sqlite.ts reads through it);
+   * the writes go through `writer`.
+   */
+  readonly db: DatabaseSync;
   private readonly writer: WriteTarget | undefined;
   private readonly maxPending: number;
   private pendingCount = 0;
   private closed = false;
-  private readonly selectTrace: StatementSync;
-  private readonly selectTraces: StatementSync;
   /** The last write; the writer commits in order, so awaiting it awaits all before it. */
   private last: Promise<void> = Promise.resolve();
 
@@ -230,12 +209,6 @@ export class SqliteStore implements SpanSink, TraceBackend {
     // not write (the writer thread has its own, unmapped), so a replay's RSS does not grow with it.
     if (path !== ':memory:') this.db.exec('PRAGMA mmap_size = 268435456;');
     this.db.exec('PRAGMA cache_size = -32768;');
-    this.selectTrace = this.db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_us, span_id`);
-    // Many raw traces in one statement (the IDs as a JSON array, sorted so the index is walked in
-    // order): one SQLite call per chunk instead of one per (object, window).
-    this.selectTraces = this.db.prepare(
-      `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))`,
-    );
   }
 
   // ---- SpanSink ----
@@ -277,84 +250,6 @@ export class SqliteStore implements SpanSink, TraceBackend {
     this.db.close();
   }
 
-  // ---- TraceBackend ----
-
-  async getRawTrace(traceId: string): Promise<SpanRecord[]> {
-    const out: SpanRecord[] = [];
-    let prev: SpanRecord | undefined;
-    for (const r of this.selectTrace.all(traceId) as unknown as SpanRow[]) out.push((prev = rowToSpan(r, prev)));
-    return out;
-  }
-
-  /** getRawTrace of many IDs at once, in the order asked (unknown IDs: []). */
-  async getRawTraces(traceIds: string[]): Promise<SpanRecord[][]> {
-    const byId = new Map<string, SpanRecord[]>();
-    // unique: an ID in two chunks would collect its rows twice; sorted: the index is walked in order
-    const unique = [...new Set(traceIds)].sort();
-    for (let i = 0; i < unique.length; i += RAW_TRACES_PER_STATEMENT) {
-      const rows = this.selectTraces.all(JSON.stringify(unique.slice(i, i + RAW_TRACES_PER_STATEMENT))) as unknown as SpanRow[];
-      let prev: SpanRecord | undefined;
-      for (const r of rows) {
-        let list = byId.get(r.trace_id);
-        if (!list) byId.set(r.trace_id, (list = []));
-        list.push((prev = rowToSpan(r, prev)));
-      }
-    }
-    // selectTrace's order; sorting here is cheaper than an ORDER BY over rows this wide
-    for (const list of byId.values()) list.sort((a, b) => a.startUs - b.startUs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
-    return traceIds.map((id) => byId.get(id) ?? []);
-  }
-
-  async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
-    const where: string[] = ['start_us <= ?', 'end_us >= ?'];
-    const params: (string | number)[] = [q.endUs, q.startUs];
-    const eq: [keyof ObjectQuery, string][] = [
-      ['cluster', 'cluster'], ['group', 'grp'], ['resource', 'resource'], ['namespace', 'namespace'], ['name', 'obj_name'],
-    ];
-    for (const [field, column] of eq) {
-      const v = q[field];
-      if (v !== undefined) {
-        where.push(`${column} = ?`);
-        params.push(v as string);
-      }
-    }
-    // limit counts objects, not windows: pick the objects first, then their windows
-    const rows = this.db
-      .prepare(
-        `WITH picked AS (
-           SELECT cluster, grp, resource, namespace, obj_name, MIN(start_us) AS first_us FROM objects
-           WHERE ${where.join(' AND ')}
-           GROUP BY cluster, grp, resource, namespace, obj_name
-           ORDER BY first_us, cluster, grp, resource, namespace, obj_name
-           LIMIT ?)
-         SELECT o.cluster, o.grp, o.resource, o.namespace, o.obj_name, o.start_us FROM objects o
-         JOIN picked p USING (cluster, grp, resource, namespace, obj_name)
-         WHERE o.start_us <= ? AND o.end_us >= ?
-         ORDER BY p.first_us, o.cluster, o.grp, o.resource, o.namespace, o.obj_name, o.start_us`,
-      )
-      .all(...params, Math.max(0, Math.floor(q.limit)), q.endUs, q.startUs) as unknown as {
-      cluster: string; grp: string; resource: string; namespace: string; obj_name: string; start_us: number | bigint;
-    }[];
-    const out: FoundObject[] = [];
-    let last: FoundObject | undefined;
-    for (const r of rows) {
-      const win = Math.floor(Number(r.start_us) / 1e6);
-      if (last && last.object.cluster === r.cluster && last.object.group === r.grp && last.object.resource === r.resource &&
-        last.object.namespace === r.namespace && last.object.name === r.obj_name) {
-        last.windows.push(win);
-        continue;
-      }
-      last = { object: { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name }, windows: [win] };
-      out.push(last);
-    }
-    return out;
-  }
-
-  async clusters(): Promise<string[]> {
-    const rows = this.db.prepare('SELECT cluster FROM clusters ORDER BY cluster').all() as { cluster: string }[];
-    return rows.map((r) => r.cluster);
-  }
-
   /** Number of stored spans (for summaries and tests). */
   count(): number {
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number | bigint };
@@ -362,24 +257,3 @@ export class SqliteStore implements SpanSink, TraceBackend {
   }
 }
 
-/** `prev`: the span of the row before; its object is shared when identical (one raw trace = one object). */
-function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
-  const p = prev?.object;
-  const object =
-    p && p.name === r.obj_name && p.namespace === r.namespace && p.resource === r.resource && p.group === r.grp && p.cluster === r.cluster
-      ? p
-      : { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name };
-  const span: SpanRecord = {
-    traceId: r.trace_id,
-    spanId: r.span_id,
-    kind: r.kind as SpanKind,
-    name: r.name,
-    startUs: Number(r.start_us),
-    endUs: Number(r.end_us),
-    object,
-    attributes: JSON.parse(r.attributes) as Record<string, AttrValue>,
-  };
-  if (r.parent_span_id) span.parentSpanId = r.parent_span_id;
-  if (r.error !== null) span.error = r.error;
-  return span;
-}

@@ -7,7 +7,7 @@
 // therefore happens here, on the other core.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { SpanRecord } from '../model.ts';
+import type { SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
 export const MAX_SPANS_PER_TRANSACTION = 5000;

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { loadKubeConfig } from '../../src/informers/kube-client.ts';
-import { discoverResources } from '../../src/informers/discovery.ts';
-import { startInformers, type RunningInformers } from '../../src/informers/index.ts';
-import { objectKey } from '../../src/model.ts';
-import { rawTraceId } from '../../src/ids.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { loadKubeConfig } from '../../src/sources/informers/kube-client.ts';
+import { discoverResources } from '../../src/sources/informers/discovery.ts';
+import { startInformers, type RunningInformers } from '../../src/sources/informers/index.ts';
+import { objectKey } from '../../src/core/model.ts';
+import { rawTraceId } from '../../src/core/ids.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 
 const stack = inject('stack');
@@ -54,10 +55,10 @@ describe('informers ← real cluster', () => {
     await kubectl(['patch', 'configmap', 'settings', '-n', ns, '--type=merge', '-p', '{"data":{"mode":"green"}}']);
 
     const spans = await waitFor(async () => {
-      const f = await store.findObjects({ cluster, resource: 'configmaps', namespace: ns, name: 'settings', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
+      const f = await new SqliteBackend(store).findObjects({ cluster, resource: 'configmaps', namespace: ns, name: 'settings', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
       if (!f[0]) return undefined;
       const key = objectKey(f[0].object);
-      const all = (await Promise.all(f[0].windows.map((w) => store.getRawTrace(rawTraceId(key, w))))).flat();
+      const all = (await Promise.all(f[0].windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
       const ev = all.filter((s) => s.kind === 'event');
       return ev.some((s) => String(s.attributes.diff ?? '').includes('green')) ? ev : undefined;
     }, 'the configmap change spans', 60_000);

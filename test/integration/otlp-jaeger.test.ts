@@ -3,9 +3,9 @@
 import { describe, expect, inject, it } from 'vitest';
 import { OtlpSink } from '../../src/sinks/otlp.ts';
 import { instrument } from '../../src/sinks/index.ts';
-import { registry } from '../../src/server/metrics.ts';
-import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
-import { eventSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/ids.ts';
+import { registry } from '../../src/core/metrics.ts';
+import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { eventSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { waitFor } from '../setup/wait.ts';
 
 const stack = inject('stack');

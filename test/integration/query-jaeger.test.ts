@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
-import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
+import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
-import { windowStartSec, rawTraceId, keyHash } from '../../src/ids.ts';
-import { Attr, objectKey } from '../../src/model.ts';
+import { windowStartSec, rawTraceId, keyHash } from '../../src/core/ids.ts';
+import { Attr, objectKey } from '../../src/core/model.ts';
 import { OtlpSink } from '../../src/sinks/otlp.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';

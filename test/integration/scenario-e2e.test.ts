@@ -12,8 +12,9 @@ import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from 
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
-import { rawTraceId, windowStartSec } from '../../src/ids.ts';
+import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 
 const stack = inject('stack');
 const WINDOW_SEC = 1800;
@@ -193,7 +194,7 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
     replay.stderr!.on('data', (d: Buffer) => { out += d; });
     expect(await new Promise((r) => replay.on('exit', r)), out).toBe(0);
 
-    const store = new SqliteStore(storePath, { readOnly: true });
+    const store = new SqliteBackend(storePath);
     const server = await startQueryServer({ backend: store, windowSec: WINDOW_SEC, port: 0, host: '127.0.0.1' });
     try {
       await checkDeploymentStory(server.url.replace(/\/$/, ''), ns, during);

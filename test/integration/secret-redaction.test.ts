@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rawTraceId } from '../../src/ids.ts';
-import { objectKey, type SpanRecord } from '../../src/model.ts';
+import { rawTraceId } from '../../src/core/ids.ts';
+import { objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 
@@ -34,7 +35,7 @@ function leaks(haystack: Buffer | string, values: string[]): string[] {
 }
 
 /** All spans of an object over every window the store knows it in. */
-async function objectSpans(store: SqliteStore, ref: { group: string; resource: string; namespace: string; name: string }): Promise<SpanRecord[]> {
+async function objectSpans(store: SqliteBackend, ref: { group: string; resource: string; namespace: string; name: string }): Promise<SpanRecord[]> {
   const full = { cluster: stack.clusterName, ...ref };
   const found = await store.findObjects({ ...full, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
   if (found.length === 0) return [];
@@ -92,7 +93,7 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
     await kubectl(['delete', 'pod', 'uses-secrets', '-n', ns, '--grace-period=0', '--force', '--wait=false']);
     await kubectl(['delete', 'secret', created.name, applied.name, '-n', ns]);
 
-    const store = new SqliteStore(path, { readOnly: true });
+    const store = new SqliteBackend(path);
     const secretEvents = async (name: string) => {
       const spans = await objectSpans(store, { group: '', resource: 'secrets', namespace: ns, name });
       const audited = spans.filter((s) => s.kind === 'event' && s.attributes.source === 'audit');
@@ -141,7 +142,7 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
     });
     const out = `${run.stdout}\n${run.stderr}`;
     expect(run.status, out.slice(-2000)).toBe(0);
-    const store = new SqliteStore(path, { readOnly: true });
+    const store = new SqliteBackend(path);
     const spans = await objectSpans(store, { group: '', resource: 'secrets', namespace: ns, name: created.name });
     expect(spans.filter((s) => s.kind === 'event').map((s) => String(s.attributes.verb))).toEqual(expect.arrayContaining(['create', 'patch', 'delete']));
     expect(spans.map((s) => String(s.attributes.diff ?? '')).join('\n')).toMatch(/data\.password/);

@@ -13,9 +13,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { replayFiles } from '../../src/commands/replay.ts';
 import { findScenarioLogs } from '../../src/commands/demo.ts';
-import { defaultTracerConfig } from '../../src/config.ts';
+import { defaultTracerConfig } from '../../src/core/config.ts';
 import { demoAuditLog } from '../fixtures/ui/audit-demo.ts';
 import { BIG_TRACE_ID, startUiDevServer, type DevServer } from '../fixtures/ui/dev-server.ts';
 import { TRACE_ID } from '../fixtures/ui/make-trace.ts';
@@ -73,7 +74,7 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     store = new SqliteStore(join(dir, 'store.sqlite'));
     const summary = await replayFiles({ files, cluster: 'kwok', sink: store, progress: false });
     expect(summary).toBeTruthy();
-    app = await createQueryServer({ backend: store, windowSec: defaultTracerConfig.windowSec });
+    app = await createQueryServer({ backend: new SqliteBackend(store), windowSec: defaultTracerConfig.windowSec });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {

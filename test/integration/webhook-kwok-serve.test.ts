@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 
@@ -30,7 +31,7 @@ describe('kubetrail serve ← KWOK cluster', () => {
 
     ns = await createNamespace('srv');
     await kubectl(['create', 'deployment', 'api', '-n', ns, '--image=nginx', '--replicas=1']);
-    const store = new SqliteStore(path, { readOnly: true });
+    const store = new SqliteBackend(path);
     const dep = await waitFor(async () => {
       const f = await store.findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
       return f.length ? f : undefined;

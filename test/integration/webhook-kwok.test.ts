@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { instrument } from '../../src/sinks/index.ts';
-import { buildWebhookServer, type WebhookServer } from '../../src/server/webhook.ts';
-import { objectKey } from '../../src/model.ts';
-import { rawTraceId } from '../../src/ids.ts';
+import { buildWebhookServer, type WebhookServer } from '../../src/sources/webhook.ts';
+import { objectKey } from '../../src/core/model.ts';
+import { rawTraceId } from '../../src/core/ids.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 
 const stack = inject('stack');
@@ -39,12 +40,12 @@ describe('audit webhook ← real kube-apiserver', () => {
     await kubectl(['scale', 'deployment', 'web', '-n', ns, '--replicas=3']);
 
     const found = await waitFor(async () => {
-      const f = await store.findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 });
+      const f = await new SqliteBackend(store).findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 });
       return f.length ? f : undefined;
     }, 'the Deployment in the store', 90_000);
     const key = objectKey(found[0]!.object);
     const events = await waitFor(async () => {
-      const spans = (await Promise.all(found[0]!.windows.map((w) => store.getRawTrace(rawTraceId(key, w))))).flat();
+      const spans = (await Promise.all(found[0]!.windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
       const ev = spans.filter((s) => s.kind === 'event');
       const users = new Set(ev.map((s) => String(s.attributes.user)));
       return ev.length >= 3 && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
@@ -55,7 +56,7 @@ describe('audit webhook ← real kube-apiserver', () => {
 
     // the ReplicaSet and Pods the controllers created are traced too
     const pods = await waitFor(async () => {
-      const f = await store.findObjects({ cluster: stack.clusterName, resource: 'pods', namespace: ns, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10 });
+      const f = await new SqliteBackend(store).findObjects({ cluster: stack.clusterName, resource: 'pods', namespace: ns, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10 });
       return f.length >= 2 ? f : undefined;
     }, 'the pods', 90_000);
     expect(pods.length).toBeGreaterThanOrEqual(2);

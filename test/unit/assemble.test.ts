@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { assemble, ObjectNotFoundError, type AssembledTrace, type ObjectNode } from '../../frontend-plugin/assemble.ts';
-import { MemoryBackend } from '../../frontend-plugin/backend/memory.ts';
-import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
+import { MemoryBackend } from '../helpers/memory-backend.ts';
+import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 import type { Scope } from '../../frontend-plugin/trace-id.ts';
-import { objectKey } from '../../src/model.ts';
+import { objectKey } from '../../src/core/model.ts';
 import { at, backendWithHistory, keys, WINDOW_SEC, WS0, WS1 } from './read-path-fixture.ts';
 
 const run = (key: string, scope: Scope, backend = backendWithHistory(), windows = [WS0, WS1]) =>

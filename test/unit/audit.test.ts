@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../src/pipeline.ts';
-import { defaultTracerConfig } from '../../src/config.ts';
-import { Attr } from '../../src/model.ts';
-import type { SpanRecord } from '../../src/model.ts';
-import { eventSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/ids.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { defaultTracerConfig } from '../../src/core/config.ts';
+import { Attr } from '../../src/core/model.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
+import { eventSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { fx } from './audit-fixtures.ts';
 
 const C = 'kwok';
@@ -155,7 +155,7 @@ describe('audit events', () => {
 
 describe('auditObjectKey (partitioning by object)', () => {
   it('gives the key the spans use, incl. generateName creates and Event writes', async () => {
-    const { auditObjectKey } = await import('../../src/audit/normalize.ts');
+    const { auditObjectKey } = await import('../../src/normalize/audit-event.ts');
     for (const n of ['deployment-create-kubectl', 'pod-create-generatename', 'pod-binding-scheduler', 'event-create-scheduler']) {
       const spans = new Pipeline().auditEvent(fx(n), C).spans;
       const ev = spans.find((s) => s.kind === 'event')!;

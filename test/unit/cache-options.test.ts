@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { addTracerOptions, parseByteSize, tracerConfigFrom, type TracerCliOptions } from '../../src/commands/options.ts';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 
 describe('--cache-size / --cache-bytes', () => {
   it('accept plain bytes and Kubernetes-style suffixes, refuse anything else', () => {

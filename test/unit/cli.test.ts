@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { auditEvent, deploymentEvents, secretEvent } from './webhook.fixtures.ts';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
@@ -66,7 +67,7 @@ describe('kubetrail CLI', () => {
     expect(run('replay', '--cluster', 'kwok', '--store', path, log).status).toBe(0);
     const again = new SqliteStore(path);
     expect(again.count()).toBe(n);
-    expect(await again.findObjects({ cluster: 'kwok', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 })).toHaveLength(1);
+    expect(await new SqliteBackend(again).findObjects({ cluster: 'kwok', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 })).toHaveLength(1);
     await again.close();
   });
 
@@ -79,7 +80,7 @@ describe('kubetrail CLI', () => {
     expect(flagWins.traced).toBe(1);
     for (const [file, cluster] of [['cfg.sqlite', 'from-config'], ['cfg2.sqlite', 'from-flag']] as const) {
       const st = new SqliteStore(join(dir, file));
-      expect(await st.clusters()).toEqual([cluster]);
+      expect(await new SqliteBackend(st).clusters()).toEqual([cluster]);
       await st.close();
     }
     writeFileSync(cfg, 'clusterName: typo\n');
@@ -155,7 +156,7 @@ describe('kubetrail CLI', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const store = new SqliteStore(path);
-    expect(await store.findObjects({ cluster: 'dev', name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
+    expect(await new SqliteBackend(store).findObjects({ cluster: 'dev', name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
     await store.close();
   });
 });

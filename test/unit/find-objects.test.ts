@@ -1,7 +1,7 @@
 // The shared findObjects filter and grouping of the Jaeger and in-memory backends.
 import { describe, expect, it } from 'vitest';
-import { MemoryBackend } from '../../frontend-plugin/backend/memory.ts';
-import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
+import { MemoryBackend } from '../helpers/memory-backend.ts';
+import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 
 describe('findObjects over object spans', () => {
   const t = new SyntheticTraces(1800);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { findLinks, linkers } from '../../linkers/index.ts';
-import { Pipeline } from '../../src/pipeline.ts';
-import { Attr, objectKey } from '../../src/model.ts';
-import type { ObjectRef, SpanRecord } from '../../src/model.ts';
-import { linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/ids.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { Attr, objectKey } from '../../src/core/model.ts';
+import type { ObjectRef, SpanRecord } from '../../src/core/model.ts';
+import { linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { fx } from './audit-fixtures.ts';
 
 const C = 'kwok';

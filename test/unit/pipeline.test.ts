@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../src/pipeline.ts';
-import { Attr, objectKey } from '../../src/model.ts';
-import type { SpanRecord } from '../../src/model.ts';
-import { eventSpanId } from '../../src/ids.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { Attr, objectKey } from '../../src/core/model.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
+import { eventSpanId } from '../../src/core/ids.ts';
 import { fx } from './audit-fixtures.ts';
 
 const C = 'kwok';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
-import { keyHash, rawTraceId } from '../../src/ids.ts';
-import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
+import { keyHash, rawTraceId } from '../../src/core/ids.ts';
+import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 import { backendWithHistory, keys, WINDOW_SEC, WS0, WS1 } from './read-path-fixture.ts';
 
 const US = (sec: number) => String(sec * 1e6);

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, renameSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { classifyItem, readAuditLogs } from '../../src/audit/read-log.ts';
-import type { LogItem } from '../../src/audit/read-log.ts';
-import { Pipeline } from '../../src/pipeline.ts';
+import { classifyItem, readAuditLogs } from '../../src/sources/audit-log.ts';
+import type { LogItem } from '../../src/sources/audit-log.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { FIXTURES, fx } from './audit-fixtures.ts';
 
 async function collect(it: AsyncIterable<LogItem>): Promise<LogItem[]> {

@@ -1,9 +1,9 @@
 // A small cluster history for the read-path tests: Deployment demo → ReplicaSets demo-aaa (2 pods)
 // and demo-bbb (1 pod), nodes node-1 (demo-aaa-1, demo-bbb-1, other-1) and node-2 (demo-aaa-2),
 // across two 30-minute windows, with every span written twice (at-least-once delivery).
-import { MemoryBackend } from '../../frontend-plugin/backend/memory.ts';
-import { ref, SyntheticTraces } from '../../frontend-plugin/backend/synthetic.ts';
-import { Attr, objectKey } from '../../src/model.ts';
+import { MemoryBackend } from '../helpers/memory-backend.ts';
+import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
+import { Attr, objectKey } from '../../src/core/model.ts';
 
 export const WINDOW_SEC = 1800;
 export const WS0 = 944_444 * WINDOW_SEC; // 2023-11-14T21:00:00Z

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { Redactor } from '../../src/decorate/redact.ts';
-import { Attr } from '../../src/model.ts';
-import type { SpanRecord } from '../../src/model.ts';
+import { Attr } from '../../src/core/model.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
 import { fx } from './audit-fixtures.ts';
 
 const C = 'kwok';

@@ -5,12 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.ts';
-import { readAuditLogs, classifyItem } from '../../src/audit/read-log.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { readAuditLogs, classifyItem } from '../../src/sources/audit-log.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { SinkFullError, type SpanSink } from '../../src/sinks/sink.ts';
-import { replay, formatSummary } from '../../src/replay.ts';
-import type { SpanRecord } from '../../src/model.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { SinkFullError, type SpanSink } from '../../src/core/sink.ts';
+import { replay, formatSummary } from '../../src/sources/replay.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
 import { BASE_MS, auditEvent, deploymentEvents } from './webhook.fixtures.ts';
 
 const ALL = { startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 100 };
@@ -45,7 +46,7 @@ describe('replay', () => {
     expect(s).toMatchObject({ eventsRead: 23, errors: 0, objects: 21 });
     expect(s.traced).toBe(23);
     expect(s.spansWritten).toBe(store.count());
-    const dep = await store.findObjects({ ...ALL, resource: 'deployments', name: 'web' });
+    const dep = await new SqliteBackend(store).findObjects({ ...ALL, resource: 'deployments', name: 'web' });
     expect(dep).toHaveLength(1);
     expect(formatSummary(s)).toMatch(/objects: +21/);
     await store.close();

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SCHEMA_VERSION, SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { SinkFullError } from '../../src/sinks/sink.ts';
-import { objectKey, type ObjectRef, type SpanRecord } from '../../src/model.ts';
-import { eventSpanId, objectSpanId, rawTraceId } from '../../src/ids.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { SinkFullError } from '../../src/core/sink.ts';
+import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { eventSpanId, objectSpanId, rawTraceId } from '../../src/core/ids.ts';
 
 const WINDOW = 1800;
 const T0 = 1_700_000_000 - (1_700_000_000 % WINDOW); // window-aligned seconds
@@ -50,14 +51,14 @@ describe('SqliteStore', () => {
     await store.write(spans);
     await store.write(spans);
     expect(store.count()).toBe(4);
-    const trace = await store.getRawTrace(spans[0]!.traceId);
+    const trace = await new SqliteBackend(store).getRawTrace(spans[0]!.traceId);
     expect(trace).toHaveLength(4);
   });
 
   it('returns a raw trace with attributes, parent and error intact', async () => {
     const spans = objectSpans(deploy, T0, 2);
     await store.write(spans);
-    const trace = await store.getRawTrace(spans[0]!.traceId);
+    const trace = await new SqliteBackend(store).getRawTrace(spans[0]!.traceId);
     const root = trace.find((s) => s.kind === 'object')!;
     expect(root.parentSpanId).toBeUndefined();
     expect(root.object).toEqual(deploy);
@@ -65,7 +66,7 @@ describe('SqliteStore', () => {
     expect(events.every((s) => s.parentSpanId === root.spanId)).toBe(true);
     expect(events[0]!.attributes).toMatchObject({ verb: 'update', code: 200, name: 'web' });
     expect(events.find((s) => s.error)?.error).toBe('Conflict: the object has been modified');
-    expect(await store.getRawTrace('0'.repeat(32))).toEqual([]);
+    expect(await new SqliteBackend(store).getRawTrace('0'.repeat(32))).toEqual([]);
   });
 
   it('reads many raw traces at once exactly as one by one, in the order asked', async () => {
@@ -74,29 +75,29 @@ describe('SqliteStore', () => {
       rawTraceId(objectKey(pod), T0 + WINDOW), rawTraceId(objectKey(deploy), T0), 'ffffffffffffffffffffffffffffffff',
       rawTraceId(objectKey(node), T0), rawTraceId(objectKey(pod), T0), rawTraceId(objectKey(deploy), T0),
     ];
-    const one = await Promise.all(ids.map((id) => store.getRawTrace(id)));
+    const one = await Promise.all(ids.map((id) => new SqliteBackend(store).getRawTrace(id)));
     expect(one.map((t) => t.length)).toEqual([5, 4, 0, 1, 3, 4]);
-    expect(await store.getRawTraces(ids)).toEqual(one);
-    expect(await store.getRawTraces([])).toEqual([]);
+    expect(await new SqliteBackend(store).getRawTraces(ids)).toEqual(one);
+    expect(await new SqliteBackend(store).getRawTraces([])).toEqual([]);
     // more IDs than one statement takes
     const many = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? rawTraceId(objectKey(pod), T0) : `${i}`.padStart(32, '0')));
-    const batched = await store.getRawTraces(many);
+    const batched = await new SqliteBackend(store).getRawTraces(many);
     expect(batched.filter((t) => t.length === 3)).toHaveLength(400);
   });
 
   it('finds objects by any subset of the key, with their windows ascending', async () => {
     await store.write([...objectSpans(deploy, T0 + WINDOW, 1), ...objectSpans(deploy, T0, 1), ...objectSpans(pod, T0, 1), ...objectSpans(node, T0, 0)]);
     const all = { startUs: T0 * 1e6, endUs: (T0 + 10 * WINDOW) * 1e6, limit: 100 };
-    const byName = await store.findObjects({ ...all, name: 'web' });
+    const byName = await new SqliteBackend(store).findObjects({ ...all, name: 'web' });
     expect(byName).toEqual([{ object: deploy, windows: [T0, T0 + WINDOW] }]);
-    expect((await store.findObjects({ ...all, cluster: 'kwok' })).map((f) => f.object.name).sort()).toEqual(['web', 'web-abc']);
-    expect((await store.findObjects({ ...all, group: '', resource: 'pods' })).map((f) => f.object)).toEqual([pod]);
-    expect(await store.findObjects(all)).toHaveLength(3);
-    expect(await store.findObjects({ ...all, limit: 1 })).toHaveLength(1);
+    expect((await new SqliteBackend(store).findObjects({ ...all, cluster: 'kwok' })).map((f) => f.object.name).sort()).toEqual(['web', 'web-abc']);
+    expect((await new SqliteBackend(store).findObjects({ ...all, group: '', resource: 'pods' })).map((f) => f.object)).toEqual([pod]);
+    expect(await new SqliteBackend(store).findObjects(all)).toHaveLength(3);
+    expect(await new SqliteBackend(store).findObjects({ ...all, limit: 1 })).toHaveLength(1);
     // only the second window overlaps this range
-    const later = await store.findObjects({ startUs: (T0 + WINDOW + 5) * 1e6, endUs: (T0 + WINDOW + 6) * 1e6, limit: 10 });
+    const later = await new SqliteBackend(store).findObjects({ startUs: (T0 + WINDOW + 5) * 1e6, endUs: (T0 + WINDOW + 6) * 1e6, limit: 10 });
     expect(later).toEqual([{ object: deploy, windows: [T0 + WINDOW] }]);
-    expect(await store.clusters()).toEqual(['kwok', 'other']);
+    expect(await new SqliteBackend(store).clusters()).toEqual(['kwok', 'other']);
   });
 
   it('writes thousands of spans per batch and keeps them queryable', async () => {
@@ -104,7 +105,7 @@ describe('SqliteStore', () => {
     for (let i = 0; i < 500; i++) batch.push(...objectSpans({ ...pod, name: `pod-${i}` }, T0, 9));
     await store.write(batch);
     expect(store.count()).toBe(5000);
-    expect(await store.findObjects({ resource: 'pods', name: 'pod-42', startUs: 0, endUs: 1e18, limit: 10 })).toHaveLength(1);
+    expect(await new SqliteBackend(store).findObjects({ resource: 'pods', name: 'pod-42', startUs: 0, endUs: 1e18, limit: 10 })).toHaveLength(1);
   });
 
   it('refuses writes with SinkFullError when over its pending limit', async () => {
@@ -119,7 +120,7 @@ describe('SqliteStore', () => {
     await small.close();
   });
   it('commits many concurrent writes, each visible to another reader once its write resolves', async () => {
-    const reader = new SqliteStore(store.path, { readOnly: true });
+    const reader = new SqliteBackend(store.path);
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 50; i++) writes.push(store.write(objectSpans({ ...pod, name: `pod-${i}` }, T0, 3)));
     await writes[0];
@@ -142,7 +143,7 @@ describe('SqliteStore', () => {
       INSERT INTO spans VALUES ('t1', 's1', NULL, 'object', 'pods', 1, 2, 'kwok', '', 'pods', 'default', 'a', '{}', NULL);`);
     db.close();
     expect(() => new SqliteStore(old)).toThrow(`store ${old} has schema 1, this kubetrail writes ${SCHEMA_VERSION}: replay into a new file`);
-    const reader = new SqliteStore(old, { readOnly: true });
+    const reader = new SqliteBackend(old);
     expect(await reader.getRawTrace('t1')).toHaveLength(1);
     await reader.close();
     // a store from a newer kubetrail is refused for reading too
@@ -151,7 +152,7 @@ describe('SqliteStore', () => {
     n.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     n.close();
     expect(() => new SqliteStore(newer)).toThrow(/has schema 3, this kubetrail writes 2/);
-    expect(() => new SqliteStore(newer, { readOnly: true })).toThrow(/has schema 3/);
+    expect(() => new SqliteBackend(newer)).toThrow(/has schema 3/);
   });
 
   it('reopens its own store and keeps de-duplicating across processes', async () => {

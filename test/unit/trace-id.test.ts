@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyHash, rawTraceId } from '../../src/ids.ts';
+import { keyHash, rawTraceId } from '../../src/core/ids.ts';
 import {
   decodeDisplayId,
   encodeDisplayId,
@@ -8,7 +8,7 @@ import {
   serviceNames,
   withMode,
 } from '../../frontend-plugin/trace-id.ts';
-import { parseDurationSec } from '../../frontend-plugin/duration.ts';
+import { parseDurationSec } from '../../src/core/duration.ts';
 
 const KEY = 'kwok/apps/deployments/default/demo';
 const WS = 1_700_000_400; // a whole minute

@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { buildWebhookServer, type WebhookServer } from '../../src/server/webhook.ts';
-import { rawTraceId } from '../../src/ids.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { buildWebhookServer, type WebhookServer } from '../../src/sources/webhook.ts';
+import { rawTraceId } from '../../src/core/ids.ts';
 import { auditEvent, deploymentEvents, eventList } from './webhook.fixtures.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/audit');
@@ -296,9 +297,9 @@ describe('audit webhook under fuzzed input', () => {
     });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ received: 2, rejected: 0 });
-    const found = await store.findObjects({ ...ALL, cluster: 'after-fuzz', resource: 'deployments', namespace: 'fuzz', name: 'still-traced' });
+    const found = await new SqliteBackend(store).findObjects({ ...ALL, cluster: 'after-fuzz', resource: 'deployments', namespace: 'fuzz', name: 'still-traced' });
     expect(found).toHaveLength(1);
-    const spans = await store.getRawTrace(rawTraceId('after-fuzz/apps/deployments/fuzz/still-traced', found[0]!.windows[0]!));
+    const spans = await new SqliteBackend(store).getRawTrace(rawTraceId('after-fuzz/apps/deployments/fuzz/still-traced', found[0]!.windows[0]!));
     expect(spans.filter((s) => s.kind === 'event').map((s) => s.attributes.verb)).toEqual(['create', 'update']);
   }, 600_000);
 
@@ -330,8 +331,8 @@ describe('audit webhook under fuzzed input', () => {
         expect(res.statusCode, what).toBe(200);
       }
       const key = `hostile/apps/deployments/fuzz/${name}`;
-      const found = await store.findObjects({ ...ALL, cluster: 'hostile', name });
-      const spans = await store.getRawTrace(rawTraceId(key, found[0]!.windows[0]!));
+      const found = await new SqliteBackend(store).findObjects({ ...ALL, cluster: 'hostile', name });
+      const spans = await new SqliteBackend(store).getRawTrace(rawTraceId(key, found[0]!.windows[0]!));
       const last = spans.filter((s) => s.kind === 'event').at(-1)!;
       expect(last.attributes['resourceVersion.new'], what).toBe('1015');
       expect(String(last.attributes.diff ?? ''), what).toMatch(/spec\.replicas 3 -> 4/);

@@ -5,9 +5,10 @@ import { request } from 'node:https';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { buildWebhookServer, loadTls, type WebhookServer } from '../../src/server/webhook.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { buildWebhookServer, loadTls, type WebhookServer } from '../../src/sources/webhook.ts';
 import { deploymentEvents, eventList } from './webhook.fixtures.ts';
 
 const certs = resolve(import.meta.dirname, 'webhook-tls');
@@ -50,7 +51,7 @@ describe('audit webhook over HTTPS', () => {
 
   it('accepts a client certificate signed by --client-ca (plus the token)', async () => {
     expect(await post(port, 'client', 'tok')).toBe(200);
-    expect(await store.findObjects({ cluster: 'tls', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
+    expect(await new SqliteBackend(store).findObjects({ cluster: 'tls', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
   });
 
   it('still requires the token with a valid certificate', async () => {

@@ -3,12 +3,13 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pipeline } from '../../src/pipeline.ts';
+import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { instrument } from '../../src/sinks/index.ts';
-import { buildWebhookServer, type WebhookServer } from '../../src/server/webhook.ts';
-import type { SpanRecord } from '../../src/model.ts';
-import { SinkFullError, type SpanSink } from '../../src/sinks/sink.ts';
+import { buildWebhookServer, type WebhookServer } from '../../src/sources/webhook.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
+import { SinkFullError, type SpanSink } from '../../src/core/sink.ts';
 import { SECRET_VALUE, deploymentEvents, eventList, secretEvent } from './webhook.fixtures.ts';
 
 const ALL = { startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 100 };
@@ -36,14 +37,14 @@ describe('audit webhook', () => {
     const res = await post(eventList(deploymentEvents()));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ received: 2, rejected: 0 });
-    const found = await store.findObjects({ ...ALL, cluster: 'kwok', resource: 'deployments', name: 'web' });
+    const found = await new SqliteBackend(store).findObjects({ ...ALL, cluster: 'kwok', resource: 'deployments', name: 'web' });
     expect(found).toHaveLength(1);
     expect(store.count()).toBeGreaterThanOrEqual(3); // object span + 2 events
   });
 
   it('uses the --cluster name for POST /audit', async () => {
     expect((await post(eventList(deploymentEvents()), '/audit')).statusCode).toBe(200);
-    expect(await store.clusters()).toEqual(['dev']);
+    expect(await new SqliteBackend(store).clusters()).toEqual(['dev']);
   });
 
   it('answers 400 with a reason for malformed JSON and for a body that is not an EventList', async () => {
@@ -67,7 +68,7 @@ describe('audit webhook', () => {
     const res = await post(eventList([create, 42, { kind: 'Event', verb: 'update' }, update]));
     expect(res.statusCode).toBe(200);
     expect(res.json().rejected).toBeGreaterThanOrEqual(1);
-    const trace = (await store.findObjects({ ...ALL, name: 'web' }))[0]!;
+    const trace = (await new SqliteBackend(store).findObjects({ ...ALL, name: 'web' }))[0]!;
     expect(trace).toBeDefined();
     const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/kubetrail_audit_events_rejected_total\{reason="malformed"\} [1-9]/);
@@ -76,7 +77,7 @@ describe('audit webhook', () => {
   it('never stores, logs or exposes Secret data', async () => {
     const res = await post(eventList([secretEvent()]));
     expect(res.statusCode).toBe(200);
-    const found = await store.findObjects({ ...ALL, resource: 'secrets', name: 'db-creds' });
+    const found = await new SqliteBackend(store).findObjects({ ...ALL, resource: 'secrets', name: 'db-creds' });
     expect(found).toHaveLength(1);
     await store.close();
     for (const f of readdirSync(dir)) {
@@ -146,7 +147,7 @@ describe('audit webhook', () => {
     expect(first.statusCode).toBe(503);
     const again = await s.app.inject({ method: 'POST', url: '/audit/kwok', headers: { 'content-type': 'application/json' }, payload: batch });
     expect(again.statusCode).toBe(200);
-    const found = await store.findObjects({ ...ALL, name: 'retry' }); // needs the object span
+    const found = await new SqliteBackend(store).findObjects({ ...ALL, name: 'retry' }); // needs the object span
     expect(found).toHaveLength(1);
     await s.app.close();
   });

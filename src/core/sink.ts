@@ -1,4 +1,4 @@
-import type { SpanRecord } from '../model.ts';
+import type { SpanRecord } from './model.ts';
 
 /** Thrown by SpanSink.write when the sink is over capacity; callers answer non-2xx so clients retry. */
 export class SinkFullError extends Error {

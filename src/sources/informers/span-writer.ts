@@ -1,9 +1,9 @@
 // Informer callbacks are synchronous and arrive one object at a time; this buffers their spans and
 // writes them to the sink in batches, retrying while the sink is full or failing.
-import type { SpanRecord } from '../model.ts';
-import type { SpanSink } from '../sinks/sink.ts';
-import { log } from '../log.ts';
-import { spansFailed } from '../server/metrics.ts';
+import type { SpanRecord } from '../../core/model.ts';
+import type { SpanSink } from '../../core/sink.ts';
+import { log } from '../../core/log.ts';
+import { spansFailed } from '../../core/metrics.ts';
 
 export class SpanWriter {
   private buffer: SpanRecord[] = [];

@@ -1,7 +1,7 @@
 // Hand-made raw traces in the write path's shape (one object span per (object, window), event
 // spans, mirrored link spans), for unit tests, the benchmark and demos without a cluster.
-import { eventSpanId, linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/ids.ts';
-import { Attr, objectKey, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/model.ts';
+import { eventSpanId, linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../../src/core/ids.ts';
+import { Attr, objectKey, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 
 function tags(o: ObjectRef, nestLevel: string): Record<string, AttrValue> {
   return {

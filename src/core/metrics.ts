@@ -1,7 +1,7 @@
-// Prometheus metrics of the write path (prom-client), one registry per process.
+// Prometheus metrics of the write path (prom-client), one registry per process. Served at /metrics
+// by src/sources/health.ts; sinks, sources and the pipeline count into them.
 // Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FastifyInstance } from 'fastify';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'kubetrail_process_' });
@@ -72,10 +72,3 @@ export const watchErrors = new Counter({
   registers: [registry],
 });
 
-/** GET /metrics in Prometheus text format. */
-export function metricsRoutes(app: FastifyInstance): void {
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
-}

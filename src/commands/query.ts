@@ -1,10 +1,10 @@
 // `kubetrail query`: the query proxy alone, in front of a Jaeger query service that holds the raw
 // spans (exported there by `kubetrail serve --otlp-endpoint`). Other Jaeger paths pass through.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { log } from '../src/log.ts';
-import { JaegerBackend } from './backend/jaeger.ts';
-import { parseDurationSec } from './duration.ts';
-import { startQueryServer } from './server.ts';
+import { log } from '../core/log.ts';
+import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
+import { parseDurationSec } from '../core/duration.ts';
+import { startQueryServer } from '../../frontend-plugin/server.ts';
 
 function durationOption(v: string): number {
   try {

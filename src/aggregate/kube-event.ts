@@ -1,12 +1,12 @@
 // A Kubernetes Event (core/v1 or events.k8s.io/v1) → one event span on the object it is about,
 // per occurrence: the span ID is derived from `event/<event uid>/<count>`, so count 1 → 2 adds
 // one span and a redelivery (informer resync, audit replay) adds none.
-import { Attr } from '../model.ts';
-import type { AttrValue } from '../model.ts';
-import { isRecord } from '../audit/types.ts';
-import { parseTimeUs } from '../audit/time.ts';
-import type { EventInput } from '../aggregate/span-builder.ts';
-import { kindToResource } from './kinds.ts';
+import { Attr } from '../core/model.ts';
+import type { AttrValue } from '../core/model.ts';
+import { isRecord } from '../core/audit-event.ts';
+import { parseTimeUs } from '../core/time.ts';
+import type { EventInput } from './span-builder.ts';
+import { kindToResource } from '../core/kinds.ts';
 
 export function isKubeEvent(obj: unknown): boolean {
   return isRecord(obj) && obj.kind === 'Event' && (obj.apiVersion === 'v1' || obj.apiVersion === 'events.k8s.io/v1' || obj.apiVersion === 'events.k8s.io/v1beta1');

@@ -1,9 +1,9 @@
 // In-memory TraceBackend (and SpanSink) for unit tests, benchmarks and tools. Not bounded: do not
 // use it for a live cluster.
-import type { SpanRecord } from '../../src/model.ts';
-import type { SpanSink } from '../../src/sinks/sink.ts';
-import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
-import { findInSpans } from './find-objects.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
+import type { SpanSink } from '../../src/core/sink.ts';
+import type { FoundObject, ObjectQuery, TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { findInSpans } from '../../frontend-plugin/backend/find-objects.ts';
 
 export class MemoryBackend implements TraceBackend, SpanSink {
   readonly #traces = new Map<string, Map<string, SpanRecord>>();

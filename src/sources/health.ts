@@ -1,7 +1,8 @@
 // /healthz: the process is alive. /readyz: the sink can take writes and we are not shutting down,
-// so a load balancer (or the API server retry) goes elsewhere while we drain.
+// so a load balancer (or the API server retry) goes elsewhere while we drain. /metrics: Prometheus.
 import type { FastifyInstance } from 'fastify';
-import type { SpanSink } from '../sinks/sink.ts';
+import type { SpanSink } from '../core/sink.ts';
+import { registry } from '../core/metrics.ts';
 
 export interface Readiness {
   draining: boolean;
@@ -15,5 +16,13 @@ export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readin
     if (sink.full()) reasons.push('sink full');
     if (reasons.length) return reply.code(503).send({ status: 'not ready', reasons });
     return { status: 'ready', pending: sink.pending() };
+  });
+}
+
+/** GET /metrics in Prometheus text format. */
+export function metricsRoutes(app: FastifyInstance): void {
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
   });
 }

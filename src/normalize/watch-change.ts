@@ -1,6 +1,6 @@
 // Helpers for list-watch changes: who made a change (managedFields) and when.
-import type { KubeObject } from '../audit/types.ts';
-import { parseTimeUs } from '../audit/time.ts';
+import type { KubeObject } from '../core/audit-event.ts';
+import { parseTimeUs } from '../core/time.ts';
 
 export interface FieldManagerInfo {
   manager: string;

@@ -2,24 +2,24 @@
 //   normalize (src/audit, src/events) → redact (before anything else sees an object) →
 //   diff/snapshot (src/decorate) → link (linkers/) → spans (src/aggregate).
 // Never throws on input: malformed → { spans: [], error }, filtered → { spans: [], skipped }.
-import { resolveConfig } from './config.ts';
-import type { TracerConfig } from './config.ts';
-import { Attr, objectKey } from './model.ts';
-import type { AttrValue, Link, ObjectRef, SpanRecord } from './model.ts';
-import { isRecord } from './audit/types.ts';
-import { assertNesting } from './decorate/depth.ts';
-import type { KubeObject } from './audit/types.ts';
-import { normalizeAudit, READ_VERBS } from './audit/normalize.ts';
-import type { NormalizedAudit } from './audit/normalize.ts';
-import { parseTimeUs } from './audit/time.ts';
-import { Redactor } from './decorate/redact.ts';
-import { diffObjects, NONE } from './decorate/diff.ts';
-import { snapshot, stripManagedFields } from './decorate/snapshot.ts';
-import { isKubeEvent, kubeEventInput } from './events/kube-event.ts';
-import { VersionCache } from './watch/version-cache.ts';
-import { newestManager, watchVerb } from './watch/watch-change.ts';
-import { SpanBuilder } from './aggregate/span-builder.ts';
-import { findLinks } from '../linkers/index.ts';
+import { resolveConfig } from '../core/config.ts';
+import type { TracerConfig } from '../core/config.ts';
+import { Attr, objectKey } from '../core/model.ts';
+import type { AttrValue, Link, ObjectRef, SpanRecord } from '../core/model.ts';
+import { isRecord } from '../core/audit-event.ts';
+import { assertNesting } from '../decorate/depth.ts';
+import type { KubeObject } from '../core/audit-event.ts';
+import { normalizeAudit, READ_VERBS } from '../normalize/audit-event.ts';
+import type { NormalizedAudit } from '../normalize/audit-event.ts';
+import { parseTimeUs } from '../core/time.ts';
+import { Redactor } from '../decorate/redact.ts';
+import { diffObjects, NONE } from '../decorate/diff.ts';
+import { snapshot, stripManagedFields } from '../decorate/snapshot.ts';
+import { isKubeEvent, kubeEventInput } from '../aggregate/kube-event.ts';
+import { VersionCache } from './version-cache.ts';
+import { newestManager, watchVerb } from '../normalize/watch-change.ts';
+import { SpanBuilder } from '../aggregate/span-builder.ts';
+import { findLinks } from '../../linkers/index.ts';
 
 export interface IngestResult {
   spans: SpanRecord[];

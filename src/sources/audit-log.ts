@@ -11,8 +11,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import { isRecord } from './types.ts';
-import { parseTimeUs } from './time.ts';
+import { isRecord } from '../core/audit-event.ts';
+import { parseTimeUs } from '../core/time.ts';
 
 export interface LogItem {
   event?: unknown;

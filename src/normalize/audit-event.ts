@@ -1,9 +1,9 @@
 // audit.k8s.io/v1 or v1beta1 Event (untrusted JSON) → the fields kubetrail uses, validated,
 // or a stable skip reason / a human-readable error. No object content is touched here.
-import { isRecord } from './types.ts';
-import type { AuditEvent } from './types.ts';
-import { parseTimeUs } from './time.ts';
-import { kindToResource } from '../events/kinds.ts';
+import { isRecord } from '../core/audit-event.ts';
+import type { AuditEvent } from '../core/audit-event.ts';
+import { parseTimeUs } from '../core/time.ts';
+import { kindToResource } from '../core/kinds.ts';
 
 /** A bad value in an error message (and so in a log line): JSON, at most 80 characters. */
 function quoted(v: unknown): string {

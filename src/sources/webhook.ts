@@ -4,15 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { SpanRecord } from '../model.ts';
-import { SinkFullError, type SpanSink } from '../sinks/sink.ts';
-import { log as rootLog, type Logger } from '../log.ts';
+import type { SpanRecord } from '../core/model.ts';
+import { SinkFullError, type SpanSink } from '../core/sink.ts';
+import { log as rootLog, type Logger } from '../core/log.ts';
 import {
-  auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, metricsRoutes, webhookRequests,
-} from './metrics.ts';
-import { healthRoutes, type Readiness } from './health.ts';
+  auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests,
+} from '../core/metrics.ts';
+import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
 
-/** What the webhook needs from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+/** What the webhook needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
 export interface AuditIngest {
   auditEvent(raw: unknown, cluster: string): { spans: SpanRecord[]; skipped?: string; error?: string };
 }

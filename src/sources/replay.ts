@@ -1,19 +1,19 @@
 // Replay: audit log files (and dumps of Kubernetes Events) through the pipeline into a sink.
 // Used by `kubetrail replay` and `kubetrail demo`. Reading is paced by the sink: at most one batch
 // is being written while the next one is built, and a full sink is waited for, never skipped.
-import type { SpanRecord } from './model.ts';
-import { objectKey } from './model.ts';
-import { SinkFullError, type SpanSink } from './sinks/sink.ts';
-import { log } from './log.ts';
-import type { LogItem } from './audit/read-log.ts';
+import type { SpanRecord } from '../core/model.ts';
+import { objectKey } from '../core/model.ts';
+import { SinkFullError, type SpanSink } from '../core/sink.ts';
+import { log } from '../core/log.ts';
+import type { LogItem } from './audit-log.ts';
 
-/** One parsed line/document of a log (src/audit/read-log.ts LogItem). */
+/** One parsed line/document of a log (src/sources/audit-log.ts LogItem). */
 /** One item of an audit log as readAuditLogs yields it. */
 export type ReplayItem = LogItem;
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 
-/** What replay needs from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+/** What replay needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
 export interface ReplayPipeline {
   auditEvent(raw: unknown, cluster: string): Ingest;
   kubeEvent(obj: unknown, cluster: string): Ingest;

@@ -18,7 +18,7 @@
 // by entries, so a cluster of large objects cannot outgrow the budget; the least recently changed
 // objects go first, and an evicted object's next change is shown without a diff.
 import { LRUCache } from 'lru-cache';
-import type { KubeObject } from '../audit/types.ts';
+import type { KubeObject } from '../core/audit-event.ts';
 
 const HISTORY = 32;
 /** Rough V8 cost of one Version record, its array slot and the LRU bookkeeping, in bytes. */

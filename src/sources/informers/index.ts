@@ -3,10 +3,10 @@
 // A failed watch is restarted (re-list) with exponential backoff; the pipeline de-duplicates
 // by derived IDs, so re-listing never shows a change twice.
 import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import type { SpanRecord } from '../model.ts';
-import type { SpanSink } from '../sinks/sink.ts';
-import { log } from '../log.ts';
-import { watchErrors, watchEvents } from '../server/metrics.ts';
+import type { SpanRecord } from '../../core/model.ts';
+import type { SpanSink } from '../../core/sink.ts';
+import { log } from '../../core/log.ts';
+import { watchErrors, watchEvents } from '../../core/metrics.ts';
 import { discoverResources, type DiscoveryFilter, type WatchedResource } from './discovery.ts';
 import { kubeGet } from './kube-client.ts';
 import { SpanWriter } from './span-writer.ts';
@@ -14,7 +14,7 @@ import { SpanWriter } from './span-writer.ts';
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** What informers need from the pipeline (src/pipeline.ts Pipeline satisfies it). */
+/** What informers need from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
 export interface WatchIngest {
   watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
   kubeEvent(obj: unknown, cluster: string): Ingest;

@@ -1,0 +1,155 @@
+// The read side of the embedded store: raw traces and object search over the SQLite file that
+// src/sinks/sqlite-store.ts writes. Opened over a store this process writes (its connection), or
+// read-only over a file (the query side of a store another process writes).
+import type { StatementSync } from 'node:sqlite';
+import type { AttrValue, SpanKind, SpanRecord } from '../../src/core/model.ts';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+
+const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
+/** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
+const RAW_TRACES_PER_STATEMENT = 500;
+
+interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  kind: string;
+  name: string;
+  start_us: number | bigint;
+  end_us: number | bigint;
+  cluster: string;
+  grp: string;
+  resource: string;
+  namespace: string;
+  obj_name: string;
+  attributes: string;
+  error: string | null;
+}
+
+export class SqliteBackend implements TraceBackend {
+  readonly store: SqliteStore;
+  private readonly owned: boolean;
+  private readonly selectTrace: StatementSync;
+  private readonly selectTraces: StatementSync;
+
+  /** Over an open store (shares its connection; close() leaves it open), or a file opened read-only. */
+  constructor(source: SqliteStore | string) {
+    this.owned = typeof source === 'string';
+    this.store = typeof source === 'string' ? new SqliteStore(source, { readOnly: true }) : source;
+    const db = this.store.db;
+    this.selectTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_us, span_id`);
+    // Many raw traces in one statement (the IDs as a JSON array, sorted so the index is walked in
+    // order): one SQLite call per chunk instead of one per (object, window).
+    this.selectTraces = db.prepare(
+      `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))`,
+    );
+  }
+
+  async getRawTrace(traceId: string): Promise<SpanRecord[]> {
+    const out: SpanRecord[] = [];
+    let prev: SpanRecord | undefined;
+    for (const r of this.selectTrace.all(traceId) as unknown as SpanRow[]) out.push((prev = rowToSpan(r, prev)));
+    return out;
+  }
+
+  /** getRawTrace of many IDs at once, in the order asked (unknown IDs: []). */
+  async getRawTraces(traceIds: string[]): Promise<SpanRecord[][]> {
+    const byId = new Map<string, SpanRecord[]>();
+    // unique: an ID in two chunks would collect its rows twice; sorted: the index is walked in order
+    const unique = [...new Set(traceIds)].sort();
+    for (let i = 0; i < unique.length; i += RAW_TRACES_PER_STATEMENT) {
+      const rows = this.selectTraces.all(JSON.stringify(unique.slice(i, i + RAW_TRACES_PER_STATEMENT))) as unknown as SpanRow[];
+      let prev: SpanRecord | undefined;
+      for (const r of rows) {
+        let list = byId.get(r.trace_id);
+        if (!list) byId.set(r.trace_id, (list = []));
+        list.push((prev = rowToSpan(r, prev)));
+      }
+    }
+    // selectTrace's order; sorting here is cheaper than an ORDER BY over rows this wide
+    for (const list of byId.values()) list.sort((a, b) => a.startUs - b.startUs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+    return traceIds.map((id) => byId.get(id) ?? []);
+  }
+
+  async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
+    const where: string[] = ['start_us <= ?', 'end_us >= ?'];
+    const params: (string | number)[] = [q.endUs, q.startUs];
+    const eq: [keyof ObjectQuery, string][] = [
+      ['cluster', 'cluster'], ['group', 'grp'], ['resource', 'resource'], ['namespace', 'namespace'], ['name', 'obj_name'],
+    ];
+    for (const [field, column] of eq) {
+      const v = q[field];
+      if (v !== undefined) {
+        where.push(`${column} = ?`);
+        params.push(v as string);
+      }
+    }
+    // limit counts objects, not windows: pick the objects first, then their windows
+    const rows = this.store.db
+      .prepare(
+        `WITH picked AS (
+           SELECT cluster, grp, resource, namespace, obj_name, MIN(start_us) AS first_us FROM objects
+           WHERE ${where.join(' AND ')}
+           GROUP BY cluster, grp, resource, namespace, obj_name
+           ORDER BY first_us, cluster, grp, resource, namespace, obj_name
+           LIMIT ?)
+         SELECT o.cluster, o.grp, o.resource, o.namespace, o.obj_name, o.start_us FROM objects o
+         JOIN picked p USING (cluster, grp, resource, namespace, obj_name)
+         WHERE o.start_us <= ? AND o.end_us >= ?
+         ORDER BY p.first_us, o.cluster, o.grp, o.resource, o.namespace, o.obj_name, o.start_us`,
+      )
+      .all(...params, Math.max(0, Math.floor(q.limit)), q.endUs, q.startUs) as unknown as {
+      cluster: string; grp: string; resource: string; namespace: string; obj_name: string; start_us: number | bigint;
+    }[];
+    const out: FoundObject[] = [];
+    let last: FoundObject | undefined;
+    for (const r of rows) {
+      const win = Math.floor(Number(r.start_us) / 1e6);
+      if (last && last.object.cluster === r.cluster && last.object.group === r.grp && last.object.resource === r.resource &&
+        last.object.namespace === r.namespace && last.object.name === r.obj_name) {
+        last.windows.push(win);
+        continue;
+      }
+      last = { object: { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name }, windows: [win] };
+      out.push(last);
+    }
+    return out;
+  }
+
+  async clusters(): Promise<string[]> {
+    const rows = this.store.db.prepare('SELECT cluster FROM clusters ORDER BY cluster').all() as { cluster: string }[];
+    return rows.map((r) => r.cluster);
+  }
+
+  /** Number of stored spans. */
+  count(): number {
+    return this.store.count();
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.store.close();
+  }
+}
+
+/** `prev`: the span of the row before; its object is shared when identical (one raw trace = one object). */
+function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
+  const p = prev?.object;
+  const object =
+    p && p.name === r.obj_name && p.namespace === r.namespace && p.resource === r.resource && p.group === r.grp && p.cluster === r.cluster
+      ? p
+      : { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name };
+  const span: SpanRecord = {
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    kind: r.kind as SpanKind,
+    name: r.name,
+    startUs: Number(r.start_us),
+    endUs: Number(r.end_us),
+    object,
+    attributes: JSON.parse(r.attributes) as Record<string, AttrValue>,
+  };
+  if (r.parent_span_id) span.parentSpanId = r.parent_span_id;
+  if (r.error !== null) span.error = r.error;
+  return span;
+}
