@@ -1,4 +1,4 @@
-// Derived IDs (ARCHITECTURE.md, "IDs are derived, not stored").
+// Derived IDs (docs/architecture.md, "IDs are derived, not stored").
 // Any process computes the same IDs for the same input, so replays and redeliveries de-duplicate.
 import { createHash } from 'node:crypto';
 

@@ -1,5 +1,5 @@
 // The span model shared by the write path (src/), the sinks and the read path (frontend-plugin/).
-// See ../shared/ARCHITECTURE.md: every (object, window) is one raw trace holding one object span,
+// See docs/architecture.md: every (object, window) is one raw trace holding one object span,
 // its event spans and its link spans. IDs are derived (src/core/ids.ts), never stored or cached.
 
 /** Identifies one Kubernetes object across its whole life (uid is a tag, not part of the key). */
