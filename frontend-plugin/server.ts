@@ -74,12 +74,18 @@ export function parseTags(raw: string | string[] | undefined): Record<string, st
     }
     if (t.slice(pos).trim() !== '') throw new HttpError(400, `tags must be key=value pairs or a JSON object: ${t}`);
   }
-  for (const k of Object.keys(out)) {
-    if (!(FILTER_TAGS as readonly string[]).includes(k)) {
-      throw new HttpError(400, `unsupported tag ${JSON.stringify(k)}: search by ${FILTER_TAGS.join(', ')}`);
-    }
-  }
   return out;
+}
+
+/** Splits search tags: the object keys select objects, every other tag is matched over their spans. */
+export function splitTags(tags: Record<string, string>): { filter: Record<string, string>; match: Record<string, string> } {
+  const filter: Record<string, string> = {};
+  const match: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    if ((FILTER_TAGS as readonly string[]).includes(k)) filter[k] = v;
+    else match[k] = v;
+  }
+  return { filter, match };
 }
 
 function parseMicros(name: string, v: string | undefined): number | undefined {
@@ -125,7 +131,7 @@ interface SearchQuery {
 
 export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
   const { display, scope } = parseMode(q.service);
-  const tags = parseTags(q.tags);
+  const { filter: tags, match } = splitTags(parseTags(q.tags));
   const endUs = parseMicros('end', q.end) ?? nowUs;
   let startUs = parseMicros('start', q.start);
   if (startUs === undefined) {
@@ -146,7 +152,7 @@ export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
   const cluster = clusterFilter(q.operation) ?? tags.cluster;
   const filter: SearchRequest['filter'] = { ...tags };
   if (cluster !== undefined) filter.cluster = cluster;
-  return { display, scope, filter, startUs, endUs, limit };
+  return { display, scope, filter, startUs, endUs, limit, ...(Object.keys(match).length > 0 ? { match } : {}) };
 }
 
 // ---------- passthrough ----------
@@ -207,6 +213,7 @@ const searchQuerySchema = {
     limit: { type: 'string' },
     minDuration: { type: 'string' },
     maxDuration: { type: 'string' },
+    traceID: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
   },
 };
 const redirectQuerySchema = {
@@ -273,7 +280,31 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     },
   );
 
-  app.get<{ Querystring: SearchQuery }>('/api/traces', { schema: { querystring: searchQuerySchema } }, async (req) => {
+  /** One trace by ID for the compare view: ours assembled, another's from the upstream Jaeger. */
+  const traceById = async (id: string): Promise<unknown> => {
+    const lower = id.toLowerCase();
+    if (decodeDisplayId(lower) !== undefined || isRawTraceId(lower)) return query.getTrace(lower);
+    if (!upstream) return undefined;
+    try {
+      const res = await fetch(`${upstream}/api/traces/${encodeURIComponent(id)}`, { headers: { accept: 'application/json' } });
+      if (!res.ok) return undefined;
+      return ((await res.json()) as { data?: unknown[] }).data?.[0];
+    } catch {
+      return undefined;
+    }
+  };
+
+  app.get<{ Querystring: SearchQuery & { traceID?: string | string[] } }>('/api/traces', { schema: { querystring: searchQuerySchema } }, async (req) => {
+    // Jaeger: `traceID` parameters (the compare view, `?traceID=A&traceID=B`) fetch those traces, the
+    // other parameters are ignored; the ones not found are listed in `errors`.
+    const ids = [req.query.traceID ?? []].flat().filter((x) => x !== '');
+    if (ids.length > 0) {
+      const unique = [...new Set(ids)];
+      const traces = await Promise.all(unique.map(traceById));
+      const data = traces.filter((t) => t !== undefined);
+      const errors = unique.filter((_, i) => traces[i] === undefined).map((traceID) => ({ code: 404, msg: 'trace not found', traceID }));
+      return { data, total: data.length, limit: 0, offset: 0, errors: errors.length > 0 ? errors : null };
+    }
     const r = parseSearch(req.query, now());
     const data = await query.search(r);
     return { data, total: data.length, limit: r.limit, offset: 0, errors: null };
@@ -309,7 +340,12 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
           }),
         );
       }
-      return reply.redirect(`/trace/${located.id}`, 302);
+      // `Location`, spelled as Kelemetry sends it (scripts grep for it); fastify lower-cases headers.
+      reply.hijack();
+      const body = JSON.stringify({ location: `/trace/${located.id}` });
+      reply.raw.writeHead(302, { Location: `/trace/${located.id}`, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      reply.raw.end(body);
+      return reply;
     },
   );
 };

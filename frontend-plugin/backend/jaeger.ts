@@ -11,7 +11,7 @@ export interface JaegerBackendOptions {
   /** The service name the write path exports as (src/sinks/otlp.ts SERVICE_NAME). */
   service?: string;
   timeoutMs?: number;
-  /** How far back clusters() looks for object spans. */
+  /** How far back clusters() looks for object spans (default: all data, down to the Unix epoch). */
   clusterLookbackSec?: number;
   /**
    * The write path's window size (default 30 min). Jaeger matches spans by start time, and an
@@ -48,6 +48,10 @@ interface JResponse<T> {
 /** Raw traces asked of Jaeger in one GET (URL stays ~4 KB), and GETs in flight. */
 const TRACES_PER_REQUEST = 100;
 const PARALLEL_REQUESTS = 4;
+/** clusters(): traces per search page, pages at most, and how long an answer is reused. */
+const CLUSTER_PAGE = 1000;
+const CLUSTER_PAGES = 50;
+const CLUSTER_TTL_MS = 30_000;
 
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
 const FOREIGN_TAGS = new Set(['error', 'otel.status_code', 'otel.status_description', 'span.kind', 'internal.span.format', 'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
@@ -127,12 +131,13 @@ export class JaegerBackend implements TraceBackend {
   readonly #timeoutMs: number;
   readonly #clusterLookbackSec: number;
   readonly #windowSec: number;
+  #clusterCache: { at: number; list: string[] } | undefined;
 
   constructor(opts: JaegerBackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.service = opts.service ?? 'kubetrail';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#clusterLookbackSec = opts.clusterLookbackSec ?? 7 * 86400;
+    this.#clusterLookbackSec = opts.clusterLookbackSec ?? Infinity;
     this.#windowSec = opts.windowSec ?? 1800;
   }
 
@@ -227,23 +232,41 @@ export class JaegerBackend implements TraceBackend {
     return findInSpans(spans, q);
   }
 
+  /**
+   * Every cluster that has data, however old: Jaeger indexes no tag values, so this pages backwards
+   * through the object spans (newest first, CLUSTER_PAGE traces a page, each page ending before the
+   * oldest span of the previous one) down to the Unix epoch, at most CLUSTER_PAGES pages. The answer
+   * is kept for CLUSTER_TTL_MS (the UI asks on every page load).
+   */
   async clusters(): Promise<string[]> {
-    const end = Date.now() * 1000;
-    const { body } = await this.#get<JTrace[]>('/api/traces', {
-      service: this.service,
-      tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
-      start: String(end - this.#clusterLookbackSec * 1e6),
-      end: String(end),
-      limit: '1000',
-    });
+    const cached = this.#clusterCache;
+    if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.list;
     const set = new Set<string>();
-    for (const t of body?.data ?? []) {
-      for (const s of t.spans ?? []) {
-        const c = s.tags?.find((x) => x.key === Attr.cluster)?.value;
-        if (typeof c === 'string' && c !== '') set.add(c);
+    let end = Date.now() * 1000 + this.#windowSec * 1e6;
+    const floor = this.#clusterLookbackSec === Infinity ? 0 : Math.max(0, end - this.#clusterLookbackSec * 1e6);
+    for (let page = 0; page < CLUSTER_PAGES && end > floor; page++) {
+      const { body } = await this.#get<JTrace[]>('/api/traces', {
+        service: this.service,
+        tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
+        start: String(floor),
+        end: String(end),
+        limit: String(CLUSTER_PAGE),
+      });
+      const traces = body?.data ?? [];
+      let oldest = Infinity;
+      for (const t of traces) {
+        for (const s of t.spans ?? []) {
+          oldest = Math.min(oldest, s.startTime);
+          const c = s.tags?.find((x) => x.key === Attr.cluster)?.value;
+          if (typeof c === 'string' && c !== '') set.add(c);
+        }
       }
+      if (traces.length < CLUSTER_PAGE || oldest === Infinity) break;
+      end = oldest - 1;
     }
-    return [...set].sort();
+    const list = [...set].sort();
+    this.#clusterCache = { at: Date.now(), list };
+    return list;
   }
 
   async close(): Promise<void> {}
