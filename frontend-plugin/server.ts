@@ -11,6 +11,7 @@ import type { ObjectRef } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import { parseDurationSec } from '../src/core/duration.ts';
 import { TraceQuery, type SearchRequest } from './query.ts';
+import { apiV3 } from './api-v3.ts';
 import { isRawTraceId, decodeDisplayId, parseServiceName, serviceNames } from './trace-id.ts';
 
 export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
@@ -251,6 +252,9 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     else if (status >= 500) req.log.error({ err }, 'query failed');
     reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
   });
+
+  // Query API v3 (the current Jaeger UI searches through it): its own error shape, see api-v3.ts.
+  await app.register(apiV3, { query, passThrough: upstream ? (req, reply) => passThrough(upstream, req, reply) : undefined });
 
   app.get('/api/services', { schema: { response: { 200: { type: 'object', additionalProperties: true } } } }, async () => {
     const data = serviceNames();

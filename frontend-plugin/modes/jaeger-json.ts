@@ -195,7 +195,8 @@ export function objectTags(n: ObjectNode): JaegerKeyValue[] {
     tags.push(kv(Attr.linkClass, n.relation.class), kv(Attr.linkRole, n.relation.role));
   }
   const failures = [...failuresOf(n).values()];
-  if (failures.some((f) => f.class === 'error')) tags.push(kv('error', true));
+  const firstError = failures.find((f) => f.class === 'error');
+  if (firstError) tags.push(kv('error', true), kv('error.message', firstError.message));
   else if (failures.length > 0) tags.push(kv('failure', 'expected'));
   return tags;
 }

@@ -202,3 +202,29 @@ describe('times that read right', () => {
     expect(node.startTime).toBeGreaterThanOrEqual(podRoot.startTime);
   });
 });
+
+describe('query API v3 over the recorded scenario', () => {
+  const min = '2026-11-22T04:00:00Z';
+  const max = '2026-11-22T06:00:00.000000Z';
+  it('services, operations, trace summaries and a trace, as the current Jaeger UI asks for them', async () => {
+    expect((await get('/api/v3/services')).json().services).toEqual(serviceNames());
+    expect((await get('/api/v3/operations?service=tracing')).json()).toEqual({ operations: [{ name: 'kwok', spanKind: 'internal' }] });
+    const attrs = encodeURIComponent(JSON.stringify({ resource: 'deployments', name: 'demo' }));
+    const s = await get(`/api/v3/trace-summaries?query.serviceName=tracing&query.operationName=kwok&query.startTimeMin=${min}&query.startTimeMax=${max}&query.searchDepth=20&query.attributes=${attrs}`);
+    expect(s.status).toBe(200);
+    const [sum] = s.json().summaries;
+    expect(sum).toMatchObject({ rootServiceName: 'kwok', rootOperationName: 'deployments demo/demo', traceId: expect.stringMatching(/^ff20000000/) });
+    // the same search, snake_case (Jaeger ≤ 2.13), as OTLP resource spans
+    const t = await get(`/api/v3/traces?query.service_name=tracing&query.start_time_min=${min}&query.start_time_max=${max}&query.num_traces=20&query.attributes=${attrs}`);
+    const spans = t.json().result.resourceSpans.flatMap((r: { scopeSpans: { spans: unknown[] }[] }) => r.scopeSpans.flatMap((x) => x.spans));
+    expect(spans[0]).toMatchObject({ traceId: sum.traceId, name: 'deployments demo/demo', kind: 1, startTimeUnixNano: sum.minStartTimeUnixNano });
+    expect(spans[0].events.some((e: { name: string }) => e.name === 'ScalingReplicaSet')).toBe(true);
+    const one = await get(`/api/v3/traces/${sum.traceId}`);
+    expect(one.json().result.resourceSpans[0].scopeSpans[0].spans[0].spanId).toBe(spans[0].spanId);
+    // the ID swapped to another mode, and errors in Jaeger's shape
+    expect((await get(`/api/v3/traces/ff21000000${sum.traceId.slice(10)}`)).status).toBe(200);
+    expect((await get(`/api/v3/traces/ff20000000${'1'.repeat(22)}`)).json()).toEqual({ error: { httpCode: 404, message: 'No traces found' } });
+    expect((await get('/api/v3/traces?query.serviceName=tracing')).json().error.httpCode).toBe(400);
+    expect((await get(`/api/v3/traces?query.startTimeMin=${min}&query.startTimeMax=${max}&query.durationMin=soon`)).status).toBe(400);
+  });
+});
