@@ -46,6 +46,20 @@ export type Located =
   | { kind: 'ambiguous'; candidates: ObjectRef[] };
 
 const DAY_US = 86_400e6;
+/** Objects examined (their raw traces read) for the dependency graph of a time range. */
+export const DEPENDENCY_OBJECTS = 20_000;
+
+export interface DependencyLink {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/** `deployments.apps`, `pods`: the resource an edge of the dependency graph points at. */
+export function resourceLabel(o: ObjectRef): string {
+  return o.group ? `${o.resource}.${o.group}` : o.resource;
+}
+
 /** Objects examined (their raw traces read) to answer a search with free tags. */
 export const TAG_SEARCH_CANDIDATES = 5000;
 const TAG_SEARCH_CHUNK = 200;
@@ -211,6 +225,37 @@ export class TraceQuery {
       }
     }
     return out;
+  }
+
+  /**
+   * Who writes which resources in [startUs, endUs]: one edge actor → resource per pair, counting
+   * the writes (audit events, and list-watch changes attributed to their field manager; Kubernetes
+   * Events are reports, not writes). Jaeger's `/api/dependencies` shape, drawn by the Jaeger UI as
+   * System Architecture.
+   */
+  async dependencies(startUs: number, endUs: number): Promise<DependencyLink[]> {
+    const found = (await this.backend.findObjects({ startUs, endUs, limit: DEPENDENCY_OBJECTS })).filter((f) => f.windows.length > 0);
+    const counts = new Map<string, DependencyLink>();
+    for (let i = 0; i < found.length; i += TAG_SEARCH_CHUNK * 5) {
+      const chunk = found.slice(i, i + TAG_SEARCH_CHUNK * 5);
+      const ids = chunk.flatMap((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
+      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(ids) : await Promise.all(ids.map((id) => this.backend.getRawTrace(id)));
+      const seen = new Set<string>();
+      for (const s of raw.flat()) {
+        if (s.kind !== 'event' || s.startUs < startUs || s.startUs > endUs || seen.has(s.spanId)) continue;
+        seen.add(s.spanId);
+        if (s.attributes[Attr.verb] === undefined && s.attributes[Attr.fieldManager] === undefined) continue;
+        const actor = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
+        if (actor === undefined || actor === '') continue;
+        const parent = String(actor);
+        const child = resourceLabel(s.object);
+        const k = `${parent}\u0000${child}`;
+        const link = counts.get(k);
+        if (link) link.callCount++;
+        else counts.set(k, { parent, child, callCount: 1 });
+      }
+    }
+    return [...counts.values()].sort((a, b) => b.callCount - a.callCount || a.parent.localeCompare(b.parent) || a.child.localeCompare(b.child));
   }
 
   /**

@@ -314,6 +314,24 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     return { data, total: data.length, limit: r.limit, offset: 0, errors: null };
   });
 
+  // System Architecture: who (actors) writes which resources, with write counts. Jaeger's defaults:
+  // endTs = now (Unix ms), lookback = 24 h (ms).
+  app.get<{ Querystring: { endTs?: string; lookback?: string } }>(
+    '/api/dependencies',
+    { schema: { querystring: { type: 'object', properties: { endTs: { type: 'string' }, lookback: { type: 'string' } } } } },
+    async (req) => {
+      const ms = (name: string, v: string | undefined, def: number): number => {
+        if (v === undefined || v === '') return def;
+        if (!/^\d+$/.test(v)) throw new HttpError(400, `${name} must be Unix milliseconds, got ${JSON.stringify(v)}`);
+        return Number(v);
+      };
+      const endMs = ms('endTs', req.query.endTs, Date.now());
+      const lookbackMs = ms('lookback', req.query.lookback, 86_400_000);
+      const data = await query.dependencies((endMs - lookbackMs) * 1000, endMs * 1000);
+      return { data, total: data.length, limit: 0, offset: 0, errors: null };
+    },
+  );
+
   app.get<{ Params: { id: string } }>('/api/traces/:id', { schema: { params: idParamsSchema } }, async (req, reply) => {
     const id = req.params.id.toLowerCase();
     const ours = decodeDisplayId(id) !== undefined || isRawTraceId(id);

@@ -228,3 +228,23 @@ describe('query API v3 over the recorded scenario', () => {
     expect((await get(`/api/v3/traces?query.startTimeMin=${min}&query.startTimeMax=${max}&query.durationMin=soon`)).status).toBe(400);
   });
 });
+
+describe('/api/dependencies: who writes which resources', () => {
+  it('answers Jaeger\'s [{parent, child, callCount}] with actors → resources from the writes in the range', async () => {
+    const endTs = Date.parse('2026-11-22T05:00:00Z');
+    const r = (await get(`/api/dependencies?endTs=${endTs}&lookback=${3600_000}`)).json();
+    expect(r.errors).toBeNull();
+    const edge = (parent: string, child: string) => r.data.find((d: { parent: string; child: string }) => d.parent === parent && d.child === child);
+    expect(edge('system:serviceaccount:kube-system:deployment-controller', 'replicasets.apps')?.callCount).toBeGreaterThan(0);
+    expect(edge('system:serviceaccount:kube-system:replicaset-controller', 'pods')?.callCount).toBeGreaterThan(0);
+    expect(edge('system:kube-scheduler', 'pods')?.callCount).toBeGreaterThan(0); // pods/binding
+    expect(edge('kwok-admin', 'deployments.apps')?.callCount).toBeGreaterThan(0);
+    for (const d of r.data) {
+      expect(d).toEqual({ parent: expect.any(String), child: expect.any(String), callCount: expect.any(Number) });
+      expect(d.callCount).toBeGreaterThan(0);
+    }
+    // outside the recording: no edges
+    expect((await get(`/api/dependencies?endTs=${Date.parse('2020-01-01T00:00:00Z')}&lookback=3600000`)).json().data).toEqual([]);
+    expect((await get('/api/dependencies?endTs=tomorrow')).status).toBe(400);
+  });
+});

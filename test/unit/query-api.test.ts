@@ -146,7 +146,8 @@ describe('Jaeger query API', () => {
       expect(r.body).toContain('kubetrail ui');
     }
     expect((await get('/app.js')).body).toContain('console.log');
-    const none = await get('/api/dependencies');
+    // issue 10: /api/dependencies is kubetrail's own now; any other unknown path is still a 404
+    const none = await get('/api/quality-metrics');
     expect(none.status).toBe(404);
     expect(none.json().errors[0].msg).toMatch(/no route/);
   });
@@ -178,7 +179,7 @@ describe('passthrough to the upstream Jaeger query service', () => {
   beforeAll(async () => {
     // A stand-in for Jaeger's own routes: what it receives is what the proxy forwarded.
     upstream = Fastify();
-    upstream.get('/api/dependencies', async (req) => ({ data: [{ parent: 'a', child: 'b', callCount: 1 }], query: req.query }));
+    upstream.get('/api/metrics/latencies', async (req) => ({ data: [{ parent: 'a', child: 'b', callCount: 1 }], query: req.query }));
     upstream.post('/api/archive/:id', async (req) => ({ archived: (req.params as { id: string }).id, body: req.body }));
     upstream.get('/api/traces/:id', async (req, reply) => reply.code(404).send({ data: null, errors: [{ code: 404, msg: 'trace not found' }], from: 'upstream' }));
     upstream.get('/static/app.css', async (_req, reply) => reply.type('text/css').send('body{}'));
@@ -192,7 +193,8 @@ describe('passthrough to the upstream Jaeger query service', () => {
   });
 
   it('forwards other paths with their query, body, status and headers', async () => {
-    const dep = await proxy.inject({ method: 'GET', url: '/api/dependencies?endTs=1&lookback=2' });
+    // (issue 10: /api/dependencies is answered by kubetrail itself, so another Jaeger path is forwarded here)
+    const dep = await proxy.inject({ method: 'GET', url: '/api/metrics/latencies?endTs=1&lookback=2' });
     expect(dep.statusCode).toBe(200);
     expect(dep.json()).toEqual({ data: [{ parent: 'a', child: 'b', callCount: 1 }], query: { endTs: '1', lookback: '2' } });
     const post = await proxy.inject({ method: 'POST', url: '/api/archive/abc', payload: { keep: true } });
@@ -212,7 +214,7 @@ describe('passthrough to the upstream Jaeger query service', () => {
 
   it('says clearly when the upstream is down', async () => {
     const dead = await createQueryServer({ backend: backendWithHistory(), windowSec: WINDOW_SEC, upstream: 'http://127.0.0.1:1', uiDir: '/nonexistent' });
-    const r = await dead.inject({ method: 'GET', url: '/api/dependencies' });
+    const r = await dead.inject({ method: 'GET', url: '/api/metrics/latencies' });
     expect(r.statusCode).toBe(502);
     expect(r.json().errors[0].msg).toMatch(/unreachable/);
     await dead.close();
