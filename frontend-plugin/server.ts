@@ -379,6 +379,15 @@ function describe(f: Partial<ObjectRef>): string {
     .join(' ');
 }
 
+/** Paths of the query API (ours, or Jaeger's to pass through); everything else a UI may own. */
+const API_PATH = /^\/(api|analytics|qualitymetrics|redirect)(\/|$|\?)/;
+
+/** Whether a request is a page or asset of the UI: GET/HEAD outside the API paths. */
+export function uiOwns(req: FastifyRequest): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return !API_PATH.test(req.raw.url ?? '/');
+}
+
 const MISSING_UI = `<!doctype html><meta charset="utf-8"><title>kubetrail</title>
 <h1>kubetrail query</h1><p>The built-in UI is missing (no index.html in the UI directory).
 The Jaeger query API is served under <code>/api/</code>, e.g. <a href="/api/services">/api/services</a>.</p>`;
@@ -414,6 +423,14 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/trace/:id', sendUi);
 
   app.setNotFoundHandler(async (req, reply) => {
+    // A route the UI owns (any page of a single-page app: the Jaeger UI's /dependencies, /monitor,
+    // /search?…) is answered by the UI, never by the upstream Jaeger (whose own UI would take over).
+    if (hasUi && uiOwns(req)) {
+      const path = (req.raw.url ?? '/').split('?')[0]!;
+      // A missing asset (`/static/x.js`) is a 404, not the page: a browser would run HTML as script.
+      if (/\.[a-z0-9]+$/i.test(path)) return reply.code(404).send(jaegerError(404, `no file ${path} in the UI directory`));
+      return sendUi(req, reply);
+    }
     if (upstream) return passThrough(upstream, req, reply);
     return reply.code(404).send(jaegerError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
   });
