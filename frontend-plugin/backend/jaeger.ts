@@ -2,6 +2,7 @@
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
 // → attributes, the object from its tags, the kind from `nestLevel`.
 import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/core/model.ts';
+import { log } from '../../src/core/log.ts';
 import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
@@ -11,6 +12,8 @@ export interface JaegerBackendOptions {
   /** The service name the write path exports as (src/sinks/otlp.ts SERVICE_NAME). */
   service?: string;
   timeoutMs?: number;
+  /** Traces per page of clusters() (default CLUSTER_PAGE). */
+  clusterPageSize?: number;
   /** How far back clusters() looks for object spans (default: all data, down to the Unix epoch). */
   clusterLookbackSec?: number;
   /**
@@ -50,7 +53,7 @@ const TRACES_PER_REQUEST = 100;
 const PARALLEL_REQUESTS = 4;
 /** clusters(): traces per search page, pages at most, and how long an answer is reused. */
 const CLUSTER_PAGE = 1000;
-const CLUSTER_PAGES = 50;
+const CLUSTER_PAGES = 200;
 const CLUSTER_TTL_MS = 30_000;
 
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
@@ -132,12 +135,14 @@ export class JaegerBackend implements TraceBackend {
   readonly #clusterLookbackSec: number;
   readonly #windowSec: number;
   #clusterCache: { at: number; list: string[] } | undefined;
+  readonly #clusterPage: number;
 
   constructor(opts: JaegerBackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.service = opts.service ?? 'kubetrail';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#clusterLookbackSec = opts.clusterLookbackSec ?? Infinity;
+    this.#clusterPage = opts.clusterPageSize ?? CLUSTER_PAGE;
     this.#windowSec = opts.windowSec ?? 1800;
   }
 
@@ -233,37 +238,48 @@ export class JaegerBackend implements TraceBackend {
   }
 
   /**
-   * Every cluster that has data, however old: Jaeger indexes no tag values, so this pages backwards
-   * through the object spans (newest first, CLUSTER_PAGE traces a page, each page ending before the
-   * oldest span of the previous one) down to the Unix epoch, at most CLUSTER_PAGES pages. The answer
-   * is kept for CLUSTER_TTL_MS (the UI asks on every page load).
+   * Every cluster that has data, however old. Jaeger indexes no tag values and returns search
+   * results in no guaranteed order, so this splits time: a search over [start, end] that answers
+   * fewer traces than the page size saw every object span there; a full page is split in two
+   * halves, searched in turn, at most CLUSTER_PAGES searches (then the answer may be incomplete,
+   * and says so in the log). The answer is kept for CLUSTER_TTL_MS (the UI asks on every page load).
    */
   async clusters(): Promise<string[]> {
     const cached = this.#clusterCache;
     if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.list;
     const set = new Set<string>();
-    let end = Date.now() * 1000 + this.#windowSec * 1e6;
+    const end = Date.now() * 1000 + this.#windowSec * 1e6;
     const floor = this.#clusterLookbackSec === Infinity ? 0 : Math.max(0, end - this.#clusterLookbackSec * 1e6);
-    for (let page = 0; page < CLUSTER_PAGES && end > floor; page++) {
+    const ranges: [number, number][] = [[floor, end]];
+    let searches = 0;
+    let complete = true;
+    while (ranges.length > 0) {
+      if (searches >= CLUSTER_PAGES) {
+        complete = false;
+        break;
+      }
+      const [from, to] = ranges.pop()!;
+      searches++;
       const { body } = await this.#get<JTrace[]>('/api/traces', {
         service: this.service,
         tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
-        start: String(floor),
-        end: String(end),
-        limit: String(CLUSTER_PAGE),
+        start: String(Math.floor(from)),
+        end: String(Math.floor(to)),
+        limit: String(this.#clusterPage),
       });
       const traces = body?.data ?? [];
-      let oldest = Infinity;
       for (const t of traces) {
-        for (const s of t.spans ?? []) {
-          oldest = Math.min(oldest, s.startTime);
-          const c = s.tags?.find((x) => x.key === Attr.cluster)?.value;
+        for (const sp of t.spans ?? []) {
+          const c = sp.tags?.find((x) => x.key === Attr.cluster)?.value;
           if (typeof c === 'string' && c !== '') set.add(c);
         }
       }
-      if (traces.length < CLUSTER_PAGE || oldest === Infinity) break;
-      end = oldest - 1;
+      if (traces.length >= this.#clusterPage && to - from > 1) {
+        const mid = Math.floor((from + to) / 2);
+        ranges.push([from, mid], [mid + 1, to]); // newest half first
+      }
     }
+    if (!complete) log.warn({ searches }, 'clusters over Jaeger: search budget spent, the list may miss clusters');
     const list = [...set].sort();
     this.#clusterCache = { at: Date.now(), list };
     return list;
