@@ -306,7 +306,7 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
       const unique = [...new Set(ids)];
       const traces = await Promise.all(unique.map(traceById));
       const data = traces.filter((t) => t !== undefined);
-      const errors = unique.filter((_, i) => traces[i] === undefined).map((traceID) => ({ code: 404, msg: 'trace not found', traceID }));
+      const errors = unique.filter((_, i) => traces[i] === undefined).map((traceID) => ({ msg: 'trace not found', traceID })); // as Jaeger: no code
       return { data, total: data.length, limit: 0, offset: 0, errors: errors.length > 0 ? errors : null };
     }
     const r = parseSearch(req.query, now());

@@ -236,4 +236,22 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     expect(BigInt(dep.maxEndTimeUnixNano as string) > BigInt(dep.minStartTimeUnixNano as string)).toBe(true);
     expect(dep.services).toEqual([{ name: CLUSTER, spanCount: dep.spanCount, errorSpanCount: 1 }]); // the unretried 409 on the ReplicaSet
   });
+
+  it('v1 gaps, side by side: traceID parameters (compare view) and /api/dependencies', async () => {
+    const id = rawTraceId(objectKey(rs), WS1);
+    const unknown = `${'0'.repeat(29)}abc`;
+    const r = await both(() => `/api/traces?traceID=${id}&traceID=${unknown}`);
+    expect(r.kubetrail.status).toBe(r.jaeger.status);
+    expectSameShape(r.jaeger.body, r.kubetrail.body, 'traceID search');
+    const ids = (b: Json) => (b as { data: { spans: { spanID: string }[] }[] }).data.flatMap((t) => t.spans.map((x) => x.spanID)).sort();
+    expect(ids(r.kubetrail.body)).toEqual(ids(r.jaeger.body));
+    expect((r.kubetrail.body as { errors: { msg: string }[] }).errors.map((e) => e.msg)).toEqual((r.jaeger.body as { errors: { msg: string }[] }).errors.map((e) => e.msg));
+
+    const deps = await both(() => `/api/dependencies?endTs=${Date.now()}&lookback=${2 * WINDOW_SEC * 1000 + 120_000}`);
+    expect(deps.kubetrail.status).toBe(deps.jaeger.status);
+    expectSameShape(deps.jaeger.body, deps.kubetrail.body, 'dependencies');
+    const links = (deps.kubetrail.body as { data: { parent: string; child: string; callCount: number }[] }).data;
+    expect(links).toContainEqual({ parent: 'admin', child: 'deployments.apps', callCount: 2 }); // create + patch
+    expect(links).toContainEqual({ parent: DC, child: 'replicasets.apps', callCount: 2 }); // create + the 409
+  });
 });
