@@ -239,10 +239,12 @@ export class JaegerBackend implements TraceBackend {
 
   /**
    * Every cluster that has data, however old. Jaeger indexes no tag values and returns search
-   * results in no guaranteed order, so this splits time: a search over [start, end] that answers
-   * fewer traces than the page size saw every object span there; a full page is split in two
-   * halves, searched in turn, at most CLUSTER_PAGES searches (then the answer may be incomplete,
-   * and says so in the log). The answer is kept for CLUSTER_TTL_MS (the UI asks on every page load).
+   * results in no guaranteed order, so this splits the search: one over [start, end] that answers
+   * fewer traces than a page saw every object span there; a full one is split in two halves of
+   * time, down to one window (object spans all start at their window's start, so time cannot split
+   * a window), then per operation (the object span's name is its resource). At most CLUSTER_PAGES
+   * searches; a part that stays full (more than a page of one resource in one window) may hide a
+   * small cluster there, and the log says so. The answer is kept for CLUSTER_TTL_MS.
    */
   async clusters(): Promise<string[]> {
     const cached = this.#clusterCache;
@@ -250,23 +252,27 @@ export class JaegerBackend implements TraceBackend {
     const set = new Set<string>();
     const end = Date.now() * 1000 + this.#windowSec * 1e6;
     const floor = this.#clusterLookbackSec === Infinity ? 0 : Math.max(0, end - this.#clusterLookbackSec * 1e6);
-    const ranges: [number, number][] = [[floor, end]];
+    const windowUs = this.#windowSec * 1e6;
+    const todo: { from: number; to: number; operation?: string }[] = [{ from: floor, to: end }];
+    let operations: string[] | undefined;
     let searches = 0;
     let complete = true;
-    while (ranges.length > 0) {
+    while (todo.length > 0) {
       if (searches >= CLUSTER_PAGES) {
         complete = false;
         break;
       }
-      const [from, to] = ranges.pop()!;
+      const part = todo.pop()!;
       searches++;
-      const { body } = await this.#get<JTrace[]>('/api/traces', {
+      const params: Record<string, string> = {
         service: this.service,
         tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
-        start: String(Math.floor(from)),
-        end: String(Math.floor(to)),
+        start: String(Math.floor(part.from)),
+        end: String(Math.floor(part.to)),
         limit: String(this.#clusterPage),
-      });
+      };
+      if (part.operation !== undefined) params.operation = part.operation;
+      const { body } = await this.#get<JTrace[]>('/api/traces', params);
       const traces = body?.data ?? [];
       for (const t of traces) {
         for (const sp of t.spans ?? []) {
@@ -274,15 +280,27 @@ export class JaegerBackend implements TraceBackend {
           if (typeof c === 'string' && c !== '') set.add(c);
         }
       }
-      if (traces.length >= this.#clusterPage && to - from > 1) {
-        const mid = Math.floor((from + to) / 2);
-        ranges.push([from, mid], [mid + 1, to]); // newest half first
+      if (traces.length < this.#clusterPage) continue;
+      if (part.to - part.from >= windowUs) {
+        const mid = Math.floor((part.from + part.to) / 2);
+        todo.push({ from: part.from, to: mid, operation: part.operation }, { from: mid + 1, to: part.to, operation: part.operation }); // newest half first
+      } else if (part.operation === undefined) {
+        operations ??= await this.#operations();
+        for (const operation of operations) todo.push({ ...part, operation });
+      } else {
+        complete = false;
       }
     }
-    if (!complete) log.warn({ searches }, 'clusters over Jaeger: search budget spent, the list may miss clusters');
+    if (!complete) log.warn({ searches }, 'clusters over Jaeger: some searches stayed full, the list may miss a small cluster');
     const list = [...set].sort();
     this.#clusterCache = { at: Date.now(), list };
     return list;
+  }
+
+  /** Span names of the kubetrail service in Jaeger (object spans are named by their resource). */
+  async #operations(): Promise<string[]> {
+    const { body } = await this.#get<string[]>(`/api/services/${encodeURIComponent(this.service)}/operations`);
+    return (body?.data ?? []).filter((n) => /^[a-z0-9.-]+$/.test(n));
   }
 
   async close(): Promise<void> {}
