@@ -190,6 +190,19 @@ function parseTime(name: string, v: string): number {
   return ms * 1000 + extraUs;
 }
 
+function parseLogfmt(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /\s*([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/y;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
+    pos = re.lastIndex;
+  }
+  if (text.slice(pos).trim() !== '') throw new Error(`neither a JSON object nor key=value pairs: ${JSON.stringify(text)}`);
+  return out;
+}
+
 const DEFAULT_SEARCH_DEPTH = 100;
 const MAX_SEARCH_DEPTH = 1500;
 
@@ -206,7 +219,9 @@ export function parseV3Search(q: Query): SearchRequest {
   if (attributes !== '') {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(attributes);
+      // Jaeger takes a JSON object; logfmt (`name=demo code=409`, what one types in the UI's Tags
+      // field and may land in its URL) is taken too.
+      parsed = attributes.trim().startsWith('{') ? JSON.parse(attributes) : parseLogfmt(attributes);
     } catch (e) {
       throw new V3Error(400, `malformed parameter query.attributes: ${(e as Error).message}`);
     }

@@ -221,6 +221,9 @@ describe('query API v3 over the recorded scenario', () => {
     expect(spans[0].events.some((e: { name: string }) => e.name === 'ScalingReplicaSet')).toBe(true);
     const one = await get(`/api/v3/traces/${sum.traceId}`);
     expect(one.json().result.resourceSpans[0].scopeSpans[0].spans[0].spanId).toBe(spans[0].spanId);
+    // the Jaeger UI puts the Tags field into its URL as typed: logfmt works as well as JSON
+    const logfmt = await get(`/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${min}&query.startTimeMax=${max}&query.attributes=${encodeURIComponent('resource=deployments name=demo')}`);
+    expect(logfmt.json().summaries.map((x: { traceId: string }) => x.traceId)).toEqual([sum.traceId]);
     // the ID swapped to another mode, and errors in Jaeger's shape
     expect((await get(`/api/v3/traces/ff21000000${sum.traceId.slice(10)}`)).status).toBe(200);
     expect((await get(`/api/v3/traces/ff20000000${'1'.repeat(22)}`)).json()).toEqual({ error: { httpCode: 404, message: 'No traces found' } });
