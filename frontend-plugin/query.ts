@@ -1,7 +1,8 @@
 // The read path's use cases, independent of HTTP: resolve a display ID, search objects, locate
 // an object at a time (for /redirect). server.ts maps these onto the Jaeger query API.
-import { keyHash, windowStartSec } from '../src/core/ids.ts';
-import { objectKey, type ObjectRef } from '../src/core/model.ts';
+import { keyHash, rawTraceId, windowStartSec } from '../src/core/ids.ts';
+import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
 import type { JaegerTrace } from './modes/jaeger-json.ts';
@@ -32,6 +33,11 @@ export interface SearchRequest {
   startUs: number;
   endUs: number;
   limit: number;
+  /**
+   * Free tags (anything but the object keys): an object matches when one of its spans in the range
+   * — an event, a link or the object span — carries every one of them (spanFields()).
+   */
+  match?: Record<string, string>;
 }
 
 export type Located =
@@ -40,6 +46,67 @@ export type Located =
   | { kind: 'ambiguous'; candidates: ObjectRef[] };
 
 const DAY_US = 86_400e6;
+/** Objects examined (their raw traces read) for the dependency graph of a time range. */
+export const DEPENDENCY_OBJECTS = 20_000;
+
+export interface DependencyLink {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/** `deployments.apps`, `pods`: the resource an edge of the dependency graph points at. */
+export function resourceLabel(o: ObjectRef): string {
+  return o.group ? `${o.resource}.${o.group}` : o.resource;
+}
+
+/** Objects examined (their raw traces read) to answer a search with free tags. */
+export const TAG_SEARCH_CANDIDATES = 5000;
+const TAG_SEARCH_CHUNK = 200;
+
+/**
+ * The fields a free tag search matches on one raw span: its attributes, the log fields the tracing
+ * mode shows (`audit`, `event`, `message`, `code`), `error=true` only for real errors and
+ * `failure=expected` for expected ones (failures.ts), and `node=<name>` on a pod→node link and
+ * on a node's own spans.
+ */
+export function spanFields(s: SpanRecord, failure: Failure | undefined): Map<string, string> {
+  const f = new Map<string, string>();
+  for (const [k, v] of Object.entries(s.attributes)) if (k !== Attr.error) f.set(k, String(v));
+  const a = s.attributes;
+  const who = a[Attr.user] ?? a[Attr.fieldManager];
+  const verb = a[Attr.verb] === undefined ? undefined : a[Attr.subresource] ? `${a[Attr.verb]} ${a[Attr.subresource]}` : String(a[Attr.verb]);
+  if (verb !== undefined) f.set('audit', who !== undefined ? `${who} ${verb}` : verb);
+  if (a[Attr.eventReason] !== undefined) f.set('event', String(a[Attr.eventReason]));
+  if (a[Attr.eventMessage] !== undefined) f.set('message', String(a[Attr.eventMessage]));
+  if (failure?.class === 'error') {
+    f.set('error', 'true');
+    f.set('error.message', failure.message);
+  } else if (failure) {
+    f.set('failure', 'expected');
+    f.set('failure.reason', failure.reason);
+    f.set('warning', failure.message);
+  }
+  if (s.kind === 'link' && a[Attr.linkClass] === 'node' && typeof a[Attr.linkKey] === 'string') {
+    try {
+      const other = parseObjectKey(a[Attr.linkKey] as string);
+      f.set('node', other.resource === 'nodes' ? other.name : s.object.name);
+    } catch {
+      // malformed link key: no node field
+    }
+  }
+  if (s.object.resource === 'nodes' && s.object.group === '' && !f.has('node')) f.set('node', s.object.name);
+  return f;
+}
+
+function spansMatch(spans: SpanRecord[], match: Record<string, string>): boolean {
+  const failures = classifyFailures(spans.filter((s) => s.kind === 'event'));
+  const wanted = Object.entries(match);
+  return spans.some((s) => {
+    const f = spanFields(s, failures.get(s.spanId));
+    return wanted.every(([k, v]) => f.get(k) === v);
+  });
+}
 /** Assembled traces built at once for one search (each may fetch thousands of raw traces). */
 const SEARCH_CONCURRENCY = 4;
 
@@ -123,9 +190,7 @@ export class TraceQuery {
 
   /** One assembled trace per matching object. */
   async search(r: SearchRequest): Promise<JaegerTrace[]> {
-    const found = (await this.backend.findObjects({ ...r.filter, startUs: r.startUs, endUs: r.endUs, limit: r.limit })).filter(
-      (f) => f.windows.length > 0,
-    );
+    const found = await this.findMatching(r);
     const out: (JaegerTrace | undefined)[] = new Array(found.length);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -138,11 +203,72 @@ export class TraceQuery {
     return out.filter((t): t is JaegerTrace => t !== undefined);
   }
 
-  /** The object alive at `tsUs` (its window), else the nearest window within ±1 day. */
+  /** The objects a search returns: object filter, then the free tags over their spans in the range. */
+  async findMatching(r: SearchRequest): Promise<FoundObject[]> {
+    const match = r.match && Object.keys(r.match).length > 0 ? r.match : undefined;
+    const found = (
+      await this.backend.findObjects({ ...r.filter, startUs: r.startUs, endUs: r.endUs, limit: match ? TAG_SEARCH_CANDIDATES : r.limit })
+    ).filter((f) => f.windows.length > 0);
+    if (!match) return found;
+    const out: FoundObject[] = [];
+    for (let i = 0; i < found.length && out.length < r.limit; i += TAG_SEARCH_CHUNK) {
+      const chunk = found.slice(i, i + TAG_SEARCH_CHUNK);
+      const ids = chunk.map((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
+      const flat = ids.flat();
+      const raw = this.backend.getRawTraces
+        ? await this.backend.getRawTraces(flat)
+        : await Promise.all(flat.map((id) => this.backend.getRawTrace(id)));
+      let k = 0;
+      for (const [j, f] of chunk.entries()) {
+        const spans = ids[j]!.flatMap(() => raw[k++]!).filter((s) => s.kind === 'object' || (s.startUs <= r.endUs && s.startUs >= r.startUs));
+        if (spansMatch(spans, match) && out.length < r.limit) out.push(f);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Who writes which resources in [startUs, endUs]: one edge actor → resource per pair, counting
+   * the writes (audit events, and list-watch changes attributed to their field manager; Kubernetes
+   * Events are reports, not writes). Jaeger's `/api/dependencies` shape, drawn by the Jaeger UI as
+   * System Architecture.
+   */
+  async dependencies(startUs: number, endUs: number): Promise<DependencyLink[]> {
+    const found = (await this.backend.findObjects({ startUs, endUs, limit: DEPENDENCY_OBJECTS })).filter((f) => f.windows.length > 0);
+    const counts = new Map<string, DependencyLink>();
+    for (let i = 0; i < found.length; i += TAG_SEARCH_CHUNK * 5) {
+      const chunk = found.slice(i, i + TAG_SEARCH_CHUNK * 5);
+      const ids = chunk.flatMap((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
+      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(ids) : await Promise.all(ids.map((id) => this.backend.getRawTrace(id)));
+      const seen = new Set<string>();
+      for (const s of raw.flat()) {
+        if (s.kind !== 'event' || s.startUs < startUs || s.startUs > endUs || seen.has(s.spanId)) continue;
+        seen.add(s.spanId);
+        if (s.attributes[Attr.verb] === undefined && s.attributes[Attr.fieldManager] === undefined) continue;
+        const actor = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
+        if (actor === undefined || actor === '') continue;
+        const parent = String(actor);
+        const child = resourceLabel(s.object);
+        const k = `${parent}\u0000${child}`;
+        const link = counts.get(k);
+        if (link) link.callCount++;
+        else counts.set(k, { parent, child, callCount: 1 });
+      }
+    }
+    return [...counts.values()].sort((a, b) => b.callCount - a.callCount || a.parent.localeCompare(b.parent) || a.child.localeCompare(b.child));
+  }
+
+  /**
+   * The object around `tsUs`: the windows from `ts` − one window to `ts` + one window, merged (as
+   * Kelemetry searches ts ± 30 min) — the same ID a search over that range gives. When the object
+   * has nothing there, the nearest window within ±1 day.
+   */
   async locate(filter: SearchRequest['filter'], tsUs: number, display: DisplayMode = 'tracing', scope: Scope = 'default'): Promise<Located> {
-    const ws = windowStartSec(tsUs, this.windowSec);
-    let found = await this.backend.findObjects({ ...filter, startUs: ws * 1e6, endUs: (ws + this.windowSec) * 1e6 - 1, limit: 50 });
+    const range = { startUs: tsUs - this.windowSec * 1e6, endUs: tsUs + this.windowSec * 1e6 };
+    let found = await this.backend.findObjects({ ...filter, ...range, limit: 50 });
+    let around = true;
     if (found.length === 0) {
+      around = false;
       found = await this.backend.findObjects({ ...filter, startUs: tsUs - DAY_US, endUs: tsUs + DAY_US, limit: 50 });
     }
     found = found.filter((f) => f.windows.length > 0);
@@ -150,6 +276,10 @@ export class TraceQuery {
     if (distinct.size === 0) return { kind: 'none' };
     if (distinct.size > 1) return { kind: 'ambiguous', candidates: [...distinct.values()].map((f) => f.object) };
     const f = [...distinct.values()][0]!;
+    if (around) {
+      const id = this.displayIdFor(f, display, scope, range);
+      return { kind: 'found', id, object: f.object, windowStart: decodeDisplayId(id)!.windowStart };
+    }
     const nearest = f.windows.reduce((best, w) =>
       Math.abs(w * 1e6 + this.windowSec * 5e5 - tsUs) < Math.abs(best * 1e6 + this.windowSec * 5e5 - tsUs) ? w : best,
     );

@@ -11,6 +11,7 @@ import type { ObjectRef } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import { parseDurationSec } from '../src/core/duration.ts';
 import { TraceQuery, type SearchRequest } from './query.ts';
+import { apiV3 } from './api-v3.ts';
 import { isRawTraceId, decodeDisplayId, parseServiceName, serviceNames } from './trace-id.ts';
 
 export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
@@ -74,12 +75,18 @@ export function parseTags(raw: string | string[] | undefined): Record<string, st
     }
     if (t.slice(pos).trim() !== '') throw new HttpError(400, `tags must be key=value pairs or a JSON object: ${t}`);
   }
-  for (const k of Object.keys(out)) {
-    if (!(FILTER_TAGS as readonly string[]).includes(k)) {
-      throw new HttpError(400, `unsupported tag ${JSON.stringify(k)}: search by ${FILTER_TAGS.join(', ')}`);
-    }
-  }
   return out;
+}
+
+/** Splits search tags: the object keys select objects, every other tag is matched over their spans. */
+export function splitTags(tags: Record<string, string>): { filter: Record<string, string>; match: Record<string, string> } {
+  const filter: Record<string, string> = {};
+  const match: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    if ((FILTER_TAGS as readonly string[]).includes(k)) filter[k] = v;
+    else match[k] = v;
+  }
+  return { filter, match };
 }
 
 function parseMicros(name: string, v: string | undefined): number | undefined {
@@ -125,7 +132,7 @@ interface SearchQuery {
 
 export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
   const { display, scope } = parseMode(q.service);
-  const tags = parseTags(q.tags);
+  const { filter: tags, match } = splitTags(parseTags(q.tags));
   const endUs = parseMicros('end', q.end) ?? nowUs;
   let startUs = parseMicros('start', q.start);
   if (startUs === undefined) {
@@ -146,7 +153,7 @@ export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
   const cluster = clusterFilter(q.operation) ?? tags.cluster;
   const filter: SearchRequest['filter'] = { ...tags };
   if (cluster !== undefined) filter.cluster = cluster;
-  return { display, scope, filter, startUs, endUs, limit };
+  return { display, scope, filter, startUs, endUs, limit, ...(Object.keys(match).length > 0 ? { match } : {}) };
 }
 
 // ---------- passthrough ----------
@@ -207,6 +214,7 @@ const searchQuerySchema = {
     limit: { type: 'string' },
     minDuration: { type: 'string' },
     maxDuration: { type: 'string' },
+    traceID: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
   },
 };
 const redirectQuerySchema = {
@@ -245,6 +253,9 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
   });
 
+  // Query API v3 (the current Jaeger UI searches through it): its own error shape, see api-v3.ts.
+  await app.register(apiV3, { query, passThrough: upstream ? (req, reply) => passThrough(upstream, req, reply) : undefined });
+
   app.get('/api/services', { schema: { response: { 200: { type: 'object', additionalProperties: true } } } }, async () => {
     const data = serviceNames();
     return { data, total: data.length, limit: 0, offset: 0, errors: null };
@@ -273,11 +284,53 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     },
   );
 
-  app.get<{ Querystring: SearchQuery }>('/api/traces', { schema: { querystring: searchQuerySchema } }, async (req) => {
+  /** One trace by ID for the compare view: ours assembled, another's from the upstream Jaeger. */
+  const traceById = async (id: string): Promise<unknown> => {
+    const lower = id.toLowerCase();
+    if (decodeDisplayId(lower) !== undefined || isRawTraceId(lower)) return query.getTrace(lower);
+    if (!upstream) return undefined;
+    try {
+      const res = await fetch(`${upstream}/api/traces/${encodeURIComponent(id)}`, { headers: { accept: 'application/json' } });
+      if (!res.ok) return undefined;
+      return ((await res.json()) as { data?: unknown[] }).data?.[0];
+    } catch {
+      return undefined;
+    }
+  };
+
+  app.get<{ Querystring: SearchQuery & { traceID?: string | string[] } }>('/api/traces', { schema: { querystring: searchQuerySchema } }, async (req) => {
+    // Jaeger: `traceID` parameters (the compare view, `?traceID=A&traceID=B`) fetch those traces, the
+    // other parameters are ignored; the ones not found are listed in `errors`.
+    const ids = [req.query.traceID ?? []].flat().filter((x) => x !== '');
+    if (ids.length > 0) {
+      const unique = [...new Set(ids)];
+      const traces = await Promise.all(unique.map(traceById));
+      const data = traces.filter((t) => t !== undefined);
+      const errors = unique.filter((_, i) => traces[i] === undefined).map((traceID) => ({ msg: 'trace not found', traceID })); // as Jaeger: no code
+      return { data, total: data.length, limit: 0, offset: 0, errors: errors.length > 0 ? errors : null };
+    }
     const r = parseSearch(req.query, now());
     const data = await query.search(r);
     return { data, total: data.length, limit: r.limit, offset: 0, errors: null };
   });
+
+  // System Architecture: who (actors) writes which resources, with write counts. Jaeger's defaults:
+  // endTs = now (Unix ms), lookback = 24 h (ms).
+  app.get<{ Querystring: { endTs?: string; lookback?: string } }>(
+    '/api/dependencies',
+    { schema: { querystring: { type: 'object', properties: { endTs: { type: 'string' }, lookback: { type: 'string' } } } } },
+    async (req) => {
+      const ms = (name: string, v: string | undefined, def: number): number => {
+        if (v === undefined || v === '') return def;
+        if (!/^\d+$/.test(v)) throw new HttpError(400, `${name} must be Unix milliseconds, got ${JSON.stringify(v)}`);
+        return Number(v);
+      };
+      const endMs = ms('endTs', req.query.endTs, Date.now());
+      const lookbackMs = ms('lookback', req.query.lookback, 86_400_000);
+      const data = await query.dependencies((endMs - lookbackMs) * 1000, endMs * 1000);
+      return { data, total: data.length, limit: 0, offset: 0, errors: null };
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/api/traces/:id', { schema: { params: idParamsSchema } }, async (req, reply) => {
     const id = req.params.id.toLowerCase();
@@ -309,7 +362,12 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
           }),
         );
       }
-      return reply.redirect(`/trace/${located.id}`, 302);
+      // `Location`, spelled as Kelemetry sends it (scripts grep for it); fastify lower-cases headers.
+      reply.hijack();
+      const body = JSON.stringify({ location: `/trace/${located.id}` });
+      reply.raw.writeHead(302, { Location: `/trace/${located.id}`, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      reply.raw.end(body);
+      return reply;
     },
   );
 };
@@ -319,6 +377,15 @@ function describe(f: Partial<ObjectRef>): string {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+}
+
+/** Paths of the query API (ours, or Jaeger's to pass through); everything else a UI may own. */
+const API_PATH = /^\/(api|analytics|qualitymetrics|redirect)(\/|$|\?)/;
+
+/** Whether a request is a page or asset of the UI: GET/HEAD outside the API paths. */
+export function uiOwns(req: FastifyRequest): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return !API_PATH.test(req.raw.url ?? '/');
 }
 
 const MISSING_UI = `<!doctype html><meta charset="utf-8"><title>kubetrail</title>
@@ -356,6 +423,14 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/trace/:id', sendUi);
 
   app.setNotFoundHandler(async (req, reply) => {
+    // A route the UI owns (any page of a single-page app: the Jaeger UI's /dependencies, /monitor,
+    // /search?…) is answered by the UI, never by the upstream Jaeger (whose own UI would take over).
+    if (hasUi && uiOwns(req)) {
+      const path = (req.raw.url ?? '/').split('?')[0]!;
+      // A missing asset (`/static/x.js`) is a 404, not the page: a browser would run HTML as script.
+      if (/\.[a-z0-9]+$/i.test(path)) return reply.code(404).send(jaegerError(404, `no file ${path} in the UI directory`));
+      return sendUi(req, reply);
+    }
     if (upstream) return passThrough(upstream, req, reply);
     return reply.code(404).send(jaegerError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
   });

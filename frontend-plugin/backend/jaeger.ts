@@ -2,6 +2,7 @@
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
 // → attributes, the object from its tags, the kind from `nestLevel`.
 import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/core/model.ts';
+import { log } from '../../src/core/log.ts';
 import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
@@ -11,7 +12,9 @@ export interface JaegerBackendOptions {
   /** The service name the write path exports as (src/sinks/otlp.ts SERVICE_NAME). */
   service?: string;
   timeoutMs?: number;
-  /** How far back clusters() looks for object spans. */
+  /** Traces per page of clusters() (default CLUSTER_PAGE). */
+  clusterPageSize?: number;
+  /** How far back clusters() looks for object spans (default: all data, down to the Unix epoch). */
   clusterLookbackSec?: number;
   /**
    * The write path's window size (default 30 min). Jaeger matches spans by start time, and an
@@ -48,6 +51,10 @@ interface JResponse<T> {
 /** Raw traces asked of Jaeger in one GET (URL stays ~4 KB), and GETs in flight. */
 const TRACES_PER_REQUEST = 100;
 const PARALLEL_REQUESTS = 4;
+/** clusters(): traces per search page, pages at most, and how long an answer is reused. */
+const CLUSTER_PAGE = 1000;
+const CLUSTER_PAGES = 200;
+const CLUSTER_TTL_MS = 30_000;
 
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
 const FOREIGN_TAGS = new Set(['error', 'otel.status_code', 'otel.status_description', 'span.kind', 'internal.span.format', 'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
@@ -127,12 +134,15 @@ export class JaegerBackend implements TraceBackend {
   readonly #timeoutMs: number;
   readonly #clusterLookbackSec: number;
   readonly #windowSec: number;
+  #clusterCache: { at: number; list: string[] } | undefined;
+  readonly #clusterPage: number;
 
   constructor(opts: JaegerBackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.service = opts.service ?? 'kubetrail';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#clusterLookbackSec = opts.clusterLookbackSec ?? 7 * 86400;
+    this.#clusterLookbackSec = opts.clusterLookbackSec ?? Infinity;
+    this.#clusterPage = opts.clusterPageSize ?? CLUSTER_PAGE;
     this.#windowSec = opts.windowSec ?? 1800;
   }
 
@@ -227,23 +237,70 @@ export class JaegerBackend implements TraceBackend {
     return findInSpans(spans, q);
   }
 
+  /**
+   * Every cluster that has data, however old. Jaeger indexes no tag values and returns search
+   * results in no guaranteed order, so this splits the search: one over [start, end] that answers
+   * fewer traces than a page saw every object span there; a full one is split in two halves of
+   * time, down to one window (object spans all start at their window's start, so time cannot split
+   * a window), then per operation (the object span's name is its resource). At most CLUSTER_PAGES
+   * searches; a part that stays full (more than a page of one resource in one window) may hide a
+   * small cluster there, and the log says so. The answer is kept for CLUSTER_TTL_MS.
+   */
   async clusters(): Promise<string[]> {
-    const end = Date.now() * 1000;
-    const { body } = await this.#get<JTrace[]>('/api/traces', {
-      service: this.service,
-      tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
-      start: String(end - this.#clusterLookbackSec * 1e6),
-      end: String(end),
-      limit: '1000',
-    });
+    const cached = this.#clusterCache;
+    if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.list;
     const set = new Set<string>();
-    for (const t of body?.data ?? []) {
-      for (const s of t.spans ?? []) {
-        const c = s.tags?.find((x) => x.key === Attr.cluster)?.value;
-        if (typeof c === 'string' && c !== '') set.add(c);
+    const end = Date.now() * 1000 + this.#windowSec * 1e6;
+    const floor = this.#clusterLookbackSec === Infinity ? 0 : Math.max(0, end - this.#clusterLookbackSec * 1e6);
+    const windowUs = this.#windowSec * 1e6;
+    const todo: { from: number; to: number; operation?: string }[] = [{ from: floor, to: end }];
+    let operations: string[] | undefined;
+    let searches = 0;
+    let complete = true;
+    while (todo.length > 0) {
+      if (searches >= CLUSTER_PAGES) {
+        complete = false;
+        break;
+      }
+      const part = todo.pop()!;
+      searches++;
+      const params: Record<string, string> = {
+        service: this.service,
+        tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
+        start: String(Math.floor(part.from)),
+        end: String(Math.floor(part.to)),
+        limit: String(this.#clusterPage),
+      };
+      if (part.operation !== undefined) params.operation = part.operation;
+      const { body } = await this.#get<JTrace[]>('/api/traces', params);
+      const traces = body?.data ?? [];
+      for (const t of traces) {
+        for (const sp of t.spans ?? []) {
+          const c = sp.tags?.find((x) => x.key === Attr.cluster)?.value;
+          if (typeof c === 'string' && c !== '') set.add(c);
+        }
+      }
+      if (traces.length < this.#clusterPage) continue;
+      if (part.to - part.from >= windowUs) {
+        const mid = Math.floor((part.from + part.to) / 2);
+        todo.push({ from: part.from, to: mid, operation: part.operation }, { from: mid + 1, to: part.to, operation: part.operation }); // newest half first
+      } else if (part.operation === undefined) {
+        operations ??= await this.#operations();
+        for (const operation of operations) todo.push({ ...part, operation });
+      } else {
+        complete = false;
       }
     }
-    return [...set].sort();
+    if (!complete) log.warn({ searches }, 'clusters over Jaeger: some searches stayed full, the list may miss a small cluster');
+    const list = [...set].sort();
+    this.#clusterCache = { at: Date.now(), list };
+    return list;
+  }
+
+  /** Span names of the kubetrail service in Jaeger (object spans are named by their resource). */
+  async #operations(): Promise<string[]> {
+    const { body } = await this.#get<string[]>(`/api/services/${encodeURIComponent(this.service)}/operations`);
+    return (body?.data ?? []).filter((n) => /^[a-z0-9.-]+$/.test(n));
   }
 
   async close(): Promise<void> {}

@@ -2,10 +2,11 @@
 // component) holding that actor's events — "which controllers touched this object, and how often".
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
-import { actorOf, addEventSpan, addObjectSpan, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { actorOf, addEventSpan, addObjectSpan, failuresOf, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { clampInto } from './times.ts';
 
 export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
-  const b = new TraceBuilder(traceId, t.warnings);
+  const b = new TraceBuilder(traceId, t);
   const visit = (n: ObjectNode, parent?: string): void => {
     const id = addObjectSpan(b, n, t, parent);
     const groups = new Map<string, SpanRecord[]>();
@@ -16,19 +17,21 @@ export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
       else groups.set(actor, [e]);
     }
     for (const [actor, events] of groups) {
-      const start = events[0]!.startUs;
-      const end = Math.max(...events.map((e) => Math.max(e.endUs, e.startUs)));
+      const r = clampInto(
+        { start: events[0]!.startUs, end: Math.max(...events.map((e) => Math.max(e.endUs, e.startUs))) },
+        b.rangeOf(n),
+      );
       const gid = b.add({
         wanted: hexId(`group|${n.key}|${actor}`),
         parent: id,
         cluster: n.object.cluster,
         operationName: actor,
-        startTime: start,
-        duration: end - start,
+        startTime: r.start,
+        duration: r.end - r.start,
         tags: [kv('nestLevel', 'group'), kv('actor', actor), kv('events', events.length)],
         logs: [],
       });
-      for (const e of events) addEventSpan(b, e, gid);
+      for (const e of events) addEventSpan(b, e, gid, r, failuresOf(n).get(e.spanId));
     }
     for (const c of n.children) visit(c, id);
   };

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { Attr, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
+import { classifyFailures, describeExpected, type Failure } from '../failures.ts';
+import { displayTimes, eventRange, MIN_DURATION_US, type Range } from './times.ts';
 
 export interface JaegerKeyValue {
   key: string;
@@ -104,20 +106,12 @@ export function errorOf(s: SpanRecord): string | undefined {
   return typeof e === 'string' && e !== '' ? e : undefined;
 }
 
-/** Start/end of an object's display span: its events when it has any, else its windows. */
-export function objectTimes(n: ObjectNode, t: AssembledTrace): { startTime: number; duration: number } {
-  if (n.events.length > 0) {
-    const start = n.events[0]!.startUs;
-    const end = Math.max(...n.events.map((e) => Math.max(e.endUs, e.startUs)));
-    return { startTime: start, duration: end - start };
-  }
-  if (n.objectSpans.length > 0) {
-    const start = n.objectSpans[0]!.startUs;
-    const end = Math.max(...n.objectSpans.map((s) => s.endUs));
-    return { startTime: start, duration: Math.max(0, end - start) };
-  }
-  const start = (t.windows[0] ?? 0) * 1e6;
-  return { startTime: start, duration: t.windows.length * t.windowSec * 1e6 };
+/** The failed requests of an object's events, classified (frontend-plugin/failures.ts); cached per node. */
+const failureCache = new WeakMap<ObjectNode, Map<string, Failure>>();
+export function failuresOf(n: ObjectNode): Map<string, Failure> {
+  let f = failureCache.get(n);
+  if (!f) failureCache.set(n, (f = classifyFailures(n.events)));
+  return f;
 }
 
 /** Accumulates spans; keeps span IDs unique and one process per cluster. */
@@ -127,10 +121,17 @@ export class TraceBuilder {
   readonly #ids = new Set<string>();
   readonly #processes = new Map<string, string>();
   readonly warnings: string[];
+  /** Display range of each object (modes/times.ts). */
+  readonly times: Map<ObjectNode, Range>;
 
-  constructor(traceID: string, warnings: string[]) {
+  constructor(traceID: string, t: AssembledTrace) {
     this.traceID = traceID;
-    this.warnings = [...warnings];
+    this.warnings = [...t.warnings];
+    this.times = displayTimes(t);
+  }
+
+  rangeOf(n: ObjectNode): Range {
+    return this.times.get(n) ?? { start: 0, end: MIN_DURATION_US };
   }
 
   processFor(cluster: string): string {
@@ -156,7 +157,7 @@ export class TraceBuilder {
       references: span.parent ? [{ refType: 'CHILD_OF', traceID: this.traceID, spanID: span.parent }] : [],
       flags: 1,
       startTime: span.startTime,
-      duration: span.duration,
+      duration: Math.max(MIN_DURATION_US, span.duration),
       tags: span.tags,
       logs: span.logs,
       processID: this.processFor(span.cluster),
@@ -193,19 +194,25 @@ export function objectTags(n: ObjectNode): JaegerKeyValue[] {
   if (n.relation) {
     tags.push(kv(Attr.linkClass, n.relation.class), kv(Attr.linkRole, n.relation.role));
   }
-  if (n.events.some((e) => errorOf(e) !== undefined)) tags.push(kv('error', true));
+  const failures = [...failuresOf(n).values()];
+  const firstError = failures.find((f) => f.class === 'error');
+  if (firstError) tags.push(kv('error', true), kv('error.message', firstError.message));
+  else if (failures.length > 0) tags.push(kv('failure', 'expected'));
   return tags;
 }
 
 /** Adds the object's display span; returns its span ID. */
-export function addObjectSpan(b: TraceBuilder, n: ObjectNode, t: AssembledTrace, parent?: string, logs: JaegerLog[] = []): string {
-  const warnings = n.objectSpans.length === 0 ? ['no object span in these windows (shown because another object links to it)'] : undefined;
+export function addObjectSpan(b: TraceBuilder, n: ObjectNode, _t: AssembledTrace, parent?: string, logs: JaegerLog[] = []): string {
+  const warnings = n.objectSpans.length === 0 ? ['no object span in these windows (shown because another object links to it)'] : [];
+  for (const f of failuresOf(n).values()) if (f.class === 'expected') warnings.push(describeExpected(f));
+  const r = b.rangeOf(n);
   return b.add({
     wanted: hexId(`object|${n.key}`),
     parent,
     cluster: n.object.cluster,
     operationName: objectLabel(n),
-    ...objectTimes(n, t),
+    startTime: r.start,
+    duration: r.end - r.start,
     tags: objectTags(n),
     logs,
     warnings,
@@ -213,17 +220,18 @@ export function addObjectSpan(b: TraceBuilder, n: ObjectNode, t: AssembledTrace,
 }
 
 /** Tags of an event shown as a span (tree, timeline, grouped). */
-export function eventTags(s: SpanRecord): JaegerKeyValue[] {
+export function eventTags(s: SpanRecord, failure?: Failure): JaegerKeyValue[] {
   const tags = cleanAttributes(s.attributes)
     .filter(([k]) => k !== Attr.error)
     .map(([k, v]) => kv(k, v));
   const err = errorOf(s);
-  if (err !== undefined) tags.push(kv('error', true), kv('error.message', err));
+  if (failure?.class === 'expected') tags.push(kv('failure', 'expected'), kv('failure.reason', failure.reason), kv('warning', failure.message));
+  else if (err !== undefined || failure) tags.push(kv('error', true), kv('error.message', err ?? failure!.message));
   return tags;
 }
 
 /** An event as a span log (tracing mode): the fields users read, `audit` first. */
-export function eventLog(s: SpanRecord): JaegerLog {
+export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   const a = s.attributes;
   const fields: JaegerKeyValue[] = [];
   const verb = verbOf(s);
@@ -233,7 +241,9 @@ export function eventLog(s: SpanRecord): JaegerLog {
   if (a[Attr.eventReason] !== undefined) fields.push(kv('event', a[Attr.eventReason]!));
   if (a[Attr.eventMessage] !== undefined) fields.push(kv('message', a[Attr.eventMessage]!));
   const err = errorOf(s);
-  if (err !== undefined) fields.push(kv('error', err));
+  // An expected failure (failures.ts) is a warning, not an error: the UI and `error=true` follow.
+  if (failure?.class === 'expected') fields.push(kv('warning', failure.message), kv('failure', failure.reason));
+  else if (err !== undefined) fields.push(kv('error', err));
   const diff = cleanDiff(a[Attr.diff]);
   if (diff !== undefined) fields.push(kv('diff', diff));
   const verbose = cleanDiff(a[Attr.diffVerbose]);
@@ -262,15 +272,21 @@ export function eventLog(s: SpanRecord): JaegerLog {
 }
 
 /** Adds one event as a span under `parent`. */
-export function addEventSpan(b: TraceBuilder, s: SpanRecord, parent: string, operationName = s.name): string {
+/** Adds one event as a span under `parent` (whose display range is `outer`), inside that range. */
+export function addEventSpan(b: TraceBuilder, s: SpanRecord, parent: string, outer: Range, failure?: Failure, operationName = s.name): string {
+  const r = eventRange(s, outer);
+  const tags = eventTags(s, failure);
+  // Clipped into a parent that starts later (a related object's event before the root's first):
+  // the real time stays readable.
+  if (r.start !== s.startUs) tags.push(kv('startTime.actual', new Date(s.startUs / 1000).toISOString()));
   return b.add({
     wanted: s.spanId,
     parent,
     cluster: s.object.cluster,
     operationName,
-    startTime: s.startUs,
-    duration: Math.max(0, s.endUs - s.startUs),
-    tags: eventTags(s),
+    startTime: r.start,
+    duration: r.end - r.start,
+    tags,
     logs: [],
   });
 }

@@ -22,7 +22,7 @@ export function rawToJaeger(traceId: string, spans: SpanRecord[]): JaegerTrace {
       references: s.parentSpanId ? [{ refType: 'CHILD_OF', traceID: traceId, spanID: s.parentSpanId }] : [],
       flags: 1,
       startTime: s.startUs,
-      duration: Math.max(0, s.endUs - s.startUs),
+      duration: Math.max(1, s.endUs - s.startUs), // never zero (old data: Event and link spans were written with none)
       tags: [
         kv('nestLevel', s.kind),
         ...Object.entries(s.attributes)

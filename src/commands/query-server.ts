@@ -1,5 +1,7 @@
 // The read path's HTTP server (frontend-plugin/server.ts): Jaeger-compatible API, /redirect and the
 // built-in UI over a TraceBackend — the embedded store, or Jaeger's query service.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startQueryServer as startReadPath } from '../../frontend-plugin/server.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
@@ -12,6 +14,17 @@ export interface QueryServerOptions {
   host: string;
   /** Jaeger query URL: other paths are passed through to it. */
   upstream?: string;
+  /** A UI to serve instead of the built-in one (e.g. a Jaeger UI build); must hold index.html. */
+  uiDir?: string;
+}
+
+/** `--ui-dir`: a directory with an index.html (a Jaeger UI release's build, or the built-in UI). */
+export function checkUiDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new Error(`--ui-dir ${dir}: no index.html there (unpack a Jaeger UI release's assets, see docs/ui.md)`);
+  }
+  return dir;
 }
 
 export interface RunningQueryServer {
@@ -20,7 +33,7 @@ export interface RunningQueryServer {
 }
 
 export function startQueryServer(opts: QueryServerOptions): Promise<RunningQueryServer> {
-  return startReadPath(opts);
+  return startReadPath({ ...opts, uiDir: checkUiDir(opts.uiDir) });
 }
 
 export function jaegerBackend(url: string): TraceBackend {

@@ -5,6 +5,7 @@ import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { parseDurationSec } from '../core/duration.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
+import { checkUiDir } from './query-server.ts';
 
 function durationOption(v: string): number {
   try {
@@ -30,7 +31,7 @@ export function queryCommand(): Command {
     .option('--host <host>', 'listen address', '0.0.0.0')
     .addOption(new Option('--window <duration>', 'window size the write path uses').argParser(durationOption).default(1800, '30m'))
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
-    .option('--ui-dir <dir>', 'directory of the built-in UI (default: frontend-plugin/ui)')
+    .option('--ui-dir <dir>', 'serve this UI instead of the built-in one (frontend-plugin/ui), e.g. a Jaeger UI build (docs/ui.md)')
     .option('--max-objects <n>', 'most objects in one assembled trace', (v) => Number(v), 5000)
     .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number }) => {
       let upstream: URL;
@@ -44,7 +45,7 @@ export function queryCommand(): Command {
         backend,
         windowSec: o.window,
         upstream: upstream.href,
-        uiDir: o.uiDir,
+        uiDir: checkUiDir(o.uiDir),
         maxObjects: o.maxObjects,
         port: o.port,
         host: o.host,

@@ -8,7 +8,7 @@ import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls } from '../sources/webhook.ts';
 import type { RunningInformers } from '../sources/informers/index.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
-import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
+import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
@@ -38,6 +38,7 @@ interface ServeOptions extends TracerCliOptions {
   queryHost: string;
   query: boolean;
   jaegerQuery?: string;
+  uiDir?: string;
   logLevel?: string;
 }
 
@@ -63,7 +64,8 @@ export function serveCommand(): Command {
     .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
     .option('--query-host <host>', 'address the query UI listens on', '127.0.0.1')
     .option('--no-query', 'do not serve the query API and UI')
-    .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)');
+    .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)')
+    .option('--ui-dir <dir>', 'serve this UI instead of the built-in one, e.g. a Jaeger UI build (docs/ui.md)');
   addSinkOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
@@ -92,6 +94,7 @@ function kubeconfigAvailable(o: ServeOptions): boolean {
 export async function serve(o: ServeOptions): Promise<void> {
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
+  if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
   const { sink } = chosen;
@@ -120,7 +123,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (o.query) {
     const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store && new SqliteBackend(chosen.store);
     if (backend) {
-      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery });
+      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery, uiDir: o.uiDir });
       log.info({ url: query.url }, 'query API and UI');
     } else {
       log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
