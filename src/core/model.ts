@@ -74,9 +74,11 @@ export const Attr = {
   oldResourceVersion: 'resourceVersion.old',
   newResourceVersion: 'resourceVersion.new',
   diff: 'diff', // newline-separated `path old -> new` lines
+  diffEntries: 'diff.entries', // JSON array of {path, old?, new?} (absent key = <none>), the same changes as `diff`
   diffVerbose: 'diff.verbose', // metadata.resourceVersion / metadata.generation lines
   noop: 'noop', // true when an update changed nothing
   snapshot: 'snapshot', // JSON of the object on create/delete
+  firstSeen: 'firstSeen', // true when `snapshot` is the first state kubetrail saw of an object (an update/patch)
   error: 'error', // Status reason: message of a failed request
   eventReason: 'event.reason',
   eventMessage: 'event.message',
