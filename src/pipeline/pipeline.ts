@@ -10,6 +10,7 @@ import type { TracerConfig } from '../core/config.ts';
 import { Attr, objectKey } from '../core/model.ts';
 import type { AttrValue, Link, ObjectRef, SpanRecord } from '../core/model.ts';
 import { isRecord } from '../core/audit-event.ts';
+import { isClusterScoped } from '../core/kinds.ts';
 import { assertNesting } from '../decorate/depth.ts';
 import type { KubeObject } from '../core/audit-event.ts';
 import { normalizeAudit, READ_VERBS } from '../normalize/audit-event.ts';
@@ -60,6 +61,20 @@ interface Shared {
   excluded: Set<string>;
   verbs: Set<string>;
   listWatchOnly: Set<string>;
+  /** Per cluster, 'group/resource' → namespaced, from discovery (setResourceScopes). */
+  scopes: Map<string, Map<string, boolean>>;
+}
+
+/** The namespace an object key uses: '' for cluster-scoped resources (discovery first, then the built-in table). */
+function keyNamespace(s: Shared, cluster: string, group: string, resource: string, namespace: string): string {
+  if (namespace === '') return '';
+  const namespaced = s.scopes.get(cluster)?.get(`${group}/${resource}`);
+  return namespaced === false || (namespaced === undefined && isClusterScoped(group, resource)) ? '' : namespace;
+}
+
+function scopedRef(s: Shared, ref: ObjectRef): ObjectRef {
+  const namespace = keyNamespace(s, ref.cluster, ref.group, ref.resource, ref.namespace);
+  return namespace === ref.namespace ? ref : { ...ref, namespace };
 }
 
 export class Pipeline {
@@ -78,7 +93,18 @@ export class Pipeline {
       excluded: new Set(this.config.excludeResources),
       verbs: new Set(this.config.verbs),
       listWatchOnly: new Set(),
+      scopes: new Map(),
     };
+  }
+
+  /**
+   * What discovery says about a cluster's resources: the cluster-scoped ones never carry a
+   * namespace in an object key (beyond the built-in table of src/core/kinds.ts).
+   */
+  setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void {
+    const m = new Map<string, boolean>();
+    for (const r of resources) m.set(`${r.group}/${r.resource}`, r.namespaced);
+    this.#shared.scopes.set(cluster, m);
   }
 
   setListWatchOnly(cluster: string, on: boolean): void {
@@ -165,6 +191,7 @@ export class PipelineTransaction {
       const input = kubeEventInput(obj, cluster);
       if (typeof input === 'string') return { spans: [], error: input };
       if (this.#s.excluded.has(`${input.ref.group}/${input.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+      input.ref = scopedRef(this.#s, input.ref);
       return { spans: this.#s.spans.event(input, this.#state) };
     } catch (e) {
       return { spans: [], error: `Kubernetes Event could not be traced: ${message(e)}` };
@@ -229,7 +256,7 @@ export class PipelineTransaction {
   /** Runs the audit event steps (steps/index.ts) and builds the spans of their result. */
   #objectEvent(a: NormalizedAudit, cluster: string, name: string, rawResp: unknown, out: SpanRecord[]): void {
     const respNs = isRecord(rawResp) && isRecord(rawResp.metadata) && typeof rawResp.metadata.namespace === 'string' ? rawResp.metadata.namespace : '';
-    const ref: ObjectRef = { cluster, group: a.group, resource: a.resource, namespace: a.namespace || respNs, name };
+    const ref: ObjectRef = { cluster, group: a.group, resource: a.resource, namespace: keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace || respNs), name };
     const key = objectKey(ref);
     // The cached version is JSON text: parse it only when a step needs it (see version-cache.ts).
     let last: KubeObject | undefined | null = null;
@@ -267,7 +294,7 @@ export class PipelineTransaction {
         endUs: a.endUs,
         attributes: ctx.attributes,
         error: a.error,
-        links: dedupeLinks(ctx.links),
+        links: dedupeLinks(ctx.links.map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
       },
       this.#state,
       out,
@@ -291,7 +318,7 @@ export class PipelineTransaction {
     if (typeof change.resource !== 'string' || change.resource === '') return { spans: [], error: 'watch change has no resource' };
     const group = typeof change.group === 'string' ? change.group : '';
     const md = raw.metadata;
-    const ref: ObjectRef = { cluster, group, resource: change.resource, namespace: typeof md.namespace === 'string' ? md.namespace : '', name: md.name as string };
+    const ref: ObjectRef = { cluster, group, resource: change.resource, namespace: keyNamespace(this.#s, cluster, group, change.resource, typeof md.namespace === 'string' ? md.namespace : ''), name: md.name as string };
     const key = objectKey(ref);
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
@@ -339,7 +366,7 @@ export class PipelineTransaction {
         startUs: timeUs,
         endUs: timeUs,
         attributes,
-        links: dedupeLinks(findLinks(obj, ref)),
+        links: dedupeLinks(findLinks(obj, ref).map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
       }, this.#state),
     };
   }

@@ -26,6 +26,8 @@ export interface WatchIngest {
     commit(mark: number): void;
   };
   setListWatchOnly(cluster: string, on: boolean): void;
+  /** Discovery's word on which resources are cluster-scoped (their keys carry no namespace). */
+  setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void;
 }
 
 export interface InformerOptions extends DiscoveryFilter {
@@ -67,6 +69,7 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   const logger = log.child({ component: 'informers', cluster: opts.cluster });
   opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
   const resources = await discoverResources(opts.kc, opts);
+  opts.pipeline.setResourceScopes(opts.cluster, resources);
   const writer = new SpanWriter(opts.sink);
   // Changes see every earlier change; the pipeline's state takes a change once its spans are
   // durable (at once when it has none: a cache-only version for later diffs).
