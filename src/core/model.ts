@@ -80,6 +80,9 @@ export const Attr = {
   snapshot: 'snapshot', // JSON of the object on create/delete
   firstSeen: 'firstSeen', // true when `snapshot` is the first state kubetrail saw of an object (an update/patch)
   error: 'error', // Status reason: message of a failed request
+  requestResource: 'request.resource', // 'group/resource' a request was about, when its span is on another object (the namespace)
+  matched: 'matched', // objects a collection request (deletecollection) matched
+  generateName: 'generateName', // the prefix of a create that failed before the API server made a name
   eventReason: 'event.reason',
   eventMessage: 'event.message',
   eventType: 'event.type', // Normal | Warning

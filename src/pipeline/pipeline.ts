@@ -27,6 +27,7 @@ import { LruMarks, SpanBuilder } from '../aggregate/span-builder.ts';
 import { findLinks } from '../../linkers/index.ts';
 import { auditEventSteps, type AuditEventContext } from './steps/index.ts';
 import { NOT_THE_OBJECT, rvOf } from './steps/context.ts';
+import { auditTags } from './steps/audit-attributes.ts';
 
 export interface IngestResult {
   spans: SpanRecord[];
@@ -242,15 +243,58 @@ export class PipelineTransaction {
           this.#objectEvent(a, cluster, item.metadata.name, item, spans);
         }
       }
-      return spans.length ? { spans } : { spans, skipped: 'no-object-name' };
+      if (spans.length) return { spans };
+      // matched nothing: shown on the namespace's trace
+      return this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
     let name = a.name;
     if (!name && a.code < 300 && isRecord(resp) && !NOT_THE_OBJECT.has(resp.kind as string) && isRecord(resp.metadata) && typeof resp.metadata.name === 'string') {
       name = resp.metadata.name; // generateName: the name exists only in the response
     }
+    if (!name && a.code >= 300) {
+      // failed before a name existed: a generateName create (on the prefix object, see
+      // steps/failed-create.ts) or a collection request; else on the namespace's trace
+      const req = a.requestObject;
+      const prefix = a.verb === 'create' && !a.subresource && isRecord(req) && isRecord(req.metadata) && typeof req.metadata.generateName === 'string' ? req.metadata.generateName : '';
+      if (prefix) name = prefix;
+      else return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
+    }
+    if (!name && a.verb === 'deletecollection' && resp === undefined) {
+      // Metadata level: which objects it deleted is unknown (their watch DELETEDs tell)
+      return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
+    }
     if (!name) return { spans: [], skipped: 'no-object-name' };
     this.#objectEvent(a, cluster, name, resp, spans);
     return { spans };
+  }
+
+  /**
+   * A request about no single object (a deletecollection that matched nothing, a failed
+   * collection request or nameless create): an event on the namespace's trace, named after the
+   * verb and the resource. False when there is no namespace to put it on.
+   */
+  #onNamespace(a: NormalizedAudit, cluster: string, extra: Record<string, AttrValue>, out: SpanRecord[]): boolean {
+    if (!a.namespace || keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace) === '') return false;
+    const attributes = auditTags(a);
+    attributes[Attr.requestResource] = `${a.group}/${a.resource}`;
+    Object.assign(attributes, extra);
+    const resource = a.group ? `${a.resource}.${a.group}` : a.resource;
+    this.#s.spans.event(
+      {
+        ref: { cluster, group: '', resource: 'namespaces', namespace: '', name: a.namespace },
+        version: 'v1',
+        eventId: a.auditId,
+        name: `${a.verb} ${a.subresource ? `${resource}/${a.subresource}` : resource}`,
+        startUs: a.startUs,
+        endUs: a.endUs,
+        attributes,
+        error: a.error,
+        links: [],
+      },
+      this.#state,
+      out,
+    );
+    return true;
   }
 
   /** Runs the audit event steps (steps/index.ts) and builds the spans of their result. */

@@ -6,6 +6,7 @@
 import type { AuditEventStep } from './context.ts';
 import { responseObject } from './response-object.ts';
 import { requestBody } from './request-body.ts';
+import { failedCreate } from './failed-create.ts';
 import { auditAttributes } from './audit-attributes.ts';
 import { unchanged } from './unchanged.ts';
 import { binding } from './binding.ts';
@@ -23,6 +24,7 @@ export type { AuditEventContext, AuditEventStep } from './context.ts';
 export const auditEventSteps: readonly AuditEventStep[] = [
   responseObject,
   requestBody,
+  failedCreate,
   auditAttributes,
   // the change: the first of these that applies describes it
   unchanged,

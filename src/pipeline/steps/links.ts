@@ -6,7 +6,8 @@ import type { AuditEventStep } from './context.ts';
 
 export const links: AuditEventStep = (ctx) => {
   ctx.uid = ctx.audit.uid || (ctx.obj?.metadata?.uid as string | undefined) || (ctx.last()?.metadata?.uid as string | undefined);
-  const source = ctx.obj ?? ctx.last();
+  // a failed generateName create has only its request body (steps/failed-create.ts)
+  const source = ctx.obj ?? ctx.last() ?? (ctx.failed && isRecord(ctx.request) ? (ctx.request as KubeObject) : undefined);
   if (source) ctx.links.push(...findLinks(source, ctx.ref));
   if (isRecord(ctx.request) && ctx.request.kind === 'Binding') ctx.links.push(...findLinks(ctx.request as KubeObject, ctx.ref));
 };
