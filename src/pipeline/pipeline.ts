@@ -17,7 +17,7 @@ import { normalizeAudit, READ_VERBS } from '../normalize/audit-event.ts';
 import type { NormalizedAudit } from '../normalize/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
 import { Redactor } from '../decorate/redact.ts';
-import { diffObjects } from '../decorate/diff.ts';
+import { diffEntriesJson, diffObjects } from '../decorate/diff.ts';
 import { snapshot, stripManagedFields } from '../decorate/snapshot.ts';
 import { isKubeEvent, kubeEventInput } from '../aggregate/kube-event.ts';
 import { VersionCache, Versions } from './version-cache.ts';
@@ -348,8 +348,10 @@ export class PipelineTransaction {
   #diff(prev: KubeObject, cur: KubeObject, attributes: Record<string, AttrValue>): void {
     const r = this.#s.redactor;
     const d = diffObjects(prev, cur, { oldDigests: r.digests(prev), newDigests: r.digests(cur) });
-    if (d.lines.length) attributes[Attr.diff] = d.lines.join('\n');
-    else attributes[Attr.noop] = true;
+    if (d.lines.length) {
+      attributes[Attr.diff] = d.lines.join('\n');
+      attributes[Attr.diffEntries] = diffEntriesJson(d.entries);
+    } else attributes[Attr.noop] = true;
     if (d.verbose.length) attributes[Attr.diffVerbose] = d.verbose.join('\n');
   }
 

@@ -60,6 +60,7 @@ describe('webhook: a refused batch retried by the API server', () => {
     expect((await post(batch)).statusCode).toBe(200);
     const update = (await eventsOf('retried')).find((e) => e.name === 'update')!;
     expect(String(update.attributes[Attr.diff]).split('\n')).toContain('spec.replicas 2 -> 4');
+    expect(JSON.parse(String(update.attributes[Attr.diffEntries]))).toContainEqual({ path: 'spec.replicas', old: 2, new: 4 });
     await s.app.close();
   });
 
