@@ -73,6 +73,13 @@ export class LruMarks implements EmittedMarks {
 
 const INVERSE = { parent: 'child', child: 'parent' } as const;
 
+/**
+ * Shortest span: 1 µs (Jaeger's unit). An Event, a watch change or an audit event whose request
+ * and stage timestamps are equal would otherwise last 0 µs, which Jaeger v2 reports as
+ * "Negative duration detected"; 1 µs is real, and shifts no start time. IDs do not depend on it.
+ */
+export const MIN_SPAN_US = 1;
+
 export class SpanBuilder {
   readonly windowSec: number;
 
@@ -94,7 +101,7 @@ export class SpanBuilder {
       kind: 'event',
       name: input.name,
       startUs: input.startUs,
-      endUs: Math.max(input.endUs, input.startUs),
+      endUs: Math.max(input.endUs, input.startUs + MIN_SPAN_US),
       object: input.ref,
       attributes,
     };
@@ -151,7 +158,7 @@ export class SpanBuilder {
       kind: 'link',
       name: `link ${cls}`,
       startUs: atUs,
-      endUs: (ws + this.windowSec) * 1e6,
+      endUs: Math.max((ws + this.windowSec) * 1e6, atUs + MIN_SPAN_US),
       object: ref,
       attributes,
     });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
+import { eventSpanId } from '../../src/core/ids.ts';
 
 const C = 'kwok';
 const event = (reason: string, rv: string, extra: Record<string, unknown> = {}) => ({
@@ -35,5 +36,18 @@ describe('Kubernetes Events in the same second', () => {
     expect(b).toBe(SECOND + 800_000);
     const micro = { apiVersion: 'events.k8s.io/v1', lastTimestamp: undefined, series: { count: 2, lastObservedTime: '2026-03-01T10:00:05.000000Z' } };
     expect(startOf(p.kubeEvent(event('C', '555', micro), C).spans)).toBe(SECOND);
+  });
+});
+
+describe('span durations', () => {
+  it('are never zero: an Event, a watch change and an instant audit event last at least 1 µs; IDs unchanged', () => {
+    const p = new Pipeline();
+    p.setListWatchOnly('lw', true);
+    const spans = [
+      ...p.kubeEvent(event('Instant', '7'), C).spans,
+      ...p.watchChange({ type: 'ADDED', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default', uid: 'u', resourceVersion: '3', creationTimestamp: '2026-03-01T10:00:05Z' } }, group: '', version: 'v1', resource: 'configmaps' }, 'lw').spans,
+    ];
+    for (const s of spans) expect(s.endUs - s.startUs).toBeGreaterThanOrEqual(1);
+    expect(spans.find((s) => s.kind === 'event')!.spanId).toBe(eventSpanId('event/uid-Instant/1', 'kwok//pods/default/web-1'));
   });
 });
