@@ -70,7 +70,7 @@ export class StateTransaction implements HistoryStore, EmittedMarks {
   // HistoryStore
 
   history(key: string): History | undefined {
-    const s = this.#histories.get(key);
+    const s = this.#histories.size > 0 ? this.#histories.get(key) : undefined;
     return s ? s.value : this.#base.versions.history(key);
   }
 
@@ -90,7 +90,8 @@ export class StateTransaction implements HistoryStore, EmittedMarks {
   // EmittedMarks
 
   objectSpan(id: string): WindowTrace | undefined {
-    return this.#objects.get(id)?.value ?? this.#base.marks.objectSpan(id);
+    // committed first: most marks asked for were committed long ago
+    return this.#base.marks.objectSpan(id) ?? (this.#objects.size > 0 ? this.#objects.get(id)?.value : undefined);
   }
 
   markObjectSpan(id: string, t: WindowTrace): void {
@@ -106,7 +107,7 @@ export class StateTransaction implements HistoryStore, EmittedMarks {
   }
 
   linkSpan(id: string): boolean {
-    return this.#links.has(id) || this.#base.marks.linkSpan(id);
+    return this.#base.marks.linkSpan(id) || (this.#links.size > 0 && this.#links.has(id));
   }
 
   markLinkSpan(id: string): void {
