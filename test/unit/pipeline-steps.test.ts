@@ -12,6 +12,7 @@ import type { AuditEventContext, AuditEventStep } from '../../src/pipeline/steps
 import { auditEventSteps } from '../../src/pipeline/steps/index.ts';
 import { responseObject } from '../../src/pipeline/steps/response-object.ts';
 import { requestBody } from '../../src/pipeline/steps/request-body.ts';
+import { failedCreate } from '../../src/pipeline/steps/failed-create.ts';
 import { auditAttributes } from '../../src/pipeline/steps/audit-attributes.ts';
 import { unchanged } from '../../src/pipeline/steps/unchanged.ts';
 import { binding } from '../../src/pipeline/steps/binding.ts';
@@ -95,6 +96,23 @@ describe('audit event steps', () => {
       const patch = fx('pod-status-patch-kwok');
       delete patch.responseObject;
       expect(run(context(patch), responseObject, requestBody).obj).toBeUndefined();
+    });
+  });
+
+  describe('failedCreate', () => {
+    it('keeps the request body of a refused generateName create for its links, tagged with the prefix', () => {
+      const raw = fx('pod-create-generatename');
+      const pod = structuredClone(raw.responseObject);
+      delete pod.metadata.name;
+      pod.metadata.generateName = 'web-7d9f8b6c5d-';
+      Object.assign(raw, { requestObject: pod, responseStatus: { code: 403, reason: 'Forbidden' }, responseObject: { kind: 'Status', apiVersion: 'v1', code: 403 } });
+      const ctx = context(raw);
+      (ctx.ref as { name: string }).name = 'web-7d9f8b6c5d-'; // the pipeline names the object by the prefix
+      run(ctx, responseObject, requestBody, failedCreate, links);
+      expect(ctx.attributes[Attr.generateName]).toBe('web-7d9f8b6c5d-');
+      expect(ctx.links.map((l) => l.target.name)).toContain('web-7d9f8b6c5d');
+      // a successful create is not its business
+      expect(run(context(fx('pod-create-generatename')), failedCreate).request).toBeUndefined();
     });
   });
 
