@@ -244,8 +244,8 @@ export class PipelineTransaction {
         }
       }
       if (spans.length) return { spans };
-      // matched nothing: shown on the namespace's trace
-      return this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
+      // a deletecollection that matched nothing: shown on the namespace's trace
+      return a.verb === 'deletecollection' && this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
     let name = a.name;
     if (!name && a.code < 300 && isRecord(resp) && !NOT_THE_OBJECT.has(resp.kind as string) && isRecord(resp.metadata) && typeof resp.metadata.name === 'string') {
@@ -255,7 +255,7 @@ export class PipelineTransaction {
       // failed before a name existed: a generateName create (on the prefix object, see
       // steps/failed-create.ts) or a collection request; else on the namespace's trace
       const req = a.requestObject;
-      const prefix = a.verb === 'create' && !a.subresource && isRecord(req) && isRecord(req.metadata) && typeof req.metadata.generateName === 'string' ? req.metadata.generateName : '';
+      const prefix = a.verb === 'create' && !a.subresource && isRecord(req) && isRecord(req.metadata) && typeof req.metadata.generateName === 'string' && /^[^/]{1,253}$/.test(req.metadata.generateName) ? req.metadata.generateName : '';
       if (prefix) name = prefix;
       else return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }

@@ -72,3 +72,12 @@ describe('requests about no named object', () => {
     expect(new Pipeline().auditEvent(e, C)).toEqual({ spans: [], skipped: 'no-object-name' });
   });
 });
+
+describe('odd nameless requests', () => {
+  it('a refused create whose generateName could not be a name (a slash) goes to the namespace, never into a key', () => {
+    const e = refusedCreate();
+    e.requestObject.metadata.generateName = 'a/b-';
+    const [ev] = events(new Pipeline().auditEvent(e, C).spans);
+    expect(objectKey(ev!.object)).toBe('kwok//namespaces//default');
+  });
+});
