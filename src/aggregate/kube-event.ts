@@ -20,6 +20,21 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/**
+ * Events of the same second in causal order. core/v1 timestamps (lastTimestamp, firstTimestamp)
+ * have whole seconds, so two Events of one second would tie (and show in any order). When the
+ * time has no fraction: the Event's own eventTime (microseconds) if it falls in that second, else
+ * the Event's resourceVersion (an etcd revision: later writes have higher ones) modulo 10^6 as
+ * microseconds. The span stays in its second (and window); its ID does not depend on the time.
+ */
+function inSecond(timeUs: number, text: string, eventTime: unknown, resourceVersion: unknown): number {
+  if (/^[^.]*\.\d/.test(text)) return timeUs; // already sub-second (MicroTime)
+  const micro = parseTimeUs(eventTime);
+  if (micro !== undefined && Math.floor(micro / 1e6) * 1e6 === timeUs) return micro;
+  const rv = typeof resourceVersion === 'string' && /^\d{1,15}$/.test(resourceVersion) ? Number(resourceVersion) : undefined;
+  return rv === undefined ? timeUs : timeUs + (rv % 1_000_000);
+}
+
 /** The span input of a Kubernetes Event, or an error message for a malformed one. */
 export function kubeEventInput(obj: unknown, cluster: string): EventInput | string {
   if (!isRecord(obj)) return 'Kubernetes Event is not an object';
@@ -37,14 +52,11 @@ export function kubeEventInput(obj: unknown, cluster: string): EventInput | stri
   const reason = str(obj.reason);
   const message = newApi ? str(obj.note) || str(obj.message) : str(obj.message) || str(obj.note);
   const component = str(obj.reportingController) || str(obj.reportingComponent) || str(source?.component) || str(deprecatedSource?.component);
-  const timeUs =
-    parseTimeUs(series?.lastObservedTime) ??
-    parseTimeUs(obj.lastTimestamp) ??
-    parseTimeUs(obj.deprecatedLastTimestamp) ??
-    parseTimeUs(obj.eventTime) ??
-    parseTimeUs(obj.firstTimestamp) ??
-    parseTimeUs(obj.deprecatedFirstTimestamp) ??
-    parseTimeUs(md.creationTimestamp);
+  const when = [
+    series?.lastObservedTime, obj.lastTimestamp, obj.deprecatedLastTimestamp, obj.eventTime,
+    obj.firstTimestamp, obj.deprecatedFirstTimestamp, md.creationTimestamp,
+  ].find((t) => parseTimeUs(t) !== undefined);
+  const timeUs = when === undefined ? undefined : inSecond(parseTimeUs(when)!, when as string, obj.eventTime, md.resourceVersion);
   if (timeUs === undefined) return 'Event has no timestamp (lastTimestamp, eventTime, series.lastObservedTime)';
   const eventUid = str(md.uid) || `${str(md.namespace)}/${str(md.name)}`;
   const attributes: Record<string, AttrValue> = {

@@ -1,7 +1,9 @@
 // Turns one event on one object into spans of that object's (object, window) trace:
-// the object span (once per process per window, LRU), the event span, and link spans in both
+// the object span (once per process per window), the event span, and link spans in both
 // objects' traces (once per (pair, class, window)). All IDs are derived (src/core/ids.ts), so another
 // process, a replay or a redelivery produces the same spans.
+// "Already emitted" is asked of an EmittedMarks the caller passes: the pipeline's transaction
+// (src/pipeline/transaction.ts) records new marks only once the sink acknowledged the spans.
 import { LRUCache } from 'lru-cache';
 import { eventSpanId, linkSpanId, objectSpanId, rawTraceId, windowStartSec } from '../core/ids.ts';
 import { Attr, objectKey } from '../core/model.ts';
@@ -23,32 +25,72 @@ export interface EventInput {
   links: Link[];
 }
 
-interface WindowTrace {
+export interface WindowTrace {
   traceId: string;
   spanId: string;
 }
 
-const INVERSE = { parent: 'child', child: 'parent' } as const;
+/** Which object spans ((object, window)) and link spans ((owner, other, class, window)) were emitted. */
+export interface EmittedMarks {
+  objectSpan(id: string): WindowTrace | undefined;
+  markObjectSpan(id: string, t: WindowTrace): void;
+  linkSpan(id: string): boolean;
+  markLinkSpan(id: string): void;
+}
 
-export class SpanBuilder {
-  readonly windowSec: number;
-  // (object key, window) → IDs; presence means the object span was emitted by this process.
+/**
+ * The committed marks: two LRUs bounded by entries only. An entry is a short key (+ two hex IDs),
+ * ~150–250 bytes, so `cacheSize` of each stays in the tens of MB. Losing one re-emits a span under
+ * the same derived ID.
+ */
+export class LruMarks implements EmittedMarks {
+  // (object key, window) → IDs; presence means the object span was emitted.
   readonly #objects: LRUCache<string, WindowTrace>;
   // (owner key, other key, class, window) of link spans already emitted.
   readonly #links: LRUCache<string, true>;
 
-  // Both bounded by entries only: an entry is a short key (+ two hex IDs), ~150–250 bytes, so
-  // `cacheSize` of each stays in the tens of MB. Losing one re-emits a span under the same derived ID.
-  constructor(windowSec: number, cacheSize: number) {
-    this.windowSec = windowSec;
+  constructor(cacheSize: number) {
     this.#objects = new LRUCache({ max: cacheSize });
     this.#links = new LRUCache({ max: cacheSize });
   }
 
-  event(input: EventInput, out: SpanRecord[] = []): SpanRecord[] {
+  objectSpan(id: string): WindowTrace | undefined {
+    return this.#objects.get(id);
+  }
+
+  markObjectSpan(id: string, t: WindowTrace): void {
+    this.#objects.set(id, t);
+  }
+
+  linkSpan(id: string): boolean {
+    return this.#links.has(id);
+  }
+
+  markLinkSpan(id: string): void {
+    this.#links.set(id, true);
+  }
+}
+
+const INVERSE = { parent: 'child', child: 'parent' } as const;
+
+/**
+ * Shortest span: 1 µs (Jaeger's unit). An Event, a watch change or an audit event whose request
+ * and stage timestamps are equal would otherwise last 0 µs, which Jaeger v2 reports as
+ * "Negative duration detected"; 1 µs is real, and shifts no start time. IDs do not depend on it.
+ */
+export const MIN_SPAN_US = 1;
+
+export class SpanBuilder {
+  readonly windowSec: number;
+
+  constructor(windowSec: number) {
+    this.windowSec = windowSec;
+  }
+
+  event(input: EventInput, marks: EmittedMarks, out: SpanRecord[] = []): SpanRecord[] {
     const key = objectKey(input.ref);
     const ws = windowStartSec(input.startUs, this.windowSec);
-    const trace = this.#objectSpan(input.ref, key, ws, input.version, input.uid, out);
+    const trace = this.#objectSpan(marks, input.ref, key, ws, input.version, input.uid, out);
     const attributes: Record<string, AttrValue> = objectTags(input.ref, input.version, 'event');
     if (input.uid) attributes[Attr.uid] = input.uid;
     Object.assign(attributes, input.attributes);
@@ -59,22 +101,22 @@ export class SpanBuilder {
       kind: 'event',
       name: input.name,
       startUs: input.startUs,
-      endUs: Math.max(input.endUs, input.startUs),
+      endUs: Math.max(input.endUs, input.startUs + MIN_SPAN_US),
       object: input.ref,
       attributes,
     };
     if (input.error) span.error = input.error;
     out.push(span);
-    for (const link of input.links) this.#link(input.ref, key, input.version, link, ws, input.startUs, out);
+    for (const link of input.links) this.#link(marks, input.ref, key, input.version, link, ws, input.startUs, out);
     return out;
   }
 
-  #objectSpan(ref: ObjectRef, key: string, ws: number, version: string, uid: string | undefined, out: SpanRecord[]): WindowTrace {
+  #objectSpan(marks: EmittedMarks, ref: ObjectRef, key: string, ws: number, version: string, uid: string | undefined, out: SpanRecord[]): WindowTrace {
     const id = `${key}|${ws}`;
-    let t = this.#objects.get(id);
+    let t = marks.objectSpan(id);
     if (t) return t;
     t = { traceId: rawTraceId(key, ws), spanId: objectSpanId(key, ws) };
-    this.#objects.set(id, t);
+    marks.markObjectSpan(id, t);
     const attributes = objectTags(ref, version, 'object');
     if (uid) attributes[Attr.uid] = uid;
     out.push({
@@ -90,21 +132,21 @@ export class SpanBuilder {
     return t;
   }
 
-  #link(ref: ObjectRef, key: string, version: string, link: Link, ws: number, atUs: number, out: SpanRecord[]): void {
+  #link(marks: EmittedMarks, ref: ObjectRef, key: string, version: string, link: Link, ws: number, atUs: number, out: SpanRecord[]): void {
     const otherKey = objectKey(link.target);
     if (otherKey === key) return;
-    this.#linkSpan(ref, key, version, otherKey, link.role, link.class, ws, atUs, out);
-    this.#linkSpan(link.target, otherKey, '', key, INVERSE[link.role], link.class, ws, atUs, out);
+    this.#linkSpan(marks, ref, key, version, otherKey, link.role, link.class, ws, atUs, out);
+    this.#linkSpan(marks, link.target, otherKey, '', key, INVERSE[link.role], link.class, ws, atUs, out);
   }
 
   #linkSpan(
-    ref: ObjectRef, key: string, version: string, otherKey: string,
+    marks: EmittedMarks, ref: ObjectRef, key: string, version: string, otherKey: string,
     role: 'parent' | 'child', cls: string, ws: number, atUs: number, out: SpanRecord[],
   ): void {
     const id = `${key}|${otherKey}|${cls}|${ws}`;
-    if (this.#links.has(id)) return;
-    this.#links.set(id, true);
-    const trace = this.#objectSpan(ref, key, ws, version, undefined, out);
+    if (marks.linkSpan(id)) return;
+    marks.markLinkSpan(id);
+    const trace = this.#objectSpan(marks, ref, key, ws, version, undefined, out);
     const attributes = objectTags(ref, version, 'link');
     attributes[Attr.linkClass] = cls;
     attributes[Attr.linkRole] = role;
@@ -116,7 +158,7 @@ export class SpanBuilder {
       kind: 'link',
       name: `link ${cls}`,
       startUs: atUs,
-      endUs: (ws + this.windowSec) * 1e6,
+      endUs: Math.max((ws + this.windowSec) * 1e6, atUs + MIN_SPAN_US),
       object: ref,
       attributes,
     });

@@ -72,3 +72,27 @@ export function kindToResource(apiVersion: unknown, kind: unknown): { group: str
   }
   return { group, version, resource: guessResource(kind) };
 }
+
+// Cluster-scoped built-in resources ('group/resource'): their objects never have a namespace, even
+// when an audit objectRef or an Event's involvedObject carries one (for /api/v1/namespaces/foo
+// the API server sets objectRef.namespace "foo"). Discovery (the informers) adds the rest.
+const CLUSTER_SCOPED = new Set([
+  '/namespaces', '/nodes', '/persistentvolumes', '/componentstatuses',
+  'rbac.authorization.k8s.io/clusterroles', 'rbac.authorization.k8s.io/clusterrolebindings',
+  'storage.k8s.io/storageclasses', 'storage.k8s.io/volumeattachments', 'storage.k8s.io/csinodes', 'storage.k8s.io/csidrivers',
+  'scheduling.k8s.io/priorityclasses', 'node.k8s.io/runtimeclasses', 'networking.k8s.io/ingressclasses',
+  'networking.k8s.io/ipaddresses', 'networking.k8s.io/servicecidrs',
+  'apiextensions.k8s.io/customresourcedefinitions', 'apiregistration.k8s.io/apiservices',
+  'certificates.k8s.io/certificatesigningrequests', 'certificates.k8s.io/clustertrustbundles',
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations', 'admissionregistration.k8s.io/validatingwebhookconfigurations',
+  'admissionregistration.k8s.io/validatingadmissionpolicies', 'admissionregistration.k8s.io/validatingadmissionpolicybindings',
+  'flowcontrol.apiserver.k8s.io/flowschemas', 'flowcontrol.apiserver.k8s.io/prioritylevelconfigurations',
+  'authentication.k8s.io/tokenreviews', 'authentication.k8s.io/selfsubjectreviews',
+  'authorization.k8s.io/subjectaccessreviews', 'authorization.k8s.io/selfsubjectaccessreviews', 'authorization.k8s.io/selfsubjectrulesreviews',
+  'resource.k8s.io/deviceclasses', 'resource.k8s.io/resourceslices',
+]);
+
+/** True for the built-in cluster-scoped resources (group '' = core). */
+export function isClusterScoped(group: string, resource: string): boolean {
+  return CLUSTER_SCOPED.has(`${group}/${resource}`);
+}

@@ -74,10 +74,15 @@ export const Attr = {
   oldResourceVersion: 'resourceVersion.old',
   newResourceVersion: 'resourceVersion.new',
   diff: 'diff', // newline-separated `path old -> new` lines
+  diffEntries: 'diff.entries', // JSON array of {path, old?, new?} (absent key = <none>), the same changes as `diff`
   diffVerbose: 'diff.verbose', // metadata.resourceVersion / metadata.generation lines
   noop: 'noop', // true when an update changed nothing
   snapshot: 'snapshot', // JSON of the object on create/delete
+  firstSeen: 'firstSeen', // true when `snapshot` is the first state kubetrail saw of an object (an update/patch)
   error: 'error', // Status reason: message of a failed request
+  requestResource: 'request.resource', // 'group/resource' a request was about, when its span is on another object (the namespace)
+  matched: 'matched', // objects a collection request (deletecollection) matched
+  generateName: 'generateName', // the prefix of a create that failed before the API server made a name
   eventReason: 'event.reason',
   eventMessage: 'event.message',
   eventType: 'event.type', // Normal | Warning

@@ -13,8 +13,21 @@ import { keySegment } from './path.ts';
 
 export const NONE = '<none>';
 
+/** One change as data: `old`/`new` absent = the path did not exist (`<none>` in the text line). */
+export interface DiffEntry {
+  path: string;
+  old?: unknown;
+  new?: unknown;
+}
+
 export interface DiffResult {
   lines: string[];
+  /**
+   * The same changes as `lines` (not `verbose`), as JSON text of DiffEntry objects, in the same
+   * order: `{"path":"spec.replicas","old":2,"new":4}`. Join with ',' inside [] for a JSON array
+   * (diffEntriesJson); a reader never has to split a line at ` -> `.
+   */
+  entries: string[];
   /** metadata.resourceVersion / metadata.generation / kubectl last-applied annotation changes. */
   verbose: string[];
 }
@@ -42,6 +55,7 @@ function json(v: unknown): string {
 
 class Differ {
   readonly lines: string[] = [];
+  readonly entries: string[] = [];
   readonly verbose: string[] = [];
   dropped = 0;
   readonly max: number;
@@ -53,10 +67,15 @@ class Differ {
   }
 
   emit(path: string, a: unknown, b: unknown): void {
-    const line = `${path} ${json(a)} -> ${json(b)}`;
+    const ja = json(a);
+    const jb = json(b);
+    const line = `${path} ${ja} -> ${jb}`;
     if (VERBOSE.has(path)) this.verbose.push(line);
-    else if (this.lines.length < this.max) this.lines.push(line);
-    else this.dropped++;
+    else if (this.lines.length < this.max) {
+      this.lines.push(line);
+      // the value texts are reused: one JSON.stringify per value for both forms
+      this.entries.push(`{"path":${JSON.stringify(path)}${a === undefined ? '' : `,"old":${ja}`}${b === undefined ? '' : `,"new":${jb}`}}`);
+    } else this.dropped++;
   }
 
   walk(path: string, a: unknown, b: unknown): void {
@@ -158,5 +177,10 @@ export function diffObjects(oldObj: unknown, newObj: unknown, opts: DiffOptions 
   const d = new Differ(opts);
   d.walk('', oldObj, newObj);
   if (d.dropped > 0) d.lines.push(`... ${d.dropped} more changed paths`);
-  return { lines: d.lines, verbose: d.verbose };
+  return { lines: d.lines, entries: d.entries, verbose: d.verbose };
+}
+
+/** The `diff.entries` attribute: a JSON array of DiffEntry. */
+export function diffEntriesJson(entries: readonly string[]): string {
+  return `[${entries.join(',')}]`;
 }

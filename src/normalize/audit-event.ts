@@ -3,7 +3,7 @@
 import { isRecord } from '../core/audit-event.ts';
 import type { AuditEvent } from '../core/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
-import { kindToResource } from '../core/kinds.ts';
+import { isClusterScoped, kindToResource } from '../core/kinds.ts';
 
 /** A bad value in an error message (and so in a log line): JSON, at most 80 characters. */
 function quoted(v: unknown): string {
@@ -122,11 +122,11 @@ export function auditObjectKey(raw: unknown, cluster: string): string | undefine
     const inv = isRecord(body.regarding) ? body.regarding : isRecord(body.involvedObject) ? body.involvedObject : undefined;
     if (inv && typeof inv.kind === 'string' && typeof inv.name === 'string') {
       const r = kindToResource(inv.apiVersion, inv.kind);
-      return `${cluster}/${r.group}/${r.resource}/${str(inv.namespace)}/${inv.name}`;
+      return `${cluster}/${r.group}/${r.resource}/${isClusterScoped(r.group, r.resource) ? '' : str(inv.namespace)}/${inv.name}`;
     }
   }
   let name = str(ref.name);
   if (!name && body && isRecord(body.metadata)) name = str(body.metadata.name);
   if (!name) return undefined;
-  return `${cluster}/${group}/${resource}/${str(ref.namespace)}/${name}`;
+  return `${cluster}/${group}/${resource}/${isClusterScoped(group, resource) ? '' : str(ref.namespace)}/${name}`;
 }

@@ -1,25 +1,33 @@
 // The write path: an audit event, a Kubernetes Event or a watch change in → spans out.
-//   normalize (src/audit, src/events) → redact (before anything else sees an object) →
-//   diff/snapshot (src/decorate) → link (linkers/) → spans (src/aggregate).
+//   normalize (src/normalize) → redact (before anything else sees an object) →
+//   the audit event steps (src/pipeline/steps: bodies, tags, diff/snapshot, links, history) →
+//   spans (src/aggregate).
+// State (version history, emitted object/link spans) changes only through a transaction
+// (transaction.ts) that a source commits once the sink acknowledged the spans: see begin().
 // Never throws on input: malformed → { spans: [], error }, filtered → { spans: [], skipped }.
 import { resolveConfig } from '../core/config.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { Attr, objectKey } from '../core/model.ts';
 import type { AttrValue, Link, ObjectRef, SpanRecord } from '../core/model.ts';
 import { isRecord } from '../core/audit-event.ts';
+import { isClusterScoped } from '../core/kinds.ts';
 import { assertNesting } from '../decorate/depth.ts';
 import type { KubeObject } from '../core/audit-event.ts';
 import { normalizeAudit, READ_VERBS } from '../normalize/audit-event.ts';
 import type { NormalizedAudit } from '../normalize/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
 import { Redactor } from '../decorate/redact.ts';
-import { diffObjects, NONE } from '../decorate/diff.ts';
+import { diffEntriesJson, diffObjects } from '../decorate/diff.ts';
 import { snapshot, stripManagedFields } from '../decorate/snapshot.ts';
 import { isKubeEvent, kubeEventInput } from '../aggregate/kube-event.ts';
-import { VersionCache } from './version-cache.ts';
+import { VersionCache, Versions } from './version-cache.ts';
+import { StateTransaction } from './transaction.ts';
 import { newestManager, watchVerb } from '../normalize/watch-change.ts';
-import { SpanBuilder } from '../aggregate/span-builder.ts';
+import { LruMarks, SpanBuilder } from '../aggregate/span-builder.ts';
 import { findLinks } from '../../linkers/index.ts';
+import { auditEventSteps, type AuditEventContext } from './steps/index.ts';
+import { NOT_THE_OBJECT, rvOf } from './steps/context.ts';
+import { auditTags } from './steps/audit-attributes.ts';
 
 export interface IngestResult {
   spans: SpanRecord[];
@@ -37,46 +45,138 @@ export interface WatchChange {
   resource: string;
 }
 
-// Response bodies that are not the object itself (subresources, deletes, errors), and review
-// objects that carry credentials (TokenRequest/TokenReview hold bearer tokens): never snapshotted.
-const NOT_THE_OBJECT = new Set([
-  'Status', 'Scale', 'Binding', 'Eviction', 'DeleteOptions',
-  'TokenRequest', 'TokenReview', 'SubjectAccessReview', 'SelfSubjectAccessReview', 'LocalSubjectAccessReview',
-  'SelfSubjectRulesReview', 'SelfSubjectReview',
-]);
 const EVENT_WRITE_VERBS = new Set(['create', 'update', 'patch']);
 const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
-
-function rvOf(o: KubeObject | undefined): string {
-  const rv = o?.metadata?.resourceVersion;
-  return typeof rv === 'string' ? rv : '';
-}
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** What every transaction of one pipeline shares: configuration, redactor, committed state. */
+interface Shared {
+  config: TracerConfig;
+  redactor: Redactor;
+  versions: VersionCache;
+  marks: LruMarks;
+  spans: SpanBuilder;
+  excluded: Set<string>;
+  verbs: Set<string>;
+  listWatchOnly: Set<string>;
+  /** Per cluster, 'group/resource' → namespaced, from discovery (setResourceScopes). */
+  scopes: Map<string, Map<string, boolean>>;
+}
+
+/** The namespace an object key uses: '' for cluster-scoped resources (discovery first, then the built-in table). */
+function keyNamespace(s: Shared, cluster: string, group: string, resource: string, namespace: string): string {
+  if (namespace === '') return '';
+  const namespaced = s.scopes.get(cluster)?.get(`${group}/${resource}`);
+  return namespaced === false || (namespaced === undefined && isClusterScoped(group, resource)) ? '' : namespace;
+}
+
+function scopedRef(s: Shared, ref: ObjectRef): ObjectRef {
+  const namespace = keyNamespace(s, ref.cluster, ref.group, ref.resource, ref.namespace);
+  return namespace === ref.namespace ? ref : { ...ref, namespace };
+}
+
 export class Pipeline {
   readonly config: TracerConfig;
-  readonly #redactor: Redactor;
-  readonly #versions: VersionCache;
-  readonly #spans: SpanBuilder;
-  readonly #excluded: Set<string>;
-  readonly #verbs: Set<string>;
-  readonly #listWatchOnly = new Set<string>();
+  readonly #shared: Shared;
 
   constructor(config?: Partial<TracerConfig>) {
     this.config = resolveConfig(config);
-    this.#redactor = new Redactor(this.config.redact);
-    this.#versions = new VersionCache({ maxEntries: this.config.cacheSize, maxBytes: this.config.cacheBytes, digests: this.#redactor });
-    this.#spans = new SpanBuilder(this.config.windowSec, this.config.cacheSize);
-    this.#excluded = new Set(this.config.excludeResources);
-    this.#verbs = new Set(this.config.verbs);
+    const redactor = new Redactor(this.config.redact);
+    this.#shared = {
+      config: this.config,
+      redactor,
+      versions: new VersionCache({ maxEntries: this.config.cacheSize, maxBytes: this.config.cacheBytes, digests: redactor }),
+      marks: new LruMarks(this.config.cacheSize),
+      spans: new SpanBuilder(this.config.windowSec),
+      excluded: new Set(this.config.excludeResources),
+      verbs: new Set(this.config.verbs),
+      listWatchOnly: new Set(),
+      scopes: new Map(),
+    };
+  }
+
+  /**
+   * What discovery says about a cluster's resources: the cluster-scoped ones never carry a
+   * namespace in an object key (beyond the built-in table of src/core/kinds.ts).
+   */
+  setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void {
+    const m = new Map<string, boolean>();
+    for (const r of resources) m.set(`${r.group}/${r.resource}`, r.namespaced);
+    this.#shared.scopes.set(cluster, m);
   }
 
   setListWatchOnly(cluster: string, on: boolean): void {
-    if (on) this.#listWatchOnly.add(cluster);
-    else this.#listWatchOnly.delete(cluster);
+    if (on) this.#shared.listWatchOnly.add(cluster);
+    else this.#shared.listWatchOnly.delete(cluster);
+  }
+
+  /**
+   * A transaction: its ingest calls see the committed state plus their own earlier changes, and
+   * change the committed state only on commit() — call it once the sink acknowledged the spans
+   * (rollback(), or dropping the transaction, forgets them). Sources use this.
+   */
+  begin(): PipelineTransaction {
+    return new PipelineTransaction(this.#shared);
+  }
+
+  /** One event traced and committed at once, for callers with no sink to wait for (tools, tests). */
+  auditEvent(raw: unknown, cluster: string): IngestResult {
+    const tx = this.begin();
+    const r = tx.auditEvent(raw, cluster);
+    tx.commit();
+    return r;
+  }
+
+  /** As auditEvent: committed at once. */
+  kubeEvent(obj: unknown, cluster: string): IngestResult {
+    const tx = this.begin();
+    const r = tx.kubeEvent(obj, cluster);
+    tx.commit();
+    return r;
+  }
+
+  /** As auditEvent: committed at once. */
+  watchChange(change: WatchChange, cluster: string): IngestResult {
+    const tx = this.begin();
+    const r = tx.watchChange(change, cluster);
+    tx.commit();
+    return r;
+  }
+}
+
+/** Ingest with staged state (see Pipeline.begin and transaction.ts). */
+export class PipelineTransaction {
+  readonly #s: Shared;
+  readonly #state: StateTransaction;
+  readonly #versions: Versions;
+
+  constructor(shared: Shared) {
+    this.#s = shared;
+    this.#state = new StateTransaction({ versions: shared.versions, marks: shared.marks });
+    this.#versions = new Versions(shared.versions, this.#state);
+  }
+
+  /** A point after every event ingested so far: commit(mark) commits the state changes up to it. */
+  mark(): number {
+    return this.#state.mark();
+  }
+
+  /** Applies the state changes of the events ingested so far (or up to `mark`) to the pipeline. */
+  commit(mark?: number): void {
+    this.#state.commit(mark);
+  }
+
+  /** Forgets every change not committed; later events are traced from the committed state. */
+  rollback(): void {
+    this.#state.rollback();
+  }
+
+  /** State changes waiting for commit() (0 once everything is committed). */
+  get staged(): number {
+    return this.#state.staged;
   }
 
   auditEvent(raw: unknown, cluster: string): IngestResult {
@@ -91,8 +191,9 @@ export class Pipeline {
     try {
       const input = kubeEventInput(obj, cluster);
       if (typeof input === 'string') return { spans: [], error: input };
-      if (this.#excluded.has(`${input.ref.group}/${input.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
-      return { spans: this.#spans.event(input) };
+      if (this.#s.excluded.has(`${input.ref.group}/${input.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+      input.ref = scopedRef(this.#s, input.ref);
+      return { spans: this.#s.spans.event(input, this.#state) };
     } catch (e) {
       return { spans: [], error: `Kubernetes Event could not be traced: ${message(e)}` };
     }
@@ -110,7 +211,7 @@ export class Pipeline {
     // managedFields go first (they hold field names, never values), then redaction, before
     // anything else sees the object. Too deep an object is refused first (see decorate/depth.ts).
     assertNesting(obj);
-    return this.#redactor.redact(stripManagedFields(obj), group, resource);
+    return this.#s.redactor.redact(stripManagedFields(obj), group, resource);
   }
 
   #audit(raw: unknown, cluster: string): IngestResult {
@@ -118,19 +219,20 @@ export class Pipeline {
     if ('skipped' in n) return { spans: [], skipped: n.skipped };
     if ('error' in n) return { spans: [], error: n.error };
     const a = n.event;
+    const config = this.#s.config;
 
-    if (this.config.eventsFromAudit && a.resource === 'events' && (a.group === '' || a.group === 'events.k8s.io') && !a.subresource && EVENT_WRITE_VERBS.has(a.verb)) {
+    if (config.eventsFromAudit && a.resource === 'events' && (a.group === '' || a.group === 'events.k8s.io') && !a.subresource && EVENT_WRITE_VERBS.has(a.verb)) {
       if (a.code >= 300) return { spans: [], skipped: 'failed-event-write' };
       const obj = isKubeEvent(a.responseObject) ? a.responseObject : a.verb !== 'patch' && isKubeEvent(a.requestObject) ? a.requestObject : undefined;
       if (!obj) return { spans: [], skipped: 'event-without-object' };
       return this.kubeEvent(obj, cluster);
     }
     if (READ_VERBS.has(a.verb)) {
-      if (!this.config.includeReads) return { spans: [], skipped: 'read-verb' };
-    } else if (!this.#verbs.has(a.verb)) {
+      if (!config.includeReads) return { spans: [], skipped: 'read-verb' };
+    } else if (!this.#s.verbs.has(a.verb)) {
       return { spans: [], skipped: 'verb' };
     }
-    if (this.#excluded.has(`${a.group}/${a.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+    if (this.#s.excluded.has(`${a.group}/${a.resource}`)) return { spans: [], skipped: 'excluded-resource' };
 
     const spans: SpanRecord[] = [];
     const resp = a.responseObject;
@@ -141,150 +243,115 @@ export class Pipeline {
           this.#objectEvent(a, cluster, item.metadata.name, item, spans);
         }
       }
-      return spans.length ? { spans } : { spans, skipped: 'no-object-name' };
+      if (spans.length) return { spans };
+      // a deletecollection that matched nothing: shown on the namespace's trace
+      return a.verb === 'deletecollection' && this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
     let name = a.name;
     if (!name && a.code < 300 && isRecord(resp) && !NOT_THE_OBJECT.has(resp.kind as string) && isRecord(resp.metadata) && typeof resp.metadata.name === 'string') {
       name = resp.metadata.name; // generateName: the name exists only in the response
+    }
+    if (!name && a.code >= 300) {
+      // failed before a name existed: a generateName create (on the prefix object, see
+      // steps/failed-create.ts) or a collection request; else on the namespace's trace
+      const req = a.requestObject;
+      const prefix = a.verb === 'create' && !a.subresource && isRecord(req) && isRecord(req.metadata) && typeof req.metadata.generateName === 'string' && /^[^/]{1,253}$/.test(req.metadata.generateName) ? req.metadata.generateName : '';
+      if (prefix) name = prefix;
+      else return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
+    }
+    if (!name && a.verb === 'deletecollection' && resp === undefined) {
+      // Metadata level: which objects it deleted is unknown (their watch DELETEDs tell)
+      return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
     if (!name) return { spans: [], skipped: 'no-object-name' };
     this.#objectEvent(a, cluster, name, resp, spans);
     return { spans };
   }
 
-  #asObject(o: unknown, name: string): KubeObject | undefined {
-    if (!isRecord(o) || NOT_THE_OBJECT.has(o.kind as string) || !isRecord(o.metadata)) return undefined;
-    return o.metadata.name === name ? (o as KubeObject) : undefined;
-  }
-
-  #objectEvent(a: NormalizedAudit, cluster: string, name: string, rawResp: unknown, out: SpanRecord[]): void {
-    const failed = a.code >= 300;
-    const respNs = isRecord(rawResp) && isRecord(rawResp.metadata) && typeof rawResp.metadata.namespace === 'string' ? rawResp.metadata.namespace : '';
-    const ref: ObjectRef = { cluster, group: a.group, resource: a.resource, namespace: a.namespace || respNs, name };
-    const key = objectKey(ref);
-    const resp = rawResp === undefined || failed ? undefined : this.#clean(rawResp, a.group, a.resource);
-    let obj = this.#asObject(resp, name);
-    let fromRequest = false;
-    let req: unknown;
-    if (a.requestObject !== undefined && !failed && ((!obj && (a.verb === 'create' || a.verb === 'update')) || a.subresource === 'binding' || a.subresource === 'scale')) {
-      req = this.#clean(a.requestObject, a.group, a.resource);
-      // Request-level create/update (and status update) bodies are whole objects; patches are not.
-      if (!obj && (a.verb === 'create' || a.verb === 'update') && (a.subresource === '' || (a.subresource === 'status' && a.verb === 'update'))) {
-        // Request-level audit: the request body is the new object, but its resourceVersion is
-        // the one it was based on, so it must not be taken for the new version.
-        const r = this.#asObject(req, name);
-        if (r) {
-          obj = { ...r, metadata: { ...r.metadata } };
-          delete obj.metadata!.resourceVersion;
-          fromRequest = true;
-        }
-      }
-    }
-
-    const attributes: Record<string, AttrValue> = {
-      [Attr.source]: 'audit',
-      [Attr.auditId]: a.auditId,
-      [Attr.user]: a.user,
-      [Attr.userAgent]: a.userAgent,
-      [Attr.sourceIP]: a.sourceIP,
-      [Attr.verb]: a.verb,
-    };
-    if (a.impersonatedBy) attributes[Attr.impersonatedBy] = a.impersonatedBy;
-    if (a.subresource) attributes[Attr.subresource] = a.subresource;
-    if (a.code) attributes[Attr.code] = a.code;
-    if (a.error) attributes[Attr.error] = a.error;
-
-    // The cached version is JSON text: parse it only when this event needs it (see version-cache.ts).
-    let lastParsed: KubeObject | undefined | null = null;
-    const lastOf = (): KubeObject | undefined => (lastParsed === null ? (lastParsed = this.#versions.last(key)) : lastParsed);
-    const newRv = fromRequest ? '' : rvOf(obj);
-    let objJson: string | undefined;
-    let prev: KubeObject | undefined;
-    if (failed || READ_VERBS.has(a.verb)) {
-      // nothing changed
-    } else if (a.subresource === 'binding' && isRecord(req) && req.kind === 'Binding') {
-      // The scheduler's binding sets spec.nodeName of an unbound pod (binding a bound pod fails);
-      // the response is only a Status. The informer may have delivered the bound pod already.
-      const node = (req.target as { name?: unknown } | undefined)?.name;
-      if (typeof node === 'string' && node) {
-        attributes[Attr.diff] = `spec.nodeName ${NONE} -> ${JSON.stringify(node)}`;
-        const last = lastOf();
-        if (last) {
-          prev = last;
-          const spec = isRecord(last.spec) ? last.spec : {};
-          if (spec.nodeName !== node) this.#versions.replaceLast(key, { ...last, spec: { ...spec, nodeName: node } });
-        }
-      }
-    } else if (a.verb === 'create') {
-      if (obj) attributes[Attr.snapshot] = objJson = snapshot(obj);
-    } else if (a.verb === 'delete' || a.verb === 'deletecollection') {
-      prev = lastOf();
-      if (obj) attributes[Attr.snapshot] = objJson = snapshot(obj);
-      else if (prev) attributes[Attr.snapshot] = snapshot(prev);
-    } else if (obj) {
-      prev = fromRequest ? lastOf() : this.#versions.previous(key, newRv);
-      // A request body has no new resourceVersion: compare without one.
-      if (prev) this.#diff(prev, fromRequest ? { ...obj, metadata: { ...obj.metadata, resourceVersion: prev.metadata?.resourceVersion } } : obj, attributes);
-    } else if (a.subresource === 'scale') {
-      const scale = isRecord(resp) && resp.kind === 'Scale' ? resp : isRecord(req) && req.kind === 'Scale' ? req : undefined;
-      const replicas = (scale?.spec as { replicas?: unknown } | undefined)?.replicas;
-      const scaleRv = scale ? rvOf(scale as KubeObject) : '';
-      // A Scale's resourceVersion is the object's new one: when the informer already delivered
-      // that version, diff from the version before it, not from the already-scaled one.
-      const base = (scaleRv ? this.#versions.previous(key, scaleRv) : undefined) ?? lastOf();
-      if (base && typeof replicas === 'number') {
-        prev = base;
-        const spec = isRecord(base.spec) ? base.spec : {};
-        const next: KubeObject = { ...base, spec: { ...spec, replicas } };
-        if (scaleRv) next.metadata = { ...base.metadata, resourceVersion: scaleRv };
-        this.#diff(base, next, attributes);
-        lastOf(); // uid and links below come from the version before the scale
-        this.#versions.set(key, next, false);
-        if (scaleRv) attributes[Attr.newResourceVersion] = scaleRv;
-      }
-    } else if (resp === undefined && req === undefined) {
-      // Metadata-level audit: the informer may already have delivered this change.
-      const claimed = this.#versions.claim(key);
-      if (claimed) {
-        prev = claimed.prev;
-        this.#diff(claimed.prev, claimed.cur, attributes);
-        attributes[Attr.newResourceVersion] = rvOf(claimed.cur);
-      }
-    }
-    if (prev && rvOf(prev)) attributes[Attr.oldResourceVersion] = rvOf(prev);
-    if (newRv) attributes[Attr.newResourceVersion] = newRv;
-
-    const uid = a.uid || (obj?.metadata?.uid as string | undefined) || (lastOf()?.metadata?.uid as string | undefined);
-    const linkSource = obj ?? lastOf();
-    const links: Link[] = linkSource ? findLinks(linkSource, ref) : [];
-    if (isRecord(req) && req.kind === 'Binding') links.push(...findLinks(req as KubeObject, ref));
-
-    // Deleted objects stay cached (the LRU ages them out): the informer's DELETED often arrives
-    // before the audit event of the delete, which still needs the last version for its snapshot.
-    // A snapshot is the JSON of `obj` already (it has no managedFields): the cache reuses the text.
-    if (obj && !failed) this.#versions.set(key, obj, false, objJson);
-
-    this.#spans.event(
+  /**
+   * A request about no single object (a deletecollection that matched nothing, a failed
+   * collection request or nameless create): an event on the namespace's trace, named after the
+   * verb and the resource. False when there is no namespace to put it on.
+   */
+  #onNamespace(a: NormalizedAudit, cluster: string, extra: Record<string, AttrValue>, out: SpanRecord[]): boolean {
+    if (!a.namespace || keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace) === '') return false;
+    const attributes = auditTags(a);
+    attributes[Attr.requestResource] = `${a.group}/${a.resource}`;
+    Object.assign(attributes, extra);
+    const resource = a.group ? `${a.resource}.${a.group}` : a.resource;
+    this.#s.spans.event(
       {
-        ref,
-        version: a.version || (typeof obj?.apiVersion === 'string' ? obj.apiVersion.split('/').pop()! : ''),
-        uid,
+        ref: { cluster, group: '', resource: 'namespaces', namespace: '', name: a.namespace },
+        version: 'v1',
         eventId: a.auditId,
-        name: a.subresource ? `${a.verb} ${a.subresource}` : a.verb,
+        name: `${a.verb} ${a.subresource ? `${resource}/${a.subresource}` : resource}`,
         startUs: a.startUs,
         endUs: a.endUs,
         attributes,
         error: a.error,
-        links: dedupeLinks(links),
+        links: [],
       },
+      this.#state,
+      out,
+    );
+    return true;
+  }
+
+  /** Runs the audit event steps (steps/index.ts) and builds the spans of their result. */
+  #objectEvent(a: NormalizedAudit, cluster: string, name: string, rawResp: unknown, out: SpanRecord[]): void {
+    const respNs = isRecord(rawResp) && isRecord(rawResp.metadata) && typeof rawResp.metadata.namespace === 'string' ? rawResp.metadata.namespace : '';
+    const ref: ObjectRef = { cluster, group: a.group, resource: a.resource, namespace: keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace || respNs), name };
+    const key = objectKey(ref);
+    // The cached version is JSON text: parse it only when a step needs it (see version-cache.ts).
+    let last: KubeObject | undefined | null = null;
+    const ctx: AuditEventContext = {
+      audit: a,
+      ref,
+      key,
+      failed: a.code >= 300,
+      rawResponse: rawResp,
+      response: undefined,
+      request: undefined,
+      obj: undefined,
+      fromRequest: false,
+      objJson: undefined,
+      prev: undefined,
+      described: false,
+      attributes: {},
+      links: [],
+      uid: undefined,
+      versions: this.#versions,
+      last: () => (last === null ? (last = this.#versions.last(key)) : last),
+      clean: (body) => this.#clean(body, a.group, a.resource),
+      diff: (prev, cur) => this.#diff(prev, cur, ctx.attributes),
+    };
+    for (const step of auditEventSteps) step(ctx);
+    const obj = ctx.obj;
+    this.#s.spans.event(
+      {
+        ref,
+        version: a.version || (typeof obj?.apiVersion === 'string' ? obj.apiVersion.split('/').pop()! : ''),
+        uid: ctx.uid,
+        eventId: a.auditId,
+        name: a.subresource ? `${a.verb} ${a.subresource}` : a.verb,
+        startUs: a.startUs,
+        endUs: a.endUs,
+        attributes: ctx.attributes,
+        error: a.error,
+        links: dedupeLinks(ctx.links.map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
+      },
+      this.#state,
       out,
     );
   }
 
   #diff(prev: KubeObject, cur: KubeObject, attributes: Record<string, AttrValue>): void {
-    const d = diffObjects(prev, cur, { oldDigests: this.#redactor.digests(prev), newDigests: this.#redactor.digests(cur) });
-    if (d.lines.length) attributes[Attr.diff] = d.lines.join('\n');
-    else attributes[Attr.noop] = true;
+    const r = this.#s.redactor;
+    const d = diffObjects(prev, cur, { oldDigests: r.digests(prev), newDigests: r.digests(cur) });
+    if (d.lines.length) {
+      attributes[Attr.diff] = d.lines.join('\n');
+      attributes[Attr.diffEntries] = diffEntriesJson(d.entries);
+    } else attributes[Attr.noop] = true;
     if (d.verbose.length) attributes[Attr.diffVerbose] = d.verbose.join('\n');
   }
 
@@ -297,11 +364,11 @@ export class Pipeline {
     if (typeof change.resource !== 'string' || change.resource === '') return { spans: [], error: 'watch change has no resource' };
     const group = typeof change.group === 'string' ? change.group : '';
     const md = raw.metadata;
-    const ref: ObjectRef = { cluster, group, resource: change.resource, namespace: typeof md.namespace === 'string' ? md.namespace : '', name: md.name as string };
+    const ref: ObjectRef = { cluster, group, resource: change.resource, namespace: keyNamespace(this.#s, cluster, group, change.resource, typeof md.namespace === 'string' ? md.namespace : ''), name: md.name as string };
     const key = objectKey(ref);
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
-    const listWatchOnly = this.#listWatchOnly.has(cluster);
+    const listWatchOnly = this.#s.listWatchOnly.has(cluster);
     // Parsed back from the cache only when it becomes a span (list-watch-only clusters).
     const prevRv = this.#versions.lastRv(key);
     const prev = listWatchOnly && prevRv !== undefined ? this.#versions.last(key) : undefined;
@@ -309,7 +376,7 @@ export class Pipeline {
     this.#versions.set(key, obj, !listWatchOnly);
 
     if (!listWatchOnly) return { spans: [], skipped: 'cache-only' };
-    if (this.#excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+    if (this.#s.excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };
     const rv = rvOf(obj);
     if (change.type !== 'DELETED' && prevRv !== undefined && rv !== '' && prevRv === rv) return { spans: [], skipped: 'unchanged' };
 
@@ -336,7 +403,7 @@ export class Pipeline {
     const uid = typeof md.uid === 'string' ? md.uid : '';
     const sub = attributes[Attr.subresource];
     return {
-      spans: this.#spans.event({
+      spans: this.#s.spans.event({
         ref,
         version: change.version ?? '',
         uid: uid || undefined,
@@ -345,8 +412,8 @@ export class Pipeline {
         startUs: timeUs,
         endUs: timeUs,
         attributes,
-        links: dedupeLinks(findLinks(obj, ref)),
-      }),
+        links: dedupeLinks(findLinks(obj, ref).map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
+      }, this.#state),
     };
   }
 }

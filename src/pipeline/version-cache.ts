@@ -39,7 +39,7 @@ export interface VersionCacheOptions {
   digests?: DigestTable;
 }
 
-interface Version {
+export interface Version {
   readonly rv: string;
   readonly json: string;
   readonly digests?: Map<string, string>;
@@ -48,7 +48,7 @@ interface Version {
 }
 
 /** An object's versions, oldest → newest. Never mutated once stored, so the LRU's size stays right. */
-type History = readonly Version[];
+export type History = readonly Version[];
 
 function rvOf(o: KubeObject): string {
   const rv = o.metadata?.resourceVersion;
@@ -69,13 +69,44 @@ function older(a: string, b: string): boolean {
   return x !== undefined && y !== undefined && x < y;
 }
 
-export class VersionCache {
+/**
+ * Where histories live: the committed LRU (VersionCache) or a transaction's overlay over it
+ * (src/pipeline/transaction.ts). `update` hands the current history to `change` and stores its
+ * result; a store may call `change` again later on another history (a commit applies it to the
+ * committed state), so `change` must be a pure function of its argument.
+ */
+export interface HistoryStore {
+  history(key: string): History | undefined;
+  update(key: string, change: (h: History | undefined) => History | undefined): void;
+}
+
+/** Adds `v` to a history: in resourceVersion order; an audit version drops every older one. */
+export function withVersion(versions: History | undefined, v: Version, fromWatch: boolean): History {
+  if (!versions?.length) return [v];
+  const next = [...versions];
+  let at = next.findIndex((x) => x.rv !== '' && x.rv === v.rv);
+  if (at >= 0) {
+    // already known (the other source brought it): keep the stored text, only claim it
+    if (!fromWatch && next[at]!.unclaimed) next[at] = { ...next[at]!, unclaimed: false };
+  } else {
+    // insert in resourceVersion order; unordered versions count as the newest
+    at = next.length;
+    while (at > 0 && older(v.rv, next[at - 1]!.rv)) at--;
+    next.splice(at, 0, v);
+  }
+  if (!fromWatch && at > 0) next.splice(0, at);
+  if (next.length > HISTORY) next.splice(0, next.length - HISTORY);
+  return next;
+}
+
+/** The committed per-object histories: an LRU bounded by entries and bytes. */
+export class VersionCache implements HistoryStore {
   readonly #lru: LRUCache<string, History>;
-  readonly #side: DigestTable | undefined;
+  readonly side: DigestTable | undefined;
 
   constructor(opts: VersionCacheOptions) {
     this.#lru = new LRUCache({ max: opts.maxEntries, maxSize: opts.maxBytes });
-    this.#side = opts.digests;
+    this.side = opts.digests;
   }
 
   /** Bytes currently accounted (JSON text + overhead). */
@@ -88,24 +119,68 @@ export class VersionCache {
     return this.#lru.size;
   }
 
+  history(key: string): History | undefined {
+    return this.#lru.get(key);
+  }
+
+  update(key: string, change: (h: History | undefined) => History | undefined): void {
+    const next = change(this.#lru.get(key));
+    if (next === undefined || next.length === 0) {
+      this.#lru.delete(key);
+      return;
+    }
+    // V8 keeps one-byte (Latin-1) strings at ~1 byte per character; two-byte text is undercounted
+    // by half, which the generous overhead and the RSS headroom absorb.
+    let size = key.length + VERSION_OVERHEAD;
+    for (const v of next) size += v.json.length + v.rv.length + VERSION_OVERHEAD + (v.digests ? v.digests.size * 128 : 0);
+    this.#lru.set(key, next, { size });
+  }
+
+  /** The version record of `obj` (its JSON text, and the digests the redactor attached to it). */
+  encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj)): Version {
+    const digests = this.side?.digests(obj);
+    const v: Version = { rv, json, unclaimed };
+    return digests ? { ...v, digests } : v;
+  }
+
+  decode(v: Version): KubeObject {
+    const obj = JSON.parse(v.json) as KubeObject;
+    if (v.digests) this.side?.attachDigests(obj, v.digests);
+    return obj;
+  }
+}
+
+/**
+ * The version questions and changes an event asks for, over a HistoryStore: the committed cache
+ * itself (`new Versions(cache, cache)`) or a transaction's overlay.
+ */
+export class Versions {
+  readonly #codec: VersionCache;
+  readonly #store: HistoryStore;
+
+  constructor(codec: VersionCache, store: HistoryStore) {
+    this.#codec = codec;
+    this.#store = store;
+  }
+
   /** The newest known version of the object. */
   last(key: string): KubeObject | undefined {
-    const v = this.#lru.get(key)?.at(-1);
-    return v && this.#decode(v);
+    const v = this.#store.history(key)?.at(-1);
+    return v && this.#codec.decode(v);
   }
 
   /** resourceVersion of the newest known version ('' when none or unknown), without parsing it. */
   lastRv(key: string): string | undefined {
-    return this.#lru.get(key)?.at(-1)?.rv;
+    return this.#store.history(key)?.at(-1)?.rv;
   }
 
   /** The version a change producing `newRv` started from: the newest known one older than `newRv`. */
   previous(key: string, newRv: string): KubeObject | undefined {
-    const versions = this.#lru.get(key);
+    const versions = this.#store.history(key);
     if (!versions?.length) return undefined;
-    if (revision(newRv) === undefined) return this.#decode(versions.at(-1)!);
+    if (revision(newRv) === undefined) return this.#codec.decode(versions.at(-1)!);
     for (let i = versions.length - 1; i >= 0; i--) {
-      if (older(versions[i]!.rv, newRv)) return this.#decode(versions[i]!);
+      if (older(versions[i]!.rv, newRv)) return this.#codec.decode(versions[i]!);
     }
     // Only versions as new or newer are known (the history was trimmed): no diff beats a backwards one.
     return undefined;
@@ -116,74 +191,45 @@ export class VersionCache {
    * `json` is `JSON.stringify(obj)` when the caller already has it (a snapshot), saving a second one.
    */
   set(key: string, obj: KubeObject, fromWatch: boolean, json?: string): void {
-    const rv = rvOf(obj);
-    const versions = this.#lru.get(key);
-    if (!versions) {
-      this.#store(key, [this.#encode(obj, rv, fromWatch, json)]);
-      return;
-    }
-    const next = [...versions];
-    let at = next.findIndex((v) => v.rv !== '' && v.rv === rv);
-    if (at >= 0) {
-      // already known (the other source brought it): keep the stored text, only claim it
-      if (!fromWatch && next[at]!.unclaimed) next[at] = { ...next[at]!, unclaimed: false };
-    } else {
-      // insert in resourceVersion order; unordered versions count as the newest
-      at = next.length;
-      while (at > 0 && older(rv, next[at - 1]!.rv)) at--;
-      next.splice(at, 0, this.#encode(obj, rv, fromWatch, json));
-    }
-    if (!fromWatch && at > 0) next.splice(0, at);
-    if (next.length > HISTORY) next.splice(0, next.length - HISTORY);
-    this.#store(key, next);
+    const v = this.#codec.encode(obj, rvOf(obj), fromWatch, json);
+    this.#store.update(key, (h) => withVersion(h, v, fromWatch));
   }
 
   /** Replaces the newest version in place (a change whose new resourceVersion is unknown, e.g. a binding). */
   replaceLast(key: string, obj: KubeObject): void {
-    const versions = this.#lru.get(key);
-    const newest = versions?.at(-1);
-    if (!versions || !newest) return;
-    const next = [...versions];
-    next[next.length - 1] = this.#encode(obj, newest.rv, newest.unclaimed);
-    this.#store(key, next);
+    const newest = this.#store.history(key)?.at(-1);
+    if (!newest) return;
+    const v = this.#codec.encode(obj, newest.rv, newest.unclaimed);
+    // Applied again at commit: replace the same version (by resourceVersion) if it is still there.
+    this.#store.update(key, (h) => {
+      if (!h?.length) return h;
+      let at = h.length - 1;
+      if (h[at]!.rv !== v.rv) at = h.findLastIndex((x) => x.rv === v.rv);
+      if (at < 0) return h;
+      const next = [...h];
+      next[at] = { ...v, unclaimed: h[at]!.unclaimed };
+      return next;
+    });
   }
 
   /** For an audit event without objects: the oldest watch change no audit event explained yet, once. */
   claim(key: string): { prev: KubeObject; cur: KubeObject } | undefined {
-    const versions = this.#lru.get(key);
+    const versions = this.#store.history(key);
     if (!versions) return undefined;
     for (let i = 1; i < versions.length; i++) {
       if (versions[i]!.unclaimed) {
-        const next = [...versions];
-        next[i] = { ...versions[i]!, unclaimed: false };
-        this.#store(key, next);
-        return { prev: this.#decode(versions[i - 1]!), cur: this.#decode(versions[i]!) };
+        const rv = versions[i]!.rv;
+        const found = { prev: this.#codec.decode(versions[i - 1]!), cur: this.#codec.decode(versions[i]!) };
+        this.#store.update(key, (h) => {
+          const at = h ? h.findIndex((x, j) => j > 0 && x.unclaimed && x.rv === rv) : -1;
+          if (!h || at < 0) return h;
+          const next = [...h];
+          next[at] = { ...h[at]!, unclaimed: false };
+          return next;
+        });
+        return found;
       }
     }
     return undefined;
-  }
-
-  delete(key: string): void {
-    this.#lru.delete(key);
-  }
-
-  #encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj)): Version {
-    const digests = this.#side?.digests(obj);
-    const v: Version = { rv, json, unclaimed };
-    return digests ? { ...v, digests } : v;
-  }
-
-  #decode(v: Version): KubeObject {
-    const obj = JSON.parse(v.json) as KubeObject;
-    if (v.digests) this.#side?.attachDigests(obj, v.digests);
-    return obj;
-  }
-
-  #store(key: string, versions: History): void {
-    // V8 keeps one-byte (Latin-1) strings at ~1 byte per character; two-byte text is undercounted
-    // by half, which the generous overhead and the RSS headroom absorb.
-    let size = key.length + VERSION_OVERHEAD;
-    for (const v of versions) size += v.json.length + v.rv.length + VERSION_OVERHEAD + (v.digests ? v.digests.size * 128 : 0);
-    this.#lru.set(key, versions, { size });
   }
 }

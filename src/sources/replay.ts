@@ -13,10 +13,17 @@ export type ReplayItem = LogItem;
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 
-/** What replay needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
+/**
+ * What replay needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): one
+ * transaction for the whole run, committed up to a mark once the spans up to it are durable.
+ */
 export interface ReplayPipeline {
-  auditEvent(raw: unknown, cluster: string): Ingest;
-  kubeEvent(obj: unknown, cluster: string): Ingest;
+  begin(): {
+    auditEvent(raw: unknown, cluster: string): Ingest;
+    kubeEvent(obj: unknown, cluster: string): Ingest;
+    mark(): number;
+    commit(mark: number): void;
+  };
 }
 
 export interface ReplayOptions {
@@ -56,6 +63,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     eventsRead: 0, traced: 0, skipped: {}, errors: 0, errorSamples: [], objects: 0, spansWritten: 0, elapsedSec: 0, eventsPerSec: 0,
   };
   let buffer: SpanRecord[] = [];
+  // Events see the state of every earlier event; the pipeline's state takes them once written.
+  const tx = opts.pipeline.begin();
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown;
 
@@ -84,8 +93,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (writeError) throw writeError;
     if (buffer.length === 0) return;
     const spans = buffer;
+    const mark = tx.mark();
     buffer = [];
-    writing = writeBatch(spans).catch((err) => {
+    writing = writeBatch(spans).then(() => tx.commit(mark), (err) => {
       writeError = err;
     });
   };
@@ -103,8 +113,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         const kind = opts.classify(item.event);
         let r: Ingest;
         try {
-          r = kind === 'audit' ? opts.pipeline.auditEvent(item.event, opts.cluster)
-            : kind === 'kube-event' ? opts.pipeline.kubeEvent(item.event, opts.cluster)
+          r = kind === 'audit' ? tx.auditEvent(item.event, opts.cluster)
+            : kind === 'kube-event' ? tx.kubeEvent(item.event, opts.cluster)
             : { spans: [], skipped: 'not an audit event or Kubernetes Event' };
         } catch (err) {
           r = { spans: [], error: `pipeline error: ${(err as Error).message}` };

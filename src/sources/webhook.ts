@@ -12,9 +12,16 @@ import {
 } from '../core/metrics.ts';
 import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
 
-/** What the webhook needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
+/**
+ * What the webhook needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): a
+ * transaction per batch, whose state changes are committed only once the sink stored the spans.
+ */
 export interface AuditIngest {
-  auditEvent(raw: unknown, cluster: string): { spans: SpanRecord[]; skipped?: string; error?: string };
+  begin(): {
+    auditEvent(raw: unknown, cluster: string): { spans: SpanRecord[]; skipped?: string; error?: string };
+    commit(): void;
+    rollback(): void;
+  };
 }
 
 export interface WebhookOptions {
@@ -71,10 +78,6 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
   const logger = opts.logger ?? rootLog.child({ component: 'webhook' });
   const defaultCluster = opts.defaultCluster ?? 'default';
   const readiness: Readiness = { draining: false };
-  // The pipeline emits an object's object span and link spans once per window and remembers that it
-  // did. When the sink refuses a batch, the API server's retry would come back without them, so we
-  // keep them and send them along with the next writes until one succeeds (same IDs: no duplicates).
-  const carried = new Map<string, SpanRecord>();
   const https = opts.tls
     ? {
         https: {
@@ -143,19 +146,23 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       auditEventsRejected.inc({ reason: 'draining' }, items.length);
       return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
     }
-    // Refuse before touching pipeline state, so a retried batch is traced as if it came first.
+    // A full sink refuses at once: no point tracing what cannot be stored (the state would not
+    // change anyway, see below).
     if (opts.sink.full()) {
       auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
       return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
     }
-
+    // One transaction per batch: later events of the batch see the versions of earlier ones, and
+    // nothing reaches the pipeline's state unless the sink stores the spans, so a refused batch
+    // retried by the API server is traced as if it came first (same diffs, object and link spans).
+    const tx = opts.pipeline.begin();
     const spans: SpanRecord[] = [];
     const stageTimes: number[] = [];
     let bad = 0;
     let skipped = 0;
     items.forEach((item, index) => {
       try {
-        const result = opts.pipeline.auditEvent(item, cluster);
+        const result = tx.auditEvent(item, cluster);
         if (result.error) {
           bad++;
           auditEventsRejected.inc({ reason: 'malformed' });
@@ -174,12 +181,11 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       }
     });
 
-    const toWrite = carried.size > 0 ? [...carried.values(), ...spans] : spans;
     try {
-      await opts.sink.write(toWrite);
-      if (carried.size > 0) for (const sp of toWrite) carried.delete(`${sp.traceId}/${sp.spanId}`);
+      await opts.sink.write(spans);
+      tx.commit();
     } catch (err) {
-      for (const sp of spans) if (sp.kind !== 'event') carried.set(`${sp.traceId}/${sp.spanId}`, sp);
+      tx.rollback();
       const good = items.length - bad;
       if (err instanceof SinkFullError) {
         auditEventsRejected.inc({ reason: 'sink_full' }, good);

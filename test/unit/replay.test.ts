@@ -71,6 +71,35 @@ describe('replay', () => {
     expect(new Set(written.map((x) => x.object.name))).toContain('web-19');
   });
 
+  it('an update in the batch after its create still diffs from it, while that batch is being written', async () => {
+    const written: SpanRecord[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let writes = 0;
+    const slow: SpanSink = {
+      async write(spans) {
+        // the first batch (the create) is durable only after the next batch was traced
+        if (writes++ === 0) await held;
+        written.push(...spans);
+      },
+      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+    };
+    const [create, update] = deploymentEvents('paced');
+    async function* items() {
+      yield { file: 'a', line: 1, event: create };
+      yield { file: 'a', line: 2, event: update };
+    }
+    // the create's write is let go while the update is classified: the update is traced (in the
+    // same tick) before that write resolved, so its create is staged, not committed
+    const classify = (o: unknown) => {
+      if (o === update) release();
+      return classifyItem(o);
+    };
+    await replay({ items: items(), classify, pipeline: new Pipeline(), sink: slow, cluster: 'kwok', batchSize: 1 });
+    const traced = written.find((x) => x.kind === 'event' && x.name === 'update')!;
+    expect(traced.attributes.diff).toBe('spec.replicas 2 -> 4');
+  });
+
   it('fails loudly when the sink cannot store spans', async () => {
     const broken: SpanSink = {
       write: async () => { throw new Error('database is locked'); },

@@ -14,11 +14,20 @@ import { SpanWriter } from './span-writer.ts';
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
-/** What informers need from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it). */
+/**
+ * What informers need from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): one
+ * transaction for all watches, committed up to a change once its spans are durable.
+ */
 export interface WatchIngest {
-  watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
-  kubeEvent(obj: unknown, cluster: string): Ingest;
+  begin(): {
+    watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
+    kubeEvent(obj: unknown, cluster: string): Ingest;
+    mark(): number;
+    commit(mark: number): void;
+  };
   setListWatchOnly(cluster: string, on: boolean): void;
+  /** Discovery's word on which resources are cluster-scoped (their keys carry no namespace). */
+  setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void;
 }
 
 export interface InformerOptions extends DiscoveryFilter {
@@ -60,7 +69,11 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   const logger = log.child({ component: 'informers', cluster: opts.cluster });
   opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
   const resources = await discoverResources(opts.kc, opts);
+  opts.pipeline.setResourceScopes(opts.cluster, resources);
   const writer = new SpanWriter(opts.sink);
+  // Changes see every earlier change; the pipeline's state takes a change once its spans are
+  // durable (at once when it has none: a cache-only version for later diffs).
+  const tx = opts.pipeline.begin();
   let stopped = false;
   const informers: { stop(): Promise<void> }[] = [];
   const syncs: Promise<void>[] = [];
@@ -70,7 +83,9 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     try {
       const r = fn();
       if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
-      writer.push(r.spans);
+      const mark = tx.mark();
+      if (r.spans.length === 0) tx.commit(mark);
+      else writer.write(r.spans).then(() => tx.commit(mark), () => undefined); // a refusal is logged by the writer
     } catch (err) {
       logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
     }
@@ -108,11 +123,11 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   };
 
   for (const r of resources) {
-    run(r, (type, obj) => ingest('watch', type, () => opts.pipeline.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)));
+    run(r, (type, obj) => ingest('watch', type, () => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)));
   }
   if (opts.events ?? true) {
     run(EVENTS_RESOURCE, (type, obj) => {
-      if (type !== 'DELETED') ingest('event', type, () => opts.pipeline.kubeEvent(obj, opts.cluster));
+      if (type !== 'DELETED') ingest('event', type, () => tx.kubeEvent(obj, opts.cluster));
     });
   }
   logger.info({ resources: resources.length, events: opts.events ?? true, listWatchOnly: opts.listWatchOnly ?? false }, 'informers started');

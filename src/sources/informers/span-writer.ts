@@ -21,17 +21,32 @@ export class SpanWriter {
     this.maxBuffered = opts.maxBuffered ?? 500_000;
   }
 
-  push(spans: SpanRecord[]): void {
-    if (spans.length === 0) return;
+  // spans pushed / durable so far, and who waits for which count
+  private pushed = 0;
+  private durable = 0;
+  private waiting: { upTo: number; resolve: () => void }[] = [];
+
+  /** push(), resolving once these spans are durable (the SpanSink.write contract). */
+  write(spans: SpanRecord[]): Promise<void> {
+    if (!this.push(spans)) return Promise.reject(new Error('informer span buffer full'));
+    if (spans.length === 0) return Promise.resolve();
+    const upTo = this.pushed;
+    return new Promise((resolve) => this.waiting.push({ upTo, resolve }));
+  }
+
+  push(spans: SpanRecord[]): boolean {
+    if (spans.length === 0) return true;
     if (this.buffer.length + spans.length > this.maxBuffered) {
       // the sink has been unavailable for long: say so loudly rather than grow without bound
       spansFailed.inc({ sink: 'informer-buffer' }, spans.length);
       log.error({ spans: spans.length, buffered: this.buffer.length }, 'informer span buffer full, dropping spans');
-      return;
+      return false;
     }
     this.buffer.push(...spans);
+    this.pushed += spans.length;
     if (this.buffer.length >= this.batchSize) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.lingerMs);
+    return true;
   }
 
   pending(): number {
@@ -53,6 +68,8 @@ export class SpanWriter {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.sink.write(spans);
+        this.durable += spans.length;
+        while (this.waiting.length > 0 && this.waiting[0]!.upTo <= this.durable) this.waiting.shift()!.resolve();
         return;
       } catch (err) {
         const delay = Math.min(30_000, 100 * 2 ** attempt);
