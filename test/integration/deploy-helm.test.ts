@@ -4,6 +4,7 @@
 // `helm install` and its objects, and RBAC: kubetrail run locally with the chart's ServiceAccount
 // token lists and watches everything its informers need, and a `kubectl auth can-i` matrix shows
 // nothing beyond.
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,11 @@ const one = (ms: Manifest[], kind: string) => {
   return found[0]!;
 };
 const container = (ms: Manifest[]) => one(ms, 'Deployment').spec.template.spec.containers[0];
+const secretNamed = (ms: Manifest[], name: string) => {
+  const s = byKind(ms, 'Secret').find((m) => m.metadata.name === name);
+  expect(s, `Secret ${name}`).toBeDefined();
+  return s!;
+};
 const config = (ms: Manifest[]) => parseYaml(one(ms, 'ConfigMap').data['config.yaml']);
 
 async function template(release: string, ns: string, file: string): Promise<{ text: string; manifests: Manifest[] }> {
@@ -32,19 +38,29 @@ async function template(release: string, ns: string, file: string): Promise<{ te
 }
 
 /** What each documented option set must change in the rendered chart (beyond being valid). */
-const expectations: Record<string, (ms: Manifest[]) => void> = {
-  'default-values.yaml': (ms) => {
+const expectations: Record<string, (ms: Manifest[], ns: string) => void> = {
+  'default-values.yaml': (ms, ns) => {
     const c = container(ms);
     expect(c.image).toBe('ghcr.io/kubetrail/kubetrail:0.1.0');
     expect(c.args).toEqual(['serve', '--config', '/etc/kubetrail/config/config.yaml']);
-    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'webhook', scheme: 'HTTP' });
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'webhook', scheme: 'HTTP' });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'webhook', scheme: 'HTTPS' });
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'webhook', scheme: 'HTTPS' });
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(one(ms, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
     expect(config(ms)).toMatchObject({ webhookHost: '0.0.0.0', webhookPort: 8080, webhookTokenFile: '/etc/kubetrail/token/token',
-      store: '/var/lib/kubetrail/kubetrail.sqlite', queryHost: '127.0.0.1', cluster: 'default' });
-    const secret = one(ms, 'Secret');
+      store: '/var/lib/kubetrail/kubetrail.sqlite', queryHost: '127.0.0.1', cluster: 'default',
+      tlsCert: '/etc/kubetrail/tls/tls.crt', tlsKey: '/etc/kubetrail/tls/tls.key' });
+    expect(config(ms).clientCa).toBeUndefined();
+    const secret = secretNamed(ms, 'kt-kubetrail-webhook-token');
     expect(Buffer.from(secret.data.token, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
+    // the generated certificate: signed by the generated CA, for the Service's names
+    const tls = secretNamed(ms, 'kt-kubetrail-webhook-tls');
+    expect(tls.type).toBe('kubernetes.io/tls');
+    const cert = new X509Certificate(Buffer.from(tls.data['tls.crt'], 'base64'));
+    const ca = new X509Certificate(Buffer.from(tls.data['ca.crt'], 'base64'));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.subjectAltName).toContain(`DNS:kt-kubetrail.${ns}.svc`);
+    expect(one(ms, 'Deployment').spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('kt-kubetrail-webhook-tls');
     expect(one(ms, 'ClusterRole').rules).toEqual([{ apiGroups: ['*'], resources: ['*'], verbs: ['list', 'watch'] }]);
     expect(byKind(ms, 'Role')).toHaveLength(0);
     expect(byKind(ms, 'ServiceMonitor')).toHaveLength(0);
@@ -60,6 +76,8 @@ const expectations: Record<string, (ms: Manifest[]) => void> = {
     expect(config(ms).clientCa).toBeUndefined();
     expect(container(ms).readinessProbe.httpGet.scheme).toBe('HTTPS');
     expect(Buffer.from(one(ms, 'Secret').data.token, 'base64').toString()).toBe('0123456789abcdef0123456789abcdef');
+    // the Secret given, none generated
+    expect(one(ms, 'Deployment').spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName).toBe('kubetrail-webhook-tls');
   },
   'mtls-values.yaml': (ms) => {
     expect(config(ms)).toMatchObject({ clientCa: '/etc/kubetrail/tls/ca.crt' });
@@ -104,11 +122,12 @@ const expectations: Record<string, (ms: Manifest[]) => void> = {
     expect(one(ms, 'Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
     expect(config(ms).informers).toBe(false);
   },
-  'servicemonitor-values.yaml': (ms) => {
+  'servicemonitor-values.yaml': (ms, ns) => {
     const sm = one(ms, 'ServiceMonitor');
     expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
-    expect(sm.spec.endpoints).toEqual([{ port: 'webhook', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '10s' }]);
+    expect(sm.spec.endpoints).toEqual([{ port: 'webhook', path: '/metrics', scheme: 'https', interval: '15s', scrapeTimeout: '10s',
+      tlsConfig: { serverName: `kt-kubetrail.${ns}.svc`, ca: { secret: { name: 'kt-kubetrail-webhook-tls', key: 'ca.crt' } } } }]);
     expect(sm.spec.selector.matchLabels).toEqual(one(ms, 'Service').spec.selector);
   },
   'nodeport-query-values.yaml': (ms) => {
@@ -119,6 +138,9 @@ const expectations: Record<string, (ms: Manifest[]) => void> = {
       { name: 'query', port: 16686, targetPort: 'query', protocol: 'TCP' },
     ]);
     expect(config(ms).queryHost).toBe('0.0.0.0');
+    // the address the kube-apiserver uses is in the generated certificate
+    const cert = new X509Certificate(Buffer.from(secretNamed(ms, 'kt-kubetrail-webhook-tls').data['tls.crt'], 'base64'));
+    expect(cert.subjectAltName).toContain('IP Address:192.0.2.10');
   },
 };
 
@@ -140,7 +162,7 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     const lint = await run(HELM, ['lint', CHART, '--strict', '-f', join(CI, file)]);
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     const { manifests } = await template('kt', ns, join(CI, file));
-    expectations[file]!(manifests);
+    expectations[file]!(manifests, ns);
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], `${m.kind} ${m.metadata.name}`).toBe('kt');
     // no CRD for ServiceMonitor in a bare cluster: its shape is checked above instead
     const forServer = manifests.filter((m) => m.kind !== 'ServiceMonitor');
@@ -156,7 +178,8 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     ['a window that is not minutes or hours', { tracer: { window: '90s' } }, /window/],
     ['an unknown log level', { logLevel: 'verbose' }, /logLevel/],
     ['a short token', { webhook: { token: { value: 'secret' } } }, /token|value/],
-    ['TLS without its Secret', { webhook: { tls: { enabled: true } } }, /existingSecret/],
+    ['client certificates without the Secret holding their CA', { webhook: { tls: { clientCA: true } } }, /existingSecret/],
+    ['a token over plain http (kube-apiserver would not send it)', { webhook: { tls: { enabled: false } } }, /only over https/],
     ['replicas without a shared sink', { replicaCount: 2 }, /endpoint|otlp/],
     ['no authentication without the explicit opt-out', { webhook: { token: { enabled: false } } }, /allowUnauthenticated/],
     ['a grace period shorter than the drain', { terminationGracePeriodSeconds: 5 }, /terminationGracePeriodSeconds/],
@@ -174,11 +197,13 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     const policy = parseYaml(indented('audit-policy.yaml):\n', '2. The audit webhook'));
     expect(policy).toMatchObject({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'] });
     expect(policy.rules.at(-1)).toEqual({ level: 'RequestResponse' });
-    const kubeconfig = parseYaml(indented('audit-webhook.kubeconfig):\n', '<TOKEN> is in'));
-    expect(kubeconfig.clusters[0].cluster.server).toBe(`http://notes-kubetrail.${ns}.svc:8080/audit/kwok`);
+    const kubeconfig = parseYaml(indented('audit-webhook.kubeconfig):\n', '<CA_DATA> is the CA'));
+    expect(kubeconfig.clusters[0].cluster.server).toBe(`https://notes-kubetrail.${ns}.svc:8080/audit/kwok`);
+    expect(kubeconfig.clusters[0].cluster['certificate-authority-data']).toBe('<CA_DATA>');
     expect(kubeconfig.users[0].user.token).toBe('<TOKEN>');
     expect(notes).toContain('--audit-webhook-batch-max-wait=1s');
     expect(notes).toContain(`kubectl -n ${ns} get secret notes-kubetrail-webhook-token`);
+    expect(notes).toContain(`kubectl -n ${ns} get secret notes-kubetrail-webhook-tls -o jsonpath='{.data.ca\\.crt}'`);
   });
 
   describe('helm install into the KWOK cluster', () => {
@@ -200,7 +225,7 @@ describe('Helm chart deploy/helm/kubetrail', () => {
       const status = JSON.parse(await runOk(HELM, ['status', release, '-n', ns, '--kubeconfig', stack.kubeconfig, '-o', 'json']));
       expect(status.info.status).toBe('deployed');
       for (const [kind, name] of [['serviceaccount', `${release}-kubetrail`], ['service', `${release}-kubetrail`], ['configmap', `${release}-kubetrail`],
-        ['secret', `${release}-kubetrail-webhook-token`], ['deployment', `${release}-kubetrail`]] as const) {
+        ['secret', `${release}-kubetrail-webhook-token`], ['secret', `${release}-kubetrail-webhook-tls`], ['deployment', `${release}-kubetrail`]] as const) {
         expect((await kubectl(['get', kind, name, '-n', ns, '-o', 'name'])).trim()).toBe(`${kind === 'deployment' ? 'deployment.apps' : kind}/${name}`);
       }
       for (const kind of ['clusterrole', 'clusterrolebinding']) {
@@ -252,7 +277,8 @@ describe('Helm chart deploy/helm/kubetrail', () => {
       const secret = await kubectlJson(['get', 'secret', `${release}-kubetrail-webhook-token`, '-n', ns]);
       const cfg = parseYaml(cm.data['config.yaml']);
       writeFileSync(join(dir, 'token'), Buffer.from(secret.data.token, 'base64'));
-      writeFileSync(join(dir, 'config.yaml'), stringify({ ...cfg, webhookTokenFile: join(dir, 'token'), store: join(dir, 'kubetrail.sqlite') }));
+      // (plain http on loopback here: this test is about the informers' permissions)
+      writeFileSync(join(dir, 'config.yaml'), stringify({ ...cfg, webhookTokenFile: join(dir, 'token'), store: join(dir, 'kubetrail.sqlite'), tlsCert: undefined, tlsKey: undefined }));
       const [port] = await freePorts(1);
       kt = await startKubetrail(['serve', '--config', join(dir, 'config.yaml'), '--kubeconfig', saKubeconfig,
         '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-query', '--log-level', 'debug'], { ready: /informers started/ });

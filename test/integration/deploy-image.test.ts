@@ -13,6 +13,7 @@ import { CHART, ROOT, helmTemplate, run, runOk } from '../setup/deploy-tools.ts'
 import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 /** Instructions of the Dockerfile, continuation lines joined, comments dropped. */
@@ -117,28 +118,40 @@ describe('the image layout on this machine', () => {
     expect(existsSync(join(image, 'var/lib/kubetrail/kubetrail.sqlite'))).toBe(true);
   });
 
-  it('`kubetrail serve` with the Helm chart\'s --config answers /readyz and /metrics', async () => {
-    const cm = (await helmTemplate('img', 'default', { webhook: { token: { value: 'tok-0123456789abcdef' } } })).find((m) => m.kind === 'ConfigMap')!;
-    const cfg = parseYaml(cm.data['config.yaml']);
+  it('`kubetrail serve` with the Helm chart\'s --config, token and generated certificate answers over HTTPS', async () => {
+    const rendered = await helmTemplate('img', 'default', { webhook: { token: { value: 'tok-0123456789abcdef' } } });
+    const cfg = parseYaml(rendered.find((m) => m.kind === 'ConfigMap')!.data['config.yaml']);
+    const tls = rendered.find((m) => m.kind === 'Secret' && m.type === 'kubernetes.io/tls')!;
+    const files = join(image, 'etc/kubetrail');
+    mkdirSync(join(files, 'tls'), { recursive: true });
+    for (const k of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(files, 'tls', k), Buffer.from(tls.data[k], 'base64'));
+    writeFileSync(join(files, 'token'), 'tok-0123456789abcdef');
     const [port] = await freePorts(1);
-    writeFileSync(join(image, 'token'), 'tok-0123456789abcdef');
     // in-pod paths moved into the layout; loopback instead of the pod's 0.0.0.0
-    const file = join(image, 'config.yaml');
-    writeFileSync(file, stringify({ ...cfg, webhookHost: '127.0.0.1', webhookPort: port, webhookTokenFile: join(image, 'token'),
+    const file = join(files, 'config.yaml');
+    writeFileSync(file, stringify({ ...cfg, webhookHost: '127.0.0.1', webhookPort: port, webhookTokenFile: join(files, 'token'),
+      tlsCert: cfg.tlsCert.replace('/etc/kubetrail', files), tlsKey: cfg.tlsKey.replace('/etc/kubetrail', files),
       store: join(image, 'var/lib/kubetrail/serve.sqlite'), informers: false, query: false }));
     serve = spawn(bin, ['serve', '--config', file], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     serve.stderr!.on('data', (d) => { out += d; });
     serve.stdout!.on('data', (d) => { out += d; });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, `/readyz (${out.slice(-500)})`, 30_000);
-    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('kubetrail_webhook_requests_total');
-    // the token from the chart's Secret is required
-    const post = (auth?: string) => fetch(`http://127.0.0.1:${port}/audit/default`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
-      body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [] }),
+    // what the kube-apiserver does with the audit kubeconfig from NOTES.txt: verify the certificate
+    // against the CA for the Service's name, send the token
+    const call = (method: string, path: string, auth?: string) => new Promise<{ status: number; body: string }>((resolvePromise, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path, method, servername: 'img-kubetrail.default.svc', ca: Buffer.from(tls.data['ca.crt'], 'base64'),
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) } }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [] }) : undefined);
     });
-    expect((await post()).status).toBe(401);
-    expect((await post('Bearer tok-0123456789abcdef')).status).toBe(200);
+    await waitFor(async () => (await call('GET', '/readyz')).status === 200, `/readyz (${out.slice(-500)})`, 30_000);
+    expect((await call('GET', '/metrics')).body).toContain('kubetrail_webhook_requests_total');
+    expect((await call('POST', '/audit/default')).status).toBe(401);
+    expect((await call('POST', '/audit/default', 'Bearer tok-0123456789abcdef')).status).toBe(200);
     serve.kill('SIGTERM');
     expect(await new Promise((r) => serve!.on('exit', r))).toBe(0);
   });

@@ -51,6 +51,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.webhook.token.existingSecret }}{{ .Values.webhook.token.existingSecretKey }}{{ else }}token{{ end }}
 {{- end }}
 
+{{- define "kubetrail.tlsSecretName" -}}
+{{- default (printf "%s-webhook-tls" (include "kubetrail.fullname" .)) .Values.webhook.tls.existingSecret }}
+{{- end }}
+
 {{- define "kubetrail.scheme" -}}
 {{- if .Values.webhook.tls.enabled }}https{{ else }}http{{ end }}
 {{- end }}
@@ -77,8 +81,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (not $w.token.enabled) (not (and $w.tls.enabled $w.tls.clientCA)) (not $w.allowUnauthenticated) }}
 {{- fail "webhook: enable webhook.token or webhook.tls.clientCA (client certificates), or set webhook.allowUnauthenticated=true to accept unauthenticated audit batches" }}
 {{- end }}
-{{- if and $w.tls.enabled (not $w.tls.existingSecret) }}
-{{- fail "webhook.tls.enabled needs webhook.tls.existingSecret (a kubernetes.io/tls Secret with tls.crt, tls.key and, for clientCA, ca.crt)" }}
+{{- if and $w.tls.clientCA (not $w.tls.existingSecret) }}
+{{- fail "webhook.tls.clientCA needs webhook.tls.existingSecret (a kubernetes.io/tls Secret whose ca.crt signs the kube-apiserver's client certificate)" }}
+{{- end }}
+{{- if and $w.token.enabled (not $w.tls.enabled) }}
+{{- fail "webhook.token needs webhook.tls.enabled=true: kube-apiserver sends the token only over https (client-go attaches credentials to TLS connections only)" }}
 {{- end }}
 {{- if and $w.tls.clientCA (not $w.tls.enabled) }}
 {{- fail "webhook.tls.clientCA needs webhook.tls.enabled=true" }}
