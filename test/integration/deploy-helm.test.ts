@@ -259,6 +259,29 @@ describe('Helm chart deploy/helm/kubetrail', () => {
       for (const d of denied) expect(`${d.join(' ')}: ${await can(...d)}`).toBe(`${d.join(' ')}: no`);
     });
 
+    it('scaled out (3 replicas): the ServiceAccount may also create leases and get/update its own Lease only', async () => {
+      const scaled = 'kts';
+      await runOk(HELM, ['install', scaled, CHART, '--namespace', ns, '--kubeconfig', stack.kubeconfig, '-f', join(CI, 'scaled-values.yaml'),
+        '--wait', '--timeout', '120s'], { timeoutMs: 180_000 });
+      try {
+        const dep = await kubectlJson(['get', 'deployment', `${scaled}-kubetrail`, '-n', ns]);
+        expect(dep.status.availableReplicas).toBe(3);
+        const as = `--as=system:serviceaccount:${ns}:${scaled}-kubetrail`;
+        const can = async (...args: string[]) =>
+          `${args.join(' ')}: ${(await run(stack.kubectlPath, ['--kubeconfig', stack.kubeconfig, 'auth', 'can-i', ...args, as])).stdout.trim()}`;
+        const lease = `leases.coordination.k8s.io/${scaled}-kubetrail`;
+        for (const a of [['create', 'leases.coordination.k8s.io', '-n', ns], ['get', lease, '-n', ns], ['update', lease, '-n', ns], ['list', 'pods', '--all-namespaces']]) {
+          expect(await can(...a)).toBe(`${a.join(' ')}: yes`);
+        }
+        for (const d of [['update', 'leases.coordination.k8s.io/kube-scheduler', '-n', ns], ['delete', lease, '-n', ns], ['patch', lease, '-n', ns],
+          ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'], ['update', lease, '-n', 'kube-system'], ['get', 'leases.coordination.k8s.io/other', '-n', ns]]) {
+          expect(await can(...d)).toBe(`${d.join(' ')}: no`);
+        }
+      } finally {
+        await run(HELM, ['uninstall', scaled, '--namespace', ns, '--kubeconfig', stack.kubeconfig]);
+      }
+    });
+
     it('kubetrail run with the ServiceAccount token and the chart\'s --config lists and watches what its informers need', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kubetrail-helm-rbac-'));
       const token = (await kubectl(['create', 'token', `${release}-kubetrail`, '-n', ns, '--duration=1h'])).trim();
