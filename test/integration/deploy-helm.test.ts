@@ -180,6 +180,7 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     ['a short token', { webhook: { token: { value: 'secret' } } }, /token|value/],
     ['client certificates without the Secret holding their CA', { webhook: { tls: { clientCA: true } } }, /existingSecret/],
     ['a token over plain http (kube-apiserver would not send it)', { webhook: { tls: { enabled: false } } }, /only over https/],
+    ['an http:// externalURL while the webhook serves https', { webhook: { externalURL: 'http://10.0.0.5:30080/audit/default' } }, /externalURL is http but the webhook serves https/],
     ['replicas without a shared sink', { replicaCount: 2 }, /endpoint|otlp/],
     ['no authentication without the explicit opt-out', { webhook: { token: { enabled: false } } }, /allowUnauthenticated/],
     ['a grace period shorter than the drain', { terminationGracePeriodSeconds: 5 }, /terminationGracePeriodSeconds/],

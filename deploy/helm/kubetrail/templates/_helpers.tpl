@@ -90,6 +90,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and $w.tls.clientCA (not $w.tls.enabled) }}
 {{- fail "webhook.tls.clientCA needs webhook.tls.enabled=true" }}
 {{- end }}
+{{- if and $w.externalURL (ne (urlParse $w.externalURL).scheme (include "kubetrail.scheme" .)) }}
+{{- fail (printf "webhook.externalURL is %s but the webhook serves %s (webhook.tls.enabled)" (urlParse $w.externalURL).scheme (include "kubetrail.scheme" .)) }}
+{{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.otlp.endpoint) }}
 {{- fail "replicaCount > 1 needs otlp.endpoint: the embedded store is per pod, each replica would hold part of the traces" }}
 {{- end }}
