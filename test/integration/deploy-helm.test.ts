@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
@@ -164,11 +165,23 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     const { manifests } = await template('kt', ns, join(CI, file));
     expectations[file]!(manifests, ns);
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], `${m.kind} ${m.metadata.name}`).toBe('kt');
-    // no CRD for ServiceMonitor in a bare cluster: its shape is checked above instead
+    // no prometheus-operator CRDs in a bare cluster: a ServiceMonitor is validated against the JSON
+    // schema generated from its CRD (@kubernetes-models/prometheus-operator) instead
+    for (const sm of byKind(manifests, 'ServiceMonitor')) new ServiceMonitor(sm as any).validate();
     const forServer = manifests.filter((m) => m.kind !== 'ServiceMonitor');
     const out = await kubectl(['apply', '--dry-run=server', '-n', ns, '-o', 'name', '-f', '-'],
       { input: forServer.map((m) => stringify(m)).join('---\n') });
     expect(out.trim().split('\n')).toHaveLength(forServer.length);
+  });
+
+  it('a ServiceMonitor with client certificates is valid too, and the CRD schema check is real', async () => {
+    const { manifests } = await template('kt', ns, valuesFile({ serviceMonitor: { enabled: true },
+      webhook: { token: { enabled: false }, tls: { existingSecret: 'kubetrail-webhook-tls', clientCA: true } } }));
+    const sm = one(manifests, 'ServiceMonitor');
+    expect(sm.spec.endpoints[0].tlsConfig.keySecret).toEqual({ name: 'kubetrail-webhook-tls', key: 'tls.key' });
+    new ServiceMonitor(sm as any).validate();
+    const bad = { ...sm, spec: { ...sm.spec, endpoints: [{ ...sm.spec.endpoints[0], scheme: 'ftp' }] } };
+    expect(() => new ServiceMonitor(bad as any).validate()).toThrow(/scheme/);
   });
 
   it.each([
