@@ -11,6 +11,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "[test] installing Debian's chromium for the browser tests" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
 fi
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "[test] installing Debian's prometheus (prometheus + promtool) for the deploy/ tests" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq prometheus >/dev/null; fi
+fi
 echo "[test] building the real test stack (skips what is cached)" >&2
 bash deploy/stack/build.sh
 echo "[test] typecheck" >&2

@@ -2,7 +2,7 @@
 # Builds the real test stack from the package registries (Go module proxy, Maven Central),
 # one component after another, into $STACK_DIR (default ~/.cache/kubetrail/stack), keyed by version.
 # A component whose binaries exist is skipped, so a warm run takes seconds.
-#   deploy/stack/build.sh [kafka|etcd|kwok|jaeger|kube]...   (default: all)
+#   deploy/stack/build.sh [kafka|etcd|kwok|jaeger|kube|helm]...   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -107,7 +107,25 @@ build_kube() {
   rm -rf "$out"; mv "$out.tmp" "$out"
 }
 
-parts=("$@"); [ ${#parts[@]} -eq 0 ] && parts=(kafka etcd kwok jaeger kube)
+build_helm() {
+  local out=$STACK_BIN/helm-$HELM_VERSION
+  [ -x "$out/helm" ] && { log "helm $HELM_VERSION: cached"; return; }
+  need go Helm
+  built=1; log "building Helm ..."
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  # like helm's Makefile: the version `helm version` prints, and the Kubernetes version that
+  # `helm template`/`helm lint` assume (that of its client-go; otherwise a placeholder 1.20)
+  local mod kminor; mod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')
+  kminor=$(awk '$1 == "k8s.io/client-go" {split($2, v, "."); print v[2]; exit}' "$mod")
+  local p ldf="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldf="$ldf -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$kminor"
+  done
+  GOBIN=$out.tmp go install -trimpath -ldflags "$ldf" helm.sh/helm/v3/cmd/helm@v$HELM_VERSION
+  rm -rf "$out"; mv "$out.tmp" "$out"
+}
+
+parts=("$@"); [ ${#parts[@]} -eq 0 ] && parts=(kafka etcd kwok jaeger kube helm)
 for p in "${parts[@]}"; do
   case $p in
     kafka) timed "kafka $KAFKA_VERSION" build_kafka ;;
@@ -115,7 +133,8 @@ for p in "${parts[@]}"; do
     kwok) timed "kwok $KWOK_VERSION" build_kwok ;;
     jaeger) timed "jaeger $JAEGER_VERSION" build_jaeger ;;
     kube) timed "kubernetes $KUBE_VERSION" build_kube ;;
-    *) echo "unknown component: $p (kafka|etcd|kwok|jaeger|kube)" >&2; exit 2 ;;
+    helm) timed "helm $HELM_VERSION" build_helm ;;
+    *) echo "unknown component: $p (kafka|etcd|kwok|jaeger|kube|helm)" >&2; exit 2 ;;
   esac
 done
 log "stack ready in $STACK_DIR"

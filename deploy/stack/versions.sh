@@ -6,6 +6,7 @@ KWOK_VERSION=${KWOK_VERSION:-0.7.0}       # kwok + kwokctl
 JAEGER_VERSION=${JAEGER_VERSION:-1.76.0}  # = Jaeger v2.13.0 (cmd/jaeger is the v2 collector+query)
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}     # stay on 3.x for kafkajs
 SLF4J_VERSION=${SLF4J_VERSION:-1.7.36}
+HELM_VERSION=${HELM_VERSION:-3.21.4}     # helm CLI (deploy/helm chart tests)
 
 KUBETRAIL_CACHE=${KUBETRAIL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubetrail}
 STACK_DIR=${STACK_DIR:-$KUBETRAIL_CACHE/stack}
