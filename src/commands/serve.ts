@@ -11,11 +11,11 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
-interface ServeOptions extends TracerCliOptions {
+interface ServeOptions extends TracerCliOptions, WriterCliOptions {
   webhookPort: number;
   webhookHost: string;
   cluster: string;
@@ -65,6 +65,7 @@ export function serveCommand(): Command {
     .option('--no-query', 'do not serve the query API and UI')
     .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)');
   addSinkOptions(cmd);
+  addWriterOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
   addConfigFileOption(cmd);
@@ -93,7 +94,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
-  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
+  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
   const { sink } = chosen;
 
   const webhook = buildWebhookServer({ pipeline, sink, defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls });

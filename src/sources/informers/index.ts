@@ -9,7 +9,7 @@ import { log } from '../../core/log.ts';
 import { watchErrors, watchEvents } from '../../core/metrics.ts';
 import { discoverResources, type DiscoveryFilter, type WatchedResource } from './discovery.ts';
 import { kubeGet } from './kube-client.ts';
-import { SpanWriter } from './span-writer.ts';
+import { WatchWriter } from './watch-writer.ts';
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -29,6 +29,8 @@ export interface InformerOptions extends DiscoveryFilter {
   listWatchOnly?: boolean;
   /** Watch Events (core/v1) too. Default true. */
   events?: boolean;
+  /** Informer spans not yet durable at which the informers stop reading watch events (backpressure). */
+  maxUnacked?: number;
 }
 
 export interface RunningInformers {
@@ -60,9 +62,21 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   const logger = log.child({ component: 'informers', cluster: opts.cluster });
   opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
   const resources = await discoverResources(opts.kc, opts);
-  const writer = new SpanWriter(opts.sink);
   let stopped = false;
-  const informers: { stop(): Promise<void> }[] = [];
+  // backpressure: while paused, the watches are closed; start() resumes from the last resourceVersion
+  let paused = false;
+  const informers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+  const writer = new WatchWriter(opts.sink, {
+    maxUnacked: opts.maxUnacked,
+    onPause: () => {
+      paused = true;
+      for (const i of informers) void i.stop().catch(() => undefined);
+    },
+    onResume: () => {
+      paused = false;
+      if (!stopped) for (const i of informers) void i.start().catch(() => undefined);
+    },
+  });
   const syncs: Promise<void>[] = [];
 
   const ingest = (source: string, type: string, fn: () => Ingest) => {
@@ -70,7 +84,7 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     try {
       const r = fn();
       if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
-      writer.push(r.spans);
+      void writer.push(r.spans);
     } catch (err) {
       logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
     }
@@ -91,14 +105,14 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       backoff = 1000;
     });
     inf.on('error', (err: unknown) => {
+      if (stopped || paused) return; // our own stop() aborts the watch
       watchErrors.inc();
-      if (stopped) return;
       const status = (err as { statusCode?: number })?.statusCode;
       logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, restarting it (re-list when its resourceVersion expired)');
       const delay = backoff;
       backoff = Math.min(60_000, backoff * 2);
       setTimeout(() => {
-        if (!stopped) void inf.start().catch(() => undefined);
+        if (!stopped && !paused) void inf.start().catch(() => undefined);
       }, delay);
       // a resource we may not list (403) must not hold up startup
       firstSync?.();
