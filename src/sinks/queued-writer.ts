@@ -41,6 +41,8 @@ export interface WriterLimits {
   retryMaxMs: number;
   /** String attribute values above this many UTF-8 bytes are cut with a marker (0: no limit). */
   maxAttributeBytes: number;
+  /** While unhealthy and idle, probe the transport this often to notice recovery. */
+  probeIntervalMs: number;
 }
 
 export interface QueuedWriterOptions extends Partial<WriterLimits> {
@@ -60,6 +62,7 @@ export const DEFAULT_LIMITS: WriterLimits = {
   retryInitialMs: 250,
   retryMaxMs: 10_000,
   maxAttributeBytes: 1024 ** 2,
+  probeIntervalMs: 5000,
 };
 
 /** Fixed cost of one span in an OTLP request besides its attributes (IDs, times, kind, status, framing). */
@@ -118,6 +121,7 @@ export class QueuedWriter implements SpanSink {
   private closed = false;
   private flushing = 0;
   private failure: string | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(transport: Transport, opts: QueuedWriterOptions) {
     this.transport = transport;
@@ -204,6 +208,7 @@ export class QueuedWriter implements SpanSink {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    this.recovered();
     for (const w of this.writableWaiters.splice(0)) w();
     await this.transport.shutdown();
   }
@@ -279,7 +284,7 @@ export class QueuedWriter implements SpanSink {
       let err: Error;
       try {
         await this.transport.export(spans);
-        this.failure = undefined;
+        this.recovered();
         spansWritten.inc({ sink: this.name }, spans.length);
         this.settle(batch);
         return;
@@ -299,7 +304,7 @@ export class QueuedWriter implements SpanSink {
         const why = kind === 'too-large' ? 'one span is larger than the receiver accepts' : 'not retryable';
         return this.fail(batch, spans.length, new Error(`${this.transport.label} failed (${why}): ${err.message}`), attempt);
       }
-      this.failure = `${this.transport.label} failed: ${err.message}`;
+      this.failed(`${this.transport.label} failed: ${err.message}`);
       if (attempt >= maxAttempts) {
         return this.fail(batch, spans.length, new Error(`${this.transport.label} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${err.message}`), attempt);
       }
@@ -307,6 +312,27 @@ export class QueuedWriter implements SpanSink {
       log.warn({ sink: this.name, spans: spans.length, attempt, retryInMs: delay, err: err.message }, `${this.transport.label} failed, retrying`);
       await sleep(delay);
     }
+  }
+
+  /** Unhealthy until an export or a probe succeeds. */
+  private failed(why: string): void {
+    if (this.failure === undefined) log.error({ sink: this.name, err: why }, 'sink unhealthy: readiness is off until a write succeeds');
+    this.failure = why;
+    if (this.probeTimer || !this.transport.probe || this.closed) return;
+    this.probeTimer = setInterval(() => {
+      if (this.inFlight > 0 || this.queue.length > 0) return; // exports are the probe
+      this.transport.probe!().then(() => this.recovered(), (e: Error) => {
+        if (this.failure !== undefined) this.failure = `${this.transport.label} failed: ${e.message}`;
+      });
+    }, this.limits.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private recovered(): void {
+    if (this.failure !== undefined && !this.closed) log.info({ sink: this.name }, 'sink healthy again');
+    this.failure = undefined;
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
   }
 
   private fail(batch: Chunk[], n: number, err: Error, attempts: number): void {

@@ -84,7 +84,7 @@ function storedVersion(db: DatabaseSync): number {
 /** Store transport: one batch = one call to the writer thread (or this thread for ':memory:'). */
 class SqliteTransport implements Transport {
   readonly label: string;
-  private readonly rpc: WorkerRpc<SpanRecord[], true> | undefined;
+  private readonly rpc: WorkerRpc<SpanRecord[] | 'probe', true> | undefined;
   private readonly inline: SpanWriter | undefined;
 
   constructor(path: string, db: DatabaseSync) {
@@ -94,9 +94,19 @@ class SqliteTransport implements Transport {
   }
 
   async export(batch: SpanRecord[]): Promise<void> {
+    return this.run(batch);
+  }
+
+  async probe(): Promise<void> {
+    return this.run('probe');
+  }
+
+  private async run(what: SpanRecord[] | 'probe'): Promise<void> {
     try {
-      if (this.inline) this.inline.insert([batch]);
-      else await this.rpc!.call(batch);
+      if (this.inline) {
+        if (what === 'probe') this.inline.probe();
+        else this.inline.insert([what]);
+      } else await this.rpc!.call(what);
     } catch (err) {
       const e = sqliteError(err);
       const code = (e as { code?: string }).code;

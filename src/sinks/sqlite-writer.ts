@@ -64,6 +64,24 @@ export class SpanWriter {
     this.insertCluster = db.prepare('INSERT OR IGNORE INTO clusters (cluster) VALUES (?)');
   }
 
+  /** A commit that needs free space as a real write does (a row added and removed); throws like insert(). */
+  probe(): void {
+    this.db.exec('BEGIN');
+    try {
+      this.db.exec("INSERT OR IGNORE INTO clusters (cluster) VALUES (' kubetrail probe'); DELETE FROM clusters WHERE cluster = ' kubetrail probe'");
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          /* keep the original error */
+        }
+      }
+      throw sqliteError(err);
+    }
+  }
+
   /** Inserts several batches of spans in one transaction; all or nothing. */
   insert(batches: SpanRecord[][]): void {
     const ins = this.insertSpan;
@@ -157,9 +175,13 @@ function runWorker(data: WriterData): void {
       setImmediate(drain);
     }
   };
-  serveRpc<SpanRecord[], true>(
+  serveRpc<SpanRecord[] | 'probe', true>(
     (spans) => {
       if (openError) throw openError;
+      if (spans === 'probe') {
+        writer!.probe();
+        return true;
+      }
       return new Promise<true>((resolve, reject) => {
         queue.push({ spans, resolve, reject });
         schedule();

@@ -28,6 +28,11 @@ export interface Transport {
   readonly label: string;
   /** Sends one batch. Resolves once it is durable; rejects with an ExportError (anything else counts as transient). */
   export(batch: SpanRecord[]): Promise<void>;
+  /**
+   * A cheap write that succeeds only if a real export would (e.g. a small commit, an empty request);
+   * the writer calls it while unhealthy and idle, so health recovers without traffic.
+   */
+  probe?(): Promise<void>;
   /** Releases the connection/thread; called once, after the writer flushed. */
   shutdown(): Promise<void>;
 }
