@@ -18,7 +18,12 @@ export interface WatchWriterOptions {
   onResume?: () => void;
   /** Wait before re-sending spans whose write failed (doubles up to 30 s). */
   retryInitialMs?: number;
+  /** Stay paused at least this long, so a sink at its limit does not restart the watches every few ms. */
+  minPauseMs?: number;
 }
+
+/** Pauses are logged at warn at most this often (each one is counted in kubetrail_informer_pauses_total). */
+const PAUSE_LOG_INTERVAL_MS = 60_000;
 
 export class WatchWriter {
   private readonly sink: SpanSink;
@@ -26,7 +31,10 @@ export class WatchWriter {
   private readonly opts: WatchWriterOptions;
   private unacked = 0;
   private isPaused = false;
+  private pausedAt = 0;
+  private lastPauseLog = -Infinity;
   private idle: (() => void)[] = [];
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(sink: SpanSink, opts: WatchWriterOptions = {}) {
     this.sink = sink;
@@ -65,8 +73,11 @@ export class WatchWriter {
   private check(): void {
     if (!this.isPaused && (this.unacked >= this.maxUnacked || this.sink.full())) {
       this.isPaused = true;
+      this.pausedAt = Date.now();
       informerPauses.inc();
-      log.warn({ unacked: this.unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() }, 'sink cannot keep up: informers stop reading watch events until it drains');
+      const level = this.pausedAt - this.lastPauseLog >= PAUSE_LOG_INTERVAL_MS ? 'warn' : 'debug';
+      if (level === 'warn') this.lastPauseLog = this.pausedAt;
+      log[level]({ unacked: this.unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() }, 'sink cannot keep up: informers stop reading watch events until it drains');
       this.opts.onPause?.();
       // resume also when the sink drains by itself (e.g. filled by the webhook, not by us)
       const wait = () => void untilWritable(this.sink).then(() => {
@@ -75,8 +86,16 @@ export class WatchWriter {
       });
       wait();
     } else if (this.isPaused && this.unacked <= this.maxUnacked / 2 && !this.sink.full()) {
+      const wait = this.pausedAt + (this.opts.minPauseMs ?? 1000) - Date.now();
+      if (wait > 0) {
+        this.resumeTimer ??= setTimeout(() => {
+          this.resumeTimer = undefined;
+          this.check();
+        }, wait);
+        return;
+      }
       this.isPaused = false;
-      log.info({ unacked: this.unacked }, 'sink drained: informers read watch events again');
+      log.debug({ unacked: this.unacked }, 'sink drained: informers read watch events again');
       this.opts.onResume?.();
     }
   }
