@@ -58,6 +58,11 @@ export class OtlpTransport implements Transport {
     }
   }
 
+  /** An empty export request: the collector answers it like any other (used to notice recovery). */
+  probe(): Promise<void> {
+    return this.export([]);
+  }
+
   shutdown(): Promise<void> {
     return this.rpc.shutdown();
   }

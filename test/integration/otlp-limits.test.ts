@@ -15,6 +15,7 @@ import { objectKey, type ObjectRef } from '../../src/core/model.ts';
 import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { BASE_MS, auditEvent, eventList } from '../unit/webhook.fixtures.ts';
 import { waitFor } from '../setup/wait.ts';
+import { registry } from '../../src/core/metrics.ts';
 
 const stack = inject('stack');
 
@@ -98,5 +99,29 @@ describe('OTLP exports above the collector message limit → real Jaeger (4 MiB)
     expect(snapshot).toMatch(/\[truncated by kubetrail: \d+ bytes, limit 1048576\]$/);
     await server.app.close();
     await sink.close();
+  });
+
+  it('a batch the collector refuses as too large is split and resent; a single too-large span fails at once, counted', async () => {
+    const prefix = `split-${Date.now()}`;
+    // the writer believes 64 MiB fit in one request: Jaeger answers RESOURCE_EXHAUSTED
+    const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint, maxBatchBytes: 64 * 1024 ** 2, name: 'otlp-split' });
+    const server = buildWebhookServer({ pipeline: new Pipeline(), sink });
+    const res = await server.app.inject({ method: 'POST', url: '/audit/kt-limits', payload: eventList(bigPodEvents(prefix, 400)) });
+    expect(res.statusCode).toBe(200);
+    await jaegerTrace(podRef(`${prefix}-399`), BASE_MS);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/kubetrail_sink_export_failures_total\{sink="otlp-split",kind="too_large"\} [1-9]/);
+    expect(metrics).not.toMatch(/kubetrail_spans_failed_total\{sink="otlp-split"\} [1-9]/);
+
+    // no attribute limit: one 5 MB span can never be accepted, so it is not retried
+    const huge = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint, maxAttributeBytes: 0, maxAttempts: 6, name: 'otlp-huge' });
+    const span = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), kind: 'event' as const, name: 'create', startUs: Date.now() * 1000, endUs: Date.now() * 1000,
+      object: podRef('huge'), attributes: { snapshot: 'x'.repeat(5 * 1024 ** 2) } };
+    await expect(huge.write([span])).rejects.toThrow(/one span is larger than the receiver accepts.*RESOURCE_EXHAUSTED|larger than max/);
+    expect(await registry.metrics()).toMatch(/kubetrail_spans_failed_total\{sink="otlp-huge"\} 1/);
+    expect(await registry.metrics()).toMatch(/kubetrail_sink_export_failures_total\{sink="otlp-huge",kind="too_large"\} 1\n/); // one attempt, no retries
+    await server.app.close();
+    await sink.close();
+    await huge.close();
   });
 });
