@@ -8,9 +8,9 @@
 //   outage   --otlp-endpoint through a TCP proxy that is cut (connections refused and reset) for
 //            --outage-sec in the middle of the load; /readyz is sampled while it is cut
 //   kill     --store FILE; kill -9 in the middle of the load, restarted on the same port and file
-//   diskfull --store on a 16 MiB tmpfs (needs root to mount) filled in the middle of the load, freed
+//   diskfull --store on a small tmpfs (needs root to mount) filled in the middle of the load, freed
 //            after --outage-sec; /readyz is sampled while it is full
-//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--only outage,kill,diskfull] [--json]
+//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull] [--json]
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '4000' },
     batch: { type: 'string', default: '400' },
     'outage-sec': { type: 'string', default: '10' },
+    'give-up-sec': { type: 'string', default: '180' },
     only: { type: 'string', default: 'outage,kill,diskfull' },
     json: { type: 'boolean', default: false },
   },
@@ -35,9 +36,24 @@ const { values: args } = parseArgs({
 const EVENTS = Number(args.events);
 const BATCH = Number(args.batch);
 const OUTAGE_MS = Number(args['outage-sec']) * 1000;
+/** A batch not answered 200 within this long is abandoned (as the API server drops it after its retries). */
+const GIVE_UP_MS = Number(args['give-up-sec']) * 1000;
 const CLUSTER = 'faults';
 const WINDOW_SEC = 1800;
 const workdir = mkdtempSync(join(tmpdir(), 'kt-faults-'));
+/** Undone on exit and on SIGINT/SIGTERM: started processes, mounts. */
+const cleanups: (() => void)[] = [];
+const cleanup = () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+  rmSync(workdir, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (cleanup(), process.exit(130)));
 const say = (m: string) => process.stderr.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,6 +65,7 @@ interface Result {
   lost: number;
   duplicates: number;
   retriedPosts: number;
+  abandonedBatches: number;
   answers: Record<string, number>;
   readyzDuringFault: string;
   note?: string;
@@ -88,6 +105,7 @@ async function send(base: string, events: ReturnType<typeof makeEvents>, r: Resu
   const worker = async () => {
     while (next < batches.length) {
       const i = next++;
+      const t0 = Date.now();
       for (let attempt = 0; ; attempt++) {
         let code = 'refused';
         try {
@@ -103,6 +121,10 @@ async function send(base: string, events: ReturnType<typeof makeEvents>, r: Resu
           break;
         }
         r.retriedPosts++;
+        if (Date.now() - t0 > GIVE_UP_MS) {
+          r.abandonedBatches++;
+          break;
+        }
         await sleep(1000);
       }
       done++;
@@ -119,6 +141,7 @@ function serveArgs(port: number, sink: string[]): string[] {
 
 async function startServe(port: number, sink: string[]): Promise<{ child: ChildProcess; output: () => string }> {
   const kt = startDaemon(process.execPath, serveArgs(port, sink), { KUBECONFIG: '/nonexistent' });
+  cleanups.push(() => kt.child.kill('SIGKILL'));
   await waitFor('kubetrail serve /readyz', 60_000, async () => {
     if (kt.child.exitCode !== null) throw new Error(`kubetrail serve exited: ${kt.output().slice(-2000)}`);
     return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
@@ -199,12 +222,13 @@ function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { fo
 }
 
 function newResult(scenario: string): Result {
-  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, answers: {}, readyzDuringFault: '' };
+  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, abandonedBatches: 0, answers: {}, readyzDuringFault: '' };
 }
 
 async function outage(): Promise<Result> {
   const r = newResult('outage');
   const jaeger = await startJaeger(join(workdir, 'jaeger'));
+  cleanups.push(() => spawnSync('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'down', '--workdir', join(workdir, 'jaeger')]));
   const proxy = new CuttableProxy(await freePort(), Number(new URL(jaeger.otlpGrpcEndpoint).port));
   await proxy.up();
   const port = await freePort();
@@ -269,9 +293,12 @@ async function diskFull(): Promise<Result> {
   const r = newResult('diskfull');
   const dir = join(workdir, 'small-fs');
   mkdirSync(dir);
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]).status !== 0) {
+  // room for the whole run (~5 KB of store per event) until the filler takes what is left
+  const sizeMb = Math.max(32, Math.ceil((EVENTS * 8) / 1024));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]).status !== 0) {
     return { ...r, note: 'skipped: mounting a tmpfs is not permitted (needs root)' };
   }
+  cleanups.push(() => spawnSync('umount', [dir]));
   const store = join(dir, 'kt.sqlite');
   const filler = join(dir, 'filler');
   const port = await freePort();
@@ -320,14 +347,14 @@ try {
     results.push(await fn());
   }
 } finally {
-  rmSync(workdir, { recursive: true, force: true });
+  cleanup();
 }
 if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
-  process.stdout.write('scenario  sent   acked  found  lost  dup  retried  answers                 readyz during the fault\n');
+  process.stdout.write('scenario  sent   acked  found  lost  dup  retried  abandoned  answers                 readyz during the fault\n');
   for (const r of results) {
     const answers = Object.entries(r.answers).map(([k, v]) => `${k}:${v}`).join(' ');
-    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${answers.padEnd(23)} ${r.note ?? r.readyzDuringFault}\n`);
+    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.note ?? r.readyzDuringFault}\n`);
   }
 }
 process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
