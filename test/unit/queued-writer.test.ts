@@ -128,3 +128,19 @@ describe('QueuedWriter', () => {
     await w.close();
   });
 });
+
+describe('writer options from the OpenTelemetry environment', () => {
+  it('maps OTEL_BSP_* and OTEL_EXPORTER_OTLP_* onto the OTLP writer, and rejects bad values clearly', async () => {
+    const { otlpSettingsFromEnv, createSink } = await import('../../src/sinks/index.ts');
+    expect(otlpSettingsFromEnv({
+      OTEL_BSP_MAX_QUEUE_SIZE: '5000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256', OTEL_BSP_SCHEDULE_DELAY: '200',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '65536',
+    })).toEqual({ limits: { maxQueueSpans: 5000, maxBatchSpans: 256, scheduleDelayMs: 200, maxAttributeBytes: 65536 }, timeoutMs: 3000, compression: 'gzip' });
+    expect(() => otlpSettingsFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toThrow("OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got 'lots'");
+    // command-line limits win over the defaults
+    const chosen = createSink({ otlpEndpoint: 'http://127.0.0.1:1', ignoreEnv: true, limits: { maxBatchBytes: 1024 ** 2, maxQueueSpans: undefined } });
+    const w = chosen.sink as QueuedWriter;
+    expect(w.limits).toMatchObject({ maxBatchBytes: 1024 ** 2, maxQueueSpans: 100_000, maxBatchSpans: 1024 });
+    await chosen.sink.close();
+  });
+});
