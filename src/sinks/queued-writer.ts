@@ -8,7 +8,8 @@
 //   marker saying so, before it is queued;
 // - the retry policy: transient failures are retried with exponential backoff up to maxAttempts,
 //   a size rejection splits the batch and resends the halves, a permanent failure fails its spans
-//   at once (logged, counted, the write rejects);
+//   at once (logged, counted, the write rejects; a batch merged from several writes is first split
+//   so that only the writes holding refused spans fail);
 // - health: unhealthy from a failed export until the next successful one (readiness reads it);
 // - metrics and flush/close.
 // write() resolves once every batch holding its spans is durable.
@@ -296,6 +297,14 @@ export class QueuedWriter implements SpanSink {
       if (kind === 'too-large' && spans.length > 1) {
         const [a, b] = split(batch);
         log.warn({ sink: this.name, spans: spans.length, err: err.message }, `${this.transport.label}: request too large, splitting the batch and resending`);
+        await this.exportBatch(a);
+        await this.exportBatch(b);
+        return;
+      }
+      if (kind === 'permanent' && batch.length > 1) {
+        // several writers' spans: find whose spans cannot be accepted, let the others through
+        const [a, b] = split(batch);
+        log.warn({ sink: this.name, spans: spans.length, writes: batch.length, err: err.message }, `${this.transport.label}: refused as not retryable, resending each half alone to isolate the refused spans`);
         await this.exportBatch(a);
         await this.exportBatch(b);
         return;

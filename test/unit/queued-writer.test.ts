@@ -8,6 +8,7 @@ import { SinkFullError } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
 import type { ObjectRef, SpanRecord } from '../../src/core/model.ts';
 import { MemoryTransport } from '../helpers/memory-transport.ts';
+import { ExportError } from '../../src/sinks/transport.ts';
 
 const pod = (i: number): ObjectRef => ({ cluster: 'kwok', group: '', resource: 'pods', namespace: 'default', name: `pod-${i}` });
 
@@ -67,6 +68,29 @@ describe('QueuedWriter', () => {
     await expect(w.write([span(1)])).rejects.toThrow(/not retryable.*invalid argument/);
     expect(t.attempts).toHaveLength(1);
     expect(w.pending()).toBe(0);
+    await w.close();
+  });
+
+  it('fails only the write whose spans are refused as not retryable when writes were merged', async () => {
+    const t = new MemoryTransport();
+    const bad = span(7);
+    bad.name = 'bad';
+    const refuse = t.export.bind(t);
+    t.export = async (batch) => {
+      if (batch.some((s) => s.name === 'bad')) {
+        t.attempts.push([batch.length, 0]);
+        throw new ExportError('invalid span', 'permanent', 'INVALID_ARGUMENT');
+      }
+      return refuse(batch);
+    };
+    t.slowMs = 5;
+    const w = new QueuedWriter(t, { name: 'test-isolate', concurrency: 1 });
+    const first = w.write([span(1)]); // in flight while the next three are merged into one batch
+    const writes = [w.write([span(2), span(3)]), w.write([bad]), w.write([span(4)])];
+    await first;
+    const results = await Promise.allSettled(writes);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(t.spans.map((s) => s.spanId).sort()).toEqual([1, 2, 3, 4].map((i) => span(i).spanId).sort());
     await w.close();
   });
 
