@@ -168,3 +168,17 @@ describe('writer options from the OpenTelemetry environment', () => {
     await chosen.sink.close();
   });
 });
+
+describe('OTLP failure classes (the OTLP specification)', () => {
+  it('retries only what can succeed, and splits on a message-size rejection', async () => {
+    const { classifyGrpcFailure } = await import('../../src/sinks/otlp.ts');
+    expect(classifyGrpcFailure('UNAVAILABLE', 'connect ECONNREFUSED')).toBe('transient');
+    expect(classifyGrpcFailure(undefined, 'OTLP export worker exited with code 1')).toBe('transient');
+    expect(classifyGrpcFailure('DEADLINE_EXCEEDED', 'deadline')).toBe('transient');
+    expect(classifyGrpcFailure('RESOURCE_EXHAUSTED', 'grpc: received message larger than max (7568996 vs. 4194304)')).toBe('too-large');
+    expect(classifyGrpcFailure('RESOURCE_EXHAUSTED', 'rate limited')).toBe('transient');
+    for (const code of ['INVALID_ARGUMENT', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'UNIMPLEMENTED', 'BAD_ROWS']) {
+      expect(classifyGrpcFailure(code, 'no')).toBe('permanent');
+    }
+  });
+});

@@ -95,9 +95,14 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
     // watch objects lack apiVersion/kind on some servers' lists; the pipeline wants full objects
     const full = (o: KubernetesObject) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? r.kind });
-    inf.on('add', (o) => onChange('ADDED', full(o)));
-    inf.on('update', (o) => onChange('MODIFIED', full(o)));
-    inf.on('delete', (o) => onChange('DELETED', full(o)));
+    // a watch started while we paused (its initial list was under way) is stopped at its first event
+    const change = (type: WatchChangeType, o: KubernetesObject) => {
+      if (paused) void inf.stop().catch(() => undefined);
+      onChange(type, full(o));
+    };
+    inf.on('add', (o) => change('ADDED', o));
+    inf.on('update', (o) => change('MODIFIED', o));
+    inf.on('delete', (o) => change('DELETED', o));
     let backoff = 1000;
     let firstSync: (() => void) | undefined;
     syncs.push(new Promise<void>((resolve) => (firstSync = resolve)));
