@@ -41,11 +41,13 @@ describe('informers ← real cluster, sink slower than the watch', () => {
 
   it('pauses the watches while the sink is full and stores every change of a burst', async () => {
     const kc = loadKubeConfig({ kubeconfig: stack.kubeconfig });
+    const before = await pauses();
+    // 5 unacknowledged spans pause the informers: the initial list alone (a kube-root-ca.crt per
+    // namespace, 2 spans each, delivered at once) exceeds it, the burst below many times over
     informers = await startInformers({
-      kc, cluster, pipeline: new Pipeline(), sink: store, listWatchOnly: true, include: ['/configmaps'], events: false, maxUnacked: 40,
+      kc, cluster, pipeline: new Pipeline(), sink: store, listWatchOnly: true, include: ['/configmaps'], events: false, maxUnacked: 5,
     });
     await informers.synced;
-    const before = await pauses();
     ns = await createNamespace('infbp');
     const n = 300;
     const list = { apiVersion: 'v1', kind: 'List', items: Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `burst-${i}`, namespace: ns }, data: { i: String(i) } })) };
