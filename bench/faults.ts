@@ -68,6 +68,8 @@ interface Result {
   abandonedBatches: number;
   answers: Record<string, number>;
   readyzDuringFault: string;
+  /** /readyz once the fault is over and the load sent (recovery without further writes for the store/collector). */
+  readyzAfter: string;
   note?: string;
 }
 
@@ -222,7 +224,7 @@ function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { fo
 }
 
 function newResult(scenario: string): Result {
-  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, abandonedBatches: 0, answers: {}, readyzDuringFault: '' };
+  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, abandonedBatches: 0, answers: {}, readyzDuringFault: '', readyzAfter: '' };
 }
 
 async function outage(): Promise<Result> {
@@ -250,6 +252,7 @@ async function outage(): Promise<Result> {
       say('collector back');
     });
     await sleep(2000);
+    r.readyzAfter = await readyz(port);
     Object.assign(r, await foundInJaeger(jaeger.queryUrl, events));
   } finally {
     await stopChild(kt.child);
@@ -280,6 +283,7 @@ async function kill(): Promise<Result> {
       kt = await startServe(port, ['--store', store]);
       say('kubetrail restarted');
     });
+    r.readyzAfter = await readyz(port);
     await stopChild(kt.child);
     Object.assign(r, foundInStore(store, events));
   } finally {
@@ -327,6 +331,7 @@ async function diskFull(): Promise<Result> {
       rmSync(filler);
       say('space freed');
     });
+    r.readyzAfter = await readyz(port);
     await stopChild(kt.child);
     Object.assign(r, foundInStore(store, events));
   } finally {
@@ -351,10 +356,10 @@ try {
 }
 if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
-  process.stdout.write('scenario  sent   acked  found  lost  dup  retried  abandoned  answers                 readyz during the fault\n');
+  process.stdout.write('scenario  sent   acked  found  lost  dup  retried  abandoned  answers                 readyz after  readyz during the fault\n');
   for (const r of results) {
     const answers = Object.entries(r.answers).map(([k, v]) => `${k}:${v}`).join(' ');
-    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.note ?? r.readyzDuringFault}\n`);
+    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.readyzAfter.slice(0, 3).padEnd(13)} ${r.note ?? r.readyzDuringFault}\n`);
   }
 }
 process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
