@@ -133,3 +133,59 @@ export function addConfigFileOption(cmd: Command): Command {
   });
   return cmd;
 }
+
+// ---- sink writer: queue, batching, retries (one queued writer for both sinks; docs/operations.md) ----
+
+/** Milliseconds: `500ms`, `2s`, `1m`, or a plain number of milliseconds (as in OTEL_BSP_SCHEDULE_DELAY). */
+export function parseDurationMs(value: string): number {
+  const s = value.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s);
+  if (!m) throw new Error(`not a duration (e.g. 500ms, 2s, 1m): ${value}`);
+  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
+}
+
+export function addWriterOptions(cmd: Command): Command {
+  return cmd
+    .option('--sink-max-queue-spans <n>', 'spans accepted but not yet durable at which the sink refuses (webhook 429); default 100000 (OTLP, $OTEL_BSP_MAX_QUEUE_SIZE), 200000 (store)', parsePositiveInt)
+    .option('--sink-max-queue-bytes <size>', 'estimated size of those spans at which the sink refuses, e.g. 512Mi (default)', parseByteSize)
+    .option('--sink-max-batch-spans <n>', 'spans per export request; default 1024 (OTLP, $OTEL_BSP_MAX_EXPORT_BATCH_SIZE), 5000 (store transaction)', parsePositiveInt)
+    .option('--sink-max-batch-bytes <size>', 'estimated encoded size per export request; keep it under the collector\'s message limit (default 3Mi for OTLP, the receivers\' limit is 4Mi)', parseByteSize)
+    .option('--sink-schedule-delay <duration>', 'wait this long for a batch to fill before exporting it (default 0: export at once; $OTEL_BSP_SCHEDULE_DELAY)', parseDurationMs)
+    .option('--sink-concurrency <n>', 'export requests in flight (default 4)', parsePositiveInt)
+    .option('--sink-max-attempts <n>', 'attempts per batch on transient failures before the writers are told (default 6 for OTLP, 3 for the store)', parsePositiveInt)
+    .option('--max-attribute-bytes <size>', 'cut a span attribute (snapshot, diff) above this size, with a marker (default 1Mi; $OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)', parseByteSize)
+    .option('--otlp-timeout <duration>', 'deadline of one OTLP export request (default 10s; $OTEL_EXPORTER_OTLP_TIMEOUT)', parseDurationMs)
+    .addOption(new Option('--otlp-compression <algorithm>', 'compress OTLP requests (default none; $OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']));
+}
+
+export interface WriterCliOptions {
+  sinkMaxQueueSpans?: number;
+  sinkMaxQueueBytes?: number;
+  sinkMaxBatchSpans?: number;
+  sinkMaxBatchBytes?: number;
+  sinkScheduleDelay?: number;
+  sinkConcurrency?: number;
+  sinkMaxAttempts?: number;
+  maxAttributeBytes?: number;
+  otlpTimeout?: number;
+  otlpCompression?: 'gzip' | 'none';
+}
+
+/** The writer part of createSink's options (src/sinks/index.ts). */
+export function writerOptionsFrom(o: WriterCliOptions) {
+  return {
+    limits: {
+      maxQueueSpans: o.sinkMaxQueueSpans,
+      maxQueueBytes: o.sinkMaxQueueBytes,
+      maxBatchSpans: o.sinkMaxBatchSpans,
+      maxBatchBytes: o.sinkMaxBatchBytes,
+      scheduleDelayMs: o.sinkScheduleDelay,
+      concurrency: o.sinkConcurrency,
+      maxAttempts: o.sinkMaxAttempts,
+      maxAttributeBytes: o.maxAttributeBytes,
+    },
+    otlpTimeoutMs: o.otlpTimeout,
+    otlpCompression: o.otlpCompression,
+  };
+}

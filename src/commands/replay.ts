@@ -10,10 +10,10 @@ import { replay, formatSummary, type ReplaySummary } from '../sources/replay.ts'
 import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
+  addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
 } from './options.ts';
 
-interface ReplayCliOptions extends TracerCliOptions {
+interface ReplayCliOptions extends TracerCliOptions, WriterCliOptions {
   cluster: string;
   otlpEndpoint?: string;
   store?: string;
@@ -34,12 +34,13 @@ export function replayCommand(): Command {
     .option('--json', 'print the summary as JSON', false)
     .option('--batch-size <spans>', 'spans per sink write', parsePositiveInt, 5000);
   addSinkOptions(cmd);
+  addWriterOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
   addConfigFileOption(cmd);
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
-    const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
+    const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     const summary = await replayFiles({
       files, cluster: o.cluster, sink: chosen.sink, config: tracerConfigFrom(o), follow: o.follow,
       progress: o.progress && Boolean(process.stderr.isTTY), batchSize: o.batchSize,

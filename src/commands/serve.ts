@@ -11,11 +11,11 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
-interface ServeOptions extends TracerCliOptions {
+interface ServeOptions extends TracerCliOptions, WriterCliOptions {
   webhookPort: number;
   webhookHost: string;
   cluster: string;
@@ -67,6 +67,7 @@ export function serveCommand(): Command {
     .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)')
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one, e.g. a Jaeger UI build (docs/ui.md)');
   addSinkOptions(cmd);
+  addWriterOptions(cmd);
   addTracerOptions(cmd);
   addLogOptions(cmd);
   addConfigFileOption(cmd);
@@ -96,7 +97,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const token = readToken(o);
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
-  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
+  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
   const { sink } = chosen;
 
   const webhook = buildWebhookServer({ pipeline, sink, defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls });

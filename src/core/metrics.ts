@@ -34,10 +34,15 @@ export const spansFailed = new Counter({
   labelNames: ['sink'] as const,
   registers: [registry],
 });
-/** Sinks whose queue depth is read at scrape time (the OTLP queue drains between writes). */
-const queueSources = new Map<string, () => number>();
-export function trackSinkQueue(sink: string, pending: () => number): void {
-  queueSources.set(sink, pending);
+/** Sinks whose queue is read at scrape time (queues drain between writes). */
+interface TrackedSink {
+  pending: () => number;
+  bytes?: () => number;
+  healthy?: () => boolean;
+}
+const trackedSinks = new Map<string, TrackedSink>();
+export function trackSinkQueue(sink: string, pending: () => number, more: Omit<TrackedSink, 'pending'> = {}): void {
+  trackedSinks.set(sink, { pending, ...more });
 }
 export const sinkQueueDepth = new Gauge({
   name: 'kubetrail_sink_queue_depth',
@@ -45,8 +50,49 @@ export const sinkQueueDepth = new Gauge({
   labelNames: ['sink'] as const,
   registers: [registry],
   collect() {
-    for (const [sink, pending] of queueSources) this.set({ sink }, pending());
+    for (const [sink, t] of trackedSinks) this.set({ sink }, t.pending());
   },
+});
+export const sinkQueueBytes = new Gauge({
+  name: 'kubetrail_sink_queue_bytes',
+  help: 'Estimated encoded size of the spans accepted by the sink but not yet durable.',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+  collect() {
+    for (const [sink, t] of trackedSinks) if (t.bytes) this.set({ sink }, t.bytes());
+  },
+});
+export const sinkHealthy = new Gauge({
+  name: 'kubetrail_sink_healthy',
+  help: '1 while the sink\'s exports succeed, 0 while they fail (readiness is off then).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+  collect() {
+    for (const [sink, t] of trackedSinks) if (t.healthy) this.set({ sink }, t.healthy() ? 1 : 0);
+  },
+});
+export const sinkExportFailures = new Counter({
+  name: 'kubetrail_sink_export_failures_total',
+  help: 'Failed export attempts by kind: transient (retried), too_large (batch split and resent), permanent (spans failed).',
+  labelNames: ['sink', 'kind'] as const,
+  registers: [registry],
+});
+export const sinkRefusals = new Counter({
+  name: 'kubetrail_sink_refused_writes_total',
+  help: 'Writes refused because the sink queue was full (backpressure: the caller answers 429 or waits).',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+export const attributesTruncated = new Counter({
+  name: 'kubetrail_attributes_truncated_total',
+  help: 'Span attribute values (snapshots, diffs) cut to the attribute size limit, with a marker in the value.',
+  labelNames: ['sink'] as const,
+  registers: [registry],
+});
+export const informerPauses = new Counter({
+  name: 'kubetrail_informer_pauses_total',
+  help: 'Times the informers stopped reading watch events because the sink was full (backpressure; they re-list on resume).',
+  registers: [registry],
 });
 export const eventLag = new Histogram({
   name: 'kubetrail_event_lag_seconds',

@@ -1,4 +1,4 @@
-// How spans travel from OtlpSink (main thread) to its export worker (otlp-worker.ts): an array of
+// How spans travel from the OTLP transport (main thread) to its export worker (otlp-worker.ts): an array of
 // compact rows per batch, structured-cloned by postMessage. Measured on 700 typical spans (main-thread
 // cost): clone of rows 1.1 ms, JSON string of rows 1.9 ms, clone of SpanRecords 1.6 ms, JSON of
 // SpanRecords 2.5 ms. Rows drop the repeated keys and the `object` ref the exporter does not need.
@@ -14,8 +14,13 @@ const SCOPE = { name: 'kubetrail' };
 /** [traceId, spanId, parentSpanId|0, name, startUs, endUs, attributes, error|0] */
 export type SpanRow = [string, string, string | 0, string, number, number, Record<string, AttrValue>, string | 0];
 
-export type WorkerRequest = { type: 'export'; id: number; rows: SpanRow[] } | { type: 'shutdown' };
-export type WorkerReply = { type: 'result'; id: number; ok: boolean; error?: string } | { type: 'shutdown' };
+/** What the export worker (otlp-worker.ts) is started with. */
+export interface OtlpWorkerData {
+  endpoint: string;
+  timeoutMs: number;
+  /** gzip | none; unset: OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION or none. */
+  compression?: string;
+}
 
 /** SpanRecords → the rows the worker takes. */
 export function spansToRows(spans: SpanRecord[]): SpanRow[] {

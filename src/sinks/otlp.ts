@@ -1,199 +1,116 @@
 // OTLP gRPC sink: SpanRecords become OpenTelemetry ReadableSpans with the derived IDs we computed
-// (not the SDK's random ones), batched and exported with @opentelemetry/exporter-trace-otlp-grpc.
-// The protobuf serialisation and gRPC run in a worker thread (otlp-worker.ts) so they do not compete
-// with the webhook's JSON parsing for the main event loop; queueing, retries and accounting stay here.
-// write() resolves only once the collector acknowledged every batch holding its spans; a batch
-// that still fails after the retries rejects its writers (who answer non-2xx upstream) and is
-// logged and counted, so nothing is dropped silently.
-import { Worker } from 'node:worker_threads';
+// (not the SDK's random ones) and are exported with @opentelemetry/exporter-trace-otlp-grpc.
+// OtlpTransport sends one batch per call through the export worker (otlp-worker.ts, where the
+// protobuf serialisation and gRPC run, off the webhook's event loop) and classifies failures by
+// gRPC status as the OTLP specification does; OtlpSink is the queued writer (queued-writer.ts) in
+// front of it, which owns the queue, batching by spans and bytes, retries, splitting and accounting.
 import type { SpanRecord } from '../core/model.ts';
-import { SinkFullError, type SpanSink } from '../core/sink.ts';
-import { spansToRows, type SpanRow, type WorkerReply, type WorkerRequest } from './otlp-rows.ts';
-import { log } from '../core/log.ts';
+import { spansToRows, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
+import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
+import { ExportError, type FailureKind, type Transport } from './transport.ts';
+import { WorkerRpc } from './worker-rpc.ts';
 
 export { SERVICE_NAME, toReadableSpan } from './otlp-rows.ts';
 
-export interface OtlpSinkOptions {
-  /** gRPC endpoint, e.g. http://localhost:4317 (http:// = plaintext). Default OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4317. */
-  endpoint?: string;
-  /** Spans per export request. */
-  batchSize?: number;
-  /** Export requests in flight (default 4: one per webhook batch the API server keeps in flight, so a batch rarely waits behind another). */
-  concurrency?: number;
-  /** Spans queued (not yet acknowledged) above which write() refuses with SinkFullError. */
-  maxQueue?: number;
-  /** Attempts per batch before it is reported as failed. */
-  maxAttempts?: number;
-  timeoutMs?: number;
-  /** Called with the number of spans acknowledged / failed (metrics). */
-  onWritten?: (n: number) => void;
-  onFailed?: (n: number) => void;
-}
+/** Retryable per the OTLP specification (RESOURCE_EXHAUSTED is handled apart). */
+const RETRYABLE = new Set(['CANCELLED', 'DEADLINE_EXCEEDED', 'ABORTED', 'OUT_OF_RANGE', 'UNAVAILABLE', 'DATA_LOSS']);
 
-interface Chunk {
-  spans: SpanRecord[];
-  done: (err?: Error) => void;
+/** What a failed export means, from its gRPC status name (undefined: no answer from the receiver). */
+export function classifyGrpcFailure(code: string | undefined, message: string): FailureKind {
+  if (code === undefined || RETRYABLE.has(code)) return 'transient';
+  if (code === 'RESOURCE_EXHAUSTED') {
+    // grpc-go: "grpc: received message larger than max (5242880 vs. 4194304)"; anything else is load shedding
+    return /larger than max|message too large|exceeds .*(size|limit)|too large/i.test(message) ? 'too-large' : 'transient';
+  }
+  return 'permanent';
 }
 
 export function normalizeEndpoint(endpoint: string): string {
   return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`;
 }
 
-export class OtlpSink implements SpanSink {
+export interface OtlpTransportOptions {
+  endpoint: string;
+  /** Deadline of one export request. */
+  timeoutMs?: number;
+  compression?: 'gzip' | 'none';
+}
+
+export class OtlpTransport implements Transport {
+  readonly label: string;
   readonly endpoint: string;
-  private readonly timeoutMs: number;
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly waiting = new Map<number, (err?: Error) => void>();
-  private readonly batchSize: number;
-  private readonly concurrency: number;
-  private readonly maxQueue: number;
-  private readonly maxAttempts: number;
-  private readonly opts: OtlpSinkOptions;
-  private readonly queue: Chunk[] = [];
-  private queued = 0; // spans in `queue`
-  private inFlightSpans = 0;
-  private inFlight = 0;
-  private idleWaiters: (() => void)[] = [];
-  private closed = false;
+  private readonly rpc: WorkerRpc<SpanRow[], true>;
+
+  constructor(opts: OtlpTransportOptions) {
+    this.endpoint = normalizeEndpoint(opts.endpoint);
+    this.label = `OTLP export to ${this.endpoint}`;
+    const data: OtlpWorkerData = { endpoint: this.endpoint, timeoutMs: opts.timeoutMs ?? 10_000, ...(opts.compression ? { compression: opts.compression } : {}) };
+    this.rpc = new WorkerRpc(new URL('./otlp-worker.ts', import.meta.url), data, 'OTLP export');
+  }
+
+  async export(batch: SpanRecord[]): Promise<void> {
+    try {
+      await this.rpc.call(spansToRows(batch));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const message = (err as Error).message;
+      throw new ExportError(message, classifyGrpcFailure(code, message), code);
+    }
+  }
+
+  /** An empty export request: the collector answers it like any other (used to notice recovery). */
+  probe(): Promise<void> {
+    return this.export([]);
+  }
+
+  shutdown(): Promise<void> {
+    return this.rpc.shutdown();
+  }
+}
+
+export interface OtlpSinkOptions extends Partial<WriterLimits> {
+  /** gRPC endpoint, e.g. http://localhost:4317 (http:// = plaintext). Default $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, $OTEL_EXPORTER_OTLP_ENDPOINT or http://localhost:4317. */
+  endpoint?: string;
+  /** Spans per export request (maxBatchSpans). */
+  batchSize?: number;
+  /** Spans queued (not yet acknowledged) at which write() refuses (maxQueueSpans). */
+  maxQueue?: number;
+  /** Deadline of one export request. */
+  timeoutMs?: number;
+  compression?: 'gzip' | 'none';
+  /** Metrics label; default otlp. */
+  name?: string;
+}
+
+/** Defaults of the OTLP writer (docs/otlp-export.md). 3 MiB per request stays under the 4 MiB gRPC default of Jaeger and the OpenTelemetry Collector. */
+export const OTLP_DEFAULTS: Partial<WriterLimits> = {
+  maxQueueSpans: 100_000,
+  maxBatchSpans: 1024,
+  maxBatchBytes: 3 * 1024 ** 2,
+  concurrency: 4,
+  maxAttempts: 6,
+  retryInitialMs: 250,
+  retryMaxMs: 10_000,
+};
+
+export function defaultOtlpEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+}
+
+/** The queued writer over an OTLP transport. */
+export class OtlpSink extends QueuedWriter {
+  readonly endpoint: string;
 
   constructor(opts: OtlpSinkOptions = {}) {
-    this.opts = opts;
-    this.endpoint = normalizeEndpoint(opts.endpoint ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317');
-    this.batchSize = opts.batchSize ?? 1024;
-    this.concurrency = opts.concurrency ?? 4;
-    this.maxQueue = opts.maxQueue ?? 100_000;
-    this.maxAttempts = opts.maxAttempts ?? 6;
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-  }
-
-  write(spans: SpanRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('OTLP sink is closed'));
-    if (spans.length === 0) return Promise.resolve();
-    if (this.full()) return Promise.reject(new SinkFullError(`OTLP queue holds ${this.pending()} spans`));
-    const chunks: Promise<void>[] = [];
-    for (let i = 0; i < spans.length; i += this.batchSize) {
-      const part = spans.length <= this.batchSize ? spans : spans.slice(i, i + this.batchSize);
-      chunks.push(new Promise<void>((resolve, reject) => {
-        this.queue.push({ spans: part, done: (err) => (err ? reject(err) : resolve()) });
-      }));
-      this.queued += part.length;
-    }
-    this.pump();
-    return Promise.all(chunks).then(() => undefined);
-  }
-
-  pending(): number {
-    return this.queued + this.inFlightSpans;
-  }
-
-  full(): boolean {
-    return this.pending() >= this.maxQueue;
-  }
-
-  flush(): Promise<void> {
-    if (this.pending() === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    this.closed = true;
-    const w = this.worker;
-    if (!w) return;
-    this.worker = undefined;
-    // let the exporter shut down cleanly, but never hang close() on a stuck worker
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
-      w.once('message', (m: WorkerReply) => m.type === 'shutdown' && (clearTimeout(timer), resolve()));
-      w.once('exit', () => (clearTimeout(timer), resolve()));
-      w.postMessage({ type: 'shutdown' } satisfies WorkerRequest);
+    const { endpoint, batchSize, maxQueue, timeoutMs, compression, name, ...limits } = opts;
+    const transport = new OtlpTransport({ endpoint: endpoint ?? defaultOtlpEndpoint() ?? 'http://localhost:4317', timeoutMs, compression });
+    super(transport, {
+      ...OTLP_DEFAULTS,
+      ...(batchSize !== undefined ? { maxBatchSpans: batchSize } : {}),
+      ...(maxQueue !== undefined ? { maxQueueSpans: maxQueue } : {}),
+      ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+      name: name ?? 'otlp',
     });
-    await w.terminate();
-  }
-
-  /** The export worker, started on first use and again after it died. */
-  private getWorker(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(new URL('./otlp-worker.ts', import.meta.url), {
-      workerData: { endpoint: this.endpoint, timeoutMs: this.timeoutMs },
-    });
-    w.on('message', (m: WorkerReply) => {
-      if (m.type !== 'result') return;
-      const done = this.waiting.get(m.id);
-      if (!done) return;
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) w.unref();
-      done(m.ok ? undefined : new Error(m.error ?? 'OTLP export failed'));
-    });
-    const died = (err: Error) => {
-      if (this.worker !== w) return;
-      this.worker = undefined;
-      log.error({ endpoint: this.endpoint, err: err.message }, 'OTLP export worker died; its exports count as failed attempts');
-      const pending = [...this.waiting.values()];
-      this.waiting.clear();
-      for (const done of pending) done(err);
-    };
-    w.on('error', died);
-    w.on('exit', (code) => died(new Error(`OTLP export worker exited with code ${code}`)));
-    w.unref(); // only in-flight exports keep the process alive (ref'd in exportOnce)
-    this.worker = w;
-    return w;
-  }
-
-  /** One export attempt in the worker; resolves with the error, if any. */
-  private exportOnce(rows: SpanRow[]): Promise<Error | undefined> {
-    return new Promise((resolve) => {
-      const w = this.getWorker();
-      const id = this.nextId++;
-      this.waiting.set(id, resolve);
-      w.ref();
-      w.postMessage({ type: 'export', id, rows } satisfies WorkerRequest);
-    });
-  }
-
-  /** Starts exports while there is room: each takes queued chunks up to batchSize spans. */
-  private pump(): void {
-    while (this.inFlight < this.concurrency && this.queue.length > 0) {
-      const batch: Chunk[] = [];
-      let n = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.spans.length <= this.batchSize)) {
-        const c = this.queue.shift()!;
-        batch.push(c);
-        n += c.spans.length;
-      }
-      this.queued -= n;
-      this.inFlightSpans += n;
-      this.inFlight++;
-      void this.exportWithRetry(batch, n).finally(() => {
-        this.inFlight--;
-        this.inFlightSpans -= n;
-        this.pump();
-        if (this.pending() === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
-    }
-  }
-
-  private async exportWithRetry(batch: Chunk[], n: number): Promise<void> {
-    const rows = spansToRows(batch.length === 1 ? batch[0]!.spans : batch.flatMap((c) => c.spans));
-    let lastError: Error | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const error = await this.exportOnce(rows);
-      if (!error) {
-        this.opts.onWritten?.(n);
-        for (const c of batch) c.done();
-        return;
-      }
-      lastError = error;
-      if (attempt < this.maxAttempts) {
-        const delay = Math.min(10_000, 250 * 2 ** (attempt - 1));
-        log.warn({ endpoint: this.endpoint, spans: n, attempt, retryInMs: delay, err: lastError.message }, 'OTLP export failed, retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-    this.opts.onFailed?.(n);
-    log.error({ endpoint: this.endpoint, spans: n, attempts: this.maxAttempts, err: lastError?.message }, 'OTLP export failed permanently; writers are told (non-2xx / replay error)');
-    const err = new Error(`OTLP export to ${this.endpoint} failed: ${lastError?.message ?? 'unknown error'}`);
-    for (const c of batch) c.done(err);
+    this.endpoint = transport.endpoint;
   }
 }

@@ -7,18 +7,24 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SpanRecord } from '../core/model.ts';
-import { SinkFullError, type SpanSink } from '../core/sink.ts';
-import { Worker } from 'node:worker_threads';
-import { configureWriter, SpanWriter, type FromWriter, type ToWriter, type WriterData } from './sqlite-writer.ts';
+import type { SpanSink } from '../core/sink.ts';
+import {
+  configureWriter, MAX_SPANS_PER_TRANSACTION, SpanWriter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData,
+} from './sqlite-writer.ts';
+import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
+import { ExportError, type Transport } from './transport.ts';
+import { WorkerRpc } from './worker-rpc.ts';
 
 export function defaultStorePath(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(base, 'kubetrail', 'kubetrail.sqlite');
 }
 
-export interface SqliteStoreOptions {
-  /** Spans accepted but not yet committed above which write() refuses with SinkFullError. */
+export interface SqliteStoreOptions extends Partial<WriterLimits> {
+  /** Spans accepted but not yet committed at which write() refuses with SinkFullError (maxQueueSpans). */
   maxPending?: number;
+  /** Metrics label; default store. */
+  name?: string;
   /** Open read-only (query side of a store another process writes). */
   readOnly?: boolean;
 }
@@ -75,93 +81,57 @@ function storedVersion(db: DatabaseSync): number {
   return spans ? 1 : 0;
 }
 
-/** Where write() sends spans: a worker thread, or this thread for ':memory:' stores. */
-interface WriteTarget {
-  write(spans: SpanRecord[]): Promise<void>;
-  close(): Promise<void>;
-  /** Keep the process alive while writes are outstanding. */
-  busy(on: boolean): void;
-}
+/** Store transport: one batch = one call to the writer thread (or this thread for ':memory:'). */
+class SqliteTransport implements Transport {
+  readonly label: string;
+  private readonly rpc: WorkerRpc<SpanRecord[] | 'probe', true> | undefined;
+  private readonly inline: SpanWriter | undefined;
 
-class InlineWriter implements WriteTarget {
-  private readonly writer: SpanWriter;
-  constructor(db: DatabaseSync) {
-    this.writer = new SpanWriter(db);
-  }
-  async write(spans: SpanRecord[]): Promise<void> {
-    this.writer.insert([spans]);
-  }
-  async close(): Promise<void> {}
-  busy(): void {}
-}
-
-class WorkerWriter implements WriteTarget {
-  private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private nextId = 1;
-  private failed: Error | undefined;
-  private onClosed: (() => void) | undefined;
-
-  constructor(path: string) {
-    const data: WriterData = { role: 'kubetrail-sqlite-writer', path };
-    this.worker = new Worker(new URL('./sqlite-writer.ts', import.meta.url), { workerData: data });
-    this.worker.unref();
-    this.worker.on('message', (m: FromWriter) => {
-      if ('ids' in m) {
-        for (const id of m.ids) {
-          const w = this.waiting.get(id);
-          this.waiting.delete(id);
-          if (m.error === undefined) w?.resolve();
-          else w?.reject(new Error(`store write failed: ${m.error}`));
-        }
-      } else if ('closed' in m) {
-        this.onClosed?.();
-      } else {
-        this.fail(new Error(`store writer: ${m.fatal}`));
-      }
-    });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', () => {
-      this.fail(new Error('store writer thread exited'));
-      this.onClosed?.();
-    });
+  constructor(path: string, db: DatabaseSync) {
+    this.label = `store write to ${path}`;
+    if (path === ':memory:') this.inline = new SpanWriter(db);
+    else this.rpc = new WorkerRpc(new URL('./sqlite-writer.ts', import.meta.url), { role: 'kubetrail-sqlite-writer', path } satisfies WriterData, 'store writer');
   }
 
-  private fail(err: Error): void {
-    this.failed ??= err;
-    for (const w of this.waiting.values()) w.reject(this.failed);
-    this.waiting.clear();
+  async export(batch: SpanRecord[]): Promise<void> {
+    return this.run(batch);
   }
 
-  write(spans: SpanRecord[]): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      // postMessage clones synchronously: a span that cannot be cloned fails here, alone
-      try {
-        this.worker.postMessage({ id, spans } satisfies ToWriter);
-      } catch (err) {
-        this.waiting.delete(id);
-        reject(err as Error);
-      }
-    });
+  async probe(): Promise<void> {
+    return this.run('probe');
   }
 
-  close(): Promise<void> {
-    if (this.failed) return this.worker.terminate().then(() => undefined);
-    return new Promise<void>((resolve) => {
-      this.onClosed = resolve;
-      this.worker.ref();
-      this.worker.postMessage({ close: true } satisfies ToWriter);
-    });
+  private async run(what: SpanRecord[] | 'probe'): Promise<void> {
+    try {
+      if (this.inline) {
+        if (what === 'probe') this.inline.probe();
+        else this.inline.insert([what]);
+      } else await this.rpc!.call(what);
+    } catch (err) {
+      const e = sqliteError(err);
+      const code = (e as { code?: string }).code;
+      // no code: the thread died or the spans could not be cloned; a clone error is about the data
+      const kind = code ? (TRANSIENT_SQLITE_CODES.has(code) ? 'transient' : 'permanent') : (e.name === 'DataCloneError' ? 'permanent' : 'transient');
+      throw new ExportError(e.message, kind, code);
+    }
   }
 
-  busy(on: boolean): void {
-    if (on) this.worker.ref();
-    else this.worker.unref();
+  async shutdown(): Promise<void> {
+    await this.rpc?.shutdown();
   }
 }
+
+/** Defaults of the store's writer (docs/operations.md). */
+export const STORE_DEFAULTS: Partial<WriterLimits> = {
+  maxQueueSpans: 200_000,
+  maxBatchSpans: MAX_SPANS_PER_TRANSACTION,
+  maxBatchBytes: 32 * 1024 ** 2,
+  concurrency: 4,
+  // a full disk or a locked file: retry briefly, then tell the writer (the webhook answers 503 and the API server resends)
+  maxAttempts: 3,
+  retryInitialMs: 100,
+  retryMaxMs: 2000,
+};
 
 export class SqliteStore implements SpanSink {
   readonly path: string;
@@ -170,16 +140,12 @@ export class SqliteStore implements SpanSink {
    * the writes go through `writer`.
    */
   readonly db: DatabaseSync;
-  private readonly writer: WriteTarget | undefined;
-  private readonly maxPending: number;
-  private pendingCount = 0;
+  /** The queued writer in front of the writer thread; undefined when read-only. */
+  readonly writer: QueuedWriter | undefined;
   private closed = false;
-  /** The last write; the writer commits in order, so awaiting it awaits all before it. */
-  private last: Promise<void> = Promise.resolve();
 
   constructor(path: string = defaultStorePath(), opts: SqliteStoreOptions = {}) {
     this.path = path;
-    this.maxPending = opts.maxPending ?? 200_000;
     const readOnly = opts.readOnly ?? false;
     if (path !== ':memory:' && !readOnly) mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path, { readOnly, timeout: 5000 });
@@ -198,7 +164,13 @@ export class SqliteStore implements SpanSink {
         this.db.exec(SCHEMA);
         this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         this.db.exec('COMMIT');
-        this.writer = path === ':memory:' ? new InlineWriter(this.db) : new WorkerWriter(path);
+        const { maxPending, name, readOnly: _ro, ...limits } = opts;
+        this.writer = new QueuedWriter(new SqliteTransport(path, this.db), {
+          ...STORE_DEFAULTS,
+          ...(maxPending !== undefined ? { maxQueueSpans: maxPending } : {}),
+          ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+          name: name ?? 'store',
+        });
       }
     } catch (err) {
       this.db.close();
@@ -211,41 +183,42 @@ export class SqliteStore implements SpanSink {
     this.db.exec('PRAGMA cache_size = -32768;');
   }
 
-  // ---- SpanSink ----
+  // ---- SpanSink (the queued writer's) ----
 
   /** Resolves when the spans are committed (durable against a process crash). */
   write(spans: SpanRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
     if (!this.writer) return Promise.reject(new Error(`store ${this.path} is open read-only`));
-    if (spans.length === 0) return Promise.resolve();
-    if (this.full()) return Promise.reject(new SinkFullError(`store has ${this.pendingCount} spans pending`));
-    if (this.pendingCount === 0) this.writer.busy(true);
-    this.pendingCount += spans.length;
-    const done = this.writer.write(spans).finally(() => {
-      this.pendingCount -= spans.length;
-      if (this.pendingCount === 0) this.writer?.busy(false);
-    });
-    // the caller sees a failure through `done`; flush() only waits
-    this.last = done.catch(() => undefined);
-    return done;
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.writer.write(spans);
   }
 
   pending(): number {
-    return this.pendingCount;
+    return this.writer?.pending() ?? 0;
   }
 
   full(): boolean {
-    return this.pendingCount >= this.maxPending;
+    return this.writer?.full() ?? false;
+  }
+
+  healthy(): boolean {
+    return this.writer?.healthy() ?? true;
+  }
+
+  lastError(): string | undefined {
+    return this.writer?.lastError();
+  }
+
+  writable(): Promise<void> {
+    return this.writer?.writable() ?? Promise.resolve();
   }
 
   async flush(): Promise<void> {
-    await this.last;
+    await this.writer?.flush();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flush();
     await this.writer?.close();
     this.db.close();
   }

@@ -6,7 +6,8 @@
 // costs the main thread ~6 ms, less than JSON.stringify of their attributes alone (~11 ms), which
 // therefore happens here, on the other core.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { serveRpc } from './worker-rpc.ts';
 import type { SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
@@ -19,6 +20,26 @@ export function configureWriter(db: DatabaseSync): void {
   // power cut may lose the last commits (the webhook's callers resend), never corrupts the file.
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
     PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;`);
+}
+
+/** Primary SQLite result codes worth naming (https://sqlite.org/rescode.html). */
+const SQLITE_CODES: Record<number, string> = {
+  1: 'SQLITE_ERROR', 3: 'SQLITE_PERM', 5: 'SQLITE_BUSY', 6: 'SQLITE_LOCKED', 7: 'SQLITE_NOMEM', 8: 'SQLITE_READONLY',
+  10: 'SQLITE_IOERR', 11: 'SQLITE_CORRUPT', 13: 'SQLITE_FULL', 14: 'SQLITE_CANTOPEN', 18: 'SQLITE_TOOBIG',
+  19: 'SQLITE_CONSTRAINT', 20: 'SQLITE_MISMATCH', 26: 'SQLITE_NOTADB',
+};
+
+/** Codes after which the same write may succeed later (space freed, lock released, disk back). */
+export const TRANSIENT_SQLITE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_NOMEM', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN']);
+
+/** The error with its SQLite code name in `code` and at the front of the message, e.g. `SQLITE_FULL: database or disk is full`. */
+export function sqliteError(err: unknown): Error & { code?: string } {
+  const e = err as Error & { errcode?: number; errstr?: string; code?: string };
+  if (typeof e?.errcode !== 'number') return e;
+  const name = SQLITE_CODES[e.errcode & 0xff] ?? `SQLITE_${e.errcode}`;
+  const out = new Error(`${name}: ${e.message}`) as Error & { code?: string };
+  out.code = name;
+  return out;
 }
 
 export class SpanWriter {
@@ -43,6 +64,24 @@ export class SpanWriter {
     this.insertCluster = db.prepare('INSERT OR IGNORE INTO clusters (cluster) VALUES (?)');
   }
 
+  /** A commit that needs free space as a real write does (a row added and removed); throws like insert(). */
+  probe(): void {
+    this.db.exec('BEGIN');
+    try {
+      this.db.exec("INSERT OR IGNORE INTO clusters (cluster) VALUES (' kubetrail probe'); DELETE FROM clusters WHERE cluster = ' kubetrail probe'");
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          /* keep the original error */
+        }
+      }
+      throw sqliteError(err);
+    }
+  }
+
   /** Inserts several batches of spans in one transaction; all or nothing. */
   insert(batches: SpanRecord[][]): void {
     const ins = this.insertSpan;
@@ -64,72 +103,71 @@ export class SpanWriter {
       }
       this.db.exec('COMMIT');
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      // a failed COMMIT (e.g. SQLITE_FULL) may have rolled back already: ROLLBACK then fails with
+      // "no transaction is active" and must not replace the real cause
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          /* the original error is what the user needs */
+        }
+      }
       this.knownClusters.clear();
-      throw err;
+      throw sqliteError(err);
     }
   }
 }
 
-// ---- worker protocol ----
+// ---- worker ----
 
 export interface WriterData {
   role: 'kubetrail-sqlite-writer';
   path: string;
 }
-export type ToWriter = { id: number; spans: SpanRecord[] } | { close: true };
-/** `ids` committed (or failed with `error`); `closed` after a close request; `fatal` if the store cannot be opened. */
-export type FromWriter = { ids: number[]; error?: string } | { closed: true } | { fatal: string };
 
 function runWorker(data: WriterData): void {
-  const port = parentPort!;
-  let writer: SpanWriter;
-  let db: DatabaseSync;
+  let writer: SpanWriter | undefined;
+  let db: DatabaseSync | undefined;
+  let openError: Error | undefined;
   try {
     db = new DatabaseSync(data.path, { timeout: 5000 });
     configureWriter(db);
     writer = new SpanWriter(db);
   } catch (err) {
-    port.postMessage({ fatal: (err as Error).message } satisfies FromWriter);
-    return;
+    openError = sqliteError(err);
   }
-  const queue: { id: number; spans: SpanRecord[] }[] = [];
+  const queue: { spans: SpanRecord[]; resolve: (v: true) => void; reject: (e: Error) => void }[] = [];
   let scheduled = false;
-  let closing = false;
 
-  // Messages that arrived while a transaction ran are committed together in the next one.
+  // Requests that arrived while a transaction ran are committed together in the next one.
   const drain = () => {
     scheduled = false;
-    while (queue.length > 0) {
-      const take: { id: number; spans: SpanRecord[] }[] = [];
-      let spans = 0;
-      while (queue.length > 0 && (take.length === 0 || spans + queue[0]!.spans.length <= MAX_SPANS_PER_TRANSACTION)) {
-        const m = queue.shift()!;
-        take.push(m);
-        spans += m.spans.length;
-      }
-      try {
-        writer.insert(take.map((m) => m.spans));
-        port.postMessage({ ids: take.map((m) => m.id) } satisfies FromWriter);
-      } catch {
+    const take: typeof queue = [];
+    let spans = 0;
+    while (queue.length > 0 && (take.length === 0 || spans + queue[0]!.spans.length <= MAX_SPANS_PER_TRANSACTION)) {
+      const m = queue.shift()!;
+      take.push(m);
+      spans += m.spans.length;
+    }
+    try {
+      writer!.insert(take.map((m) => m.spans));
+      for (const m of take) m.resolve(true);
+    } catch (err) {
+      if (take.length === 1) take[0]!.reject(err as Error);
+      else {
         // one bad write must not fail the others merged with it: redo them one by one
         for (const m of take) {
           try {
-            writer.insert([m.spans]);
-            port.postMessage({ ids: [m.id] } satisfies FromWriter);
-          } catch (err) {
-            port.postMessage({ ids: [m.id], error: (err as Error).message } satisfies FromWriter);
+            writer!.insert([m.spans]);
+            m.resolve(true);
+          } catch (e) {
+            m.reject(e as Error);
           }
         }
       }
-      // let new messages in before the next transaction
-      if (queue.length > 0 && !closing) return schedule();
     }
-    if (closing) {
-      db.close();
-      port.postMessage({ closed: true } satisfies FromWriter);
-      port.close();
-    }
+    // let new requests in before the next transaction
+    if (queue.length > 0) schedule();
   };
   const schedule = () => {
     if (!scheduled) {
@@ -137,11 +175,20 @@ function runWorker(data: WriterData): void {
       setImmediate(drain);
     }
   };
-  port.on('message', (m: ToWriter) => {
-    if ('close' in m) closing = true;
-    else queue.push(m);
-    schedule();
-  });
+  serveRpc<SpanRecord[] | 'probe', true>(
+    (spans) => {
+      if (openError) throw openError;
+      if (spans === 'probe') {
+        writer!.probe();
+        return true;
+      }
+      return new Promise<true>((resolve, reject) => {
+        queue.push({ spans, resolve, reject });
+        schedule();
+      });
+    },
+    () => db?.close(),
+  );
 }
 
 if (!isMainThread && (workerData as WriterData | undefined)?.role === 'kubetrail-sqlite-writer') runWorker(workerData as WriterData);

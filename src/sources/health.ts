@@ -1,5 +1,7 @@
-// /healthz: the process is alive. /readyz: the sink can take writes and we are not shutting down,
-// so a load balancer (or the API server retry) goes elsewhere while we drain. /metrics: Prometheus.
+// /healthz: the process is alive. /readyz: the sink can take writes, its exports succeed, and we are
+// not shutting down, so a load balancer (or the API server retry) goes elsewhere while we drain or
+// while the sink fails (e.g. a full disk); it turns ready again by itself once a write succeeds.
+// /metrics: Prometheus.
 import type { FastifyInstance } from 'fastify';
 import type { SpanSink } from '../core/sink.ts';
 import { registry } from '../core/metrics.ts';
@@ -14,6 +16,7 @@ export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readin
     const reasons: string[] = [];
     if (state.draining) reasons.push('draining');
     if (sink.full()) reasons.push('sink full');
+    if (sink.healthy && !sink.healthy()) reasons.push(`sink failing: ${sink.lastError?.() ?? 'unknown error'}`);
     if (reasons.length) return reply.code(503).send({ status: 'not ready', reasons });
     return { status: 'ready', pending: sink.pending() };
   });

@@ -1,9 +1,11 @@
 // Replay: audit log files (and dumps of Kubernetes Events) through the pipeline into a sink.
 // Used by `kubetrail replay` and `kubetrail demo`. Reading is paced by the sink: at most one batch
-// is being written while the next one is built, and a full sink is waited for, never skipped.
+// is being written while the next one is built, and a full sink is waited for, never skipped. The
+// sink (a queued writer) cuts the batch into exports and retries them; a failure it reports stops
+// the replay.
 import type { SpanRecord } from '../core/model.ts';
 import { objectKey } from '../core/model.ts';
-import { SinkFullError, type SpanSink } from '../core/sink.ts';
+import { SinkFullError, untilWritable, type SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
 import type { LogItem } from './audit-log.ts';
 
@@ -75,14 +77,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   };
 
   const writeBatch = async (spans: SpanRecord[]) => {
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       try {
         await opts.sink.write(spans);
         s.spansWritten += spans.length;
         return;
       } catch (err) {
         if (!(err instanceof SinkFullError)) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(2000, 20 * 2 ** attempt)));
+        await untilWritable(opts.sink);
       }
     }
   };

@@ -9,7 +9,7 @@ import { log } from '../../core/log.ts';
 import { watchErrors, watchEvents } from '../../core/metrics.ts';
 import { discoverResources, type DiscoveryFilter, type WatchedResource } from './discovery.ts';
 import { kubeGet } from './kube-client.ts';
-import { SpanWriter } from './span-writer.ts';
+import { WatchWriter } from './watch-writer.ts';
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -38,6 +38,8 @@ export interface InformerOptions extends DiscoveryFilter {
   listWatchOnly?: boolean;
   /** Watch Events (core/v1) too. Default true. */
   events?: boolean;
+  /** Informer spans not yet durable at which the informers stop reading watch events (backpressure). */
+  maxUnacked?: number;
 }
 
 export interface RunningInformers {
@@ -70,12 +72,24 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
   const resources = await discoverResources(opts.kc, opts);
   opts.pipeline.setResourceScopes(opts.cluster, resources);
-  const writer = new SpanWriter(opts.sink);
   // Changes see every earlier change; the pipeline's state takes a change once its spans are
   // durable (at once when it has none: a cache-only version for later diffs).
   const tx = opts.pipeline.begin();
   let stopped = false;
-  const informers: { stop(): Promise<void> }[] = [];
+  // backpressure: while paused, the watches are closed; start() resumes from the last resourceVersion
+  let paused = false;
+  const informers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+  const writer = new WatchWriter(opts.sink, {
+    maxUnacked: opts.maxUnacked,
+    onPause: () => {
+      paused = true;
+      for (const i of informers) void i.stop().catch(() => undefined);
+    },
+    onResume: () => {
+      paused = false;
+      if (!stopped) for (const i of informers) void i.start().catch(() => undefined);
+    },
+  });
   const syncs: Promise<void>[] = [];
 
   const ingest = (source: string, type: string, fn: () => Ingest) => {
@@ -84,8 +98,9 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       const r = fn();
       if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
       const mark = tx.mark();
+      // push retries until the spans are durable, then the change is committed
       if (r.spans.length === 0) tx.commit(mark);
-      else writer.write(r.spans).then(() => tx.commit(mark), () => undefined); // a refusal is logged by the writer
+      else writer.push(r.spans).then(() => tx.commit(mark), () => undefined);
     } catch (err) {
       logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
     }
@@ -96,9 +111,14 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
     // watch objects lack apiVersion/kind on some servers' lists; the pipeline wants full objects
     const full = (o: KubernetesObject) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? r.kind });
-    inf.on('add', (o) => onChange('ADDED', full(o)));
-    inf.on('update', (o) => onChange('MODIFIED', full(o)));
-    inf.on('delete', (o) => onChange('DELETED', full(o)));
+    // a watch started while we paused (its initial list was under way) is stopped at its first event
+    const change = (type: WatchChangeType, o: KubernetesObject) => {
+      if (paused) void inf.stop().catch(() => undefined);
+      onChange(type, full(o));
+    };
+    inf.on('add', (o) => change('ADDED', o));
+    inf.on('update', (o) => change('MODIFIED', o));
+    inf.on('delete', (o) => change('DELETED', o));
     let backoff = 1000;
     let firstSync: (() => void) | undefined;
     syncs.push(new Promise<void>((resolve) => (firstSync = resolve)));
@@ -106,14 +126,14 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       backoff = 1000;
     });
     inf.on('error', (err: unknown) => {
+      if (stopped || paused) return; // our own stop() aborts the watch
       watchErrors.inc();
-      if (stopped) return;
       const status = (err as { statusCode?: number })?.statusCode;
       logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, restarting it (re-list when its resourceVersion expired)');
       const delay = backoff;
       backoff = Math.min(60_000, backoff * 2);
       setTimeout(() => {
-        if (!stopped) void inf.start().catch(() => undefined);
+        if (!stopped && !paused) void inf.start().catch(() => undefined);
       }, delay);
       // a resource we may not list (403) must not hold up startup
       firstSync?.();

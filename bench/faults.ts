@@ -1,0 +1,365 @@
+// Fault test: what survives a collector outage, a kill -9 and a full disk, counted in one run.
+// A sender plays the API server's audit webhook backend: it POSTs EventLists of --batch pod creates
+// to `kubetrail serve` and resends a batch until it is answered 200 (a non-2xx answer or a refused
+// connection is retried after 1 s). Then it counts, per scenario:
+//   sent: events generated; acked: events of batches answered 200; found: events whose span is in the
+//   sink afterwards; lost: acked but not found; duplicates: extra copies of an event's span.
+// Scenarios (each with a fresh kubetrail process; the real Jaeger v2 of deploy/stack, loopback only):
+//   outage   --otlp-endpoint through a TCP proxy that is cut (connections refused and reset) for
+//            --outage-sec in the middle of the load; /readyz is sampled while it is cut
+//   kill     --store FILE; kill -9 in the middle of the load, restarted on the same port and file
+//   diskfull --store on a small tmpfs (needs root to mount) filled in the middle of the load, freed
+//            after --outage-sec; /readyz is sampled while it is full
+//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull] [--json]
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
+import { REPO_ROOT, freePort, startDaemon, startJaeger, stopChild, waitFor } from './lib.ts';
+import { eventSpanId, rawTraceId, windowStartSec } from '../src/core/ids.ts';
+import { objectKey, type ObjectRef } from '../src/core/model.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '4000' },
+    batch: { type: 'string', default: '400' },
+    'outage-sec': { type: 'string', default: '10' },
+    'give-up-sec': { type: 'string', default: '180' },
+    only: { type: 'string', default: 'outage,kill,diskfull' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const EVENTS = Number(args.events);
+const BATCH = Number(args.batch);
+const OUTAGE_MS = Number(args['outage-sec']) * 1000;
+/** A batch not answered 200 within this long is abandoned (as the API server drops it after its retries). */
+const GIVE_UP_MS = Number(args['give-up-sec']) * 1000;
+const CLUSTER = 'faults';
+const WINDOW_SEC = 1800;
+const workdir = mkdtempSync(join(tmpdir(), 'kt-faults-'));
+/** Undone on exit and on SIGINT/SIGTERM: started processes, mounts. */
+const cleanups: (() => void)[] = [];
+const cleanup = () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+  rmSync(workdir, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (cleanup(), process.exit(130)));
+const say = (m: string) => process.stderr.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Result {
+  scenario: string;
+  sent: number;
+  acked: number;
+  found: number;
+  lost: number;
+  duplicates: number;
+  retriedPosts: number;
+  abandonedBatches: number;
+  answers: Record<string, number>;
+  readyzDuringFault: string;
+  /** /readyz once the fault is over and the load sent (recovery without further writes for the store/collector). */
+  readyzAfter: string;
+  note?: string;
+}
+
+/** Pod creates as the API server audits them (RequestResponse), each with its derived event span ID. */
+function makeEvents(scenario: string, n: number) {
+  const now = Date.now();
+  const events: { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `${scenario}-${now}-${i}`;
+    const ts = new Date(now + i).toISOString().replace('Z', '000Z');
+    const auditID = randomUUID();
+    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } },
+      spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] } };
+    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: 'pods', namespace: 'default', name };
+    const key = objectKey(ref);
+    events.push({
+      body: { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID, stage: 'ResponseComplete',
+        requestURI: '/api/v1/namespaces/default/pods', verb: 'create', user: { username: 'kubernetes-admin' }, sourceIPs: ['127.0.0.1'],
+        objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 },
+        requestObject: obj, responseObject: obj, requestReceivedTimestamp: ts, stageTimestamp: ts },
+      ref, spanId: eventSpanId(auditID, key), traceId: rawTraceId(key, windowStartSec((now + i) * 1000, WINDOW_SEC)),
+    });
+  }
+  return events;
+}
+
+/** Sends all batches (2 in flight, as the API server keeps a few), each resent until answered 200. */
+async function send(base: string, events: ReturnType<typeof makeEvents>, r: Result, onProgress: (sentBatches: number) => Promise<void>) {
+  const batches: string[] = [];
+  for (let i = 0; i < events.length; i += BATCH) {
+    batches.push(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events.slice(i, i + BATCH).map((e) => e.body) }));
+  }
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const i = next++;
+      const t0 = Date.now();
+      for (let attempt = 0; ; attempt++) {
+        let code = 'refused';
+        try {
+          const res = await fetch(`${base}/audit/${CLUSTER}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[i], signal: AbortSignal.timeout(60_000) });
+          await res.arrayBuffer();
+          code = String(res.status);
+        } catch {
+          /* connection refused or reset: the process is down */
+        }
+        r.answers[code] = (r.answers[code] ?? 0) + 1;
+        if (code === '200') {
+          r.acked += Math.min(BATCH, events.length - i * BATCH);
+          break;
+        }
+        r.retriedPosts++;
+        if (Date.now() - t0 > GIVE_UP_MS) {
+          r.abandonedBatches++;
+          break;
+        }
+        await sleep(1000);
+      }
+      done++;
+      await onProgress(done);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+function serveArgs(port: number, sink: string[]): string[] {
+  return [join(REPO_ROOT, 'src/cli.ts'), 'serve', '--webhook-port', String(port), '--webhook-host', '127.0.0.1',
+    '--cluster', CLUSTER, '--no-informers', '--no-query', '--log-level', 'warn', ...sink];
+}
+
+async function startServe(port: number, sink: string[]): Promise<{ child: ChildProcess; output: () => string }> {
+  const kt = startDaemon(process.execPath, serveArgs(port, sink), { KUBECONFIG: '/nonexistent' });
+  cleanups.push(() => kt.child.kill('SIGKILL'));
+  await waitFor('kubetrail serve /readyz', 60_000, async () => {
+    if (kt.child.exitCode !== null) throw new Error(`kubetrail serve exited: ${kt.output().slice(-2000)}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  });
+  return kt;
+}
+
+async function readyz(port: number): Promise<string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const body = (await res.json()) as { reasons?: string[] };
+    return `${res.status}${body.reasons ? ` ${body.reasons.join('; ').slice(0, 120)}` : ''}`;
+  } catch (err) {
+    return `no answer (${(err as Error).message})`;
+  }
+}
+
+/** A TCP proxy that can be cut: while cut, new connections are refused and open ones reset. */
+class CuttableProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  readonly port: number;
+  private readonly target: number;
+  constructor(port: number, target: number) {
+    this.port = port;
+    this.target = target;
+  }
+  async up(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+  }
+  async cut(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    for (const sock of this.sockets) sock.resetAndDestroy();
+    await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+  }
+}
+
+async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEvents>): Promise<{ found: number; duplicates: number }> {
+  let found = 0;
+  let duplicates = 0;
+  const want = new Map(events.map((e) => [e.traceId, e.spanId]));
+  const ids = [...want.keys()];
+  for (let i = 0; i < ids.length; i += 20) {
+    await Promise.all(ids.slice(i, i + 20).map(async (id) => {
+      const res = await fetch(`${queryUrl}/api/traces/${id}`);
+      if (!res.ok) return;
+      const body = (await res.json()) as { data?: { spans: { spanID: string }[] }[] };
+      const n = (body.data ?? []).flatMap((t) => t.spans).filter((s) => s.spanID === want.get(id)).length;
+      if (n > 0) found++;
+      if (n > 1) duplicates += n - 1;
+    }));
+  }
+  return { found, duplicates };
+}
+
+function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { found: number; duplicates: number } {
+  const db = new DatabaseSync(path, { readOnly: true });
+  const q = db.prepare('SELECT COUNT(*) AS n FROM spans WHERE trace_id = ? AND span_id = ?');
+  let found = 0;
+  let duplicates = 0;
+  for (const e of events) {
+    const n = Number((q.get(e.traceId, e.spanId) as { n: number }).n);
+    if (n > 0) found++;
+    if (n > 1) duplicates += n - 1;
+  }
+  db.close();
+  return { found, duplicates };
+}
+
+function newResult(scenario: string): Result {
+  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, abandonedBatches: 0, answers: {}, readyzDuringFault: '', readyzAfter: '' };
+}
+
+async function outage(): Promise<Result> {
+  const r = newResult('outage');
+  const jaeger = await startJaeger(join(workdir, 'jaeger'));
+  cleanups.push(() => spawnSync('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'down', '--workdir', join(workdir, 'jaeger')]));
+  const proxy = new CuttableProxy(await freePort(), Number(new URL(jaeger.otlpGrpcEndpoint).port));
+  await proxy.up();
+  const port = await freePort();
+  const kt = await startServe(port, ['--otlp-endpoint', `http://127.0.0.1:${proxy.port}`]);
+  try {
+    const events = makeEvents('outage', EVENTS);
+    r.sent = events.length;
+    const half = Math.ceil(events.length / BATCH / 3);
+    let faulted = false;
+    await send(`http://127.0.0.1:${port}`, events, r, async (n) => {
+      if (faulted || n < half) return;
+      faulted = true;
+      say(`cutting the collector for ${OUTAGE_MS / 1000}s`);
+      await proxy.cut();
+      await sleep(OUTAGE_MS / 2);
+      r.readyzDuringFault = await readyz(port);
+      await sleep(OUTAGE_MS / 2);
+      await proxy.up();
+      say('collector back');
+    });
+    await sleep(2000);
+    r.readyzAfter = await readyz(port);
+    Object.assign(r, await foundInJaeger(jaeger.queryUrl, events));
+  } finally {
+    await stopChild(kt.child);
+    await proxy.cut();
+    await jaeger.stop();
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
+async function kill(): Promise<Result> {
+  const r = newResult('kill');
+  const store = join(workdir, 'kill.sqlite');
+  const port = await freePort();
+  let kt = await startServe(port, ['--store', store]);
+  try {
+    const events = makeEvents('kill', EVENTS);
+    r.sent = events.length;
+    const half = Math.ceil(events.length / BATCH / 2);
+    let faulted = false;
+    await send(`http://127.0.0.1:${port}`, events, r, async (n) => {
+      if (faulted || n < half) return;
+      faulted = true;
+      say('kill -9 kubetrail');
+      kt.child.kill('SIGKILL');
+      await new Promise((res) => kt.child.once('exit', res));
+      r.readyzDuringFault = await readyz(port);
+      kt = await startServe(port, ['--store', store]);
+      say('kubetrail restarted');
+    });
+    r.readyzAfter = await readyz(port);
+    await stopChild(kt.child);
+    Object.assign(r, foundInStore(store, events));
+  } finally {
+    await stopChild(kt.child);
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
+async function diskFull(): Promise<Result> {
+  const r = newResult('diskfull');
+  const dir = join(workdir, 'small-fs');
+  mkdirSync(dir);
+  // room for the whole run (~5 KB of store per event) until the filler takes what is left
+  const sizeMb = Math.max(32, Math.ceil((EVENTS * 8) / 1024));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]).status !== 0) {
+    return { ...r, note: 'skipped: mounting a tmpfs is not permitted (needs root)' };
+  }
+  cleanups.push(() => spawnSync('umount', [dir]));
+  const store = join(dir, 'kt.sqlite');
+  const filler = join(dir, 'filler');
+  const port = await freePort();
+  const kt = await startServe(port, ['--store', store]);
+  try {
+    const events = makeEvents('diskfull', EVENTS);
+    r.sent = events.length;
+    const third = Math.ceil(events.length / BATCH / 3);
+    let faulted = false;
+    await send(`http://127.0.0.1:${port}`, events, r, async (n) => {
+      if (faulted || n < third) return;
+      faulted = true;
+      say(`filling the store's filesystem for ${OUTAGE_MS / 1000}s`);
+      const fd = openSync(filler, 'w');
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch {
+        /* ENOSPC */
+      } finally {
+        closeSync(fd);
+      }
+      await sleep(OUTAGE_MS / 2);
+      r.readyzDuringFault = await readyz(port);
+      await sleep(OUTAGE_MS / 2);
+      rmSync(filler);
+      say('space freed');
+    });
+    r.readyzAfter = await readyz(port);
+    await stopChild(kt.child);
+    Object.assign(r, foundInStore(store, events));
+  } finally {
+    await stopChild(kt.child);
+    spawnSync('umount', [dir]);
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
+const scenarios: Record<string, () => Promise<Result>> = { outage, kill, diskfull: diskFull };
+const results: Result[] = [];
+try {
+  for (const name of args.only!.split(',')) {
+    const fn = scenarios[name.trim()];
+    if (!fn) throw new Error(`--only: unknown scenario ${name} (outage, kill, diskfull)`);
+    say(`scenario ${name}: ${EVENTS} events in batches of ${BATCH}`);
+    results.push(await fn());
+  }
+} finally {
+  cleanup();
+}
+if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+else {
+  process.stdout.write('scenario  sent   acked  found  lost  dup  retried  abandoned  answers                 readyz after  readyz during the fault\n');
+  for (const r of results) {
+    const answers = Object.entries(r.answers).map(([k, v]) => `${k}:${v}`).join(' ');
+    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.readyzAfter.slice(0, 3).padEnd(13)} ${r.note ?? r.readyzDuringFault}\n`);
+  }
+}
+process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
