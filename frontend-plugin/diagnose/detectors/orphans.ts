@@ -91,8 +91,9 @@ function survivorOf(index: SpanIndex, key: string, td: number, endUs: number, cl
   if (!alive || !onParent) return undefined;
   const after = h.events.filter((e) => e.startUs >= td);
   const deleted = after.find(isDelete);
+  // the release may be logged just before the owner's final delete: look a little earlier too
   const released = cls === 'children'
-    ? after.find((e) => (!deleted || e.startUs <= deleted.startUs) && isWrite(e) && index.diff(e).some((l) => l.path === 'metadata.ownerReferences' || l.path.startsWith('metadata.ownerReferences')))
+    ? h.events.filter((e) => e.startUs >= td - 60e6).find((e) => (!deleted || e.startUs <= deleted.startUs) && isWrite(e) && index.diff(e).some((l) => l.path === 'metadata.ownerReferences' || l.path.startsWith('metadata.ownerReferences')))
     : undefined;
   const s: Survivor = { ref: h.ref, key, staySec: ((deleted?.startUs ?? endUs) - td) / 1e6 };
   if (deleted) s.deleted = deleted;
