@@ -354,6 +354,7 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/', sendUi);
   app.get('/search', sendUi);
   app.get('/trace/:id', sendUi);
+  await app.register((await import('./diagnose/routes.ts')).diagnoseRoutes, { backend: opts.backend, uiDir: hasUi ? uiDir : undefined }); // GET /api/diagnose, /findings
 
   app.setNotFoundHandler(async (req, reply) => {
     if (upstream) return passThrough(upstream, req, reply);

@@ -81,6 +81,32 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     }
   });
 
+  it('GET /api/diagnose answers the same report as the CLI, and 400 for bad parameters', async () => {
+    const cli = JSON.parse(run('diagnose', '--store', store, '--json', '--cluster', 'kwok').stdout) as Report;
+    const backend = new SqliteBackend(store);
+    const app = await createQueryServer({ backend, windowSec: 1800 });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/api/diagnose?cluster=kwok' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual(cli);
+      const ps = (await app.inject({ method: 'GET', url: '/api/diagnose?podStartup=true&orphanGrace=60s&start=2026-11-22T04:30:00Z' })).json() as Report;
+      expect(ps.podStartup).toMatchObject({ pods: 14 });
+      expect(ps.findings.filter((f) => f.severity !== 'info')).toEqual([]);
+      expect(ps.start).toBe('2026-11-22T04:30:00.000Z');
+      for (const bad of ['start=yesterday-ish', 'orphanGrace=long', 'selector=pods', 'color=red', 'start=2026-11-23T00:00:00Z&end=2026-11-22T00:00:00Z']) {
+        const r = await app.inject({ method: 'GET', url: `/api/diagnose?${bad}` });
+        expect(r.statusCode, bad).toBe(400);
+        expect(r.json().errors[0].code).toBe(400);
+      }
+      const page = await app.inject({ method: 'GET', url: '/findings' });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('<script type="module" src="/app.js">');
+    } finally {
+      await app.close();
+      await backend.close();
+    }
+  });
+
   it('prints a text report and fails CI with a JUnit file at --fail-on warning', () => {
     const junit = join(dir, 'diagnose.xml');
     const r = run('diagnose', '--store', store, '--fail-on', 'warning', '--junit', junit, '--ui-url', 'http://127.0.0.1:16686/');
