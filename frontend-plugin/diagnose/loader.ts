@@ -15,7 +15,7 @@ export interface LoadOptions extends SpanScan {
 
 const KEEP = new Set<string>([
   Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.code, Attr.diff, Attr.noop, Attr.error,
-  Attr.eventReason, Attr.eventMessage, Attr.eventType, Attr.eventComponent, Attr.eventCount, Attr.linkClass, Attr.linkRole, Attr.linkKey,
+  Attr.newResourceVersion, Attr.eventReason, Attr.eventMessage, Attr.eventType, Attr.eventComponent, Attr.eventCount, Attr.linkClass, Attr.linkRole, Attr.linkKey,
 ]);
 
 /** Snapshot fields the detectors read (pods, workloads, owners). */

@@ -114,6 +114,18 @@ describe('noop-writes', () => {
   });
 });
 
+describe('noop-writes by resourceVersion', () => {
+  it('counts a write answered with the resourceVersion the object already had (server-side apply, unchanged)', () => {
+    const h = new History();
+    const cm = ref('configmaps', 'default', 'same');
+    h.write(cm, 0, 'admin', 'create', { [Attr.code]: 201, [Attr.newResourceVersion]: '100' });
+    for (let i = 1; i <= 5; i++) h.write(cm, i, 'ssa', 'patch', { [Attr.newResourceVersion]: '100' });
+    h.write(cm, 9, 'ssa', 'patch', { [Attr.newResourceVersion]: '101', [Attr.diff]: 'data.a "1" -> "2"' });
+    const [f] = of(run(h), 'noop-writes');
+    expect(f).toMatchObject({ actors: ['ssa'], data: { writes: 5 } });
+  });
+});
+
 describe('stuck-rollouts', () => {
   const dep = ref('deployments', 'default', 'web', 'apps');
   const progress = (h: History, sec: number, n: number): void => {

@@ -1,5 +1,8 @@
 // No-op writes: accepted updates/patches whose diff is empty, per actor and resource (API server
-// writes that changed nothing, a classic controller bug at scale).
+// writes that changed nothing, a classic controller bug at scale). A write is a no-op when the write
+// path found an empty diff (`noop`), or when the API server answered with the resourceVersion the
+// object already had (it does not bump it for a write that changes nothing, e.g. a server-side
+// apply of an unchanged manifest).
 import type { SpanRecord } from '../../../src/core/model.ts';
 import { Attr, objectKey } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
@@ -11,8 +14,13 @@ export const noopWrites: Detector = {
   detect({ index, thresholds: t }) {
     const groups = new Map<string, SpanRecord[]>();
     for (const h of index.objects.values()) {
+      let lastRv: unknown;
       for (const e of h.events) {
-        if (e.attributes[Attr.noop] !== true || !isWrite(e) || !['update', 'patch', 'apply'].includes(verbOf(e))) continue;
+        if (!isWrite(e)) continue;
+        const rv = e.attributes[Attr.newResourceVersion];
+        const sameRv = rv !== undefined && rv !== '' && rv === lastRv;
+        if (rv !== undefined && rv !== '') lastRv = rv;
+        if (!['update', 'patch', 'apply'].includes(verbOf(e)) || (e.attributes[Attr.noop] !== true && !sameRv)) continue;
         const k = `${userOf(e)}\u0000${h.ref.group}/${h.ref.resource}`;
         let l = groups.get(k);
         if (!l) groups.set(k, (l = []));
