@@ -172,7 +172,8 @@ describe('unscheduled-pods', () => {
     const rs = ref('replicasets', 'default', 'picky-abc', 'apps');
     for (let i = 0; i < 2; i++) {
       const p = h.pod(rs, `picky-abc-${i}`, 1, RSC);
-      h.kubeEvent(p, 2, 'FailedScheduling', "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
+      // core/v1 Event times are whole seconds: this one is stamped before the create's milliseconds
+      h.kubeEvent(p, 0.5, 'FailedScheduling', "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
     }
     h.pod(rs, 'fine-1', 1, RSC, { node: 'n1', runAfter: 0.01 });
     const [f, ...rest] = of(run(h, 120), 'unscheduled-pods');

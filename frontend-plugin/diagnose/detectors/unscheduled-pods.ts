@@ -31,7 +31,8 @@ export const unscheduledPods: Detector = {
         const messages = new Map<string, SpanRecord>();
         for (const { pod } of pods) {
           for (const e of index.history(pod.key)?.events ?? []) {
-            if (!isKubeEvent(e) || e.startUs < pod.create.startUs) continue;
+            // Event times have whole seconds (lastTimestamp): one in the second of the create counts
+            if (!isKubeEvent(e) || e.startUs < pod.create.startUs - 1e6) continue;
             const reason = String(e.attributes[Attr.eventReason] ?? '');
             if (kind === 'unscheduled' ? reason !== 'FailedScheduling' : e.attributes[Attr.eventType] !== 'Warning') continue;
             const m = String(e.attributes[Attr.eventMessage] ?? '');
