@@ -16,7 +16,7 @@ import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 const stack = inject('stack');
 /** An actor of its own: impersonation keeps system:masters rights but shows this user in the audit log. */
 const as = (user: string) => [`--as=${user}`, '--as-group=system:masters'];
-const THRESHOLDS = { scheduleTimeout: '5s', orphanGrace: '5s' };
+const THRESHOLDS = { scheduleTimeout: '5s', orphanGrace: '5s', rolloutTimeout: '5s' };
 
 describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kt-diag-'));
@@ -86,7 +86,7 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
       expect(res.status).toBe(200);
       const r = (await res.json()) as Report;
       const ready = find(r, 'fighting') && find(r, 'unscheduled-pods', has('picky')) && find(r, 'orphans', has('keeper')) &&
-        find(r, 'churn', has('flappy')) && find(r, 'conflicts', (f) => f.actors?.[0] === 'stale-writer' && (f.data?.failures as number) >= 6) &&
+        find(r, 'churn', has('flappy')) && find(r, 'stuck-rollouts', (f) => f.objects[0]!.name === 'picky') && find(r, 'conflicts', (f) => f.actors?.[0] === 'stale-writer' && (f.data?.failures as number) >= 6) &&
         find(r, 'noop-writes', (f) => (f.data?.writes as number) >= 6);
       return ready ? r : undefined;
     }, 'every misbehaviour in /api/diagnose', 120_000, 2000);
@@ -114,6 +114,13 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     expect(f.title).toMatch(/^2 pods of ReplicaSet .*\/picky-[a-z0-9]+ were never scheduled/);
     expect((f.data?.messages as string[]).join('\n')).toMatch(/didn't match Pod's node affinity\/selector/);
     expect(f.evidence.some((e) => e.verb === 'event FailedScheduling')).toBe(true);
+  });
+
+  it('reports the rollout that stalls because its pods cannot schedule', () => {
+    const f = find(report, 'stuck-rollouts', (x) => x.objects[0]!.name === 'picky')!;
+    expect(f).toMatchObject({ severity: 'error', objects: [{ group: 'apps', resource: 'deployments', namespace: ns, name: 'picky' }], data: { desired: 2, readyReplicas: 0, availableReplicas: 0 } });
+    expect(f.title).toMatch(/^Deployment .*\/picky has not reached its spec .* after the last change: updatedReplicas \d\/2, readyReplicas 0\/2, availableReplicas 0\/2$/);
+    expect(f.evidence[0]).toMatchObject({ user: 'creator', verb: 'create', object: { name: 'picky' } });
   });
 
   it('reports the ReplicaSet orphaned by --cascade=orphan and who released it', () => {
@@ -153,17 +160,17 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
 
   it('`kubetrail diagnose --junit` fails CI with the evidence, exit 1; the default --fail-on error too', () => {
     const junit = join(dir, 'diagnose.xml');
-    const args = ['diagnose', '--store', store, '--namespace', ns, '--until', until, '--schedule-timeout', '5s', '--orphan-grace', '5s'];
+    const args = ['diagnose', '--store', store, '--namespace', ns, '--until', until, '--schedule-timeout', '5s', '--orphan-grace', '5s', '--rollout-timeout', '5s'];
     const env = { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' };
     const r = spawnSync(process.execPath, [CLI, ...args, '--fail-on', 'warning', '--junit', junit], { encoding: 'utf8', env });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/ERROR \[unscheduled-pods\] 2 pods of ReplicaSet/);
     expect(r.stdout).toMatch(/WARN  \[fighting\] autoscaler-a and autoscaler-b keep changing spec.replicas/);
     const xml = readFileSync(junit, 'utf8');
-    for (const d of ['fighting', 'conflicts', 'noop-writes', 'churn', 'unscheduled-pods', 'orphans']) {
+    for (const d of ['fighting', 'conflicts', 'noop-writes', 'churn', 'unscheduled-pods', 'orphans', 'stuck-rollouts']) {
       expect(xml, d).toMatch(new RegExp(`<testcase classname="kubetrail.diagnose" name="${d}">\\s*<failure `));
     }
-    expect(xml).toMatch(/<testcase classname="kubetrail.diagnose" name="stuck-rollouts">(<\/testcase>|\s*<system-out>)/);
+    expect(xml).toMatch(/<testcase classname="kubetrail.diagnose" name="slow-reactions">(<\/testcase>|\s*<system-out>)/); // info only: no failure
     expect(xml).toContain('autoscaler-b  patch scale (200)  Deployment');
     const json = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', env });
     expect(json.status).toBe(1); // default --fail-on error: the unscheduled pods
