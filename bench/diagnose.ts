@@ -58,7 +58,7 @@ async function measured(storePath: string): Promise<Omit<DiagnoseBenchResult, 'b
   const backend = new SqliteBackend(storePath);
   const spans = await loadSpans(backend, { startUs: 0, endUs: Number.MAX_SAFE_INTEGER });
   const t1 = performance.now();
-  const report = buildReport(spans, { podStartup: true });
+  const report = buildReport(spans, { podStartup: true, unique: true });
   const t2 = performance.now();
   await backend.close();
   const findings: Record<string, number> = {};

@@ -39,5 +39,6 @@ export async function diagnose(backend: TraceBackend, o: DiagnoseOptions): Promi
     selector: o.selector,
     podStartup: o.podStartup,
     podStartupThresholdSec: o.podStartupThresholdSec,
+    unique: true,
   });
 }

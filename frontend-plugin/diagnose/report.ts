@@ -19,10 +19,12 @@ export interface ReportOptions {
   /** Seconds: a create → Running p99 above it is an error finding (`pod-startup`). */
   podStartupThresholdSec?: number;
   detectors?: readonly Detector[];
+  /** The spans are already unique by (trace, span) ID (loadSpans de-duplicates): skip that pass. */
+  unique?: boolean;
 }
 
 export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {}): Report {
-  const spans = dedupe(input);
+  const spans = o.unique ? input.filter((s) => s.kind !== 'object').sort((a, b) => a.startUs - b.startUs) : dedupe(input);
   // default range: the first to the last event (a recording's own time, not now)
   let first = Infinity;
   let last = -Infinity;
