@@ -9,6 +9,8 @@ import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
 const RAW_TRACES_PER_STATEMENT = 500;
+/** Raw traces per batch of a range scan (scanSpans). */
+const SCAN_TRACES_PER_STATEMENT = 100;
 
 interface SpanRow {
   trace_id: string;
@@ -136,10 +138,11 @@ export class SqliteBackend implements TraceBackend {
     const ids = (this.store.db.prepare(`SELECT trace_id FROM objects WHERE ${where.join(' AND ')} ORDER BY trace_id`).all(...params) as { trace_id: string }[])
       .map((r) => r.trace_id);
     const select = this.store.db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
-    for (let i = 0; i < ids.length; i += RAW_TRACES_PER_STATEMENT) {
+    // small batches: a caller that keeps a digest of each span lets the parsed rows die young
+    for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
       const out: SpanRecord[] = [];
       let prev: SpanRecord | undefined;
-      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + RAW_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>) out.push((prev = rowToSpan(r, prev)));
+      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>) out.push((prev = rowToSpan(r, prev)));
       yield out;
     }
   }

@@ -25,6 +25,10 @@ const SNAPSHOT_FIELDS: Record<string, string[]> = {
   status: ['phase', 'replicas', 'observedGeneration', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'desiredNumberScheduled', 'updatedNumberScheduled', 'numberReady', 'numberAvailable'],
 };
 
+/** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
+const POOLED = new Set<string>([Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.eventReason, Attr.eventType,
+  Attr.eventComponent, Attr.linkClass, Attr.linkRole, Attr.linkKey]);
+
 /** A diff line longer than this keeps its path, not its values (conditions JSON, big specs). */
 const MAX_DIFF_LINE = 300;
 
@@ -58,7 +62,8 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
   for (const k in s.attributes) {
     if (!KEEP.has(k)) continue;
     const v = s.attributes[k]!;
-    a[k] = typeof v !== 'string' ? v : k === Attr.diff ? compactDiff(v) : pool.get(v);
+    if (v === null || v === undefined) continue; // a projected attribute the span does not have
+    a[k] = typeof v !== 'string' ? v : k === Attr.diff ? compactDiff(v) : POOLED.has(k) ? pool.get(v) : v;
   }
   const verbose = s.attributes[Attr.diffVerbose];
   if (typeof verbose === 'string' && verbose.includes('metadata.generation')) {
@@ -101,6 +106,8 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   const objects = new Map<string, SpanRecord['object']>();
   // a raw trace never spans two batches, so duplicates (redelivery) are found within a batch
   let seen = new Set<string>();
+  // a relation is written per window and in both objects' traces: one link span of it is enough
+  const relations = new Set<string>();
   const take = (s: SpanRecord): void => {
     if (!inRange(s, q)) return;
     if (q.cluster !== undefined && s.object.cluster !== q.cluster) return;
@@ -108,6 +115,14 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
     const id = s.traceId + s.spanId;
     if (seen.has(id)) return;
     seen.add(id);
+    if (s.kind === 'link') {
+      const me = objectKey(s.object);
+      const other = String(s.attributes[Attr.linkKey] ?? '');
+      const role = s.attributes[Attr.linkRole];
+      const rel = `${role === 'parent' ? me : other}|${role === 'parent' ? other : me}|${String(s.attributes[Attr.linkClass] ?? '')}`;
+      if (relations.has(rel)) return;
+      relations.add(rel);
+    }
     const c = compactSpan(s, pool);
     const key = objectKey(c.object);
     const known = objects.get(key);

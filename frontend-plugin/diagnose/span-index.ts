@@ -165,7 +165,6 @@ export class SpanIndex {
   /** child key → parent key → link class (from link spans with role `parent`, and the mirror with role `child`). */
   readonly parents = new Map<string, Map<string, string>>();
   readonly children = new Map<string, Map<string, string>>();
-  #diffs = new WeakMap<SpanRecord, DiffLine[]>();
   #snapshots = new WeakMap<SpanRecord, Record<string, unknown> | null>();
   #memo = new Map<string, unknown>();
 
@@ -198,10 +197,9 @@ export class SpanIndex {
     c.set(child, cls);
   }
 
+  /** Parsed diff lines (not cached: a large range would hold every line of every span twice). */
   diff(s: SpanRecord): DiffLine[] {
-    let d = this.#diffs.get(s);
-    if (!d) this.#diffs.set(s, (d = parseDiff(s.attributes[Attr.diff])));
-    return d;
+    return parseDiff(s.attributes[Attr.diff]);
   }
 
   /** The create/delete snapshot as an object, or undefined. */
