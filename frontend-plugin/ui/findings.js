@@ -20,8 +20,11 @@ const STYLE = `
 .finding ol li { margin: 2px 0; }
 .finding pre { margin: 2px 0 0; white-space: pre-wrap; font-family: var(--mono); font-size: 12px; color: var(--muted); }
 .findings-summary { margin: 6px 0 12px; }
-.obj-findings { margin: 8px 16px; }
-.obj-findings > summary { cursor: pointer; font-weight: 600; }
+.obj-findings { display: inline-block; position: relative; }
+.obj-findings > summary { cursor: pointer; font-weight: 600; list-style: none; }
+.obj-findings > summary.has-serious { color: var(--warning); }
+.obj-findings > .obj-findings-panel { position: fixed; z-index: 30; top: 118px; left: 50%; transform: translateX(-50%); width: min(900px, 94vw); max-height: 60vh; overflow: auto;
+  background: var(--bg); border: 1px solid var(--border-strong); border-radius: 8px; padding: 10px; box-shadow: 0 6px 24px rgba(0,0,0,.18); }
 .podstartup td, .podstartup th { padding: 2px 10px 2px 0; text-align: left; font-size: 12.5px; }
 `;
 
@@ -129,7 +132,10 @@ async function fetchReport(path, signal) {
   return body;
 }
 
-/** On a trace page: the findings about its root object (and what it owns), in the trace's time range. */
+/**
+ * On a trace page: the findings about its root object (and what it owns) in the trace's time range,
+ * as a "N findings" toggle in the header line whose panel floats over the page (no layout shift).
+ */
 export async function showTraceFindings(container, tree) {
   const top = tree.roots[0];
   if (!container || !top?.tags?.resource || !top.tags.name) return;
@@ -148,8 +154,10 @@ export async function showTraceFindings(container, tree) {
   if (!report.findings.length) return;
   const box = document.createElement('details');
   box.className = 'obj-findings findings';
-  box.open = serious.length > 0;
-  box.innerHTML = html`<summary>Findings (${serious.length} warning or error, ${report.findings.length - serious.length} info)</summary>
-    ${report.findings.map(findingCard)}`.s;
-  container.querySelector('.trace-head')?.after(box);
+  const n = report.findings.length;
+  box.innerHTML = html`<summary class="${serious.length ? 'has-serious' : ''}" title="kubetrail diagnose findings about this object">${serious.length ? '⚠ ' : ''}${n} finding${n === 1 ? '' : 's'} (${serious.length} warning or error)</summary>
+    <div class="obj-findings-panel">${report.findings.map(findingCard)}</div>`.s;
+  const stats = container.querySelector('.trace-head .stats');
+  if (stats) stats.append(box);
+  else container.prepend(box);
 }

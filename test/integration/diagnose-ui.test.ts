@@ -69,8 +69,8 @@ describe('Findings view in Chromium (recorded KWOK scenario)', () => {
     // the object's findings on its trace
     const box = page.locator('details.obj-findings');
     await box.waitFor();
-    expect(await box.getAttribute('open')).not.toBeNull();
-    expect(await box.locator('summary').innerText()).toMatch(/^Findings \(1 warning or error/);
+    expect(await box.locator('summary').innerText()).toMatch(/^⚠ \d+ findings? \(1 warning or error\)$/);
+    await box.locator('summary').click();
     expect(await box.locator('.finding.sev-warning h3').innerText()).toContain('deleted Node kwok-node-2');
     await page.screenshot({ path: join(RESULTS, 'ui-findings-trace.png') });
 
