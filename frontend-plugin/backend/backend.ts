@@ -24,6 +24,8 @@ export interface SpanScan {
   namespace?: string;
   startUs: number;
   endUs: number;
+  /** `creates`: the caller needs the snapshots of creates only (a backend may leave the others out). */
+  snapshots?: 'all' | 'creates';
 }
 
 /**

@@ -131,7 +131,7 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
     out.push(c);
   };
   if (backend.scanSpans) {
-    for await (const batch of backend.scanSpans({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs })) {
+    for await (const batch of backend.scanSpans({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, snapshots: 'creates' })) {
       seen = new Set();
       for (const s of batch) take(s);
     }

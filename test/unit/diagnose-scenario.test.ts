@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
+import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
+import { MemoryBackend } from '../helpers/memory-backend.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'src/cli.ts');
@@ -104,6 +106,21 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     } finally {
       await app.close();
       await backend.close();
+    }
+  });
+
+  it('the store\'s range scan and the generic findObjects + raw-trace fallback give the same report', async () => {
+    const sqlite = new SqliteBackend(store);
+    try {
+      const ids = (sqlite.store.db.prepare('SELECT trace_id FROM objects').all() as { trace_id: string }[]).map((r) => r.trace_id);
+      const memory = new MemoryBackend();
+      memory.add((await sqlite.getRawTraces(ids)).flat());
+      const viaScan = await diagnose(sqlite, { cluster: 'kwok', podStartup: true });
+      const viaFallback = await diagnose(memory, { cluster: 'kwok', podStartup: true });
+      expect(viaFallback).toEqual(viaScan);
+      expect(viaScan.findings.filter((f) => f.severity === 'warning')).toHaveLength(1);
+    } finally {
+      await sqlite.close();
     }
   });
 
