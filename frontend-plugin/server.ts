@@ -421,6 +421,7 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/', sendUi);
   app.get('/search', sendUi);
   app.get('/trace/:id', sendUi);
+  await app.register((await import('./diagnose/routes.ts')).diagnoseRoutes, { backend: opts.backend, uiDir: hasUi ? uiDir : undefined }); // GET /api/diagnose, /findings
 
   app.setNotFoundHandler(async (req, reply) => {
     // A route the UI owns (any page of a single-page app: the Jaeger UI's /dependencies, /monitor,

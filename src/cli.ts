@@ -5,6 +5,7 @@ import { serveCommand } from './commands/serve.ts';
 import { replayCommand } from './commands/replay.ts';
 import { demoCommand } from './commands/demo.ts';
 import { queryCommand } from './commands/query.ts';
+import { diagnoseCommand } from './commands/diagnose.ts';
 import { log } from './core/log.ts';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   program.addCommand(replayCommand());
   program.addCommand(demoCommand());
   program.addCommand(queryCommand());
+  program.addCommand(diagnoseCommand());
   return program;
 }
 

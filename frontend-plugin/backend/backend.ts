@@ -17,6 +17,17 @@ export interface FoundObject {
   windows: number[];
 }
 
+/** A range scan for the diagnosis (frontend-plugin/diagnose/loader.ts). */
+export interface SpanScan {
+  cluster?: string;
+  /** That namespace's objects and the cluster-scoped ones (nodes, …). */
+  namespace?: string;
+  startUs: number;
+  endUs: number;
+  /** `creates`: the caller needs the snapshots of creates only (a backend may leave the others out). */
+  snapshots?: 'all' | 'creates';
+}
+
 /**
  * Where the read path gets raw spans: Jaeger's query HTTP API (jaeger.ts) or the embedded store.
  * Raw trace IDs are derived (src/core/ids.ts), so most reads are direct fetches by ID.
@@ -31,6 +42,13 @@ export interface TraceBackend {
   getRawTraces?(traceIds: string[]): Promise<SpanRecord[][]>;
   /** Objects whose object spans match the filter and overlap [startUs, endUs]. */
   findObjects(q: ObjectQuery): Promise<FoundObject[]>;
+  /**
+   * Optional: the event and link spans of every raw trace whose window overlaps [startUs, endUs],
+   * in batches (no order promised). Backends that can scan (the embedded store: the objects index,
+   * then the spans by trace ID; Jaeger: one search) implement it; the diagnosis loader falls back to
+   * findObjects + getRawTraces otherwise.
+   */
+  scanSpans?(q: SpanScan): AsyncIterable<SpanRecord[]>;
   /** Cluster names seen. */
   clusters(): Promise<string[]>;
   close(): Promise<void>;

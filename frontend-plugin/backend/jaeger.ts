@@ -3,7 +3,7 @@
 // → attributes, the object from its tags, the kind from `nestLevel`.
 import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/core/model.ts';
 import { log } from '../../src/core/log.ts';
-import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
 export interface JaegerBackendOptions {
@@ -235,6 +235,37 @@ export class JaegerBackend implements TraceBackend {
       }
     }
     return findInSpans(spans, q);
+  }
+
+  /**
+   * The diagnosis range scan: one search for the object spans of the range (Jaeger answers whole
+   * traces, i.e. each (object, window) with its events and links). More raw traces than
+   * `maxScanTraces` is an error rather than a silently partial answer.
+   */
+  async *scanSpans(q: SpanScan, maxScanTraces = 10_000): AsyncIterable<SpanRecord[]> {
+    const tags: Record<string, string> = { [Attr.nestLevel]: 'object' };
+    if (q.cluster !== undefined) tags[Attr.cluster] = q.cluster;
+    const { body } = await this.#get<JTrace[]>('/api/traces', {
+      service: this.service,
+      tags: JSON.stringify(tags),
+      start: String(Math.max(0, Math.floor(q.startUs - this.#windowSec * 1e6))),
+      end: String(Math.ceil(q.endUs)),
+      limit: String(maxScanTraces),
+    });
+    const traces = body?.data ?? [];
+    if (traces.length >= maxScanTraces) {
+      throw new Error(`more than ${maxScanTraces} raw traces in the range in Jaeger: narrow the time range (--since/--until) or the cluster`);
+    }
+    for (const t of traces) {
+      const out: SpanRecord[] = [];
+      for (const s of t.spans ?? []) {
+        const r = fromJaegerSpan(s);
+        if (!r || r.kind === 'object') continue;
+        if (q.namespace !== undefined && r.object.namespace !== q.namespace && r.object.namespace !== '') continue;
+        out.push(r);
+      }
+      yield out;
+    }
   }
 
   /**

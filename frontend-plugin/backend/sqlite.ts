@@ -4,11 +4,13 @@
 import type { StatementSync } from 'node:sqlite';
 import type { AttrValue, SpanKind, SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import type { FoundObject, ObjectQuery, TraceBackend } from './backend.ts';
+import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
 const RAW_TRACES_PER_STATEMENT = 500;
+/** Raw traces per batch of a range scan (scanSpans). */
+const SCAN_TRACES_PER_STATEMENT = 100;
 
 interface SpanRow {
   trace_id: string;
@@ -115,6 +117,38 @@ export class SqliteBackend implements TraceBackend {
       out.push(last);
     }
     return out;
+  }
+
+  /**
+   * Event and link spans of the raw traces whose window overlaps the range: the trace IDs from the
+   * objects table (indexed by time), then their spans by trace ID (the UNIQUE index), 500 traces a
+   * statement, one batch per statement so the caller holds only what it keeps.
+   */
+  async *scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]> {
+    const where = ['start_us <= ?', 'end_us >= ?'];
+    const params: (string | number)[] = [q.endUs, q.startUs];
+    if (q.cluster !== undefined) {
+      where.push('cluster = ?');
+      params.push(q.cluster);
+    }
+    if (q.namespace !== undefined) {
+      where.push("namespace IN (?, '')");
+      params.push(q.namespace);
+    }
+    const ids = (this.store.db.prepare(`SELECT trace_id FROM objects WHERE ${where.join(' AND ')} ORDER BY trace_id`).all(...params) as { trace_id: string }[])
+      .map((r) => r.trace_id);
+    // delete snapshots left out in SQL: JSON.parse in JS of kilobytes nobody reads costs more
+    const columns = q.snapshots === 'creates'
+      ? SPAN_COLUMNS.replace('attributes', `CASE WHEN instr(attributes, '"snapshot":') > 0 AND attributes ->> '$.verb' != 'create' THEN json_remove(attributes, '$.snapshot') ELSE attributes END AS attributes`)
+      : SPAN_COLUMNS;
+    const select = this.store.db.prepare(`SELECT ${columns} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
+    // small batches: a caller that keeps a digest of each span lets the parsed rows die young
+    for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
+      const out: SpanRecord[] = [];
+      let prev: SpanRecord | undefined;
+      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>) out.push((prev = rowToSpan(r, prev)));
+      yield out;
+    }
   }
 
   async clusters(): Promise<string[]> {

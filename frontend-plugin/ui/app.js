@@ -2,6 +2,7 @@
 // Plain ES modules, no build step; served as static files by the query server.
 import { showSearch } from './search.js';
 import { showTrace } from './trace-view.js';
+import { addFindingsNav, showFindings } from './findings.js';
 
 const main = document.getElementById('main');
 let current; // AbortController of the page being shown
@@ -11,8 +12,10 @@ function route() {
   current = new AbortController();
   const ctx = { navigate, signal: current.signal };
   const m = /^\/trace\/([^/?#]+)\/?$/.exec(location.pathname);
-  document.querySelectorAll('.top-nav a').forEach((a) => a.toggleAttribute('aria-current', !m && a.getAttribute('href') === '/'));
+  const findings = /^\/findings\/?$/.test(location.pathname);
+  document.querySelectorAll('.top-nav a').forEach((a) => a.toggleAttribute('aria-current', !m && a.getAttribute('href') === (findings ? '/findings' : '/')));
   if (m) return showTrace(main, decodeURIComponent(m[1]).toLowerCase(), ctx);
+  if (findings) return showFindings(main, new URLSearchParams(location.search), ctx);
   return showSearch(main, new URLSearchParams(location.search), ctx);
 }
 
@@ -31,4 +34,5 @@ document.addEventListener('click', (e) => {
   navigate(a.getAttribute('href'));
 });
 window.addEventListener('popstate', route);
+addFindingsNav();
 route();

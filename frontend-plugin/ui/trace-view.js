@@ -8,6 +8,7 @@ import { MODES, SCOPES, buildTree, objectKeyOf, parseTraceId, withMode, shortUse
 import { renderDetails, focusEvent, parseDiffLine } from './events.js';
 import { fmtTime, fmtDateTime, fmtDuration, fmtShort, tickStep } from './time.js';
 import { rememberRecent } from './recent.js';
+import { showTraceFindings } from './findings.js';
 
 const BIG_TREE = 300; // rows; above this, start with deep levels and large fan-outs collapsed
 const BIG_FANOUT = 100;
@@ -126,6 +127,7 @@ class TraceView {
     const want = new URLSearchParams(location.search).get('object');
     const initial = (want && t.flat.find((n) => objectKeyOf(n) === want || n.key === want)) || t.flat[0];
     this.select(initial, { focus: false, scroll: true });
+    void showTraceFindings($('.trace-view', this.root), t);
   }
 
   axis() {

@@ -1,0 +1,72 @@
+// Conflict and throttling storms: 409 / 429 / 5xx answers per actor (and the objects they hit),
+// and whether the actor's retry of the same request succeeded.
+import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
+import type { Detector, Finding } from '../types.ts';
+import { codeOf, isFailed, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
+
+const kindOfCode = (c: number): string | undefined => (c === 409 ? 'conflict' : c === 429 ? 'throttled' : c >= 500 ? 'server error' : undefined);
+
+export const conflicts: Detector = {
+  name: 'conflicts',
+  description: '409 conflict, 429 throttling and 5xx storms per actor, with what it retried',
+  detect({ index, thresholds: t }) {
+    const byActor = new Map<string, SpanRecord[]>();
+    for (const h of index.objects.values()) {
+      for (const e of h.events) {
+        if (!isFailed(e) || !kindOfCode(codeOf(e))) continue;
+        const a = userOf(e);
+        let l = byActor.get(a);
+        if (!l) byActor.set(a, (l = []));
+        l.push(e);
+      }
+    }
+    const out: Finding[] = [];
+    for (const [actor, failures] of byActor) {
+      if (failures.length < t.conflictMin) continue;
+      failures.sort((a, b) => a.startUs - b.startUs);
+      const byCode: Record<string, number> = {};
+      const perObject = new Map<string, SpanRecord[]>();
+      let retriedOk = 0;
+      for (const f of failures) {
+        byCode[String(codeOf(f))] = (byCode[String(codeOf(f))] ?? 0) + 1;
+        const k = objectKey(f.object);
+        let l = perObject.get(k);
+        if (!l) perObject.set(k, (l = []));
+        l.push(f);
+        // the retry: the same actor's next accepted write of the same verb/subresource on the object
+        const next = index.history(k)?.events.find((e) => e.startUs > f.startUs && userOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
+        if (next && isWrite(next)) retriedOk++;
+      }
+      const objects = [...perObject.entries()].sort((a, b) => b[1].length - a[1].length);
+      // how many of the actor's requests on those objects failed: controllers retry an occasional
+      // 409 as designed; a storm is when most of them fail (or very many do)
+      let accepted = 0;
+      for (const k of perObject.keys()) for (const e of index.history(k)?.events ?? []) if (isWrite(e) && userOf(e) === actor) accepted++;
+      const ratio = failures.length / (failures.length + accepted);
+      const storm = ratio >= t.conflictMinRatio || failures.length >= 10 * t.conflictMin;
+      const serverErrors = failures.filter((f) => codeOf(f) >= 500).length;
+      const kinds = [...new Set(failures.map((f) => kindOfCode(codeOf(f))!))];
+      const top = objects[0]!;
+      out.push({
+        detector: 'conflicts',
+        severity: serverErrors >= t.conflictMin ? 'error' : storm ? 'warning' : 'info',
+        title: `${actor} got ${failures.length} ${kinds.join('/')} answers (${Object.entries(byCode).map(([c, n]) => `${n}× ${c}`).join(', ')}), most on ${refText(top[1][0]!.object)} (${top[1].length}); ${Math.round(ratio * 100)}% of its requests there failed`,
+        objects: objects.slice(0, 10).map(([, l]) => l[0]!.object),
+        actors: [actor],
+        evidence: sampleEvidence(failures),
+        traceId: failures[0]!.traceId,
+        redirect: redirectUrl(top[1][0]!.object, top[1][0]!.startUs),
+        data: {
+          failures: failures.length,
+          accepted,
+          failedRatio: Math.round(ratio * 100) / 100,
+          byCode,
+          objects: objects.length,
+          perObject: Object.fromEntries(objects.slice(0, 10).map(([k, l]) => [k, l.length])),
+          retried: { succeeded: retriedOk, notSucceeded: failures.length - retriedOk },
+        },
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,64 @@
+// Controllers fighting: two or more actors (users, field managers) alternately changing the same
+// field of one object, e.g. spec.replicas flipped by an autoscaler and a kubectl loop.
+import type { SpanRecord } from '../../../src/core/model.ts';
+import type { Detector, Finding } from '../types.ts';
+import { isWrite, redirectUrl, refText, sampleEvidence, userOf } from '../span-index.ts';
+
+interface Change {
+  span: SpanRecord;
+  actor: string;
+  value: string;
+}
+
+export const fighting: Detector = {
+  name: 'fighting',
+  description: 'two actors alternately changing the same field of one object',
+  detect({ index, thresholds: t }) {
+    const out: Finding[] = [];
+    for (const h of index.objects.values()) {
+      const byPath = new Map<string, Change[]>();
+      for (const e of h.events) {
+        if (!isWrite(e)) continue;
+        const actor = userOf(e);
+        for (const l of index.diff(e)) {
+          let list = byPath.get(l.path);
+          if (!list) byPath.set(l.path, (list = []));
+          list.push({ span: e, actor, value: l.new });
+        }
+      }
+      // one finding per object: the most fought-over field (others are listed in data)
+      let best: { path: string; changes: Change[]; flips: number } | undefined;
+      const fields: Record<string, number> = {};
+      for (const [path, changes] of byPath) {
+        let flips = 0;
+        for (let i = 1; i < changes.length; i++) if (changes[i]!.actor !== changes[i - 1]!.actor) flips++;
+        const actors = new Set(changes.map((c) => c.actor));
+        if (actors.size < 2 || flips < t.fightingMinFlips) continue;
+        fields[path] = flips;
+        if (!best || flips > best.flips) best = { path, changes, flips };
+      }
+      if (!best) continue;
+      const actors = [...new Set(best.changes.map((c) => c.actor))];
+      const values = best.changes.map((c) => c.value);
+      out.push({
+        detector: 'fighting',
+        severity: best.flips >= 2 * t.fightingMinFlips ? 'error' : 'warning',
+        title: `${actors.join(' and ')} keep changing ${best.path} of ${refText(h.ref)} (${best.flips} flips)`,
+        objects: [h.ref],
+        actors,
+        evidence: sampleEvidence(best.changes.map((c) => c.span), 10, (l) => l.path === best!.path),
+        traceId: best.changes[0]!.span.traceId,
+        redirect: redirectUrl(h.ref, best.changes[0]!.span.startUs),
+        data: {
+          field: best.path,
+          flips: best.flips,
+          changes: best.changes.length,
+          values: [...new Set(values)].slice(0, 10),
+          changesByActor: Object.fromEntries(actors.map((a) => [a, best!.changes.filter((c) => c.actor === a).length])),
+          fields,
+        },
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,21 @@
+// The detector registry. Adding a detector = one file in detectors/ + one line here.
+import type { Detector } from '../types.ts';
+import { churn } from './churn.ts';
+import { fighting } from './fighting.ts';
+import { conflicts } from './conflicts.ts';
+import { noopWrites } from './noop-writes.ts';
+import { stuckRollouts } from './stuck-rollouts.ts';
+import { unscheduledPods } from './unscheduled-pods.ts';
+import { orphans } from './orphans.ts';
+import { slowReactions } from './slow-reactions.ts';
+
+export const detectors: readonly Detector[] = [
+  churn,
+  fighting,
+  conflicts,
+  noopWrites,
+  stuckRollouts,
+  unscheduledPods,
+  orphans,
+  slowReactions,
+];

@@ -1,0 +1,169 @@
+// Stuck rollouts: Deployments / StatefulSets / DaemonSets whose status does not reach the spec
+// (observedGeneration, updated / ready / available replicas) within a threshold after the last
+// spec change; and owners that could not create pods (forbidden / quota errors, FailedCreate Events).
+import { Attr, type SpanRecord } from '../../../src/core/model.ts';
+import type { Detector, Finding } from '../types.ts';
+import {
+  diffValue, evidenceOf, field, formatSec, isCreate, isDelete, isFailed, isKubeEvent, isWrite, parseDiff, redirectUrl, refText, sampleEvidence, subresourceOf,
+  type ObjectHistory, type SpanIndex,
+} from '../span-index.ts';
+
+interface Workload {
+  /** fields whose values must all equal the desired count */
+  desired: (v: Record<string, unknown>) => number | undefined;
+  status: string[];
+  /** extra condition (e.g. no old pods left) */
+  done?: (v: Record<string, unknown>, want: number) => boolean;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+const WORKLOADS: Record<string, Workload> = {
+  'apps/deployments': {
+    desired: (v) => (v['spec.replicas'] === undefined ? undefined : num(v['spec.replicas'])),
+    status: ['status.updatedReplicas', 'status.readyReplicas', 'status.availableReplicas'],
+    done: (v, want) => num(v['status.replicas']) === want,
+  },
+  'apps/statefulsets': {
+    desired: (v) => (v['spec.replicas'] === undefined ? undefined : num(v['spec.replicas'])),
+    status: ['status.updatedReplicas', 'status.readyReplicas'],
+  },
+  'apps/daemonsets': {
+    desired: (v) => (v['status.desiredNumberScheduled'] === undefined ? undefined : num(v['status.desiredNumberScheduled'])),
+    status: ['status.updatedNumberScheduled', 'status.numberReady', 'status.numberAvailable'],
+  },
+};
+
+const TRACKED = ['spec.replicas', 'status.replicas', 'status.observedGeneration', 'status.desiredNumberScheduled',
+  'status.updatedReplicas', 'status.readyReplicas', 'status.availableReplicas', 'status.updatedNumberScheduled', 'status.numberReady', 'status.numberAvailable'];
+
+export const stuckRollouts: Detector = {
+  name: 'stuck-rollouts',
+  description: 'workloads whose status does not reach the spec within a threshold of the last spec change; owners that cannot create pods',
+  detect(input) {
+    const out: Finding[] = [];
+    const { index } = input;
+    for (const [gr, w] of Object.entries(WORKLOADS)) {
+      const [group, resource] = gr.split('/') as [string, string];
+      for (const h of index.ofResource(group, resource)) {
+        const f = checkRollout(index, h, w, input.endUs, input.thresholds.rolloutTimeoutSec);
+        if (f) out.push(f);
+      }
+    }
+    out.push(...failedCreates(index));
+    return out;
+  },
+};
+
+function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: number, timeoutSec: number): Finding | undefined {
+  let values: Record<string, unknown> = {};
+  let generation: number | undefined;
+  let lastSpec: SpanRecord | undefined;
+  let completedUs: number | undefined;
+  let deadline: SpanRecord | undefined;
+  let deleted: SpanRecord | undefined;
+  let known = false;
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    if (isDelete(e)) {
+      deleted = e;
+      break;
+    }
+    let spec = false;
+    if (isCreate(e)) {
+      const snap = index.snapshot(e);
+      if (!snap) continue;
+      values = {};
+      for (const p of TRACKED) values[p] = field(snap, ...p.split('.'));
+      const g = field(snap, 'metadata', 'generation');
+      generation = typeof g === 'number' ? g : undefined;
+      spec = known = true;
+    } else {
+      for (const l of index.diff(e)) {
+        if (TRACKED.includes(l.path)) values[l.path] = diffValue(l.new);
+        if (l.path.startsWith('spec.') && subresourceOf(e) !== 'status') spec = true;
+        if (l.path === 'status.conditions[type=Progressing].reason' && diffValue(l.new) === 'ProgressDeadlineExceeded') deadline = e;
+      }
+      for (const l of parseDiff(e.attributes[Attr.diffVerbose])) if (l.path === 'metadata.generation') generation = num(diffValue(l.new));
+    }
+    if (spec) {
+      lastSpec = e;
+      completedUs = undefined;
+    }
+    if (known && lastSpec && completedUs === undefined && isComplete(w, values, generation)) completedUs = e.startUs;
+  }
+  if (!known || !lastSpec) return undefined;
+  const want = w.desired(values) ?? 0;
+  const state = Object.fromEntries([['desired', want], ...w.status.map((p) => [p.replace('status.', ''), num(values[p])])]);
+  const untilUs = deleted?.startUs ?? endUs;
+  const waitedSec = ((completedUs ?? untilUs) - lastSpec.startUs) / 1e6;
+  const specEvents = h.events.filter((e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path.startsWith('spec.')) && subresourceOf(e) !== 'status'));
+  const statusEvents = h.events.filter((e) => isWrite(e) && e.startUs >= lastSpec.startUs && subresourceOf(e) === 'status');
+  const base = {
+    detector: 'stuck-rollouts',
+    objects: [h.ref],
+    traceId: lastSpec.traceId,
+    redirect: redirectUrl(h.ref, lastSpec.startUs),
+  };
+  if (completedUs === undefined && (deadline || waitedSec > timeoutSec)) {
+    const progress = w.status.map((p) => `${p.replace('status.', '')} ${num(values[p])}/${want}`).join(', ');
+    return {
+      ...base,
+      severity: 'error',
+      title: `${refText(h.ref)} has not reached its spec ${formatSec(waitedSec)} after the last change${deadline ? ' (ProgressDeadlineExceeded)' : ''}: ${progress}${deleted ? ' when it was deleted' : ''}`,
+      evidence: [evidenceOf(lastSpec), ...sampleEvidence(statusEvents.slice(-3), 3), ...(deadline ? [evidenceOf(deadline)] : [])],
+      data: { ...state, waitedSec: Math.round(waitedSec * 1000) / 1000, thresholdSec: timeoutSec, specChanges: specEvents.length },
+    };
+  }
+  if (completedUs !== undefined && waitedSec > timeoutSec) {
+    return {
+      ...base,
+      severity: 'warning',
+      title: `${refText(h.ref)} took ${formatSec(waitedSec)} to reach its spec after the last change`,
+      evidence: [evidenceOf(lastSpec), ...sampleEvidence(statusEvents.filter((e) => e.startUs <= completedUs!).slice(-2), 2)],
+      data: { ...state, tookSec: Math.round(waitedSec * 1000) / 1000, thresholdSec: timeoutSec },
+    };
+  }
+  return undefined;
+}
+
+function isComplete(w: Workload, v: Record<string, unknown>, generation: number | undefined): boolean {
+  const want = w.desired(v);
+  if (want === undefined) return false;
+  if (generation !== undefined && v['status.observedGeneration'] !== undefined && num(v['status.observedGeneration']) < generation) return false;
+  return w.status.every((p) => num(v[p]) === want) && (!w.done || w.done(v, want));
+}
+
+/** Owners whose pod creates were refused (FailedCreate Events, failed pod creates by controllers). */
+function failedCreates(index: SpanIndex): Finding[] {
+  const byOwner = new Map<string, SpanRecord[]>();
+  for (const h of index.objects.values()) {
+    for (const e of h.events) {
+      const owner =
+        isKubeEvent(e) && e.attributes[Attr.eventReason] === 'FailedCreate' ? h.key
+          : h.ref.resource === 'pods' && isFailed(e) && e.attributes[Attr.verb] === 'create' && [403, 422].includes(Number(e.attributes[Attr.code])) ? index.ownerOf(h.key) ?? h.key
+            : undefined;
+      if (!owner) continue;
+      let l = byOwner.get(owner);
+      if (!l) byOwner.set(owner, (l = []));
+      l.push(e);
+    }
+  }
+  const out: Finding[] = [];
+  for (const [key, spans] of byOwner) {
+    spans.sort((a, b) => a.startUs - b.startUs);
+    const ref = index.refOf(key);
+    const ev = evidenceOf(spans[0]!);
+    out.push({
+      detector: 'stuck-rollouts',
+      severity: 'error',
+      title: `${refText(ref)} could not create pods (${spans.length}×)${ev.message ? `: ${ev.message.slice(0, 160)}` : ''}`,
+      objects: [ref],
+      evidence: sampleEvidence(spans, 5),
+      traceId: spans[0]!.traceId,
+      redirect: redirectUrl(ref, spans[0]!.startUs),
+      data: { failedCreates: spans.length },
+    });
+  }
+  return out;
+}

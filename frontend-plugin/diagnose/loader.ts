@@ -1,0 +1,155 @@
+// Gets the spans of a time range (cluster, namespace) from any TraceBackend for the diagnosis:
+// the backend's range scan when it has one, else findObjects + getRawTraces. Spans are compacted
+// on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
+// large range fits in memory.
+import { rawTraceId } from '../../src/core/ids.ts';
+import { Attr, objectKey, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
+import type { SpanScan, TraceBackend } from '../backend/backend.ts';
+
+export interface LoadOptions extends SpanScan {
+  /** The write path's window (for the fallback that derives raw trace IDs). */
+  windowSec?: number;
+  /** Fallback only: most objects asked of findObjects. */
+  maxObjects?: number;
+}
+
+const KEEP = new Set<string>([
+  Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.code, Attr.diff, Attr.noop, Attr.error,
+  Attr.newResourceVersion, Attr.eventReason, Attr.eventMessage, Attr.eventType, Attr.eventComponent, Attr.eventCount, Attr.linkClass, Attr.linkRole, Attr.linkKey,
+]);
+
+/** Snapshot fields the detectors read (pods, workloads, owners). */
+const SNAPSHOT_FIELDS: Record<string, string[]> = {
+  metadata: ['generation', 'ownerReferences', 'uid'],
+  spec: ['replicas', 'parallelism', 'completions', 'nodeName', 'nodeSelector'],
+  status: ['phase', 'replicas', 'observedGeneration', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'desiredNumberScheduled', 'updatedNumberScheduled', 'numberReady', 'numberAvailable'],
+};
+
+/** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
+const POOLED = new Set<string>([Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.eventReason, Attr.eventType,
+  Attr.eventComponent, Attr.linkClass, Attr.linkRole, Attr.linkKey]);
+
+/** A diff line longer than this keeps its path, not its values (conditions JSON, big specs). */
+const MAX_DIFF_LINE = 300;
+
+/**
+ * Repeated short strings (users, verbs, names, trace IDs of one raw trace) as one instance each:
+ * every row read from the store is a fresh string, and a large range holds millions of them.
+ */
+export class StringPool {
+  readonly #m = new Map<string, string>();
+  get(s: string): string {
+    if (s.length > 96) return s;
+    const hit = this.#m.get(s);
+    if (hit !== undefined) return hit;
+    if (this.#m.size < 2_000_000) this.#m.set(s, s);
+    return s;
+  }
+}
+
+function compactDiff(diff: string): string {
+  if (diff.length <= MAX_DIFF_LINE) return diff;
+  return diff.split('\n').map((l) => {
+    if (l.length <= MAX_DIFF_LINE) return l;
+    const sp = l.indexOf(' ');
+    return `${l.slice(0, sp)} "…" -> "…"`;
+  }).join('\n');
+}
+
+/** Only what detectors read; a new object, the input is left alone. */
+export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord {
+  const a: Record<string, AttrValue> = {};
+  for (const k in s.attributes) {
+    if (!KEEP.has(k)) continue;
+    const v = s.attributes[k]!;
+    if (v === null || v === undefined) continue; // a projected attribute the span does not have
+    a[k] = typeof v !== 'string' ? v : k === Attr.diff ? compactDiff(v) : POOLED.has(k) ? pool.get(v) : v;
+  }
+  const verbose = s.attributes[Attr.diffVerbose];
+  if (typeof verbose === 'string' && verbose.includes('metadata.generation')) {
+    a[Attr.diffVerbose] = verbose.split('\n').filter((l) => l.startsWith('metadata.generation ')).join('\n');
+  }
+  const snap = s.attributes[Attr.snapshot];
+  // creates only: a delete's snapshot tells the detectors nothing the create did not
+  if (typeof snap === 'string' && s.attributes[Attr.verb] === 'create') {
+    try {
+      const o = JSON.parse(snap) as Record<string, Record<string, unknown> | undefined>;
+      const small: Record<string, Record<string, unknown>> = {};
+      for (const [part, fields] of Object.entries(SNAPSHOT_FIELDS)) {
+        const src = o?.[part];
+        if (!src || typeof src !== 'object') continue;
+        for (const f of fields) if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
+      }
+      a[Attr.snapshot] = JSON.stringify(small);
+    } catch {
+      // unparsable snapshot: leave it out
+    }
+  }
+  const out: SpanRecord = { traceId: pool.get(s.traceId), spanId: s.spanId, kind: s.kind, name: pool.get(s.name), startUs: s.startUs, endUs: s.endUs, object: s.object, attributes: a };
+  if (s.error !== undefined) out.error = s.error;
+  return out;
+}
+
+const ownerRefs = (refs: unknown[]): unknown[] =>
+  refs.map((r) => {
+    const o = (r ?? {}) as Record<string, unknown>;
+    return { apiVersion: o.apiVersion, kind: o.kind, name: o.name, controller: o.controller };
+  });
+
+const inRange = (s: SpanRecord, q: SpanScan): boolean =>
+  s.kind === 'link' ? s.startUs <= q.endUs && s.endUs >= q.startUs : s.kind === 'event' && s.startUs >= q.startUs && s.startUs <= q.endUs;
+
+/** Event and link spans of the range, compacted, de-duplicated by (trace, span) ID. */
+export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<SpanRecord[]> {
+  const out: SpanRecord[] = [];
+  const pool = new StringPool();
+  const objects = new Map<string, SpanRecord['object']>();
+  // a raw trace never spans two batches, so duplicates (redelivery) are found within a batch
+  let seen = new Set<string>();
+  // a relation is written per window and in both objects' traces: one link span of it is enough
+  const relations = new Set<string>();
+  const take = (s: SpanRecord): void => {
+    if (!inRange(s, q)) return;
+    if (q.cluster !== undefined && s.object.cluster !== q.cluster) return;
+    if (q.namespace !== undefined && s.object.namespace !== q.namespace && s.object.namespace !== '') return;
+    const id = s.traceId + s.spanId;
+    if (seen.has(id)) return;
+    seen.add(id);
+    if (s.kind === 'link') {
+      const me = objectKey(s.object);
+      const other = String(s.attributes[Attr.linkKey] ?? '');
+      const role = s.attributes[Attr.linkRole];
+      const rel = `${role === 'parent' ? me : other}|${role === 'parent' ? other : me}|${String(s.attributes[Attr.linkClass] ?? '')}`;
+      if (relations.has(rel)) return;
+      relations.add(rel);
+    }
+    const c = compactSpan(s, pool);
+    const key = objectKey(c.object);
+    const known = objects.get(key);
+    if (known) c.object = known;
+    else objects.set(key, c.object);
+    out.push(c);
+  };
+  if (backend.scanSpans) {
+    for await (const batch of backend.scanSpans({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, snapshots: 'creates' })) {
+      seen = new Set();
+      for (const s of batch) take(s);
+    }
+    return out;
+  }
+  // fallback: every object of the range, then its raw traces
+  const limit = q.maxObjects ?? 1_000_000;
+  const found = [
+    ...(await backend.findObjects({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, limit })),
+    ...(q.namespace !== undefined && q.namespace !== '' ? await backend.findObjects({ cluster: q.cluster, namespace: '', startUs: q.startUs, endUs: q.endUs, limit }) : []),
+  ];
+  const ids = found.flatMap((f) => f.windows.map((w) => rawTraceId(objectKey(f.object), w)));
+  const CHUNK = 500;
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const traces = backend.getRawTraces ? await backend.getRawTraces(chunk) : await Promise.all(chunk.map((id) => backend.getRawTrace(id)));
+    seen = new Set();
+    for (const t of traces) for (const s of t) take(s);
+  }
+  return out;
+}

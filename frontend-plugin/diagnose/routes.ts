@@ -1,0 +1,70 @@
+// GET /api/diagnose (the same Report as `kubetrail diagnose --json`) and the UI's /findings page,
+// as one encapsulated fastify plugin registered by the query server.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TraceBackend } from '../backend/backend.ts';
+import { diagnose } from './index.ts';
+import { parseSeconds, parseSelector, parseTimeArg, thresholdParam, thresholdsFrom, UsageError } from './params.ts';
+import { defaultThresholds, type Thresholds } from './types.ts';
+
+export interface DiagnoseRoutesOptions {
+  backend: TraceBackend;
+  /** Built-in UI directory: /findings serves its index.html (the view itself is ui/findings.js). */
+  uiDir?: string;
+}
+
+const error = (code: number, msg: string) => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }] });
+
+const QUERY_KEYS = ['cluster', 'start', 'end', 'namespace', 'selector', 'podStartup', 'podStartupThreshold',
+  ...(Object.keys(defaultThresholds) as (keyof Thresholds)[]).map(thresholdParam)];
+
+export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (app, opts) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    const status = err instanceof UsageError || err.validation ? 400 : (err.statusCode ?? 500);
+    if (status >= 500) req.log.error({ err }, 'diagnose failed');
+    reply.code(status).send(error(status, err.message));
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    '/api/diagnose',
+    {
+      schema: {
+        querystring: { type: 'object', properties: Object.fromEntries(QUERY_KEYS.map((k) => [k, { type: 'string' }])) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      // an ignored parameter would silently give another report than asked (fastify strips, not rejects, unknown keys)
+      const unknown = [...new Set(new URL(req.url, 'http://x').searchParams.keys())].filter((k) => !QUERY_KEYS.includes(k));
+      if (unknown.length) throw new UsageError(`unknown parameter ${unknown.join(', ')} (known: ${QUERY_KEYS.join(', ')})`);
+      const now = Date.now();
+      const startUs = q.start ? parseTimeArg(q.start, now) : undefined;
+      const endUs = q.end ? parseTimeArg(q.end, now) : undefined;
+      if (startUs !== undefined && endUs !== undefined && startUs > endUs) throw new UsageError('start is after end');
+      const cluster = q.cluster || undefined;
+      const selector = q.selector ? parseSelector(q.selector, cluster) : undefined;
+      if (selector && !cluster) {
+        const clusters = await opts.backend.clusters();
+        if (clusters.length !== 1) throw new UsageError(`selector needs cluster when ${clusters.length} clusters are stored`);
+        selector.cluster = clusters[0]!;
+      }
+      const podStartupThresholdSec = q.podStartupThreshold ? parseSeconds(q.podStartupThreshold) : undefined;
+      return diagnose(opts.backend, {
+        cluster,
+        namespace: q.namespace || undefined,
+        selector,
+        startUs,
+        endUs,
+        thresholds: thresholdsFrom(q),
+        podStartup: q.podStartup === 'true' || q.podStartup === '1',
+        podStartupThresholdSec,
+      });
+    },
+  );
+
+  const index = opts.uiDir ? join(opts.uiDir, 'index.html') : undefined;
+  if (index && existsSync(index)) {
+    app.get('/findings', async (_req, reply) => reply.type('text/html').send(readFileSync(index, 'utf8')));
+  }
+};

@@ -1,0 +1,161 @@
+// `kubetrail diagnose`: findings over the spans of a time range (embedded store or Jaeger), as text,
+// JSON or JUnit; exit 1 when a finding reaches --fail-on, 2 on usage errors, 3 when the diagnosis
+// could not run completely (docs/diagnose.md).
+import { existsSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { diagnose, defaultThresholds, SEVERITIES, severityRank, type Severity, type Thresholds } from '../../frontend-plugin/diagnose/index.ts';
+import { reportJunit, reportText } from '../../frontend-plugin/diagnose/format.ts';
+import {
+  DURATION_THRESHOLDS, parseNumber, parseSeconds, parseSelector, parseTimeArg, thresholdFlag, UsageError,
+} from '../../frontend-plugin/diagnose/params.ts';
+import { defaultStorePath } from '../sinks/sqlite-store.ts';
+import { parseDurationSec } from '../core/duration.ts';
+import { addConfigFileOption, addLogOptions, applyLogLevel } from './options.ts';
+
+const HELP: Record<keyof Thresholds, string> = {
+  churnFactor: 'churn: an owner creating more than this × its desired pods',
+  churnMinExtra: 'churn: … and at least this many pods beyond the desired count',
+  recreateMin: 'churn: one name deleted and re-created at least this many times',
+  fightingMinFlips: 'fighting: changes of one field alternating between actors, at least',
+  conflictMin: 'conflicts: 409/429/5xx answers to one actor, at least',
+  conflictMinRatio: 'conflicts: … and at least this share of its requests on those objects failed',
+  noopMin: 'noop-writes: writes that changed nothing, per actor and resource, at least',
+  rolloutTimeoutSec: 'stuck-rollouts: status must reach the spec within this after the last spec change',
+  scheduleTimeoutSec: 'unscheduled-pods: pod create → binding within',
+  runTimeoutSec: 'unscheduled-pods: binding → Running within',
+  orphanGraceSec: 'orphans: an object may outlive its owner (a pod its node) by',
+  slowReactionSec: 'slow-reactions: p99 reaction delay above this is a warning',
+};
+
+const wrap = <T>(f: (v: string) => T) => (v: string): T => {
+  try {
+    return f(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
+  store?: string;
+  jaegerQuery?: string;
+  jaegerService: string;
+  window: number;
+  cluster?: string;
+  since?: number;
+  until?: number;
+  namespace?: string;
+  selector?: string;
+  json: boolean;
+  junit?: string;
+  failOn: Severity;
+  podStartup: boolean;
+  podStartupThreshold?: number;
+  uiUrl?: string;
+  logLevel?: string;
+}
+
+export function diagnoseCommand(): Command {
+  const cmd = new Command('diagnose')
+    .description('report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions')
+    .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
+    .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
+    .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
+    .option('--window <duration>', 'window size the write path uses (Jaeger)', wrap((v) => parseDurationSec(v)), 1800)
+    .option('--cluster <name>', 'only this cluster')
+    .option('--since <time>', 'start: RFC 3339, Unix seconds, or a duration before now (1h); default: the first stored event', wrap(parseTimeArg))
+    .option('--until <time>', 'end, same forms; default: the last stored event', wrap(parseTimeArg))
+    .option('--namespace <ns>', 'only objects of this namespace (and cluster-scoped ones: nodes)')
+    .option('--selector <group/resource/namespace/name>', 'only findings about this object, its owners and what it owns (core group empty: /pods/default/web-0)')
+    .option('--json', 'print the report as JSON', false)
+    .option('--junit <file>', 'write a JUnit XML file: one testcase per detector, a finding at or above --fail-on fails it')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or higher').choices([...SEVERITIES]).default('error'))
+    .option('--pod-startup', 'add the pod startup report (create → scheduled → running percentiles)', false)
+    .option('--pod-startup-threshold <duration>', 'a create → running p99 above this (e.g. 5s, the Kubernetes SLO) is an error finding; implies --pod-startup', wrap(parseSeconds))
+    .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full evidence links (e.g. http://127.0.0.1:16686)');
+  for (const k of Object.keys(defaultThresholds) as (keyof Thresholds)[]) {
+    const d = defaultThresholds[k];
+    const isDur = DURATION_THRESHOLDS.has(k);
+    cmd.option(`${thresholdFlag(k)} <${isDur ? 'duration' : 'n'}>`, `${HELP[k]} (default ${isDur ? `${d}s` : d})`, wrap(isDur ? parseSeconds : parseNumber));
+  }
+  addLogOptions(cmd);
+  addConfigFileOption(cmd);
+  cmd.exitOverride((err) => {
+    // usage errors (unknown option, bad value) exit 2; --help and --version stay 0
+    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
+  });
+  return cmd.action(async (o: DiagnoseCliOptions) => {
+    applyLogLevel(o);
+    process.exitCode = await runDiagnose(o);
+  });
+}
+
+async function runDiagnose(o: DiagnoseCliOptions): Promise<number> {
+  let backend: TraceBackend;
+  try {
+    if (o.store && o.jaegerQuery) throw new UsageError('give --store or --jaeger-query, not both');
+    if (o.since !== undefined && o.until !== undefined && o.since > o.until) throw new UsageError('--since is after --until');
+    if (o.jaegerQuery) {
+      try {
+        new URL(o.jaegerQuery);
+      } catch {
+        throw new UsageError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
+      }
+      backend = new JaegerBackend({ url: o.jaegerQuery, service: o.jaegerService, windowSec: o.window });
+    } else {
+      const path = o.store ?? defaultStorePath();
+      if (!existsSync(path)) {
+        process.stderr.write(`kubetrail diagnose: no store at ${path} (replay an audit log into it, or give --store / --jaeger-query)\n`);
+        return 3;
+      }
+      backend = new SqliteBackend(path);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`kubetrail diagnose: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const thresholds: Partial<Thresholds> = {};
+  for (const k of Object.keys(defaultThresholds) as (keyof Thresholds)[]) {
+    const v = o[k.replace(/Sec$/, '')];
+    if (typeof v === 'number') thresholds[k] = v;
+  }
+  let report;
+  try {
+    const selector = o.selector ? parseSelector(o.selector, o.cluster) : undefined;
+    if (selector && !o.cluster) {
+      const clusters = await backend.clusters();
+      if (clusters.length === 1) selector.cluster = clusters[0]!;
+      else throw new UsageError(`--selector needs --cluster when the store holds ${clusters.length} clusters (${clusters.join(', ')})`);
+    }
+    report = await diagnose(backend, {
+      cluster: o.cluster,
+      namespace: o.namespace,
+      selector,
+      startUs: o.since,
+      endUs: o.until,
+      thresholds,
+      podStartup: o.podStartup,
+      podStartupThresholdSec: o.podStartupThreshold,
+    });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`kubetrail diagnose: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kubetrail diagnose: ${(e as Error).message}\n`);
+    return 3;
+  } finally {
+    await backend.close();
+  }
+  process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report, { base: o.uiUrl }));
+  if (o.junit) writeFileSync(o.junit, reportJunit(report, o.failOn, o.uiUrl));
+  if (report.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn))) return 1;
+  return report.detectors.some((d) => d.failed) ? 3 : 0;
+}
+
+export default diagnoseCommand;

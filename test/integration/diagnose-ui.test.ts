@@ -1,0 +1,92 @@
+// The Findings view of the built-in UI in a real headless Chromium, over the real query server and
+// a store filled by replaying the recorded KWOK scenario: the report for the range, its one warning
+// (pods left on the deleted node), following an evidence link to the trace, and the findings
+// shown on that object's trace. Screenshots: test-results/ui-findings*.png.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { createQueryServer } from '../../frontend-plugin/server.ts';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { replayFiles } from '../../src/commands/replay.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const RESULTS = join(ROOT, 'test-results');
+const SCENARIO = join(ROOT, 'examples', 'kwok-scenario');
+
+describe('Findings view in Chromium (recorded KWOK scenario)', () => {
+  let browser: Browser;
+  let dir: string;
+  let store: SqliteStore;
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    const path = inject('stack')?.chromiumPath ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : null);
+    if (!path) throw new Error('no Chromium (apt-get install -y chromium, or CHROMIUM_PATH)');
+    browser = await chromium.launch({ executablePath: path, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    dir = mkdtempSync(join(tmpdir(), 'kt-findings-ui-'));
+    store = new SqliteStore(join(dir, 'store.sqlite'));
+    await replayFiles({ files: [join(SCENARIO, 'audit.log.gz'), join(SCENARIO, 'events.json')], cluster: 'kwok', sink: store, progress: false });
+    app = await createQueryServer({ backend: new SqliteBackend(store), windowSec: 1800 });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the findings of the range and follows an evidence link to the trace, where the object shows its findings', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.click('.top-nav a[href="/findings"]');
+    await page.waitForSelector('.finding');
+    expect(page.url()).toBe(`${base}/findings`);
+    expect(await page.locator('.findings-summary').innerText()).toMatch(/^0 error, 1 warning, 5 info/);
+    const warning = page.locator('.finding.sev-warning');
+    expect(await warning.count()).toBe(1);
+    expect(await warning.getAttribute('data-detector')).toBe('orphans');
+    expect(await warning.locator('h3').innerText()).toMatch(/^warning\s*2 pods stayed bound to deleted Node kwok-node-2 for up to 49.5 s$/i);
+    expect(await warning.locator('ol li').first().innerText()).toMatch(/kwok-admin delete \(200\) nodes kwok-node-2/);
+    expect(await page.locator('table.podstartup').innerText()).toMatch(/create → running\s+n=14/);
+    await page.screenshot({ path: join(RESULTS, 'ui-findings.png'), fullPage: true });
+
+    // the evidence: the pod on the deleted node, at the node's delete
+    await warning.locator('a.open-evidence').click();
+    await page.waitForSelector('.tl-rows .row');
+    expect(page.url()).toMatch(/\/trace\/ff20000000[0-9a-f]{22}$/);
+    expect(await page.locator('h1').innerText()).toMatch(/Pod\s+demo\/web-0$/);
+    const kinds = await page.locator('.tl-rows .row .kind').allInnerTexts();
+    expect(kinds).toContain('Node');
+    // the object's findings on its trace
+    const box = page.locator('details.obj-findings');
+    await box.waitFor();
+    expect(await box.locator('summary').innerText()).toMatch(/^⚠ \d+ findings? \(1 warning or error\)$/);
+    await box.locator('summary').click();
+    expect(await box.locator('.finding.sev-warning h3').innerText()).toContain('deleted Node kwok-node-2');
+    await page.screenshot({ path: join(RESULTS, 'ui-findings-trace.png') });
+
+    // one evidence event further: the node's own delete opens the node's trace
+    await box.locator('.finding.sev-warning a.evidence-link').first().click();
+    await page.waitForSelector('.tl-rows .row');
+    await expect.poll(() => page.locator('h1').innerText()).toMatch(/Node\s+kwok-node-2$/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a clear error for a bad range instead of an empty list', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/findings?start=not-a-time`);
+    await page.waitForSelector('.findings-result .state-error');
+    expect(await page.locator('.findings-result .state-error').innerText()).toMatch(/not a time/);
+    await page.close();
+  });
+});
