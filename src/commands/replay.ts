@@ -1,5 +1,5 @@
 // `kubetrail replay FILE...`: audit logs (rotated, .gz, '-' for stdin) and Event dumps into a sink.
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Pipeline } from '../pipeline/pipeline.ts';
@@ -39,14 +39,36 @@ export function replayCommand(): Command {
   addConfigFileOption(cmd);
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
+    const config = tracerConfigFrom(o);
+    // Nothing to read at all: say so before creating a store for nothing.
+    const problems = files.map(inputProblem);
+    if (problems.every((p) => p !== undefined)) {
+      throw new Error(`no input could be read, nothing replayed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    }
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
     const summary = await replayFiles({
-      files, cluster: o.cluster, sink: chosen.sink, config: tracerConfigFrom(o), follow: o.follow,
+      files, cluster: o.cluster, sink: chosen.sink, config, follow: o.follow,
       progress: o.progress && Boolean(process.stderr.isTTY), batchSize: o.batchSize,
     });
     await chosen.sink.close();
     process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
+    if (summary.unreadable.length > 0) {
+      throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${u}`).join('\n')}`);
+    }
   });
+}
+
+/** Why a replay input cannot be opened (missing, a directory, not readable), or undefined. */
+export function inputProblem(file: string): string | undefined {
+  if (file === '-') return undefined;
+  try {
+    if (statSync(file).isDirectory()) return `${file}: is a directory`;
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+  }
 }
 
 export interface ReplayFilesOptions {
@@ -59,8 +81,13 @@ export interface ReplayFilesOptions {
   batchSize?: number;
 }
 
+export interface ReplayFilesSummary extends ReplaySummary {
+  /** Inputs that could not be read to their end, `file:line: reason` (line 0: nothing read). */
+  unreadable: string[];
+}
+
 /** Replays files through a fresh pipeline; used by `replay` and `demo`. */
-export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary> {
+export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesSummary> {
   const pipeline = new Pipeline(o.config);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -85,9 +112,16 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary>
     : undefined;
   let bytes = 0;
   bar?.start(Math.max(total, 1), 0, { events: 0, spans: 0 });
+  const unreadable: string[] = [];
+  async function* items() {
+    for await (const item of readAuditLogs(o.files, { follow: o.follow, signal: abort.signal, onBytes: (n) => (bytes += n) })) {
+      if (item.incomplete) unreadable.push(`${item.file}:${item.line}: ${item.error}`);
+      yield item;
+    }
+  }
   try {
-    return await replay({
-      items: readAuditLogs(o.files, { follow: o.follow, signal: abort.signal, onBytes: (n) => (bytes += n) }),
+    const summary = await replay({
+      items: items(),
       classify: classifyItem,
       pipeline,
       sink: o.sink,
@@ -100,6 +134,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary>
           }
         : undefined,
     });
+    return { ...summary, unreadable };
   } catch (err) {
     log.error({ err: (err as Error).message }, 'replay failed');
     throw err;

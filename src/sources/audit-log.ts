@@ -19,6 +19,8 @@ export interface LogItem {
   error?: string;
   file: string;
   line: number;
+  /** The input could not be read to its end (missing, unreadable, truncated .gz): nothing follows from it. */
+  incomplete?: boolean;
 }
 
 export interface ReadOptions {
@@ -250,10 +252,16 @@ function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIter
 }
 
 async function* safeItems(path: string, follow: boolean, opts: ReadOptions): AsyncGenerator<LogItem> {
+  const file = path === '-' ? 'stdin' : path;
+  let lastLine = 0;
   try {
-    yield* fileItems(path === '-' ? 'stdin' : path, openSource(path, follow, opts));
+    for await (const item of fileItems(file, openSource(path, follow, opts))) {
+      lastLine = item.line;
+      yield item;
+    }
   } catch (e) {
-    yield { error: `cannot read ${path}: ${(e as Error).message}`, file: path, line: 0 };
+    const where = lastLine > 0 ? `stopped after line ${lastLine}` : 'nothing read';
+    yield { error: `cannot read ${file} completely (${where}): ${(e as Error).message}`, file, line: lastLine, incomplete: true };
   }
 }
 

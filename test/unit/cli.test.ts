@@ -1,7 +1,8 @@
 // The kubetrail command as a user runs it: a real process on fixture audit logs.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
@@ -98,6 +99,37 @@ describe('kubetrail CLI', () => {
     const both = run('replay', '--store', join(dir, 'm.sqlite'), '--otlp-endpoint', 'http://127.0.0.1:4317', log);
     expect(both.status).not.toBe(0);
     expect(both.stderr).toMatch(/choose one sink/);
+  });
+
+  it('replay exits non-zero for a missing file and creates no store', () => {
+    const store = join(dir, 'missing.sqlite');
+    const r = run('replay', '--store', store, join(dir, 'nope.log'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/nope\.log: no such file/);
+    expect(existsSync(store)).toBe(false);
+  });
+
+  it('replay of a truncated .gz traces what it could read, then exits non-zero naming the file and line', () => {
+    const events = deploymentEvents('trunc').map((e) => JSON.stringify(e));
+    // enough incompressible padding that half the gzip stream still holds whole lines
+    const pad = (i: number) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: `pad-${i}`, stage: 'ResponseComplete', verb: 'get',
+      requestURI: '/healthz', stageTimestamp: '2026-03-01T11:00:00Z', note: Buffer.from(Array.from({ length: 300 }, (_, j) => (i * 7919 + j * 104729) % 251)).toString('base64') });
+    const gz = gzipSync(`${[...events, ...Array.from({ length: 400 }, (_, i) => pad(i))].join('\n')}\n`);
+    const file = join(dir, 'cut.log.gz');
+    writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = run('replay', '--json', '--cluster', 'kwok', '--store', join(dir, 'cut.sqlite'), file);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/cut\.log\.gz:\d+: cannot read .*cut\.log\.gz completely \(stopped after line \d+\): unexpected end of file/);
+    const s = JSON.parse(r.stdout);
+    expect(s.traced).toBe(events.length); // the Deployment's events before the cut
+  });
+
+  it('an unknown command exits non-zero and names the closest command, even with --help', () => {
+    for (const args of [['frobnicate', '--help'], ['replya']]) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`unknown command '${args[0]}'.*closest command is 'replay'`));
+    }
   });
 
   it('demo replays a scenario and serves the UI with a link to its Deployment', async () => {

@@ -1,0 +1,63 @@
+// The kubetrail program: its commands, and main() as src/cli.ts runs it.
+import { Command, CommanderError } from 'commander';
+import { serveCommand } from './serve.ts';
+import { replayCommand } from './replay.ts';
+import { demoCommand } from './demo.ts';
+import { queryCommand } from './query.ts';
+import { log } from '../core/log.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('kubetrail')
+    .description('Control-plane tracer for Kubernetes: audit events, watch changes and Events become per-object traces')
+    .version('0.1.0')
+    .showHelpAfterError();
+  program.addCommand(serveCommand());
+  program.addCommand(replayCommand());
+  program.addCommand(demoCommand());
+  program.addCommand(queryCommand());
+  return program;
+}
+
+/** Edit distance (insert, delete, substitute, swap neighbours), for naming the closest command. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The error for an unknown command word (`kubetrail frobnicate --help`), naming the closest command;
+ * undefined when the first word is a command, `help` or an option. Commander would print the general
+ * help and exit 0 when --help follows an unknown command.
+ */
+export function unknownCommandError(program: Command, args: string[]): string | undefined {
+  const word = args[0];
+  if (word === undefined || word.startsWith('-') || word === 'help') return undefined;
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (names.includes(word)) return undefined;
+  const closest = [...names].sort((x, y) => distance(word, x) - distance(word, y))[0]!;
+  return `unknown command '${word}'. The closest command is '${closest}' (commands: ${program.commands.map((c) => c.name()).join(', ')}; kubetrail --help)`;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  const unknown = unknownCommandError(program, argv.slice(2));
+  if (unknown) {
+    process.stderr.write(`kubetrail: ${unknown}\n`);
+    process.exit(1);
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    log.debug({ err }, 'command failed');
+    process.stderr.write(`kubetrail: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
