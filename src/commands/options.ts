@@ -1,5 +1,6 @@
 // Options shared by the commands: what to trace (tracer config), where spans go (sink), logging.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { RedactionRule, TracerConfig } from '../core/config.ts';
@@ -132,4 +133,37 @@ export function addConfigFileOption(cmd: Command): Command {
     }
   });
   return cmd;
+}
+
+/** A loopback listen address: localhost, 127.0.0.0/8, ::1 (not 0.0.0.0 / :: / a routable address). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+export interface ListenCheck {
+  /** The flag that set the address, e.g. `--webhook-host`. */
+  flag: string;
+  host: string;
+  /** How clients authenticate on this listener, or undefined when nothing does. */
+  authentication?: string;
+  /** Flags that would authenticate this listener (named in the error). */
+  authFlags?: string;
+  allowUnauthenticated: boolean;
+}
+
+/**
+ * Listeners are loopback or authenticated by default: a non-loopback address without authentication
+ * needs --allow-unauthenticated, and then gets a warning at start. Returns the warning to log, if any.
+ */
+export function checkListen(c: ListenCheck): string | undefined {
+  if (isLoopback(c.host) || c.authentication) return undefined;
+  if (!c.allowUnauthenticated) {
+    const how = c.authFlags ? `require authentication (${c.authFlags}) or pass` : 'it has no authentication of its own: pass';
+    throw new Error(`${c.flag} ${c.host} is not a loopback address and anyone who reaches it could use it: ${how} --allow-unauthenticated`);
+  }
+  return `${c.flag} ${c.host}: listening without authentication on a non-loopback address (--allow-unauthenticated); anyone who reaches it can use it`;
 }

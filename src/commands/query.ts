@@ -5,6 +5,7 @@ import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { parseDurationSec } from '../core/duration.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
+import { checkListen } from './options.ts';
 
 function durationOption(v: string): number {
   try {
@@ -27,12 +28,15 @@ export function queryCommand(): Command {
     .description('Serve the Jaeger-compatible query API and UI over raw kubetrail spans stored in Jaeger')
     .requiredOption('--jaeger-query <url>', 'Jaeger query service base URL (raw spans; other paths are passed through)')
     .option('--port <port>', 'HTTP port', portOption, 16686)
-    .option('--host <host>', 'listen address', '0.0.0.0')
+    .option('--host <host>', 'listen address; the API and UI have no authentication: a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
+    .option('--allow-unauthenticated', 'allow a non-loopback --host (logged as a warning)', false)
     .addOption(new Option('--window <duration>', 'window size the write path uses').argParser(durationOption).default(1800, '30m'))
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
     .option('--ui-dir <dir>', 'directory of the built-in UI (default: frontend-plugin/ui)')
     .option('--max-objects <n>', 'most objects in one assembled trace', (v) => Number(v), 5000)
-    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number }) => {
+    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number; allowUnauthenticated: boolean }) => {
+      const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
+      if (warning) log.warn(warning);
       let upstream: URL;
       try {
         upstream = new URL(o.jaegerQuery);

@@ -11,7 +11,7 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, checkListen, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
@@ -34,6 +34,7 @@ interface ServeOptions extends TracerCliOptions {
   tlsKey?: string;
   clientCa?: string;
   maxBodyBytes: number;
+  allowUnauthenticated: boolean;
   queryPort: number;
   queryHost: string;
   query: boolean;
@@ -45,7 +46,7 @@ export function serveCommand(): Command {
   const cmd = new Command('serve')
     .description('receive audit events (webhook) and watch clusters (informers); write spans to Jaeger (OTLP) or the embedded store')
     .option('--webhook-port <port>', 'audit webhook, /healthz, /readyz and /metrics port', parsePort, 8080)
-    .option('--webhook-host <host>', 'address the webhook listens on', '0.0.0.0')
+    .option('--webhook-host <host>', 'address the webhook listens on; a non-loopback one needs --webhook-token(-file) or --client-ca, or --allow-unauthenticated', '127.0.0.1')
     .option('--cluster <name>', 'cluster name for POST /audit and the informers', 'default')
     .option('--kubeconfig <file>', 'kubeconfig for the informers (default $KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'kubeconfig context')
@@ -59,9 +60,10 @@ export function serveCommand(): Command {
     .option('--tls-cert <file>', 'serve the webhook over HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (the audit kubeconfig client-certificate)')
+    .option('--allow-unauthenticated', 'allow listening on a non-loopback address without authentication (logged as a warning)', false)
     .option('--max-body-bytes <n>', 'largest accepted EventList body; larger gets 413', parsePositiveInt, 32 * 1024 * 1024)
     .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
-    .option('--query-host <host>', 'address the query UI listens on', '127.0.0.1')
+    .option('--query-host <host>', 'address the query UI listens on; the UI has no authentication: a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
     .option('--no-query', 'do not serve the query API and UI')
     .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)');
   addSinkOptions(cmd);
@@ -93,6 +95,15 @@ export async function serve(o: ServeOptions): Promise<void> {
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
+  const warnings = [
+    checkListen({
+      flag: '--webhook-host', host: o.webhookHost, allowUnauthenticated: o.allowUnauthenticated,
+      authentication: token ? 'bearer token' : tls?.clientCa ? 'client certificates' : undefined,
+      authFlags: '--webhook-token, --webhook-token-file, or --client-ca with --tls-cert/--tls-key',
+    }),
+    o.query ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
+  ];
+  for (const w of warnings) if (w) log.warn(w);
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
   const { sink } = chosen;
 
