@@ -6,7 +6,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { readAuditLogs, classifyItem } from '../sources/audit-log.ts';
 import { createSink } from '../sinks/index.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { replay, formatSummary, type ReplaySummary } from '../sources/replay.ts';
+import { replay, escapeControl, formatSummary, type ReplaySummary } from '../sources/replay.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
 import {
@@ -43,7 +43,7 @@ export function replayCommand(): Command {
     // Nothing to read at all: say so before creating a store for nothing.
     const problems = files.map(inputProblem);
     if (problems.every((p) => p !== undefined)) {
-      throw new Error(`no input could be read, nothing replayed:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+      throw new Error(`no input could be read, nothing replayed:\n${problems.map((p) => `  ${escapeControl(p!)}`).join('\n')}`);
     }
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
     const summary = await replayFiles({
@@ -51,9 +51,10 @@ export function replayCommand(): Command {
       progress: o.progress && Boolean(process.stderr.isTTY), batchSize: o.batchSize,
     });
     await chosen.sink.close();
-    process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
+    // JSON: `rejected` is the webhook's word for what `errors` (kept for compatibility) counts.
+    process.stdout.write(o.json ? `${JSON.stringify({ ...summary, rejected: summary.errors })}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
     if (summary.unreadable.length > 0) {
-      throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${u}`).join('\n')}`);
+      throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${escapeControl(u)}`).join('\n')}`);
     }
   });
 }

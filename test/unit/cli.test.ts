@@ -124,6 +124,19 @@ describe('kubetrail CLI', () => {
     expect(s.traced).toBe(events.length); // the Deployment's events before the cut
   });
 
+  it('the replay summary escapes control bytes from the input and says rejected, like the webhook', () => {
+    const file = join(dir, 'ctl.log');
+    const evil = '\u001b]0;owned\u0007\u001b[2J\u202e{"kind":"Event"';
+    writeFileSync(file, `${evil}\n${JSON.stringify(deploymentEvents('ctl')[0])}\n`);
+    const r = run('replay', '--cluster', 'kwok', '--store', join(dir, 'ctl.sqlite'), file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+    expect(r.stdout).toContain('\\x1b');
+    expect(r.stdout).toMatch(/rejected: +1\n +.*ctl\.log:1: invalid JSON/);
+    const json = JSON.parse(run('replay', '--json', '--cluster', 'kwok', '--store', join(dir, 'ctl2.sqlite'), file).stdout);
+    expect(json).toMatchObject({ traced: 1, rejected: 1, errors: 1 });
+  });
+
   it('an unknown command exits non-zero and names the closest command, even with --help', () => {
     for (const args of [['frobnicate', '--help'], ['replya']]) {
       const r = run(...args);
