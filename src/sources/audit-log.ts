@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { isRecord } from '../core/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
+import { stripExportTime, unwrapManagedAudit } from '../normalize/managed-audit.ts';
 
 export interface LogItem {
   event?: unknown;
@@ -170,6 +171,44 @@ function* expand(v: unknown): Generator<unknown> {
   yield v;
 }
 
+/** Log items of one parsed value: list items, and managed-cluster export records unwrapped. */
+function* toItems(v: unknown, file: string, line: number): Generator<LogItem> {
+  for (const value of expand(v)) {
+    const managed = unwrapManagedAudit(value);
+    if (!managed) {
+      yield { event: value, file, line };
+      continue;
+    }
+    for (const m of managed) yield 'error' in m ? { error: m.error, file, line } : { event: m.event, file, line };
+  }
+}
+
+/**
+ * A whole document's items oldest first (stable; an item without a time keeps its place after
+ * the one before it). Exports are often newest first, e.g. `gcloud logging read --format=json`.
+ */
+function inTimeOrder(items: LogItem[]): LogItem[] {
+  let last = -Infinity;
+  const keyed = items.map((item, i) => {
+    const t = item.event !== undefined ? itemTimeUs(item.event) : undefined;
+    if (t !== undefined) last = t;
+    return { item, t: t ?? last, i };
+  });
+  keyed.sort((a, b) => a.t - b.t || a.i - b.i);
+  return keyed.map((k) => k.item);
+}
+
+/** JSON.parse of a line; also a CloudWatch S3 export line `<ISO time> {json}`. */
+function parseLine(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const rest = stripExportTime(text);
+    if (rest === undefined) throw e;
+    return JSON.parse(rest);
+  }
+}
+
 async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RESET>): AsyncGenerator<LogItem> {
   const it = lines(chunks)[Symbol.asyncIterator]();
   let first = true;
@@ -180,7 +219,7 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
     if (text.trim() === '') continue;
     let v: unknown;
     try {
-      v = JSON.parse(text);
+      v = parseLine(text);
     } catch (e) {
       const t = text.trim();
       if (first && (t === '{' || t === '[')) {
@@ -193,7 +232,7 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
       continue;
     }
     first = false;
-    for (const event of expand(v)) yield { event, file, line };
+    yield* toItems(v, file, line);
   }
 }
 
@@ -214,29 +253,30 @@ async function* documentItems(file: string, firstText: string, it: AsyncIterator
   if (!tooBig) {
     try {
       const v = JSON.parse(buffered.map((l) => l.text).join('\n'));
-      for (const event of expand(v)) yield { event, file, line: 1 };
+      yield* inTimeOrder([...toItems(v, file, 1)]);
       return;
     } catch {
       // not a document: fall back to JSON lines below
     }
   }
   // JSON lines whose first line is broken: report it and go on line by line.
-  for (const l of buffered) {
-    try {
-      for (const event of expand(JSON.parse(l.text))) yield { event, file, line: l.line };
-    } catch (e) {
-      yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
-    }
-  }
+  for (const l of buffered) yield* lineItems(file, l);
   for (;;) {
     const r = await it.next();
     if (r.done) return;
-    try {
-      for (const event of expand(JSON.parse(r.value.text))) yield { event, file, line: r.value.line };
-    } catch (e) {
-      yield { error: `invalid JSON: ${(e as Error).message}`, file, line: r.value.line };
-    }
+    yield* lineItems(file, r.value);
   }
+}
+
+function* lineItems(file: string, l: Line): Generator<LogItem> {
+  let v: unknown;
+  try {
+    v = parseLine(l.text);
+  } catch (e) {
+    yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
+    return;
+  }
+  yield* toItems(v, file, l.line);
 }
 
 function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIterable<Buffer | typeof RESET> {
