@@ -5,6 +5,7 @@ import { replayCommand } from './replay.ts';
 import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { log } from '../core/log.ts';
+import { output } from './io.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubetrail')
@@ -45,19 +46,40 @@ export function unknownCommandError(program: Command, args: string[]): string | 
   return `unknown command '${word}'. The closest command is '${closest}' (commands: ${program.commands.map((c) => c.name()).join(', ')}; kubetrail --help)`;
 }
 
-export async function main(argv = process.argv): Promise<void> {
+/**
+ * Runs the program on `args` (without node and script) and resolves with its exit code instead of
+ * exiting: 0 also while a long-running command (serve, query, demo) keeps serving. Help, errors and
+ * command output go through src/commands/io.ts, so tests can run it in-process.
+ */
+export async function run(args: string[]): Promise<number> {
   const program = buildProgram();
-  const unknown = unknownCommandError(program, argv.slice(2));
+  const unknown = unknownCommandError(program, args);
   if (unknown) {
-    process.stderr.write(`kubetrail: ${unknown}\n`);
-    process.exit(1);
+    output.err(`kubetrail: ${unknown}\n`);
+    return 1;
   }
+  const configure = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (t) => output.out(t),
+      writeErr: (t) => output.err(t),
+      // commander's "error: …" in the same words as ours: "kubetrail: …"
+      outputError: (t, write) => write(t.replace(/^error: /, 'kubetrail: ')),
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof CommanderError) return err.exitCode;
     log.debug({ err }, 'command failed');
-    process.stderr.write(`kubetrail: ${(err as Error).message}\n`);
-    process.exit(1);
+    output.err(`kubetrail: ${(err as Error).message}\n`);
+    return 1;
   }
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const code = await run(argv.slice(2));
+  if (code !== 0) process.exit(code);
 }

@@ -9,6 +9,7 @@ import type { SpanSink } from '../core/sink.ts';
 import { replay, escapeControl, formatSummary, type ReplaySummary } from '../sources/replay.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
+import { output } from './io.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
 } from './options.ts';
@@ -52,7 +53,7 @@ export function replayCommand(): Command {
     });
     await chosen.sink.close();
     // JSON: `rejected` is the webhook's word for what `errors` (kept for compatibility) counts.
-    process.stdout.write(o.json ? `${JSON.stringify({ ...summary, rejected: summary.errors })}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
+    output.out(o.json ? `${JSON.stringify({ ...summary, rejected: summary.errors })}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
     if (summary.unreadable.length > 0) {
       throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${escapeControl(u)}`).join('\n')}`);
     }
