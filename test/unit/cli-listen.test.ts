@@ -1,15 +1,15 @@
 // Listeners are loopback or authenticated by default (serve's webhook and query UI, query, demo).
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkListen, isLoopback } from '../../src/commands/options.ts';
 import { serveCommand } from '../../src/commands/serve.ts';
 import { queryCommand } from '../../src/commands/query.ts';
 import { demoCommand } from '../../src/commands/demo.ts';
+import { CLI } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 
-const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
 
 describe('listen addresses', () => {
   it('default to loopback on every command', () => {
@@ -32,7 +32,7 @@ describe('listen addresses', () => {
   });
 
   it('serve refuses 0.0.0.0 without authentication (exit 1, no store), and with --allow-unauthenticated logs a warning and listens', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kt-listen-'));
+    const dir = tempDir('kt-listen-').path;
     const args = ['serve', '--webhook-host', '0.0.0.0', '--webhook-port', '0', '--no-query', '--no-informers', '--store', join(dir, 's.sqlite')];
     const runServe = (extra: string[], until?: RegExp) => new Promise<{ code: number | null; out: string }>((res) => {
       const child = spawn(process.execPath, [CLI, ...args, ...extra], { env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,27 +3,29 @@
 // stdin, signals or a served port are what is tested (spawnCli, spawn).
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { auditEvent, deploymentEvents, secretEvent } from './webhook.fixtures.ts';
 
 import { CLI, runCli as run, spawnCli } from '../helpers/cli.ts';
+import { ALL_TIME, tempDir } from '../helpers/fixtures.ts';
 
 describe('kubetrail CLI', async () => {
+  let tmp: ReturnType<typeof tempDir>;
   let dir: string;
   let log: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'kt-cli-'));
+    tmp = tempDir('kt-cli-');
+    dir = tmp.path;
     log = join(dir, 'audit.log');
     const lease = auditEvent({ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease', namespace: 'kube-node-lease', name: 'node-1', at: 3 });
     const lines = [...deploymentEvents(), '{"kind": "Event", broken', secretEvent(), lease].map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
     writeFileSync(log, `${lines.join('\n')}\n`);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => tmp.remove());
 
   it('has --help on every command', async () => {
     for (const cmd of [[], ['serve'], ['replay'], ['demo'], ['query']]) {
@@ -68,7 +70,7 @@ describe('kubetrail CLI', async () => {
     expect((await run('replay', '--cluster', 'kwok', '--store', path, log)).status).toBe(0);
     const again = new SqliteStore(path);
     expect(again.count()).toBe(n);
-    expect(await new SqliteBackend(again).findObjects({ cluster: 'kwok', name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 })).toHaveLength(1);
+    expect(await new SqliteBackend(again).findObjects({ cluster: 'kwok', name: 'web', ...ALL_TIME, limit: 5 })).toHaveLength(1);
     await again.close();
   });
 
@@ -201,7 +203,7 @@ describe('kubetrail CLI', async () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const store = new SqliteStore(path);
-    expect(await new SqliteBackend(store).findObjects({ cluster: 'dev', name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 })).toHaveLength(1);
+    expect(await new SqliteBackend(store).findObjects({ cluster: 'dev', name: 'api', ...ALL_TIME, limit: 1 })).toHaveLength(1);
     await store.close();
   });
 });

@@ -1,33 +1,30 @@
 // The webhook takes compressed bodies (Content-Encoding gzip, deflate, br), as a proxy or a
 // client may send them, over a real HTTP connection; the body limit holds after decoding.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
-import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
+import type { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { buildWebhookServer, type WebhookServer } from '../../src/sources/webhook.ts';
 import { deploymentEvents, eventList } from './webhook.fixtures.ts';
+import { ALL_TIME, tempStore } from '../helpers/fixtures.ts';
 
 const LIMIT = 64 * 1024;
 
 describe('webhook Content-Encoding', () => {
-  let dir: string;
+  let temp: ReturnType<typeof tempStore>;
   let store: SqliteStore;
   let server: WebhookServer;
   let url: string;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kt-webhook-enc-'));
-    store = new SqliteStore(join(dir, 'kt.sqlite'));
+    temp = tempStore('kt-webhook-enc-');
+    store = temp.store;
     server = buildWebhookServer({ pipeline: new Pipeline(), sink: store, maxBodyBytes: LIMIT });
     url = `${await server.app.listen({ port: 0, host: '127.0.0.1' })}/audit/`;
   });
   afterAll(async () => {
     await server.app.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await temp.close();
   });
 
   const post = (cluster: string, body: Buffer, encoding: string) =>
@@ -39,7 +36,7 @@ describe('webhook Content-Encoding', () => {
       const res = await post(`enc-${encoding}`, encode(Buffer.from(JSON.stringify(eventList(deploymentEvents(`web-${encoding}`))))), encoding);
       expect(res.status, encoding).toBe(200);
       expect(await res.json()).toMatchObject({ received: 2, rejected: 0 });
-      const found = await new SqliteBackend(store).findObjects({ cluster: `enc-${encoding}`, name: `web-${encoding}`, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 });
+      const found = await new SqliteBackend(store).findObjects({ cluster: `enc-${encoding}`, name: `web-${encoding}`, ...ALL_TIME, limit: 5 });
       expect(found, encoding).toHaveLength(1);
     }
   });
