@@ -62,7 +62,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const error = (item: ReplayItem, reason: string) => {
     s.errors++;
     if (s.errorSamples.length < MAX_ERROR_SAMPLES) s.errorSamples.push(`${item.file}:${item.line}: ${reason}`);
-    log.debug({ file: item.file, line: item.line, reason }, 'skipping bad log item');
+    log.debug({ file: item.file, line: item.line, reason }, 'rejected bad log item');
   };
 
   const writeBatch = async (spans: SpanRecord[]) => {
