@@ -15,7 +15,8 @@ export interface CliResult {
 
 /** `kubetrail <args>` in this process; logs below warn are off. */
 export async function runCli(...args: string[]): Promise<CliResult> {
-  process.env.KUBETRAIL_LOG_LEVEL = 'warn';
+  const level = process.env.KUBETRAIL_LOG_LEVEL;
+  process.env.KUBETRAIL_LOG_LEVEL = 'warn'; // read when the options are built
   let stdout = '';
   let stderr = '';
   const restore = redirectOutput({ out: (t) => (stdout += t), err: (t) => (stderr += t) });
@@ -24,6 +25,8 @@ export async function runCli(...args: string[]): Promise<CliResult> {
     return { status, stdout, stderr };
   } finally {
     restore();
+    if (level === undefined) delete process.env.KUBETRAIL_LOG_LEVEL;
+    else process.env.KUBETRAIL_LOG_LEVEL = level;
   }
 }
 

@@ -7,7 +7,7 @@ import { checkListen, isLoopback } from '../../src/commands/options.ts';
 import { serveCommand } from '../../src/commands/serve.ts';
 import { queryCommand } from '../../src/commands/query.ts';
 import { demoCommand } from '../../src/commands/demo.ts';
-import { CLI } from '../helpers/cli.ts';
+import { CLI, runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
 
@@ -31,11 +31,22 @@ describe('listen addresses', () => {
     expect(checkListen({ ...base, allowUnauthenticated: true })).toMatch(/without authentication/);
   });
 
+  it('query and demo refuse a non-loopback --host without --allow-unauthenticated (their UI has no authentication)', async () => {
+    for (const args of [['query', '--jaeger-query', 'http://127.0.0.1:1', '--host', '0.0.0.0'], ['demo', '--host', '::', '--port', '0']]) {
+      const r = await runCli(...args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/--host (0\.0\.0\.0|::) is not a loopback address .*--allow-unauthenticated/);
+    }
+    const serveUi = await runCli('serve', '--query-host', '0.0.0.0', '--webhook-token', 't', '--no-informers', '--webhook-port', '0');
+    expect(serveUi.status).toBe(1);
+    expect(serveUi.stderr).toMatch(/--query-host 0\.0\.0\.0 is not a loopback address/);
+  });
+
   it('serve refuses 0.0.0.0 without authentication (exit 1, no store), and with --allow-unauthenticated logs a warning and listens', async () => {
     const dir = tempDir('kt-listen-').path;
     const args = ['serve', '--webhook-host', '0.0.0.0', '--webhook-port', '0', '--no-query', '--no-informers', '--store', join(dir, 's.sqlite')];
     const runServe = (extra: string[], until?: RegExp) => new Promise<{ code: number | null; out: string }>((res) => {
-      const child = spawn(process.execPath, [CLI, ...args, ...extra], { env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args, ...extra], { env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', KUBETRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const onData = (d: Buffer) => {
         out += d;
