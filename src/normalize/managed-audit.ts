@@ -145,10 +145,11 @@ export function parseGkeTarget(resourceName: string, methodName: string): Target
 function kubeObject(v: unknown, t: Target | undefined): Record<string, unknown> | undefined {
   if (!isRecord(v)) return undefined;
   const { '@type': type, ...obj } = v;
-  if (typeof type === 'string' && t) {
-    // e.g. "apps.k8s.io/v1.Deployment", "core.k8s.io/v1.Pod", "meta.k8s.io/v1.Status"
-    const kind = /\.([A-Za-z0-9]+)$/.exec(type)?.[1];
-    if (obj.kind === undefined && kind) obj.kind = kind;
+  // an object type, e.g. "apps.k8s.io/v1.Deployment", "core.k8s.io/v1.Pod", "meta.k8s.io/v1.Status";
+  // anything else (a patch body's type) is left as it is
+  const kind = typeof type === 'string' ? /^[^/]+\/[^/.]+\.([A-Z][A-Za-z0-9]*)$/.exec(type)?.[1] : undefined;
+  if (kind && t) {
+    if (obj.kind === undefined) obj.kind = kind;
     if (obj.apiVersion === undefined) {
       obj.apiVersion = kind === 'Status' ? 'v1' : t.apiGroup ? `${t.apiGroup}/${t.apiVersion}` : t.apiVersion;
     }

@@ -57,6 +57,28 @@ describe('managed-cluster audit exports', () => {
       .toMatchObject({ apiGroup: 'networking.k8s.io', namespace: 'shop', resource: 'ingresses', name: undefined });
   });
 
+  it('maps a GKE patch: the patch body keeps its shape, the response object gets apiVersion and kind back, a gRPC error becomes the HTTP status', () => {
+    const [r] = unwrapManagedAudit({
+      insertId: 'p1', timestamp: '2026-03-02T09:10:00.000Z', labels: { 'authorization.k8s.io/decision': 'allow' },
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', serviceName: 'k8s.io', methodName: 'io.k8s.core.v1.pods.status.patch',
+        resourceName: 'core/v1/namespaces/shop/pods/cart-1/status', authenticationInfo: { principalEmail: 'system:node:gke-n1' },
+        request: { '@type': 'k8s.io/Patch', status: { phase: 'Running' } },
+        response: { '@type': 'core.k8s.io/v1.Pod', metadata: { name: 'cart-1', namespace: 'shop' }, status: { phase: 'Running' } },
+        status: { code: 10, message: 'the object has been modified' },
+      },
+    })!;
+    const ev = (r as { event: Record<string, any> }).event;
+    expect(ev).toMatchObject({
+      verb: 'patch', auditID: 'p1', requestURI: '/api/v1/namespaces/shop/pods/cart-1/status', user: { username: 'system:node:gke-n1' },
+      objectRef: { apiGroup: '', apiVersion: 'v1', namespace: 'shop', resource: 'pods', name: 'cart-1', subresource: 'status' },
+      responseStatus: { code: 409, reason: 'Conflict', message: 'the object has been modified' },
+      annotations: { 'authorization.k8s.io/decision': 'allow' },
+    });
+    expect(ev.requestObject).toEqual({ status: { phase: 'Running' } });
+    expect(ev.responseObject).toMatchObject({ apiVersion: 'v1', kind: 'Pod' });
+  });
+
   it('leaves plain audit events and core Events alone, and says why a look-alike cannot be mapped', () => {
     expect(unwrapManagedAudit({ kind: 'Event', apiVersion: 'v1', message: 'Scaled up', involvedObject: {} })).toBeUndefined();
     expect(unwrapManagedAudit({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'x', stage: 'ResponseComplete' })).toBeUndefined();
