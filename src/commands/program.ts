@@ -38,7 +38,8 @@ function distance(a: string, b: string): number {
  * help and exit 0 when --help follows an unknown command.
  */
 export function unknownCommandError(program: Command, args: string[]): string | undefined {
-  const word = args[0];
+  // `kubetrail help frobnicate` too
+  const word = args[0] === 'help' ? args[1] : args[0];
   if (word === undefined || word.startsWith('-') || word === 'help') return undefined;
   const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
   if (names.includes(word)) return undefined;

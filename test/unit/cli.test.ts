@@ -140,10 +140,11 @@ describe('kubetrail CLI', async () => {
   });
 
   it('an unknown command exits non-zero and names the closest command, even with --help', async () => {
-    for (const args of [['frobnicate', '--help'], ['replya']]) {
+    for (const args of [['frobnicate', '--help'], ['replya'], ['help', 'sevre']]) {
       const r = args[0] === 'frobnicate' ? spawnCli(args) : await run(...args);
       expect(r.status, args.join(' ')).not.toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`unknown command '${args[0]}'.*closest command is 'replay'`));
+      const word = args[0] === 'help' ? args[1] : args[0];
+      expect(r.stderr).toMatch(new RegExp(`unknown command '${word}'.*closest command is '${word === 'sevre' ? 'serve' : 'replay'}'`));
     }
   });
 
