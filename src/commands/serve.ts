@@ -11,7 +11,7 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, checkListen, collectResource, parsePort, parseUrl, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, applyLogLevel, checkListen, collectResource, isLoopback, parsePort, parseUrl, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
@@ -112,6 +112,9 @@ export async function serve(o: ServeOptions): Promise<void> {
     }),
     o.query ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
   ];
+  if (token && !tls && !isLoopback(o.webhookHost)) {
+    warnings.push(`--webhook-host ${o.webhookHost}: the bearer token travels in clear text over plain HTTP; add --tls-cert and --tls-key`);
+  }
   for (const w of warnings) if (w) log.warn(w);
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store });
   const { sink } = chosen;
