@@ -11,7 +11,7 @@
 //   Logs Insights rows (`@message`); and S3 export lines `<ISO time> <message>` (see stripExportTime).
 // - AKS: Azure Monitor diagnostic records of category kube-audit / kube-audit-admin, whose
 //   `properties.log` is the audit event JSON, one per line or wrapped in {records: [...]};
-//   Log Analytics AzureDiagnostics rows (`log_s`).
+//   Log Analytics AzureDiagnostics rows (`log_s`) and AKSAudit / AKSAuditAdmin table rows.
 // A record that has one of these shapes but cannot be mapped yields an error saying why.
 import { isRecord } from '../core/audit-event.ts';
 
@@ -41,6 +41,7 @@ export function unwrapManagedAudit(v: unknown): Unwrapped[] | undefined {
   if (typeof v.message === 'string' || typeof v['@message'] === 'string') return fromCloudWatchEvent(v);
   if (Array.isArray(v.records)) return v.records.flatMap((r) => unwrapManagedAudit(r) ?? [{ error: 'an Azure diagnostic record without properties.log' }]);
   if ((isRecord(v.properties) && 'log' in v.properties) || typeof v.log_s === 'string') return [fromAks(v)];
+  if (v.Type === 'AKSAudit' || v.Type === 'AKSAuditAdmin' || (typeof v.AuditId === 'string' && typeof v.Verb === 'string')) return [fromAksTable(v)];
   return undefined;
 }
 
@@ -92,6 +93,52 @@ function fromAks(r: Record<string, unknown>): Unwrapped {
   const log = isRecord(r.properties) ? r.properties.log : r.log_s;
   if (typeof log !== 'string') return { error: 'Azure diagnostic record: properties.log is not a string' };
   return parseEmbedded(log, 'Azure properties.log');
+}
+
+/** A Log Analytics `dynamic` column: an object, or (az monitor log-analytics query) its JSON text. */
+function dynamic(v: unknown): unknown {
+  if (typeof v !== 'string' || !/^\s*[[{]/.test(v)) return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/**
+ * A row of the resource-specific Log Analytics tables AKSAudit / AKSAuditAdmin: the audit event's
+ * fields as columns (AuditId, Verb, ObjectRef, …). Request/response objects the table stored as
+ * "skipped-too-big-size-object" are left out.
+ */
+function fromAksTable(r: Record<string, unknown>): Unwrapped {
+  const auditID = str(r.AuditId);
+  if (!auditID) return { error: 'AKSAudit row without AuditId' };
+  const verb = str(r.Verb);
+  if (!verb) return { error: `AKSAudit row ${auditID.slice(0, 64)} without Verb` };
+  const object = (v: unknown) => {
+    const o = dynamic(v);
+    return isRecord(o) ? o : undefined;
+  };
+  const event: Record<string, unknown> = {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: str(r.Level),
+    auditID,
+    stage: str(r.Stage),
+    requestURI: str(r.RequestUri),
+    verb,
+    user: object(r.User),
+    sourceIPs: Array.isArray(dynamic(r.SourceIps)) ? dynamic(r.SourceIps) : undefined,
+    userAgent: str(r.UserAgent),
+    objectRef: object(r.ObjectRef),
+    responseStatus: object(r.ResponseStatus),
+    requestObject: object(r.RequestObject),
+    responseObject: object(r.ResponseObject),
+    requestReceivedTimestamp: str(r.RequestReceivedTime),
+    stageTimestamp: str(r.StageReceivedTime) ?? str(r.TimeGenerated),
+    annotations: object(r.Annotations),
+  };
+  return { event: Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)) };
 }
 
 // ---- GKE (Cloud Logging, Cloud Audit Logs) ---------------------------------------------------

@@ -30,6 +30,7 @@ describe('managed-cluster audit exports', () => {
     ['eks-s3-export.log', 3, []],
     ['aks-kube-audit.jsonl', 3, [/aks-kube-audit\.jsonl:4: Azure diagnostic category "kube-apiserver" is not kube-audit/, /aks-kube-audit\.jsonl:5: Azure properties\.log is not JSON/]],
     ['aks-records.json', 3, []],
+    ['aks-aksaudit-table.json', 3, [/aks-aksaudit-table\.json:1: AKSAudit row without AuditId/]],
   ];
   for (const [file, mapped, errors] of cases) {
     it(`${file}: create, update with its diff, and the refused create are traced; unmappable records are reported`, async () => {
