@@ -28,16 +28,21 @@ interface ReplayCliOptions extends TracerCliOptions {
 export function replayCommand(): Command {
   const cmd = new Command('replay')
     .description('trace audit log files (JSON lines, rotated or .gz, - for stdin) and Kubernetes Event dumps into the store or Jaeger')
-    .argument('<files...>', 'audit log files; rotated siblings are merged in time order')
+    .argument('<files...>', 'audit log files (also GKE, EKS and AKS audit exports); rotated siblings are merged in time order')
+    .optionsGroup('Replay:')
     .option('--cluster <name>', 'cluster name the events belong to', 'default')
     .option('--follow', 'keep reading appended lines (like tail -f) until interrupted', false)
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
     .option('--json', 'print the summary as JSON', false)
     .option('--batch-size <spans>', 'spans per sink write', parsePositiveInt, 5000);
+  cmd.optionsGroup('Where spans go:');
   addSinkOptions(cmd);
+  cmd.optionsGroup('What is traced:');
   addTracerOptions(cmd);
+  cmd.optionsGroup('General:');
   addLogOptions(cmd);
   addConfigFileOption(cmd);
+  cmd.helpOption('-h, --help', 'display help for command');
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
     const config = tracerConfigFrom(o);
