@@ -63,5 +63,8 @@ describe('listen addresses', () => {
     const allowed = await runServe(['--allow-unauthenticated'], /audit webhook listening/);
     expect(allowed.out).toMatch(/"level":40[^\n]*without authentication/);
     expect(allowed.out).toMatch(/audit webhook listening/);
+    const token = await runServe(['--webhook-token', 'shh'], /audit webhook listening/);
+    expect(token.out).toMatch(/"level":40[^\n]*bearer token travels in clear text/);
+    expect(token.out).not.toContain('shh');
   });
 });
