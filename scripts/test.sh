@@ -6,6 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
+sh scripts/check-prereqs.sh
 sh scripts/install.sh
 if ! command -v chromium >/dev/null 2>&1; then
   echo "[test] installing Debian's chromium for the browser tests" >&2

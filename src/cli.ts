@@ -1,36 +1,33 @@
 #!/usr/bin/env node
 // kubetrail command line: serve (webhook + informers), replay (audit logs), demo, query (read path).
-import { Command, CommanderError } from 'commander';
-import { serveCommand } from './commands/serve.ts';
-import { replayCommand } from './commands/replay.ts';
-import { demoCommand } from './commands/demo.ts';
-import { queryCommand } from './commands/query.ts';
-import { diagnoseCommand } from './commands/diagnose.ts';
-import { log } from './core/log.ts';
+// This file only checks the Node.js version, then loads the program (src/commands/program.ts):
+// on an older Node the commands' imports (node:sqlite, .ts files) would fail with a less clear error.
+import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
 
-export function buildProgram(): Command {
-  const program = new Command('kubetrail')
-    .description('Control-plane tracer for Kubernetes: audit events, watch changes and Events become per-object traces')
-    .version('0.1.0')
-    .showHelpAfterError();
-  program.addCommand(serveCommand());
-  program.addCommand(replayCommand());
-  program.addCommand(demoCommand());
-  program.addCommand(queryCommand());
-  program.addCommand(diagnoseCommand());
-  return program;
+/** Node >= 24.2: `import.meta.main` and running .ts files directly. Keep in line with package.json engines. */
+export const MIN_NODE = [24, 2] as const;
+
+export function nodeVersionError(version = process.versions.node): string | undefined {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])) return undefined;
+  return `kubetrail needs Node.js ${MIN_NODE.join('.')} or newer, this is Node.js ${version}: run it with scripts/with-node.sh (npm run kubetrail -- ...), which brings Node.js 24`;
 }
 
-async function main(): Promise<void> {
-  const program = buildProgram();
+// import.meta.main is undefined before Node 24.2, so compare the script path as well.
+const isMain = import.meta.main ?? (() => {
   try {
-    await program.parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
-    log.debug({ err }, 'command failed');
-    process.stderr.write(`kubetrail: ${(err as Error).message}\n`);
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (isMain) {
+  const tooOld = nodeVersionError();
+  if (tooOld) {
+    process.stderr.write(`kubetrail: ${tooOld}\n`);
     process.exit(1);
   }
+  const { main } = await import('./commands/program.ts');
+  await main();
 }
-
-if (import.meta.main) void main();

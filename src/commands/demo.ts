@@ -15,7 +15,7 @@ import { defaultTracerConfig } from '../core/config.ts';
 import { objectKey, type ObjectRef } from '../core/model.ts';
 import { rawTraceId } from '../core/ids.ts';
 import { log } from '../core/log.ts';
-import { addLogOptions, applyLogLevel, parsePort } from './options.ts';
+import { addLogOptions, applyLogLevel, checkListen, parsePort } from './options.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** Where the recorded scenario lives, then fallbacks while it is not recorded yet. */
@@ -38,6 +38,7 @@ export function findScenarioLogs(dirs: string[] = SCENARIO_DIRS): { dir: string;
 interface DemoOptions {
   port: number;
   host: string;
+  allowUnauthenticated: boolean;
   store?: string;
   scenario?: string;
   cluster: string;
@@ -48,13 +49,16 @@ export function demoCommand(): Command {
   const cmd = new Command('demo')
     .description('replay the recorded KWOK scenario (examples/kwok-scenario) into a fresh store and open the UI')
     .option('--port <port>', 'query API and UI port', parsePort, 16686)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--host <host>', 'address to listen on; a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
+    .option('--allow-unauthenticated', 'allow a non-loopback --host (logged as a warning)', false)
     .option('--store <file>', 'store file to (re)create (default: a cache file)')
     .option('--scenario <dir>', 'directory with audit.log* to replay instead of examples/kwok-scenario')
     .option('--cluster <name>', 'cluster name of the recording', 'kwok');
   addLogOptions(cmd);
   return cmd.action(async (o: DemoOptions) => {
     applyLogLevel(o);
+    const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
+    if (warning) log.warn(warning);
     await demo(o);
   });
 }

@@ -1,11 +1,16 @@
 // Options shared by the commands: what to trace (tracer config), where spans go (sink), logging.
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { isIP } from 'node:net';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { RedactionRule, TracerConfig } from '../core/config.ts';
 import { defaultTracerConfig } from '../core/config.ts';
 import { parseDurationSec } from '../core/duration.ts';
 import { setLogLevel } from '../core/log.ts';
+
+// Every parser below throws commander's InvalidArgumentError, so a bad value is reported as
+// `option '--flag <arg>' argument 'value' is invalid. <reason>` — with the flag, never an
+// internal field name (windowSec) — and exits 1, like commander's own errors.
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -13,13 +18,13 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port number: ${value}`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a TCP port (0-65535)');
   return n;
 }
 
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive integer: ${value}`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('not a positive integer');
   return n;
 }
 
@@ -29,8 +34,42 @@ const BYTE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 
 export function parseByteSize(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(|k|m|g|ki|mi|gi)b?\s*$/i.exec(value);
   const n = m ? Math.round(Number(m[1]) * BYTE_UNITS[m[2]!.toLowerCase()]!) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`not a byte size (e.g. 256Mi, 1Gi, 268435456): ${value}`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('not a byte size (e.g. 256Mi, 1Gi, 268435456)');
   return n;
+}
+
+/** `--cache-bytes`: a byte size of at least 1 MiB. */
+export function parseCacheBytes(value: string): number {
+  const n = parseByteSize(value);
+  if (n < 1024 * 1024) throw new InvalidArgumentError('at least 1Mi');
+  return n;
+}
+
+/** `--window`: a duration of whole minutes (`30m`, `1h`, `1800`), in seconds. */
+export function parseWindow(value: string): number {
+  let sec: number;
+  try {
+    sec = parseDurationSec(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/: .*$/, ''));
+  }
+  if (!(sec > 0) || sec % 60 !== 0) throw new InvalidArgumentError('must be a whole number of minutes (e.g. 30m, 1h, 1h30m)');
+  return sec;
+}
+
+/** A URL flag (`--jaeger-query`, `--otlp-endpoint` style values with a scheme). */
+export function parseUrl(value: string): string {
+  try {
+    return new URL(value).href;
+  } catch {
+    throw new InvalidArgumentError('not a URL (e.g. http://jaeger-query:16686)');
+  }
+}
+
+/** A repeatable `group/resource` flag (`apps/deployments`, `/configmaps` for the core group). */
+export function collectResource(value: string, previous: string[] = []): string[] {
+  if (!value.includes('/')) throw new InvalidArgumentError("resources are given as group/resource ('/configmaps' for the core group)");
+  return [...previous, value];
 }
 
 /** `[group/resource:]path`, e.g. `data.*` (any resource) or `/configmaps:data.password` (core group). */
@@ -40,23 +79,30 @@ export function parseRedactRule(text: string): RedactionRule {
   const target = text.slice(0, i);
   const path = text.slice(i + 1);
   const slash = target.indexOf('/');
-  if (slash < 0 || !path) throw new Error(`--redact expects [group/resource:]path (core group: /configmaps:data.x), got '${text}'`);
+  if (slash < 0 || !path) throw new InvalidArgumentError('expected [group/resource:]path (core group: /configmaps:data.x)');
   return { group: target.slice(0, slash), resource: target.slice(slash + 1), path };
 }
 
 export function addTracerOptions(cmd: Command): Command {
   return cmd
-    .option('--window <duration>', 'length of a trace window per object (multiple of 1m)', '30m')
-    .option('--exclude-resource <group/resource>', `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`, collect, [])
-    .option('--include-resource <group/resource>', 'trace a resource excluded by default (e.g. coordination.k8s.io/leases)', collect, [])
+    .addOption(new Option('--window <duration>', 'length of a trace window per object (whole minutes)').argParser(parseWindow).default(defaultTracerConfig.windowSec, '30m'))
+    .option('--exclude-resource <group/resource>', `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`, collectResource, [])
+    .option('--include-resource <group/resource>', 'trace a resource excluded by default (e.g. coordination.k8s.io/leases)', collectResource, [])
     .option('--include-reads', 'trace get/list/watch requests too', false)
-    .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collect, [])
+    .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collectRedact, [])
     .option('--cache-size <objects>', `objects whose previous version is kept for diffs (and emitted object/link spans remembered); default ${defaultTracerConfig.cacheSize}`, parsePositiveInt)
-    .option('--cache-bytes <size>', `memory for previous versions kept for diffs, e.g. 512Mi; default ${defaultTracerConfig.cacheBytes / 1024 ** 2}Mi`, parseByteSize);
+    .option('--cache-bytes <size>', `memory for previous versions kept for diffs, e.g. 512Mi; default ${defaultTracerConfig.cacheBytes / 1024 ** 2}Mi`, parseCacheBytes);
+}
+
+/** A repeatable `--redact` rule, checked when given. */
+function collectRedact(value: string, previous: string[] = []): string[] {
+  parseRedactRule(value);
+  return [...previous, value];
 }
 
 export interface TracerCliOptions {
-  window: string;
+  /** Seconds (parseWindow). */
+  window: number;
   excludeResource: string[];
   includeResource: string[];
   includeReads: boolean;
@@ -67,11 +113,8 @@ export interface TracerCliOptions {
 
 export function tracerConfigFrom(o: TracerCliOptions): Partial<TracerConfig> {
   const include = new Set(o.includeResource);
-  for (const r of [...o.excludeResource, ...o.includeResource]) {
-    if (!r.includes('/')) throw new Error(`resources are given as group/resource ('/configmaps' for the core group), got '${r}'`);
-  }
   return {
-    windowSec: parseDurationSec(o.window),
+    windowSec: o.window,
     includeReads: o.includeReads,
     excludeResources: [...new Set([...defaultTracerConfig.excludeResources, ...o.excludeResource])].filter((r) => !include.has(r)),
     redact: o.redact.map(parseRedactRule),
@@ -124,9 +167,13 @@ export function addConfigFileOption(cmd: Command): Command {
       let v = value;
       if (opt.parseArg) {
         // run the same parser as the flag; repeatable options take a list
-        v = Array.isArray(value)
-          ? value.reduce((prev: unknown, item) => opt.parseArg!(String(item), prev), opt.defaultValue)
-          : opt.parseArg(String(value), opt.defaultValue);
+        try {
+          v = Array.isArray(value)
+            ? value.reduce((prev: unknown, item) => opt.parseArg!(String(item), prev), opt.defaultValue)
+            : opt.parseArg(String(value), opt.defaultValue);
+        } catch (err) {
+          throw new Error(`--config ${file}: ${key} (${opt.long}) ${JSON.stringify(value)} is invalid: ${(err as Error).message}`);
+        }
       }
       action.setOptionValueWithSource(key, v, 'config');
     }
@@ -141,7 +188,7 @@ export function parseDurationMs(value: string): number {
   const s = value.trim();
   if (/^\d+$/.test(s)) return Number(s);
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s);
-  if (!m) throw new Error(`not a duration (e.g. 500ms, 2s, 1m): ${value}`);
+  if (!m) throw new InvalidArgumentError(`not a duration (e.g. 500ms, 2s, 1m)`);
   return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
 }
 
@@ -188,4 +235,37 @@ export function writerOptionsFrom(o: WriterCliOptions) {
     otlpTimeoutMs: o.otlpTimeout,
     otlpCompression: o.otlpCompression,
   };
+}
+
+/** A loopback listen address: localhost, 127.0.0.0/8, ::1 (not 0.0.0.0 / :: / a routable address). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+export interface ListenCheck {
+  /** The flag that set the address, e.g. `--webhook-host`. */
+  flag: string;
+  host: string;
+  /** How clients authenticate on this listener, or undefined when nothing does. */
+  authentication?: string;
+  /** Flags that would authenticate this listener (named in the error). */
+  authFlags?: string;
+  allowUnauthenticated: boolean;
+}
+
+/**
+ * Listeners are loopback or authenticated by default: a non-loopback address without authentication
+ * needs --allow-unauthenticated, and then gets a warning at start. Returns the warning to log, if any.
+ */
+export function checkListen(c: ListenCheck): string | undefined {
+  if (isLoopback(c.host) || c.authentication) return undefined;
+  if (!c.allowUnauthenticated) {
+    const how = c.authFlags ? `require authentication (${c.authFlags}) or pass` : 'it has no authentication of its own: pass';
+    throw new Error(`${c.flag} ${c.host} is not a loopback address and anyone who reaches it could use it: ${how} --allow-unauthenticated`);
+  }
+  return `${c.flag} ${c.host}: listening without authentication on a non-loopback address (--allow-unauthenticated); anyone who reaches it can use it`;
 }

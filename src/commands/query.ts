@@ -1,45 +1,27 @@
 // `kubetrail query`: the query proxy alone, in front of a Jaeger query service that holds the raw
 // spans (exported there by `kubetrail serve --otlp-endpoint`). Other Jaeger paths pass through.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
-import { parseDurationSec } from '../core/duration.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
 import { checkUiDir } from './query-server.ts';
-
-function durationOption(v: string): number {
-  try {
-    const s = parseDurationSec(v);
-    if (s <= 0 || s % 60 !== 0) throw new Error('must be a whole number of minutes');
-    return s;
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-}
-
-function portOption(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('not a TCP port');
-  return n;
-}
+import { checkListen, parsePort, parsePositiveInt, parseUrl, parseWindow } from './options.ts';
 
 export function queryCommand(): Command {
   return new Command('query')
     .description('Serve the Jaeger-compatible query API and UI over raw kubetrail spans stored in Jaeger')
-    .requiredOption('--jaeger-query <url>', 'Jaeger query service base URL (raw spans; other paths are passed through)')
-    .option('--port <port>', 'HTTP port', portOption, 16686)
-    .option('--host <host>', 'listen address', '0.0.0.0')
-    .addOption(new Option('--window <duration>', 'window size the write path uses').argParser(durationOption).default(1800, '30m'))
+    .requiredOption('--jaeger-query <url>', 'Jaeger query service base URL (raw spans; other paths are passed through)', parseUrl)
+    .option('--port <port>', 'HTTP port', parsePort, 16686)
+    .option('--host <host>', 'listen address; the API and UI have no authentication: a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
+    .option('--allow-unauthenticated', 'allow a non-loopback --host (logged as a warning)', false)
+    .addOption(new Option('--window <duration>', 'window size the write path uses').argParser(parseWindow).default(1800, '30m'))
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one (frontend-plugin/ui), e.g. a Jaeger UI build (docs/ui.md)')
-    .option('--max-objects <n>', 'most objects in one assembled trace', (v) => Number(v), 5000)
-    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number }) => {
-      let upstream: URL;
-      try {
-        upstream = new URL(o.jaegerQuery);
-      } catch {
-        throw new InvalidArgumentError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
-      }
+    .option('--max-objects <n>', 'most objects in one assembled trace', parsePositiveInt, 5000)
+    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number; allowUnauthenticated: boolean }) => {
+      const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
+      if (warning) log.warn(warning);
+      const upstream = new URL(o.jaegerQuery);
       const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService, windowSec: o.window });
       const server = await startQueryServer({
         backend,

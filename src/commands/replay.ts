@@ -1,14 +1,15 @@
 // `kubetrail replay FILE...`: audit logs (rotated, .gz, '-' for stdin) and Event dumps into a sink.
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { readAuditLogs, classifyItem } from '../sources/audit-log.ts';
 import { createSink } from '../sinks/index.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { replay, formatSummary, type ReplaySummary } from '../sources/replay.ts';
+import { replay, escapeControl, formatSummary, type ReplaySummary } from '../sources/replay.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
+import { output } from './io.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
 } from './options.ts';
@@ -27,27 +28,56 @@ interface ReplayCliOptions extends TracerCliOptions, WriterCliOptions {
 export function replayCommand(): Command {
   const cmd = new Command('replay')
     .description('trace audit log files (JSON lines, rotated or .gz, - for stdin) and Kubernetes Event dumps into the store or Jaeger')
-    .argument('<files...>', 'audit log files; rotated siblings are merged in time order')
+    .argument('<files...>', 'audit log files (also GKE, EKS and AKS audit exports); rotated siblings are merged in time order')
+    .optionsGroup('Replay:')
     .option('--cluster <name>', 'cluster name the events belong to', 'default')
     .option('--follow', 'keep reading appended lines (like tail -f) until interrupted', false)
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
     .option('--json', 'print the summary as JSON', false)
     .option('--batch-size <spans>', 'spans per sink write', parsePositiveInt, 5000);
+  cmd.optionsGroup('Where spans go:');
   addSinkOptions(cmd);
+  cmd.optionsGroup('How spans are written:');
   addWriterOptions(cmd);
+  cmd.optionsGroup('What is traced:');
   addTracerOptions(cmd);
+  cmd.optionsGroup('General:');
   addLogOptions(cmd);
   addConfigFileOption(cmd);
+  cmd.helpOption('-h, --help', 'display help for command');
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
+    const config = tracerConfigFrom(o);
+    // Nothing to read at all: say so before creating a store for nothing.
+    const problems = files.map(inputProblem);
+    if (problems.every((p) => p !== undefined)) {
+      throw new Error(`no input could be read, nothing replayed:\n${problems.map((p) => `  ${escapeControl(p!)}`).join('\n')}`);
+    }
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     const summary = await replayFiles({
-      files, cluster: o.cluster, sink: chosen.sink, config: tracerConfigFrom(o), follow: o.follow,
+      files, cluster: o.cluster, sink: chosen.sink, config, follow: o.follow,
       progress: o.progress && Boolean(process.stderr.isTTY), batchSize: o.batchSize,
     });
     await chosen.sink.close();
-    process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
+    // JSON: `rejected` is the webhook's word for what `errors` (kept for compatibility) counts.
+    output.out(o.json ? `${JSON.stringify({ ...summary, rejected: summary.errors })}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
+    if (summary.unreadable.length > 0) {
+      throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${escapeControl(u)}`).join('\n')}`);
+    }
   });
+}
+
+/** Why a replay input cannot be opened (missing, a directory, not readable), or undefined. */
+export function inputProblem(file: string): string | undefined {
+  if (file === '-') return undefined;
+  try {
+    if (statSync(file).isDirectory()) return `${file}: is a directory`;
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`;
+  }
 }
 
 export interface ReplayFilesOptions {
@@ -60,8 +90,13 @@ export interface ReplayFilesOptions {
   batchSize?: number;
 }
 
+export interface ReplayFilesSummary extends ReplaySummary {
+  /** Inputs that could not be read to their end, `file:line: reason` (line 0: nothing read). */
+  unreadable: string[];
+}
+
 /** Replays files through a fresh pipeline; used by `replay` and `demo`. */
-export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary> {
+export async function replayFiles(o: ReplayFilesOptions): Promise<ReplayFilesSummary> {
   const pipeline = new Pipeline(o.config);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -86,9 +121,16 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary>
     : undefined;
   let bytes = 0;
   bar?.start(Math.max(total, 1), 0, { events: 0, spans: 0 });
+  const unreadable: string[] = [];
+  async function* items() {
+    for await (const item of readAuditLogs(o.files, { follow: o.follow, signal: abort.signal, onBytes: (n) => (bytes += n) })) {
+      if (item.incomplete) unreadable.push(`${item.file}:${item.line}: ${item.error}`);
+      yield item;
+    }
+  }
   try {
-    return await replay({
-      items: readAuditLogs(o.files, { follow: o.follow, signal: abort.signal, onBytes: (n) => (bytes += n) }),
+    const summary = await replay({
+      items: items(),
       classify: classifyItem,
       pipeline,
       sink: o.sink,
@@ -101,6 +143,7 @@ export async function replayFiles(o: ReplayFilesOptions): Promise<ReplaySummary>
           }
         : undefined,
     });
+    return { ...summary, unreadable };
   } catch (err) {
     log.error({ err: (err as Error).message }, 'replay failed');
     throw err;

@@ -11,7 +11,7 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, applyLogLevel, checkListen, collectResource, isLoopback, parsePort, parseUrl, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
@@ -34,6 +34,7 @@ interface ServeOptions extends TracerCliOptions, WriterCliOptions {
   tlsKey?: string;
   clientCa?: string;
   maxBodyBytes: number;
+  allowUnauthenticated: boolean;
   queryPort: number;
   queryHost: string;
   query: boolean;
@@ -43,34 +44,45 @@ interface ServeOptions extends TracerCliOptions, WriterCliOptions {
 }
 
 export function serveCommand(): Command {
+  // --help shows the options in sections (commander help groups), in this order
   const cmd = new Command('serve')
     .description('receive audit events (webhook) and watch clusters (informers); write spans to Jaeger (OTLP) or the embedded store')
+    .optionsGroup('Audit webhook:')
     .option('--webhook-port <port>', 'audit webhook, /healthz, /readyz and /metrics port', parsePort, 8080)
-    .option('--webhook-host <host>', 'address the webhook listens on', '0.0.0.0')
+    .option('--webhook-host <host>', 'address the webhook listens on; a non-loopback one needs --webhook-token(-file) or --client-ca, or --allow-unauthenticated', '127.0.0.1')
     .option('--cluster <name>', 'cluster name for POST /audit and the informers', 'default')
-    .option('--kubeconfig <file>', 'kubeconfig for the informers (default $KUBECONFIG, ~/.kube/config, in-cluster)')
-    .option('--context <name>', 'kubeconfig context')
-    .option('--list-watch-only', 'no audit log: informer changes become the event spans (attributed to field managers)', false)
-    .option('--no-informers', 'do not list-watch the cluster (audit webhook only)')
-    .option('--no-events', 'do not watch core/v1 Events')
-    .option('--watch-resource <group/resource>', 'list-watch only these resources (default: all listable ones); repeatable', collect, [])
-    .option('--ignore-watch-resource <group/resource>', 'do not list-watch this resource; repeatable', collect, [])
+    .option('--max-body-bytes <n>', 'largest accepted EventList body (also once decoded); larger gets 413', parsePositiveInt, 32 * 1024 * 1024)
+    .optionsGroup('Security:')
     .option('--webhook-token <token>', 'require this bearer token on /audit (the audit kubeconfig `token`)')
     .option('--webhook-token-file <file>', 'read the bearer token from a file')
     .option('--tls-cert <file>', 'serve the webhook over HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (the audit kubeconfig client-certificate)')
-    .option('--max-body-bytes <n>', 'largest accepted EventList body; larger gets 413', parsePositiveInt, 32 * 1024 * 1024)
+    .option('--allow-unauthenticated', 'allow listening on a non-loopback address without authentication (logged as a warning)', false)
+    .optionsGroup('Informers:')
+    .option('--kubeconfig <file>', 'kubeconfig for the informers (default $KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--list-watch-only', 'no audit log: informer changes become the event spans (attributed to field managers)', false)
+    .option('--no-informers', 'do not list-watch the cluster (audit webhook only)')
+    .option('--no-events', 'do not watch core/v1 Events')
+    .option('--watch-resource <group/resource>', 'list-watch only these resources (default: all listable ones); repeatable', collectResource, [])
+    .option('--ignore-watch-resource <group/resource>', 'do not list-watch this resource; repeatable', collectResource, [])
+    .optionsGroup('Query UI:')
     .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
-    .option('--query-host <host>', 'address the query UI listens on', '127.0.0.1')
+    .option('--query-host <host>', 'address the query UI listens on; the UI has no authentication: a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
     .option('--no-query', 'do not serve the query API and UI')
-    .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)')
+    .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)', parseUrl)
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one, e.g. a Jaeger UI build (docs/ui.md)');
+  cmd.optionsGroup('Where spans go:');
   addSinkOptions(cmd);
+  cmd.optionsGroup('How spans are written:');
   addWriterOptions(cmd);
+  cmd.optionsGroup('What is traced:');
   addTracerOptions(cmd);
+  cmd.optionsGroup('General:');
   addLogOptions(cmd);
   addConfigFileOption(cmd);
+  cmd.helpOption('-h, --help', 'display help for command');
   return cmd.action(async (o: ServeOptions) => {
     applyLogLevel(o);
     await serve(o);
@@ -81,7 +93,7 @@ function readToken(o: ServeOptions): string | undefined {
   if (o.webhookToken && o.webhookTokenFile) throw new Error('use --webhook-token or --webhook-token-file, not both');
   if (o.webhookTokenFile) {
     const t = readFileSync(o.webhookTokenFile, 'utf8').trim();
-    if (!t) throw new Error(`${o.webhookTokenFile} is empty`);
+    if (!t) throw new Error(`--webhook-token-file ${o.webhookTokenFile} is empty`);
     return t;
   }
   return o.webhookToken;
@@ -97,6 +109,18 @@ export async function serve(o: ServeOptions): Promise<void> {
   const token = readToken(o);
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
+  const warnings = [
+    checkListen({
+      flag: '--webhook-host', host: o.webhookHost, allowUnauthenticated: o.allowUnauthenticated,
+      authentication: token ? 'bearer token' : tls?.clientCa ? 'client certificates' : undefined,
+      authFlags: '--webhook-token, --webhook-token-file, or --client-ca with --tls-cert/--tls-key',
+    }),
+    o.query ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
+  ];
+  if (token && !tls && !isLoopback(o.webhookHost)) {
+    warnings.push(`--webhook-host ${o.webhookHost}: the bearer token travels in clear text over plain HTTP; add --tls-cert and --tls-key`);
+  }
+  for (const w of warnings) if (w) log.warn(w);
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
   const { sink } = chosen;
 

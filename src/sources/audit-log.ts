@@ -13,12 +13,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { isRecord } from '../core/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
+import { stripExportTime, unwrapManagedAudit } from '../normalize/managed-audit.ts';
 
 export interface LogItem {
   event?: unknown;
   error?: string;
   file: string;
   line: number;
+  /** The input could not be read to its end (missing, unreadable, truncated .gz): nothing follows from it. */
+  incomplete?: boolean;
 }
 
 export interface ReadOptions {
@@ -168,6 +171,44 @@ function* expand(v: unknown): Generator<unknown> {
   yield v;
 }
 
+/** Log items of one parsed value: list items, and managed-cluster export records unwrapped. */
+function* toItems(v: unknown, file: string, line: number): Generator<LogItem> {
+  for (const value of expand(v)) {
+    const managed = unwrapManagedAudit(value);
+    if (!managed) {
+      yield { event: value, file, line };
+      continue;
+    }
+    for (const m of managed) yield 'error' in m ? { error: m.error, file, line } : { event: m.event, file, line };
+  }
+}
+
+/**
+ * A whole document's items oldest first (stable; an item without a time keeps its place after
+ * the one before it). Exports are often newest first, e.g. `gcloud logging read --format=json`.
+ */
+function inTimeOrder(items: LogItem[]): LogItem[] {
+  let last = -Infinity;
+  const keyed = items.map((item, i) => {
+    const t = item.event !== undefined ? itemTimeUs(item.event) : undefined;
+    if (t !== undefined) last = t;
+    return { item, t: t ?? last, i };
+  });
+  keyed.sort((a, b) => a.t - b.t || a.i - b.i);
+  return keyed.map((k) => k.item);
+}
+
+/** JSON.parse of a line; also a CloudWatch S3 export line `<ISO time> {json}`. */
+function parseLine(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const rest = stripExportTime(text);
+    if (rest === undefined) throw e;
+    return JSON.parse(rest);
+  }
+}
+
 async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RESET>): AsyncGenerator<LogItem> {
   const it = lines(chunks)[Symbol.asyncIterator]();
   let first = true;
@@ -178,7 +219,7 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
     if (text.trim() === '') continue;
     let v: unknown;
     try {
-      v = JSON.parse(text);
+      v = parseLine(text);
     } catch (e) {
       const t = text.trim();
       if (first && (t === '{' || t === '[')) {
@@ -191,7 +232,7 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
       continue;
     }
     first = false;
-    for (const event of expand(v)) yield { event, file, line };
+    yield* toItems(v, file, line);
   }
 }
 
@@ -212,29 +253,30 @@ async function* documentItems(file: string, firstText: string, it: AsyncIterator
   if (!tooBig) {
     try {
       const v = JSON.parse(buffered.map((l) => l.text).join('\n'));
-      for (const event of expand(v)) yield { event, file, line: 1 };
+      yield* inTimeOrder([...toItems(v, file, 1)]);
       return;
     } catch {
       // not a document: fall back to JSON lines below
     }
   }
   // JSON lines whose first line is broken: report it and go on line by line.
-  for (const l of buffered) {
-    try {
-      for (const event of expand(JSON.parse(l.text))) yield { event, file, line: l.line };
-    } catch (e) {
-      yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
-    }
-  }
+  for (const l of buffered) yield* lineItems(file, l);
   for (;;) {
     const r = await it.next();
     if (r.done) return;
-    try {
-      for (const event of expand(JSON.parse(r.value.text))) yield { event, file, line: r.value.line };
-    } catch (e) {
-      yield { error: `invalid JSON: ${(e as Error).message}`, file, line: r.value.line };
-    }
+    yield* lineItems(file, r.value);
   }
+}
+
+function* lineItems(file: string, l: Line): Generator<LogItem> {
+  let v: unknown;
+  try {
+    v = parseLine(l.text);
+  } catch (e) {
+    yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
+    return;
+  }
+  yield* toItems(v, file, l.line);
 }
 
 function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIterable<Buffer | typeof RESET> {
@@ -250,10 +292,16 @@ function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIter
 }
 
 async function* safeItems(path: string, follow: boolean, opts: ReadOptions): AsyncGenerator<LogItem> {
+  const file = path === '-' ? 'stdin' : path;
+  let lastLine = 0;
   try {
-    yield* fileItems(path === '-' ? 'stdin' : path, openSource(path, follow, opts));
+    for await (const item of fileItems(file, openSource(path, follow, opts))) {
+      lastLine = item.line;
+      yield item;
+    }
   } catch (e) {
-    yield { error: `cannot read ${path}: ${(e as Error).message}`, file: path, line: 0 };
+    const where = lastLine > 0 ? `stopped after line ${lastLine}` : 'nothing read';
+    yield { error: `cannot read ${file} completely (${where}): ${(e as Error).message}`, file, line: lastLine, incomplete: true };
   }
 }
 

@@ -73,7 +73,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const error = (item: ReplayItem, reason: string) => {
     s.errors++;
     if (s.errorSamples.length < MAX_ERROR_SAMPLES) s.errorSamples.push(`${item.file}:${item.line}: ${reason}`);
-    log.debug({ file: item.file, line: item.line, reason }, 'skipping bad log item');
+    log.debug({ file: item.file, line: item.line, reason }, 'rejected bad log item');
   };
 
   const writeBatch = async (spans: SpanRecord[]) => {
@@ -148,15 +148,34 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   return s;
 }
 
-/** Human-readable summary for the terminal. */
+/**
+ * Text from the input made safe for a terminal: C0/C1 control characters, DEL and the Unicode
+ * bidirectional controls become visible escapes (`\x1b`, `\u202e`), so a crafted log line can
+ * neither move the cursor nor recolour or retitle the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * Human-readable summary for the terminal, in the webhook's words: an item is traced, skipped
+ * (intentionally not traced: reads, excluded resources) or rejected (bad: invalid JSON, not an
+ * audit event the pipeline can use). Text from the input is escaped (escapeControl).
+ */
 export function formatSummary(s: ReplaySummary): string {
   const lines = [
     `events read:   ${s.eventsRead}`,
     `traced:        ${s.traced}`,
     `skipped:       ${Object.values(s.skipped).reduce((a, b) => a + b, 0)}`,
-    ...Object.entries(s.skipped).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `  ${reason}: ${n}`),
-    `errors:        ${s.errors}`,
-    ...s.errorSamples.map((e) => `  ${e}`),
+    ...Object.entries(s.skipped).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `  ${escapeControl(reason)}: ${n}`),
+    `rejected:      ${s.errors}`,
+    ...s.errorSamples.map((e) => `  ${escapeControl(e)}`),
     `objects:       ${s.objects}`,
     `spans written: ${s.spansWritten}`,
     `elapsed:       ${s.elapsedSec.toFixed(2)}s (${Math.round(s.eventsPerSec)} events/s)`,

@@ -3,6 +3,8 @@
 // the batch, so "full" (429) and "sink unavailable" (503) are how backpressure reaches it.
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SpanRecord } from '../core/model.ts';
 import { SinkFullError, type SpanSink } from '../core/sink.ts';
@@ -87,11 +89,16 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
         },
       }
     : {};
+  const bodyLimit = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const app = Fastify({
-    bodyLimit: opts.maxBodyBytes ?? 32 * 1024 * 1024,
+    bodyLimit,
     logger: false, // our own pino logger below; fastify's per-request logs are too chatty at audit volume
     ...https,
   }) as unknown as FastifyInstance;
+
+  // A compressed body (Content-Encoding gzip/deflate/br) is decoded before parsing; the body limit
+  // applies to the decoded bytes too (a small zip bomb gets 413, and decoding stops there).
+  app.addHook('preParsing', async (req, _reply, payload) => decodeBody(req.headers['content-encoding'], payload, bodyLimit));
 
   // Parse every content type as JSON (the API server sends application/json; curl users may not).
   app.removeAllContentTypeParsers();
@@ -212,6 +219,52 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       readiness.draining = true;
     },
   };
+}
+
+type HttpError = Error & { statusCode: number };
+const httpError = (statusCode: number, message: string): HttpError => Object.assign(new Error(message), { statusCode });
+
+/**
+ * The request body decoded per Content-Encoding (gzip, x-gzip, deflate, br; identity as is). The
+ * returned stream reports the bytes received on the wire as `receivedEncodedLength` (fastify checks
+ * Content-Length against it) and fails with 413 once the decoded body exceeds `limit`.
+ */
+function decodeBody(header: string | string[] | undefined, payload: Readable, limit: number): Readable {
+  const codings = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',').map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  if (codings.length === 0) return payload;
+  const decoders: Transform[] = [];
+  // Codings are listed in the order they were applied: undo them from the last one.
+  for (const c of [...codings].reverse()) {
+    if (c === 'gzip' || c === 'x-gzip') decoders.push(createGunzip());
+    else if (c === 'deflate') decoders.push(createInflate());
+    else if (c === 'br') decoders.push(createBrotliDecompress());
+    else throw httpError(415, `unsupported Content-Encoding ${JSON.stringify(c)} (gzip, deflate, br or identity)`);
+  }
+  let decoded = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      decoded += chunk.length;
+      if (decoded > limit) cb(httpError(413, `request body is larger than ${limit} bytes once decoded (Content-Encoding ${codings.join(', ')})`));
+      else cb(null, chunk);
+    },
+  }) as Transform & { receivedEncodedLength: number };
+  bounded.receivedEncodedLength = 0;
+  payload.on('data', (c: Buffer) => (bounded.receivedEncodedLength += c.length));
+  // Piped by hand rather than with stream.pipeline, so a decoder's failure reaches the parser as a
+  // 400 that names the encoding, and a 413 stops the decoders.
+  let upstream: Readable = payload;
+  for (const d of decoders) {
+    upstream.pipe(d);
+    d.on('error', (err) => bounded.destroy(httpError(400, `request body is not valid ${codings.join('+')}: ${err.message}`)));
+    upstream = d;
+  }
+  upstream.pipe(bounded);
+  payload.on('error', (err) => bounded.destroy(err));
+  bounded.on('error', () => {
+    for (const d of decoders) d.destroy();
+  });
+  return bounded;
 }
 
 function auditId(item: unknown): string | undefined {

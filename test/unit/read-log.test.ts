@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { classifyItem, readAuditLogs } from '../../src/sources/audit-log.ts';
 import type { LogItem } from '../../src/sources/audit-log.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { FIXTURES, fx } from './audit-fixtures.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 
 async function collect(it: AsyncIterable<LogItem>): Promise<LogItem[]> {
   const out: LogItem[] = [];
@@ -14,7 +14,7 @@ async function collect(it: AsyncIterable<LogItem>): Promise<LogItem[]> {
   return out;
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'kubetrail-read-log-'));
+const tmp = () => tempDir('kubetrail-read-log-').path;
 const line = (auditID: string, stage: string) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID, stage: 'ResponseComplete', verb: 'get', stageTimestamp: stage }) + '\n';
 const ids = (items: LogItem[]) => items.map((i) => (i.event as any)?.auditID ?? `error@${i.line}`);
 

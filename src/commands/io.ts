@@ -1,0 +1,27 @@
+// Where commands print (stdout for results, stderr for messages): the process's streams, or a
+// capture when tests run the program in-process (program.ts run()). Logs go through pino (stderr).
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processOutput: CliOutput = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
+
+let current: CliOutput = processOutput;
+
+export const output: CliOutput = {
+  out: (t) => current.out(t),
+  err: (t) => current.err(t),
+};
+
+/** Sends command output to `o` until the returned function is called. */
+export function redirectOutput(o: CliOutput): () => void {
+  const before = current;
+  current = o;
+  return () => {
+    current = before;
+  };
+}
