@@ -1,7 +1,7 @@
 // TraceBackend over Jaeger's query HTTP API (v1 JSON: /api/traces, /api/traces/:id), for when the
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
 // → attributes, the object from its tags, the kind from `nestLevel`.
-import { Attr, type AttrValue, type SpanKind, type SpanRecord } from '../../src/core/model.ts';
+import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { log } from '../../src/core/log.ts';
 import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
@@ -78,7 +78,7 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
   if (!tags.has(Attr.cluster) || !tags.has(Attr.resource) || !tags.has(Attr.name)) return undefined;
   const parent = s.references?.find((r) => r.refType === 'CHILD_OF')?.spanID;
   const nest = str(Attr.nestLevel);
-  const kind: SpanKind =
+  const kind: SpanRole =
     nest === 'object' || nest === 'event' || nest === 'link'
       ? nest
       : !parent

@@ -2,7 +2,7 @@
 // src/sinks/sqlite-store.ts writes. Opened over a store this process writes (its connection), or
 // read-only over a file (the query side of a store another process writes).
 import type { StatementSync } from 'node:sqlite';
-import type { AttrValue, SpanKind, SpanRecord } from '../../src/core/model.ts';
+import type { AttrValue, SpanRole, SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
@@ -176,7 +176,7 @@ function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
   const span: SpanRecord = {
     traceId: r.trace_id,
     spanId: r.span_id,
-    kind: r.kind as SpanKind,
+    kind: r.kind as SpanRole,
     name: r.name,
     startUs: Number(r.start_us),
     endUs: Number(r.end_us),

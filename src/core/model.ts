@@ -26,7 +26,7 @@ export function parseObjectKey(key: string): ObjectRef {
   return { cluster, group, resource, namespace, name };
 }
 
-export type SpanKind = 'object' | 'event' | 'link';
+export type SpanRole = 'object' | 'event' | 'link';
 export type AttrValue = string | number | boolean;
 
 /**
@@ -38,7 +38,7 @@ export interface SpanRecord {
   spanId: string; // 16 hex
   /** Event and link spans: the object span of the same trace. Object spans: none. */
   parentSpanId?: string;
-  kind: SpanKind;
+  kind: SpanRole;
   name: string;
   startUs: number;
   endUs: number;
@@ -59,7 +59,7 @@ export const Attr = {
   resource: 'resource',
   namespace: 'namespace',
   name: 'name',
-  nestLevel: 'nestLevel', // SpanKind
+  nestLevel: 'nestLevel', // SpanRole
   uid: 'uid',
   // event spans
   source: 'source', // 'audit' | 'watch' | 'event'

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
 import {
-  configureWriter, MAX_SPANS_PER_TRANSACTION, SpanWriter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData,
+  configureWriter, MAX_SPANS_PER_TRANSACTION, SqliteSpanInserter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData,
 } from './sqlite-writer.ts';
 import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
 import { ExportError, type Transport } from './transport.ts';
@@ -85,11 +85,11 @@ function storedVersion(db: DatabaseSync): number {
 class SqliteTransport implements Transport {
   readonly label: string;
   private readonly rpc: WorkerRpc<SpanRecord[] | 'probe', true> | undefined;
-  private readonly inline: SpanWriter | undefined;
+  private readonly inline: SqliteSpanInserter | undefined;
 
   constructor(path: string, db: DatabaseSync) {
     this.label = `store write to ${path}`;
-    if (path === ':memory:') this.inline = new SpanWriter(db);
+    if (path === ':memory:') this.inline = new SqliteSpanInserter(db);
     else this.rpc = new WorkerRpc(new URL('./sqlite-writer.ts', import.meta.url), { role: 'kubetrail-sqlite-writer', path } satisfies WriterData, 'store writer');
   }
 

@@ -42,7 +42,7 @@ export function sqliteError(err: unknown): Error & { code?: string } {
   return out;
 }
 
-export class SpanWriter {
+export class SqliteSpanInserter {
   private readonly db: DatabaseSync;
   private readonly insertSpan: StatementSync;
   private readonly insertObject: StatementSync;
@@ -126,13 +126,13 @@ export interface WriterData {
 }
 
 function runWorker(data: WriterData): void {
-  let writer: SpanWriter | undefined;
+  let writer: SqliteSpanInserter | undefined;
   let db: DatabaseSync | undefined;
   let openError: Error | undefined;
   try {
     db = new DatabaseSync(data.path, { timeout: 5000 });
     configureWriter(db);
-    writer = new SpanWriter(db);
+    writer = new SqliteSpanInserter(db);
   } catch (err) {
     openError = sqliteError(err);
   }
