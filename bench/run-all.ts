@@ -1,6 +1,6 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger]
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,12 +11,15 @@ import { REPO_ROOT, round, run, runNodeJson } from './lib.ts';
 import type { PhaseResult } from './replay.ts';
 import type { WebhookResult } from './webhook-otlp.ts';
 import type { ReadPathResult } from './read-path.ts';
+import type { DiagnoseBenchResult } from './diagnose.ts';
 
 const AIMS = {
   replayRatioToParse: 1 / 3,
   webhookEventsPerSec: 10_000,
   webhookP99LagSec: 2,
   readPathP50Ms: 300,
+  diagnoseSeconds: 30,
+  diagnosePeakRssMb: 1024,
 };
 
 interface Results {
@@ -35,6 +38,8 @@ interface Results {
   webhookHighConcurrency?: WebhookResult;
   readPath?: ReadPathResult;
   readPathJaeger?: ReadPathResult;
+  /** `kubetrail diagnose` (every detector + pod startup) over the replay step's store. */
+  diagnose?: DiagnoseBenchResult;
   /** 1-minute load average when each step started (the machine has 2 cores). */
   loadAtStep: Record<string, number>;
   errors: Record<string, string>;
@@ -46,7 +51,7 @@ async function main(): Promise<number> {
     options: { small: { type: 'boolean' }, only: { type: 'string' } },
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
-  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger').split(',').map((s) => s.trim()));
+  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose').split(',').map((s) => s.trim()));
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
@@ -137,6 +142,13 @@ async function main(): Promise<number> {
     });
   }
 
+  // 5. diagnosis over the replayed store (bench/diagnose.ts builds it when the replay step did not run)
+  if (only.has('diagnose')) {
+    await step('diagnose', async () => {
+      r.diagnose = await runNodeJson<DiagnoseBenchResult>(join(REPO_ROOT, 'bench/diagnose.ts'), [...(small ? ['--small'] : []), '--store', join(workdir, `replay-${r.preset}.sqlite`)]);
+    });
+  }
+
   r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
   const resultsDir = join(REPO_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
@@ -169,6 +181,10 @@ function table(r: Results): string {
   for (const p of [r.readPath, r.readPathJaeger]) {
     if (!p) continue;
     rows.push([`read path (${p.backend})`, `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`, aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms')]);
+  }
+  if (r.diagnose) {
+    const d = r.diagnose;
+    rows.push(['diagnose (all detectors)', `${d.seconds} s (load ${d.loadSeconds} s, detect ${d.detectSeconds} s), peak RSS ${d.peakRssMb} MB; ${n(d.spans)} spans`, aim(d.seconds <= AIMS.diagnoseSeconds && d.peakRssMb <= AIMS.diagnosePeakRssMb, 'aim ≤ 30 s, ≤ 1 GiB')]);
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));
