@@ -10,12 +10,13 @@ import type { RunningInformers } from '../sources/informers/index.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
+import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, collect, parsePort, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
-interface ServeOptions extends TracerCliOptions, WriterCliOptions {
+interface ServeOptions extends TracerCliOptions, WriterCliOptions, KafkaCliOptions {
   webhookPort: number;
   webhookHost: string;
   cluster: string;
@@ -71,6 +72,7 @@ export function serveCommand(): Command {
   addTracerOptions(cmd);
   addLogOptions(cmd);
   addConfigFileOption(cmd);
+  addKafkaOptions(cmd);
   return cmd.action(async (o: ServeOptions) => {
     applyLogLevel(o);
     await serve(o);
@@ -93,6 +95,7 @@ function kubeconfigAvailable(o: ServeOptions): boolean {
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
+  if (o.kafkaBrokers) return serveKafka(o, readToken(o)); // scale-out roles (kafka.ts)
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error

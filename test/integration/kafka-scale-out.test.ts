@@ -1,0 +1,140 @@
+// Scale-out on Kafka (issue 11, docs/scale-out.md) against the real Kafka 3.9 of the stack:
+// receivers and tracers as separate `kubetrail serve` processes, spans in the embedded store.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { freePorts } from '../setup/ports.ts';
+import { waitFor } from '../setup/wait.ts';
+import { auditStream } from '../setup/audit-stream.ts';
+import { storedEvents } from '../setup/store-reader.ts';
+import '../setup/types.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-'));
+const running: RunningKubetrail[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop('SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function receiver(broker: string, topic: string): Promise<{ url: string; proc: RunningKubetrail }> {
+  const [port] = await freePorts(1);
+  const proc = await startKubetrail(
+    ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', '4',
+      '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+    { ready: /audit webhook listening/ },
+  );
+  running.push(proc);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+async function tracer(broker: string, topic: string, group: string, store: string): Promise<RunningKubetrail> {
+  const [port] = await freePorts(1);
+  const proc = await startKubetrail(
+    ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', group, '--store', store,
+      '--kafka-session-timeout', '10s', '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+    { ready: /tracing from Kafka/ },
+  );
+  running.push(proc);
+  return proc;
+}
+
+/** POSTs the events as EventLists of `batch`; resolves with the auditIDs Kafka acknowledged (200). */
+async function post(url: string, cluster: string, events: Record<string, unknown>[], batch = 200): Promise<string[]> {
+  const acked: string[] = [];
+  for (let i = 0; i < events.length; i += batch) {
+    const items = events.slice(i, i + batch);
+    const res = await fetch(`${url}/audit/${cluster}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items }),
+    });
+    await res.text();
+    expect(res.status).toBe(200);
+    for (const e of items) acked.push(e.auditID as string);
+  }
+  return acked;
+}
+
+const expectedDiff = (auditId: string): string | undefined => {
+  const v = Number(auditId.split('-').pop());
+  return v === 0 ? undefined : `data.v "${v - 1}" -> "${v}"`;
+};
+
+describe('scale-out on Kafka (real Kafka 3.9)', () => {
+  it('receive → topic → trace → store: every acknowledged event once, with its diff', async () => {
+    const stack = inject('stack');
+    const topic = `kt-${randomBytes(3).toString('hex')}`;
+    const store = join(dir, 'one.sqlite');
+    const r = await receiver(stack.kafkaBroker, topic);
+    const t = await tracer(stack.kafkaBroker, topic, `${topic}-g`, store);
+    const events = auditStream({ objects: 50, updates: 9, namespace: 'one' });
+    const acked = await post(r.url, 'kafka-a', events, 100);
+    expect(acked).toHaveLength(500);
+
+    const stored = await waitFor(() => {
+      const s = storedEvents(store, 'kafka-a');
+      return s.length >= acked.length && s;
+    }, `${acked.length} event spans in the store`, 120_000);
+    expect(stored.map((s) => s.auditId).sort()).toEqual([...acked].sort());
+    for (const s of stored) {
+      const want = expectedDiff(s.auditId);
+      if (want) expect(s.diff, s.auditId).toBe(want);
+    }
+    const ready = await fetch(`${r.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    expect(metrics).toMatch(/kubetrail_kafka_messages_produced_total\{kind="audit"\} 500/);
+    expect(t.child.exitCode).toBeNull();
+  });
+
+  it('bad messages on the topic are reported, skipped and committed; tracing goes on', async () => {
+    const stack = inject('stack');
+    const topic = `kt-bad-${randomBytes(3).toString('hex')}`;
+    const group = `${topic}-g`;
+    const store = join(dir, 'bad.sqlite');
+    const r = await receiver(stack.kafkaBroker, topic);
+    const t = await tracer(stack.kafkaBroker, topic, group, store);
+    const kafka = new Kafka({ clientId: 'bad-producer', brokers: [stack.kafkaBroker], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    const admin = kafka.admin();
+    await producer.connect();
+    await admin.connect();
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          { key: 'x', value: 'not json at all' },
+          { key: 'x', value: '{"v":1,"cluster":"kafka-b"}' },
+          { key: 'x', value: '[1,2,3]' },
+          { key: 'x', value: JSON.stringify({ v: 1, cluster: 'kafka-b', kind: 'audit', item: { kind: 'Event', stage: 'ResponseComplete' } }) },
+          { key: 'x', value: null },
+        ],
+      });
+      const events = auditStream({ objects: 5, updates: 2, namespace: 'bad' });
+      const acked = await post(r.url, 'kafka-b', events);
+      const stored = await waitFor(() => {
+        const s = storedEvents(store, 'kafka-b');
+        return s.length >= acked.length && s;
+      }, 'the good events after the bad messages', 120_000);
+      expect(stored.map((s) => s.auditId).sort()).toEqual([...acked].sort());
+      // every bad message was reported, and the group's offsets reached the end of the topic
+      expect(t.output()).toMatch(/message is not JSON/);
+      expect(t.output()).toMatch(/message has no valid cluster|unknown message kind/);
+      expect(t.output()).toMatch(/empty message/);
+      const ends = await admin.fetchTopicOffsets(topic);
+      await waitFor(async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        // an empty partition has nothing to commit (-1)
+        return ends.every((e) => e.high === '0' || committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+      }, 'committed offsets at the end of every partition', 30_000);
+      expect(t.child.exitCode).toBeNull();
+      expect(t.output()).not.toMatch(/consumer crashed/);
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
