@@ -16,7 +16,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } fro
 import { SinkFullError, untilWritable, type SpanSink } from '../../core/sink.ts';
 import type { SpanRecord } from '../../core/model.ts';
 import { log as rootLog, type Logger } from '../../core/log.ts';
-import { kafkaConsumerLag, kafkaMessagesConsumed, kafkaRebalances, kafkaWarmupSeconds } from '../../core/metrics.ts';
+import { eventLag, kafkaConsumerLag, kafkaMessagesConsumed, kafkaRebalances, kafkaWarmupSeconds } from '../../core/metrics.ts';
 import type { IngestResult, Pipeline, PipelineTransaction, WatchChange } from '../../pipeline/pipeline.ts';
 import { decodeMessage, type TopicMessage } from './messages.ts';
 
@@ -160,6 +160,7 @@ export class KafkaTracer {
     const tx = st.pipeline.begin();
     const spans: SpanRecord[] = [];
     const counts: ConsumedCounts = { traced: 0, warm: 0, bad: 0 };
+    const stageTimes: number[] = [];
     let last = -1n;
     for (const m of batch.messages) {
       const offset = BigInt(m.offset);
@@ -184,7 +185,11 @@ export class KafkaTracer {
       if (r.error) {
         counts.bad++;
         this.#logger.warn({ partition, offset: m.offset, kind: msg.kind, cluster: msg.cluster, reason: r.error }, 'skipping message the pipeline refused');
-      } else counts.traced++;
+      } else {
+        counts.traced++;
+        const ts = msg.kind === 'audit' ? (msg.item as { stageTimestamp?: unknown }).stageTimestamp : undefined;
+        if (typeof ts === 'string') stageTimes.push(Date.parse(ts) / 1000);
+      }
       for (const s of r.spans) spans.push(s);
     }
     if (last < 0n) return;
@@ -210,6 +215,9 @@ export class KafkaTracer {
     }
     tx.commit();
     st.next = last + 1n;
+    // end to end, as in single-process mode: stageTimestamp → spans durable (here: through Kafka)
+    const now = Date.now() / 1000;
+    for (const t of stageTimes) if (Number.isFinite(t)) eventLag.observe(Math.max(0, now - t));
     this.counts.traced += counts.traced;
     this.counts.warm += counts.warm;
     this.counts.bad += counts.bad;
