@@ -4,6 +4,8 @@
 //   all:     both in one process
 // Without --kafka-brokers, serve runs the single-process path of serve.ts unchanged.
 import Fastify from 'fastify';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { createSink } from '../sinks/index.ts';
@@ -25,6 +27,8 @@ export interface KafkaCliOptions {
   kafkaWarmup: number;
   kafkaPartitions: number;
   kafkaSessionTimeout: number;
+  kafkaLeaseNamespace: string;
+  kafkaLeaseDuration: number;
 }
 
 const GROUP = 'Scale-out on Kafka (docs/scale-out.md):';
@@ -38,6 +42,8 @@ export function addKafkaOptions(cmd: Command): Command {
   opt(new Option('--kafka-warmup <duration>', 're-read this much before a newly assigned partition\'s committed offset to rebuild its diffs state').argParser(parseDurationMs).default(600_000, '10m'));
   opt(new Option('--kafka-partitions <n>', 'partitions of the topic when a receiver creates it (it exists: unchanged)').argParser(parsePositiveInt).default(12));
   opt(new Option('--kafka-session-timeout <duration>', 'how long a tracer that stopped answering keeps its partitions').argParser(parseDurationMs).default(30_000, '30s'));
+  opt(new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default('kube-system'));
+  opt(new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long').argParser(parseDurationMs).default(15_000, '15s'));
   return cmd;
 }
 
@@ -52,9 +58,15 @@ export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, Wr
   tlsKey?: string;
   clientCa?: string;
   maxBodyBytes: number;
+  kubeconfig?: string;
+  context?: string;
+  listWatchOnly: boolean;
+  events: boolean;
+  watchResource: string[];
+  ignoreWatchResource: string[];
 }
 
-export async function serveKafka(o: KafkaServeOptions, token: string | undefined): Promise<void> {
+export async function serveKafka(o: KafkaServeOptions, token: string | undefined, informers: boolean): Promise<void> {
   const brokers = (o.kafkaBrokers ?? '').split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0) throw new Error('--kafka-brokers: give host:port[,host:port...]');
   const receive = o.role === 'receive' || o.role === 'all';
@@ -68,7 +80,11 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     const config = tracerConfigFrom(o);
     tracer = new KafkaTracer({
       brokers, topic: o.kafkaTopic, groupId: o.kafkaGroup, sink, warmupMs: o.kafkaWarmup, sessionTimeoutMs: o.kafkaSessionTimeout,
-      newPipeline: () => new Pipeline(config),
+      newPipeline: () => {
+        const p = new Pipeline(config);
+        if (o.listWatchOnly) p.setListWatchOnly(o.cluster, true); // the receivers' informer changes become the events
+        return p;
+      },
     });
     log.info({ sink: chosen.describe }, 'tracer sink');
   }
@@ -94,6 +110,8 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     metricsRoutes(health);
     await health.listen({ port: o.webhookPort, host: o.webhookHost });
   }
+  let elector: { stop(): Promise<void> } | undefined;
+  if (receive && informers && publisher) elector = await electedInformers(o, publisher);
   const server = (webhook?.app ?? health)!.server.address();
   const port = typeof server === 'object' && server ? server.port : o.webhookPort;
   if (tracer) await tracer.start();
@@ -106,6 +124,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     log.info({ signal }, 'draining');
     webhook?.startDraining();
     try {
+      await elector?.stop();
       await webhook?.app.close();
       await publisher?.close();
       await tracer?.stop();
@@ -120,4 +139,44 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Receive role with informers: one receiver per cluster runs them, elected on a Lease
+ * (src/sources/kafka/leader.ts); their changes go to the topic (watch-publisher.ts).
+ */
+async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher): Promise<{ stop(): Promise<void> }> {
+  const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
+  const { startInformers } = await import('../sources/informers/index.ts');
+  const { LeaseElector } = await import('../sources/kafka/leader.ts');
+  const { WatchPublisher } = await import('../sources/kafka/watch-publisher.ts');
+  const kc = loadKubeConfig(o);
+  const watch = new WatchPublisher(publisher);
+  const exclude = [...new Pipeline(tracerConfigFrom(o)).config.excludeResources, ...o.ignoreWatchResource];
+  let running: { stop(): Promise<void> } | undefined;
+  let starting: Promise<void> | undefined;
+  const elector = new LeaseElector({
+    kc, namespace: o.kafkaLeaseNamespace, name: `kubetrail-informers-${o.cluster}`,
+    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
+    onStartedLeading: () => {
+      starting = (async () => {
+        running = await startInformers({ kc, cluster: o.cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
+        log.info({ cluster: o.cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
+      })().catch((err) => log.error({ err: (err as Error).message }, 'informers failed to start'));
+    },
+    onStoppedLeading: async () => {
+      await starting;
+      await running?.stop();
+      running = undefined;
+      log.info({ cluster: o.cluster }, 'no longer the informer leader: informers stopped');
+    },
+  });
+  elector.start();
+  return {
+    async stop() {
+      await elector.stop();
+      await watch.drain();
+    },
+  };
 }

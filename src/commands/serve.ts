@@ -95,7 +95,7 @@ function kubeconfigAvailable(o: ServeOptions): boolean {
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
-  if (o.kafkaBrokers) return serveKafka(o, readToken(o)); // scale-out roles (kafka.ts)
+  if (o.kafkaBrokers) return serveKafka(o, readToken(o), o.informers && kubeconfigAvailable(o)); // scale-out roles (kafka.ts)
   const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
