@@ -68,6 +68,8 @@ describe('Kafka outage under load', () => {
       if (phase === 'down' && Date.now() - downSince >= 60_000) {
         kafka('up');
         phase = 'after';
+        // ready again by itself, before any batch succeeded (a Service sends none to an unready pod)
+        await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz ready after Kafka is back', 60_000);
       }
       const items = events.slice(i, i + batch);
       let status: number;

@@ -36,6 +36,7 @@ export class KafkaPublisher {
   #connecting: Promise<void> | undefined;
   #lastError: string | undefined;
   #closed = false;
+  #probe: NodeJS.Timeout | undefined;
 
   constructor(opts: PublisherOptions) {
     this.topic = opts.topic;
@@ -81,6 +82,7 @@ export class KafkaPublisher {
       await this.#producer.connect();
     })().catch((err) => {
       this.#connecting = undefined;
+      this.#failed(`Kafka not reachable (${this.topic}): ${(err as Error).message}`);
       throw err;
     });
     return this.#connecting;
@@ -96,14 +98,16 @@ export class KafkaPublisher {
       await this.#producer.send({ topic: this.topic, acks: -1, messages: messages.map(encodeMessage) });
       end();
       this.#lastError = undefined;
+      clearInterval(this.#probe);
+      this.#probe = undefined;
       const byKind = new Map<string, number>();
       for (const m of messages) byKind.set(m.kind, (byKind.get(m.kind) ?? 0) + 1);
       for (const [kind, n] of byKind) kafkaMessagesProduced.inc({ kind }, n);
     } catch (err) {
       kafkaProduceErrors.inc();
-      this.#lastError = `Kafka did not acknowledge ${messages.length} messages on ${this.topic}: ${(err as Error).message}`;
+      this.#failed(`Kafka did not acknowledge ${messages.length} messages on ${this.topic}: ${(err as Error).message}`);
       this.#logger.warn({ topic: this.topic, messages: messages.length, err: (err as Error).message }, 'publish failed');
-      throw new Error(this.#lastError);
+      throw new Error(this.#lastError!);
     }
   }
 
@@ -122,6 +126,39 @@ export class KafkaPublisher {
     return { published: out.length, rejected, skipped };
   }
 
+  /**
+   * Unhealthy until Kafka answers again. Without traffic no send would tell (and a load balancer
+   * sends none to a receiver that is not ready), so a probe asks the brokers for the topic's
+   * metadata every 2 s until they answer.
+   */
+  #failed(reason: string): void {
+    this.#lastError = reason;
+    if (this.#probe || this.#closed) return;
+    let busy = false;
+    this.#probe = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        const admin = this.#kafka.admin();
+        try {
+          await admin.connect();
+          await admin.fetchTopicMetadata({ topics: [this.topic] });
+          await this.connect();
+          this.#lastError = undefined;
+          clearInterval(this.#probe);
+          this.#probe = undefined;
+          this.#logger.info({ topic: this.topic }, 'Kafka reachable again');
+        } catch {
+          // still down
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+          busy = false;
+        }
+      })();
+    }, 2000);
+    this.#probe.unref();
+  }
+
   healthy(): boolean {
     return this.#lastError === undefined;
   }
@@ -132,6 +169,7 @@ export class KafkaPublisher {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#probe);
     await this.#producer.disconnect().catch(() => undefined);
   }
 }
