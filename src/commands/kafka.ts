@@ -15,7 +15,7 @@ import { KafkaPublisher, publisherHealth } from '../sources/kafka/producer.ts';
 import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
+import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
 export type KafkaRole = 'receive' | 'trace' | 'all';
 
@@ -29,6 +29,7 @@ export interface KafkaCliOptions {
   kafkaSessionTimeout: number;
   kafkaLeaseNamespace: string;
   kafkaLeaseDuration: number;
+  clusterContext: string[];
 }
 
 const GROUP = 'Scale-out on Kafka (docs/scale-out.md):';
@@ -44,6 +45,7 @@ export function addKafkaOptions(cmd: Command): Command {
   opt(new Option('--kafka-session-timeout <duration>', 'how long a tracer that stopped answering keeps its partitions').argParser(parseDurationMs).default(30_000, '30s'));
   opt(new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default('kube-system'));
   opt(new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long').argParser(parseDurationMs).default(15_000, '15s'));
+  opt(new Option('--cluster-context <cluster=context>', 'receive role: run informers for this cluster name from this kubeconfig context (repeatable; default --cluster with --context)').argParser(collect).default([]));
   return cmd;
 }
 
@@ -78,11 +80,13 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     sink = chosen.sink;
     const config = tracerConfigFrom(o);
+    const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
     tracer = new KafkaTracer({
       brokers, topic: o.kafkaTopic, groupId: o.kafkaGroup, sink, warmupMs: o.kafkaWarmup, sessionTimeoutMs: o.kafkaSessionTimeout,
       newPipeline: () => {
         const p = new Pipeline(config);
-        if (o.listWatchOnly) p.setListWatchOnly(o.cluster, true); // the receivers' informer changes become the events
+        // the receivers' informer changes become the events (of every cluster this tracer is told of)
+        if (o.listWatchOnly) for (const c of listWatchClusters) p.setListWatchOnly(c, true);
         return p;
       },
     });
@@ -141,41 +145,58 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/** `--cluster-context name=context` values → [cluster, context]. */
+export function parseClusterContexts(values: string[]): [string, string][] {
+  const seen = new Set<string>();
+  return values.map((v) => {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=(.+)$/.exec(v);
+    if (!m) throw new Error(`--cluster-context: expected <cluster name>=<kubeconfig context>, got ${JSON.stringify(v)}`);
+    if (seen.has(m[1]!)) throw new Error(`--cluster-context: cluster ${m[1]} given twice`);
+    seen.add(m[1]!);
+    return [m[1]!, m[2]!];
+  });
+}
+
 /**
- * Receive role with informers: one receiver per cluster runs them, elected on a Lease
- * (src/sources/kafka/leader.ts); their changes go to the topic (watch-publisher.ts).
+ * Receive role with informers: one receiver per cluster runs them, elected on a Lease in that
+ * cluster (src/sources/kafka/leader.ts); their changes go to the topic (watch-publisher.ts).
+ * Clusters: each `--cluster-context name=ctx`, else `--cluster` with `--context`.
  */
 async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher): Promise<{ stop(): Promise<void> }> {
   const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
   const { startInformers } = await import('../sources/informers/index.ts');
   const { LeaseElector } = await import('../sources/kafka/leader.ts');
   const { WatchPublisher } = await import('../sources/kafka/watch-publisher.ts');
-  const kc = loadKubeConfig(o);
   const watch = new WatchPublisher(publisher);
   const exclude = [...new Pipeline(tracerConfigFrom(o)).config.excludeResources, ...o.ignoreWatchResource];
-  let running: { stop(): Promise<void> } | undefined;
-  let starting: Promise<void> | undefined;
-  const elector = new LeaseElector({
-    kc, namespace: o.kafkaLeaseNamespace, name: `kubetrail-informers-${o.cluster}`,
-    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
-    onStartedLeading: () => {
-      starting = (async () => {
-        running = await startInformers({ kc, cluster: o.cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
-        log.info({ cluster: o.cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
-      })().catch((err) => log.error({ err: (err as Error).message }, 'informers failed to start'));
-    },
-    onStoppedLeading: async () => {
-      await starting;
-      await running?.stop();
-      running = undefined;
-      log.info({ cluster: o.cluster }, 'no longer the informer leader: informers stopped');
-    },
+  const pairs: [string, string | undefined][] = o.clusterContext.length ? parseClusterContexts(o.clusterContext) : [[o.cluster, o.context]];
+  const electors = pairs.map(([cluster, context]) => {
+    const kc = loadKubeConfig({ kubeconfig: o.kubeconfig, context });
+    let running: { stop(): Promise<void> } | undefined;
+    let starting: Promise<void> | undefined;
+    const elector = new LeaseElector({
+      kc, namespace: o.kafkaLeaseNamespace, name: `kubetrail-informers-${cluster}`,
+      identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
+      onStartedLeading: () => {
+        starting = (async () => {
+          running = await startInformers({ kc, cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
+          log.info({ cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
+        })().catch((err) => log.error({ cluster, err: (err as Error).message }, 'informers failed to start'));
+      },
+      onStoppedLeading: async () => {
+        await starting;
+        await running?.stop();
+        running = undefined;
+        log.info({ cluster }, 'no longer the informer leader: informers stopped');
+      },
+    });
+    elector.start();
+    return elector;
   });
-  elector.start();
   return {
     async stop() {
-      await elector.stop();
+      await Promise.all(electors.map((e) => e.stop()));
       await watch.drain();
     },
   };

@@ -50,7 +50,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     running.push(a);
     const b = await startKubetrail(receiverArgs(pb!), { ready: /audit webhook listening/ });
     running.push(b);
-    const t = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--store', store,
+    const t = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`, '--store', store,
       '--cluster', cluster, '--list-watch-only', '--no-informers', '--webhook-host', '127.0.0.1', '--webhook-port', String(pt), '--no-query'],
     { ready: /tracing from Kafka/ });
     running.push(t);
@@ -90,5 +90,44 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     const newLease = await kubectlJson(['get', 'lease', `kubetrail-informers-${cluster}`, '-n', ns]);
     expect(newLease.spec.holderIdentity).not.toBe(lease.spec.holderIdentity);
     expect(newLease.spec.leaseTransitions).toBeGreaterThanOrEqual(1);
+  }, 300_000);
+
+  it('runs informers for several cluster names in one receiver (--cluster-context), each message with its cluster', async () => {
+    const stack = inject('stack');
+    const ns2 = await createNamespace('multi');
+    try {
+      const context = (await kubectl(['config', 'current-context'])).trim();
+      const topic = `kt-multi-${randomBytes(3).toString('hex')}`;
+      const store = join(dir, 'multi.sqlite');
+      const [pr, pt] = await freePorts(2);
+      const r = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', '2',
+        '--kubeconfig', stack.kubeconfig, '--cluster-context', `kwok-a=${context}`, '--cluster-context', `kwok-b=${context}`,
+        '--watch-resource', '/configmaps', '--no-events', '--kafka-lease-namespace', ns2, '--webhook-host', '127.0.0.1', '--webhook-port', String(pr), '--no-query'],
+      { ready: /audit webhook listening/ });
+      running.push(r);
+      const t = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`, '--store', store,
+        '--cluster-context', `kwok-a=${context}`, '--cluster-context', `kwok-b=${context}`, '--list-watch-only', '--no-informers',
+        '--webhook-host', '127.0.0.1', '--webhook-port', String(pt), '--no-query'], { ready: /tracing from Kafka/ });
+      running.push(t);
+      await waitFor(() => (r.output().match(/informer leader: watching the cluster/g) ?? []).length >= 2, 'informers of both clusters', 60_000);
+      await kubectl(['create', 'configmap', 'both', '-n', ns2, '--from-literal', 'k=v']);
+      await waitFor(() => {
+        if (!existsSync(store)) return false;
+        const db = new DatabaseSync(store, { readOnly: true });
+        try {
+          const rows = db.prepare("SELECT DISTINCT cluster FROM spans WHERE kind = 'event' AND namespace = ? AND obj_name = 'both'").all(ns2) as { cluster: string }[];
+          return rows.map((x) => x.cluster).sort().join(',') === 'kwok-a,kwok-b';
+        } finally {
+          db.close();
+        }
+      }, 'the ConfigMap traced under both cluster names', 90_000).catch((err: Error) => {
+        const db = existsSync(store) ? new DatabaseSync(store, { readOnly: true }) : undefined;
+        const rows = db?.prepare("SELECT cluster, namespace, obj_name, name FROM spans WHERE kind = 'event' LIMIT 20").all();
+        db?.close();
+        throw new Error(`${err.message}\nstored: ${JSON.stringify(rows)}\nreceiver:\n${r.output().slice(-2500)}\ntracer:\n${t.output().slice(-2500)}`);
+      });
+    } finally {
+      await deleteNamespace(ns2);
+    }
   }, 300_000);
 });
