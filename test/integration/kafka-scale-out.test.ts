@@ -12,6 +12,7 @@ import { waitFor } from '../setup/wait.ts';
 import { auditStream } from '../setup/audit-stream.ts';
 import { storedEvents } from '../setup/store-reader.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import '../setup/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-'));
@@ -190,4 +191,44 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     expect(afterKill).toMatch(/partition warm, tracing/);
     expect(t2.child.exitCode).toBeNull();
   }, 600_000);
+
+  it('trace role into real Jaeger (OTLP): every acknowledged event is a span of its object, with its diff', async () => {
+    const stack = inject('stack');
+    const topic = `kt-jaeger-${randomBytes(3).toString('hex')}`;
+    const r = await receiver(stack.kafkaBroker, topic);
+    const [port] = await freePorts(1);
+    const t = await startKubetrail(
+      ['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`,
+        '--otlp-endpoint', stack.otlpGrpcEndpoint, '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+      { ready: /tracing from Kafka/ },
+    );
+    running.push(t);
+    const cluster = `kafka-j-${randomBytes(2).toString('hex')}`;
+    const events = auditStream({ objects: 20, updates: 4, namespace: 'jaeger' });
+    const acked = await post(r.url, cluster, events, 50);
+    const w = windowStartSec(Date.parse('2026-12-01T12:00:00Z') * 1000, 1800);
+    const found = new Map<string, { spanID: string; diff: unknown }[]>();
+    await waitFor(async () => {
+      for (let i = 0; i < 20; i++) {
+        const traceId = rawTraceId(`${cluster}//configmaps/jaeger/cm-${i}`, w);
+        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`);
+        if (!res.ok) return false;
+        const body = (await res.json()) as { data: { spans: { spanID: string; tags: { key: string; value: unknown }[] }[] }[] };
+        for (const span of body.data[0]?.spans ?? []) {
+          const tags = Object.fromEntries(span.tags.map((x) => [x.key, x.value]));
+          if (typeof tags.auditId !== 'string') continue;
+          const list = found.get(tags.auditId) ?? [];
+          if (!list.some((x) => x.spanID === span.spanID)) list.push({ spanID: span.spanID, diff: tags.diff });
+          found.set(tags.auditId, list);
+        }
+      }
+      return found.size >= acked.length;
+    }, `${acked.length} event spans in Jaeger`, 120_000, 1000);
+    expect([...found.keys()].sort()).toEqual([...acked].sort());
+    for (const [id, list] of found) {
+      expect(list, id).toHaveLength(1); // one span ID per event
+      const want = expectedDiff(id);
+      if (want) expect(list[0]!.diff, id).toBe(want);
+    }
+  });
 });
