@@ -46,6 +46,12 @@ export function addKafkaOptions(cmd: Command): Command {
   opt(new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default('kube-system'));
   opt(new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long').argParser(parseDurationMs).default(15_000, '15s'));
   opt(new Option('--cluster-context <cluster=context>', 'receive role: run informers for this cluster name from this kubeconfig context (repeatable; default --cluster with --context)').argParser(collect).default([]));
+  // a Kafka option without --kafka-brokers would be silently ignored: refuse it
+  cmd.hook('preAction', (c) => {
+    if (c.opts().kafkaBrokers) return;
+    const given = c.options.filter((o) => o.helpGroupHeading === GROUP && o.attributeName() !== 'kafkaBrokers' && c.getOptionValueSource(o.attributeName()) === 'cli');
+    if (given.length) c.error(`error: ${given.map((o) => o.long).join(', ')} only apply with --kafka-brokers (scale-out on Kafka)`);
+  });
   return cmd;
 }
 
