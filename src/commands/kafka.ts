@@ -50,7 +50,7 @@ export function addKafkaOptions(cmd: Command): Command {
   cmd.hook('preAction', (c) => {
     if (c.opts().kafkaBrokers) return;
     const given = c.options.filter((o) => o.helpGroupHeading === GROUP && o.attributeName() !== 'kafkaBrokers' && c.getOptionValueSource(o.attributeName()) === 'cli');
-    if (given.length) c.error(`error: ${given.map((o) => o.long).join(', ')} only apply with --kafka-brokers (scale-out on Kafka)`);
+    if (given.length) c.error(`error: ${given.map((o) => o.long).join(', ')}: only with --kafka-brokers (scale-out on Kafka)`);
   });
   return cmd;
 }

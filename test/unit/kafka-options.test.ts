@@ -23,7 +23,7 @@ describe('serve Kafka options', () => {
 
   it('refuses a Kafka option without --kafka-brokers instead of ignoring it', async () => {
     const cmd = addKafkaOptions(new Command('serve')).exitOverride().configureOutput({ writeErr: () => undefined }).action(() => undefined);
-    await expect(cmd.parseAsync(['--role', 'trace', '--kafka-group', 'g'], { from: 'user' })).rejects.toThrow(/--role, --kafka-group only apply with --kafka-brokers/);
+    await expect(cmd.parseAsync(['--role', 'trace', '--kafka-group', 'g'], { from: 'user' })).rejects.toThrow(/--role, --kafka-group: only with --kafka-brokers/);
     const ok = addKafkaOptions(new Command('serve')).exitOverride().action(() => undefined);
     await ok.parseAsync(['--kafka-brokers', 'k:1', '--role', 'trace'], { from: 'user' });
     const plain = addKafkaOptions(new Command('serve')).exitOverride().action(() => undefined);
