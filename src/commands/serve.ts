@@ -10,12 +10,13 @@ import type { RunningInformers } from '../sources/informers/index.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
 import { log } from '../core/log.ts';
+import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
 import {
   addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, applyLogLevel, checkListen, collectResource, isLoopback, parsePort, parseUrl, parsePositiveInt, tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
-interface ServeOptions extends TracerCliOptions, WriterCliOptions {
+interface ServeOptions extends TracerCliOptions, WriterCliOptions, KafkaCliOptions {
   webhookPort: number;
   webhookHost: string;
   cluster: string;
@@ -79,6 +80,7 @@ export function serveCommand(): Command {
   addWriterOptions(cmd);
   cmd.optionsGroup('What is traced:');
   addTracerOptions(cmd);
+  addKafkaOptions(cmd);
   cmd.optionsGroup('General:');
   addLogOptions(cmd);
   addConfigFileOption(cmd);
@@ -105,9 +107,7 @@ function kubeconfigAvailable(o: ServeOptions): boolean {
 }
 
 export async function serve(o: ServeOptions): Promise<void> {
-  const pipeline = new Pipeline(tracerConfigFrom(o));
   const token = readToken(o);
-  if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
   const warnings = [
     checkListen({
@@ -115,12 +115,16 @@ export async function serve(o: ServeOptions): Promise<void> {
       authentication: token ? 'bearer token' : tls?.clientCa ? 'client certificates' : undefined,
       authFlags: '--webhook-token, --webhook-token-file, or --client-ca with --tls-cert/--tls-key',
     }),
-    o.query ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
+    o.query && !o.kafkaBrokers ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
   ];
   if (token && !tls && !isLoopback(o.webhookHost)) {
     warnings.push(`--webhook-host ${o.webhookHost}: the bearer token travels in clear text over plain HTTP; add --tls-cert and --tls-key`);
   }
   for (const w of warnings) if (w) log.warn(w);
+  // scale-out roles (kafka.ts): the same listen rules above apply to their webhook
+  if (o.kafkaBrokers) return serveKafka(o, token, o.informers && kubeconfigAvailable(o));
+  const pipeline = new Pipeline(tracerConfigFrom(o));
+  if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
   const { sink } = chosen;
 

@@ -18,7 +18,7 @@ export const auditEventsAccepted = new Counter({
 });
 export const auditEventsRejected = new Counter({
   name: 'kubetrail_audit_events_rejected_total',
-  help: 'Audit events not traced, by reason (malformed, pipeline_error, sink_full, sink_unavailable, draining).',
+  help: 'Audit events not traced, by reason (malformed, pipeline_error, sink_full, sink_unavailable, draining, publish_failed: Kafka did not acknowledge).',
   labelNames: ['reason'] as const,
   registers: [registry],
 });
@@ -118,3 +118,45 @@ export const watchErrors = new Counter({
   registers: [registry],
 });
 
+
+// Scale-out on Kafka (src/sources/kafka/, docs/scale-out.md). No data in single-process mode.
+export const kafkaProduceSeconds = new Histogram({
+  name: 'kubetrail_kafka_produce_seconds',
+  help: 'Time from handing a batch of messages to the Kafka producer to its acknowledgement by all in-sync replicas.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+export const kafkaProduceErrors = new Counter({
+  name: 'kubetrail_kafka_produce_errors_total',
+  help: 'Batches Kafka did not acknowledge (the webhook answered 503, informer changes are retried).',
+  registers: [registry],
+});
+export const kafkaMessagesProduced = new Counter({
+  name: 'kubetrail_kafka_messages_produced_total',
+  help: 'Messages acknowledged by Kafka, by kind (audit, kube-event, watch).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+export const kafkaMessagesConsumed = new Counter({
+  name: 'kubetrail_kafka_messages_consumed_total',
+  help: 'Messages a tracer processed and committed, by outcome (traced, warm: replayed into state only, bad: skipped).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+export const kafkaConsumerLag = new Gauge({
+  name: 'kubetrail_kafka_consumer_lag',
+  help: 'Messages behind the newest offset, per assigned partition (as of the last fetched batch).',
+  labelNames: ['topic', 'partition'] as const,
+  registers: [registry],
+});
+export const kafkaRebalances = new Counter({
+  name: 'kubetrail_kafka_rebalances_total',
+  help: 'Consumer group joins (start and every rebalance).',
+  registers: [registry],
+});
+export const kafkaWarmupSeconds = new Histogram({
+  name: 'kubetrail_kafka_warmup_seconds',
+  help: 'Time a newly assigned partition spent re-reading its warm-up span before tracing.',
+  buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  registers: [registry],
+});

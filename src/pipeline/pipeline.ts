@@ -122,6 +122,18 @@ export class Pipeline {
     return new PipelineTransaction(this.#shared);
   }
 
+  /**
+   * Warm mode: ingest to rebuild the state (versions for diffs, emitted object and link spans)
+   * and emit nothing. For events whose spans an earlier process already made durable, e.g. the
+   * warm-up span of a newly assigned Kafka partition (src/sources/kafka/consumer.ts).
+   */
+  warm(ingest: (tx: PipelineTransaction) => IngestResult): Omit<IngestResult, 'spans'> {
+    const tx = this.begin();
+    const r = ingest(tx);
+    tx.commit();
+    return r.error !== undefined ? { error: r.error } : r.skipped !== undefined ? { skipped: r.skipped } : {};
+  }
+
   /** One event traced and committed at once, for callers with no sink to wait for (tools, tests). */
   auditEvent(raw: unknown, cluster: string): IngestResult {
     const tx = this.begin();

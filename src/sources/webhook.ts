@@ -27,8 +27,14 @@ export interface AuditIngest {
 }
 
 export interface WebhookOptions {
-  pipeline: AuditIngest;
+  pipeline?: AuditIngest;
+  /** The span sink (or, with `publish`, what /readyz asks about the publisher). */
   sink: SpanSink;
+  /**
+   * Receive role (src/sources/kafka/producer.ts): instead of tracing, hand the batch on; 2xx only
+   * once it resolves, a rejection answers 503 so the API server retries.
+   */
+  publish?: (items: unknown[], cluster: string) => Promise<{ published: number; rejected: { index: number; reason: string }[]; skipped: number }>;
   /** Cluster name for `POST /audit` (default 'default'). */
   defaultCluster?: string;
   /** Request body limit; above it 413. Default 32 MiB. */
@@ -159,6 +165,8 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
       return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
     }
+    if (opts.publish) return publishBatch(items, cluster, reply);
+    if (!opts.pipeline) throw new Error('webhook needs a pipeline or a publisher');
     // One transaction per batch: later events of the batch see the versions of earlier ones, and
     // nothing reaches the pipeline's state unless the sink stores the spans, so a refused batch
     // retried by the API server is traced as if it came first (same diffs, object and link spans).
@@ -206,6 +214,22 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
     const now = Date.now() / 1000;
     for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
     return reply.code(200).send({ received: items.length, traced: items.length - bad - skipped, skipped, rejected: bad, spans: spans.length });
+  };
+
+  const publishBatch = async (items: unknown[], cluster: string, reply: FastifyReply) => {
+    let r;
+    try {
+      r = await opts.publish!(items, cluster);
+    } catch (err) {
+      auditEventsRejected.inc({ reason: 'publish_failed' }, items.length);
+      return reply.code(503).header('retry-after', '2').send({ error: (err as Error).message });
+    }
+    for (const { index, reason } of r.rejected) {
+      auditEventsRejected.inc({ reason: 'malformed' });
+      logger.warn({ cluster, index, auditID: auditId(items[index]), reason }, 'skipping bad audit event');
+    }
+    auditEventsAccepted.inc(items.length - r.rejected.length);
+    return reply.code(200).send({ received: items.length, published: r.published, skipped: r.skipped, rejected: r.rejected.length });
   };
 
   app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) =>

@@ -1,0 +1,209 @@
+// `kubetrail serve --kafka-brokers ...`: scale-out roles on Kafka (docs/scale-out.md).
+//   receive: the audit webhook publishes what it accepts to the topic (2xx once Kafka acknowledged)
+//   trace:   a consumer group member traces its partitions into the sink (OTLP or the store)
+//   all:     both in one process
+// Without --kafka-brokers, serve runs the single-process path of serve.ts unchanged.
+import Fastify from 'fastify';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { createSink } from '../sinks/index.ts';
+import { buildWebhookServer, loadTls, type WebhookServer } from '../sources/webhook.ts';
+import { healthRoutes, metricsRoutes } from '../sources/health.ts';
+import { KafkaPublisher, publisherHealth } from '../sources/kafka/producer.ts';
+import { KafkaTracer } from '../sources/kafka/consumer.ts';
+import { log } from '../core/log.ts';
+import type { SpanSink } from '../core/sink.ts';
+import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
+
+export type KafkaRole = 'receive' | 'trace' | 'all';
+
+export interface KafkaCliOptions {
+  kafkaBrokers?: string;
+  kafkaTopic: string;
+  role: KafkaRole;
+  kafkaGroup: string;
+  kafkaWarmup: number;
+  kafkaPartitions: number;
+  kafkaSessionTimeout: number;
+  kafkaLeaseNamespace: string;
+  kafkaLeaseDuration: number;
+  clusterContext: string[];
+}
+
+const GROUP = 'Scale-out on Kafka (docs/scale-out.md):';
+
+export function addKafkaOptions(cmd: Command): Command {
+  const opt = (o: Option) => cmd.addOption(o.helpGroup(GROUP));
+  opt(new Option('--kafka-brokers <host:port,...>', 'scale out on this Kafka cluster (off: the single process traces everything itself)'));
+  opt(new Option('--kafka-topic <name>', 'topic the receivers publish to and the tracers consume').default('kubetrail-audit'));
+  opt(new Option('--role <role>', 'receive: webhook → topic; trace: topic → sink; all: both').choices(['receive', 'trace', 'all']).default('all'));
+  opt(new Option('--kafka-group <id>', 'consumer group of the tracers').default('kubetrail'));
+  opt(new Option('--kafka-warmup <duration>', 're-read this much before a newly assigned partition\'s committed offset to rebuild its diffs state').argParser(parseDurationMs).default(600_000, '10m'));
+  opt(new Option('--kafka-partitions <n>', 'partitions of the topic when a receiver creates it (it exists: unchanged)').argParser(parsePositiveInt).default(12));
+  opt(new Option('--kafka-session-timeout <duration>', 'how long a tracer that stopped answering keeps its partitions').argParser(parseDurationMs).default(30_000, '30s'));
+  opt(new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default('kube-system'));
+  opt(new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long').argParser(parseDurationMs).default(15_000, '15s'));
+  opt(new Option('--cluster-context <cluster=context>', 'receive role: run informers for this cluster name from this kubeconfig context (repeatable; default --cluster with --context)').argParser(collect).default([]));
+  // a Kafka option without --kafka-brokers would be silently ignored: refuse it
+  cmd.hook('preAction', (c) => {
+    if (c.opts().kafkaBrokers) return;
+    const given = c.options.filter((o) => o.helpGroupHeading === GROUP && o.attributeName() !== 'kafkaBrokers' && c.getOptionValueSource(o.attributeName()) === 'cli');
+    if (given.length) c.error(`error: ${given.map((o) => o.long).join(', ')}: only with --kafka-brokers (scale-out on Kafka)`);
+  });
+  return cmd;
+}
+
+/** What serveKafka needs of serve's options (serve.ts ServeOptions has them). */
+export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions {
+  webhookPort: number;
+  webhookHost: string;
+  cluster: string;
+  otlpEndpoint?: string;
+  store?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  maxBodyBytes: number;
+  kubeconfig?: string;
+  context?: string;
+  listWatchOnly: boolean;
+  events: boolean;
+  watchResource: string[];
+  ignoreWatchResource: string[];
+}
+
+export async function serveKafka(o: KafkaServeOptions, token: string | undefined, informers: boolean): Promise<void> {
+  const brokers = (o.kafkaBrokers ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) throw new Error('--kafka-brokers: give host:port[,host:port...]');
+  const receive = o.role === 'receive' || o.role === 'all';
+  const trace = o.role === 'trace' || o.role === 'all';
+
+  let sink: SpanSink | undefined;
+  let tracer: KafkaTracer | undefined;
+  if (trace) {
+    const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
+    sink = chosen.sink;
+    const config = tracerConfigFrom(o);
+    const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
+    tracer = new KafkaTracer({
+      brokers, topic: o.kafkaTopic, groupId: o.kafkaGroup, sink, warmupMs: o.kafkaWarmup, sessionTimeoutMs: o.kafkaSessionTimeout,
+      newPipeline: () => {
+        const p = new Pipeline(config);
+        // the receivers' informer changes become the events (of every cluster this tracer is told of)
+        if (o.listWatchOnly) for (const c of listWatchClusters) p.setListWatchOnly(c, true);
+        return p;
+      },
+    });
+    log.info({ sink: chosen.describe }, 'tracer sink');
+  }
+
+  let publisher: KafkaPublisher | undefined;
+  let webhook: WebhookServer | undefined;
+  let health: ReturnType<typeof Fastify> | undefined;
+  if (receive) {
+    publisher = new KafkaPublisher({ brokers, topic: o.kafkaTopic, createPartitions: o.kafkaPartitions });
+    // Kafka down at start is not fatal: batches get 503 (and /readyz says why) until it is back
+    await publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
+    const p = publisher;
+    webhook = buildWebhookServer({
+      sink: publisherHealth(p), publish: (items, cluster) => p.publishAudit(items, cluster),
+      defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
+    });
+    await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
+  } else {
+    // trace role: /healthz, /readyz (the sink) and /metrics on the webhook port
+    const readiness = { draining: false };
+    health = Fastify();
+    healthRoutes(health, sink!, readiness);
+    metricsRoutes(health);
+    await health.listen({ port: o.webhookPort, host: o.webhookHost });
+  }
+  let elector: { stop(): Promise<void> } | undefined;
+  if (receive && informers && publisher) elector = await electedInformers(o, publisher);
+  const server = (webhook?.app ?? health)!.server.address();
+  const port = typeof server === 'object' && server ? server.port : o.webhookPort;
+  if (tracer) await tracer.start();
+  log.info({ role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port }, receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'draining');
+    webhook?.startDraining();
+    try {
+      await elector?.stop();
+      await webhook?.app.close();
+      await publisher?.close();
+      await tracer?.stop();
+      await sink?.flush();
+      await sink?.close();
+      await health?.close();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'drain failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** `--cluster-context name=context` values → [cluster, context]. */
+export function parseClusterContexts(values: string[]): [string, string][] {
+  const seen = new Set<string>();
+  return values.map((v) => {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]{0,62})=(.+)$/.exec(v);
+    if (!m) throw new Error(`--cluster-context: expected <cluster name>=<kubeconfig context>, got ${JSON.stringify(v)}`);
+    if (seen.has(m[1]!)) throw new Error(`--cluster-context: cluster ${m[1]} given twice`);
+    seen.add(m[1]!);
+    return [m[1]!, m[2]!];
+  });
+}
+
+/**
+ * Receive role with informers: one receiver per cluster runs them, elected on a Lease in that
+ * cluster (src/sources/kafka/leader.ts); their changes go to the topic (watch-publisher.ts).
+ * Clusters: each `--cluster-context name=ctx`, else `--cluster` with `--context`.
+ */
+async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher): Promise<{ stop(): Promise<void> }> {
+  const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
+  const { startInformers } = await import('../sources/informers/index.ts');
+  const { LeaseElector } = await import('../sources/kafka/leader.ts');
+  const { WatchPublisher } = await import('../sources/kafka/watch-publisher.ts');
+  const watch = new WatchPublisher(publisher);
+  const exclude = [...new Pipeline(tracerConfigFrom(o)).config.excludeResources, ...o.ignoreWatchResource];
+  const pairs: [string, string | undefined][] = o.clusterContext.length ? parseClusterContexts(o.clusterContext) : [[o.cluster, o.context]];
+  const electors = pairs.map(([cluster, context]) => {
+    const kc = loadKubeConfig({ kubeconfig: o.kubeconfig, context });
+    let running: { stop(): Promise<void> } | undefined;
+    let starting: Promise<void> | undefined;
+    const elector = new LeaseElector({
+      kc, namespace: o.kafkaLeaseNamespace, name: `kubetrail-informers-${cluster}`,
+      identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
+      onStartedLeading: () => {
+        starting = (async () => {
+          running = await startInformers({ kc, cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
+          log.info({ cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
+        })().catch((err) => log.error({ cluster, err: (err as Error).message }, 'informers failed to start'));
+      },
+      onStoppedLeading: async () => {
+        await starting;
+        await running?.stop();
+        running = undefined;
+        log.info({ cluster }, 'no longer the informer leader: informers stopped');
+      },
+    });
+    elector.start();
+    return elector;
+  });
+  return {
+    async stop() {
+      await Promise.all(electors.map((e) => e.stop()));
+      await watch.drain();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// Informers in receive role: what src/sources/informers/ hands the pipeline (a WatchIngest) is
+// published to the topic instead, keyed like audit events, as `watch` and `kube-event` messages.
+// Changes are sent in order, in batches, each retried until Kafka acknowledged it (informer
+// callbacks cannot be refused like a webhook batch can). Not bounded: while Kafka is down the
+// queue grows (logged); a receiver that dies loses what was queued, and the next leader's initial
+// list re-reads the current state (the tracers de-duplicate by derived IDs).
+import { log as rootLog, type Logger } from '../../core/log.ts';
+import type { SpanSink } from '../../core/sink.ts';
+import type { KafkaPublisher } from './producer.ts';
+import type { TopicMessage } from './messages.ts';
+
+const BATCH = 500;
+
+export class WatchPublisher {
+  readonly #p: KafkaPublisher;
+  readonly #logger: Logger;
+  #queue: TopicMessage[] = [];
+  #sending: Promise<void> | undefined;
+  #idle: (() => void)[] = [];
+  published = 0;
+
+  constructor(p: KafkaPublisher, logger?: Logger) {
+    this.#p = p;
+    this.#logger = logger ?? rootLog.child({ component: 'watch-publisher' });
+  }
+
+  /** A WatchIngest (src/sources/informers/index.ts) whose changes go to the topic. */
+  ingest() {
+    const push = (m: TopicMessage) => {
+      this.#queue.push(m);
+      this.#kick();
+      return { spans: [] };
+    };
+    return {
+      begin: () => ({
+        watchChange: (change: { type: string; object: unknown; group: string; version: string; resource: string }, cluster: string) =>
+          push({ v: 1, cluster, kind: 'watch', item: change }),
+        kubeEvent: (obj: unknown, cluster: string) => push({ v: 1, cluster, kind: 'kube-event', item: obj }),
+        mark: () => 0,
+        commit: () => undefined,
+      }),
+      setListWatchOnly: () => undefined,
+      setResourceScopes: () => undefined,
+    };
+  }
+
+  /** The informers' sink: they hand it no spans (their ingest emits none). */
+  sink(): SpanSink {
+    return {
+      write: () => Promise.resolve(),
+      pending: () => this.#queue.length,
+      full: () => false,
+      flush: () => this.drain(),
+      close: () => this.drain(),
+    };
+  }
+
+  pending(): number {
+    return this.#queue.length;
+  }
+
+  drain(): Promise<void> {
+    if (this.#queue.length === 0 && !this.#sending) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  #kick(): void {
+    if (this.#sending) return;
+    this.#sending = (async () => {
+      let attempt = 0;
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.slice(0, BATCH);
+        try {
+          await this.#p.publish(batch);
+          this.#queue.splice(0, batch.length);
+          this.published += batch.length;
+          attempt = 0;
+        } catch (err) {
+          const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
+          this.#logger.warn({ queued: this.#queue.length, retryInMs: delay, err: (err as Error).message }, 'watch changes not published yet, retrying');
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })().finally(() => {
+      this.#sending = undefined;
+      if (this.#queue.length > 0) this.#kick();
+      else for (const w of this.#idle.splice(0)) w();
+    });
+  }
+}

@@ -1,0 +1,23 @@
+// Reads event spans out of an embedded store file (while kubetrail writes it: WAL readers are fine).
+import { DatabaseSync } from 'node:sqlite';
+import { existsSync } from 'node:fs';
+
+export interface StoredEvent {
+  auditId: string;
+  name: string;
+  diff: string | undefined;
+}
+
+export function storedEvents(path: string, cluster: string): StoredEvent[] {
+  if (!existsSync(path)) return [];
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db.prepare("SELECT name, attributes FROM spans WHERE kind = 'event' AND cluster = ?").all(cluster) as { name: string; attributes: string }[];
+    return rows.map((r) => {
+      const a = JSON.parse(r.attributes) as Record<string, unknown>;
+      return { auditId: String(a.auditId), name: r.name, diff: typeof a.diff === 'string' ? a.diff : undefined };
+    });
+  } finally {
+    db.close();
+  }
+}
