@@ -192,10 +192,14 @@ function storyLinks(node) {
   if (next) items.push(html`<li>Replaced by <button type="button" class="link-btn story-next" data-select="${next.index}">Pod ${next.label}</button></li>`);
   if (prev) items.push(html`<li>Replaces <button type="button" class="link-btn story-prev" data-select="${prev.index}">Pod ${prev.label}</button></li>`);
   // From a pod's own view (its siblings are not in it): the owner's owned objects hold the replacement.
-  const owner = node.parent && objectOf(node.parent);
+  // the owner row: the pod's parent in a workload view, a related row in the pod's own view (root)
+  const OWNERS = new Set(['replicasets', 'statefulsets', 'daemonsets', 'jobs', 'replicationcontrollers']);
+  const ownerRow = node.parent && OWNERS.has(node.parent.tags.resource) ? node.parent
+    : node.children.find((c) => !c.isEvent && OWNERS.has(c.tags.resource));
+  const owner = ownerRow && objectOf(ownerRow);
   const deleted = node.events.some((e) => e.kind === 'delete' && e.level !== 'error');
-  const alone = node.parent && !node.parent.children.some((c) => c !== node && !c.isEvent && c.tags.resource === 'pods');
-  if (!next && deleted && alone && owner && owner.resource !== 'nodes') {
+  const alone = ownerRow && !ownerRow.children.some((c) => c !== node && !c.isEvent && c.tags.resource === 'pods');
+  if (!next && deleted && alone && owner) {
     items.push(html`<li><a class="story-follow" href="${redirectUrl(owner, node.firstTs)}&mode=${encodeURIComponent('tracing (owned objects)')}&select=${encodeURIComponent(`${o.cluster}/${o.group}/${o.resource}/${o.namespace}/${o.name}`)}">Follow the replacement</a> <span class="muted">(everything ${owner.name} owns)</span></li>`);
   }
   return items.length ? html`<ul class="story">${items}</ul>` : '';

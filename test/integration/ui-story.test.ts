@@ -265,6 +265,34 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     await page.close();
   });
 
+  it('shows two pods side by side, aligned on their first event', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/?resource=pods&namespace=demo&name=demo-68c74967f8-&match=prefix&range=all`);
+    await page.waitForSelector('.results a.obj-link');
+    const links = page.locator('.results a.obj-link');
+    const [ha, hb] = [await links.nth(0).getAttribute('href'), await links.nth(1).getAttribute('href')];
+    const [na, nb] = [await links.nth(0).innerText(), await links.nth(1).innerText()];
+    await page.click('.top-nav a[href="/compare"]');
+    await page.fill('.cmp-form input[name=a]', `${base}${ha}`);
+    await page.fill('.cmp-form input[name=b]', ha === hb ? '' : hb!.replace('/trace/', ''));
+    await page.click('.cmp-form button[type=submit]');
+    await page.waitForSelector('.cmp-side');
+    expect(page.url()).toMatch(/\/compare\?a=ff[0-9a-f]{30}&b=ff[0-9a-f]{30}$/);
+    const sides = page.locator('.cmp-side');
+    expect(await sides.count()).toBe(2);
+    expect(await sides.nth(0).locator('h2').innerText()).toBe(na);
+    expect(await sides.nth(1).locator('h2').innerText()).toBe(nb);
+    for (const i of [0, 1]) {
+      // each side starts at its own first event: its earliest mark sits at the axis' start
+      const lefts = await sides.nth(i).locator('.cmp-track .mark').evaluateAll((els) => els.map((e) => parseFloat((e as HTMLElement).style.left)));
+      expect(Math.min(...lefts)).toBe(0);
+      expect(await sides.nth(i).locator('[data-stat="duration"]').innerText()).toMatch(/^\d/);
+      expect(await sides.nth(i).locator('.cmp-steps li').first().innerText()).toMatch(/^\+\S+ create /);
+    }
+    await page.screenshot({ path: join(RESULTS, 'ui-story-compare.png'), fullPage: true });
+    await page.close();
+  });
+
   it('keeps sibling pods distinguishable at 800 px', async () => {
     const page = await newPage(800);
     await openDeployment(page);
