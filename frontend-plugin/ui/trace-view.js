@@ -74,7 +74,7 @@ class TraceView {
     this.root.innerHTML = html`<section class="trace-view">
       <div class="trace-head">
         <div class="trace-title">
-          <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span></nav>
+          <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span> <a class="compare-link" href="/compare?a=${this.id}" data-nav title="Open this trace side by side with another">Compare with…</a></nav>
           <h1><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? ''}</h1>
           <p class="stats">
             <span>${t.flat.filter((n) => !n.isEvent && n.tags.nestLevel !== 'group').length} objects</span>
