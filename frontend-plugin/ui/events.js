@@ -37,7 +37,10 @@ function leaves(v, prefix, out) {
   } else if (Array.isArray(v) && v.some((x) => isPlainObj(x))) {
     v.forEach((x, i) => {
       const id = isPlainObj(x) ? ['name', 'type', 'key', 'containerPort'].find((k) => typeof x[k] === 'string' || typeof x[k] === 'number') : undefined;
-      leaves(x, `${prefix}[${id ? `${id}=${x[id]}` : i}]`, out);
+      const at = `${prefix}[${id ? `${id}=${x[id]}` : i}]`;
+      // the item's name is in its path already: its own leaf says nothing new
+      if (id) for (const [k, v] of Object.entries(x)) { if (k !== id) leaves(v, at + (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`), out); }
+      else leaves(x, at, out);
     });
   } else out.push([prefix, v]);
   return out;
