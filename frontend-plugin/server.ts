@@ -12,7 +12,9 @@ import type { TraceBackend } from './backend/backend.ts';
 import { parseDurationSec } from '../src/core/duration.ts';
 import { TraceQuery, type SearchRequest } from './query.ts';
 import { apiV3 } from './api-v3.ts';
-import { isRawTraceId, decodeDisplayId, parseServiceName, serviceNames } from './trace-id.ts';
+import { activity } from './activity.ts';
+import { isRawTraceId, decodeDisplayId, modeDigits, parseServiceName, serviceName, serviceNames, type DisplayMode, type Scope } from './trace-id.ts';
+import { KNOWN } from '../src/core/kinds.ts';
 
 export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
 const DEFAULT_LOOKBACK_SEC = 3600;
@@ -45,6 +47,51 @@ export class HttpError extends Error {
 
 function jaegerError(code: number, msg: string, extra?: Record<string, unknown>) {
   return { data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }], ...extra };
+}
+
+// ---------- the built-in UI's configuration (one source: trace-id.ts, src/core/kinds.ts) ----------
+
+/** kubectl's short names, for the UI's kind field. */
+const SHORT_NAMES: Record<string, string> = {
+  deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints', cm: 'configmaps',
+  sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes', ns: 'namespaces',
+  sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets', cj: 'cronjobs',
+  ev: 'events', rc: 'replicationcontrollers', sc: 'storageclasses', crd: 'customresourcedefinitions', pc: 'priorityclasses',
+  netpol: 'networkpolicies', quota: 'resourcequotas', limits: 'limitranges', csr: 'certificatesigningrequests',
+};
+
+/** GET /api/ui-config: display modes and scopes with their trace-ID digits and service names, and the kind table. */
+export function uiConfig() {
+  const displays: DisplayMode[] = ['tracing', 'tree', 'timeline', 'grouped'];
+  const scopes: Scope[] = ['default', 'owned', 'full', 'ancestors'];
+  return {
+    modes: displays.map((d) => ({ key: d, digit: modeDigits(d, 'default')[0]!, service: serviceName(d, 'default') })),
+    // `key` is the scope as the service name spells it (`tracing (owned objects)`)
+    scopes: scopes.map((sc) => {
+      const suffix = serviceName('tracing', sc).slice('tracing'.length).trim().replace(/^\(|\)$/g, '');
+      return { key: suffix === '' ? 'default' : suffix, digit: modeDigits('tracing', sc)[1]!, service: serviceName('tracing', sc) };
+    }),
+    kinds: Object.entries(KNOWN).map(([kind, [group, resource]]) => ({ kind, group, resource })),
+    shortNames: SHORT_NAMES,
+  };
+}
+
+// ---------- error pages for people (a browser asking for HTML) ----------
+
+const escapeHtml = (t: string) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function wantsHtml(req: FastifyRequest): boolean {
+  const accept = String(req.headers.accept ?? '');
+  return accept.includes('text/html');
+}
+
+/** A readable error page in the UI's style, with a way back. */
+export function errorPage(status: number, title: string, detail: string, extraHtml = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · kubetrail</title><link rel="stylesheet" href="/style.css"></head>
+<body><main class="error-page" id="main"><div class="state state-error" role="alert"><h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(detail)}</p>${extraHtml}<p class="muted">HTTP ${status}</p>
+<p><a class="btn" href="/">Go to the overview and search</a></p></div></main></body></html>`;
 }
 
 // ---------- request parsing ----------
@@ -228,6 +275,8 @@ const redirectQuerySchema = {
     name: { type: 'string', minLength: 1 },
     ts: { type: 'string' },
     mode: { type: 'string' },
+    /** The built-in UI: the row to select in the trace (`?object=` of /trace). */
+    select: { type: 'string' },
   },
 };
 const idParamsSchema = {
@@ -250,6 +299,7 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     const status = err instanceof HttpError ? err.statusCode : err.validation ? 400 : (err.statusCode ?? 500);
     if (status === 502) req.log.warn({ reason: err.message }, 'upstream failed');
     else if (status >= 500) req.log.error({ err }, 'query failed');
+    if (wantsHtml(req)) return reply.code(status).type('text/html').send(errorPage(status, status === 404 ? 'Not found' : status >= 500 ? 'The query failed' : 'Bad request', err.message));
     reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
   });
 
@@ -353,9 +403,22 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
       for (const k of ['cluster', 'group', 'namespace'] as const) if (q[k] !== undefined) filter[k] = q[k];
       const located = await query.locate(filter, parseTimestampUs(q.ts, now()), display, scope);
       if (located.kind === 'none') {
-        return reply.code(404).send(jaegerError(404, `no object ${describe(filter)} recorded within a day of ts`));
+        const msg = `no object ${describe(filter)} recorded within a day of ts`;
+        if (wantsHtml(req)) {
+          const search = new URLSearchParams({ range: 'all', resource: q.resource!, name: q.name!, ...(q.namespace ? { namespace: q.namespace } : {}) });
+          return reply.code(404).type('text/html').send(errorPage(404, 'Object not found', `No ${q.resource} named ${q.name}${q.namespace ? ` in namespace ${q.namespace}` : ''} is recorded within a day of ${q.ts ?? 'now'}.`,
+            `<p><a href="/?${escapeHtml(search.toString())}">Search all the data for it</a></p>`));
+        }
+        return reply.code(404).send(jaegerError(404, msg));
       }
       if (located.kind === 'ambiguous') {
+        if (wantsHtml(req)) {
+          const links = located.candidates.slice(0, 50).map((c) => {
+            const p = new URLSearchParams({ cluster: c.cluster, group: c.group, resource: c.resource, namespace: c.namespace, name: c.name, ...(q.ts ? { ts: q.ts } : {}) });
+            return `<li><a href="/redirect?${escapeHtml(p.toString())}">${escapeHtml(`${c.cluster} ${c.resource}${c.group ? '.' + c.group : ''} ${c.namespace ? c.namespace + '/' : ''}${c.name}`)}</a></li>`;
+          });
+          return reply.code(400).type('text/html').send(errorPage(400, 'Several objects match', `${located.candidates.length} objects match ${describe(filter)}; pick one:`, `<ul>${links.join('')}</ul>`));
+        }
         return reply.code(400).send(
           jaegerError(400, `${located.candidates.length} objects match ${describe(filter)}; add cluster, group or namespace`, {
             candidates: located.candidates,
@@ -364,8 +427,9 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
       }
       // `Location`, spelled as Kelemetry sends it (scripts grep for it); fastify lower-cases headers.
       reply.hijack();
-      const body = JSON.stringify({ location: `/trace/${located.id}` });
-      reply.raw.writeHead(302, { Location: `/trace/${located.id}`, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      const target = `/trace/${located.id}${q.select ? `?object=${encodeURIComponent(q.select)}` : ''}`;
+      const body = JSON.stringify({ location: target });
+      reply.raw.writeHead(302, { Location: target, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
       reply.raw.end(body);
       return reply;
     },
@@ -415,7 +479,49 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   if (hasUi) {
     // Each UI file is its own route (wildcard: false), so every other path stays free for the passthrough.
     await app.register(fastifyStatic, { root: uiDir, wildcard: false, index: false });
+    // The `yaml` package's browser build (plain ES modules) for the built-in UI's YAML views.
+    const yamlDir = join(dirname(dirname(fileURLToPath(import.meta.resolve('yaml')))), 'browser');
+    if (existsSync(yamlDir)) await app.register(fastifyStatic, { root: yamlDir, prefix: '/vendor/yaml/', decorateReply: false, index: false });
   }
+  // The overview's heatmap: writes and failures per kind and namespace over time (activity.ts).
+  app.get<{ Querystring: { cluster?: string; start?: string; end?: string; buckets?: string } }>(
+    '/api/ui/activity',
+    { schema: { querystring: { type: 'object', properties: { cluster: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, buckets: { type: 'string' } } } } },
+    async (req, reply) => {
+      const cluster = clusterFilter(req.query.cluster);
+      let startUs: number | undefined, endUs: number | undefined, buckets: number;
+      try {
+        startUs = parseMicros('start', req.query.start);
+        endUs = parseMicros('end', req.query.end);
+        buckets = req.query.buckets ? Number(req.query.buckets) : 60;
+        if (!Number.isInteger(buckets) || buckets < 1 || buckets > 500) throw new HttpError(400, `buckets must be 1..500, got ${req.query.buckets}`);
+      } catch (e) {
+        return reply.code(400).send(jaegerError(400, (e as Error).message));
+      }
+      const fit = startUs === undefined && endUs === undefined;
+      if (startUs === undefined || endUs === undefined) {
+        const s = opts.backend.summary ? await opts.backend.summary(cluster) : undefined;
+        endUs ??= s?.lastUs ?? Date.now() * 1000;
+        startUs ??= s?.firstUs ?? endUs - DEFAULT_LOOKBACK_SEC * 1e6;
+      }
+      if (startUs > endUs) return reply.code(400).send(jaegerError(400, 'start is after end'));
+      const data = await activity(opts.backend, { ...(cluster ? { cluster } : {}), startUs, endUs, buckets, windowSec: opts.windowSec, fit });
+      return { data, errors: null };
+    },
+  );
+  // The built-in UI's modes, scopes and kinds, from the server's own tables.
+  const config = uiConfig();
+  app.get('/api/ui-config', async () => ({ data: config, errors: null }));
+  // What the store holds: the "all data" / "around the latest data" ranges and the namespace list.
+  app.get<{ Querystring: { cluster?: string } }>(
+    '/api/ui/summary',
+    { schema: { querystring: { type: 'object', properties: { cluster: { type: 'string' } } } } },
+    async (req) => {
+      const cluster = clusterFilter(req.query.cluster);
+      if (opts.backend.summary) return { data: await opts.backend.summary(cluster), errors: null };
+      return { data: { namespaces: [] }, errors: null };
+    },
+  );
   const sendUi = async (_req: FastifyRequest, reply: FastifyReply) =>
     hasUi ? reply.type('text/html').sendFile('index.html') : reply.type('text/html').send(MISSING_UI);
   app.get('/', sendUi);
@@ -433,7 +539,9 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
       return sendUi(req, reply);
     }
     if (upstream) return passThrough(upstream, req, reply);
-    return reply.code(404).send(jaegerError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
+    const msg = `no route ${req.method} ${req.url.split('?')[0]}`;
+    if (wantsHtml(req)) return reply.code(404).type('text/html').send(errorPage(404, 'Page not found', `There is no page ${req.url.split('?')[0]}.`));
+    return reply.code(404).send(jaegerError(404, msg));
   });
   return app;
 }

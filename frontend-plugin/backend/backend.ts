@@ -5,10 +5,19 @@ export interface ObjectQuery {
   group?: string;
   resource?: string;
   namespace?: string;
+  /** Exact name, or a glob with `*` (`web-*` prefix, `*web*` substring; Kubernetes names never contain `*`). */
   name?: string;
   startUs: number;
   endUs: number;
   limit: number;
+}
+
+/** What a store holds, for the UI's defaults: the time range of its data and its namespaces. */
+export interface DataSummary {
+  /** First and last instant covered by object spans (window bounds), Unix µs; undefined when empty. */
+  firstUs?: number;
+  lastUs?: number;
+  namespaces: string[];
 }
 
 export interface FoundObject {
@@ -49,6 +58,8 @@ export interface TraceBackend {
    * findObjects + getRawTraces otherwise.
    */
   scanSpans?(q: SpanScan): AsyncIterable<SpanRecord[]>;
+  /** Optional: the time range and namespaces of the stored data (the UI's "all data" range). */
+  summary?(cluster?: string): Promise<DataSummary>;
   /** Cluster names seen. */
   clusters(): Promise<string[]>;
   close(): Promise<void>;

@@ -4,13 +4,20 @@ import { parseRawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { FoundObject, ObjectQuery } from './backend.ts';
 
+/** A name filter: exact, or a glob where `*` is any run of characters (`web-*`, `*node*`). */
+export function nameMatches(name: string, pattern: string): boolean {
+  if (!pattern.includes('*')) return name === pattern;
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
+
 /** Whether an object span (its object and time range) answers the query: every given field equal, span overlapping the range. */
 export function matchesQuery(object: ObjectRef, startUs: number, endUs: number, q: ObjectQuery): boolean {
   if (q.cluster !== undefined && object.cluster !== q.cluster) return false;
   if (q.group !== undefined && object.group !== q.group) return false;
   if (q.resource !== undefined && object.resource !== q.resource) return false;
   if (q.namespace !== undefined && object.namespace !== q.namespace) return false;
-  if (q.name !== undefined && object.name !== q.name) return false;
+  if (q.name !== undefined && !nameMatches(object.name, q.name)) return false;
   return !(endUs < q.startUs || startUs > q.endUs);
 }
 

@@ -216,6 +216,8 @@ export class JaegerBackend implements TraceBackend {
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
     const tags: Record<string, string> = { [Attr.nestLevel]: 'object' };
     for (const k of ['cluster', 'group', 'namespace', 'name'] as const) if (q[k] !== undefined) tags[k] = q[k]!;
+    // a name glob (`web-*`) is not a Jaeger tag value: filtered here (findInSpans), client-side
+    if (tags.name?.includes('*')) delete tags.name;
     const params: Record<string, string> = {
       service: this.service,
       tags: JSON.stringify(tags),

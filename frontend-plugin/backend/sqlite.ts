@@ -4,7 +4,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { AttrValue, SpanRole, SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
+import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
@@ -74,6 +74,19 @@ export class SqliteBackend implements TraceBackend {
     return traceIds.map((id) => byId.get(id) ?? []);
   }
 
+  async summary(cluster?: string): Promise<DataSummary> {
+    const c = cluster !== undefined && cluster !== '' ? cluster : undefined;
+    const where = c !== undefined ? 'WHERE cluster = ?' : '';
+    const args = c !== undefined ? [c] : [];
+    const r = this.store.db.prepare(`SELECT MIN(start_us) AS lo, MAX(end_us) AS hi FROM objects ${where}`).get(...args) as { lo: number | bigint | null; hi: number | bigint | null };
+    const ns = this.store.db.prepare(`SELECT DISTINCT namespace FROM objects ${where} ORDER BY namespace`).all(...args) as { namespace: string }[];
+    return {
+      ...(r?.lo != null ? { firstUs: Number(r.lo) } : {}),
+      ...(r?.hi != null ? { lastUs: Number(r.hi) } : {}),
+      namespaces: ns.map((x) => x.namespace).filter((x) => x !== ''),
+    };
+  }
+
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {
     const where: string[] = ['start_us <= ?', 'end_us >= ?'];
     const params: (string | number)[] = [q.endUs, q.startUs];
@@ -83,7 +96,9 @@ export class SqliteBackend implements TraceBackend {
     for (const [field, column] of eq) {
       const v = q[field];
       if (v !== undefined) {
-        where.push(`${column} = ?`);
+        // a name with `*` is a glob (Kubernetes names have no `*`, `?` or `[`): GLOB is
+        // case-sensitive like `=`, and a `prefix*` pattern uses the name index
+        where.push(field === 'name' && String(v).includes('*') ? `${column} GLOB ?` : `${column} = ?`);
         params.push(v as string);
       }
     }

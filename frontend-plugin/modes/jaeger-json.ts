@@ -66,6 +66,19 @@ export function cleanDiff(diff: AttrValue | undefined): string | undefined {
   return lines.length > 0 ? lines.join('\n') : undefined;
 }
 
+/** `diff.entries` without managedFields entries (as cleanDiff); undefined when none remain or not JSON. */
+export function cleanEntries(v: AttrValue | undefined): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  try {
+    const list = JSON.parse(v) as { path?: unknown }[];
+    if (!Array.isArray(list)) return undefined;
+    const kept = list.filter((e) => !/(^|\.)managedFields\b/.test(String(e?.path ?? '')));
+    return kept.length === 0 ? undefined : kept.length === list.length ? v : JSON.stringify(kept);
+  } catch {
+    return undefined;
+  }
+}
+
 function cleanAttributes(attrs: Record<string, AttrValue>): [string, AttrValue][] {
   const out: [string, AttrValue][] = [];
   for (const [k, v] of Object.entries(attrs)) {
@@ -238,6 +251,10 @@ export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   const who = a[Attr.user] ?? a[Attr.fieldManager];
   if (who !== undefined && verb !== undefined) fields.push(kv('audit', `${who} ${verb}`));
   else if (verb !== undefined) fields.push(kv('audit', verb));
+  // The same facts as their own fields, so a reader never splits `audit` (Kelemetry's field, kept).
+  if (who !== undefined) fields.push(kv('user', who));
+  if (a[Attr.verb] !== undefined) fields.push(kv('verb', a[Attr.verb]!));
+  if (a[Attr.subresource] !== undefined && a[Attr.subresource] !== '') fields.push(kv('subresource', a[Attr.subresource]!));
   if (a[Attr.eventReason] !== undefined) fields.push(kv('event', a[Attr.eventReason]!));
   if (a[Attr.eventMessage] !== undefined) fields.push(kv('message', a[Attr.eventMessage]!));
   const err = errorOf(s);
@@ -246,6 +263,8 @@ export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   else if (err !== undefined) fields.push(kv('error', err));
   const diff = cleanDiff(a[Attr.diff]);
   if (diff !== undefined) fields.push(kv('diff', diff));
+  const entries = cleanEntries(a[Attr.diffEntries]);
+  if (entries !== undefined) fields.push(kv('diff.entries', entries));
   const verbose = cleanDiff(a[Attr.diffVerbose]);
   if (verbose !== undefined) fields.push(kv('diff.verbose', verbose));
   const optional: [string, string][] = [

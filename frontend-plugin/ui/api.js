@@ -45,6 +45,13 @@ export const api = {
     p.set('limit', String(q.limit ?? 20));
     return getJson(`/api/traces?${p}`, o);
   },
+  /** {firstUs?, lastUs?, namespaces} of the stored data (GET /api/ui/summary). */
+  summary: (cluster, o) => getJson(`/api/ui/summary${cluster ? `?cluster=${encodeURIComponent(cluster)}` : ''}`, o),
+  diagnose(q, o) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
+    return getJson(`/api/diagnose?${p}`, o);
+  },
   async trace(id, o) {
     const data = await getJson(`/api/traces/${encodeURIComponent(id)}`, o);
     if (!Array.isArray(data) || !data.length || !data[0].spans?.length) {

@@ -3,6 +3,9 @@
 import { showSearch } from './search.js';
 import { showTrace } from './trace-view.js';
 import { addFindingsNav, showFindings } from './findings.js';
+import { applyConfig } from './model.js';
+import { getJson } from './api.js';
+import { html } from './dom.js';
 
 const main = document.getElementById('main');
 let current; // AbortController of the page being shown
@@ -12,11 +15,22 @@ function route() {
   current = new AbortController();
   const ctx = { navigate, signal: current.signal };
   const m = /^\/trace\/([^/?#]+)\/?$/.exec(location.pathname);
-  const findings = /^\/findings\/?$/.test(location.pathname);
-  document.querySelectorAll('.top-nav a').forEach((a) => a.toggleAttribute('aria-current', !m && a.getAttribute('href') === (findings ? '/findings' : '/')));
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const findings = path === '/findings';
+  const overview = path === '/overview';
+  const compare = path === '/compare';
+  const search = path === '/' || path === '/search';
+  const here = findings ? '/findings' : overview ? '/overview' : compare ? '/compare' : search ? '/' : '';
+  document.querySelectorAll('.top-nav a').forEach((a) => a.toggleAttribute('aria-current', !m && a.getAttribute('href') === here));
   if (m) return showTrace(main, decodeURIComponent(m[1]).toLowerCase(), ctx);
   if (findings) return showFindings(main, new URLSearchParams(location.search), ctx);
-  return showSearch(main, new URLSearchParams(location.search), ctx);
+  if (overview) return import('./overview.js').then((o) => o.showOverview(main, new URLSearchParams(location.search), ctx));
+  if (compare) return import('./compare.js').then((c) => c.showCompare(main, new URLSearchParams(location.search), ctx));
+  if (search) return showSearch(main, new URLSearchParams(location.search), ctx);
+  document.title = 'Page not found · kubetrail';
+  main.innerHTML = html`<div class="state state-error" role="alert"><h1>Page not found</h1>
+    <p>There is no page <code>${location.pathname}</code> in kubetrail's UI.</p>
+    <p><a class="btn" href="/" data-nav>Search for an object</a> <a class="btn" href="/overview" data-nav>Overview</a></p></div>`.s;
 }
 
 export function navigate(url, { replace = false } = {}) {
@@ -35,4 +49,5 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 addFindingsNav();
-route();
+// Modes, scopes and kinds from the server (one source); the UI's built-in tables if it does not answer.
+getJson('/api/ui-config').catch(() => null).then((cfg) => { applyConfig(cfg); route(); });

@@ -28,7 +28,7 @@ const STYLE = `
 .podstartup td, .podstartup th { padding: 2px 10px 2px 0; text-align: left; font-size: 12.5px; }
 `;
 
-function ensureStyle() {
+export function ensureStyle() {
   if (document.getElementById('findings-style')) return;
   const s = document.createElement('style');
   s.id = 'findings-style';
@@ -82,6 +82,7 @@ function podStartupTable(p) {
 const FORM_KEYS = ['cluster', 'namespace', 'start', 'end'];
 
 /** The /findings page: a form (cluster, namespace, start, end) and the report. */
+export { fetchReport };
 export async function showFindings(root, params, { navigate, signal }) {
   ensureStyle();
   document.title = 'Findings · kubetrail';

@@ -16,6 +16,35 @@ export const SCOPES = [
   { key: 'ancestors', digit: '2', label: 'Ancestors', hint: 'the object and its owners up to the top' },
 ];
 
+/** kubectl short names (replaced by the server's list, GET /api/ui-config). */
+let SHORT = { deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints',
+  cm: 'configmaps', sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes',
+  ns: 'namespaces', sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets' };
+
+/**
+ * Takes the modes, scopes and kinds from the server (GET /api/ui-config, built from
+ * frontend-plugin/trace-id.ts and src/core/kinds.ts), so the digits and the kind table have one
+ * source. The tables above are only the fallback of a server that does not answer it.
+ */
+export function applyConfig(cfg) {
+  if (!cfg || typeof cfg !== 'object') return;
+  for (const m of cfg.modes ?? []) {
+    const mine = MODES.find((x) => x.key === m.key);
+    if (mine) mine.digit = m.digit;
+    else MODES.push({ key: m.key, digit: m.digit, label: m.key, hint: '' });
+  }
+  for (const sc of cfg.scopes ?? []) {
+    const mine = SCOPES.find((x) => x.key === sc.key);
+    if (mine) mine.digit = sc.digit;
+    else SCOPES.push({ key: sc.key, digit: sc.digit, label: sc.key, hint: '' });
+  }
+  if (Array.isArray(cfg.kinds) && cfg.kinds.length) {
+    for (const k of cfg.kinds) { KINDS[k.resource] = k.kind; GROUPS[k.resource] = k.group; }
+    RESOURCE_SUGGESTIONS.splice(0, RESOURCE_SUGGESTIONS.length, ...Object.keys(KINDS).sort());
+  }
+  if (cfg.shortNames && typeof cfg.shortNames === 'object') SHORT = { ...SHORT, ...cfg.shortNames };
+}
+
 /** {mode, scope} of a kubetrail trace ID, or null for an ID that does not carry them. */
 export function parseTraceId(id) {
   if (!/^ff[0-9a-f]{30}$/i.test(id)) return null;
@@ -32,6 +61,7 @@ export function withMode(id, mode, scope) {
   return `ff${m.digit}${s.digit}000000${id.slice(10)}`;
 }
 
+const GROUPS = {};
 const KINDS = {
   deployments: 'Deployment', replicasets: 'ReplicaSet', pods: 'Pod', nodes: 'Node', services: 'Service',
   endpoints: 'Endpoints', endpointslices: 'EndpointSlice', configmaps: 'ConfigMap', secrets: 'Secret',
@@ -49,20 +79,31 @@ export function kindOf(resource) {
   if (!resource) return '';
   return KINDS[resource] ?? resource;
 }
-/** Accepts what users type ("Deployment", "deploy", "deployments.apps") → {resource, group}. */
+/**
+ * Accepts what users type — "Deployment", "deployment", "deploy", "deployments",
+ * "deployments.apps", "apps/deployments", "apps/v1/deployments" — → {resource, group}.
+ */
 export function parseResourceInput(text) {
-  const t = text.trim();
+  let t = text.trim();
   if (!t) return { resource: '', group: undefined };
+  let group;
+  if (t.includes('/')) {
+    // group/resource or group/version/resource (a version alone, `v1/pods`, means the core group)
+    const parts = t.split('/').filter(Boolean);
+    t = parts[parts.length - 1] ?? '';
+    const g = parts[0] ?? '';
+    group = parts.length === 1 ? undefined : /^v\d+((alpha|beta)\d*)?$/.test(g) ? '' : g;
+  }
   const [first, ...rest] = t.split('.');
-  const group = rest.length ? rest.join('.') : undefined;
+  if (rest.length) group = rest.join('.');
   const lower = first.toLowerCase();
-  const short = { deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints',
-    cm: 'configmaps', sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes',
-    ns: 'namespaces', sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets' };
-  if (short[lower]) return { resource: short[lower], group };
+  if (SHORT[lower]) return { resource: SHORT[lower], group };
+  if (KINDS[lower]) return { resource: lower, group };
   const byKind = Object.entries(KINDS).find(([, k]) => k.toLowerCase() === lower);
   if (byKind) return { resource: byKind[0], group };
-  return { resource: lower, group };
+  // a singular that is not a kind in the table: the usual plural
+  const plural = lower.endsWith('s') ? lower : /(x|ch|sh)$/.test(lower) ? `${lower}es` : /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  return { resource: plural, group };
 }
 export const RESOURCE_SUGGESTIONS = Object.keys(KINDS);
 
@@ -103,7 +144,12 @@ const first = (o, ...keys) => {
 export function toEvent(ts, fields) {
   const ev = { ts, fields, user: '', verb: '', subresource: '', reason: '', message: '', component: '', code: undefined };
   const audit = first(fields, 'audit');
-  if (audit) {
+  if (fields.verb !== undefined && fields.verb !== '') {
+    // the tracing mode's own fields (user, verb, subresource): nothing to split
+    ev.user = String(first(fields, 'user', 'fieldManager') ?? '');
+    ev.verb = String(fields.verb);
+    ev.subresource = String(first(fields, 'subresource') ?? '');
+  } else if (audit) {
     // "<user> <verb>[ <subresource>]": the user never contains spaces, verbs and subresources neither.
     // Without a known user the field is just "<verb>[ <subresource>]".
     const parts = String(audit).trim().split(/\s+/);
@@ -125,7 +171,16 @@ export function toEvent(ts, fields) {
   // Log fields carry the message in `error`; event spans carry error=true and `error.message`.
   const err = first(fields, 'error.message', 'error');
   ev.error = err === undefined || err === false || err === 'false' ? '' : err === true || err === 'true' ? 'request failed' : String(err);
+  // An expected failure (frontend-plugin/failures.ts): log fields `warning` + `failure` (its reason),
+  // span tags `failure=expected`, `failure.reason`, `warning`. Grey, not red, and not counted as failed.
+  const expected = fields.failure === 'expected' || (fields.failure !== undefined && fields.warning !== undefined);
+  ev.expected = expected;
+  if (expected) {
+    ev.failureReason = String(first(fields, 'failure.reason') ?? (fields.failure === 'expected' ? '' : fields.failure));
+    ev.error = String(first(fields, 'warning') ?? ev.error ?? '');
+  }
   ev.diff = String(first(fields, 'diff') ?? '');
+  ev.entries = parseEntries(first(fields, 'diff.entries'));
   ev.diffVerbose = String(first(fields, 'diff.verbose') ?? '');
   ev.snapshot = String(first(fields, 'snapshot') ?? '');
   ev.userAgent = String(first(fields, 'userAgent') ?? '');
@@ -133,11 +188,23 @@ export function toEvent(ts, fields) {
   ev.impersonatedBy = String(first(fields, 'impersonatedBy') ?? '');
   ev.noop = fields.noop === true || fields.noop === 'true';
   ev.isK8sEvent = !!ev.reason && !audit && !ev.verb;
-  ev.level = ev.error || (ev.code !== undefined && ev.code >= 300) ? 'error' : type === 'Warning' ? 'warning' : 'normal';
+  ev.level = expected ? 'expected' : ev.error || (ev.code !== undefined && ev.code >= 300) ? 'error' : type === 'Warning' ? 'warning' : 'normal';
   ev.kind = ev.isK8sEvent ? 'event' : ev.verb === 'create' && !ev.subresource ? 'create' : ev.verb === 'delete' || ev.verb === 'deletecollection' ? 'delete' : ev.verb ? 'update' : 'other';
   ev.who = ev.isK8sEvent ? ev.component || 'Kubernetes Event' : ev.user || '(unknown)';
   ev.what = ev.isK8sEvent ? ev.reason : [ev.verb, ev.subresource].filter(Boolean).join(' ') || ev.reason || '(change)';
   return ev;
+}
+
+/** `diff.entries` (JSON [{path, old?, new?}]) → array, or null for old data without it. */
+export function parseEntries(v) {
+  if (v === undefined || v === null || v === '') return null;
+  if (Array.isArray(v)) return v;
+  try {
+    const list = JSON.parse(String(v));
+    return Array.isArray(list) ? list.filter((e) => e && typeof e.path === 'string') : null;
+  } catch {
+    return null;
+  }
 }
 
 const VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'apply', 'get', 'list', 'watch']);
@@ -179,6 +246,7 @@ export function buildTree(trace) {
       depth: 0,
       errors: events.filter((e) => e.level === 'error').length,
       warnings: events.filter((e) => e.level === 'warning').length,
+      expected: events.filter((e) => e.level === 'expected').length,
     };
     node.firstTs = events.length ? events[0].ts : span.startTime;
     node.lastTs = events.length ? events[events.length - 1].ts : span.startTime + (span.duration ?? 0);
@@ -199,6 +267,7 @@ export function buildTree(trace) {
   }
   const roots = [];
   for (const node of nodes) (node.parent ? node.parent.children : roots).push(node);
+  addNodeRows(nodes);
   const order = (a, b) => (a.isEvent === b.isEvent ? 0 : a.isEvent ? -1 : 1) || a.firstTs - b.firstTs || label(a).localeCompare(label(b));
   const flat = [];
   const visit = (n, depth) => {
@@ -213,6 +282,7 @@ export function buildTree(trace) {
   for (const n of flat) {
     n.kind = n.isEvent ? '' : kindOf(n.tags.resource);
     n.label = label(n);
+    n.suffix = n.isEvent ? '' : generatedSuffix(n.label);
     // Events listed under another object (timeline mode) name the object they happened to.
     if (n.isEvent && n.parent && n.tags.name && objectKeyOf(n) !== objectKeyOf(nearestObject(n.parent))) {
       n.label += ` · ${kindOf(n.tags.resource)} ${n.tags.namespace ? n.tags.namespace + '/' : ''}${n.tags.name}`;
@@ -225,6 +295,7 @@ export function buildTree(trace) {
   // Tree/grouped modes: an object's events are child rows; its own row still shows their marks.
   const eventCount = flat.reduce((s, n) => s + n.events.length, 0);
   const errorCount = flat.reduce((s, n) => s + n.errors, 0);
+  const expectedCount = flat.reduce((s, n) => s + n.expected, 0);
   for (const n of flat) {
     if (n.isEvent || n.events.length || !n.children.length) continue;
     const own = [];
@@ -234,6 +305,7 @@ export function buildTree(trace) {
     n.events = own.sort((a, b) => a.ts - b.ts);
     n.errors = own.filter((e) => e.level === 'error').length;
     n.warnings = own.filter((e) => e.level === 'warning').length;
+    n.expected = own.filter((e) => e.level === 'expected').length;
     n.firstTs = own[0].ts;
     n.lastTs = own[own.length - 1].ts;
   }
@@ -245,7 +317,99 @@ export function buildTree(trace) {
   if (!(hi > lo)) { hi = lo + 1e6; lo -= 1e6; }
   const pad = (hi - lo) * 0.02;
   const warnings = Array.isArray(trace.warnings) ? trace.warnings.filter(Boolean).map(String) : [];
-  return { traceID: trace.traceID, warnings, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, eventCount, errorCount };
+  return { traceID: trace.traceID, warnings, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, lastEvent: hi, eventCount, errorCount, expectedCount };
+}
+
+/**
+ * The part of a generated name that tells siblings apart (`web-7f9c6d8b5-x2k4l` → `7f9c6d8b5-x2k4l`,
+ * `kwok-node-2` → `2`), shown unshortened when a narrow screen truncates the label; '' for a short label.
+ */
+export function generatedSuffix(label) {
+  if (label.length <= 18) return '';
+  const m = /(?:-[a-z0-9]{1,10}){1,2}$/.exec(label);
+  if (!m) return '';
+  const tail = m[0].slice(1);
+  return tail.length < label.length - 3 ? tail : '';
+}
+
+/** The node a pod was bound to, from its events (binding, spec.nodeName diffs, snapshots); '' if unknown. */
+export function podNodeName(n) {
+  const evs = [...n.events];
+  for (const c of n.children) if (c.isEvent || c.tags.nestLevel === 'group') { evs.push(...c.events); for (const g of c.children) if (g.isEvent) evs.push(...g.events); }
+  let name = '';
+  for (const e of evs.sort((a, b) => a.ts - b.ts)) {
+    for (const en of e.entries ?? []) if (en.path === 'spec.nodeName' && typeof en.new === 'string') name = en.new;
+    const m = /(?:^|\n)spec\.nodeName \S+ -> "?([^"\s]+)"?/.exec(e.diff);
+    if (m) name = m[1];
+    if (!name && e.snapshot) {
+      try { name = JSON.parse(e.snapshot)?.spec?.nodeName ?? ''; } catch { /* not JSON */ }
+    }
+  }
+  return name;
+}
+
+/**
+ * Workload views hold no node objects (the node is not owned): a row for the node goes under each
+ * pod bound to one, so a Deployment's tree shows where every pod ran. Skipped for a node the
+ * trace already holds (a pod's own view). Its details link to the node's own trace.
+ */
+function addNodeRows(nodes) {
+  const present = new Set(nodes.filter((n) => !n.isEvent && n.tags.resource === 'nodes').map((n) => `${n.tags.cluster ?? ''}/${n.tags.name}`));
+  for (const pod of [...nodes]) {
+    if (pod.isEvent || pod.tags.resource !== 'pods' || pod.tags.nestLevel === 'group') continue;
+    const name = podNodeName(pod);
+    if (!name || present.has(`${pod.tags.cluster ?? ''}/${name}`)) continue;
+    const tags = { cluster: pod.tags.cluster, group: '', resource: 'nodes', namespace: '', name, 'link.class': 'node', synthetic: true };
+    const row = {
+      key: `${pod.key}~node`, span: { spanID: `${pod.key}~node`, operationName: `nodes ${name}`, startTime: pod.firstTs, duration: 0, references: [], tags: [], logs: [] },
+      tags, isEvent: false, synthetic: true, events: [], parent: pod, children: [], depth: 0, errors: 0, warnings: 0, expected: 0,
+      firstTs: pod.firstTs, lastTs: pod.lastTs,
+    };
+    nodes.push(row);
+    pod.children.push(row);
+  }
+}
+
+/**
+ * Replacements among the pods of one owner: a pod deleted by someone other than the controller that
+ * created it (the garbage collector after its node went, an eviction, a user — not a scale-down) is
+ * paired with the first pod the owner created after that delete (from 2 s before, within 5 minutes), each
+ * created pod at most once, deletes in time order. Cached on the owner row.
+ */
+function replacementPairs(owner) {
+  if (owner._pairs) return owner._pairs;
+  const pairs = new Map(); // deleted pod → replacement, and replacement → deleted pod (key `~` + index)
+  const pods = owner.children.filter((c) => !c.isEvent && c.tags.resource === 'pods');
+  const creates = pods.map((c) => ({ c, ev: c.events.find((e) => e.kind === 'create') })).filter((x) => x.ev).sort((a, b) => a.ev.ts - b.ev.ts);
+  const deletes = [];
+  for (const c of pods) {
+    const creator = c.events.find((e) => e.kind === 'create')?.user;
+    // the delete that started it (kwok and kubelets finish a graceful delete with deletes of their own)
+    const del = c.events.find((e) => e.kind === 'delete' && e.level === 'normal');
+    if (del && del.user !== creator) deletes.push({ c, del });
+  }
+  deletes.sort((a, b) => a.del.ts - b.del.ts);
+  const used = new Set();
+  for (const { c, del } of deletes) {
+    const next = creates.find((x) => !used.has(x.c) && x.c !== c && x.ev.ts >= del.ts - 2e6 && x.ev.ts - del.ts < 300e6 && x.ev.ts > c.firstTs);
+    if (!next) continue;
+    used.add(next.c);
+    pairs.set(c, next.c);
+    pairs.set(`~${next.c.key}`, c);
+  }
+  owner._pairs = pairs;
+  return pairs;
+}
+
+/** The pod that replaced `pod`, or null. */
+export function replacementOf(pod) {
+  if (pod.tags?.resource !== 'pods' || !pod.parent || pod.parent.isEvent) return null;
+  return replacementPairs(pod.parent).get(pod) ?? null;
+}
+/** The pod that `pod` replaced, or null. */
+export function replacedBy(pod) {
+  if (pod.tags?.resource !== 'pods' || !pod.parent || pod.parent.isEvent) return null;
+  return replacementPairs(pod.parent).get(`~${pod.key}`) ?? null;
 }
 
 function nearestObject(n) {

@@ -53,6 +53,7 @@ class TraceView {
     this.mode = parseTraceId(id);
     this.collapsed = new Set();
     this.filter = '';
+    this.failFilter = '';
     this.selected = null;
     const big = tree.flat.length > BIG_TREE;
     for (const n of tree.flat) {
@@ -73,14 +74,15 @@ class TraceView {
     this.root.innerHTML = html`<section class="trace-view">
       <div class="trace-head">
         <div class="trace-title">
-          <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span></nav>
+          <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span> <a class="compare-link" href="/compare?a=${this.id}" data-nav title="Open this trace side by side with another">Compare with…</a></nav>
           <h1><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? ''}</h1>
           <p class="stats">
-            <span>${t.flat.filter((n) => !n.isEvent && n.tags.nestLevel !== 'group').length} objects</span>
+            <span>${t.flat.filter((n) => !n.isEvent && !n.synthetic && n.tags.nestLevel !== 'group').length} objects</span>
             <span>${t.eventCount} events</span>
-            ${t.errorCount ? html`<span class="txt-error">${t.errorCount} failed</span>` : ''}
+            ${t.errorCount ? html`<span class="txt-error" data-stat="failed" title="failed requests that are real errors">${t.errorCount} failed</span>` : ''}
+            ${t.expectedCount ? html`<span class="txt-expected" data-stat="expected" title="routine failures the controllers recover from: a delete answered 404 (already gone), a 409 conflict retried successfully, a dry-run 422">${t.expectedCount} expected failure${t.expectedCount === 1 ? '' : 's'}</span>` : ''}
             <span title="${fmtDateTime(t.firstEvent)}">${fmtShort(t.firstEvent)} UTC</span>
-            <span>over ${fmtDuration(t.end - t.start)}</span>
+            <span data-stat="duration" title="from the first to the last event">over ${fmtDuration(Math.max(0, t.lastEvent - t.firstEvent))}</span>
             ${top?.tags.cluster ? html`<span>cluster <strong>${top.tags.cluster}</strong></span>` : ''}
           </p>
         </div>
@@ -94,13 +96,15 @@ class TraceView {
         <div class="timeline">
           <div class="tl-toolbar">
             <label class="filter"><span class="sr-only">Filter rows</span>
-              <input type="search" placeholder="Filter rows (kind, name, user…)" data-filter autocomplete="off"></label>
+              <input type="search" placeholder="Filter: name, node, user, diff, message…" data-filter autocomplete="off"></label>
+            <label class="failfilter"><span class="sr-only">Show rows</span><select data-failfilter title="Keep only the rows with failed requests">
+              <option value="">All rows</option><option value="error">Real failures</option><option value="any">Any failure (incl. expected)</option></select></label>
             <button type="button" class="btn btn-small" data-act="expand-all">Expand all</button>
             <button type="button" class="btn btn-small" data-act="collapse-all">Collapse all</button>
             <span class="legend" aria-label="Legend">
               <span><i class="mark m-create"></i>create</span><span><i class="mark m-update"></i>update</span>
               <span><i class="mark m-delete"></i>delete</span><span><i class="mark m-event"></i>Event</span>
-              <span><i class="mark lvl-warning m-event"></i>Warning</span><span><i class="mark lvl-error m-update"></i>failed</span>
+              <span><i class="mark lvl-warning m-event"></i>Warning</span><span><i class="mark lvl-error m-update"></i>failed</span><span><i class="mark lvl-expected m-update"></i>expected failure</span>
             </span>
           </div>
           <div class="tl-scroll">
@@ -199,19 +203,39 @@ class TraceView {
     $('[data-act="zoom-reset"]', this.root).addEventListener('click', () => this.zoom(this.tree.start, this.tree.end));
   }
 
+  /** The rows that match the text filter (name, kind, actors, verbs, reasons, messages, errors, diffs). */
+  matches(n, q) {
+    if (`${n.kind} ${n.label} ${n.tags.resource ?? ''}`.toLowerCase().includes(q)) return true;
+    return this.matchingEvents(n, q).length > 0;
+  }
+
+  matchingEvents(n, q) {
+    if (!q) return [];
+    if (!n._hay) n._hay = n.events.map((e) => `${e.who} ${e.what} ${e.reason} ${e.message} ${e.error} ${e.diff} ${e.component} ${e.userAgent}`.toLowerCase());
+    const out = [];
+    for (let i = 0; i < n._hay.length; i++) if (n._hay[i].includes(q)) out.push(i);
+    return out;
+  }
+
   visibleRows() {
     const out = [];
     const flat = this.tree.flat;
-    if (this.filter) {
+    if (this.filter || this.failFilter) {
       const q = this.filter.toLowerCase();
+      const ff = this.failFilter;
       const keep = new Set();
+      this.hits = new Set();
       for (const n of flat) {
-        const hay = `${n.kind} ${n.label} ${n.tags.resource ?? ''} ${n.events.map((e) => e.who + ' ' + e.what).join(' ')}`.toLowerCase();
-        if (hay.includes(q)) for (let p = n; p && !keep.has(p); p = p.parent) keep.add(p);
+        const failOk = !ff || (ff === 'error' ? n.errors > 0 : n.errors + n.expected > 0);
+        if (!failOk) continue;
+        if (q && !this.matches(n, q)) continue;
+        this.hits.add(n);
+        for (let p = n; p && !keep.has(p); p = p.parent) keep.add(p);
       }
       for (const n of flat) if (keep.has(n)) out.push(n);
       return out;
     }
+    this.hits = null;
     for (let i = 0; i < flat.length; i++) {
       const n = flat[i];
       out.push(n);
@@ -221,19 +245,20 @@ class TraceView {
   }
 
   trackHtml(n) {
-    if (n._track) return n._track;
+    if (n._track && !this.filter) return n._track;
     let s = '';
     if (n.events.length > 1) {
       const a = Math.max(0, this.pct(n.firstTs)), b = Math.min(100, this.pct(n.lastTs));
       if (b > a) s += `<span class="life" style="left:${a}%;width:${(b - a).toFixed(3)}%"></span>`;
     }
     const { start, end } = this.view;
+    const hit = this.filter ? new Set(this.matchingEvents(n, this.filter.toLowerCase())) : null;
     for (let i = 0; i < n.events.length; i++) {
       const e = n.events[i];
       if (e.ts < start || e.ts > end) continue;
-      s += `<span class="mark m-${e.kind} lvl-${e.level}" style="left:${this.pct(e.ts)}%" data-e="${i}"></span>`;
+      s += `<span class="mark m-${e.kind} lvl-${e.level}${hit?.has(i) ? ' hit' : ''}" style="left:${this.pct(e.ts)}%" data-e="${i}"></span>`;
     }
-    n._track = s;
+    if (!hit) n._track = s;
     return s;
   }
 
@@ -243,13 +268,15 @@ class TraceView {
     const sel = n === this.selected;
     const hidden = hasKids && !open ? html`<span class="badge" title="${n.descendants} rows hidden">+${n.descendants}</span>` : '';
     const errs = n.errors ? html`<span class="badge badge-error" title="${n.errors} failed requests">${n.errors} ✕</span>` : '';
+    const expd = n.expected ? html`<span class="badge badge-expected" title="${n.expected} expected failures (routine: already gone, conflict retried, dry-run)">${n.expected} ✕</span>` : '';
+    const isHit = !!this.hits?.has(n);
     const warns = n.warnings ? html`<span class="badge badge-warning" title="${n.warnings} Warning events">${n.warnings} !</span>` : '';
-    return html`<div class="row${sel ? ' sel' : ''}${n.isEvent ? ' is-event' : ''}" role="treeitem" id="r-${n.index}" data-i="${n.index}" aria-level="${n.depth + 1}"${
+    return html`<div class="row${sel ? ' sel' : ''}${n.isEvent ? ' is-event' : ''}${isHit ? ' hit' : ''}" role="treeitem" id="r-${n.index}" data-i="${n.index}" aria-level="${n.depth + 1}"${
       raw(hasKids ? ` aria-expanded="${open}"` : '')} aria-selected="${sel}" tabindex="${sel ? 0 : -1}" style="--d:${n.depth}">
       <div class="cell-label"><span class="indent"></span>${
         hasKids ? html`<button type="button" class="tw" tabindex="-1" data-act="toggle" aria-label="${open ? 'Collapse' : 'Expand'} ${n.label}">${open ? '▾' : '▸'}</button>` : raw('<span class="tw"></span>')
       }<span class="rel rel-${n.relation.key}" title="${n.relation.label}" aria-label="${n.relation.label}">${n.relation.icon}</span>${
-        n.kind ? html`<span class="kind">${n.kind}</span>` : ''}<span class="name" title="${n.label}">${n.label}</span>${hidden}${errs}${warns}<span class="count" title="events">${n.events.length || ''}</span></div>
+        n.kind ? html`<span class="kind">${n.kind}</span>` : ''}${nameHtml(n, isHit ? this.filter : '')}${hidden}${errs}${expd}${warns}<span class="count" title="events">${n.events.length || ''}</span></div>
       <div class="cell-track">${raw(this.trackHtml(n))}</div></div>`.s;
   }
 
@@ -314,6 +341,7 @@ class TraceView {
       this.select(n, { scroll: false, event: mark ? Number(mark.dataset.e) : undefined });
     });
     this.rowsEl.addEventListener('keydown', (e) => this.onKey(e));
+    this.detailsEl.addEventListener('select-row', (e) => this.select(this.tree.flat[e.detail], { focus: true, scroll: true }));
     this.wireZoom();
     this.rowsEl.addEventListener('mouseover', (e) => {
       const mark = e.target.closest('.mark');
@@ -331,6 +359,7 @@ class TraceView {
       clearTimeout(timer);
       timer = setTimeout(() => { this.filter = filter.value.trim(); this.renderRows(); }, 120);
     });
+    $('[data-failfilter]', this.root).addEventListener('change', (e) => { this.failFilter = e.target.value; this.renderRows(); });
     this.root.querySelector('[data-act="expand-all"]').addEventListener('click', () => { this.collapsed.clear(); this.renderRows(); });
     this.root.querySelector('[data-act="collapse-all"]').addEventListener('click', () => {
       for (const n of this.tree.flat) if (n.children.length && n.parent) this.collapsed.add(n);
@@ -396,6 +425,21 @@ class TraceView {
     this.tipEl.style.left = `${x}px`;
     this.tipEl.style.top = `${y}px`;
   }
+}
+
+/**
+ * The row label, filter hits highlighted. A generated name's distinguishing suffix also shows as a
+ * chip that never truncates (narrow screens only, style.css), so siblings never look identical.
+ */
+function nameHtml(n, q) {
+  const label = n.label;
+  let inner = html`${label}`;
+  if (q) {
+    const i = label.toLowerCase().indexOf(q.toLowerCase());
+    if (i >= 0) inner = html`${label.slice(0, i)}<mark>${label.slice(i, i + q.length)}</mark>${label.slice(i + q.length)}`;
+  }
+  const tail = n.suffix ? html`<span class="name-tail" aria-hidden="true" title="${label}">…${n.suffix}</span>` : '';
+  return html`<span class="name" title="${label}">${inner}</span>${tail}`;
 }
 
 function switchGroup(label, name, options, current, disabled) {

@@ -1,7 +1,7 @@
 // Kind → (group, resource) for references that name a kind (Event involvedObject, ownerReferences).
 // Well-known kinds are mapped exactly; unknown kinds get the usual lowercase-plural guess.
 
-const KNOWN: Record<string, [group: string, resource: string]> = {
+export const KNOWN: Record<string, [group: string, resource: string]> = {
   Pod: ['', 'pods'],
   Node: ['', 'nodes'],
   Service: ['', 'services'],

@@ -1,0 +1,141 @@
+// The overview's heatmap: per resource kind and namespace, how many writes and failures fell in
+// each time bucket of a range. One scan of the range (the backend's scanSpans, or findObjects +
+// raw traces where it has none); failures classified as everywhere else (failures.ts).
+import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
+import type { TraceBackend } from './backend/backend.ts';
+import { classifyFailures } from './failures.ts';
+import { rawTraceId } from '../src/core/ids.ts';
+
+export interface ActivityRow {
+  cluster: string;
+  group: string;
+  resource: string;
+  namespace: string;
+  /** Objects of this kind and namespace with an event in the range. */
+  objects: number;
+  writes: number[];
+  /** Failed requests that are real errors. */
+  failures: number[];
+  /** Routine failures (already gone, conflict retried, dry-run). */
+  expected: number[];
+  /** Kubernetes Events (Warning ones count in `warnings`). */
+  events: number[];
+  warnings: number[];
+}
+
+export interface Activity {
+  startUs: number;
+  endUs: number;
+  bucketUs: number;
+  buckets: number;
+  rows: ActivityRow[];
+  totals: { writes: number; failures: number; expected: number; events: number; objects: number };
+}
+
+const FALLBACK_OBJECTS = 5000;
+
+async function* spansOf(backend: TraceBackend, q: { cluster?: string; startUs: number; endUs: number }, windowSec: number): AsyncIterable<SpanRecord[]> {
+  if (backend.scanSpans) {
+    yield* backend.scanSpans({ ...q, snapshots: 'creates' });
+    return;
+  }
+  const found = await backend.findObjects({ ...(q.cluster ? { cluster: q.cluster } : {}), startUs: q.startUs, endUs: q.endUs, limit: FALLBACK_OBJECTS });
+  for (const f of found) {
+    const key = objectKey(f.object);
+    const ids = f.windows.map((ws) => rawTraceId(key, ws));
+    const traces = backend.getRawTraces ? await backend.getRawTraces(ids) : await Promise.all(ids.map((id) => backend.getRawTrace(id)));
+    yield traces.flat().filter((s) => s.kind !== 'object');
+  }
+  void windowSec;
+}
+
+/**
+ * `fit`: the range was not chosen (the whole store): the buckets span the first to the last event
+ * found instead of the window bounds, so a 90-second recording is not one column of a 30-minute range.
+ */
+export async function activity(backend: TraceBackend, q: { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean }): Promise<Activity> {
+  const buckets = Math.max(1, Math.min(500, Math.floor(q.buckets)));
+  const rows = new Map<string, ActivityRow & { names: Set<string> }>();
+  const rowList: (ActivityRow & { names: Set<string> })[] = [];
+  const perObject = new Map<string, SpanRecord[]>();
+  const seen = new Set<string>();
+  const rowOf = (s: SpanRecord) => {
+    const o = s.object;
+    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
+    let r = rows.get(k);
+    if (!r) {
+      const z = () => new Array<number>(buckets).fill(0);
+      r = { cluster: o.cluster, group: o.group, resource: o.resource, namespace: o.namespace, objects: 0, names: new Set(), writes: z(), failures: z(), expected: z(), events: z(), warnings: z() };
+      rows.set(k, r);
+      rowList.push(r);
+    }
+    return r;
+  };
+  // (row, time, what) per event; bucketed once the range is known
+  const WRITE = 0, EVENT = 1, WARNING = 2, FAILURE = 3, EXPECTED = 4;
+  const tRow: number[] = [], tTs: number[] = [], tWhat: number[] = [];
+  const rowIndex = new Map<object, number>();
+  const note = (s: SpanRecord, what: number) => {
+    const r = rowOf(s);
+    let idx = rowIndex.get(r);
+    if (idx === undefined) rowIndex.set(r, (idx = rowIndex.size));
+    tRow.push(idx);
+    tTs.push(s.startUs);
+    tWhat.push(what);
+  };
+  let lo = Infinity, hi = -Infinity;
+  for await (const batch of spansOf(backend, q, q.windowSec)) {
+    for (const s of batch) {
+      if (s.kind !== 'event' || s.startUs < q.startUs || s.startUs > q.endUs || seen.has(s.spanId)) continue;
+      seen.add(s.spanId);
+      rowOf(s).names.add(s.object.name);
+      if (s.startUs < lo) lo = s.startUs;
+      if (s.startUs > hi) hi = s.startUs;
+      if (s.attributes[Attr.verb] !== undefined) note(s, WRITE);
+      else if (s.attributes[Attr.eventReason] !== undefined) note(s, s.attributes[Attr.eventType] === 'Warning' ? WARNING : EVENT);
+      const key = objectKey(s.object);
+      let list = perObject.get(key);
+      if (!list) perObject.set(key, (list = []));
+      list.push(s);
+    }
+  }
+  for (const list of perObject.values()) {
+    const f = classifyFailures(list);
+    if (f.size === 0) continue;
+    for (const s of list) {
+      const c = f.get(s.spanId);
+      if (c) note(s, c.class === 'error' ? FAILURE : EXPECTED);
+    }
+  }
+  let startUs = q.startUs, endUs = q.endUs;
+  if (q.fit && lo <= hi) {
+    const pad = Math.max(1e6, (hi - lo) * 0.01);
+    startUs = Math.max(q.startUs, Math.floor(lo - pad));
+    endUs = Math.min(q.endUs, Math.ceil(hi + pad));
+  }
+  const bucketUs = Math.max(1, Math.ceil((endUs - startUs) / buckets));
+  const byIndex: (ActivityRow & { names: Set<string> })[] = [];
+  for (const [r, i] of rowIndex) byIndex[i] = r as ActivityRow & { names: Set<string> };
+  for (let i = 0; i < tRow.length; i++) {
+    const r = byIndex[tRow[i]!]!;
+    const b = Math.min(buckets - 1, Math.max(0, Math.floor((tTs[i]! - startUs) / bucketUs)));
+    const w = tWhat[i]!;
+    if (w === WRITE) r.writes[b]! += 1;
+    else if (w === EVENT) r.events[b]! += 1;
+    else if (w === WARNING) { r.events[b]! += 1; r.warnings[b]! += 1; }
+    else if (w === FAILURE) r.failures[b]! += 1;
+    else r.expected[b]! += 1;
+  }
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const out: ActivityRow[] = rowList.map(({ names, ...r }) => ({ ...r, objects: names.size }));
+  out.sort((a, b) => sum(b.writes) + sum(b.events) - (sum(a.writes) + sum(a.events)) || a.resource.localeCompare(b.resource) || a.namespace.localeCompare(b.namespace));
+  const totals = { writes: 0, failures: 0, expected: 0, events: 0, objects: 0 };
+  for (const r of out) {
+    totals.writes += sum(r.writes);
+    totals.failures += sum(r.failures);
+    totals.expected += sum(r.expected);
+    totals.events += sum(r.events);
+    totals.objects += r.objects;
+  }
+  return { startUs, endUs, bucketUs, buckets, rows: out, totals };
+}
