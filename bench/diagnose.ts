@@ -83,7 +83,11 @@ async function measured(storePath: string): Promise<Omit<DiagnoseBenchResult, 'b
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options: { small: { type: 'boolean' }, store: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: { small: { type: 'boolean' }, store: { type: 'string' } },
+  });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });

@@ -53,7 +53,11 @@ const cleanup = () => {
   }
   rmSync(workdir, { recursive: true, force: true });
 };
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (cleanup(), process.exit(130)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 const say = (m: string) => process.stderr.write(`[faults ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,16 +85,35 @@ function makeEvents(scenario: string, n: number) {
     const name = `${scenario}-${now}-${i}`;
     const ts = new Date(now + i).toISOString().replace('Z', '000Z');
     const auditID = randomUUID();
-    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } },
-      spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] } };
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } },
+      spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] },
+    };
     const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: 'pods', namespace: 'default', name };
     const key = objectKey(ref);
     events.push({
-      body: { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID, stage: 'ResponseComplete',
-        requestURI: '/api/v1/namespaces/default/pods', verb: 'create', user: { username: 'kubernetes-admin' }, sourceIPs: ['127.0.0.1'],
-        objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 },
-        requestObject: obj, responseObject: obj, requestReceivedTimestamp: ts, stageTimestamp: ts },
-      ref, spanId: eventSpanId(auditID, key), traceId: rawTraceId(key, windowStartSec((now + i) * 1000, WINDOW_SEC)),
+      body: {
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'RequestResponse',
+        auditID,
+        stage: 'ResponseComplete',
+        requestURI: '/api/v1/namespaces/default/pods',
+        verb: 'create',
+        user: { username: 'kubernetes-admin' },
+        sourceIPs: ['127.0.0.1'],
+        objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 201 },
+        requestObject: obj,
+        responseObject: obj,
+        requestReceivedTimestamp: ts,
+        stageTimestamp: ts,
+      },
+      ref,
+      spanId: eventSpanId(auditID, key),
+      traceId: rawTraceId(key, windowStartSec((now + i) * 1000, WINDOW_SEC)),
     });
   }
   return events;
@@ -108,10 +131,15 @@ async function send(base: string, events: ReturnType<typeof makeEvents>, r: Resu
     while (next < batches.length) {
       const i = next++;
       const t0 = Date.now();
-      for (let attempt = 0; ; attempt++) {
+      for (let _attempt = 0; ; _attempt++) {
         let code = 'refused';
         try {
-          const res = await fetch(`${base}/audit/${CLUSTER}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batches[i], signal: AbortSignal.timeout(60_000) });
+          const res = await fetch(`${base}/audit/${CLUSTER}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: batches[i],
+            signal: AbortSignal.timeout(60_000),
+          });
           await res.arrayBuffer();
           code = String(res.status);
         } catch {
@@ -137,8 +165,21 @@ async function send(base: string, events: ReturnType<typeof makeEvents>, r: Resu
 }
 
 function serveArgs(port: number, sink: string[]): string[] {
-  return [join(REPO_ROOT, 'src/cli.ts'), 'serve', '--webhook-port', String(port), '--webhook-host', '127.0.0.1',
-    '--cluster', CLUSTER, '--no-informers', '--no-query', '--log-level', 'warn', ...sink];
+  return [
+    join(REPO_ROOT, 'src/cli.ts'),
+    'serve',
+    '--webhook-port',
+    String(port),
+    '--webhook-host',
+    '127.0.0.1',
+    '--cluster',
+    CLUSTER,
+    '--no-informers',
+    '--no-query',
+    '--log-level',
+    'warn',
+    ...sink,
+  ];
 }
 
 async function startServe(port: number, sink: string[]): Promise<{ child: ChildProcess; output: () => string }> {
@@ -197,14 +238,16 @@ async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEve
   const want = new Map(events.map((e) => [e.traceId, e.spanId]));
   const ids = [...want.keys()];
   for (let i = 0; i < ids.length; i += 20) {
-    await Promise.all(ids.slice(i, i + 20).map(async (id) => {
-      const res = await fetch(`${queryUrl}/api/traces/${id}`);
-      if (!res.ok) return;
-      const body = (await res.json()) as { data?: { spans: { spanID: string }[] }[] };
-      const n = (body.data ?? []).flatMap((t) => t.spans).filter((s) => s.spanID === want.get(id)).length;
-      if (n > 0) found++;
-      if (n > 1) duplicates += n - 1;
-    }));
+    await Promise.all(
+      ids.slice(i, i + 20).map(async (id) => {
+        const res = await fetch(`${queryUrl}/api/traces/${id}`);
+        if (!res.ok) return;
+        const body = (await res.json()) as { data?: { spans: { spanID: string }[] }[] };
+        const n = (body.data ?? []).flatMap((t) => t.spans).filter((s) => s.spanID === want.get(id)).length;
+        if (n > 0) found++;
+        if (n > 1) duplicates += n - 1;
+      }),
+    );
   }
   return { found, duplicates };
 }
@@ -224,7 +267,19 @@ function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { fo
 }
 
 function newResult(scenario: string): Result {
-  return { scenario, sent: 0, acked: 0, found: 0, lost: 0, duplicates: 0, retriedPosts: 0, abandonedBatches: 0, answers: {}, readyzDuringFault: '', readyzAfter: '' };
+  return {
+    scenario,
+    sent: 0,
+    acked: 0,
+    found: 0,
+    lost: 0,
+    duplicates: 0,
+    retriedPosts: 0,
+    abandonedBatches: 0,
+    answers: {},
+    readyzDuringFault: '',
+    readyzAfter: '',
+  };
 }
 
 async function outage(): Promise<Result> {
@@ -358,8 +413,12 @@ if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
   process.stdout.write('scenario  sent   acked  found  lost  dup  retried  abandoned  answers                 readyz after  readyz during the fault\n');
   for (const r of results) {
-    const answers = Object.entries(r.answers).map(([k, v]) => `${k}:${v}`).join(' ');
-    process.stdout.write(`${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.readyzAfter.slice(0, 3).padEnd(13)} ${r.note ?? r.readyzDuringFault}\n`);
+    const answers = Object.entries(r.answers)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
+    process.stdout.write(
+      `${r.scenario.padEnd(9)} ${String(r.sent).padEnd(6)} ${String(r.acked).padEnd(6)} ${String(r.found).padEnd(6)} ${String(r.lost).padEnd(5)} ${String(r.duplicates).padEnd(4)} ${String(r.retriedPosts).padEnd(8)} ${String(r.abandonedBatches).padEnd(10)} ${answers.padEnd(23)} ${r.readyzAfter.slice(0, 3).padEnd(13)} ${r.note ?? r.readyzDuringFault}\n`,
+    );
   }
 }
 process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;

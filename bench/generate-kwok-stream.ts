@@ -326,7 +326,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         n.createdUs = t;
         n.rv = ++rv;
         const obj = nodeObject(n);
-        write(t, actors.kwokctl, 'create', '/api/v1/nodes?fieldManager=kwokctl', { resource: 'nodes', name: n.name, apiVersion: 'v1' }, 201, { ...obj, metadata: { ...(obj.metadata as object), uid: undefined, resourceVersion: undefined, creationTimestamp: null, managedFields: undefined } }, obj);
+        write(
+          t,
+          actors.kwokctl,
+          'create',
+          '/api/v1/nodes?fieldManager=kwokctl',
+          { resource: 'nodes', name: n.name, apiVersion: 'v1' },
+          201,
+          { ...obj, metadata: { ...(obj.metadata as object), uid: undefined, resourceVersion: undefined, creationTimestamp: null, managedFields: undefined } },
+          obj,
+        );
         q.push(t + 50_000 + rng.int(250_000), NODE_STATUS, n);
         q.push(t + 100_000 + rng.int(900_000), LEASE_CREATE, n);
         break;
@@ -336,7 +345,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         if (t >= stopAt) break; // the recording has ended
         n.heartbeatUs = t;
         n.rv = ++rv;
-        write(t, actors.kwok, 'patch', `/api/v1/nodes/${n.name}/status`, { resource: 'nodes', name: n.name, apiVersion: 'v1', subresource: 'status' }, 200, nodeHeartbeatPatch(n), nodeObject(n));
+        write(
+          t,
+          actors.kwok,
+          'patch',
+          `/api/v1/nodes/${n.name}/status`,
+          { resource: 'nodes', name: n.name, apiVersion: 'v1', subresource: 'status' },
+          200,
+          nodeHeartbeatPatch(n),
+          nodeObject(n),
+        );
         const next = t + opts.nodeHeartbeatSec * 1e6 * (0.9 + 0.2 * rng.float());
         if (next < stopAt) q.push(next, NODE_STATUS, n);
         break;
@@ -354,9 +372,35 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         n.leaseRv = ++rv;
         const after = leaseObject(n, t);
         if (create) {
-          write(t, actors.kwok, 'create', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', { resource: 'leases', namespace: 'kube-node-lease', name: n.name, apiGroup: 'coordination.k8s.io', apiVersion: 'v1' }, 201, before, after);
+          write(
+            t,
+            actors.kwok,
+            'create',
+            '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+            { resource: 'leases', namespace: 'kube-node-lease', name: n.name, apiGroup: 'coordination.k8s.io', apiVersion: 'v1' },
+            201,
+            before,
+            after,
+          );
         } else {
-          write(t, actors.kwok, 'update', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n.name}`, { resource: 'leases', namespace: 'kube-node-lease', name: n.name, uid: n.leaseUid, apiGroup: 'coordination.k8s.io', apiVersion: 'v1', resourceVersion: String(n.leaseRv - 1) }, 200, before, after);
+          write(
+            t,
+            actors.kwok,
+            'update',
+            `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n.name}`,
+            {
+              resource: 'leases',
+              namespace: 'kube-node-lease',
+              name: n.name,
+              uid: n.leaseUid,
+              apiGroup: 'coordination.k8s.io',
+              apiVersion: 'v1',
+              resourceVersion: String(n.leaseRv - 1),
+            },
+            200,
+            before,
+            after,
+          );
         }
         const next = t + opts.leaseRenewSec * 1e6 + rng.int(200_000);
         if (next < stopAt) q.push(next, LEASE_RENEW, n);
@@ -367,11 +411,26 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         const obj = {
           kind: 'Namespace',
           apiVersion: 'v1',
-          metadata: { name, uid: rng.uuid(), resourceVersion: String(++rv), creationTimestamp: new Date(t / 1000).toISOString().slice(0, 19) + 'Z', labels: { 'kubernetes.io/metadata.name': name } },
+          metadata: {
+            name,
+            uid: rng.uuid(),
+            resourceVersion: String(++rv),
+            creationTimestamp: new Date(t / 1000).toISOString().slice(0, 19) + 'Z',
+            labels: { 'kubernetes.io/metadata.name': name },
+          },
           spec: { finalizers: ['kubernetes'] },
           status: { phase: 'Active' },
         };
-        write(t, actors.admin, 'create', '/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict', { resource: 'namespaces', name, apiVersion: 'v1' }, 201, { kind: 'Namespace', apiVersion: 'v1', metadata: { name, creationTimestamp: null }, spec: {}, status: {} }, obj);
+        write(
+          t,
+          actors.admin,
+          'create',
+          '/api/v1/namespaces?fieldManager=kubectl-create&fieldValidation=Strict',
+          { resource: 'namespaces', name, apiVersion: 'v1' },
+          201,
+          { kind: 'Namespace', apiVersion: 'v1', metadata: { name, creationTimestamp: null }, spec: {}, status: {} },
+          obj,
+        );
         break;
       }
       case DEPLOY_CREATE: {
@@ -380,7 +439,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         d.createdUs = t;
         d.rv = ++rv;
         const obj = deploymentObject(d, false);
-        write(t, actors.admin, 'create', `/apis/apps/v1/namespaces/${d.namespace}/deployments?fieldManager=kubectl-client-side-apply&fieldValidation=Strict`, { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1' }, 201, { ...obj, metadata: { name: d.name, namespace: d.namespace, labels: { app: d.name } }, status: undefined }, obj);
+        write(
+          t,
+          actors.admin,
+          'create',
+          `/apis/apps/v1/namespaces/${d.namespace}/deployments?fieldManager=kubectl-client-side-apply&fieldValidation=Strict`,
+          { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1' },
+          201,
+          { ...obj, metadata: { name: d.name, namespace: d.namespace, labels: { app: d.name } }, status: undefined },
+          obj,
+        );
         q.push(t + 5_000 + rng.int(30_000), RS_CREATE, d);
         break;
       }
@@ -390,7 +458,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         d.rsCreatedUs = t;
         d.rsRv = ++rv;
         const obj = replicaSetObject(d, false);
-        write(t, actors.deploymentController, 'create', `/apis/apps/v1/namespaces/${d.namespace}/replicasets`, { resource: 'replicasets', namespace: d.namespace, name: d.rsName, apiGroup: 'apps', apiVersion: 'v1' }, 201, { ...obj, metadata: { ...(obj.metadata as object), uid: undefined, resourceVersion: undefined, creationTimestamp: null, managedFields: undefined } }, obj);
+        write(
+          t,
+          actors.deploymentController,
+          'create',
+          `/apis/apps/v1/namespaces/${d.namespace}/replicasets`,
+          { resource: 'replicasets', namespace: d.namespace, name: d.rsName, apiGroup: 'apps', apiVersion: 'v1' },
+          201,
+          { ...obj, metadata: { ...(obj.metadata as object), uid: undefined, resourceVersion: undefined, creationTimestamp: null, managedFields: undefined } },
+          obj,
+        );
         toCreate.push(d);
         createdCount.set(d, 0);
         livePods.set(d, []);
@@ -413,12 +490,32 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         createdCount.set(d, n);
         if (n >= d.replicas) toCreate.splice(createCursor, 1);
         else createCursor++;
-        const p: PodState = { d, name: `${d.rsName}-${rng.suffix(5)}`, uid: rng.uuid(), rv: ++rv, createdUs: t, boundUs: 0, runningUs: 0, deletingUs: 0, ip: '' };
+        const p: PodState = {
+          d,
+          name: `${d.rsName}-${rng.suffix(5)}`,
+          uid: rng.uuid(),
+          rv: ++rv,
+          createdUs: t,
+          boundUs: 0,
+          runningUs: 0,
+          deletingUs: 0,
+          ip: '',
+        };
         d.podsExisting++;
         livePods.get(d)!.push(p);
-        write(t, actors.replicasetController, 'create', `/api/v1/namespaces/${d.namespace}/pods`, { resource: 'pods', namespace: d.namespace, apiVersion: 'v1' }, 201, podRequest(p), podObject(p), {
-          'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
-        });
+        write(
+          t,
+          actors.replicasetController,
+          'create',
+          `/api/v1/namespaces/${d.namespace}/pods`,
+          { resource: 'pods', namespace: d.namespace, apiVersion: 'v1' },
+          201,
+          podRequest(p),
+          podObject(p),
+          {
+            'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
+          },
+        );
         markRs(d, t);
         q.push(t + 10_000 + rng.int(190_000), POD_BIND, p);
         q.push(t + podTick(), POD_CREATE_TICK, null);
@@ -429,8 +526,22 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         p.node = nodes[rng.int(nodes.length)]!;
         p.boundUs = t;
         p.rv = ++rv;
-        const binding = { kind: 'Binding', apiVersion: 'v1', metadata: { name: p.name, namespace: p.d.namespace, uid: p.uid, creationTimestamp: null }, target: { kind: 'Node', name: p.node.name } };
-        write(t, actors.scheduler, 'create', `/api/v1/namespaces/${p.d.namespace}/pods/${p.name}/binding`, { resource: 'pods', namespace: p.d.namespace, name: p.name, apiVersion: 'v1', subresource: 'binding' }, 201, binding, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+        const binding = {
+          kind: 'Binding',
+          apiVersion: 'v1',
+          metadata: { name: p.name, namespace: p.d.namespace, uid: p.uid, creationTimestamp: null },
+          target: { kind: 'Node', name: p.node.name },
+        };
+        write(
+          t,
+          actors.scheduler,
+          'create',
+          `/api/v1/namespaces/${p.d.namespace}/pods/${p.name}/binding`,
+          { resource: 'pods', namespace: p.d.namespace, name: p.name, apiVersion: 'v1', subresource: 'binding' },
+          201,
+          binding,
+          { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+        );
         q.push(t + 200_000 + rng.int(1_300_000), POD_RUNNING, p);
         break;
       }
@@ -440,7 +551,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         p.runningUs = t;
         p.ip = `10.${128 + (p.node!.index >> 8)}.${p.node!.index & 255}.${1 + rng.int(250)}`;
         p.rv = ++rv;
-        write(t, actors.kwok, 'patch', `/api/v1/namespaces/${p.d.namespace}/pods/${p.name}/status`, { resource: 'pods', namespace: p.d.namespace, name: p.name, apiVersion: 'v1', subresource: 'status' }, 200, podRunningPatch(p), podObject(p));
+        write(
+          t,
+          actors.kwok,
+          'patch',
+          `/api/v1/namespaces/${p.d.namespace}/pods/${p.name}/status`,
+          { resource: 'pods', namespace: p.d.namespace, name: p.name, apiVersion: 'v1', subresource: 'status' },
+          200,
+          podRunningPatch(p),
+          podObject(p),
+        );
         p.d.podsRunning++;
         runningTotal++;
         markRs(p.d, t);
@@ -455,7 +575,25 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         if (!d.rsUid) break;
         const before = replicaSetObject(d, true);
         d.rsRv = ++rv;
-        write(t, actors.replicasetController, 'update', `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}/status`, { resource: 'replicasets', namespace: d.namespace, name: d.rsName, uid: d.rsUid, apiGroup: 'apps', apiVersion: 'v1', resourceVersion: String(d.rsRv - 1), subresource: 'status' }, 200, before, replicaSetObject(d, true));
+        write(
+          t,
+          actors.replicasetController,
+          'update',
+          `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}/status`,
+          {
+            resource: 'replicasets',
+            namespace: d.namespace,
+            name: d.rsName,
+            uid: d.rsUid,
+            apiGroup: 'apps',
+            apiVersion: 'v1',
+            resourceVersion: String(d.rsRv - 1),
+            subresource: 'status',
+          },
+          200,
+          before,
+          replicaSetObject(d, true),
+        );
         markDeploy(d, t);
         break;
       }
@@ -465,7 +603,25 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         if (!d.uid) break;
         const before = deploymentObject(d, true);
         d.rv = ++rv;
-        write(t, actors.deploymentController, 'update', `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}/status`, { resource: 'deployments', namespace: d.namespace, name: d.name, uid: d.uid, apiGroup: 'apps', apiVersion: 'v1', resourceVersion: String(d.rv - 1), subresource: 'status' }, 200, before, deploymentObject(d, true));
+        write(
+          t,
+          actors.deploymentController,
+          'update',
+          `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}/status`,
+          {
+            resource: 'deployments',
+            namespace: d.namespace,
+            name: d.name,
+            uid: d.uid,
+            apiGroup: 'apps',
+            apiVersion: 'v1',
+            resourceVersion: String(d.rv - 1),
+            subresource: 'status',
+          },
+          200,
+          before,
+          deploymentObject(d, true),
+        );
         break;
       }
       case SCALE_DOWN: {
@@ -473,8 +629,29 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         d.replicas = 0;
         d.generation++;
         d.rv = ++rv;
-        const scale = { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: d.name, namespace: d.namespace, uid: d.uid, resourceVersion: String(d.rv), creationTimestamp: new Date(d.createdUs / 1000).toISOString().slice(0, 19) + 'Z' }, spec: {}, status: { replicas: d.podsExisting, selector: `app=${d.name}` } };
-        write(t, actors.admin, 'patch', `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}/scale`, { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1', subresource: 'scale' }, 200, { spec: { replicas: 0 } }, scale);
+        const scale = {
+          kind: 'Scale',
+          apiVersion: 'autoscaling/v1',
+          metadata: {
+            name: d.name,
+            namespace: d.namespace,
+            uid: d.uid,
+            resourceVersion: String(d.rv),
+            creationTimestamp: new Date(d.createdUs / 1000).toISOString().slice(0, 19) + 'Z',
+          },
+          spec: {},
+          status: { replicas: d.podsExisting, selector: `app=${d.name}` },
+        };
+        write(
+          t,
+          actors.admin,
+          'patch',
+          `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}/scale`,
+          { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1', subresource: 'scale' },
+          200,
+          { spec: { replicas: 0 } },
+          scale,
+        );
         q.push(t + 5_000 + rng.int(30_000), RS_SCALE, d);
         break;
       }
@@ -485,7 +662,24 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         d.rsGeneration++;
         const before = replicaSetObject(d, true);
         d.rsRv = ++rv;
-        write(t, actors.deploymentController, 'update', `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}`, { resource: 'replicasets', namespace: d.namespace, name: d.rsName, uid: d.rsUid, apiGroup: 'apps', apiVersion: 'v1', resourceVersion: String(d.rsRv - 1) }, 200, before, replicaSetObject(d, true));
+        write(
+          t,
+          actors.deploymentController,
+          'update',
+          `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}`,
+          {
+            resource: 'replicasets',
+            namespace: d.namespace,
+            name: d.rsName,
+            uid: d.rsUid,
+            apiGroup: 'apps',
+            apiVersion: 'v1',
+            resourceVersion: String(d.rsRv - 1),
+          },
+          200,
+          before,
+          replicaSetObject(d, true),
+        );
         markDeploy(d, t);
         toDelete.push(d);
         if (!deleteTicking) {
@@ -509,7 +703,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         p.rv = ++rv;
         d.podsTerminating++;
         if (p.runningUs) d.podsRunning--;
-        write(t, actors.replicasetController, 'delete', `/api/v1/namespaces/${d.namespace}/pods/${p.name}`, { resource: 'pods', namespace: d.namespace, name: p.name, apiVersion: 'v1' }, 200, { kind: 'DeleteOptions', apiVersion: 'v1' }, podObject(p));
+        write(
+          t,
+          actors.replicasetController,
+          'delete',
+          `/api/v1/namespaces/${d.namespace}/pods/${p.name}`,
+          { resource: 'pods', namespace: d.namespace, name: p.name, apiVersion: 'v1' },
+          200,
+          { kind: 'DeleteOptions', apiVersion: 'v1' },
+          podObject(p),
+        );
         markRs(d, t);
         q.push(t + 200_000 + rng.int(1_300_000), POD_FINAL_DELETE, p);
         q.push(t + podTick(), POD_DELETE_TICK, null);
@@ -519,7 +722,16 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         const p = ev.ref as PodState;
         const d = p.d;
         p.rv = ++rv;
-        write(t, actors.kwok, 'delete', `/api/v1/namespaces/${d.namespace}/pods/${p.name}`, { resource: 'pods', namespace: d.namespace, name: p.name, apiVersion: 'v1' }, 200, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 }, podObject(p));
+        write(
+          t,
+          actors.kwok,
+          'delete',
+          `/api/v1/namespaces/${d.namespace}/pods/${p.name}`,
+          { resource: 'pods', namespace: d.namespace, name: p.name, apiVersion: 'v1' },
+          200,
+          { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 },
+          podObject(p),
+        );
         d.podsTerminating--;
         d.podsExisting--;
         markRs(d, t);
@@ -529,14 +741,32 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
       }
       case DEPLOY_DELETE: {
         const d = ev.ref as DeploymentState;
-        write(t, actors.admin, 'delete', `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}`, { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1' }, 200, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' }, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: d.name, group: 'apps', kind: 'deployments', uid: d.uid } });
+        write(
+          t,
+          actors.admin,
+          'delete',
+          `/apis/apps/v1/namespaces/${d.namespace}/deployments/${d.name}`,
+          { resource: 'deployments', namespace: d.namespace, name: d.name, apiGroup: 'apps', apiVersion: 'v1' },
+          200,
+          { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+          { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: d.name, group: 'apps', kind: 'deployments', uid: d.uid } },
+        );
         d.uid = '';
         q.push(t + 50_000 + rng.int(450_000), RS_GC_DELETE, d);
         break;
       }
       case RS_GC_DELETE: {
         const d = ev.ref as DeploymentState;
-        write(t, actors.garbageCollector, 'delete', `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}`, { resource: 'replicasets', namespace: d.namespace, name: d.rsName, apiGroup: 'apps', apiVersion: 'v1' }, 200, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: { uid: d.rsUid } }, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: d.rsName, group: 'apps', kind: 'replicasets', uid: d.rsUid } });
+        write(
+          t,
+          actors.garbageCollector,
+          'delete',
+          `/apis/apps/v1/namespaces/${d.namespace}/replicasets/${d.rsName}`,
+          { resource: 'replicasets', namespace: d.namespace, name: d.rsName, apiGroup: 'apps', apiVersion: 'v1' },
+          200,
+          { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: { uid: d.rsUid } },
+          { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: d.rsName, group: 'apps', kind: 'replicasets', uid: d.rsUid } },
+        );
         d.rsUid = '';
         deploymentsDeleted++;
         if (deploymentsDeleted === opts.deployments && finalDeletedTotal === opts.pods) {
@@ -637,7 +867,9 @@ if (import.meta.main) {
     process.stderr.write(`[generate] ${opts.nodes} nodes, ${opts.pods} pods in ${opts.deployments} deployments -> ${out}\n`);
     const stats = generateStream(opts, out);
     process.stdout.write(JSON.stringify(stats) + '\n');
-    process.stderr.write(`[generate] ${stats.events} events, ${(stats.bytes / 1e6).toFixed(1)} MB in ${stats.generateSeconds}s (${stats.simulatedSeconds}s simulated)\n`);
+    process.stderr.write(
+      `[generate] ${stats.events} events, ${(stats.bytes / 1e6).toFixed(1)} MB in ${stats.generateSeconds}s (${stats.simulatedSeconds}s simulated)\n`,
+    );
   } catch (e) {
     process.stderr.write(`generate-kwok-stream: ${(e as Error).message}\n`);
     process.exit(2);

@@ -36,12 +36,25 @@ const work = mkdtempSync(join(tmpdir(), 'kubetrail-bench-kafka-'));
 function event(i: number): Record<string, unknown> {
   const n = i % OBJECTS;
   const v = Math.floor(i / OBJECTS);
-  const obj = { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: `cm-${n}`, namespace: 'bench', uid: `u-${n}`, resourceVersion: String(1000 + i) }, data: { v: String(v) } };
+  const obj = {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    metadata: { name: `cm-${n}`, namespace: 'bench', uid: `u-${n}`, resourceVersion: String(1000 + i) },
+    data: { v: String(v) },
+  };
   return {
-    kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: `b-${i}`, stage: 'ResponseComplete',
-    requestURI: `/api/v1/namespaces/bench/configmaps/cm-${n}`, verb: v === 0 ? 'create' : 'update', user: { username: 'bench' },
-    objectRef: { resource: 'configmaps', namespace: 'bench', name: `cm-${n}`, apiVersion: 'v1' }, responseStatus: { code: 200 },
-    requestObject: obj, responseObject: obj,
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'RequestResponse',
+    auditID: `b-${i}`,
+    stage: 'ResponseComplete',
+    requestURI: `/api/v1/namespaces/bench/configmaps/cm-${n}`,
+    verb: v === 0 ? 'create' : 'update',
+    user: { username: 'bench' },
+    objectRef: { resource: 'configmaps', namespace: 'bench', name: `cm-${n}`, apiVersion: 'v1' },
+    responseStatus: { code: 200 },
+    requestObject: obj,
+    responseObject: obj,
   };
 }
 
@@ -54,7 +67,11 @@ async function load(url: string): Promise<{ retried: number }> {
       if (start >= EVENTS) return;
       next += BATCH;
       const ts = new Date().toISOString();
-      const items = Array.from({ length: Math.min(BATCH, EVENTS - start) }, (_, k) => ({ ...event(start + k), requestReceivedTimestamp: ts, stageTimestamp: ts }));
+      const items = Array.from({ length: Math.min(BATCH, EVENTS - start) }, (_, k) => ({
+        ...event(start + k),
+        requestReceivedTimestamp: ts,
+        stageTimestamp: ts,
+      }));
       const body = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items });
       for (;;) {
         const res = await fetch(`${url}/audit/bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -95,12 +112,23 @@ async function daemon(args: string[], ready: RegExp) {
   return d;
 }
 
-interface Result { mode: string; events: number; seconds: number; eventsPerSec: number; lagP99Sec: number | undefined; retriedBatches: number; peakRssMb: (number | undefined)[] }
+interface Result {
+  mode: string;
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  lagP99Sec: number | undefined;
+  retriedBatches: number;
+  peakRssMb: (number | undefined)[];
+}
 
 async function single(): Promise<Result> {
   const port = await freePort();
   const store = join(work, 'single.sqlite');
-  const s = await daemon(['serve', '--store', store, '--no-informers', '--no-query', '--webhook-host', '127.0.0.1', '--webhook-port', String(port)], /audit webhook listening/);
+  const s = await daemon(
+    ['serve', '--store', store, '--no-informers', '--no-query', '--webhook-host', '127.0.0.1', '--webhook-port', String(port)],
+    /audit webhook listening/,
+  );
   const t0 = performance.now();
   const { retried } = await load(`http://127.0.0.1:${port}`);
   await waitFor('spans', 600_000, async () => stored([store]) >= EVENTS);
@@ -108,22 +136,66 @@ async function single(): Promise<Result> {
   const lag = histogramQuantile(await metrics(port), 'kubetrail_event_lag_seconds', 0.99);
   const rss = [peakRssMb(s.child.pid!)];
   await stopChild(s.child);
-  return { mode: 'single', events: EVENTS, seconds: round(seconds, 2), eventsPerSec: Math.round(EVENTS / seconds), lagP99Sec: lag, retriedBatches: retried, peakRssMb: rss };
+  return {
+    mode: 'single',
+    events: EVENTS,
+    seconds: round(seconds, 2),
+    eventsPerSec: Math.round(EVENTS / seconds),
+    lagP99Sec: lag,
+    retriedBatches: retried,
+    peakRssMb: rss,
+  };
 }
 
 async function kafka(tracers: number, broker: string): Promise<Result> {
   const topic = `bench-${tracers}-${Date.now()}`;
   const rPort = await freePort();
-  const r = await daemon(['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', a.partitions!,
-    '--no-informers', '--webhook-host', '127.0.0.1', '--webhook-port', String(rPort)], /audit webhook listening/);
+  const r = await daemon(
+    [
+      'serve',
+      '--kafka-brokers',
+      broker,
+      '--kafka-topic',
+      topic,
+      '--role',
+      'receive',
+      '--kafka-partitions',
+      a.partitions!,
+      '--no-informers',
+      '--webhook-host',
+      '127.0.0.1',
+      '--webhook-port',
+      String(rPort),
+    ],
+    /audit webhook listening/,
+  );
   const stores: string[] = [];
   const ts: { child: import('node:child_process').ChildProcess; port: number }[] = [];
   for (let i = 0; i < tracers; i++) {
     const port = await freePort();
     const store = join(work, `${topic}-${i}.sqlite`);
     stores.push(store);
-    const t = await daemon(['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`, '--store', store,
-      '--no-informers', '--webhook-host', '127.0.0.1', '--webhook-port', String(port)], /tracing from Kafka/);
+    const t = await daemon(
+      [
+        'serve',
+        '--kafka-brokers',
+        broker,
+        '--kafka-topic',
+        topic,
+        '--role',
+        'trace',
+        '--kafka-group',
+        `${topic}-g`,
+        '--store',
+        store,
+        '--no-informers',
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(port),
+      ],
+      /tracing from Kafka/,
+    );
     ts.push({ child: t.child, port });
   }
   // every tracer has joined the group before the clock starts
@@ -140,20 +212,35 @@ async function kafka(tracers: number, broker: string): Promise<Result> {
   const rss = [peakRssMb(r.child.pid!), ...ts.map((t) => peakRssMb(t.child.pid!))];
   await stopChild(r.child);
   for (const t of ts) await stopChild(t.child);
-  return { mode: `kafka-${tracers}`, events: EVENTS, seconds: round(seconds, 2), eventsPerSec: Math.round(EVENTS / seconds), lagP99Sec: Math.max(...lags), retriedBatches: retried, peakRssMb: rss };
+  return {
+    mode: `kafka-${tracers}`,
+    events: EVENTS,
+    seconds: round(seconds, 2),
+    eventsPerSec: Math.round(EVENTS / seconds),
+    lagP99Sec: Math.max(...lags),
+    retriedBatches: retried,
+    peakRssMb: rss,
+  };
 }
 
 const kafkaSh = join(REPO_ROOT, 'deploy/stack/kafka.sh');
 const [kPort, cPort] = [await freePort(), await freePort()];
 const kdir = join(work, 'kafka');
 try {
-  execFileSync('bash', [kafkaSh, 'up', '--port', String(kPort), '--controller-port', String(cPort), '--workdir', kdir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [kafkaSh, 'up', '--port', String(kPort), '--controller-port', String(cPort), '--workdir', kdir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const results: Result[] = [];
   results.push(await single());
   results.push(await kafka(1, `127.0.0.1:${kPort}`));
   results.push(await kafka(2, `127.0.0.1:${kPort}`));
-  for (const r of results) process.stderr.write(`${r.mode.padEnd(8)} ${String(r.eventsPerSec).padStart(7)} events/s  lag p99 ${r.lagP99Sec ?? '-'} s  (${r.seconds} s, ${r.retriedBatches} retried batches, peak RSS ${r.peakRssMb.join('/')} MB)\n`);
-  process.stdout.write(`${JSON.stringify({ bench: 'kafka', events: EVENTS, batch: BATCH, concurrency: CONCURRENCY, partitions: Number(a.partitions), results })}\n`);
+  for (const r of results)
+    process.stderr.write(
+      `${r.mode.padEnd(8)} ${String(r.eventsPerSec).padStart(7)} events/s  lag p99 ${r.lagP99Sec ?? '-'} s  (${r.seconds} s, ${r.retriedBatches} retried batches, peak RSS ${r.peakRssMb.join('/')} MB)\n`,
+    );
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'kafka', events: EVENTS, batch: BATCH, concurrency: CONCURRENCY, partitions: Number(a.partitions), results })}\n`,
+  );
 } finally {
   execFileSync('bash', [kafkaSh, 'down', '--workdir', kdir], { stdio: ['ignore', 'ignore', 'inherit'] });
   rmSync(work, { recursive: true, force: true });

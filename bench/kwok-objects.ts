@@ -554,9 +554,7 @@ export function replicaSetObject(d: DeploymentState, withStatus: boolean): Recor
         'deployment.kubernetes.io/max-replicas': String(d.replicas + Math.ceil(d.replicas / 4)),
         'deployment.kubernetes.io/revision': '1',
       },
-      ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'Deployment', name: d.name, uid: d.uid, controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.name, uid: d.uid, controller: true, blockOwnerDeletion: true }],
       managedFields: [
         {
           manager: 'kube-controller-manager',
@@ -613,9 +611,7 @@ export function podRequest(p: PodState): Record<string, unknown> {
       namespace: p.d.namespace,
       creationTimestamp: null,
       labels: t.metadata.labels,
-      ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.d.rsName, uid: p.d.rsUid, controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.d.rsName, uid: p.d.rsUid, controller: true, blockOwnerDeletion: true }],
     },
     spec: t.spec,
     status: {},
@@ -677,9 +673,7 @@ export function podObject(p: PodState): Record<string, unknown> {
     deletionTimestamp: p.deletingUs ? metaTime(p.deletingUs + 30e6) : undefined,
     deletionGracePeriodSeconds: p.deletingUs ? 30 : undefined,
     labels: t.metadata.labels,
-    ownerReferences: [
-      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.d.rsName, uid: p.d.rsUid, controller: true, blockOwnerDeletion: true },
-    ],
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: p.d.rsName, uid: p.d.rsUid, controller: true, blockOwnerDeletion: true }],
     managedFields: p.runningUs
       ? [managed('kube-controller-manager', p.createdUs, podControllerFields), managed('kwok', p.runningUs, podStatusFields, 'status')]
       : [managed('kube-controller-manager', p.createdUs, podControllerFields)],
@@ -698,12 +692,7 @@ function podStatus(p: PodState): Record<string, unknown> {
   if (!p.runningUs) return { phase: 'Pending', conditions: [cond('PodScheduled', p.boundUs)], qosClass: 'Burstable' };
   return {
     phase: 'Running',
-    conditions: [
-      cond('Initialized', p.runningUs),
-      cond('Ready', p.runningUs),
-      cond('ContainersReady', p.runningUs),
-      cond('PodScheduled', p.boundUs),
-    ],
+    conditions: [cond('Initialized', p.runningUs), cond('Ready', p.runningUs), cond('ContainersReady', p.runningUs), cond('PodScheduled', p.boundUs)],
     hostIP: p.node!.ip,
     hostIPs: [{ ip: p.node!.ip }],
     podIP: p.ip,

@@ -104,7 +104,10 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 /** Runs a benchmark script under this Node and returns the JSON object it prints last on stdout. */
 export async function runNodeJson<T>(script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<T> {
   const r = await run(process.execPath, [script, ...args], { env });
-  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   if (r.code !== 0 || lines.length === 0) {
     throw new Error(`${script} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   }

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keyHash } from '../src/core/ids.ts';
 import { objectKey } from '../src/core/model.ts';
-import { SqliteStore } from '../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../frontend-plugin/backend/sqlite.ts';
 import { createQueryServer } from '../frontend-plugin/server.ts';
 import { encodeDisplayId } from '../frontend-plugin/trace-id.ts';

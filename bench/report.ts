@@ -14,8 +14,10 @@ if (r.generate) {
   const g = r.generate;
   rows.push(['audit stream', `${n(g.events)} events, ${mb(g.bytes)} (${g.simulatedSeconds} s simulated)`, '', '']);
 }
-if (r.parse) rows.push(['bare `JSON.parse` (baseline)', `${n(r.parse.eventsPerSec)} events/s, ${r.parse.mbPerSec} MB/s`, `peak RSS ${r.parse.peakRssMb} MB`, '']);
-if (r.readLog) rows.push(['`readAuditLogs` alone', `${n(r.readLog.eventsPerSec)} events/s, ${r.readLog.mbPerSec} MB/s`, `peak RSS ${r.readLog.peakRssMb} MB`, '']);
+if (r.parse)
+  rows.push(['bare `JSON.parse` (baseline)', `${n(r.parse.eventsPerSec)} events/s, ${r.parse.mbPerSec} MB/s`, `peak RSS ${r.parse.peakRssMb} MB`, '']);
+if (r.readLog)
+  rows.push(['`readAuditLogs` alone', `${n(r.readLog.eventsPerSec)} events/s, ${r.readLog.mbPerSec} MB/s`, `peak RSS ${r.readLog.peakRssMb} MB`, '']);
 if (r.replay) {
   const p = r.replay;
   rows.push([
@@ -54,7 +56,9 @@ for (const [k, v] of Object.entries(r.errors ?? {})) rows.push([`${k}: failed`, 
 const m = r.machine;
 process.stdout.write(
   `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}, \`${r.command}\`, ${m.cpus} × ${m.cpuModel}, ${m.memGb} GB RAM, Node ${m.node}; ` +
-    `load average (1 min) at start ${m.loadAvgStart[0]}, per step ${Object.entries(r.loadAtStep ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}.\n\n` +
+    `load average (1 min) at start ${m.loadAvgStart[0]}, per step ${Object.entries(r.loadAtStep ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.\n\n` +
     '| benchmark | throughput / latency | memory and size | aim |\n|---|---|---|---|\n' +
     rows.map((x) => `| ${x.join(' | ')} |`).join('\n') +
     '\n',

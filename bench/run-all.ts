@@ -73,7 +73,11 @@ async function main(): Promise<number> {
     errors: {},
   };
   const step = async (name: string, fn: () => Promise<void>) => {
-    process.stderr.write(`\n[bench] ${name} (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})\n`);
+    process.stderr.write(
+      `\n[bench] ${name} (load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')})\n`,
+    );
     r.loadAtStep[name] = round(loadavg()[0]!, 2);
     try {
       await fn();
@@ -125,7 +129,11 @@ async function main(): Promise<number> {
       r.webhook = await runNodeJson<WebhookResult>(join(REPO_ROOT, 'bench/webhook-otlp.ts'), [...(small ? ['--small'] : []), '--concurrency', '4']);
     });
     await step('webhook-c16', async () => {
-      r.webhookHighConcurrency = await runNodeJson<WebhookResult>(join(REPO_ROOT, 'bench/webhook-otlp.ts'), [...(small ? ['--small'] : []), '--concurrency', '16']);
+      r.webhookHighConcurrency = await runNodeJson<WebhookResult>(join(REPO_ROOT, 'bench/webhook-otlp.ts'), [
+        ...(small ? ['--small'] : []),
+        '--concurrency',
+        '16',
+      ]);
     });
   }
 
@@ -145,7 +153,11 @@ async function main(): Promise<number> {
   // 5. diagnosis over the replayed store (bench/diagnose.ts builds it when the replay step did not run)
   if (only.has('diagnose')) {
     await step('diagnose', async () => {
-      r.diagnose = await runNodeJson<DiagnoseBenchResult>(join(REPO_ROOT, 'bench/diagnose.ts'), [...(small ? ['--small'] : []), '--store', join(workdir, `replay-${r.preset}.sqlite`)]);
+      r.diagnose = await runNodeJson<DiagnoseBenchResult>(join(REPO_ROOT, 'bench/diagnose.ts'), [
+        ...(small ? ['--small'] : []),
+        '--store',
+        join(workdir, `replay-${r.preset}.sqlite`),
+      ]);
     });
   }
 
@@ -163,28 +175,57 @@ function table(r: Results): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
   const n = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US'));
   const aim = (ok: boolean | undefined, text: string) => (ok === undefined ? text : `${text} ${ok ? 'met' : 'MISSED'}`);
-  if (r.generate) rows.push(['stream', `${n(r.generate.events)} events, ${mb(r.generate.bytes)}${r.generate.reused ? ' (reused)' : `, generated in ${r.generate.generateSeconds}s`}`, '']);
+  if (r.generate)
+    rows.push([
+      'stream',
+      `${n(r.generate.events)} events, ${mb(r.generate.bytes)}${r.generate.reused ? ' (reused)' : `, generated in ${r.generate.generateSeconds}s`}`,
+      '',
+    ]);
   if (r.parse) rows.push(['bare JSON.parse', `${n(r.parse.eventsPerSec)} events/s, ${r.parse.mbPerSec} MB/s, peak RSS ${r.parse.peakRssMb} MB`, 'baseline']);
   if (r.readLog) rows.push(['readAuditLogs only', `${n(r.readLog.eventsPerSec)} events/s, ${r.readLog.mbPerSec} MB/s, peak RSS ${r.readLog.peakRssMb} MB`, '']);
   if (r.replay) {
-    rows.push(['replay → store', `${n(r.replay.eventsPerSec)} events/s, ${r.replay.mbPerSec} MB/s, ${r.replay.seconds}s, peak RSS ${r.replay.peakRssMb} MB`, aim(r.replay.ratioToParse >= AIMS.replayRatioToParse, `ratio ${r.replay.ratioToParse} (aim ≥ 0.33)`)]);
-    rows.push(['  spans / store', `${n(Number(r.replay.spansWritten))} spans, ${n(Number(r.replay.objects))} objects, store ${mb(Number(r.replay.storeBytes))}`, '']);
+    rows.push([
+      'replay → store',
+      `${n(r.replay.eventsPerSec)} events/s, ${r.replay.mbPerSec} MB/s, ${r.replay.seconds}s, peak RSS ${r.replay.peakRssMb} MB`,
+      aim(r.replay.ratioToParse >= AIMS.replayRatioToParse, `ratio ${r.replay.ratioToParse} (aim ≥ 0.33)`),
+    ]);
+    rows.push([
+      '  spans / store',
+      `${n(Number(r.replay.spansWritten))} spans, ${n(Number(r.replay.objects))} objects, store ${mb(Number(r.replay.storeBytes))}`,
+      '',
+    ]);
   }
   for (const w of [r.webhook, r.webhookHighConcurrency]) {
     if (!w) continue;
-    rows.push([`webhook → Jaeger (${w.concurrency} in flight)`, `${n(w.acceptedEventsPerSec)} events/s accepted (${n(w.events)} events, batches of ${w.batchSize})`, aim(w.acceptedEventsPerSec >= AIMS.webhookEventsPerSec, 'aim ≥ 10,000/s')]);
+    rows.push([
+      `webhook → Jaeger (${w.concurrency} in flight)`,
+      `${n(w.acceptedEventsPerSec)} events/s accepted (${n(w.events)} events, batches of ${w.batchSize})`,
+      aim(w.acceptedEventsPerSec >= AIMS.webhookEventsPerSec, 'aim ≥ 10,000/s'),
+    ]);
     rows.push(['  lag (POST round trip)', `p50 ${w.postP50Ms} ms, p99 ${w.postP99Ms} ms`, aim(w.postP99Ms <= AIMS.webhookP99LagSec * 1000, 'aim p99 ≤ 2 s')]);
     rows.push(['  lag (histogram)', `p50 ${w.lagHistogramP50Sec ?? '–'} s, p99 ${w.lagHistogramP99Sec ?? '–'} s (${n(w.lagHistogramCount)} events)`, '']);
     rows.push(['  visible in Jaeger', `${w.visibleInJaegerMs.join(', ')} ms after stageTimestamp; sampled pods found ${w.sampledTracesFound}`, '']);
-    rows.push(['  kubetrail process', `peak RSS ${w.kubetrailPeakRssMb ?? '–'} MB, CPU ${w.kubetrailCpuSec ?? '–'} s; Jaeger peak RSS ${w.jaegerPeakRssMb ?? '–'} MB`, '']);
+    rows.push([
+      '  kubetrail process',
+      `peak RSS ${w.kubetrailPeakRssMb ?? '–'} MB, CPU ${w.kubetrailCpuSec ?? '–'} s; Jaeger peak RSS ${w.jaegerPeakRssMb ?? '–'} MB`,
+      '',
+    ]);
   }
   for (const p of [r.readPath, r.readPathJaeger]) {
     if (!p) continue;
-    rows.push([`read path (${p.backend})`, `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`, aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms')]);
+    rows.push([
+      `read path (${p.backend})`,
+      `p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms over ${p.requests} GETs; ${n(p.spansInTrace)} spans, ${mb(p.responseBytes)} JSON`,
+      aim(p.p50Ms <= AIMS.readPathP50Ms, 'aim p50 ≤ 300 ms'),
+    ]);
   }
   if (r.diagnose) {
     const d = r.diagnose;
-    rows.push(['diagnose (all detectors)', `${d.seconds} s (load ${d.loadSeconds} s, detect ${d.detectSeconds} s), peak RSS ${d.peakRssMb} MB; ${n(d.spans)} spans`, aim(d.seconds <= AIMS.diagnoseSeconds && d.peakRssMb <= AIMS.diagnosePeakRssMb, 'aim ≤ 30 s, ≤ 1 GiB')]);
+    rows.push([
+      'diagnose (all detectors)',
+      `${d.seconds} s (load ${d.loadSeconds} s, detect ${d.detectSeconds} s), peak RSS ${d.peakRssMb} MB; ${n(d.spans)} spans`,
+      aim(d.seconds <= AIMS.diagnoseSeconds && d.peakRssMb <= AIMS.diagnosePeakRssMb, 'aim ≤ 30 s, ≤ 1 GiB'),
+    ]);
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));

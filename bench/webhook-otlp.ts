@@ -14,9 +14,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { microTime } from './kwok-objects.ts';
 import { simulateEvents, fullSize, type StreamOptions } from './generate-kwok-stream.ts';
-import {
-  REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, startDaemon, startJaeger, stopChild, waitFor,
-} from './lib.ts';
+import { REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, startDaemon, startJaeger, stopChild, waitFor } from './lib.ts';
 import { rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey } from '../src/core/model.ts';
 
@@ -112,7 +110,13 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-export async function webhookBench(o: { events: number; batch: number; concurrency: number; workdir: string; scenario: StreamOptions }): Promise<WebhookResult> {
+export async function webhookBench(o: {
+  events: number;
+  batch: number;
+  concurrency: number;
+  workdir: string;
+  scenario: StreamOptions;
+}): Promise<WebhookResult> {
   const tb = performance.now();
   const { batches, events, podSamples } = buildBatches(o.events, o.batch, o.scenario);
   const loadGeneratorBuildSec = round((performance.now() - tb) / 1000, 1);
@@ -126,14 +130,27 @@ export async function webhookBench(o: { events: number; batch: number; concurren
   const webhookPort = await freePort();
   // BENCH_CPU_PROF=DIR profiles the kubetrail process (node --cpu-prof; written when it exits)
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const kt = startDaemon(process.execPath, [
-    ...prof,
-    join(REPO_ROOT, 'src/cli.ts'), 'serve',
-    '--webhook-port', String(webhookPort), '--webhook-host', '127.0.0.1',
-    '--cluster', CLUSTER, '--no-informers', '--no-query',
-    '--otlp-endpoint', jaeger.otlpGrpcEndpoint,
-    '--log-level', 'warn',
-  ], { KUBECONFIG: '/nonexistent' });
+  const kt = startDaemon(
+    process.execPath,
+    [
+      ...prof,
+      join(REPO_ROOT, 'src/cli.ts'),
+      'serve',
+      '--webhook-port',
+      String(webhookPort),
+      '--webhook-host',
+      '127.0.0.1',
+      '--cluster',
+      CLUSTER,
+      '--no-informers',
+      '--no-query',
+      '--otlp-endpoint',
+      jaeger.otlpGrpcEndpoint,
+      '--log-level',
+      'warn',
+    ],
+    { KUBECONFIG: '/nonexistent' },
+  );
   const base = `http://127.0.0.1:${webhookPort}`;
   try {
     await waitFor('kubetrail serve /readyz', 60_000, async () => {
@@ -197,13 +214,33 @@ export async function webhookBench(o: { events: number; batch: number; concurren
       const name = `bench-probe-${Date.now()}-${i}`;
       const nowUs = Date.now() * 1000;
       const ev = {
-        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: crypto.randomUUID(), stage: 'ResponseComplete',
-        requestURI: '/api/v1/namespaces/default/configmaps', verb: 'create',
-        user: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] }, sourceIPs: ['127.0.0.1'], userAgent: 'bench',
-        objectRef: { resource: 'configmaps', namespace: 'default', name, apiVersion: 'v1' }, responseStatus: { metadata: {}, code: 201 },
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'RequestResponse',
+        auditID: crypto.randomUUID(),
+        stage: 'ResponseComplete',
+        requestURI: '/api/v1/namespaces/default/configmaps',
+        verb: 'create',
+        user: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+        sourceIPs: ['127.0.0.1'],
+        userAgent: 'bench',
+        objectRef: { resource: 'configmaps', namespace: 'default', name, apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 201 },
         requestObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'default' }, data: { a: '1' } },
-        responseObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'default', uid: crypto.randomUUID(), resourceVersion: '1', creationTimestamp: new Date().toISOString().slice(0, 19) + 'Z' }, data: { a: '1' } },
-        requestReceivedTimestamp: microTime(nowUs), stageTimestamp: microTime(nowUs),
+        responseObject: {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: {
+            name,
+            namespace: 'default',
+            uid: crypto.randomUUID(),
+            resourceVersion: '1',
+            creationTimestamp: new Date().toISOString().slice(0, 19) + 'Z',
+          },
+          data: { a: '1' },
+        },
+        requestReceivedTimestamp: microTime(nowUs),
+        stageTimestamp: microTime(nowUs),
       };
       const t = performance.now();
       await post(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [ev] }));

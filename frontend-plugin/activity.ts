@@ -53,7 +53,10 @@ async function* spansOf(backend: TraceBackend, q: { cluster?: string; startUs: n
  * `fit`: the range was not chosen (the whole store): the buckets span the first to the last event
  * found instead of the window bounds, so a 90-second recording is not one column of a 30-minute range.
  */
-export async function activity(backend: TraceBackend, q: { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean }): Promise<Activity> {
+export async function activity(
+  backend: TraceBackend,
+  q: { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean },
+): Promise<Activity> {
   const buckets = Math.max(1, Math.min(500, Math.floor(q.buckets)));
   const rows = new Map<string, ActivityRow & { names: Set<string> }>();
   const rowList: (ActivityRow & { names: Set<string> })[] = [];
@@ -65,15 +68,33 @@ export async function activity(backend: TraceBackend, q: { cluster?: string; sta
     let r = rows.get(k);
     if (!r) {
       const z = () => new Array<number>(buckets).fill(0);
-      r = { cluster: o.cluster, group: o.group, resource: o.resource, namespace: o.namespace, objects: 0, names: new Set(), writes: z(), failures: z(), expected: z(), events: z(), warnings: z() };
+      r = {
+        cluster: o.cluster,
+        group: o.group,
+        resource: o.resource,
+        namespace: o.namespace,
+        objects: 0,
+        names: new Set(),
+        writes: z(),
+        failures: z(),
+        expected: z(),
+        events: z(),
+        warnings: z(),
+      };
       rows.set(k, r);
       rowList.push(r);
     }
     return r;
   };
   // (row, time, what) per event; bucketed once the range is known
-  const WRITE = 0, EVENT = 1, WARNING = 2, FAILURE = 3, EXPECTED = 4;
-  const tRow: number[] = [], tTs: number[] = [], tWhat: number[] = [];
+  const WRITE = 0,
+    EVENT = 1,
+    WARNING = 2,
+    FAILURE = 3,
+    EXPECTED = 4;
+  const tRow: number[] = [],
+    tTs: number[] = [],
+    tWhat: number[] = [];
   const rowIndex = new Map<object, number>();
   const note = (s: SpanRecord, what: number) => {
     const r = rowOf(s);
@@ -83,7 +104,8 @@ export async function activity(backend: TraceBackend, q: { cluster?: string; sta
     tTs.push(s.startUs);
     tWhat.push(what);
   };
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for await (const batch of spansOf(backend, q, q.windowSec)) {
     for (const s of batch) {
       if (s.kind !== 'event' || s.startUs < q.startUs || s.startUs > q.endUs || seen.has(s.spanId)) continue;
@@ -107,7 +129,8 @@ export async function activity(backend: TraceBackend, q: { cluster?: string; sta
       if (c) note(s, c.class === 'error' ? FAILURE : EXPECTED);
     }
   }
-  let startUs = q.startUs, endUs = q.endUs;
+  let startUs = q.startUs,
+    endUs = q.endUs;
   if (q.fit && lo <= hi) {
     const pad = Math.max(1e6, (hi - lo) * 0.01);
     startUs = Math.max(q.startUs, Math.floor(lo - pad));
@@ -122,13 +145,17 @@ export async function activity(backend: TraceBackend, q: { cluster?: string; sta
     const w = tWhat[i]!;
     if (w === WRITE) r.writes[b]! += 1;
     else if (w === EVENT) r.events[b]! += 1;
-    else if (w === WARNING) { r.events[b]! += 1; r.warnings[b]! += 1; }
-    else if (w === FAILURE) r.failures[b]! += 1;
+    else if (w === WARNING) {
+      r.events[b]! += 1;
+      r.warnings[b]! += 1;
+    } else if (w === FAILURE) r.failures[b]! += 1;
     else r.expected[b]! += 1;
   }
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
   const out: ActivityRow[] = rowList.map(({ names, ...r }) => ({ ...r, objects: names.size }));
-  out.sort((a, b) => sum(b.writes) + sum(b.events) - (sum(a.writes) + sum(a.events)) || a.resource.localeCompare(b.resource) || a.namespace.localeCompare(b.namespace));
+  out.sort(
+    (a, b) => sum(b.writes) + sum(b.events) - (sum(a.writes) + sum(a.events)) || a.resource.localeCompare(b.resource) || a.namespace.localeCompare(b.namespace),
+  );
   const totals = { writes: 0, failures: 0, expected: 0, events: 0, objects: 0 };
   for (const r of out) {
     totals.writes += sum(r.writes);

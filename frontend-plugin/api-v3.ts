@@ -106,10 +106,7 @@ export function toResourceSpans(t: JaegerTrace): OtlpResourceSpans[] {
   }
   return [...byProcess].map(([pid, spans]) => {
     const p = t.processes[pid];
-    const resource = [
-      { key: 'service.name', value: { stringValue: p?.serviceName ?? 'kubetrail' } },
-      ...attrs(p?.tags ?? []),
-    ];
+    const resource = [{ key: 'service.name', value: { stringValue: p?.serviceName ?? 'kubetrail' } }, ...attrs(p?.tags ?? [])];
     return { resource: { attributes: resource }, scopeSpans: [{ scope: { name: 'kubetrail' }, spans }] };
   });
 }
@@ -182,7 +179,8 @@ const one = (q: Query, canonical: string, deprecated?: string): [string, string]
 
 function parseTime(name: string, v: string): number {
   // RFC 3339 with optional fractional seconds (Go's time.RFC3339Nano parser accepts both).
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) throw new V3Error(400, `malformed parameter ${name}: not RFC 3339: ${JSON.stringify(v)}`);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v))
+    throw new V3Error(400, `malformed parameter ${name}: not RFC 3339: ${JSON.stringify(v)}`);
   const ms = Date.parse(v);
   if (Number.isNaN(ms)) throw new V3Error(400, `malformed parameter ${name}: ${JSON.stringify(v)}`);
   const frac = /\.(\d+)/.exec(v)?.[1] ?? '';
@@ -225,7 +223,8 @@ export function parseV3Search(q: Query): SearchRequest {
     } catch (e) {
       throw new V3Error(400, `malformed parameter query.attributes: ${(e as Error).message}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new V3Error(400, 'malformed parameter query.attributes: not a JSON object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new V3Error(400, 'malformed parameter query.attributes: not a JSON object');
     for (const [k, v] of Object.entries(parsed)) {
       if (['cluster', 'group', 'resource', 'namespace', 'name'].includes(k)) filter[k as keyof SearchRequest['filter']] = String(v);
       else match[k] = String(v);
@@ -245,9 +244,13 @@ export function parseV3Search(q: Query): SearchRequest {
     if (!/^-?\d+$/.test(depth)) throw new V3Error(400, `malformed parameter ${depthName}: strconv.Atoi: parsing ${JSON.stringify(depth)}: invalid syntax`);
     limit = Number(depth) > 0 ? Math.min(Number(depth), MAX_SEARCH_DEPTH) : DEFAULT_SEARCH_DEPTH;
   }
-  for (const [c, d] of [['query.durationMin', 'query.duration_min'], ['query.durationMax', 'query.duration_max']] as const) {
+  for (const [c, d] of [
+    ['query.durationMin', 'query.duration_min'],
+    ['query.durationMax', 'query.duration_max'],
+  ] as const) {
     const [v, name] = one(q, c, d);
-    if (v !== '' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) throw new V3Error(400, `malformed parameter ${name}: time: invalid duration ${JSON.stringify(v)}`);
+    if (v !== '' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v))
+      throw new V3Error(400, `malformed parameter ${name}: time: invalid duration ${JSON.stringify(v)}`);
   }
   return { ...mode, filter, startUs, endUs, limit, ...(Object.keys(match).length > 0 ? { match } : {}) };
 }
@@ -282,7 +285,6 @@ export const apiV3: FastifyPluginAsync<ApiV3Options> = async (app, opts) => {
   });
 
   app.get('/api/v3/services', async () => ({ services: serviceNames() }));
-
 
   app.get<{ Querystring: Query }>('/api/v3/operations', async (req) => {
     const [service] = one(req.query, 'service');

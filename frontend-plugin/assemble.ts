@@ -231,11 +231,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
 }
 
 /** Climbs preferred parents (owner references first) to the top; a cycle stops the climb. */
-function topAncestor(
-  start: ObjectNode,
-  nodes: Map<string, ObjectNode>,
-  edgesOf: (key: string) => Edge[],
-): ObjectNode {
+function topAncestor(start: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf: (key: string) => Edge[]): ObjectNode {
   const seen = new Set([start.key]);
   let cur = start;
   for (;;) {
@@ -251,12 +247,7 @@ function topAncestor(
  * object not reached yet hangs under a neighbour already placed — the searched object if it is one,
  * else the earliest placed — and its own descent follows. Each object is placed exactly once.
  */
-function layout(
-  root: ObjectNode,
-  searched: ObjectNode,
-  nodes: Map<string, ObjectNode>,
-  edgesOf: (key: string) => Edge[],
-): ObjectNode[] {
+function layout(root: ObjectNode, searched: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf: (key: string) => Edge[]): ObjectNode[] {
   const order = new Map<string, number>([[root.key, 0]]);
   const attach = (parent: ObjectNode, child: ObjectNode, e: Edge): void => {
     child.parent = parent;
@@ -284,9 +275,7 @@ function layout(
       if (order.has(n.key)) continue;
       const placed = edgesOf(n.key).filter((e) => order.has(e.other));
       if (placed.length === 0) continue;
-      const via =
-        placed.find((e) => e.other === searched.key) ??
-        placed.sort((a, b) => order.get(a.other)! - order.get(b.other)!)[0]!;
+      const via = placed.find((e) => e.other === searched.key) ?? placed.sort((a, b) => order.get(a.other)! - order.get(b.other)!)[0]!;
       const parent = nodes.get(via.other)!;
       // Edge as seen from the parent: flip the role.
       attach(parent, n, { other: n.key, role: via.role === 'parent' ? 'child' : 'parent', class: via.class });

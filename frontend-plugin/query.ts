@@ -8,16 +8,7 @@ import type { FoundObject, TraceBackend } from './backend/backend.ts';
 import type { JaegerTrace } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
 import { rawToJaeger } from './modes/raw.ts';
-import {
-  decodeDisplayId,
-  encodeDisplayId,
-  isRawTraceId,
-  MAX_WINDOWS,
-  rawTraceIdOf,
-  type DisplayId,
-  type DisplayMode,
-  type Scope,
-} from './trace-id.ts';
+import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
 
 export interface TraceQueryOptions {
   backend: TraceBackend;
@@ -40,10 +31,7 @@ export interface SearchRequest {
   match?: Record<string, string>;
 }
 
-export type Located =
-  | { kind: 'found'; id: string; object: ObjectRef; windowStart: number }
-  | { kind: 'none' }
-  | { kind: 'ambiguous'; candidates: ObjectRef[] };
+export type Located = { kind: 'found'; id: string; object: ObjectRef; windowStart: number } | { kind: 'none' } | { kind: 'ambiguous'; candidates: ObjectRef[] };
 
 const DAY_US = 86_400e6;
 /** Objects examined (their raw traces read) for the dependency graph of a time range. */
@@ -206,18 +194,16 @@ export class TraceQuery {
   /** The objects a search returns: object filter, then the free tags over their spans in the range. */
   async findMatching(r: SearchRequest): Promise<FoundObject[]> {
     const match = r.match && Object.keys(r.match).length > 0 ? r.match : undefined;
-    const found = (
-      await this.backend.findObjects({ ...r.filter, startUs: r.startUs, endUs: r.endUs, limit: match ? TAG_SEARCH_CANDIDATES : r.limit })
-    ).filter((f) => f.windows.length > 0);
+    const found = (await this.backend.findObjects({ ...r.filter, startUs: r.startUs, endUs: r.endUs, limit: match ? TAG_SEARCH_CANDIDATES : r.limit })).filter(
+      (f) => f.windows.length > 0,
+    );
     if (!match) return found;
     const out: FoundObject[] = [];
     for (let i = 0; i < found.length && out.length < r.limit; i += TAG_SEARCH_CHUNK) {
       const chunk = found.slice(i, i + TAG_SEARCH_CHUNK);
       const ids = chunk.map((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
       const flat = ids.flat();
-      const raw = this.backend.getRawTraces
-        ? await this.backend.getRawTraces(flat)
-        : await Promise.all(flat.map((id) => this.backend.getRawTrace(id)));
+      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(flat) : await Promise.all(flat.map((id) => this.backend.getRawTrace(id)));
       let k = 0;
       for (const [j, f] of chunk.entries()) {
         const spans = ids[j]!.flatMap(() => raw[k++]!).filter((s) => s.kind === 'object' || (s.startUs <= r.endUs && s.startUs >= r.startUs));

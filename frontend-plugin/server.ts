@@ -53,11 +53,32 @@ function jaegerError(code: number, msg: string, extra?: Record<string, unknown>)
 
 /** kubectl's short names, for the UI's kind field. */
 const SHORT_NAMES: Record<string, string> = {
-  deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints', cm: 'configmaps',
-  sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes', ns: 'namespaces',
-  sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets', cj: 'cronjobs',
-  ev: 'events', rc: 'replicationcontrollers', sc: 'storageclasses', crd: 'customresourcedefinitions', pc: 'priorityclasses',
-  netpol: 'networkpolicies', quota: 'resourcequotas', limits: 'limitranges', csr: 'certificatesigningrequests',
+  deploy: 'deployments',
+  rs: 'replicasets',
+  po: 'pods',
+  no: 'nodes',
+  svc: 'services',
+  ep: 'endpoints',
+  cm: 'configmaps',
+  sts: 'statefulsets',
+  ds: 'daemonsets',
+  pvc: 'persistentvolumeclaims',
+  pv: 'persistentvolumes',
+  ns: 'namespaces',
+  sa: 'serviceaccounts',
+  ing: 'ingresses',
+  hpa: 'horizontalpodautoscalers',
+  pdb: 'poddisruptionbudgets',
+  cj: 'cronjobs',
+  ev: 'events',
+  rc: 'replicationcontrollers',
+  sc: 'storageclasses',
+  crd: 'customresourcedefinitions',
+  pc: 'priorityclasses',
+  netpol: 'networkpolicies',
+  quota: 'resourcequotas',
+  limits: 'limitranges',
+  csr: 'certificatesigningrequests',
 };
 
 /** GET /api/ui-config: display modes and scopes with their trace-ID digits and service names, and the kind table. */
@@ -68,7 +89,10 @@ export function uiConfig() {
     modes: displays.map((d) => ({ key: d, digit: modeDigits(d, 'default')[0]!, service: serviceName(d, 'default') })),
     // `key` is the scope as the service name spells it (`tracing (owned objects)`)
     scopes: scopes.map((sc) => {
-      const suffix = serviceName('tracing', sc).slice('tracing'.length).trim().replace(/^\(|\)$/g, '');
+      const suffix = serviceName('tracing', sc)
+        .slice('tracing'.length)
+        .trim()
+        .replace(/^\(|\)$/g, '');
       return { key: suffix === '' ? 'default' : suffix, digit: modeDigits('tracing', sc)[1]!, service: serviceName('tracing', sc) };
     }),
     kinds: Object.entries(KNOWN).map(([kind, [group, resource]]) => ({ kind, group, resource })),
@@ -205,7 +229,18 @@ export function parseSearch(q: SearchQuery, nowUs: number): SearchRequest {
 
 // ---------- passthrough ----------
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+  'content-encoding',
+]);
 
 async function passThrough(upstream: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const url = new URL(req.raw.url ?? '/', upstream.endsWith('/') ? upstream : `${upstream}/`);
@@ -299,7 +334,11 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
     const status = err instanceof HttpError ? err.statusCode : err.validation ? 400 : (err.statusCode ?? 500);
     if (status === 502) req.log.warn({ reason: err.message }, 'upstream failed');
     else if (status >= 500) req.log.error({ err }, 'query failed');
-    if (wantsHtml(req)) return reply.code(status).type('text/html').send(errorPage(status, status === 404 ? 'Not found' : status >= 500 ? 'The query failed' : 'Bad request', err.message));
+    if (wantsHtml(req))
+      return reply
+        .code(status)
+        .type('text/html')
+        .send(errorPage(status, status === 404 ? 'Not found' : status >= 500 ? 'The query failed' : 'Bad request', err.message));
     reply.code(status).send(jaegerError(status, err.message, err instanceof HttpError ? err.extra : undefined));
   });
 
@@ -406,18 +445,44 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, opts) =
         const msg = `no object ${describe(filter)} recorded within a day of ts`;
         if (wantsHtml(req)) {
           const search = new URLSearchParams({ range: 'all', resource: q.resource!, name: q.name!, ...(q.namespace ? { namespace: q.namespace } : {}) });
-          return reply.code(404).type('text/html').send(errorPage(404, 'Object not found', `No ${q.resource} named ${q.name}${q.namespace ? ` in namespace ${q.namespace}` : ''} is recorded within a day of ${q.ts ?? 'now'}.`,
-            `<p><a href="/?${escapeHtml(search.toString())}">Search all the data for it</a></p>`));
+          return reply
+            .code(404)
+            .type('text/html')
+            .send(
+              errorPage(
+                404,
+                'Object not found',
+                `No ${q.resource} named ${q.name}${q.namespace ? ` in namespace ${q.namespace}` : ''} is recorded within a day of ${q.ts ?? 'now'}.`,
+                `<p><a href="/?${escapeHtml(search.toString())}">Search all the data for it</a></p>`,
+              ),
+            );
         }
         return reply.code(404).send(jaegerError(404, msg));
       }
       if (located.kind === 'ambiguous') {
         if (wantsHtml(req)) {
           const links = located.candidates.slice(0, 50).map((c) => {
-            const p = new URLSearchParams({ cluster: c.cluster, group: c.group, resource: c.resource, namespace: c.namespace, name: c.name, ...(q.ts ? { ts: q.ts } : {}) });
+            const p = new URLSearchParams({
+              cluster: c.cluster,
+              group: c.group,
+              resource: c.resource,
+              namespace: c.namespace,
+              name: c.name,
+              ...(q.ts ? { ts: q.ts } : {}),
+            });
             return `<li><a href="/redirect?${escapeHtml(p.toString())}">${escapeHtml(`${c.cluster} ${c.resource}${c.group ? '.' + c.group : ''} ${c.namespace ? c.namespace + '/' : ''}${c.name}`)}</a></li>`;
           });
-          return reply.code(400).type('text/html').send(errorPage(400, 'Several objects match', `${located.candidates.length} objects match ${describe(filter)}; pick one:`, `<ul>${links.join('')}</ul>`));
+          return reply
+            .code(400)
+            .type('text/html')
+            .send(
+              errorPage(
+                400,
+                'Several objects match',
+                `${located.candidates.length} objects match ${describe(filter)}; pick one:`,
+                `<ul>${links.join('')}</ul>`,
+              ),
+            );
         }
         return reply.code(400).send(
           jaegerError(400, `${located.candidates.length} objects match ${describe(filter)}; add cluster, group or namespace`, {
@@ -486,7 +551,14 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   // The overview's heatmap: writes and failures per kind and namespace over time (activity.ts).
   app.get<{ Querystring: { cluster?: string; start?: string; end?: string; buckets?: string } }>(
     '/api/ui/activity',
-    { schema: { querystring: { type: 'object', properties: { cluster: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, buckets: { type: 'string' } } } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { cluster: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, buckets: { type: 'string' } },
+        },
+      },
+    },
     async (req, reply) => {
       const cluster = clusterFilter(req.query.cluster);
       let startUs: number | undefined, endUs: number | undefined, buckets: number;
@@ -540,7 +612,11 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
     }
     if (upstream) return passThrough(upstream, req, reply);
     const msg = `no route ${req.method} ${req.url.split('?')[0]}`;
-    if (wantsHtml(req)) return reply.code(404).type('text/html').send(errorPage(404, 'Page not found', `There is no page ${req.url.split('?')[0]}.`));
+    if (wantsHtml(req))
+      return reply
+        .code(404)
+        .type('text/html')
+        .send(errorPage(404, 'Page not found', `There is no page ${req.url.split('?')[0]}.`));
     return reply.code(404).send(jaegerError(404, msg));
   });
   return app;

@@ -48,13 +48,7 @@ export function encodeDisplayId(d: DisplayId): string {
     throw new Error(`window count must be 1..${MAX_WINDOWS}: ${d.windowCount}`);
   }
   const minute = d.windowStart / 60;
-  return (
-    'ff' +
-    modeDigits(d.display, d.scope) +
-    d.keyHash +
-    minute.toString(16).padStart(7, '0') +
-    d.windowCount.toString(16).padStart(2, '0')
-  );
+  return 'ff' + modeDigits(d.display, d.scope) + d.keyHash + minute.toString(16).padStart(7, '0') + d.windowCount.toString(16).padStart(2, '0');
 }
 
 /** undefined when `id` is not a display ID (e.g. a raw trace ID or garbage). */

@@ -20,5 +20,7 @@ echo "[test] building the real test stack (skips what is cached)" >&2
 bash deploy/stack/build.sh
 echo "[test] typecheck" >&2
 npx tsc --noEmit -p .
+echo "[test] lint and format check (biome.json)" >&2
+npx biome check .
 echo "[test] vitest ($(($(date +%s) - t0))s so far)" >&2
 npx vitest run "$@"

@@ -15,13 +15,15 @@ export function nodeVersionError(version = process.versions.node): string | unde
 }
 
 // import.meta.main is undefined before Node 24.2, so compare the script path as well.
-const isMain = import.meta.main ?? (() => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
+const isMain =
+  import.meta.main ??
+  (() => {
+    try {
+      return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    } catch {
+      return false;
+    }
+  })();
 if (isMain) {
   const tooOld = nodeVersionError();
   if (tooOld) {

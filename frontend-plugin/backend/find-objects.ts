@@ -7,7 +7,12 @@ import type { FoundObject, ObjectQuery } from './backend.ts';
 /** A name filter: exact, or a glob where `*` is any run of characters (`web-*`, `*node*`). */
 export function nameMatches(name: string, pattern: string): boolean {
   if (!pattern.includes('*')) return name === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 

@@ -57,7 +57,17 @@ const CLUSTER_PAGES = 200;
 const CLUSTER_TTL_MS = 30_000;
 
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
-const FOREIGN_TAGS = new Set(['error', 'otel.status_code', 'otel.status_description', 'span.kind', 'internal.span.format', 'otel.scope.name', 'otel.scope.version', 'otel.library.name', 'otel.library.version']);
+const FOREIGN_TAGS = new Set([
+  'error',
+  'otel.status_code',
+  'otel.status_description',
+  'span.kind',
+  'internal.span.format',
+  'otel.scope.name',
+  'otel.scope.version',
+  'otel.library.name',
+  'otel.library.version',
+]);
 
 function tagValue(t: JTag): AttrValue {
   const v = t.value;
@@ -78,14 +88,7 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
   if (!tags.has(Attr.cluster) || !tags.has(Attr.resource) || !tags.has(Attr.name)) return undefined;
   const parent = s.references?.find((r) => r.refType === 'CHILD_OF')?.spanID;
   const nest = str(Attr.nestLevel);
-  const kind: SpanRole =
-    nest === 'object' || nest === 'event' || nest === 'link'
-      ? nest
-      : !parent
-        ? 'object'
-        : tags.has(Attr.linkKey)
-          ? 'link'
-          : 'event';
+  const kind: SpanRole = nest === 'object' || nest === 'event' || nest === 'link' ? nest : !parent ? 'object' : tags.has(Attr.linkKey) ? 'link' : 'event';
   const attributes: Record<string, AttrValue> = {};
   for (const [k, v] of tags) if (!FOREIGN_TAGS.has(k)) attributes[k] = v;
   // A stored string `error` attribute (Status reason) is overwritten by OTLP's `error=true`; the

@@ -43,9 +43,7 @@ export class SqliteBackend implements TraceBackend {
     this.selectTrace = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_us, span_id`);
     // Many raw traces in one statement (the IDs as a JSON array, sorted so the index is walked in
     // order): one SQLite call per chunk instead of one per (object, window).
-    this.selectTraces = db.prepare(
-      `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))`,
-    );
+    this.selectTraces = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?))`);
   }
 
   async getRawTrace(traceId: string): Promise<SpanRecord[]> {
@@ -78,7 +76,10 @@ export class SqliteBackend implements TraceBackend {
     const c = cluster !== undefined && cluster !== '' ? cluster : undefined;
     const where = c !== undefined ? 'WHERE cluster = ?' : '';
     const args = c !== undefined ? [c] : [];
-    const r = this.store.db.prepare(`SELECT MIN(start_us) AS lo, MAX(end_us) AS hi FROM objects ${where}`).get(...args) as { lo: number | bigint | null; hi: number | bigint | null };
+    const r = this.store.db.prepare(`SELECT MIN(start_us) AS lo, MAX(end_us) AS hi FROM objects ${where}`).get(...args) as {
+      lo: number | bigint | null;
+      hi: number | bigint | null;
+    };
     const ns = this.store.db.prepare(`SELECT DISTINCT namespace FROM objects ${where} ORDER BY namespace`).all(...args) as { namespace: string }[];
     return {
       ...(r?.lo != null ? { firstUs: Number(r.lo) } : {}),
@@ -91,7 +92,11 @@ export class SqliteBackend implements TraceBackend {
     const where: string[] = ['start_us <= ?', 'end_us >= ?'];
     const params: (string | number)[] = [q.endUs, q.startUs];
     const eq: [keyof ObjectQuery, string][] = [
-      ['cluster', 'cluster'], ['group', 'grp'], ['resource', 'resource'], ['namespace', 'namespace'], ['name', 'obj_name'],
+      ['cluster', 'cluster'],
+      ['group', 'grp'],
+      ['resource', 'resource'],
+      ['namespace', 'namespace'],
+      ['name', 'obj_name'],
     ];
     for (const [field, column] of eq) {
       const v = q[field];
@@ -117,14 +122,25 @@ export class SqliteBackend implements TraceBackend {
          ORDER BY p.first_us, o.cluster, o.grp, o.resource, o.namespace, o.obj_name, o.start_us`,
       )
       .all(...params, Math.max(0, Math.floor(q.limit)), q.endUs, q.startUs) as unknown as {
-      cluster: string; grp: string; resource: string; namespace: string; obj_name: string; start_us: number | bigint;
+      cluster: string;
+      grp: string;
+      resource: string;
+      namespace: string;
+      obj_name: string;
+      start_us: number | bigint;
     }[];
     const out: FoundObject[] = [];
     let last: FoundObject | undefined;
     for (const r of rows) {
       const win = Math.floor(Number(r.start_us) / 1e6);
-      if (last && last.object.cluster === r.cluster && last.object.group === r.grp && last.object.resource === r.resource &&
-        last.object.namespace === r.namespace && last.object.name === r.obj_name) {
+      if (
+        last &&
+        last.object.cluster === r.cluster &&
+        last.object.group === r.grp &&
+        last.object.resource === r.resource &&
+        last.object.namespace === r.namespace &&
+        last.object.name === r.obj_name
+      ) {
         last.windows.push(win);
         continue;
       }
@@ -150,18 +166,24 @@ export class SqliteBackend implements TraceBackend {
       where.push("namespace IN (?, '')");
       params.push(q.namespace);
     }
-    const ids = (this.store.db.prepare(`SELECT trace_id FROM objects WHERE ${where.join(' AND ')} ORDER BY trace_id`).all(...params) as { trace_id: string }[])
-      .map((r) => r.trace_id);
+    const ids = (
+      this.store.db.prepare(`SELECT trace_id FROM objects WHERE ${where.join(' AND ')} ORDER BY trace_id`).all(...params) as { trace_id: string }[]
+    ).map((r) => r.trace_id);
     // delete snapshots left out in SQL: JSON.parse in JS of kilobytes nobody reads costs more
-    const columns = q.snapshots === 'creates'
-      ? SPAN_COLUMNS.replace('attributes', `CASE WHEN instr(attributes, '"snapshot":') > 0 AND attributes ->> '$.verb' != 'create' THEN json_remove(attributes, '$.snapshot') ELSE attributes END AS attributes`)
-      : SPAN_COLUMNS;
+    const columns =
+      q.snapshots === 'creates'
+        ? SPAN_COLUMNS.replace(
+            'attributes',
+            `CASE WHEN instr(attributes, '"snapshot":') > 0 AND attributes ->> '$.verb' != 'create' THEN json_remove(attributes, '$.snapshot') ELSE attributes END AS attributes`,
+          )
+        : SPAN_COLUMNS;
     const select = this.store.db.prepare(`SELECT ${columns} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
     // small batches: a caller that keeps a digest of each span lets the parsed rows die young
     for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
       const out: SpanRecord[] = [];
       let prev: SpanRecord | undefined;
-      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>) out.push((prev = rowToSpan(r, prev)));
+      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>)
+        out.push((prev = rowToSpan(r, prev)));
       yield out;
     }
   }

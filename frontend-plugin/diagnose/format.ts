@@ -40,13 +40,22 @@ export function reportText(r: Report, o: { base?: string; minSeverity?: Severity
     const p = r.podStartup;
     const row = (name: string, s: { count: number; p50: number; p90: number; p99: number; max: number }): string =>
       `  ${name.padEnd(22)} n=${String(s.count).padEnd(6)} p50 ${fmt(s.p50)}  p90 ${fmt(s.p90)}  p99 ${fmt(s.p99)}  max ${fmt(s.max)}`;
-    out.push('', `pod startup: ${p.pods} pods created, ${p.notRunning} not Running in the range`,
-      row('create → scheduled', p.scheduled), row('scheduled → running', p.running), row('create → running', p.startup));
+    out.push(
+      '',
+      `pod startup: ${p.pods} pods created, ${p.notRunning} not Running in the range`,
+      row('create → scheduled', p.scheduled),
+      row('scheduled → running', p.running),
+      row('create → running', p.startup),
+    );
     const groups: [string, Record<string, { startup: { count: number; p50: number; p90: number; p99: number; max: number } }>][] = [
-      ['namespace', p.byNamespace], ['owner', p.byOwner], ['node', p.byNode],
+      ['namespace', p.byNamespace],
+      ['owner', p.byOwner],
+      ['node', p.byNode],
     ];
     for (const [name, g] of groups) {
-      const entries = Object.entries(g).sort((a, b) => b[1].startup.p99 - a[1].startup.p99).slice(0, 10);
+      const entries = Object.entries(g)
+        .sort((a, b) => b[1].startup.p99 - a[1].startup.p99)
+        .slice(0, 10);
       if (!entries.length) continue;
       out.push(`  by ${name} (create → running, slowest first):`);
       for (const [k, s] of entries) out.push(`  ${row(k, s.startup)}`);
@@ -59,10 +68,16 @@ const fmt = (s: number): string => `${s.toFixed(3)}s`;
 
 /** XML 1.0 text: escaped, without the control characters XML cannot carry. */
 export function xmlEscape(s: string): string {
-  return s
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return (
+    s
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 /** One testcase per detector; findings at or above `failOn` are its failures (with their evidence). */

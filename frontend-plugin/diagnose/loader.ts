@@ -14,20 +14,58 @@ export interface LoadOptions extends SpanScan {
 }
 
 const KEEP = new Set<string>([
-  Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.code, Attr.diff, Attr.noop, Attr.error,
-  Attr.newResourceVersion, Attr.eventReason, Attr.eventMessage, Attr.eventType, Attr.eventComponent, Attr.eventCount, Attr.linkClass, Attr.linkRole, Attr.linkKey,
+  Attr.source,
+  Attr.user,
+  Attr.fieldManager,
+  Attr.verb,
+  Attr.subresource,
+  Attr.code,
+  Attr.diff,
+  Attr.noop,
+  Attr.error,
+  Attr.newResourceVersion,
+  Attr.eventReason,
+  Attr.eventMessage,
+  Attr.eventType,
+  Attr.eventComponent,
+  Attr.eventCount,
+  Attr.linkClass,
+  Attr.linkRole,
+  Attr.linkKey,
 ]);
 
 /** Snapshot fields the detectors read (pods, workloads, owners). */
 const SNAPSHOT_FIELDS: Record<string, string[]> = {
   metadata: ['generation', 'ownerReferences', 'uid'],
   spec: ['replicas', 'parallelism', 'completions', 'nodeName', 'nodeSelector'],
-  status: ['phase', 'replicas', 'observedGeneration', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'desiredNumberScheduled', 'updatedNumberScheduled', 'numberReady', 'numberAvailable'],
+  status: [
+    'phase',
+    'replicas',
+    'observedGeneration',
+    'updatedReplicas',
+    'readyReplicas',
+    'availableReplicas',
+    'desiredNumberScheduled',
+    'updatedNumberScheduled',
+    'numberReady',
+    'numberAvailable',
+  ],
 };
 
 /** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
-const POOLED = new Set<string>([Attr.source, Attr.user, Attr.fieldManager, Attr.verb, Attr.subresource, Attr.eventReason, Attr.eventType,
-  Attr.eventComponent, Attr.linkClass, Attr.linkRole, Attr.linkKey]);
+const POOLED = new Set<string>([
+  Attr.source,
+  Attr.user,
+  Attr.fieldManager,
+  Attr.verb,
+  Attr.subresource,
+  Attr.eventReason,
+  Attr.eventType,
+  Attr.eventComponent,
+  Attr.linkClass,
+  Attr.linkRole,
+  Attr.linkKey,
+]);
 
 /** A diff line longer than this keeps its path, not its values (conditions JSON, big specs). */
 const MAX_DIFF_LINE = 300;
@@ -49,11 +87,14 @@ export class StringPool {
 
 function compactDiff(diff: string): string {
   if (diff.length <= MAX_DIFF_LINE) return diff;
-  return diff.split('\n').map((l) => {
-    if (l.length <= MAX_DIFF_LINE) return l;
-    const sp = l.indexOf(' ');
-    return `${l.slice(0, sp)} "…" -> "…"`;
-  }).join('\n');
+  return diff
+    .split('\n')
+    .map((l) => {
+      if (l.length <= MAX_DIFF_LINE) return l;
+      const sp = l.indexOf(' ');
+      return `${l.slice(0, sp)} "…" -> "…"`;
+    })
+    .join('\n');
 }
 
 /** Only what detectors read; a new object, the input is left alone. */
@@ -67,7 +108,10 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
   }
   const verbose = s.attributes[Attr.diffVerbose];
   if (typeof verbose === 'string' && verbose.includes('metadata.generation')) {
-    a[Attr.diffVerbose] = verbose.split('\n').filter((l) => l.startsWith('metadata.generation ')).join('\n');
+    a[Attr.diffVerbose] = verbose
+      .split('\n')
+      .filter((l) => l.startsWith('metadata.generation '))
+      .join('\n');
   }
   const snap = s.attributes[Attr.snapshot];
   // creates only: a delete's snapshot tells the detectors nothing the create did not
@@ -78,14 +122,24 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
       for (const [part, fields] of Object.entries(SNAPSHOT_FIELDS)) {
         const src = o?.[part];
         if (!src || typeof src !== 'object') continue;
-        for (const f of fields) if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
+        for (const f of fields)
+          if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
       }
       a[Attr.snapshot] = JSON.stringify(small);
     } catch {
       // unparsable snapshot: leave it out
     }
   }
-  const out: SpanRecord = { traceId: pool.get(s.traceId), spanId: s.spanId, kind: s.kind, name: pool.get(s.name), startUs: s.startUs, endUs: s.endUs, object: s.object, attributes: a };
+  const out: SpanRecord = {
+    traceId: pool.get(s.traceId),
+    spanId: s.spanId,
+    kind: s.kind,
+    name: pool.get(s.name),
+    startUs: s.startUs,
+    endUs: s.endUs,
+    object: s.object,
+    attributes: a,
+  };
   if (s.error !== undefined) out.error = s.error;
   return out;
 }
@@ -141,7 +195,9 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   const limit = q.maxObjects ?? 1_000_000;
   const found = [
     ...(await backend.findObjects({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, limit })),
-    ...(q.namespace !== undefined && q.namespace !== '' ? await backend.findObjects({ cluster: q.cluster, namespace: '', startUs: q.startUs, endUs: q.endUs, limit }) : []),
+    ...(q.namespace !== undefined && q.namespace !== ''
+      ? await backend.findObjects({ cluster: q.cluster, namespace: '', startUs: q.startUs, endUs: q.endUs, limit })
+      : []),
   ];
   const ids = found.flatMap((f) => f.windows.map((w) => rawTraceId(objectKey(f.object), w)));
   const CHUNK = 500;

@@ -57,7 +57,10 @@ export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {})
     if (o.podStartupThresholdSec !== undefined) {
       const slo: Finding[] = [];
       if (ps.startup.count && ps.startup.p99 > o.podStartupThresholdSec) {
-        const slowest = pods.filter((p) => p.run).sort((a, b) => b.run!.startUs - b.create.startUs - (a.run!.startUs - a.create.startUs)).slice(0, 5);
+        const slowest = pods
+          .filter((p) => p.run)
+          .sort((a, b) => b.run!.startUs - b.create.startUs - (a.run!.startUs - a.create.startUs))
+          .slice(0, 5);
         slo.push({
           detector: 'pod-startup',
           severity: 'error',
@@ -101,7 +104,7 @@ function relatedTo(index: SpanIndex, sel: ObjectRef): (f: Finding) => boolean {
   while (todo.length) {
     const k = todo.pop()!;
     for (const [c, cls] of index.children.get(k) ?? []) {
-      if (keep.has(c) || cls === 'node' && k !== root) continue;
+      if (keep.has(c) || (cls === 'node' && k !== root)) continue;
       keep.add(c);
       todo.push(c);
     }

@@ -16,8 +16,16 @@ export interface DiagnoseRoutesOptions {
 
 const error = (code: number, msg: string) => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }] });
 
-const QUERY_KEYS = ['cluster', 'start', 'end', 'namespace', 'selector', 'podStartup', 'podStartupThreshold',
-  ...(Object.keys(defaultThresholds) as (keyof Thresholds)[]).map(thresholdParam)];
+const QUERY_KEYS = [
+  'cluster',
+  'start',
+  'end',
+  'namespace',
+  'selector',
+  'podStartup',
+  'podStartupThreshold',
+  ...(Object.keys(defaultThresholds) as (keyof Thresholds)[]).map(thresholdParam),
+];
 
 export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (app, opts) => {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {

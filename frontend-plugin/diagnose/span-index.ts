@@ -94,7 +94,12 @@ export const isoOf = (us: number): string => new Date(Math.floor(us / 1000)).toI
 /** The UI link that opens `ref` around `us`. */
 export function redirectUrl(ref: ObjectRef, us: number): string {
   const q = new URLSearchParams({
-    cluster: ref.cluster, group: ref.group, resource: ref.resource, namespace: ref.namespace, name: ref.name, ts: isoOf(us),
+    cluster: ref.cluster,
+    group: ref.group,
+    resource: ref.resource,
+    namespace: ref.namespace,
+    name: ref.name,
+    ts: isoOf(us),
   });
   return `/redirect?${q.toString()}`;
 }
@@ -114,10 +119,15 @@ export function evidenceOf(s: SpanRecord, diffFilter?: (line: DiffLine) => boole
   if (code) ev.code = code;
   const diff = typeof a[Attr.diff] === 'string' ? (a[Attr.diff] as string) : '';
   if (diff) {
-    const lines = diffFilter ? parseDiff(diff).filter(diffFilter).map((l) => `${l.path} ${l.old} -> ${l.new}`) : diff.split('\n');
+    const lines = diffFilter
+      ? parseDiff(diff)
+          .filter(diffFilter)
+          .map((l) => `${l.path} ${l.old} -> ${l.new}`)
+      : diff.split('\n');
     if (lines.length) ev.diff = (lines.length > 5 ? [...lines.slice(0, 5), `… ${lines.length - 5} more lines`] : lines).join('\n');
   }
-  const msg = s.error ?? (typeof a[Attr.error] === 'string' ? a[Attr.error] : undefined) ?? (typeof a[Attr.eventMessage] === 'string' ? a[Attr.eventMessage] : undefined);
+  const msg =
+    s.error ?? (typeof a[Attr.error] === 'string' ? a[Attr.error] : undefined) ?? (typeof a[Attr.eventMessage] === 'string' ? a[Attr.eventMessage] : undefined);
   if (msg) ev.message = String(msg);
   return ev;
 }
@@ -149,11 +159,23 @@ export function stats(values: number[]): Stats {
   return { count: v.length, p50: r(percentile(v, 50)), p90: r(percentile(v, 90)), p99: r(percentile(v, 99)), max: r(v[v.length - 1] ?? 0) };
 }
 
-export const formatSec = (s: number): string => (s < 1 ? `${Math.round(s * 1000)} ms` : s < 120 ? `${Math.round(s * 10) / 10} s` : `${Math.round(s / 6) / 10} min`);
+export const formatSec = (s: number): string =>
+  s < 1 ? `${Math.round(s * 1000)} ms` : s < 120 ? `${Math.round(s * 10) / 10} s` : `${Math.round(s / 6) / 10} min`;
 const KINDS: Record<string, string> = {
-  pods: 'Pod', nodes: 'Node', services: 'Service', configmaps: 'ConfigMap', secrets: 'Secret', namespaces: 'Namespace',
-  'apps/deployments': 'Deployment', 'apps/replicasets': 'ReplicaSet', 'apps/statefulsets': 'StatefulSet', 'apps/daemonsets': 'DaemonSet',
-  'batch/jobs': 'Job', 'batch/cronjobs': 'CronJob', persistentvolumeclaims: 'PersistentVolumeClaim', persistentvolumes: 'PersistentVolume',
+  pods: 'Pod',
+  nodes: 'Node',
+  services: 'Service',
+  configmaps: 'ConfigMap',
+  secrets: 'Secret',
+  namespaces: 'Namespace',
+  'apps/deployments': 'Deployment',
+  'apps/replicasets': 'ReplicaSet',
+  'apps/statefulsets': 'StatefulSet',
+  'apps/daemonsets': 'DaemonSet',
+  'batch/jobs': 'Job',
+  'batch/cronjobs': 'CronJob',
+  persistentvolumeclaims: 'PersistentVolumeClaim',
+  persistentvolumes: 'PersistentVolume',
 };
 /** `Deployment demo/web`, `Node kwok-node-1`, `widgets.example.com ns/x` for kinds it does not know. */
 export const refText = (r: ObjectRef): string =>
@@ -279,7 +301,11 @@ export function field(obj: unknown, ...path: string[]): unknown {
  * The values of simple fields (`spec.replicas`, `status.readyReplicas`) after each event of an
  * object: from the create snapshot, then each diff line of the path. A value unknown so far is undefined.
  */
-export function trackFields(index: SpanIndex, h: ObjectHistory, paths: readonly string[]): { span: SpanRecord; values: Record<string, unknown>; changed: string[] }[] {
+export function trackFields(
+  index: SpanIndex,
+  h: ObjectHistory,
+  paths: readonly string[],
+): { span: SpanRecord; values: Record<string, unknown>; changed: string[] }[] {
   const values: Record<string, unknown> = {};
   const out: { span: SpanRecord; values: Record<string, unknown>; changed: string[] }[] = [];
   const wanted = new Set(paths);
@@ -288,10 +314,11 @@ export function trackFields(index: SpanIndex, h: ObjectHistory, paths: readonly 
     const changed: string[] = [];
     if (isCreate(e)) {
       const snap = index.snapshot(e);
-      if (snap) for (const p of paths) {
-        values[p] = field(snap, ...p.split('.'));
-        changed.push(p);
-      }
+      if (snap)
+        for (const p of paths) {
+          values[p] = field(snap, ...p.split('.'));
+          changed.push(p);
+        }
     } else {
       for (const l of index.diff(e)) {
         if (!wanted.has(l.path)) continue;

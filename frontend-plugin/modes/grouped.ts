@@ -17,10 +17,7 @@ export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
       else groups.set(actor, [e]);
     }
     for (const [actor, events] of groups) {
-      const r = clampInto(
-        { start: events[0]!.startUs, end: Math.max(...events.map((e) => Math.max(e.endUs, e.startUs))) },
-        b.rangeOf(n),
-      );
+      const r = clampInto({ start: events[0]!.startUs, end: Math.max(...events.map((e) => Math.max(e.endUs, e.startUs))) }, b.rangeOf(n));
       const gid = b.add({
         wanted: hexId(`group|${n.key}|${actor}`),
         parent: id,

@@ -154,12 +154,14 @@ export class TraceBuilder {
   }
 
   /** Adds a span; returns its span ID (re-derived if `wanted` is already used in this trace). */
-  add(span: Omit<JaegerSpan, 'traceID' | 'spanID' | 'references' | 'processID' | 'warnings' | 'flags'> & {
-    wanted: string;
-    parent?: string;
-    cluster: string;
-    warnings?: string[];
-  }): string {
+  add(
+    span: Omit<JaegerSpan, 'traceID' | 'spanID' | 'references' | 'processID' | 'warnings' | 'flags'> & {
+      wanted: string;
+      parent?: string;
+      cluster: string;
+      warnings?: string[];
+    },
+  ): string {
     let id = span.wanted;
     for (let i = 1; this.#ids.has(id); i++) id = hexId(`${span.wanted}|${i}`);
     this.#ids.add(id);

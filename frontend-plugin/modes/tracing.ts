@@ -6,7 +6,13 @@ export function toTracing(t: AssembledTrace, traceId: string): JaegerTrace {
   const b = new TraceBuilder(traceId, t);
   const visit = (n: ObjectNode, parent?: string): void => {
     const failures = failuresOf(n);
-    const id = addObjectSpan(b, n, t, parent, n.events.map((e) => eventLog(e, failures.get(e.spanId))));
+    const id = addObjectSpan(
+      b,
+      n,
+      t,
+      parent,
+      n.events.map((e) => eventLog(e, failures.get(e.spanId))),
+    );
     for (const c of n.children) visit(c, id);
   };
   visit(t.root);

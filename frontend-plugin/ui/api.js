@@ -24,7 +24,14 @@ export async function getJson(path, { signal } = {}) {
   }
   const errors = body && Array.isArray(body.errors) ? body.errors : [];
   if (!res.ok || errors.length) {
-    const msg = errors.map((e) => e.msg).filter(Boolean).join('; ') || (body && body.message) || res.statusText || 'request failed';
+    const msg =
+      errors
+        .map((e) => e.msg)
+        .filter(Boolean)
+        .join('; ') ||
+      body?.message ||
+      res.statusText ||
+      'request failed';
     const kind = res.status === 404 ? 'not-found' : res.status === 502 || res.status === 503 || res.status === 504 ? 'network' : 'http';
     throw new ApiError(kind, res.status, `${msg} (HTTP ${res.status})`);
   }

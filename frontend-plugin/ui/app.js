@@ -50,4 +50,9 @@ document.addEventListener('click', (e) => {
 window.addEventListener('popstate', route);
 addFindingsNav();
 // Modes, scopes and kinds from the server (one source); the UI's built-in tables if it does not answer.
-getJson('/api/ui-config').catch(() => null).then((cfg) => { applyConfig(cfg); route(); });
+getJson('/api/ui-config')
+  .catch(() => null)
+  .then((cfg) => {
+    applyConfig(cfg);
+    route();
+  });

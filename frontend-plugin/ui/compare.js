@@ -24,9 +24,11 @@ function side(tree, id, span) {
   return html`<section class="cmp-side" data-trace="${id}">
     <h2><a href="/trace/${id}" data-nav><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? id}</a></h2>
     <p class="muted cmp-stats">${fmtShort(t0)} UTC · ${tree.eventCount} events · from its first event to the last <strong data-stat="duration">${fmtDuration(Math.max(0, tree.lastEvent - t0))}</strong>${tree.errorCount ? html` · <span class="txt-error">${tree.errorCount} failed</span>` : ''}${tree.expectedCount ? html` · <span class="txt-expected">${tree.expectedCount} expected failures</span>` : ''}</p>
-    <div class="cmp-rows">${rows.map((n) => html`<div class="cmp-row" style="--d:${n.depth}">
+    <div class="cmp-rows">${rows.map(
+      (n) => html`<div class="cmp-row" style="--d:${n.depth}">
       <span class="cmp-label" title="${n.kind} ${n.label}"><span class="kind">${n.kind}</span> ${n.label}</span>
-      <span class="cmp-track">${n.events.filter((e) => e.ts >= t0).map((e) => html`<span class="mark m-${e.kind} lvl-${e.level}" style="left:${pct(e.ts)}%" title="+${fmtOffset(e.ts - t0)} ${e.what} by ${shortUser(e.who)}"></span>`)}</span></div>`)}</div>
+      <span class="cmp-track">${n.events.filter((e) => e.ts >= t0).map((e) => html`<span class="mark m-${e.kind} lvl-${e.level}" style="left:${pct(e.ts)}%" title="+${fmtOffset(e.ts - t0)} ${e.what} by ${shortUser(e.who)}"></span>`)}</span></div>`,
+    )}</div>
     <ol class="cmp-steps">${firstSteps(tree, t0).map((s) => html`<li><span class="ev-offset">${fmtOffset(s.ts - t0)}</span> ${s.what} <span class="muted">${s.obj} · ${shortUser(s.who)}</span></li>`)}</ol>
   </section>`;
 }
@@ -43,7 +45,8 @@ function firstSteps(tree, t0) {
 
 export async function showCompare(root, params, { navigate, signal }) {
   document.title = 'Compare · kubetrail';
-  const a = traceIdOf(params.get('a')), b = traceIdOf(params.get('b'));
+  const a = traceIdOf(params.get('a')),
+    b = traceIdOf(params.get('b'));
   const recent = loadRecent();
   root.innerHTML = html`<section class="compare">
     <h1>Side by side</h1>
@@ -73,7 +76,8 @@ export async function showCompare(root, params, { navigate, signal }) {
     out.innerHTML = html`<div class="state state-error" role="alert"><strong>Could not load both traces.</strong> ${e.message}</div>`.s;
     return;
   }
-  const A = buildTree(ta), B = buildTree(tb);
+  const A = buildTree(ta),
+    B = buildTree(tb);
   const span = Math.max(1e6, A.lastEvent - startOf(A), B.lastEvent - startOf(B)) * 1.02;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => html`<span class="tick" style="left:${(f * 100) / 1.02}%">+${fmtDuration(f * (span / 1.02))}</span>`);
   out.innerHTML = html`<div class="cmp-axis"><span class="cmp-label"></span><span class="cmp-track axis">${ticks}</span></div>

@@ -1,8 +1,12 @@
 // Tiny helpers to build HTML strings safely (every interpolated value is escaped unless it is
 // already Html). Rows are rendered as one string per list: far faster than node-by-node DOM.
 export class Html {
-  constructor(s) { this.s = s; }
-  toString() { return this.s; }
+  constructor(s) {
+    this.s = s;
+  }
+  toString() {
+    return this.s;
+  }
 }
 const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ESC[c]);

@@ -39,7 +39,10 @@ function leaves(v, prefix, out) {
       const id = isPlainObj(x) ? ['name', 'type', 'key', 'containerPort'].find((k) => typeof x[k] === 'string' || typeof x[k] === 'number') : undefined;
       const at = `${prefix}[${id ? `${id}=${x[id]}` : i}]`;
       // the item's name is in its path already: its own leaf says nothing new
-      if (id) for (const [k, v] of Object.entries(x)) { if (k !== id) leaves(v, at + (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`), out); }
+      if (id)
+        for (const [k, v] of Object.entries(x)) {
+          if (k !== id) leaves(v, at + (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`), out);
+        }
       else leaves(x, at, out);
     });
   } else out.push([prefix, v]);
@@ -55,15 +58,22 @@ export function expandEntries(entries) {
   const out = [];
   const show = (v) => (v === undefined ? '' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v));
   for (const e of entries) {
-    const hasOld = Object.hasOwn(e, 'old'), hasNew = Object.hasOwn(e, 'new');
-    if ((hasOld && isPlainObj(e.old)) || (hasNew && isPlainObj(e.new)) || (Array.isArray(e.old) && e.old.some(isPlainObj)) || (Array.isArray(e.new) && e.new.some(isPlainObj))) {
+    const hasOld = Object.hasOwn(e, 'old'),
+      hasNew = Object.hasOwn(e, 'new');
+    if (
+      (hasOld && isPlainObj(e.old)) ||
+      (hasNew && isPlainObj(e.new)) ||
+      (Array.isArray(e.old) && e.old.some(isPlainObj)) ||
+      (Array.isArray(e.new) && e.new.some(isPlainObj))
+    ) {
       const a = new Map(hasOld ? leaves(e.old, '', []) : []);
       const b = new Map(hasNew ? leaves(e.new, '', []) : []);
       // `conditions[type=Ready]` already names the item: its `.type` leaf says nothing new
       const id = /\[([A-Za-z]+)=[^\]]*\]$/.exec(e.path)?.[1];
       for (const k of new Set([...a.keys(), ...b.keys()])) {
         if (id && k === `.${id}`) continue;
-        const o = a.get(k), n = b.get(k);
+        const o = a.get(k),
+          n = b.get(k);
         if (a.has(k) && b.has(k) && JSON.stringify(o) === JSON.stringify(n)) continue;
         out.push({ path: e.path + k, old: a.has(k) ? show(o) : '', new: b.has(k) ? show(n) : '', op: !a.has(k) ? 'add' : !b.has(k) ? 'remove' : 'change' });
       }
@@ -88,19 +98,24 @@ function diffItems(lines, cls) {
     if (d.op === 'text') return html`<li class="diff-text">${d.text}</li>`;
     const label = d.op === 'add' ? 'added' : d.op === 'remove' ? 'removed' : 'changed';
     return html`<li class="diff-${d.op}" title="${label}: ${d.path}"><span class="diff-path">${d.path}</span><span class="diff-colon">:</span> ${
-      d.op === 'add' ? val(d.new, 'diff-new', 'ins')
-      : d.op === 'remove' ? html`${val(d.old, 'diff-old', 'del')} <span class="diff-arrow" aria-label="removed">→ ∅</span>`
-      : html`${val(d.old, 'diff-old', 'del')} <span class="diff-arrow" aria-label="changed to">→</span> ${val(d.new, 'diff-new', 'ins')}`
+      d.op === 'add'
+        ? val(d.new, 'diff-new', 'ins')
+        : d.op === 'remove'
+          ? html`${val(d.old, 'diff-old', 'del')} <span class="diff-arrow" aria-label="removed">→ ∅</span>`
+          : html`${val(d.old, 'diff-old', 'del')} <span class="diff-arrow" aria-label="changed to">→</span> ${val(d.new, 'diff-new', 'ins')}`
     }</li>`;
   })}</ul>`;
 }
 
 /** An event's diff: from `diff.entries` when the write path stored them, else the text lines. */
 function eventDiff(ev) {
-  if (ev.entries && ev.entries.length) {
+  if (ev.entries?.length) {
     const lines = expandEntries(ev.entries);
     // the text's last line says how many more a truncated diff had
-    const more = ev.diff.split('\n').filter((l) => /^\.\.\. \d+ more/.test(l.trim())).map((t) => ({ op: 'text', text: t.trim() }));
+    const more = ev.diff
+      .split('\n')
+      .filter((l) => /^\.\.\. \d+ more/.test(l.trim()))
+      .map((t) => ({ op: 'text', text: t.trim() }));
     return diffItems([...lines, ...more], 'main');
   }
   return ev.diff ? diffList(ev.diff, 'main') : '';
@@ -130,15 +145,24 @@ function eventItem(ev, i, t0) {
     <div class="ev-who" title="${[who, ev.userAgent && 'user agent: ' + ev.userAgent, ev.sourceIP && 'from ' + ev.sourceIP, ev.impersonatedBy && 'impersonated by ' + ev.impersonatedBy].filter(Boolean).join('\n')}">
       by <strong>${shortUser(who)}</strong>${ev.impersonatedBy ? html` <span class="muted">(as ${ev.impersonatedBy})</span>` : ''}${ev.userAgent ? html` <span class="muted ua">· ${ev.userAgent.split(' ')[0]}</span>` : ''}
     </div>
-    ${ev.error && ev.expected ? html`<p class="ev-expected" role="note" title="a routine failure the controllers recover from, not an error"><span class="tag-expected">expected${ev.failureReason ? `: ${ev.failureReason}` : ''}</span> ${ev.error}</p>`
-      : ev.error ? html`<p class="ev-error" role="note">${ev.error}</p>` : ''}
+    ${
+      ev.error && ev.expected
+        ? html`<p class="ev-expected" role="note" title="a routine failure the controllers recover from, not an error"><span class="tag-expected">expected${ev.failureReason ? `: ${ev.failureReason}` : ''}</span> ${ev.error}</p>`
+        : ev.error
+          ? html`<p class="ev-error" role="note">${ev.error}</p>`
+          : ''
+    }
     ${ev.message ? html`<p class="ev-message">${ev.message}</p>` : ''}
     ${ev.noop ? html`<p class="muted">No change (no-op update)</p>` : ''}
     ${eventDiff(ev)}
-    ${ev.diffVerbose || ev.snapshot ? html`<div class="ev-tools">
+    ${
+      ev.diffVerbose || ev.snapshot
+        ? html`<div class="ev-tools">
       ${ev.diffVerbose ? html`<button type="button" class="link-btn" data-toggle="verbose" aria-expanded="false">resourceVersion / generation (${ev.diffVerbose.split('\n').filter(Boolean).length})</button>` : ''}
       ${ev.snapshot ? html`<button type="button" class="link-btn" data-toggle="snapshot" aria-expanded="false">${ev.verb === 'delete' ? 'Object before delete (YAML)' : 'Object as created (YAML)'}</button>` : ''}
-    </div>` : ''}
+    </div>`
+        : ''
+    }
     ${ev.diffVerbose ? html`<div class="fold" data-fold="verbose" hidden>${diffList(ev.diffVerbose, 'verbose')}</div>` : ''}
     ${ev.snapshot ? html`<div class="fold" data-fold="snapshot" hidden><pre class="yaml" tabindex="0"></pre></div>` : ''}
   </li>`;
@@ -152,7 +176,10 @@ function spanWarnings(node) {
 /** "Object after event …" (YAML) and "compare event A with B", for objects with a snapshot. */
 function stateTools(node) {
   if (node.isEvent || node.synthetic || !hasState(node.events)) return '';
-  const opts = (sel) => node.events.map((e, i) => html`<option value="${i}"${raw(i === sel ? ' selected' : '')}>${fmtTime(e.ts)} ${e.what}${e.isK8sEvent ? ' (Event)' : ''}</option>`);
+  const opts = (sel) =>
+    node.events.map(
+      (e, i) => html`<option value="${i}"${raw(i === sel ? ' selected' : '')}>${fmtTime(e.ts)} ${e.what}${e.isK8sEvent ? ' (Event)' : ''}</option>`,
+    );
   const last = node.events.length - 1;
   return html`<details class="state-box"><summary>Object state at any event</summary>
     <div class="state-tools">
@@ -168,19 +195,28 @@ function showState(el, node, action) {
   const out = el.querySelector('.state-out');
   node._states ??= objectStates(node.events);
   const { states, gaps } = node._states;
-  const gapNote = (from, to) => (gaps.slice(from, to + 1).some(Boolean) ? html`<p class="muted">Some events between have no field-level diff (older data): the state may miss their changes.</p>` : '');
+  const gapNote = (from, to) =>
+    gaps.slice(from, to + 1).some(Boolean)
+      ? html`<p class="muted">Some events between have no field-level diff (older data): the state may miss their changes.</p>`
+      : '';
   if (action === 'yaml') {
     const i = Number(el.querySelector('[data-state-at]').value);
     const st = states[i];
-    out.innerHTML = st === undefined ? html`<p class="muted">No snapshot of the object before this event.</p>`.s
-      : html`<p class="muted">The object after ${fmtTime(node.events[i].ts)} ${node.events[i].what}, rebuilt from its first snapshot and the diffs.</p>${gapNote(0, i)}<pre class="yaml state-yaml" tabindex="0">${toYaml(st)}</pre>`.s;
+    out.innerHTML =
+      st === undefined
+        ? html`<p class="muted">No snapshot of the object before this event.</p>`.s
+        : html`<p class="muted">The object after ${fmtTime(node.events[i].ts)} ${node.events[i].what}, rebuilt from its first snapshot and the diffs.</p>${gapNote(0, i)}<pre class="yaml state-yaml" tabindex="0">${toYaml(st)}</pre>`
+            .s;
     return;
   }
-  let a = Number(el.querySelector('[data-cmp-a]').value), b = Number(el.querySelector('[data-cmp-b]').value);
+  let a = Number(el.querySelector('[data-cmp-a]').value),
+    b = Number(el.querySelector('[data-cmp-b]').value);
   if (a > b) [a, b] = [b, a];
-  const lines = expandEntries([{ path: '', ...(states[a] !== undefined ? { old: states[a] } : {}), ...(states[b] !== undefined ? { new: states[b] } : {}) }])
-    .map((d) => ({ ...d, path: d.path.replace(/^\./, '') }));
-  out.innerHTML = html`<p class="muted">Changes from ${fmtTime(node.events[a].ts)} ${node.events[a].what} to ${fmtTime(node.events[b].ts)} ${node.events[b].what}: ${lines.length} field${lines.length === 1 ? '' : 's'}.</p>${gapNote(a + 1, b)}${lines.length ? diffItems(lines, 'state-diff') : ''}`.s;
+  const lines = expandEntries([
+    { path: '', ...(states[a] !== undefined ? { old: states[a] } : {}), ...(states[b] !== undefined ? { new: states[b] } : {}) },
+  ]).map((d) => ({ ...d, path: d.path.replace(/^\./, '') }));
+  out.innerHTML =
+    html`<p class="muted">Changes from ${fmtTime(node.events[a].ts)} ${node.events[a].what} to ${fmtTime(node.events[b].ts)} ${node.events[b].what}: ${lines.length} field${lines.length === 1 ? '' : 's'}.</p>${gapNote(a + 1, b)}${lines.length ? diffItems(lines, 'state-diff') : ''}`.s;
 }
 
 /** A pod's place in the story: its node, the pod that replaced it, the pod it replaced. */
@@ -191,19 +227,23 @@ function storyLinks(node) {
   const prev = replacedBy(node);
   const o = objectOf(node);
   const items = [];
-  if (nodeName && o) items.push(html`<li>Ran on <a href="${redirectUrl({ cluster: o.cluster, group: '', resource: 'nodes', namespace: '', name: nodeName }, node.firstTs)}" class="story-node">Node ${nodeName}</a></li>`);
+  if (nodeName && o)
+    items.push(
+      html`<li>Ran on <a href="${redirectUrl({ cluster: o.cluster, group: '', resource: 'nodes', namespace: '', name: nodeName }, node.firstTs)}" class="story-node">Node ${nodeName}</a></li>`,
+    );
   if (next) items.push(html`<li>Replaced by <button type="button" class="link-btn story-next" data-select="${next.index}">Pod ${next.label}</button></li>`);
   if (prev) items.push(html`<li>Replaces <button type="button" class="link-btn story-prev" data-select="${prev.index}">Pod ${prev.label}</button></li>`);
   // From a pod's own view (its siblings are not in it): the owner's owned objects hold the replacement.
   // the owner row: the pod's parent in a workload view, a related row in the pod's own view (root)
   const OWNERS = new Set(['replicasets', 'statefulsets', 'daemonsets', 'jobs', 'replicationcontrollers']);
-  const ownerRow = node.parent && OWNERS.has(node.parent.tags.resource) ? node.parent
-    : node.children.find((c) => !c.isEvent && OWNERS.has(c.tags.resource));
+  const ownerRow = node.parent && OWNERS.has(node.parent.tags.resource) ? node.parent : node.children.find((c) => !c.isEvent && OWNERS.has(c.tags.resource));
   const owner = ownerRow && objectOf(ownerRow);
   const deleted = node.events.some((e) => e.kind === 'delete' && e.level !== 'error');
   const alone = ownerRow && !ownerRow.children.some((c) => c !== node && !c.isEvent && c.tags.resource === 'pods');
   if (!next && deleted && alone && owner) {
-    items.push(html`<li><a class="story-follow" href="${redirectUrl(owner, node.firstTs)}&mode=${encodeURIComponent('tracing (owned objects)')}&select=${encodeURIComponent(`${o.cluster}/${o.group}/${o.resource}/${o.namespace}/${o.name}`)}">Follow the replacement</a> <span class="muted">(everything ${owner.name} owns)</span></li>`);
+    items.push(
+      html`<li><a class="story-follow" href="${redirectUrl(owner, node.firstTs)}&mode=${encodeURIComponent('tracing (owned objects)')}&select=${encodeURIComponent(`${o.cluster}/${o.group}/${o.resource}/${o.namespace}/${o.name}`)}">Follow the replacement</a> <span class="muted">(everything ${owner.name} owns)</span></li>`,
+    );
   }
   return items.length ? html`<ul class="story">${items}</ul>` : '';
 }
@@ -226,9 +266,11 @@ function relatedLinks(node) {
   node.children.forEach(walk);
   if (!rel.length) return '';
   const shown = rel.slice(0, 12);
-  return html`<details class="related"${raw(rel.length <= 6 ? " open" : "")}><summary>Related objects (${rel.length})</summary><ul>${shown.map(({ n, why }) => html`<li>
+  return html`<details class="related"${raw(rel.length <= 6 ? ' open' : '')}><summary>Related objects (${rel.length})</summary><ul>${shown.map(
+    ({ n, why }) => html`<li>
     <span class="rel-icon" aria-hidden="true">${n.relation.icon}</span>
-    <a href="${redirectUrl(objectOf(n), n.firstTs)}">${n.kind} ${n.label}</a> <span class="muted">${why}</span></li>`)}
+    <a href="${redirectUrl(objectOf(n), n.firstTs)}">${n.kind} ${n.label}</a> <span class="muted">${why}</span></li>`,
+  )}
     ${rel.length > shown.length ? html`<li class="muted">… and ${rel.length - shown.length} more in the timeline</li>` : ''}</ul></details>`;
 }
 
@@ -260,14 +302,26 @@ export function renderDetails(el, node, t0) {
     </header>
     <h3 class="events-title">${node.events.length} event${node.events.length === 1 ? '' : 's'}${node.errors ? html` · <span class="txt-error">${node.errors} failed</span>` : ''}${node.expected ? html` · <span class="txt-expected">${node.expected} expected failure${node.expected === 1 ? '' : 's'}</span>` : ''}${node.warnings ? html` · <span class="txt-warning">${node.warnings} warning${node.warnings === 1 ? '' : 's'}</span>` : ''}</h3>
     ${stateTools(node)}
-    ${node.events.length
-      ? html`<ol class="events">${node.events.slice(0, FIRST_EVENTS).map((ev, i) => eventItem(ev, i, t0))}</ol>${
-        node.events.length > FIRST_EVENTS ? html`<p><button type="button" class="btn btn-small" data-more>Show all ${node.events.length} events</button></p>` : ''}`
-      : node.synthetic ? html`<p class="muted empty-events">The pod above ran on this node. Its own trace (the link above) shows the node's events and every pod bound to it.</p>`
-      : html`<p class="muted empty-events">No events recorded for this object in the time range.</p>`}`.s;
+    ${
+      node.events.length
+        ? html`<ol class="events">${node.events.slice(0, FIRST_EVENTS).map((ev, i) => eventItem(ev, i, t0))}</ol>${
+            node.events.length > FIRST_EVENTS
+              ? html`<p><button type="button" class="btn btn-small" data-more>Show all ${node.events.length} events</button></p>`
+              : ''
+          }`
+        : node.synthetic
+          ? html`<p class="muted empty-events">The pod above ran on this node. Its own trace (the link above) shows the node's events and every pod bound to it.</p>`
+          : html`<p class="muted empty-events">No events recorded for this object in the time range.</p>`
+    }`.s;
   el.querySelector('[data-more]')?.addEventListener('click', (e) => {
     const list = el.querySelector('.events');
-    list.insertAdjacentHTML('beforeend', node.events.slice(FIRST_EVENTS).map((ev, i) => eventItem(ev, i + FIRST_EVENTS, t0).s).join(''));
+    list.insertAdjacentHTML(
+      'beforeend',
+      node.events
+        .slice(FIRST_EVENTS)
+        .map((ev, i) => eventItem(ev, i + FIRST_EVENTS, t0).s)
+        .join(''),
+    );
     e.currentTarget.parentElement.remove();
   });
   el.onclick = (e) => {

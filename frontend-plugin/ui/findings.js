@@ -73,7 +73,8 @@ export function findingCard(f) {
 }
 
 function podStartupTable(p) {
-  const row = (name, s) => html`<tr><th>${name}</th><td>n=${s.count}</td><td>p50 ${s.p50}s</td><td>p90 ${s.p90}s</td><td>p99 ${s.p99}s</td><td>max ${s.max}s</td></tr>`;
+  const row = (name, s) =>
+    html`<tr><th>${name}</th><td>n=${s.count}</td><td>p50 ${s.p50}s</td><td>p90 ${s.p90}s</td><td>p99 ${s.p99}s</td><td>max ${s.max}s</td></tr>`;
   return html`<section><h2>Pod startup</h2><p class="muted">${p.pods} pods created, ${p.notRunning} not Running in the range</p>
     <table class="podstartup">${row('create → scheduled', p.scheduled)}${row('scheduled → running', p.running)}${row('create → running', p.startup)}</table></section>`;
 }
@@ -156,7 +157,8 @@ export async function showTraceFindings(container, tree) {
   const box = document.createElement('details');
   box.className = 'obj-findings findings';
   const n = report.findings.length;
-  box.innerHTML = html`<summary class="${serious.length ? 'has-serious' : ''}" title="kubetrail diagnose findings about this object">${serious.length ? '⚠ ' : ''}${n} finding${n === 1 ? '' : 's'} (${serious.length} warning or error)</summary>
+  box.innerHTML =
+    html`<summary class="${serious.length ? 'has-serious' : ''}" title="kubetrail diagnose findings about this object">${serious.length ? '⚠ ' : ''}${n} finding${n === 1 ? '' : 's'} (${serious.length} warning or error)</summary>
     <div class="obj-findings-panel">${report.findings.map(findingCard)}</div>`.s;
   const stats = container.querySelector('.trace-head .stats');
   if (stats) stats.append(box);

@@ -17,9 +17,24 @@ export const SCOPES = [
 ];
 
 /** kubectl short names (replaced by the server's list, GET /api/ui-config). */
-let SHORT = { deploy: 'deployments', rs: 'replicasets', po: 'pods', no: 'nodes', svc: 'services', ep: 'endpoints',
-  cm: 'configmaps', sts: 'statefulsets', ds: 'daemonsets', pvc: 'persistentvolumeclaims', pv: 'persistentvolumes',
-  ns: 'namespaces', sa: 'serviceaccounts', ing: 'ingresses', hpa: 'horizontalpodautoscalers', pdb: 'poddisruptionbudgets' };
+let SHORT = {
+  deploy: 'deployments',
+  rs: 'replicasets',
+  po: 'pods',
+  no: 'nodes',
+  svc: 'services',
+  ep: 'endpoints',
+  cm: 'configmaps',
+  sts: 'statefulsets',
+  ds: 'daemonsets',
+  pvc: 'persistentvolumeclaims',
+  pv: 'persistentvolumes',
+  ns: 'namespaces',
+  sa: 'serviceaccounts',
+  ing: 'ingresses',
+  hpa: 'horizontalpodautoscalers',
+  pdb: 'poddisruptionbudgets',
+};
 
 /**
  * Takes the modes, scopes and kinds from the server (GET /api/ui-config, built from
@@ -39,7 +54,10 @@ export function applyConfig(cfg) {
     else SCOPES.push({ key: sc.key, digit: sc.digit, label: sc.key, hint: '' });
   }
   if (Array.isArray(cfg.kinds) && cfg.kinds.length) {
-    for (const k of cfg.kinds) { KINDS[k.resource] = k.kind; GROUPS[k.resource] = k.group; }
+    for (const k of cfg.kinds) {
+      KINDS[k.resource] = k.kind;
+      GROUPS[k.resource] = k.group;
+    }
     RESOURCE_SUGGESTIONS.splice(0, RESOURCE_SUGGESTIONS.length, ...Object.keys(KINDS).sort());
   }
   if (cfg.shortNames && typeof cfg.shortNames === 'object') SHORT = { ...SHORT, ...cfg.shortNames };
@@ -63,16 +81,38 @@ export function withMode(id, mode, scope) {
 
 const GROUPS = {};
 const KINDS = {
-  deployments: 'Deployment', replicasets: 'ReplicaSet', pods: 'Pod', nodes: 'Node', services: 'Service',
-  endpoints: 'Endpoints', endpointslices: 'EndpointSlice', configmaps: 'ConfigMap', secrets: 'Secret',
-  statefulsets: 'StatefulSet', daemonsets: 'DaemonSet', jobs: 'Job', cronjobs: 'CronJob',
-  persistentvolumeclaims: 'PersistentVolumeClaim', persistentvolumes: 'PersistentVolume',
-  namespaces: 'Namespace', serviceaccounts: 'ServiceAccount', leases: 'Lease', events: 'Event',
-  ingresses: 'Ingress', horizontalpodautoscalers: 'HorizontalPodAutoscaler',
-  poddisruptionbudgets: 'PodDisruptionBudget', controllerrevisions: 'ControllerRevision',
-  storageclasses: 'StorageClass', roles: 'Role', rolebindings: 'RoleBinding', clusterroles: 'ClusterRole',
-  clusterrolebindings: 'ClusterRoleBinding', customresourcedefinitions: 'CustomResourceDefinition',
-  priorityclasses: 'PriorityClass', networkpolicies: 'NetworkPolicy', resourcequotas: 'ResourceQuota',
+  deployments: 'Deployment',
+  replicasets: 'ReplicaSet',
+  pods: 'Pod',
+  nodes: 'Node',
+  services: 'Service',
+  endpoints: 'Endpoints',
+  endpointslices: 'EndpointSlice',
+  configmaps: 'ConfigMap',
+  secrets: 'Secret',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  jobs: 'Job',
+  cronjobs: 'CronJob',
+  persistentvolumeclaims: 'PersistentVolumeClaim',
+  persistentvolumes: 'PersistentVolume',
+  namespaces: 'Namespace',
+  serviceaccounts: 'ServiceAccount',
+  leases: 'Lease',
+  events: 'Event',
+  ingresses: 'Ingress',
+  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+  poddisruptionbudgets: 'PodDisruptionBudget',
+  controllerrevisions: 'ControllerRevision',
+  storageclasses: 'StorageClass',
+  roles: 'Role',
+  rolebindings: 'RoleBinding',
+  clusterroles: 'ClusterRole',
+  clusterrolebindings: 'ClusterRoleBinding',
+  customresourcedefinitions: 'CustomResourceDefinition',
+  priorityclasses: 'PriorityClass',
+  networkpolicies: 'NetworkPolicy',
+  resourcequotas: 'ResourceQuota',
   limitranges: 'LimitRange',
 };
 export function kindOf(resource) {
@@ -189,7 +229,15 @@ export function toEvent(ts, fields) {
   ev.noop = fields.noop === true || fields.noop === 'true';
   ev.isK8sEvent = !!ev.reason && !audit && !ev.verb;
   ev.level = expected ? 'expected' : ev.error || (ev.code !== undefined && ev.code >= 300) ? 'error' : type === 'Warning' ? 'warning' : 'normal';
-  ev.kind = ev.isK8sEvent ? 'event' : ev.verb === 'create' && !ev.subresource ? 'create' : ev.verb === 'delete' || ev.verb === 'deletecollection' ? 'delete' : ev.verb ? 'update' : 'other';
+  ev.kind = ev.isK8sEvent
+    ? 'event'
+    : ev.verb === 'create' && !ev.subresource
+      ? 'create'
+      : ev.verb === 'delete' || ev.verb === 'deletecollection'
+        ? 'delete'
+        : ev.verb
+          ? 'update'
+          : 'other';
   ev.who = ev.isK8sEvent ? ev.component || 'Kubernetes Event' : ev.user || '(unknown)';
   ev.what = ev.isK8sEvent ? ev.reason : [ev.verb, ev.subresource].filter(Boolean).join(' ') || ev.reason || '(change)';
   return ev;
@@ -261,7 +309,10 @@ export function buildTree(trace) {
   for (const node of nodes) {
     const seen = new Set([node]);
     for (let p = node.parent; p; p = p.parent) {
-      if (seen.has(p)) { node.parent = null; break; }
+      if (seen.has(p)) {
+        node.parent = null;
+        break;
+      }
       seen.add(p);
     }
   }
@@ -299,7 +350,10 @@ export function buildTree(trace) {
   for (const n of flat) {
     if (n.isEvent || n.events.length || !n.children.length) continue;
     const own = [];
-    const walk = (c) => { if (c.isEvent) own.push(...c.events); if (c.isEvent || c.tags.nestLevel === 'group') c.children.forEach(walk); };
+    const walk = (c) => {
+      if (c.isEvent) own.push(...c.events);
+      if (c.isEvent || c.tags.nestLevel === 'group') c.children.forEach(walk);
+    };
     n.children.forEach(walk);
     if (!own.length) continue;
     n.events = own.sort((a, b) => a.ts - b.ts);
@@ -311,13 +365,37 @@ export function buildTree(trace) {
   }
 
   // Time range: the events (object spans cover a whole 30-minute window, which says little).
-  let lo = Infinity, hi = -Infinity;
-  for (const n of flat) for (const e of n.events) { if (e.ts < lo) lo = e.ts; if (e.ts > hi) hi = e.ts; }
-  if (lo === Infinity) for (const n of flat) { lo = Math.min(lo, n.span.startTime); hi = Math.max(hi, n.span.startTime + (n.span.duration ?? 0)); }
-  if (!(hi > lo)) { hi = lo + 1e6; lo -= 1e6; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const n of flat)
+    for (const e of n.events) {
+      if (e.ts < lo) lo = e.ts;
+      if (e.ts > hi) hi = e.ts;
+    }
+  if (lo === Infinity)
+    for (const n of flat) {
+      lo = Math.min(lo, n.span.startTime);
+      hi = Math.max(hi, n.span.startTime + (n.span.duration ?? 0));
+    }
+  if (!(hi > lo)) {
+    hi = lo + 1e6;
+    lo -= 1e6;
+  }
   const pad = (hi - lo) * 0.02;
   const warnings = Array.isArray(trace.warnings) ? trace.warnings.filter(Boolean).map(String) : [];
-  return { traceID: trace.traceID, warnings, roots, flat, start: lo - pad, end: hi + pad, firstEvent: lo, lastEvent: hi, eventCount, errorCount, expectedCount };
+  return {
+    traceID: trace.traceID,
+    warnings,
+    roots,
+    flat,
+    start: lo - pad,
+    end: hi + pad,
+    firstEvent: lo,
+    lastEvent: hi,
+    eventCount,
+    errorCount,
+    expectedCount,
+  };
 }
 
 /**
@@ -335,14 +413,22 @@ export function generatedSuffix(label) {
 /** The node a pod was bound to, from its events (binding, spec.nodeName diffs, snapshots); '' if unknown. */
 export function podNodeName(n) {
   const evs = [...n.events];
-  for (const c of n.children) if (c.isEvent || c.tags.nestLevel === 'group') { evs.push(...c.events); for (const g of c.children) if (g.isEvent) evs.push(...g.events); }
+  for (const c of n.children)
+    if (c.isEvent || c.tags.nestLevel === 'group') {
+      evs.push(...c.events);
+      for (const g of c.children) if (g.isEvent) evs.push(...g.events);
+    }
   let name = '';
   for (const e of evs.sort((a, b) => a.ts - b.ts)) {
     for (const en of e.entries ?? []) if (en.path === 'spec.nodeName' && typeof en.new === 'string') name = en.new;
     const m = /(?:^|\n)spec\.nodeName \S+ -> "?([^"\s]+)"?/.exec(e.diff);
     if (m) name = m[1];
     if (!name && e.snapshot) {
-      try { name = JSON.parse(e.snapshot)?.spec?.nodeName ?? ''; } catch { /* not JSON */ }
+      try {
+        name = JSON.parse(e.snapshot)?.spec?.nodeName ?? '';
+      } catch {
+        /* not JSON */
+      }
     }
   }
   return name;
@@ -361,9 +447,20 @@ function addNodeRows(nodes) {
     if (!name || present.has(`${pod.tags.cluster ?? ''}/${name}`)) continue;
     const tags = { cluster: pod.tags.cluster, group: '', resource: 'nodes', namespace: '', name, 'link.class': 'node', synthetic: true };
     const row = {
-      key: `${pod.key}~node`, span: { spanID: `${pod.key}~node`, operationName: `nodes ${name}`, startTime: pod.firstTs, duration: 0, references: [], tags: [], logs: [] },
-      tags, isEvent: false, synthetic: true, events: [], parent: pod, children: [], depth: 0, errors: 0, warnings: 0, expected: 0,
-      firstTs: pod.firstTs, lastTs: pod.lastTs,
+      key: `${pod.key}~node`,
+      span: { spanID: `${pod.key}~node`, operationName: `nodes ${name}`, startTime: pod.firstTs, duration: 0, references: [], tags: [], logs: [] },
+      tags,
+      isEvent: false,
+      synthetic: true,
+      events: [],
+      parent: pod,
+      children: [],
+      depth: 0,
+      errors: 0,
+      warnings: 0,
+      expected: 0,
+      firstTs: pod.firstTs,
+      lastTs: pod.lastTs,
     };
     nodes.push(row);
     pod.children.push(row);
@@ -380,7 +477,10 @@ function replacementPairs(owner) {
   if (owner._pairs) return owner._pairs;
   const pairs = new Map(); // deleted pod → replacement, and replacement → deleted pod (key `~` + index)
   const pods = owner.children.filter((c) => !c.isEvent && c.tags.resource === 'pods');
-  const creates = pods.map((c) => ({ c, ev: c.events.find((e) => e.kind === 'create') })).filter((x) => x.ev).sort((a, b) => a.ev.ts - b.ev.ts);
+  const creates = pods
+    .map((c) => ({ c, ev: c.events.find((e) => e.kind === 'create') }))
+    .filter((x) => x.ev)
+    .sort((a, b) => a.ev.ts - b.ev.ts);
   const deletes = [];
   for (const c of pods) {
     const creator = c.events.find((e) => e.kind === 'create')?.user;

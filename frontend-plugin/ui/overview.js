@@ -15,8 +15,12 @@ const iso = (us) => new Date(Math.floor(us / 1000)).toISOString().replace(/\.\d{
 
 /** Search URL for one heatmap cell (or a whole row): kind, namespace, the cell's minutes. */
 function cellUrl(row, fromUs, toUs) {
-  const q = new URLSearchParams({ resource: row.group ? `${row.resource}.${row.group}` : row.resource, range: 'custom',
-    from: toInput(Math.floor(fromUs / 60e6) * 60e6), to: toInput(Math.ceil(toUs / 60e6) * 60e6 + (toUs % 60e6 === 0 ? 0 : 0)) });
+  const q = new URLSearchParams({
+    resource: row.group ? `${row.resource}.${row.group}` : row.resource,
+    range: 'custom',
+    from: toInput(Math.floor(fromUs / 60e6) * 60e6),
+    to: toInput(Math.ceil(toUs / 60e6) * 60e6 + (toUs % 60e6 === 0 ? 0 : 0)),
+  });
   if (row.namespace) q.set('namespace', row.namespace);
   if (row.cluster) q.set('cluster', row.cluster);
   // a cell shorter than a minute still needs a range the search accepts
@@ -34,7 +38,8 @@ export async function showOverview(root, params, { navigate, signal }) {
 export async function renderOverview(el, params, { navigate, signal, standalone = false }) {
   ensureStyle();
   const q = new URLSearchParams({ buckets: String(BUCKETS) });
-  const start = fromInput(params.get('from') ?? ''), end = fromInput(params.get('to') ?? '');
+  const start = fromInput(params.get('from') ?? ''),
+    end = fromInput(params.get('to') ?? '');
   if (!Number.isNaN(start)) q.set('start', String(start));
   if (!Number.isNaN(end)) q.set('end', String(end));
   if (params.get('cluster')) q.set('cluster', params.get('cluster'));
@@ -61,9 +66,12 @@ export async function renderOverview(el, params, { navigate, signal, standalone 
     <p class="overview-summary"><strong>${t.objects}</strong> objects, <strong>${t.writes}</strong> writes, ${t.events} Kubernetes Events,
       ${t.failures ? html`<span class="txt-error" data-stat="failed"><strong>${t.failures}</strong> failed</span>` : html`<span data-stat="failed">0 failed</span>`},
       <span class="txt-expected" data-stat="expected">${t.expected} expected failures</span> · ${fmtShort(a.startUs)} – ${fmtShort(a.endUs)} UTC (${fmtDuration(a.endUs - a.startUs)}, ${fmtDuration(a.bucketUs)} a column)</p>
-    ${a.rows.length ? html`<div class="heatmap" role="table" aria-label="Writes per kind and namespace over time" style="--cols:${a.buckets}">
+    ${
+      a.rows.length
+        ? html`<div class="heatmap" role="table" aria-label="Writes per kind and namespace over time" style="--cols:${a.buckets}">
       <div class="hm-row hm-head" role="row"><span class="hm-label" role="columnheader">Kind · namespace</span><span class="hm-cells" role="columnheader"><span>${fmtShort(a.startUs).slice(11)}</span><span>${fmtShort(a.endUs).slice(11)}</span></span><span class="hm-num" role="columnheader">writes</span></div>
-      ${a.rows.map((r) => html`<div class="hm-row" role="row" data-kind="${r.resource}" data-namespace="${r.namespace}">
+      ${a.rows.map(
+        (r) => html`<div class="hm-row" role="row" data-kind="${r.resource}" data-namespace="${r.namespace}">
         <a class="hm-label" role="rowheader" href="${cellUrl(r, a.startUs, a.endUs)}" data-nav title="${r.objects} objects">${kindOf(r.resource)}${r.namespace ? html` <span class="muted">${r.namespace}</span>` : ''} <span class="muted">(${r.objects})</span></a>
         <span class="hm-cells">${r.writes.map((w, i) => {
           const n = w + r.events[i];
@@ -72,8 +80,11 @@ export async function renderOverview(el, params, { navigate, signal, standalone 
           const title = `${fmtShort(bucketStart(i))} UTC: ${w} writes, ${r.events[i]} Events${r.warnings[i] ? ` (${r.warnings[i]} Warning)` : ''}, ${r.failures[i]} failed, ${r.expected[i]} expected failures`;
           return html`<a class="hm-cell hm-l${level(n)}${fail}" href="${cellUrl(r, bucketStart(i), bucketStart(i + 1))}" data-nav title="${title}" aria-label="${title}"></a>`;
         })}</span>
-        <span class="hm-num">${r.writes.reduce((x, y) => x + y, 0)}</span></div>`)}
-    </div>` : html`<div class="state state-empty"><strong>No activity recorded</strong> in this range.</div>`}
+        <span class="hm-num">${r.writes.reduce((x, y) => x + y, 0)}</span></div>`,
+      )}
+    </div>`
+        : html`<div class="state state-empty"><strong>No activity recorded</strong> in this range.</div>`
+    }
     <section class="overview-findings"><h2>Findings</h2><div class="findings-list"><div class="loading"><span class="spinner" aria-hidden="true"></span> Diagnosing…</div></div></section>
   </div>`.s;
   $('.overview-form', el).addEventListener('submit', (e) => {

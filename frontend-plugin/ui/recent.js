@@ -14,7 +14,7 @@ export function loadRecent() {
 
 export function rememberRecent({ id, label, cluster }) {
   try {
-    const same = (r) => r.id.slice(10) === id.slice(10) || r.label === label && r.cluster === cluster;
+    const same = (r) => r.id.slice(10) === id.slice(10) || (r.label === label && r.cluster === cluster);
     const list = [{ id, label, cluster, at: Date.now() }, ...loadRecent().filter((r) => !same(r))].slice(0, MAX);
     localStorage.setItem(KEY, JSON.stringify(list));
   } catch {
@@ -23,5 +23,9 @@ export function rememberRecent({ id, label, cluster }) {
 }
 
 export function clearRecent() {
-  try { localStorage.removeItem(KEY); } catch { /* ignore */ }
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+    /* ignore */
+  }
 }

@@ -81,8 +81,10 @@ export async function showSearch(root, params, { navigate, signal }) {
       <div class="field field-wide"><label for="f-name"><span class="sr-only">Name</span>&nbsp;</label>
         <input id="f-name" name="name" placeholder="demo" value="${p.get('name') ?? ''}" autocomplete="off" spellcheck="false" aria-label="Name"></div>
       <div class="field"><label for="f-scope">Show</label>
-        <select id="f-scope" name="scope" title="Auto: owned objects for workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob), the object and its direct relations otherwise">${
-          [{ key: 'auto', label: 'Auto (by kind)' }, ...SCOPES].map((o) => html`<option value="${o.key}"${raw(o.key === (p.get('scope') || 'auto') ? ' selected' : '')}>${o.label}</option>`)}</select></div>
+        <select id="f-scope" name="scope" title="Auto: owned objects for workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob), the object and its direct relations otherwise">${[
+          { key: 'auto', label: 'Auto (by kind)' },
+          ...SCOPES,
+        ].map((o) => html`<option value="${o.key}"${raw(o.key === (p.get('scope') || 'auto') ? ' selected' : '')}>${o.label}</option>`)}</select></div>
       <div class="field"><label for="f-range">Time range</label>
         <select id="f-range" name="range">${RANGES.map((r) => html`<option value="${r.key}"${raw(r.key === range ? ' selected' : '')}>${r.label}</option>`)}</select></div>
       <div class="field field-custom"><label for="f-from">From (UTC)</label>
@@ -97,12 +99,18 @@ export async function showSearch(root, params, { navigate, signal }) {
     <section class="search-overview" aria-label="Overview"></section>
   </section>`.s;
   // `hidden` attributes above were written as text; apply them properly.
-  root.querySelectorAll('.field-custom').forEach((el) => { el.hidden = range !== 'custom'; });
+  root.querySelectorAll('.field-custom').forEach((el) => {
+    el.hidden = range !== 'custom';
+  });
 
   const form = $('.search-form', root);
   const msg = $('.search-msg', root);
   const results = $('.search-results', root);
-  form.range.addEventListener('change', () => root.querySelectorAll('.field-custom').forEach((el) => { el.hidden = form.range.value !== 'custom'; }));
+  form.range.addEventListener('change', () =>
+    root.querySelectorAll('.field-custom').forEach((el) => {
+      el.hidden = form.range.value !== 'custom';
+    }),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const q = new URLSearchParams();
@@ -110,20 +118,28 @@ export async function showSearch(root, params, { navigate, signal }) {
     if (form.match.value !== 'exact' && form.name.value.trim()) q.set('match', form.match.value);
     if (form.scope.value !== 'auto') q.set('scope', form.scope.value);
     q.set('range', form.range.value);
-    if (form.range.value === 'custom') { q.set('from', form.from.value); q.set('to', form.to.value); }
+    if (form.range.value === 'custom') {
+      q.set('from', form.from.value);
+      q.set('to', form.to.value);
+    }
     navigate(`/?${q}`);
   });
 
   renderRecent($('.recent', root), navigate, p.has('range'));
   loadClusters(form.cluster, p.get('cluster'), msg, signal);
   const summary = await loadSummary(form, p, signal);
-  if (p.has('range')) await runSearch(p, { msg, results, signal, summary, navigate });
+  if (p.has('range')) await runSearch(p, { msg, results, signal, navigate });
   else {
     $('#f-name', root).focus();
     // the first screen after a run: what happened where, for all the data (overview.js)
-    import('./overview.js').then((o) => o.renderOverview($('.search-overview', root), new URLSearchParams(p.get('cluster') ? { cluster: p.get('cluster') } : {}), { navigate, signal })).catch(() => {});
+    import('./overview.js')
+      .then((o) =>
+        o.renderOverview($('.search-overview', root), new URLSearchParams(p.get('cluster') ? { cluster: p.get('cluster') } : {}), { navigate, signal }),
+      )
+      .catch(() => {});
     if (summary?.lastUs !== undefined) {
-      msg.innerHTML = html`<p class="muted data-range">Recorded data: ${fmtShort(summary.firstUs)} – ${fmtShort(summary.lastUs)} UTC. <a href="/overview" data-nav>See the overview</a>.</p>`.s;
+      msg.innerHTML =
+        html`<p class="muted data-range">Recorded data: ${fmtShort(summary.firstUs)} – ${fmtShort(summary.lastUs)} UTC. <a href="/overview" data-nav>See the overview</a>.</p>`.s;
     }
   }
 }
@@ -139,7 +155,8 @@ async function loadSummary(form, p, signal) {
   }
   const current = p.get('namespace') ?? '';
   const list = [...new Set([...(summary?.namespaces ?? []), ...(current ? [current] : [])])].sort();
-  form.namespace.innerHTML = html`<option value="">Any namespace</option>${list.map((n) => html`<option${raw(n === current ? ' selected' : '')}>${n}</option>`)}`.s;
+  form.namespace.innerHTML =
+    html`<option value="">Any namespace</option>${list.map((n) => html`<option${raw(n === current ? ' selected' : '')}>${n}</option>`)}`.s;
   return summary;
 }
 
@@ -163,7 +180,7 @@ function problem(e) {
   return html`<div class="state state-error" role="alert"><strong>The search failed.</strong> ${e.message}</div>`;
 }
 
-async function runSearch(p, { msg, results, signal, summary, navigate }) {
+async function runSearch(p, { msg, results, signal, navigate }) {
   let range;
   try {
     range = timeRange(p, Date.now() * 1000, summary);
@@ -188,8 +205,16 @@ async function runSearch(p, { msg, results, signal, summary, navigate }) {
     msg.innerHTML = problem(e).s;
     return;
   }
-  const what = [p.get('cluster') && `cluster ${p.get('cluster')}`, resource && `${resource}${group ? '.' + group : ''}`,
-    tags.namespace && `namespace ${tags.namespace}`, tags.name && `name ${p.get('match') === 'prefix' ? 'starting with ' + p.get('name') : p.get('match') === 'contains' ? 'containing ' + p.get('name') : tags.name}`].filter(Boolean).join(', ') || 'any object';
+  const what =
+    [
+      p.get('cluster') && `cluster ${p.get('cluster')}`,
+      resource && `${resource}${group ? '.' + group : ''}`,
+      tags.namespace && `namespace ${tags.namespace}`,
+      tags.name &&
+        `name ${p.get('match') === 'prefix' ? 'starting with ' + p.get('name') : p.get('match') === 'contains' ? 'containing ' + p.get('name') : tags.name}`,
+    ]
+      .filter(Boolean)
+      .join(', ') || 'any object';
   const when = `${fmtShort(range.start)} – ${fmtShort(range.end)} UTC`;
   if (!traces?.length) {
     msg.innerHTML = html`<div class="state state-empty"><strong>No objects found</strong> for ${what} between ${when}.
@@ -198,42 +223,62 @@ async function runSearch(p, { msg, results, signal, summary, navigate }) {
       <li>Kind accepts plural resources (<code>deployments</code>), kinds (<code>Deployment</code>) or short names (<code>deploy</code>).</li></ul></div>`.s;
     return;
   }
-  const rows = traces.map((t) => {
-    const tree = buildTree(t);
-    const top = tree.roots[0];
-    return { id: t.traceID, top, tree };
-  }).filter((r) => r.top).sort((a, b) => b.top.lastTs - a.top.lastTs);
+  const rows = traces
+    .map((t) => {
+      const tree = buildTree(t);
+      const top = tree.roots[0];
+      return { id: t.traceID, top, tree };
+    })
+    .filter((r) => r.top)
+    .sort((a, b) => b.top.lastTs - a.top.lastTs);
   const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   const page = Math.min(pages, Math.max(1, Number(p.get('page')) || 1));
   const shown = rows.slice((page - 1) * PAGE, page * PAGE);
-  msg.innerHTML = html`<p class="muted result-count">${rows.length}${traces.length >= MAX_RESULTS ? '+' : ''} object${rows.length === 1 ? '' : 's'} for ${what}, ${when}${traces.length >= MAX_RESULTS ? ` (the first ${MAX_RESULTS}; narrow the search for more)` : ''}.</p>`.s;
-  const pageUrl = (n) => { const q = new URLSearchParams(p); if (n === 1) q.delete('page'); else q.set('page', String(n)); return `/?${q}`; };
-  const pager = pages > 1 ? html`<nav class="pager" aria-label="Result pages">${page > 1 ? html`<a href="${pageUrl(page - 1)}" data-nav rel="prev">‹ Previous</a>` : ''}
+  msg.innerHTML =
+    html`<p class="muted result-count">${rows.length}${traces.length >= MAX_RESULTS ? '+' : ''} object${rows.length === 1 ? '' : 's'} for ${what}, ${when}${traces.length >= MAX_RESULTS ? ` (the first ${MAX_RESULTS}; narrow the search for more)` : ''}.</p>`.s;
+  const pageUrl = (n) => {
+    const q = new URLSearchParams(p);
+    if (n === 1) q.delete('page');
+    else q.set('page', String(n));
+    return `/?${q}`;
+  };
+  const pager =
+    pages > 1
+      ? html`<nav class="pager" aria-label="Result pages">${page > 1 ? html`<a href="${pageUrl(page - 1)}" data-nav rel="prev">‹ Previous</a>` : ''}
     <span class="pager-at">Page ${page} of ${pages} (${(page - 1) * PAGE + 1}–${(page - 1) * PAGE + shown.length})</span>
-    ${page < pages ? html`<a href="${pageUrl(page + 1)}" data-nav rel="next">Next ›</a>` : ''}</nav>` : '';
+    ${page < pages ? html`<a href="${pageUrl(page + 1)}" data-nav rel="next">Next ›</a>` : ''}</nav>`
+      : '';
   results.innerHTML = html`<table class="results">
     <thead><tr><th scope="col">Object</th><th scope="col">Cluster</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col" class="num">Events</th><th scope="col" class="num">Related</th></tr></thead>
-    <tbody>${shown.map(({ id, top, tree }) => html`<tr>
+    <tbody>${shown.map(
+      ({ id, top, tree }) => html`<tr>
       <td><a href="/trace/${id}" data-nav class="obj-link"><span class="kind-chip">${top.kind}</span> ${top.label}</a>${top.errors ? html` <span class="badge badge-error" title="failed requests">${top.errors} ✕</span>` : ''}${top.expected ? html` <span class="badge badge-expected" title="expected failures: routine, the controllers recovered">${top.expected} expected</span>` : ''}</td>
       <td>${top.tags.cluster ?? ''}</td>
       <td>${top.events.length ? fmtShort(top.firstTs) : '—'}</td>
       <td>${top.events.length ? fmtShort(top.lastTs) : '—'}${top.events.length > 1 ? html` <span class="muted">(${fmtDuration(top.lastTs - top.firstTs)})</span>` : ''}</td>
       <td class="num">${top.events.length}</td>
-      <td class="num">${tree.flat.length - 1}</td></tr>`)}</tbody></table>${pager}`.s;
+      <td class="num">${tree.flat.length - 1}</td></tr>`,
+    )}</tbody></table>${pager}`.s;
 }
 
-function renderRecent(el, navigate, compact) {
+function renderRecent(el, _navigate, compact) {
   const list = loadRecent();
   if (!list.length) {
-    if (!compact) el.innerHTML = html`<div class="state state-intro"><h2>Explain what the controllers did</h2>
+    if (!compact)
+      el.innerHTML = html`<div class="state state-intro"><h2>Explain what the controllers did</h2>
       <p>Search for an object, for example <strong>deployments</strong> named <strong>demo</strong> in namespace <strong>default</strong>.
       Its trace shows every write to it and to the objects it owns or runs on (ReplicaSets, Pods, Nodes): who made it, when, and what changed.</p></div>`.s;
     return;
   }
   el.innerHTML = html`<h2 class="recent-title">Recently opened <button type="button" class="link-btn" data-clear>clear</button></h2>
-    <ul class="recent-list">${list.map((r) => html`<li><a href="/trace/${r.id}" data-nav>${r.label}</a>
-      ${r.cluster ? html`<span class="muted">${r.cluster}</span>` : ''} <span class="muted">opened ${fmtAgo(r.at)}</span></li>`)}</ul>`.s;
-  el.querySelector('[data-clear]').addEventListener('click', () => { clearRecent(); el.innerHTML = ''; });
+    <ul class="recent-list">${list.map(
+      (r) => html`<li><a href="/trace/${r.id}" data-nav>${r.label}</a>
+      ${r.cluster ? html`<span class="muted">${r.cluster}</span>` : ''} <span class="muted">opened ${fmtAgo(r.at)}</span></li>`,
+    )}</ul>`.s;
+  el.querySelector('[data-clear]').addEventListener('click', () => {
+    clearRecent();
+    el.innerHTML = '';
+  });
 }
 
 function fmtAgo(ms) {

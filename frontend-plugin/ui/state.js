@@ -32,23 +32,33 @@ function find(arr, [k, v]) {
 /** Sets (or, with `remove`, deletes) the value at `path` in `obj`; returns false when the path does not fit. */
 export function applyEntry(obj, entry) {
   const steps = parsePath(entry.path);
-  if (!steps || !steps.length) return false;
+  if (!steps?.length) return false;
   const remove = !Object.hasOwn(entry, 'new');
   let cur = obj;
   for (let i = 0; i < steps.length - 1; i++) {
     const s = steps[i];
     const nextIsArray = steps[i + 1].match !== undefined || steps[i + 1].index !== undefined;
     if (s.key !== undefined) {
-      if (!isObj(cur[s.key])) { if (remove) return true; cur[s.key] = nextIsArray ? [] : {}; }
+      if (!isObj(cur[s.key])) {
+        if (remove) return true;
+        cur[s.key] = nextIsArray ? [] : {};
+      }
       cur = cur[s.key];
     } else if (s.index !== undefined) {
       if (!Array.isArray(cur)) return false;
-      if (!isObj(cur[s.index])) { if (remove) return true; cur[s.index] = nextIsArray ? [] : {}; }
+      if (!isObj(cur[s.index])) {
+        if (remove) return true;
+        cur[s.index] = nextIsArray ? [] : {};
+      }
       cur = cur[s.index];
     } else {
       if (!Array.isArray(cur)) return false;
       let j = find(cur, s.match);
-      if (j < 0) { if (remove) return true; cur.push({ [s.match[0]]: s.match[1] }); j = cur.length - 1; }
+      if (j < 0) {
+        if (remove) return true;
+        cur.push({ [s.match[0]]: s.match[1] });
+        j = cur.length - 1;
+      }
       cur = cur[j];
     }
   }
@@ -64,8 +74,9 @@ export function applyEntry(obj, entry) {
   } else {
     if (!Array.isArray(cur)) return false;
     const j = find(cur, last.match);
-    if (remove) { if (j >= 0) cur.splice(j, 1); }
-    else if (j >= 0) cur[j] = clone(entry.new);
+    if (remove) {
+      if (j >= 0) cur.splice(j, 1);
+    } else if (j >= 0) cur[j] = clone(entry.new);
     else cur.push(clone(entry.new));
   }
   return true;
@@ -92,12 +103,23 @@ export function objectStates(events) {
   let cur;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    if (e.isK8sEvent || e.level === 'error' || e.level === 'expected') { states[i] = cur; continue; }
+    if (e.isK8sEvent || e.level === 'error' || e.level === 'expected') {
+      states[i] = cur;
+      continue;
+    }
     const snap = parseSnapshot(e.snapshot);
-    if (e.kind === 'delete') { states[i] = snap ?? cur; cur = states[i]; continue; }
-    if (snap && (cur === undefined || e.kind === 'create')) { cur = snap; states[i] = cur; continue; }
+    if (e.kind === 'delete') {
+      states[i] = snap ?? cur;
+      cur = states[i];
+      continue;
+    }
+    if (snap && (cur === undefined || e.kind === 'create')) {
+      cur = snap;
+      states[i] = cur;
+      continue;
+    }
     if (cur !== undefined) {
-      if (e.entries && e.entries.length) {
+      if (e.entries?.length) {
         const next = clone(cur);
         for (const en of e.entries) if (!applyEntry(next, en)) gaps[i] = true;
         cur = next;

@@ -34,7 +34,8 @@ export function fmtOffset(us) {
 
 /** Round tick step (µs) giving about `count` ticks over `span` µs. */
 export function tickStep(span, count = 6) {
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500].map((x) => x * 1e3) // ms
+  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500]
+    .map((x) => x * 1e3) // ms
     .concat([1, 2, 5, 10, 15, 30].map((x) => x * 1e6)) // s
     .concat([1, 2, 5, 10, 15, 30].map((x) => x * 60e6)) // min
     .concat([1, 2, 3, 6, 12, 24, 48, 168].map((x) => x * 3600e6)); // h

@@ -123,7 +123,10 @@ class TraceView {
     // Label column wide enough for the longest label (up to a cap), so deep pod names stay readable.
     let need = 0;
     for (const n of t.flat.slice(0, 3000)) need = Math.max(need, n.depth * 18 + (n.kind.length + n.label.length) * 7.6 + (n.errors || n.warnings ? 210 : 170));
-    $('.trace-view', this.root).style.setProperty('--label-w', `${Math.round(Math.min(520, Math.max(240, innerWidth > 800 ? (innerWidth - 440) * 0.56 : innerWidth * 0.45), Math.max(320, need)))}px`);
+    $('.trace-view', this.root).style.setProperty(
+      '--label-w',
+      `${Math.round(Math.min(520, Math.max(240, innerWidth > 800 ? (innerWidth - 440) * 0.56 : innerWidth * 0.45), Math.max(320, need)))}px`,
+    );
     this.rowsEl = $('.tl-rows', this.root);
     this.detailsEl = $('.details', this.root);
     this.tipEl = $('.tip', this.root);
@@ -248,7 +251,8 @@ class TraceView {
     if (n._track && !this.filter) return n._track;
     let s = '';
     if (n.events.length > 1) {
-      const a = Math.max(0, this.pct(n.firstTs)), b = Math.min(100, this.pct(n.lastTs));
+      const a = Math.max(0, this.pct(n.firstTs)),
+        b = Math.min(100, this.pct(n.lastTs));
       if (b > a) s += `<span class="life" style="left:${a}%;width:${(b - a).toFixed(3)}%"></span>`;
     }
     const { start, end } = this.view;
@@ -268,15 +272,21 @@ class TraceView {
     const sel = n === this.selected;
     const hidden = hasKids && !open ? html`<span class="badge" title="${n.descendants} rows hidden">+${n.descendants}</span>` : '';
     const errs = n.errors ? html`<span class="badge badge-error" title="${n.errors} failed requests">${n.errors} ✕</span>` : '';
-    const expd = n.expected ? html`<span class="badge badge-expected" title="${n.expected} expected failures (routine: already gone, conflict retried, dry-run)">${n.expected} ✕</span>` : '';
+    const expd = n.expected
+      ? html`<span class="badge badge-expected" title="${n.expected} expected failures (routine: already gone, conflict retried, dry-run)">${n.expected} ✕</span>`
+      : '';
     const isHit = !!this.hits?.has(n);
     const warns = n.warnings ? html`<span class="badge badge-warning" title="${n.warnings} Warning events">${n.warnings} !</span>` : '';
-    return html`<div class="row${sel ? ' sel' : ''}${n.isEvent ? ' is-event' : ''}${isHit ? ' hit' : ''}" role="treeitem" id="r-${n.index}" data-i="${n.index}" aria-level="${n.depth + 1}"${
-      raw(hasKids ? ` aria-expanded="${open}"` : '')} aria-selected="${sel}" tabindex="${sel ? 0 : -1}" style="--d:${n.depth}">
+    return html`<div class="row${sel ? ' sel' : ''}${n.isEvent ? ' is-event' : ''}${isHit ? ' hit' : ''}" role="treeitem" id="r-${n.index}" data-i="${n.index}" aria-level="${n.depth + 1}"${raw(
+      hasKids ? ` aria-expanded="${open}"` : '',
+    )} aria-selected="${sel}" tabindex="${sel ? 0 : -1}" style="--d:${n.depth}">
       <div class="cell-label"><span class="indent"></span>${
-        hasKids ? html`<button type="button" class="tw" tabindex="-1" data-act="toggle" aria-label="${open ? 'Collapse' : 'Expand'} ${n.label}">${open ? '▾' : '▸'}</button>` : raw('<span class="tw"></span>')
+        hasKids
+          ? html`<button type="button" class="tw" tabindex="-1" data-act="toggle" aria-label="${open ? 'Collapse' : 'Expand'} ${n.label}">${open ? '▾' : '▸'}</button>`
+          : raw('<span class="tw"></span>')
       }<span class="rel rel-${n.relation.key}" title="${n.relation.label}" aria-label="${n.relation.label}">${n.relation.icon}</span>${
-        n.kind ? html`<span class="kind">${n.kind}</span>` : ''}${nameHtml(n, isHit ? this.filter : '')}${hidden}${errs}${expd}${warns}<span class="count" title="events">${n.events.length || ''}</span></div>
+        n.kind ? html`<span class="kind">${n.kind}</span>` : ''
+      }${nameHtml(n, isHit ? this.filter : '')}${hidden}${errs}${expd}${warns}<span class="count" title="events">${n.events.length || ''}</span></div>
       <div class="cell-track">${raw(this.trackHtml(n))}</div></div>`.s;
   }
 
@@ -298,7 +308,10 @@ class TraceView {
     if (hiddenBefore || (this.filter && !this.visible.includes(n))) this.renderRows();
     else {
       // Only the selection moved: patch two rows instead of re-rendering the list.
-      for (const [m, on] of [[prev, false], [n, true]]) {
+      for (const [m, on] of [
+        [prev, false],
+        [n, true],
+      ]) {
         const el = m && this.rowsEl.querySelector(`#r-${m.index}`);
         if (!el) continue;
         el.classList.toggle('sel', on);
@@ -352,19 +365,34 @@ class TraceView {
     this.rowsEl.addEventListener('mouseout', (e) => {
       if (e.target.closest('.mark')) this.tipEl.hidden = true;
     });
-    this.root.querySelector('.tl-scroll').addEventListener('scroll', () => { this.tipEl.hidden = true; }, { passive: true });
+    this.root.querySelector('.tl-scroll').addEventListener(
+      'scroll',
+      () => {
+        this.tipEl.hidden = true;
+      },
+      { passive: true },
+    );
     const filter = $('[data-filter]', this.root);
     let timer;
     filter.addEventListener('input', () => {
       clearTimeout(timer);
-      timer = setTimeout(() => { this.filter = filter.value.trim(); this.renderRows(); }, 120);
+      timer = setTimeout(() => {
+        this.filter = filter.value.trim();
+        this.renderRows();
+      }, 120);
     });
-    $('[data-failfilter]', this.root).addEventListener('change', (e) => { this.failFilter = e.target.value; this.renderRows(); });
-    this.root.querySelector('[data-act="expand-all"]').addEventListener('click', () => { this.collapsed.clear(); this.renderRows(); });
+    $('[data-failfilter]', this.root).addEventListener('change', (e) => {
+      this.failFilter = e.target.value;
+      this.renderRows();
+    });
+    this.root.querySelector('[data-act="expand-all"]').addEventListener('click', () => {
+      this.collapsed.clear();
+      this.renderRows();
+    });
     this.root.querySelector('[data-act="collapse-all"]').addEventListener('click', () => {
       for (const n of this.tree.flat) if (n.children.length && n.parent) this.collapsed.add(n);
       const sel = this.selected;
-      const hidden = sel && sel.parent && sel.parent.parent; // below a collapsed row now
+      const hidden = sel?.parent?.parent; // below a collapsed row now
       this.renderRows();
       if (hidden) this.select(this.tree.flat[0], { focus: false });
     });
@@ -383,10 +411,18 @@ class TraceView {
     const i = rows.indexOf(n);
     let handled = true;
     switch (e.key) {
-      case 'ArrowDown': this.select(rows[Math.min(i + 1, rows.length - 1)]); break;
-      case 'ArrowUp': this.select(rows[Math.max(i - 1, 0)]); break;
-      case 'Home': this.select(rows[0]); break;
-      case 'End': this.select(rows[rows.length - 1]); break;
+      case 'ArrowDown':
+        this.select(rows[Math.min(i + 1, rows.length - 1)]);
+        break;
+      case 'ArrowUp':
+        this.select(rows[Math.max(i - 1, 0)]);
+        break;
+      case 'Home':
+        this.select(rows[0]);
+        break;
+      case 'End':
+        this.select(rows[rows.length - 1]);
+        break;
       case 'ArrowRight':
         if (n.children.length && this.collapsed.has(n)) this.toggle(n, true);
         else if (n.children.length) this.select(n.children[0]);
@@ -399,7 +435,8 @@ class TraceView {
       case ' ':
         this.detailsEl.querySelector('.panel-title')?.focus();
         break;
-      default: handled = false;
+      default:
+        handled = false;
     }
     if (handled) e.preventDefault();
   }
@@ -417,7 +454,8 @@ class TraceView {
       <div class="tip-obj muted">${n.kind} ${n.label}</div>`.s;
     this.tipEl.hidden = false;
     const r = mark.getBoundingClientRect();
-    const tw = this.tipEl.offsetWidth, th = this.tipEl.offsetHeight;
+    const tw = this.tipEl.offsetWidth,
+      th = this.tipEl.offsetHeight;
     let x = r.left + r.width / 2 - tw / 2;
     x = Math.max(8, Math.min(x, innerWidth - tw - 8));
     let y = r.bottom + 8;
@@ -443,6 +481,8 @@ function nameHtml(n, q) {
 }
 
 function switchGroup(label, name, options, current, disabled) {
-  return html`<div class="seg" role="group" aria-label="${label}"><span class="seg-label">${label}</span>${options.map((o) => html`<button type="button"
-    data-switch="${name}" data-value="${o.key}" aria-pressed="${o.key === current}" title="${o.hint}"${raw(disabled ? ' disabled' : '')}>${o.label}</button>`)}</div>`;
+  return html`<div class="seg" role="group" aria-label="${label}"><span class="seg-label">${label}</span>${options.map(
+    (o) => html`<button type="button"
+    data-switch="${name}" data-value="${o.key}" aria-pressed="${o.key === current}" title="${o.hint}"${raw(disabled ? ' disabled' : '')}>${o.label}</button>`,
+  )}</div>`;
 }

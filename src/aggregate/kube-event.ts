@@ -9,7 +9,9 @@ import type { EventInput } from './span-builder.ts';
 import { kindToResource } from '../core/kinds.ts';
 
 export function isKubeEvent(obj: unknown): boolean {
-  return isRecord(obj) && obj.kind === 'Event' && (obj.apiVersion === 'v1' || obj.apiVersion === 'events.k8s.io/v1' || obj.apiVersion === 'events.k8s.io/v1beta1');
+  return (
+    isRecord(obj) && obj.kind === 'Event' && (obj.apiVersion === 'v1' || obj.apiVersion === 'events.k8s.io/v1' || obj.apiVersion === 'events.k8s.io/v1beta1')
+  );
 }
 
 function str(v: unknown): string {
@@ -53,8 +55,13 @@ export function kubeEventInput(obj: unknown, cluster: string): EventInput | stri
   const message = newApi ? str(obj.note) || str(obj.message) : str(obj.message) || str(obj.note);
   const component = str(obj.reportingController) || str(obj.reportingComponent) || str(source?.component) || str(deprecatedSource?.component);
   const when = [
-    series?.lastObservedTime, obj.lastTimestamp, obj.deprecatedLastTimestamp, obj.eventTime,
-    obj.firstTimestamp, obj.deprecatedFirstTimestamp, md.creationTimestamp,
+    series?.lastObservedTime,
+    obj.lastTimestamp,
+    obj.deprecatedLastTimestamp,
+    obj.eventTime,
+    obj.firstTimestamp,
+    obj.deprecatedFirstTimestamp,
+    md.creationTimestamp,
   ].find((t) => parseTimeUs(t) !== undefined);
   const timeUs = when === undefined ? undefined : inSecond(parseTimeUs(when)!, when as string, obj.eventTime, md.resourceVersion);
   if (timeUs === undefined) return 'Event has no timestamp (lastTimestamp, eventTime, series.lastObservedTime)';

@@ -140,8 +140,16 @@ export class SpanBuilder {
   }
 
   #linkSpan(
-    marks: EmittedMarks, ref: ObjectRef, key: string, version: string, otherKey: string,
-    role: 'parent' | 'child', cls: string, ws: number, atUs: number, out: SpanRecord[],
+    marks: EmittedMarks,
+    ref: ObjectRef,
+    key: string,
+    version: string,
+    otherKey: string,
+    role: 'parent' | 'child',
+    cls: string,
+    ws: number,
+    atUs: number,
+    out: SpanRecord[],
   ): void {
     const id = `${key}|${otherKey}|${cls}|${ws}`;
     if (marks.linkSpan(id)) return;

@@ -73,7 +73,10 @@ async function pickDeployment(store: SqliteBackend): Promise<{ object: ObjectRef
   const ours = found.find((f) => !f.object.namespace.startsWith('kube-')) ?? found[0];
   if (!ours) return undefined;
   const spans = await Promise.all(ours.windows.map((w) => store.getRawTrace(rawTraceId(objectKey(ours.object), w))));
-  const events = spans.flat().filter((s) => s.kind === 'event').map((s) => s.startUs);
+  const events = spans
+    .flat()
+    .filter((s) => s.kind === 'event')
+    .map((s) => s.startUs);
   const tsUs = events.length > 0 ? events.reduce((a, b) => Math.min(a, b)) : ours.windows[0]! * 1e6;
   return { object: ours.object, tsUs };
 }
@@ -96,8 +99,12 @@ export async function demo(o: DemoOptions): Promise<void> {
   const dep = await pickDeployment(reader);
   if (dep) {
     const q = new URLSearchParams({
-      cluster: dep.object.cluster, group: dep.object.group, resource: dep.object.resource,
-      namespace: dep.object.namespace, name: dep.object.name, ts: new Date(dep.tsUs / 1000).toISOString(),
+      cluster: dep.object.cluster,
+      group: dep.object.group,
+      resource: dep.object.resource,
+      namespace: dep.object.namespace,
+      name: dep.object.name,
+      ts: new Date(dep.tsUs / 1000).toISOString(),
     });
     process.stdout.write(`Deployment ${dep.object.namespace}/${dep.object.name}: ${base}redirect?${q.toString()}\n`);
   }

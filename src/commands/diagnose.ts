@@ -9,7 +9,13 @@ import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { diagnose, defaultThresholds, SEVERITIES, severityRank, type Severity, type Thresholds } from '../../frontend-plugin/diagnose/index.ts';
 import { reportJunit, reportText } from '../../frontend-plugin/diagnose/format.ts';
 import {
-  DURATION_THRESHOLDS, parseNumber, parseSeconds, parseSelector, parseTimeArg, thresholdFlag, UsageError,
+  DURATION_THRESHOLDS,
+  parseNumber,
+  parseSeconds,
+  parseSelector,
+  parseTimeArg,
+  thresholdFlag,
+  UsageError,
 } from '../../frontend-plugin/diagnose/params.ts';
 import { defaultStorePath } from '../sinks/sqlite-store.ts';
 import { parseDurationSec } from '../core/duration.ts';
@@ -30,13 +36,15 @@ const HELP: Record<keyof Thresholds, string> = {
   slowReactionSec: 'slow-reactions: p99 reaction delay above this is a warning',
 };
 
-const wrap = <T>(f: (v: string) => T) => (v: string): T => {
-  try {
-    return f(v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
+const wrap =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
 
 interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
   store?: string;
@@ -59,21 +67,35 @@ interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
 
 export function diagnoseCommand(): Command {
   const cmd = new Command('diagnose')
-    .description('report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions')
+    .description(
+      'report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions',
+    )
     .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
     .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
-    .option('--window <duration>', 'window size the write path uses (Jaeger)', wrap((v) => parseDurationSec(v)), 1800)
+    .option(
+      '--window <duration>',
+      'window size the write path uses (Jaeger)',
+      wrap((v) => parseDurationSec(v)),
+      1800,
+    )
     .option('--cluster <name>', 'only this cluster')
     .option('--since <time>', 'start: RFC 3339, Unix seconds, or a duration before now (1h); default: the first stored event', wrap(parseTimeArg))
     .option('--until <time>', 'end, same forms; default: the last stored event', wrap(parseTimeArg))
     .option('--namespace <ns>', 'only objects of this namespace (and cluster-scoped ones: nodes)')
-    .option('--selector <group/resource/namespace/name>', 'only findings about this object, its owners and what it owns (core group empty: /pods/default/web-0)')
+    .option(
+      '--selector <group/resource/namespace/name>',
+      'only findings about this object, its owners and what it owns (core group empty: /pods/default/web-0)',
+    )
     .option('--json', 'print the report as JSON', false)
     .option('--junit <file>', 'write a JUnit XML file: one testcase per detector, a finding at or above --fail-on fails it')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or higher').choices([...SEVERITIES]).default('error'))
     .option('--pod-startup', 'add the pod startup report (create → scheduled → running percentiles)', false)
-    .option('--pod-startup-threshold <duration>', 'a create → running p99 above this (e.g. 5s, the Kubernetes SLO) is an error finding; implies --pod-startup', wrap(parseSeconds))
+    .option(
+      '--pod-startup-threshold <duration>',
+      'a create → running p99 above this (e.g. 5s, the Kubernetes SLO) is an error finding; implies --pod-startup',
+      wrap(parseSeconds),
+    )
     .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full evidence links (e.g. http://127.0.0.1:16686)');
   for (const k of Object.keys(defaultThresholds) as (keyof Thresholds)[]) {
     const d = defaultThresholds[k];

@@ -40,16 +40,43 @@ export function addKafkaOptions(cmd: Command): Command {
   opt(new Option('--kafka-topic <name>', 'topic the receivers publish to and the tracers consume').default('kubetrail-audit'));
   opt(new Option('--role <role>', 'receive: webhook → topic; trace: topic → sink; all: both').choices(['receive', 'trace', 'all']).default('all'));
   opt(new Option('--kafka-group <id>', 'consumer group of the tracers').default('kubetrail'));
-  opt(new Option('--kafka-warmup <duration>', 're-read this much before a newly assigned partition\'s committed offset to rebuild its diffs state').argParser(parseDurationMs).default(600_000, '10m'));
-  opt(new Option('--kafka-partitions <n>', 'partitions of the topic when a receiver creates it (it exists: unchanged)').argParser(parsePositiveInt).default(12));
-  opt(new Option('--kafka-session-timeout <duration>', 'how long a tracer that stopped answering keeps its partitions').argParser(parseDurationMs).default(30_000, '30s'));
-  opt(new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default('kube-system'));
-  opt(new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long').argParser(parseDurationMs).default(15_000, '15s'));
-  opt(new Option('--cluster-context <cluster=context>', 'receive role: run informers for this cluster name from this kubeconfig context (repeatable; default --cluster with --context)').argParser(collect).default([]));
+  opt(
+    new Option('--kafka-warmup <duration>', "re-read this much before a newly assigned partition's committed offset to rebuild its diffs state")
+      .argParser(parseDurationMs)
+      .default(600_000, '10m'),
+  );
+  opt(
+    new Option('--kafka-partitions <n>', 'partitions of the topic when a receiver creates it (it exists: unchanged)').argParser(parsePositiveInt).default(12),
+  );
+  opt(
+    new Option('--kafka-session-timeout <duration>', 'how long a tracer that stopped answering keeps its partitions')
+      .argParser(parseDurationMs)
+      .default(30_000, '30s'),
+  );
+  opt(
+    new Option('--kafka-lease-namespace <ns>', 'receive role: namespace of the Lease that elects the one receiver running the informers').default(
+      'kube-system',
+    ),
+  );
+  opt(
+    new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long')
+      .argParser(parseDurationMs)
+      .default(15_000, '15s'),
+  );
+  opt(
+    new Option(
+      '--cluster-context <cluster=context>',
+      'receive role: run informers for this cluster name from this kubeconfig context (repeatable; default --cluster with --context)',
+    )
+      .argParser(collect)
+      .default([]),
+  );
   // a Kafka option without --kafka-brokers would be silently ignored: refuse it
   cmd.hook('preAction', (c) => {
     if (c.opts().kafkaBrokers) return;
-    const given = c.options.filter((o) => o.helpGroupHeading === GROUP && o.attributeName() !== 'kafkaBrokers' && c.getOptionValueSource(o.attributeName()) === 'cli');
+    const given = c.options.filter(
+      (o) => o.helpGroupHeading === GROUP && o.attributeName() !== 'kafkaBrokers' && c.getOptionValueSource(o.attributeName()) === 'cli',
+    );
     if (given.length) c.error(`error: ${given.map((o) => o.long).join(', ')}: only with --kafka-brokers (scale-out on Kafka)`);
   });
   return cmd;
@@ -75,7 +102,10 @@ export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, Wr
 }
 
 export async function serveKafka(o: KafkaServeOptions, token: string | undefined, informers: boolean): Promise<void> {
-  const brokers = (o.kafkaBrokers ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = (o.kafkaBrokers ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (brokers.length === 0) throw new Error('--kafka-brokers: give host:port[,host:port...]');
   const receive = o.role === 'receive' || o.role === 'all';
   const trace = o.role === 'trace' || o.role === 'all';
@@ -88,7 +118,12 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     const config = tracerConfigFrom(o);
     const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
     tracer = new KafkaTracer({
-      brokers, topic: o.kafkaTopic, groupId: o.kafkaGroup, sink, warmupMs: o.kafkaWarmup, sessionTimeoutMs: o.kafkaSessionTimeout,
+      brokers,
+      topic: o.kafkaTopic,
+      groupId: o.kafkaGroup,
+      sink,
+      warmupMs: o.kafkaWarmup,
+      sessionTimeoutMs: o.kafkaSessionTimeout,
       newPipeline: () => {
         const p = new Pipeline(config);
         // the receivers' informer changes become the events (of every cluster this tracer is told of)
@@ -108,8 +143,12 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     await publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
     const p = publisher;
     webhook = buildWebhookServer({
-      sink: publisherHealth(p), publish: (items, cluster) => p.publishAudit(items, cluster),
-      defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
+      sink: publisherHealth(p),
+      publish: (items, cluster) => p.publishAudit(items, cluster),
+      defaultCluster: o.cluster,
+      maxBodyBytes: o.maxBodyBytes,
+      token,
+      tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
     });
     await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
   } else {
@@ -125,7 +164,10 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const server = (webhook?.app ?? health)!.server.address();
   const port = typeof server === 'object' && server ? server.port : o.webhookPort;
   if (tracer) await tracer.start();
-  log.info({ role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port }, receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka');
+  log.info(
+    { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
+    receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -181,7 +223,9 @@ async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher)
     let running: { stop(): Promise<void> } | undefined;
     let starting: Promise<void> | undefined;
     const elector = new LeaseElector({
-      kc, namespace: o.kafkaLeaseNamespace, name: `kubetrail-informers-${cluster}`,
+      kc,
+      namespace: o.kafkaLeaseNamespace,
+      name: `kubetrail-informers-${cluster}`,
       identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
       leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
       onStartedLeading: () => {

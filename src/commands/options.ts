@@ -85,13 +85,30 @@ export function parseRedactRule(text: string): RedactionRule {
 
 export function addTracerOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--window <duration>', 'length of a trace window per object (whole minutes)').argParser(parseWindow).default(defaultTracerConfig.windowSec, '30m'))
-    .option('--exclude-resource <group/resource>', `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`, collectResource, [])
+    .addOption(
+      new Option('--window <duration>', 'length of a trace window per object (whole minutes)')
+        .argParser(parseWindow)
+        .default(defaultTracerConfig.windowSec, '30m'),
+    )
+    .option(
+      '--exclude-resource <group/resource>',
+      `do not trace this resource ('' group for core, e.g. /configmaps); adds to ${defaultTracerConfig.excludeResources.join(', ')}`,
+      collectResource,
+      [],
+    )
     .option('--include-resource <group/resource>', 'trace a resource excluded by default (e.g. coordination.k8s.io/leases)', collectResource, [])
     .option('--include-reads', 'trace get/list/watch requests too', false)
     .option('--redact <[group/resource:]path>', 'also redact this field path (Secret data is always redacted); repeatable', collectRedact, [])
-    .option('--cache-size <objects>', `objects whose previous version is kept for diffs (and emitted object/link spans remembered); default ${defaultTracerConfig.cacheSize}`, parsePositiveInt)
-    .option('--cache-bytes <size>', `memory for previous versions kept for diffs, e.g. 512Mi; default ${defaultTracerConfig.cacheBytes / 1024 ** 2}Mi`, parseCacheBytes);
+    .option(
+      '--cache-size <objects>',
+      `objects whose previous version is kept for diffs (and emitted object/link spans remembered); default ${defaultTracerConfig.cacheSize}`,
+      parsePositiveInt,
+    )
+    .option(
+      '--cache-bytes <size>',
+      `memory for previous versions kept for diffs, e.g. 512Mi; default ${defaultTracerConfig.cacheBytes / 1024 ** 2}Mi`,
+      parseCacheBytes,
+    );
 }
 
 /** A repeatable `--redact` rule, checked when given. */
@@ -131,7 +148,9 @@ export function addSinkOptions(cmd: Command): Command {
 
 export function addLogOptions(cmd: Command): Command {
   return cmd.addOption(
-    new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default(process.env.KUBETRAIL_LOG_LEVEL ?? 'info'),
+    new Option('--log-level <level>', 'log level (logs go to stderr)')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default(process.env.KUBETRAIL_LOG_LEVEL ?? 'info'),
   );
 }
 
@@ -194,16 +213,42 @@ export function parseDurationMs(value: string): number {
 
 export function addWriterOptions(cmd: Command): Command {
   return cmd
-    .option('--sink-max-queue-spans <n>', 'spans accepted but not yet durable at which the sink refuses (webhook 429); default 100000 (OTLP, $OTEL_BSP_MAX_QUEUE_SIZE), 200000 (store)', parsePositiveInt)
+    .option(
+      '--sink-max-queue-spans <n>',
+      'spans accepted but not yet durable at which the sink refuses (webhook 429); default 100000 (OTLP, $OTEL_BSP_MAX_QUEUE_SIZE), 200000 (store)',
+      parsePositiveInt,
+    )
     .option('--sink-max-queue-bytes <size>', 'estimated size of those spans at which the sink refuses, e.g. 512Mi (default)', parseByteSize)
-    .option('--sink-max-batch-spans <n>', 'spans per export request; default 1024 (OTLP, $OTEL_BSP_MAX_EXPORT_BATCH_SIZE), 5000 (store transaction)', parsePositiveInt)
-    .option('--sink-max-batch-bytes <size>', 'estimated encoded size per export request; keep it under the collector\'s message limit (default 3Mi for OTLP, the receivers\' limit is 4Mi)', parseByteSize)
-    .option('--sink-schedule-delay <duration>', 'wait this long for a batch to fill before exporting it (default 0: export at once; $OTEL_BSP_SCHEDULE_DELAY)', parseDurationMs)
+    .option(
+      '--sink-max-batch-spans <n>',
+      'spans per export request; default 1024 (OTLP, $OTEL_BSP_MAX_EXPORT_BATCH_SIZE), 5000 (store transaction)',
+      parsePositiveInt,
+    )
+    .option(
+      '--sink-max-batch-bytes <size>',
+      "estimated encoded size per export request; keep it under the collector's message limit (default 3Mi for OTLP, the receivers' limit is 4Mi)",
+      parseByteSize,
+    )
+    .option(
+      '--sink-schedule-delay <duration>',
+      'wait this long for a batch to fill before exporting it (default 0: export at once; $OTEL_BSP_SCHEDULE_DELAY)',
+      parseDurationMs,
+    )
     .option('--sink-concurrency <n>', 'export requests in flight (default 4)', parsePositiveInt)
-    .option('--sink-max-attempts <n>', 'attempts per batch on transient failures before the writers are told (default 6 for OTLP, 3 for the store)', parsePositiveInt)
-    .option('--max-attribute-bytes <size>', 'cut a span attribute (snapshot, diff) above this size, with a marker (default 1Mi; $OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)', parseByteSize)
+    .option(
+      '--sink-max-attempts <n>',
+      'attempts per batch on transient failures before the writers are told (default 6 for OTLP, 3 for the store)',
+      parsePositiveInt,
+    )
+    .option(
+      '--max-attribute-bytes <size>',
+      'cut a span attribute (snapshot, diff) above this size, with a marker (default 1Mi; $OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)',
+      parseByteSize,
+    )
     .option('--otlp-timeout <duration>', 'deadline of one OTLP export request (default 10s; $OTEL_EXPORTER_OTLP_TIMEOUT)', parseDurationMs)
-    .addOption(new Option('--otlp-compression <algorithm>', 'compress OTLP requests (default none; $OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']));
+    .addOption(
+      new Option('--otlp-compression <algorithm>', 'compress OTLP requests (default none; $OTEL_EXPORTER_OTLP_COMPRESSION)').choices(['gzip', 'none']),
+    );
 }
 
 export interface WriterCliOptions {

@@ -18,28 +18,39 @@ export function queryCommand(): Command {
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one (frontend-plugin/ui), e.g. a Jaeger UI build (docs/ui.md)')
     .option('--max-objects <n>', 'most objects in one assembled trace', parsePositiveInt, 5000)
-    .action(async (o: { jaegerQuery: string; port: number; host: string; window: number; jaegerService: string; uiDir?: string; maxObjects: number; allowUnauthenticated: boolean }) => {
-      const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
-      if (warning) log.warn(warning);
-      const upstream = new URL(o.jaegerQuery);
-      const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService, windowSec: o.window });
-      const server = await startQueryServer({
-        backend,
-        windowSec: o.window,
-        upstream: upstream.href,
-        uiDir: checkUiDir(o.uiDir),
-        maxObjects: o.maxObjects,
-        port: o.port,
-        host: o.host,
-      });
-      log.info({ url: server.url, jaeger: upstream.href, windowSec: o.window }, 'kubetrail query listening');
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    .action(
+      async (o: {
+        jaegerQuery: string;
+        port: number;
+        host: string;
+        window: number;
+        jaegerService: string;
+        uiDir?: string;
+        maxObjects: number;
+        allowUnauthenticated: boolean;
+      }) => {
+        const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
+        if (warning) log.warn(warning);
+        const upstream = new URL(o.jaegerQuery);
+        const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService, windowSec: o.window });
+        const server = await startQueryServer({
+          backend,
+          windowSec: o.window,
+          upstream: upstream.href,
+          uiDir: checkUiDir(o.uiDir),
+          maxObjects: o.maxObjects,
+          port: o.port,
+          host: o.host,
+        });
+        log.info({ url: server.url, jaeger: upstream.href, windowSec: o.window }, 'kubetrail query listening');
+        const stop = async () => {
+          await server.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 }
 
 export default queryCommand;

@@ -11,7 +11,17 @@ import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
 import { output } from './io.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, addTracerOptions, applyLogLevel, parsePositiveInt, tracerConfigFrom, type TracerCliOptions,
+  addConfigFileOption,
+  addLogOptions,
+  addSinkOptions,
+  addWriterOptions,
+  writerOptionsFrom,
+  type WriterCliOptions,
+  addTracerOptions,
+  applyLogLevel,
+  parsePositiveInt,
+  tracerConfigFrom,
+  type TracerCliOptions,
 } from './options.ts';
 
 interface ReplayCliOptions extends TracerCliOptions, WriterCliOptions {
@@ -55,8 +65,13 @@ export function replayCommand(): Command {
     }
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     const summary = await replayFiles({
-      files, cluster: o.cluster, sink: chosen.sink, config, follow: o.follow,
-      progress: o.progress && Boolean(process.stderr.isTTY), batchSize: o.batchSize,
+      files,
+      cluster: o.cluster,
+      sink: chosen.sink,
+      config,
+      follow: o.follow,
+      progress: o.progress && Boolean(process.stderr.isTTY),
+      batchSize: o.batchSize,
     });
     await chosen.sink.close();
     // JSON: `rejected` is the webhook's word for what `errors` (kept for compatibility) counts.

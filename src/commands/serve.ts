@@ -12,7 +12,21 @@ import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } 
 import { log } from '../core/log.ts';
 import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
 import {
-  addConfigFileOption, addLogOptions, addSinkOptions, addTracerOptions, addWriterOptions, writerOptionsFrom, type WriterCliOptions, applyLogLevel, checkListen, collectResource, isLoopback, parsePort, parseUrl, parsePositiveInt, tracerConfigFrom,
+  addConfigFileOption,
+  addLogOptions,
+  addSinkOptions,
+  addTracerOptions,
+  addWriterOptions,
+  writerOptionsFrom,
+  type WriterCliOptions,
+  applyLogLevel,
+  checkListen,
+  collectResource,
+  isLoopback,
+  parsePort,
+  parseUrl,
+  parsePositiveInt,
+  tracerConfigFrom,
   type TracerCliOptions,
 } from './options.ts';
 
@@ -50,7 +64,11 @@ export function serveCommand(): Command {
     .description('receive audit events (webhook) and watch clusters (informers); write spans to Jaeger (OTLP) or the embedded store')
     .optionsGroup('Audit webhook:')
     .option('--webhook-port <port>', 'audit webhook, /healthz, /readyz and /metrics port', parsePort, 8080)
-    .option('--webhook-host <host>', 'address the webhook listens on; a non-loopback one needs --webhook-token(-file) or --client-ca, or --allow-unauthenticated', '127.0.0.1')
+    .option(
+      '--webhook-host <host>',
+      'address the webhook listens on; a non-loopback one needs --webhook-token(-file) or --client-ca, or --allow-unauthenticated',
+      '127.0.0.1',
+    )
     .option('--cluster <name>', 'cluster name for POST /audit and the informers', 'default')
     .option('--max-body-bytes <n>', 'largest accepted EventList body (also once decoded); larger gets 413', parsePositiveInt, 32 * 1024 * 1024)
     .optionsGroup('Security:')
@@ -70,7 +88,11 @@ export function serveCommand(): Command {
     .option('--ignore-watch-resource <group/resource>', 'do not list-watch this resource; repeatable', collectResource, [])
     .optionsGroup('Query UI:')
     .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
-    .option('--query-host <host>', 'address the query UI listens on; the UI has no authentication: a non-loopback one needs --allow-unauthenticated', '127.0.0.1')
+    .option(
+      '--query-host <host>',
+      'address the query UI listens on; the UI has no authentication: a non-loopback one needs --allow-unauthenticated',
+      '127.0.0.1',
+    )
     .option('--no-query', 'do not serve the query API and UI')
     .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)', parseUrl)
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one, e.g. a Jaeger UI build (docs/ui.md)');
@@ -111,7 +133,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   const tls = loadTls(o.tlsCert, o.tlsKey, o.clientCa);
   const warnings = [
     checkListen({
-      flag: '--webhook-host', host: o.webhookHost, allowUnauthenticated: o.allowUnauthenticated,
+      flag: '--webhook-host',
+      host: o.webhookHost,
+      allowUnauthenticated: o.allowUnauthenticated,
       authentication: token ? 'bearer token' : tls?.clientCa ? 'client certificates' : undefined,
       authFlags: '--webhook-token, --webhook-token-file, or --client-ca with --tls-cert/--tls-key',
     }),
@@ -132,7 +156,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
   const addr = webhook.app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.webhookPort;
-  log.info({ port, tls: Boolean(tls), clientCerts: Boolean(tls?.clientCa), token: Boolean(token), sink: chosen.describe }, 'audit webhook listening (POST /audit/:cluster)');
+  log.info(
+    { port, tls: Boolean(tls), clientCerts: Boolean(tls?.clientCa), token: Boolean(token), sink: chosen.describe },
+    'audit webhook listening (POST /audit/:cluster)',
+  );
 
   let informers: RunningInformers | undefined;
   if (o.informers && (o.listWatchOnly || kubeconfigAvailable(o))) {
@@ -141,8 +168,14 @@ export async function serve(o: ServeOptions): Promise<void> {
     const { startInformers } = await import('../sources/informers/index.ts');
     const kc = loadKubeConfig(o);
     informers = await startInformers({
-      kc, cluster: o.cluster, pipeline, sink, listWatchOnly: o.listWatchOnly, events: o.events,
-      include: o.watchResource, exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
+      kc,
+      cluster: o.cluster,
+      pipeline,
+      sink,
+      listWatchOnly: o.listWatchOnly,
+      events: o.events,
+      include: o.watchResource,
+      exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
     });
   } else if (o.informers) {
     log.info('no kubeconfig found: informers off (audit webhook only)');
@@ -152,7 +185,14 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (o.query) {
     const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store && new SqliteBackend(chosen.store);
     if (backend) {
-      query = await startQueryServer({ backend, windowSec: pipeline.config.windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery, uiDir: o.uiDir });
+      query = await startQueryServer({
+        backend,
+        windowSec: pipeline.config.windowSec,
+        port: o.queryPort,
+        host: o.queryHost,
+        upstream: o.jaegerQuery,
+        uiDir: o.uiDir,
+      });
       log.info({ url: query.url }, 'query API and UI');
     } else {
       log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');

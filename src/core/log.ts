@@ -4,10 +4,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export const log: Logger = pino(
-  { name: 'kubetrail', level: process.env.KUBETRAIL_LOG_LEVEL ?? 'info' },
-  pino.destination({ fd: 2, sync: true }),
-);
+export const log: Logger = pino({ name: 'kubetrail', level: process.env.KUBETRAIL_LOG_LEVEL ?? 'info' }, pino.destination({ fd: 2, sync: true }));
 
 export function setLogLevel(level: string): void {
   log.level = level;

@@ -64,7 +64,7 @@ export const sinkQueueBytes = new Gauge({
 });
 export const sinkHealthy = new Gauge({
   name: 'kubetrail_sink_healthy',
-  help: '1 while the sink\'s exports succeed, 0 while they fail (readiness is off then).',
+  help: "1 while the sink's exports succeed, 0 while they fail (readiness is off then).",
   labelNames: ['sink'] as const,
   registers: [registry],
   collect() {
@@ -117,7 +117,6 @@ export const watchErrors = new Counter({
   help: 'Informer watch failures (each is followed by a re-list with backoff).',
   registers: [registry],
 });
-
 
 // Scale-out on Kafka (src/sources/kafka/, docs/scale-out.md). No data in single-process mode.
 export const kafkaProduceSeconds = new Histogram({

@@ -43,11 +43,7 @@ export interface DiffOptions {
 const SKIP = new Set(['metadata.managedFields']);
 // Bookkeeping that changes with every write, and kubectl's copy of the applied spec (its real
 // changes already show as spec lines): kept, but apart from the diff a reader scans.
-const VERBOSE = new Set([
-  'metadata.resourceVersion',
-  'metadata.generation',
-  'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
-]);
+const VERBOSE = new Set(['metadata.resourceVersion', 'metadata.generation', 'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]']);
 
 function json(v: unknown): string {
   return v === undefined ? NONE : JSON.stringify(v);

@@ -95,7 +95,9 @@ export class Redactor {
   }
 
   #digest(v: unknown): string {
-    return createHmac('sha256', this.#key).update(typeof v === 'string' ? v : JSON.stringify(v) ?? '').digest('base64');
+    return createHmac('sha256', this.#key)
+      .update(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))
+      .digest('base64');
   }
 
   #redactSecret(obj: unknown): unknown {

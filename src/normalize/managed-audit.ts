@@ -147,10 +147,22 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 /** google.rpc.Code → the HTTP status and Status reason the API server would have answered. */
 const GRPC_TO_HTTP: Record<number, [number, string]> = {
-  1: [499, 'Canceled'], 2: [500, 'InternalError'], 3: [400, 'BadRequest'], 4: [504, 'Timeout'], 5: [404, 'NotFound'],
-  6: [409, 'AlreadyExists'], 7: [403, 'Forbidden'], 8: [429, 'TooManyRequests'], 9: [400, 'BadRequest'], 10: [409, 'Conflict'],
-  11: [400, 'BadRequest'], 12: [501, 'NotImplemented'], 13: [500, 'InternalError'], 14: [503, 'ServiceUnavailable'],
-  15: [500, 'InternalError'], 16: [401, 'Unauthorized'],
+  1: [499, 'Canceled'],
+  2: [500, 'InternalError'],
+  3: [400, 'BadRequest'],
+  4: [504, 'Timeout'],
+  5: [404, 'NotFound'],
+  6: [409, 'AlreadyExists'],
+  7: [403, 'Forbidden'],
+  8: [429, 'TooManyRequests'],
+  9: [400, 'BadRequest'],
+  10: [409, 'Conflict'],
+  11: [400, 'BadRequest'],
+  12: [501, 'NotImplemented'],
+  13: [500, 'InternalError'],
+  14: [503, 'ServiceUnavailable'],
+  15: [500, 'InternalError'],
+  16: [401, 'Unauthorized'],
 };
 
 interface Target {
@@ -169,7 +181,10 @@ interface Target {
  * namespaced resource called status.
  */
 export function parseGkeTarget(resourceName: string, methodName: string): Target | undefined {
-  const parts = resourceName.replace(/^\/+/, '').split('/').filter((p) => p !== '');
+  const parts = resourceName
+    .replace(/^\/+/, '')
+    .split('/')
+    .filter((p) => p !== '');
   if (parts.length < 3) return undefined;
   const [group, version, ...rest] = parts as [string, string, ...string[]];
   const target: Target = { apiGroup: group === 'core' ? '' : group, apiVersion: version };

@@ -18,7 +18,12 @@ export function newestManager(obj: KubeObject): FieldManagerInfo | undefined {
     if (!e || typeof e.manager !== 'string') continue;
     const t = parseTimeUs(e.time);
     if (best === undefined || (t !== undefined && (best.timeUs === undefined || t >= best.timeUs))) {
-      best = { manager: e.manager, operation: typeof e.operation === 'string' ? e.operation : '', subresource: typeof e.subresource === 'string' ? e.subresource : '', timeUs: t };
+      best = {
+        manager: e.manager,
+        operation: typeof e.operation === 'string' ? e.operation : '',
+        subresource: typeof e.subresource === 'string' ? e.subresource : '',
+        timeUs: t,
+      };
     }
   }
   return best;

@@ -233,7 +233,13 @@ export class PipelineTransaction {
     const a = n.event;
     const config = this.#s.config;
 
-    if (config.eventsFromAudit && a.resource === 'events' && (a.group === '' || a.group === 'events.k8s.io') && !a.subresource && EVENT_WRITE_VERBS.has(a.verb)) {
+    if (
+      config.eventsFromAudit &&
+      a.resource === 'events' &&
+      (a.group === '' || a.group === 'events.k8s.io') &&
+      !a.subresource &&
+      EVENT_WRITE_VERBS.has(a.verb)
+    ) {
       if (a.code >= 300) return { spans: [], skipped: 'failed-event-write' };
       const obj = isKubeEvent(a.responseObject) ? a.responseObject : a.verb !== 'patch' && isKubeEvent(a.requestObject) ? a.requestObject : undefined;
       if (!obj) return { spans: [], skipped: 'event-without-object' };
@@ -260,14 +266,29 @@ export class PipelineTransaction {
       return a.verb === 'deletecollection' && this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
     let name = a.name;
-    if (!name && a.code < 300 && isRecord(resp) && !NOT_THE_OBJECT.has(resp.kind as string) && isRecord(resp.metadata) && typeof resp.metadata.name === 'string') {
+    if (
+      !name &&
+      a.code < 300 &&
+      isRecord(resp) &&
+      !NOT_THE_OBJECT.has(resp.kind as string) &&
+      isRecord(resp.metadata) &&
+      typeof resp.metadata.name === 'string'
+    ) {
       name = resp.metadata.name; // generateName: the name exists only in the response
     }
     if (!name && a.code >= 300) {
       // failed before a name existed: a generateName create (on the prefix object, see
       // steps/failed-create.ts) or a collection request; else on the namespace's trace
       const req = a.requestObject;
-      const prefix = a.verb === 'create' && !a.subresource && isRecord(req) && isRecord(req.metadata) && typeof req.metadata.generateName === 'string' && /^[^/]{1,253}$/.test(req.metadata.generateName) ? req.metadata.generateName : '';
+      const prefix =
+        a.verb === 'create' &&
+        !a.subresource &&
+        isRecord(req) &&
+        isRecord(req.metadata) &&
+        typeof req.metadata.generateName === 'string' &&
+        /^[^/]{1,253}$/.test(req.metadata.generateName)
+          ? req.metadata.generateName
+          : '';
       if (prefix) name = prefix;
       else return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
     }
@@ -312,7 +333,13 @@ export class PipelineTransaction {
   /** Runs the audit event steps (steps/index.ts) and builds the spans of their result. */
   #objectEvent(a: NormalizedAudit, cluster: string, name: string, rawResp: unknown, out: SpanRecord[]): void {
     const respNs = isRecord(rawResp) && isRecord(rawResp.metadata) && typeof rawResp.metadata.namespace === 'string' ? rawResp.metadata.namespace : '';
-    const ref: ObjectRef = { cluster, group: a.group, resource: a.resource, namespace: keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace || respNs), name };
+    const ref: ObjectRef = {
+      cluster,
+      group: a.group,
+      resource: a.resource,
+      namespace: keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace || respNs),
+      name,
+    };
     const key = objectKey(ref);
     // The cached version is JSON text: parse it only when a step needs it (see version-cache.ts).
     let last: KubeObject | undefined | null = null;
@@ -376,7 +403,13 @@ export class PipelineTransaction {
     if (typeof change.resource !== 'string' || change.resource === '') return { spans: [], error: 'watch change has no resource' };
     const group = typeof change.group === 'string' ? change.group : '';
     const md = raw.metadata;
-    const ref: ObjectRef = { cluster, group, resource: change.resource, namespace: keyNamespace(this.#s, cluster, group, change.resource, typeof md.namespace === 'string' ? md.namespace : ''), name: md.name as string };
+    const ref: ObjectRef = {
+      cluster,
+      group,
+      resource: change.resource,
+      namespace: keyNamespace(this.#s, cluster, group, change.resource, typeof md.namespace === 'string' ? md.namespace : ''),
+      name: md.name as string,
+    };
     const key = objectKey(ref);
     const manager = newestManager(raw as KubeObject);
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
@@ -415,17 +448,20 @@ export class PipelineTransaction {
     const uid = typeof md.uid === 'string' ? md.uid : '';
     const sub = attributes[Attr.subresource];
     return {
-      spans: this.#s.spans.event({
-        ref,
-        version: change.version ?? '',
-        uid: uid || undefined,
-        eventId: `watch/${uid}/${rv}`,
-        name: sub ? `${verb} ${sub}` : verb,
-        startUs: timeUs,
-        endUs: timeUs,
-        attributes,
-        links: dedupeLinks(findLinks(obj, ref).map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
-      }, this.#state),
+      spans: this.#s.spans.event(
+        {
+          ref,
+          version: change.version ?? '',
+          uid: uid || undefined,
+          eventId: `watch/${uid}/${rv}`,
+          name: sub ? `${verb} ${sub}` : verb,
+          startUs: timeUs,
+          endUs: timeUs,
+          attributes,
+          links: dedupeLinks(findLinks(obj, ref).map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
+        },
+        this.#state,
+      ),
     };
   }
 }

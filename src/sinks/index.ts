@@ -40,7 +40,11 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 }
 
 /** The OpenTelemetry batch span processor and exporter variables that map onto the OTLP writer. */
-export function otlpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): { limits: Partial<WriterLimits>; timeoutMs?: number; compression?: 'gzip' | 'none' } {
+export function otlpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  limits: Partial<WriterLimits>;
+  timeoutMs?: number;
+  compression?: 'gzip' | 'none';
+} {
   const limits: Partial<WriterLimits> = {};
   const set = <K extends keyof WriterLimits>(k: K, v: number | undefined) => {
     if (v !== undefined) limits[k] = v;

@@ -9,9 +9,25 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { rowToReadableSpan, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
 import { serveRpc } from './worker-rpc.ts';
 
-const GRPC_STATUS = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
-  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL',
-  'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+const GRPC_STATUS = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
 
 const cfg = workerData as OtlpWorkerData;
 // only what the command line set; the exporter reads OTEL_EXPORTER_OTLP_* for the rest (headers, TLS files, insecure)
@@ -33,7 +49,7 @@ serveRpc<SpanRow[], true>(
       exporter.export(spans, (result: ExportResult) => {
         if (result.code === ExportResultCode.SUCCESS) return resolve(true);
         const e = result.error as (Error & { code?: unknown; details?: string }) | undefined;
-        const code = typeof e?.code === 'number' ? GRPC_STATUS[e.code] ?? String(e.code) : undefined;
+        const code = typeof e?.code === 'number' ? (GRPC_STATUS[e.code] ?? String(e.code)) : undefined;
         reject(Object.assign(new Error(e?.message ?? 'OTLP export failed'), code ? { code } : {}));
       });
     });

@@ -44,7 +44,11 @@ export class OtlpTransport implements Transport {
   constructor(opts: OtlpTransportOptions) {
     this.endpoint = normalizeEndpoint(opts.endpoint);
     this.label = `OTLP export to ${this.endpoint}`;
-    const data: OtlpWorkerData = { endpoint: this.endpoint, timeoutMs: opts.timeoutMs ?? 10_000, ...(opts.compression ? { compression: opts.compression } : {}) };
+    const data: OtlpWorkerData = {
+      endpoint: this.endpoint,
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      ...(opts.compression ? { compression: opts.compression } : {}),
+    };
     this.rpc = new WorkerRpc(new URL('./otlp-worker.ts', import.meta.url), data, 'OTLP export');
   }
 

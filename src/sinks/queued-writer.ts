@@ -17,9 +17,7 @@ import { Buffer } from 'node:buffer';
 import type { AttrValue, SpanRecord } from '../core/model.ts';
 import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
-import {
-  attributesTruncated, sinkExportFailures, sinkRefusals, spansFailed, spansWritten, trackSinkQueue,
-} from '../core/metrics.ts';
+import { attributesTruncated, sinkExportFailures, sinkRefusals, spansFailed, spansWritten, trackSinkQueue } from '../core/metrics.ts';
 import { ExportError, type FailureKind, type Transport } from './transport.ts';
 
 export interface WriterLimits {
@@ -140,7 +138,11 @@ export class QueuedWriter implements SpanSink {
     if (spans.length === 0) return Promise.resolve();
     if (this.full()) {
       sinkRefusals.inc({ sink: this.name });
-      return Promise.reject(new SinkFullError(`${this.name} queue holds ${this.pending()} spans (${Math.round(this.pendingBytes() / 1024 ** 2)} MiB); limits ${this.limits.maxQueueSpans} spans, ${Math.round(this.limits.maxQueueBytes / 1024 ** 2)} MiB`));
+      return Promise.reject(
+        new SinkFullError(
+          `${this.name} queue holds ${this.pending()} spans (${Math.round(this.pendingBytes() / 1024 ** 2)} MiB); limits ${this.limits.maxQueueSpans} spans, ${Math.round(this.limits.maxQueueBytes / 1024 ** 2)} MiB`,
+        ),
+      );
     }
     const { maxBatchSpans, maxBatchBytes } = this.limits;
     const parts: Promise<void>[] = [];
@@ -148,9 +150,11 @@ export class QueuedWriter implements SpanSink {
     let curBytes = 0;
     const cut = () => {
       const chunk = { spans: cur, bytes: curBytes } as Chunk;
-      parts.push(new Promise<void>((resolve, reject) => {
-        chunk.done = (err) => (err ? reject(err) : resolve());
-      }));
+      parts.push(
+        new Promise<void>((resolve, reject) => {
+          chunk.done = (err) => (err ? reject(err) : resolve());
+        }),
+      );
       this.queue.push(chunk);
       this.queuedSpans += cur.length;
       this.queuedBytes += curBytes;
@@ -232,8 +236,10 @@ export class QueuedWriter implements SpanSink {
     if (!attrs) return s;
     attributesTruncated.inc({ sink: this.name }, cutKeys!.length);
     attrs.truncated = cutKeys!.join(',');
-    log.warn({ sink: this.name, span: s.spanId, object: `${s.object.resource}/${s.object.namespace}/${s.object.name}`, attributes: cutKeys, limitBytes: limit },
-      'span attribute above the size limit, truncated with a marker');
+    log.warn(
+      { sink: this.name, span: s.spanId, object: `${s.object.resource}/${s.object.namespace}/${s.object.name}`, attributes: cutKeys, limitBytes: limit },
+      'span attribute above the size limit, truncated with a marker',
+    );
     return { ...s, attributes: attrs };
   }
 
@@ -304,7 +310,10 @@ export class QueuedWriter implements SpanSink {
       if (kind === 'permanent' && batch.length > 1) {
         // several writers' spans: find whose spans cannot be accepted, let the others through
         const [a, b] = split(batch);
-        log.warn({ sink: this.name, spans: spans.length, writes: batch.length, err: err.message }, `${this.transport.label}: refused as not retryable, resending each half alone to isolate the refused spans`);
+        log.warn(
+          { sink: this.name, spans: spans.length, writes: batch.length, err: err.message },
+          `${this.transport.label}: refused as not retryable, resending each half alone to isolate the refused spans`,
+        );
         await this.exportBatch(a);
         await this.exportBatch(b);
         return;
@@ -315,7 +324,12 @@ export class QueuedWriter implements SpanSink {
       }
       this.failed(`${this.transport.label} failed: ${err.message}`);
       if (attempt >= maxAttempts) {
-        return this.fail(batch, spans.length, new Error(`${this.transport.label} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${err.message}`), attempt);
+        return this.fail(
+          batch,
+          spans.length,
+          new Error(`${this.transport.label} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${err.message}`),
+          attempt,
+        );
       }
       const delay = Math.min(retryMaxMs, retryInitialMs * 2 ** (attempt - 1));
       log.warn({ sink: this.name, spans: spans.length, attempt, retryInMs: delay, err: err.message }, `${this.transport.label} failed, retrying`);
@@ -330,9 +344,12 @@ export class QueuedWriter implements SpanSink {
     if (this.probeTimer || !this.transport.probe || this.closed) return;
     this.probeTimer = setInterval(() => {
       if (this.inFlight > 0 || this.queue.length > 0) return; // exports are the probe
-      this.transport.probe!().then(() => this.recovered(), (e: Error) => {
-        if (this.failure !== undefined) this.failure = `${this.transport.label} failed: ${e.message}`;
-      });
+      this.transport.probe!().then(
+        () => this.recovered(),
+        (e: Error) => {
+          if (this.failure !== undefined) this.failure = `${this.transport.label} failed: ${e.message}`;
+        },
+      );
     }, this.limits.probeIntervalMs);
     this.probeTimer.unref();
   }

@@ -8,9 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
-import {
-  configureWriter, MAX_SPANS_PER_TRANSACTION, SqliteSpanInserter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData,
-} from './sqlite-writer.ts';
+import { configureWriter, MAX_SPANS_PER_TRANSACTION, SqliteSpanInserter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData } from './sqlite-writer.ts';
 import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
 import { ExportError, type Transport } from './transport.ts';
 import { WorkerRpc } from './worker-rpc.ts';
@@ -90,7 +88,8 @@ class SqliteTransport implements Transport {
   constructor(path: string, db: DatabaseSync) {
     this.label = `store write to ${path}`;
     if (path === ':memory:') this.inline = new SqliteSpanInserter(db);
-    else this.rpc = new WorkerRpc(new URL('./sqlite-writer.ts', import.meta.url), { role: 'kubetrail-sqlite-writer', path } satisfies WriterData, 'store writer');
+    else
+      this.rpc = new WorkerRpc(new URL('./sqlite-writer.ts', import.meta.url), { role: 'kubetrail-sqlite-writer', path } satisfies WriterData, 'store writer');
   }
 
   async export(batch: SpanRecord[]): Promise<void> {
@@ -111,7 +110,7 @@ class SqliteTransport implements Transport {
       const e = sqliteError(err);
       const code = (e as { code?: string }).code;
       // no code: the thread died or the spans could not be cloned; a clone error is about the data
-      const kind = code ? (TRANSIENT_SQLITE_CODES.has(code) ? 'transient' : 'permanent') : (e.name === 'DataCloneError' ? 'permanent' : 'transient');
+      const kind = code ? (TRANSIENT_SQLITE_CODES.has(code) ? 'transient' : 'permanent') : e.name === 'DataCloneError' ? 'permanent' : 'transient';
       throw new ExportError(e.message, kind, code);
     }
   }
@@ -229,4 +228,3 @@ export class SqliteStore implements SpanSink {
     return Number(row.n);
   }
 }
-

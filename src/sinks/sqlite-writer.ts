@@ -24,13 +24,32 @@ export function configureWriter(db: DatabaseSync): void {
 
 /** Primary SQLite result codes worth naming (https://sqlite.org/rescode.html). */
 const SQLITE_CODES: Record<number, string> = {
-  1: 'SQLITE_ERROR', 3: 'SQLITE_PERM', 5: 'SQLITE_BUSY', 6: 'SQLITE_LOCKED', 7: 'SQLITE_NOMEM', 8: 'SQLITE_READONLY',
-  10: 'SQLITE_IOERR', 11: 'SQLITE_CORRUPT', 13: 'SQLITE_FULL', 14: 'SQLITE_CANTOPEN', 18: 'SQLITE_TOOBIG',
-  19: 'SQLITE_CONSTRAINT', 20: 'SQLITE_MISMATCH', 26: 'SQLITE_NOTADB',
+  1: 'SQLITE_ERROR',
+  3: 'SQLITE_PERM',
+  5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED',
+  7: 'SQLITE_NOMEM',
+  8: 'SQLITE_READONLY',
+  10: 'SQLITE_IOERR',
+  11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL',
+  14: 'SQLITE_CANTOPEN',
+  18: 'SQLITE_TOOBIG',
+  19: 'SQLITE_CONSTRAINT',
+  20: 'SQLITE_MISMATCH',
+  26: 'SQLITE_NOTADB',
 };
 
 /** Codes after which the same write may succeed later (space freed, lock released, disk back). */
-export const TRANSIENT_SQLITE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_NOMEM', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN']);
+export const TRANSIENT_SQLITE_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_NOMEM',
+  'SQLITE_READONLY',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+]);
 
 /** The error with its SQLite code name in `code` and at the front of the message, e.g. `SQLITE_FULL: database or disk is full`. */
 export function sqliteError(err: unknown): Error & { code?: string } {
@@ -90,8 +109,22 @@ export class SqliteSpanInserter {
       for (const spans of batches) {
         for (const s of spans) {
           const o = s.object;
-          ins.run(s.traceId, s.spanId, s.parentSpanId ?? null, s.kind, s.name, s.startUs, s.endUs,
-            o.cluster, o.group, o.resource, o.namespace, o.name, JSON.stringify(s.attributes), s.error ?? null);
+          ins.run(
+            s.traceId,
+            s.spanId,
+            s.parentSpanId ?? null,
+            s.kind,
+            s.name,
+            s.startUs,
+            s.endUs,
+            o.cluster,
+            o.group,
+            o.resource,
+            o.namespace,
+            o.name,
+            JSON.stringify(s.attributes),
+            s.error ?? null,
+          );
           if (s.kind === 'object') {
             this.insertObject.run(o.cluster, o.group, o.resource, o.namespace, o.name, s.startUs, s.endUs, s.traceId);
             if (!this.knownClusters.has(o.cluster)) {

@@ -60,7 +60,10 @@ export class WorkerRpc<Req, Res> {
     this.worker = undefined;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
-      const done = () => (clearTimeout(timer), resolve());
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       w.on('message', (m: FromWorker<Res>) => 'shutdown' in m && done());
       w.once('exit', done);
       w.ref();
@@ -126,10 +129,11 @@ export function serveRpc<Req, Res>(handle: (req: Req) => Promise<Res> | Res, onS
       .then(() => handle(m.req))
       .then(
         (res) => port.postMessage({ id: m.id, res } satisfies FromWorker<Res>),
-        (err: Error & { code?: unknown }) => port.postMessage({
-          id: m.id,
-          error: { message: err?.message ?? String(err), ...(typeof err?.code === 'string' ? { code: err.code } : {}) },
-        } satisfies FromWorker<Res>),
+        (err: Error & { code?: unknown }) =>
+          port.postMessage({
+            id: m.id,
+            error: { message: err?.message ?? String(err), ...(typeof err?.code === 'string' ? { code: err.code } : {}) },
+          } satisfies FromWorker<Res>),
       );
   });
 }

@@ -322,7 +322,10 @@ export async function* readAuditLogs(paths: string[], opts: ReadOptions = {}): A
     for (let i = 0; i < paths.length; i++) {
       const p = paths[i]!;
       if (p === '-' || p.endsWith('.gz')) continue;
-      const m = await stat(p).then((s) => s.mtimeMs, () => -Infinity);
+      const m = await stat(p).then(
+        (s) => s.mtimeMs,
+        () => -Infinity,
+      );
       if (m >= newest) {
         newest = m;
         followed = i;

@@ -62,7 +62,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const batchSize = opts.batchSize ?? 5000;
   const objects = new Set<string>();
   const s: ReplaySummary = {
-    eventsRead: 0, traced: 0, skipped: {}, errors: 0, errorSamples: [], objects: 0, spansWritten: 0, elapsedSec: 0, eventsPerSec: 0,
+    eventsRead: 0,
+    traced: 0,
+    skipped: {},
+    errors: 0,
+    errorSamples: [],
+    objects: 0,
+    spansWritten: 0,
+    elapsedSec: 0,
+    eventsPerSec: 0,
   };
   let buffer: SpanRecord[] = [];
   // Events see the state of every earlier event; the pipeline's state takes them once written.
@@ -97,14 +105,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     const spans = buffer;
     const mark = tx.mark();
     buffer = [];
-    writing = writeBatch(spans).then(() => tx.commit(mark), (err) => {
-      writeError = err;
-    });
+    writing = writeBatch(spans).then(
+      () => tx.commit(mark),
+      (err) => {
+        writeError = err;
+      },
+    );
   };
 
-  const timer = opts.idleFlushMs
-    ? setInterval(() => void flushBuffer().catch(() => undefined), opts.idleFlushMs)
-    : undefined;
+  const timer = opts.idleFlushMs ? setInterval(() => void flushBuffer().catch(() => undefined), opts.idleFlushMs) : undefined;
   try {
     for await (const item of opts.items) {
       if (writeError) throw writeError;
@@ -115,9 +124,12 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         const kind = opts.classify(item.event);
         let r: Ingest;
         try {
-          r = kind === 'audit' ? tx.auditEvent(item.event, opts.cluster)
-            : kind === 'kube-event' ? tx.kubeEvent(item.event, opts.cluster)
-            : { spans: [], skipped: 'not an audit event or Kubernetes Event' };
+          r =
+            kind === 'audit'
+              ? tx.auditEvent(item.event, opts.cluster)
+              : kind === 'kube-event'
+                ? tx.kubeEvent(item.event, opts.cluster)
+                : { spans: [], skipped: 'not an audit event or Kubernetes Event' };
         } catch (err) {
           r = { spans: [], error: `pipeline error: ${(err as Error).message}` };
         }
@@ -173,7 +185,9 @@ export function formatSummary(s: ReplaySummary): string {
     `events read:   ${s.eventsRead}`,
     `traced:        ${s.traced}`,
     `skipped:       ${Object.values(s.skipped).reduce((a, b) => a + b, 0)}`,
-    ...Object.entries(s.skipped).sort((a, b) => b[1] - a[1]).map(([reason, n]) => `  ${escapeControl(reason)}: ${n}`),
+    ...Object.entries(s.skipped)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `  ${escapeControl(reason)}: ${n}`),
     `rejected:      ${s.errors}`,
     ...s.errorSamples.map((e) => `  ${escapeControl(e)}`),
     `objects:       ${s.objects}`,

@@ -9,9 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { SpanRecord } from '../core/model.ts';
 import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { log as rootLog, type Logger } from '../core/log.ts';
-import {
-  auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests,
-} from '../core/metrics.ts';
+import { auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests } from '../core/metrics.ts';
 import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
 
 /**
@@ -208,7 +206,10 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       }
       auditEventsRejected.inc({ reason: 'sink_unavailable' }, good);
       logger.error({ cluster, spans: spans.length, err: (err as Error).message }, 'span sink write failed');
-      return reply.code(503).header('retry-after', '2').send({ error: `span sink unavailable: ${(err as Error).message}` });
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .send({ error: `span sink unavailable: ${(err as Error).message}` });
     }
     auditEventsAccepted.inc(items.length - bad);
     const now = Date.now() / 1000;
@@ -222,7 +223,10 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       r = await opts.publish!(items, cluster);
     } catch (err) {
       auditEventsRejected.inc({ reason: 'publish_failed' }, items.length);
-      return reply.code(503).header('retry-after', '2').send({ error: (err as Error).message });
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .send({ error: (err as Error).message });
     }
     for (const { index, reason } of r.rejected) {
       auditEventsRejected.inc({ reason: 'malformed' });
@@ -232,8 +236,7 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
     return reply.code(200).send({ received: items.length, published: r.published, skipped: r.skipped, rejected: r.rejected.length });
   };
 
-  app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) =>
-    handle(req, reply, req.params.cluster));
+  app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) => handle(req, reply, req.params.cluster));
   app.post('/audit', { onRequest: authorize }, (req, reply) => handle(req, reply, defaultCluster));
 
   return {
@@ -255,7 +258,9 @@ const httpError = (statusCode: number, message: string): HttpError => Object.ass
  */
 function decodeBody(header: string | string[] | undefined, payload: Readable, limit: number): Readable {
   const codings = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',').map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
   if (codings.length === 0) return payload;
   const decoders: Transform[] = [];
   // Codings are listed in the order they were applied: undo them from the last one.

@@ -33,6 +33,8 @@ export async function runCli(...args: string[]): Promise<CliResult> {
 /** `kubetrail <args>` as a child process (real exit code). */
 export function spawnCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8', input: opts.input, env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn', ...opts.env },
+    encoding: 'utf8',
+    input: opts.input,
+    env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn', ...opts.env },
   });
 }

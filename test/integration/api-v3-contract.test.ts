@@ -42,7 +42,14 @@ function history(): SyntheticTraces {
   t.audit(deploy, at(WS1, 5), 'admin', 'patch', { [Attr.diff]: 'spec.replicas 1 -> 2' });
   t.link(deploy, rs, 'children', at(WS1, 5));
   // a conflict nobody retried: a real error (status code 2 in OTLP)
-  t.event(rs, at(WS1, 9), 'conflict', 'update', { [Attr.source]: 'audit', [Attr.user]: DC, [Attr.verb]: 'update', [Attr.code]: 409 }, 'Conflict: the object has been modified');
+  t.event(
+    rs,
+    at(WS1, 9),
+    'conflict',
+    'update',
+    { [Attr.source]: 'audit', [Attr.user]: DC, [Attr.verb]: 'update', [Attr.code]: 409 },
+    'Conflict: the object has been modified',
+  );
   return t;
 }
 
@@ -76,8 +83,23 @@ function expectSameShape(jaeger: Json, ours: Json, what: string): void {
   expect(missing, `${what}: Jaeger's fields missing in kubetrail's answer`).toEqual([]);
 }
 
-interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; flags: number; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: { key: string; value: Record<string, unknown> }[]; status: { code?: number; message?: string } }
-interface TracesAnswer { result: { resourceSpans: { resource: { attributes: { key: string; value: Record<string, unknown> }[] }; scopeSpans: { scope: { name: string }; spans: Span[] }[] }[] } }
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  flags: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes?: { key: string; value: Record<string, unknown> }[];
+  status: { code?: number; message?: string };
+}
+interface TracesAnswer {
+  result: {
+    resourceSpans: { resource: { attributes: { key: string; value: Record<string, unknown> }[] }; scopeSpans: { scope: { name: string }; spans: Span[] }[] }[];
+  };
+}
 const spansOf = (a: TracesAnswer) => a.result.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
 
 /** What the fields mean, checked the same way on both answers. */
@@ -118,10 +140,14 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     dir = mkdtempSync(join(tmpdir(), 'kt-v3-'));
     store = new SqliteStore(join(dir, 'store.sqlite'));
     await store.write(spans);
-    await waitFor(async () => {
-      const r = await fetch(`${jg}/api/v3/traces/${rawTraceId(objectKey(rs), WS1)}`);
-      return r.ok ? true : undefined;
-    }, 'the spans in Jaeger', 60_000);
+    await waitFor(
+      async () => {
+        const r = await fetch(`${jg}/api/v3/traces/${rawTraceId(objectKey(rs), WS1)}`);
+        return r.ok ? true : undefined;
+      },
+      'the spans in Jaeger',
+      60_000,
+    );
     app = await createQueryServer({ backend: new SqliteBackend(store), windowSec: WINDOW_SEC, uiDir: '/nonexistent', logger: false });
     kt = (await app.listen({ port: 0, host: '127.0.0.1' })).replace(/\/$/, '');
   });
@@ -173,9 +199,13 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     expect(ours.map((s) => s.name)).toEqual(expect.arrayContaining(['deployments default/web', 'replicasets default/web-aaa', 'pods default/web-aaa-1']));
 
     // the canonical camelCase names of the current Jaeger UI work too (the stack's Jaeger 2.13 takes the snake_case ones)
-    const camel = await fetch(`${kt}/api/v3/traces?query.serviceName=tree&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.searchDepth=20&query.attributes=${encodeURIComponent(JSON.stringify({ name: 'web' }))}`);
+    const camel = await fetch(
+      `${kt}/api/v3/traces?query.serviceName=tree&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.searchDepth=20&query.attributes=${encodeURIComponent(JSON.stringify({ name: 'web' }))}`,
+    );
     expect(camel.status).toBe(200);
-    const names = spansOf((await camel.json()) as TracesAnswer).filter((s) => !s.parentSpanId).map((s) => s.name);
+    const names = spansOf((await camel.json()) as TracesAnswer)
+      .filter((s) => !s.parentSpanId)
+      .map((s) => s.name);
     expect(names).toEqual(['deployments default/web']);
   });
 
@@ -196,7 +226,9 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
   });
 
   it('GET /api/v3/traces/{id}: a display ID answers the stitched trace in the same shape', async () => {
-    const search = await fetch(`${kt}/api/v3/trace-summaries?query.serviceName=${encodeURIComponent('tree (full tree)')}&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.attributes=${encodeURIComponent('{"name":"web-aaa-1"}')}`);
+    const search = await fetch(
+      `${kt}/api/v3/trace-summaries?query.serviceName=${encodeURIComponent('tree (full tree)')}&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.attributes=${encodeURIComponent('{"name":"web-aaa-1"}')}`,
+    );
     const { summaries } = (await search.json()) as { summaries: { traceId: string }[] };
     expect(summaries).toHaveLength(1);
     const raw = rawTraceId(objectKey(rs), WS1);
@@ -228,11 +260,19 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
   });
 
   it('GET /api/v3/trace-summaries (the current Jaeger UI search) in the shape its client validates', async () => {
-    const r = await fetch(`${kt}/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.searchDepth=20`);
+    const r = await fetch(
+      `${kt}/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.searchDepth=20`,
+    );
     expect(r.status).toBe(200);
     const { summaries } = (await r.json()) as { summaries: Record<string, unknown>[] };
     const dep = summaries.find((s) => s.rootOperationName === 'deployments default/web')!;
-    expect(dep).toMatchObject({ traceId: expect.stringMatching(/^ff20000000[0-9a-f]{22}$/), rootServiceName: CLUSTER, minStartTimeUnixNano: expect.stringMatching(/^\d+$/), maxEndTimeUnixNano: expect.stringMatching(/^\d+$/), spanCount: expect.any(Number) });
+    expect(dep).toMatchObject({
+      traceId: expect.stringMatching(/^ff20000000[0-9a-f]{22}$/),
+      rootServiceName: CLUSTER,
+      minStartTimeUnixNano: expect.stringMatching(/^\d+$/),
+      maxEndTimeUnixNano: expect.stringMatching(/^\d+$/),
+      spanCount: expect.any(Number),
+    });
     expect(BigInt(dep.maxEndTimeUnixNano as string) > BigInt(dep.minStartTimeUnixNano as string)).toBe(true);
     expect(dep.services).toEqual([{ name: CLUSTER, spanCount: dep.spanCount, errorSpanCount: 1 }]); // the unretried 409 on the ReplicaSet
   });
@@ -245,7 +285,9 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     expectSameShape(r.jaeger.body, r.kubetrail.body, 'traceID search');
     const ids = (b: Json) => (b as { data: { spans: { spanID: string }[] }[] }).data.flatMap((t) => t.spans.map((x) => x.spanID)).sort();
     expect(ids(r.kubetrail.body)).toEqual(ids(r.jaeger.body));
-    expect((r.kubetrail.body as { errors: { msg: string }[] }).errors.map((e) => e.msg)).toEqual((r.jaeger.body as { errors: { msg: string }[] }).errors.map((e) => e.msg));
+    expect((r.kubetrail.body as { errors: { msg: string }[] }).errors.map((e) => e.msg)).toEqual(
+      (r.jaeger.body as { errors: { msg: string }[] }).errors.map((e) => e.msg),
+    );
 
     const deps = await both(() => `/api/dependencies?endTs=${Date.now()}&lookback=${2 * WINDOW_SEC * 1000 + 120_000}`);
     expect(deps.kubetrail.status).toBe(deps.jaeger.status);

@@ -18,7 +18,9 @@ import { CHART, HELM, parseManifests, run, runOk, valuesFile, type Manifest } fr
 import '../setup/types.ts';
 
 const CI = join(CHART, 'ci');
-const optionSets = readdirSync(CI).filter((f) => f.endsWith('-values.yaml')).sort();
+const optionSets = readdirSync(CI)
+  .filter((f) => f.endsWith('-values.yaml'))
+  .sort();
 const byKind = (ms: Manifest[], kind: string) => ms.filter((m) => m.kind === kind);
 const one = (ms: Manifest[], kind: string) => {
   const found = byKind(ms, kind);
@@ -48,9 +50,16 @@ const expectations: Record<string, (ms: Manifest[], ns: string) => void> = {
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'webhook', scheme: 'HTTPS' });
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(one(ms, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
-    expect(config(ms)).toMatchObject({ webhookHost: '0.0.0.0', webhookPort: 8080, webhookTokenFile: '/etc/kubetrail/token/token',
-      store: '/var/lib/kubetrail/kubetrail.sqlite', queryHost: '127.0.0.1', cluster: 'default',
-      tlsCert: '/etc/kubetrail/tls/tls.crt', tlsKey: '/etc/kubetrail/tls/tls.key' });
+    expect(config(ms)).toMatchObject({
+      webhookHost: '0.0.0.0',
+      webhookPort: 8080,
+      webhookTokenFile: '/etc/kubetrail/token/token',
+      store: '/var/lib/kubetrail/kubetrail.sqlite',
+      queryHost: '127.0.0.1',
+      cluster: 'default',
+      tlsCert: '/etc/kubetrail/tls/tls.crt',
+      tlsKey: '/etc/kubetrail/tls/tls.key',
+    });
     expect(config(ms).clientCa).toBeUndefined();
     const secret = secretNamed(ms, 'kt-kubetrail-webhook-token');
     expect(Buffer.from(secret.data.token, 'base64').toString()).toMatch(/^[A-Za-z0-9]{48}$/);
@@ -69,11 +78,19 @@ const expectations: Record<string, (ms: Manifest[], ns: string) => void> = {
   },
   'otlp-jaeger-values.yaml': (ms) => {
     const c = config(ms);
-    expect(c).toMatchObject({ otlpEndpoint: 'http://jaeger-collector.observability:4317', jaegerQuery: 'http://jaeger-query.observability:16686', cluster: 'prod-eu1' });
+    expect(c).toMatchObject({
+      otlpEndpoint: 'http://jaeger-collector.observability:4317',
+      jaegerQuery: 'http://jaeger-query.observability:16686',
+      cluster: 'prod-eu1',
+    });
     expect(c.store).toBeUndefined();
   },
   'tls-token-values.yaml': (ms) => {
-    expect(config(ms)).toMatchObject({ tlsCert: '/etc/kubetrail/tls/tls.crt', tlsKey: '/etc/kubetrail/tls/tls.key', webhookTokenFile: '/etc/kubetrail/token/token' });
+    expect(config(ms)).toMatchObject({
+      tlsCert: '/etc/kubetrail/tls/tls.crt',
+      tlsKey: '/etc/kubetrail/tls/tls.key',
+      webhookTokenFile: '/etc/kubetrail/token/token',
+    });
     expect(config(ms).clientCa).toBeUndefined();
     expect(container(ms).readinessProbe.httpGet.scheme).toBe('HTTPS');
     expect(Buffer.from(one(ms, 'Secret').data.token, 'base64').toString()).toBe('0123456789abcdef0123456789abcdef');
@@ -96,7 +113,12 @@ const expectations: Record<string, (ms: Manifest[], ns: string) => void> = {
     const role = one(ms, 'Role');
     expect(role.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [role.metadata.name.replace(/-leader-election$/, '')], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: [role.metadata.name.replace(/-leader-election$/, '')],
+        verbs: ['get', 'update'],
+      },
     ]);
     expect(one(ms, 'RoleBinding').roleRef.name).toBe(role.metadata.name);
   },
@@ -127,8 +149,16 @@ const expectations: Record<string, (ms: Manifest[], ns: string) => void> = {
     const sm = one(ms, 'ServiceMonitor');
     expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
-    expect(sm.spec.endpoints).toEqual([{ port: 'webhook', path: '/metrics', scheme: 'https', interval: '15s', scrapeTimeout: '10s',
-      tlsConfig: { serverName: `kt-kubetrail.${ns}.svc`, ca: { secret: { name: 'kt-kubetrail-webhook-tls', key: 'ca.crt' } } } }]);
+    expect(sm.spec.endpoints).toEqual([
+      {
+        port: 'webhook',
+        path: '/metrics',
+        scheme: 'https',
+        interval: '15s',
+        scrapeTimeout: '10s',
+        tlsConfig: { serverName: `kt-kubetrail.${ns}.svc`, ca: { secret: { name: 'kt-kubetrail-webhook-tls', key: 'ca.crt' } } },
+      },
+    ]);
     expect(sm.spec.selector.matchLabels).toEqual(one(ms, 'Service').spec.selector);
   },
   'nodeport-query-values.yaml': (ms) => {
@@ -169,14 +199,19 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     // schema generated from its CRD (@kubernetes-models/prometheus-operator) instead
     for (const sm of byKind(manifests, 'ServiceMonitor')) new ServiceMonitor(sm as any).validate();
     const forServer = manifests.filter((m) => m.kind !== 'ServiceMonitor');
-    const out = await kubectl(['apply', '--dry-run=server', '-n', ns, '-o', 'name', '-f', '-'],
-      { input: forServer.map((m) => stringify(m)).join('---\n') });
+    const out = await kubectl(['apply', '--dry-run=server', '-n', ns, '-o', 'name', '-f', '-'], { input: forServer.map((m) => stringify(m)).join('---\n') });
     expect(out.trim().split('\n')).toHaveLength(forServer.length);
   });
 
   it('a ServiceMonitor with client certificates is valid too, and the CRD schema check is real', async () => {
-    const { manifests } = await template('kt', ns, valuesFile({ serviceMonitor: { enabled: true },
-      webhook: { token: { enabled: false }, tls: { existingSecret: 'kubetrail-webhook-tls', clientCA: true } } }));
+    const { manifests } = await template(
+      'kt',
+      ns,
+      valuesFile({
+        serviceMonitor: { enabled: true },
+        webhook: { token: { enabled: false }, tls: { existingSecret: 'kubetrail-webhook-tls', clientCA: true } },
+      }),
+    );
     const sm = one(manifests, 'ServiceMonitor');
     expect(sm.spec.endpoints[0].tlsConfig.keySecret).toEqual({ name: 'kubetrail-webhook-tls', key: 'tls.key' });
     new ServiceMonitor(sm as any).validate();
@@ -193,7 +228,11 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     ['a short token', { webhook: { token: { value: 'secret' } } }, /token|value/],
     ['client certificates without the Secret holding their CA', { webhook: { tls: { clientCA: true } } }, /existingSecret/],
     ['a token over plain http (kube-apiserver would not send it)', { webhook: { tls: { enabled: false } } }, /only over https/],
-    ['an http:// externalURL while the webhook serves https', { webhook: { externalURL: 'http://10.0.0.5:30080/audit/default' } }, /externalURL is http but the webhook serves https/],
+    [
+      'an http:// externalURL while the webhook serves https',
+      { webhook: { externalURL: 'http://10.0.0.5:30080/audit/default' } },
+      /externalURL is http but the webhook serves https/,
+    ],
     ['replicas without a shared sink', { replicaCount: 2 }, /endpoint|otlp/],
     ['no authentication without the explicit opt-out', { webhook: { token: { enabled: false } } }, /allowUnauthenticated/],
     ['a grace period shorter than the drain', { terminationGracePeriodSeconds: 5 }, /terminationGracePeriodSeconds/],
@@ -204,10 +243,25 @@ describe('Helm chart deploy/helm/kubetrail', () => {
   });
 
   it('NOTES.txt prints the audit policy and an audit webhook kubeconfig the API server can load', async () => {
-    const r = await runOk(HELM, ['install', 'notes', CHART, '--dry-run', '--namespace', ns, '--kubeconfig', stack.kubeconfig, '-f', valuesFile({ cluster: 'kwok' })]);
+    const r = await runOk(HELM, [
+      'install',
+      'notes',
+      CHART,
+      '--dry-run',
+      '--namespace',
+      ns,
+      '--kubeconfig',
+      stack.kubeconfig,
+      '-f',
+      valuesFile({ cluster: 'kwok' }),
+    ]);
     const notes = r.slice(r.indexOf('NOTES:'));
     const indented = (after: string, until: string) =>
-      notes.slice(notes.indexOf(after) + after.length, notes.indexOf(until)).split('\n').map((l) => l.replace(/^ {3}/, '')).join('\n');
+      notes
+        .slice(notes.indexOf(after) + after.length, notes.indexOf(until))
+        .split('\n')
+        .map((l) => l.replace(/^ {3}/, ''))
+        .join('\n');
     const policy = parseYaml(indented('audit-policy.yaml):\n', '2. The audit webhook'));
     expect(policy).toMatchObject({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'] });
     expect(policy.rules.at(-1)).toEqual({ level: 'RequestResponse' });
@@ -226,8 +280,24 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     const sa = () => `system:serviceaccount:${ns}:${release}-kubetrail`;
 
     beforeAll(async () => {
-      await runOk(HELM, ['install', release, CHART, '--namespace', ns, '--kubeconfig', stack.kubeconfig,
-        '-f', valuesFile({ cluster: stack.clusterName }), '--wait', '--timeout', '120s'], { timeoutMs: 180_000 });
+      await runOk(
+        HELM,
+        [
+          'install',
+          release,
+          CHART,
+          '--namespace',
+          ns,
+          '--kubeconfig',
+          stack.kubeconfig,
+          '-f',
+          valuesFile({ cluster: stack.clusterName }),
+          '--wait',
+          '--timeout',
+          '120s',
+        ],
+        { timeoutMs: 180_000 },
+      );
     });
     afterAll(async () => {
       await kt?.stop('SIGKILL');
@@ -238,8 +308,14 @@ describe('Helm chart deploy/helm/kubetrail', () => {
     it('creates its objects; the Deployment is available on a fake node', async () => {
       const status = JSON.parse(await runOk(HELM, ['status', release, '-n', ns, '--kubeconfig', stack.kubeconfig, '-o', 'json']));
       expect(status.info.status).toBe('deployed');
-      for (const [kind, name] of [['serviceaccount', `${release}-kubetrail`], ['service', `${release}-kubetrail`], ['configmap', `${release}-kubetrail`],
-        ['secret', `${release}-kubetrail-webhook-token`], ['secret', `${release}-kubetrail-webhook-tls`], ['deployment', `${release}-kubetrail`]] as const) {
+      for (const [kind, name] of [
+        ['serviceaccount', `${release}-kubetrail`],
+        ['service', `${release}-kubetrail`],
+        ['configmap', `${release}-kubetrail`],
+        ['secret', `${release}-kubetrail-webhook-token`],
+        ['secret', `${release}-kubetrail-webhook-tls`],
+        ['deployment', `${release}-kubetrail`],
+      ] as const) {
         expect((await kubectl(['get', kind, name, '-n', ns, '-o', 'name'])).trim()).toBe(`${kind === 'deployment' ? 'deployment.apps' : kind}/${name}`);
       }
       for (const kind of ['clusterrole', 'clusterrolebinding']) {
@@ -258,16 +334,33 @@ describe('Helm chart deploy/helm/kubetrail', () => {
         return r.stdout.trim();
       };
       const allowed = [
-        ['list', 'pods', '--all-namespaces'], ['watch', 'pods', '--all-namespaces'], ['list', 'secrets', '--all-namespaces'],
-        ['watch', 'deployments.apps', '--all-namespaces'], ['list', 'events', '--all-namespaces'], ['watch', 'events', '--all-namespaces'],
-        ['list', 'nodes'], ['watch', 'customresourcedefinitions.apiextensions.k8s.io'], ['list', 'clusterroles.rbac.authorization.k8s.io'],
+        ['list', 'pods', '--all-namespaces'],
+        ['watch', 'pods', '--all-namespaces'],
+        ['list', 'secrets', '--all-namespaces'],
+        ['watch', 'deployments.apps', '--all-namespaces'],
+        ['list', 'events', '--all-namespaces'],
+        ['watch', 'events', '--all-namespaces'],
+        ['list', 'nodes'],
+        ['watch', 'customresourcedefinitions.apiextensions.k8s.io'],
+        ['list', 'clusterroles.rbac.authorization.k8s.io'],
       ];
       const denied = [
-        ['get', 'pods', '-n', 'default'], ['get', 'secrets', '-n', 'kube-system'], ['create', 'pods', '-n', ns], ['delete', 'pods', '-n', ns],
-        ['update', 'deployments.apps', '-n', ns], ['patch', 'nodes'], ['create', 'pods/exec', '-n', ns], ['create', 'serviceaccounts/token', '-n', ns],
-        ['create', 'leases.coordination.k8s.io', '-n', ns], ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
-        ['impersonate', 'users'], ['escalate', 'clusterroles.rbac.authorization.k8s.io'], ['bind', 'clusterroles.rbac.authorization.k8s.io'],
-        ['create', 'events', '-n', ns], ['deletecollection', 'configmaps', '-n', ns], ['create', 'tokenreviews.authentication.k8s.io'],
+        ['get', 'pods', '-n', 'default'],
+        ['get', 'secrets', '-n', 'kube-system'],
+        ['create', 'pods', '-n', ns],
+        ['delete', 'pods', '-n', ns],
+        ['update', 'deployments.apps', '-n', ns],
+        ['patch', 'nodes'],
+        ['create', 'pods/exec', '-n', ns],
+        ['create', 'serviceaccounts/token', '-n', ns],
+        ['create', 'leases.coordination.k8s.io', '-n', ns],
+        ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+        ['impersonate', 'users'],
+        ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
+        ['bind', 'clusterroles.rbac.authorization.k8s.io'],
+        ['create', 'events', '-n', ns],
+        ['deletecollection', 'configmaps', '-n', ns],
+        ['create', 'tokenreviews.authentication.k8s.io'],
       ];
       for (const a of allowed) expect(`${a.join(' ')}: ${await can(...a)}`).toBe(`${a.join(' ')}: yes`);
       for (const d of denied) expect(`${d.join(' ')}: ${await can(...d)}`).toBe(`${d.join(' ')}: no`);
@@ -275,8 +368,11 @@ describe('Helm chart deploy/helm/kubetrail', () => {
 
     it('scaled out (3 replicas): the ServiceAccount may also create leases and get/update its own Lease only', async () => {
       const scaled = 'kts';
-      await runOk(HELM, ['install', scaled, CHART, '--namespace', ns, '--kubeconfig', stack.kubeconfig, '-f', join(CI, 'scaled-values.yaml'),
-        '--wait', '--timeout', '120s'], { timeoutMs: 180_000 });
+      await runOk(
+        HELM,
+        ['install', scaled, CHART, '--namespace', ns, '--kubeconfig', stack.kubeconfig, '-f', join(CI, 'scaled-values.yaml'), '--wait', '--timeout', '120s'],
+        { timeoutMs: 180_000 },
+      );
       try {
         const dep = await kubectlJson(['get', 'deployment', `${scaled}-kubetrail`, '-n', ns]);
         expect(dep.status.availableReplicas).toBe(3);
@@ -284,11 +380,22 @@ describe('Helm chart deploy/helm/kubetrail', () => {
         const can = async (...args: string[]) =>
           `${args.join(' ')}: ${(await run(stack.kubectlPath, ['--kubeconfig', stack.kubeconfig, 'auth', 'can-i', ...args, as])).stdout.trim()}`;
         const lease = `leases.coordination.k8s.io/${scaled}-kubetrail`;
-        for (const a of [['create', 'leases.coordination.k8s.io', '-n', ns], ['get', lease, '-n', ns], ['update', lease, '-n', ns], ['list', 'pods', '--all-namespaces']]) {
+        for (const a of [
+          ['create', 'leases.coordination.k8s.io', '-n', ns],
+          ['get', lease, '-n', ns],
+          ['update', lease, '-n', ns],
+          ['list', 'pods', '--all-namespaces'],
+        ]) {
           expect(await can(...a)).toBe(`${a.join(' ')}: yes`);
         }
-        for (const d of [['update', 'leases.coordination.k8s.io/kube-scheduler', '-n', ns], ['delete', lease, '-n', ns], ['patch', lease, '-n', ns],
-          ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'], ['update', lease, '-n', 'kube-system'], ['get', 'leases.coordination.k8s.io/other', '-n', ns]]) {
+        for (const d of [
+          ['update', 'leases.coordination.k8s.io/kube-scheduler', '-n', ns],
+          ['delete', lease, '-n', ns],
+          ['patch', lease, '-n', ns],
+          ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+          ['update', lease, '-n', 'kube-system'],
+          ['get', 'leases.coordination.k8s.io/other', '-n', ns],
+        ]) {
           expect(await can(...d)).toBe(`${d.join(' ')}: no`);
         }
       } finally {
@@ -296,17 +403,23 @@ describe('Helm chart deploy/helm/kubetrail', () => {
       }
     });
 
-    it('kubetrail run with the ServiceAccount token and the chart\'s --config lists and watches what its informers need', async () => {
+    it("kubetrail run with the ServiceAccount token and the chart's --config lists and watches what its informers need", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'kubetrail-helm-rbac-'));
       const token = (await kubectl(['create', 'token', `${release}-kubetrail`, '-n', ns, '--duration=1h'])).trim();
       const admin = parseYaml(readFileSync(stack.kubeconfig, 'utf8'));
       const cluster = admin.clusters[0].cluster;
       const saKubeconfig = join(dir, 'sa.kubeconfig');
-      writeFileSync(saKubeconfig, stringify({
-        apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'kwok', cluster }],
-        users: [{ name: 'kubetrail', user: { token } }],
-        contexts: [{ name: 'kubetrail', context: { cluster: 'kwok', user: 'kubetrail' } }], 'current-context': 'kubetrail',
-      }));
+      writeFileSync(
+        saKubeconfig,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'kwok', cluster }],
+          users: [{ name: 'kubetrail', user: { token } }],
+          contexts: [{ name: 'kubetrail', context: { cluster: 'kwok', user: 'kubetrail' } }],
+          'current-context': 'kubetrail',
+        }),
+      );
       expect((await kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: saKubeconfig })).trim()).toBe(sa());
 
       // the installed ConfigMap and Secret, with the in-pod paths moved to the temp dir
@@ -315,21 +428,46 @@ describe('Helm chart deploy/helm/kubetrail', () => {
       const cfg = parseYaml(cm.data['config.yaml']);
       writeFileSync(join(dir, 'token'), Buffer.from(secret.data.token, 'base64'));
       // (plain http on loopback here: this test is about the informers' permissions)
-      writeFileSync(join(dir, 'config.yaml'), stringify({ ...cfg, webhookTokenFile: join(dir, 'token'), store: join(dir, 'kubetrail.sqlite'), tlsCert: undefined, tlsKey: undefined }));
+      writeFileSync(
+        join(dir, 'config.yaml'),
+        stringify({ ...cfg, webhookTokenFile: join(dir, 'token'), store: join(dir, 'kubetrail.sqlite'), tlsCert: undefined, tlsKey: undefined }),
+      );
       const [port] = await freePorts(1);
-      kt = await startKubetrail(['serve', '--config', join(dir, 'config.yaml'), '--kubeconfig', saKubeconfig,
-        '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-query', '--log-level', 'debug'], { ready: /informers started/ });
+      kt = await startKubetrail(
+        [
+          'serve',
+          '--config',
+          join(dir, 'config.yaml'),
+          '--kubeconfig',
+          saKubeconfig,
+          '--webhook-host',
+          '127.0.0.1',
+          '--webhook-port',
+          String(port),
+          '--no-query',
+          '--log-level',
+          'debug',
+        ],
+        { ready: /informers started/ },
+      );
 
       const metric = async (re: RegExp) => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return text.split('\n').filter((l) => re.test(l)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+        return text
+          .split('\n')
+          .filter((l) => re.test(l))
+          .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
       };
       // the initial lists arrive as ADDED notifications: nodes, namespaces, ServiceAccounts, Secrets, ...
       await waitFor(async () => (await metric(/^kubetrail_watch_events_total\{source="watch",type="ADDED"\}/)) > 20, 'initial lists', 60_000);
       // a change after start arrives over the watches (objects and Events)
       const before = await metric(/^kubetrail_watch_events_total\{source="watch"/);
       await kubectl(['create', 'deployment', 'rbac-probe', '--image=nginx:1.25', '--replicas=1', '-n', ns]);
-      await waitFor(async () => (await metric(/^kubetrail_watch_events_total\{source="watch"/)) > before + 3, 'watch notifications of the new Deployment', 60_000);
+      await waitFor(
+        async () => (await metric(/^kubetrail_watch_events_total\{source="watch"/)) > before + 3,
+        'watch notifications of the new Deployment',
+        60_000,
+      );
       await waitFor(async () => (await metric(/^kubetrail_watch_events_total\{source="event"/)) > 0, 'Kubernetes Events', 60_000);
       const out = kt.output();
       expect(out).not.toMatch(/"status":403|forbidden/i);

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { ensureHadolint } from '../setup/hadolint.ts';
-import { CHART, ROOT, helmTemplate, run, runOk } from '../setup/deploy-tools.ts';
+import { ROOT, helmTemplate, run, runOk } from '../setup/deploy-tools.ts';
 import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,8 +17,15 @@ import { request as httpsRequest } from 'node:https';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 /** Instructions of the Dockerfile, continuation lines joined, comments dropped. */
-const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
-  .map((l) => { const i = l.indexOf(' '); return { op: l.slice(0, i).toUpperCase(), args: l.slice(i + 1).trim() }; });
+const instructions = dockerfile
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'))
+  .map((l) => {
+    const i = l.indexOf(' ');
+    return { op: l.slice(0, i).toUpperCase(), args: l.slice(i + 1).trim() };
+  });
 const stages: { from: string; body: typeof instructions }[] = [];
 for (const ins of instructions) {
   if (ins.op === 'FROM') stages.push({ from: ins.args, body: [] });
@@ -40,7 +47,7 @@ describe('Dockerfile', () => {
     expect(b.stdout).toMatch(/DL3007/); // latest tag
   });
 
-  it('final stage: Node 24 slim, non-root user 10001 (the chart\'s), production dependencies, kubetrail entrypoint', async () => {
+  it("final stage: Node 24 slim, non-root user 10001 (the chart's), production dependencies, kubetrail entrypoint", async () => {
     expect(nodeVersion).toMatch(/^24\./);
     expect(stages.map((s) => s.from)).toEqual(['node:${NODE_VERSION}-bookworm-slim AS deps', 'node:${NODE_VERSION}-bookworm-slim']);
     const op = (name: string) => final.body.filter((i) => i.op === name).map((i) => i.args);
@@ -54,10 +61,18 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps the context to what the Dockerfile copies', () => {
-    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
-    const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, '')).sort();
-    const copied = instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1)).sort();
+    const allowed = ignore
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/$/, ''))
+      .sort();
+    const copied = instructions
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1))
+      .sort();
     expect(allowed).toEqual([...new Set(copied)].sort());
   });
 });
@@ -75,7 +90,11 @@ describe('the image layout on this machine', () => {
     const deps = join(image, 'deps');
     mkdirSync(deps);
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(deps, f));
-    const npmCi = stages[0]!.body.find((i) => i.op === 'RUN')!.args.split('&&')[0]!.trim().split(/\s+/);
+    const npmCi = stages[0]!.body
+      .find((i) => i.op === 'RUN')!
+      .args.split('&&')[0]!
+      .trim()
+      .split(/\s+/);
     await runOk('npm', npmCi.slice(1), { cwd: deps, env, timeoutMs: 300_000 });
     // final stage: COPY --from=deps node_modules, then every COPY line
     cpSync(join(deps, 'node_modules'), join(app, 'node_modules'), { recursive: true, verbatimSymlinks: true });
@@ -118,7 +137,7 @@ describe('the image layout on this machine', () => {
     expect(existsSync(join(image, 'var/lib/kubetrail/kubetrail.sqlite'))).toBe(true);
   });
 
-  it('`kubetrail serve` with the Helm chart\'s --config, token and generated certificate answers over HTTPS', async () => {
+  it("`kubetrail serve` with the Helm chart's --config, token and generated certificate answers over HTTPS", async () => {
     const rendered = await helmTemplate('img', 'default', { webhook: { token: { value: 'tok-0123456789abcdef' } } });
     const cfg = parseYaml(rendered.find((m) => m.kind === 'ConfigMap')!.data['config.yaml']);
     const tls = rendered.find((m) => m.kind === 'Secret' && m.type === 'kubernetes.io/tls')!;
@@ -129,25 +148,53 @@ describe('the image layout on this machine', () => {
     const [port] = await freePorts(1);
     // in-pod paths moved into the layout; loopback instead of the pod's 0.0.0.0
     const file = join(files, 'config.yaml');
-    writeFileSync(file, stringify({ ...cfg, webhookHost: '127.0.0.1', webhookPort: port, webhookTokenFile: join(files, 'token'),
-      tlsCert: cfg.tlsCert.replace('/etc/kubetrail', files), tlsKey: cfg.tlsKey.replace('/etc/kubetrail', files),
-      store: join(image, 'var/lib/kubetrail/serve.sqlite'), informers: false, query: false }));
+    writeFileSync(
+      file,
+      stringify({
+        ...cfg,
+        webhookHost: '127.0.0.1',
+        webhookPort: port,
+        webhookTokenFile: join(files, 'token'),
+        tlsCert: cfg.tlsCert.replace('/etc/kubetrail', files),
+        tlsKey: cfg.tlsKey.replace('/etc/kubetrail', files),
+        store: join(image, 'var/lib/kubetrail/serve.sqlite'),
+        informers: false,
+        query: false,
+      }),
+    );
     serve = spawn(bin, ['serve', '--config', file], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    serve.stderr!.on('data', (d) => { out += d; });
-    serve.stdout!.on('data', (d) => { out += d; });
+    serve.stderr!.on('data', (d) => {
+      out += d;
+    });
+    serve.stdout!.on('data', (d) => {
+      out += d;
+    });
     // what the kube-apiserver does with the audit kubeconfig from NOTES.txt: verify the certificate
     // against the CA for the Service's name, send the token
-    const call = (method: string, path: string, auth?: string) => new Promise<{ status: number; body: string }>((resolvePromise, reject) => {
-      const req = httpsRequest({ host: '127.0.0.1', port, path, method, servername: 'img-kubetrail.default.svc', ca: Buffer.from(tls.data['ca.crt'], 'base64'),
-        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) } }, (res) => {
-        let body = '';
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+    const call = (method: string, path: string, auth?: string) =>
+      new Promise<{ status: number; body: string }>((resolvePromise, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path,
+            method,
+            servername: 'img-kubetrail.default.svc',
+            ca: Buffer.from(tls.data['ca.crt'], 'base64'),
+            headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(method === 'POST' ? JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [] }) : undefined);
       });
-      req.on('error', reject);
-      req.end(method === 'POST' ? JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [] }) : undefined);
-    });
     await waitFor(async () => (await call('GET', '/readyz')).status === 200, `/readyz (${out.slice(-500)})`, 30_000);
     expect((await call('GET', '/metrics')).body).toContain('kubetrail_webhook_requests_total');
     expect((await call('POST', '/audit/default')).status).toBe(401);

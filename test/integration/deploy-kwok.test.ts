@@ -24,9 +24,16 @@ const KWOKCTL = join(bin, `kwok-${stackVersion('KWOK_VERSION')}`, 'kwokctl');
 const kube = join(bin, `k8s-${stackVersion('KUBE_VERSION')}`);
 /** kwokctl downloads nothing here: the binaries deploy/stack/build.sh made. */
 const localBinaries = [
-  '--kube-apiserver-binary', join(kube, 'kube-apiserver'), '--kube-controller-manager-binary', join(kube, 'kube-controller-manager'),
-  '--kube-scheduler-binary', join(kube, 'kube-scheduler'), '--kwok-controller-binary', join(bin, `kwok-${stackVersion('KWOK_VERSION')}`, 'kwok'),
-  '--etcd-binary', join(bin, `etcd-${stackVersion('ETCD_VERSION')}`, 'etcd'),
+  '--kube-apiserver-binary',
+  join(kube, 'kube-apiserver'),
+  '--kube-controller-manager-binary',
+  join(kube, 'kube-controller-manager'),
+  '--kube-scheduler-binary',
+  join(kube, 'kube-scheduler'),
+  '--kwok-controller-binary',
+  join(bin, `kwok-${stackVersion('KWOK_VERSION')}`, 'kwok'),
+  '--etcd-binary',
+  join(bin, `etcd-${stackVersion('ETCD_VERSION')}`, 'etcd'),
 ];
 
 describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
@@ -43,14 +50,60 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
     writeFileSync(join(dir, 'token'), token);
     [port] = await freePorts(1);
     const [apiserver] = await freePorts(1);
-    kt = await startKubetrail(['serve', '--cluster', name, '--webhook-host', '127.0.0.1', '--webhook-port', String(port),
-      '--webhook-token-file', join(dir, 'token'), '--tls-cert', join(certs, 'server.crt'), '--tls-key', join(certs, 'server.key'), '--no-informers', '--no-query', '--store', join(dir, 'kubetrail.sqlite')], { ready: /audit webhook listening/ });
-    created = await run('bash', [RECIPE, '--name', name, '--runtime', 'binary', '--webhook-url', `https://127.0.0.1:${port}/audit/${name}`,
-      '--token-file', join(dir, 'token'), '--ca-file', join(certs, 'ca.crt'), '--dir', join(dir, 'files'), '--',
-      ...localBinaries, '--kube-apiserver-port', String(apiserver), '--kubeconfig', '', '--wait', '120s',
-      // this sandbox only: the loopback address is the one interface the apiserver may advertise
-      '--extra-args', 'kube-apiserver=advertise-address=127.0.0.1', '--extra-args', 'kube-apiserver=endpoint-reconciler-type=none'],
-    { env, timeoutMs: 240_000 });
+    kt = await startKubetrail(
+      [
+        'serve',
+        '--cluster',
+        name,
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(port),
+        '--webhook-token-file',
+        join(dir, 'token'),
+        '--tls-cert',
+        join(certs, 'server.crt'),
+        '--tls-key',
+        join(certs, 'server.key'),
+        '--no-informers',
+        '--no-query',
+        '--store',
+        join(dir, 'kubetrail.sqlite'),
+      ],
+      { ready: /audit webhook listening/ },
+    );
+    created = await run(
+      'bash',
+      [
+        RECIPE,
+        '--name',
+        name,
+        '--runtime',
+        'binary',
+        '--webhook-url',
+        `https://127.0.0.1:${port}/audit/${name}`,
+        '--token-file',
+        join(dir, 'token'),
+        '--ca-file',
+        join(certs, 'ca.crt'),
+        '--dir',
+        join(dir, 'files'),
+        '--',
+        ...localBinaries,
+        '--kube-apiserver-port',
+        String(apiserver),
+        '--kubeconfig',
+        '',
+        '--wait',
+        '120s',
+        // this sandbox only: the loopback address is the one interface the apiserver may advertise
+        '--extra-args',
+        'kube-apiserver=advertise-address=127.0.0.1',
+        '--extra-args',
+        'kube-apiserver=endpoint-reconciler-type=none',
+      ],
+      { env, timeoutMs: 240_000 },
+    );
   }, 300_000);
   afterAll(async () => {
     await run(KWOKCTL, ['delete', 'cluster', '--name', name], { env, timeoutMs: 120_000 });
@@ -60,17 +113,24 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
   it('creates the cluster in one command and prints how to run kubetrail against it', () => {
     expect(created.code, created.stderr.slice(-3000)).toBe(0);
     const kubeconfig = join(dir, 'kwok/clusters', name, 'kubeconfig.yaml');
-    expect(created.stdout).toContain(`kubetrail serve --cluster ${name} --kubeconfig ${kubeconfig} --webhook-port ${port} --webhook-token-file ${join(dir, 'token')} --tls-cert <cert> --tls-key <key>`);
+    expect(created.stdout).toContain(
+      `kubetrail serve --cluster ${name} --kubeconfig ${kubeconfig} --webhook-port ${port} --webhook-token-file ${join(dir, 'token')} --tls-cert <cert> --tls-key <key>`,
+    );
     expect(existsSync(kubeconfig)).toBe(true);
   });
 
   it('the kube-apiserver runs with the audit policy, the webhook kubeconfig and the batch settings', () => {
     const pid = readFileSync(join(dir, 'kwok/clusters', name, 'pids/kube-apiserver.pid'), 'utf8').trim();
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    expect(args).toEqual(expect.arrayContaining([
-      `--audit-webhook-config-file=${join(dir, 'files/audit-webhook.kubeconfig')}`, '--audit-webhook-batch-max-wait=1s',
-      '--audit-webhook-batch-max-size=400', '--audit-webhook-initial-backoff=1s', '--audit-webhook-batch-throttle-enable=false',
-    ]));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        `--audit-webhook-config-file=${join(dir, 'files/audit-webhook.kubeconfig')}`,
+        '--audit-webhook-batch-max-wait=1s',
+        '--audit-webhook-batch-max-size=400',
+        '--audit-webhook-initial-backoff=1s',
+        '--audit-webhook-batch-throttle-enable=false',
+      ]),
+    );
     expect(args.find((a) => a.startsWith('--audit-policy-file='))).toBeDefined();
     const webhook = parseYaml(readFileSync(join(dir, 'files/audit-webhook.kubeconfig'), 'utf8'));
     expect(webhook.clusters[0].cluster.server).toBe(`https://127.0.0.1:${port}/audit/${name}`);
@@ -78,23 +138,34 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
     expect(webhook.users[0].user.token).toBe('recipe-token-0123456789abcdef');
   });
 
-  it('kubetrail receives the cluster\'s audit events, authenticated by the token', async () => {
+  it("kubetrail receives the cluster's audit events, authenticated by the token", async () => {
     const kubeconfig = join(dir, 'kwok/clusters', name, 'kubeconfig.yaml');
     await runOk(stack.kubectlPath, ['--kubeconfig', kubeconfig, 'create', 'configmap', 'recipe-probe', '--from-literal=a=b', '-n', 'default']);
-    const metric = async (re: RegExp) => (await new Promise<string>((resolvePromise, reject) => {
-      httpsGet({ host: '127.0.0.1', port, path: '/metrics', ca: readFileSync(join(certs, 'ca.crt')) }, (res) => {
-        let body = '';
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => resolvePromise(body));
-      }).on('error', reject);
-    })).split('\n').filter((l) => re.test(l)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+    const metric = async (re: RegExp) =>
+      (
+        await new Promise<string>((resolvePromise, reject) => {
+          httpsGet({ host: '127.0.0.1', port, path: '/metrics', ca: readFileSync(join(certs, 'ca.crt')) }, (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolvePromise(body));
+          }).on('error', reject);
+        })
+      )
+        .split('\n')
+        .filter((l) => re.test(l))
+        .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
     await waitFor(async () => (await metric(/^kubetrail_audit_events_accepted_total/)) > 0, 'accepted audit events', 60_000);
     expect(await metric(/^kubetrail_webhook_requests_total\{code="200"\}/)).toBeGreaterThan(0);
     expect(await metric(/^kubetrail_webhook_requests_total\{code="401"\}/)).toBe(0);
     // the ConfigMap's create reached the store as a trace
     const store = new SqliteBackend(join(dir, 'kubetrail.sqlite'));
-    const found = await waitFor(async () => (await store.findObjects({ startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10, name: 'recipe-probe' }))[0],
-      'the ConfigMap in the store', 30_000);
+    const found = await waitFor(
+      async () => (await store.findObjects({ startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10, name: 'recipe-probe' }))[0],
+      'the ConfigMap in the store',
+      30_000,
+    );
     expect(found).toBeDefined();
     expect(kt.output()).not.toMatch(/webhook request refused/);
   });
@@ -105,10 +176,30 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
     expect(r.stderr).toMatch(/needs an https:\/\/ --webhook-url/);
   });
 
-  it('docker runtime (dry run): the kube-apiserver container mounts the recipe\'s files and reads them there', async () => {
-    const out = await runOk('bash', [RECIPE, '--name', 'kt-recipe-docker', '--runtime', 'docker', '--webhook-url', 'https://172.17.0.1:8443/audit/kt-recipe-docker',
-      '--token-file', join(dir, 'token'), '--ca-file', join(certs, 'ca.crt'),
-      '--dir', join(dir, 'docker-files'), '--', '--dry-run', '--kubeconfig', ''], { env: { ...env, KWOK_WORKDIR: join(dir, 'kwok-docker') } });
+  it("docker runtime (dry run): the kube-apiserver container mounts the recipe's files and reads them there", async () => {
+    const out = await runOk(
+      'bash',
+      [
+        RECIPE,
+        '--name',
+        'kt-recipe-docker',
+        '--runtime',
+        'docker',
+        '--webhook-url',
+        'https://172.17.0.1:8443/audit/kt-recipe-docker',
+        '--token-file',
+        join(dir, 'token'),
+        '--ca-file',
+        join(certs, 'ca.crt'),
+        '--dir',
+        join(dir, 'docker-files'),
+        '--',
+        '--dry-run',
+        '--kubeconfig',
+        '',
+      ],
+      { env: { ...env, KWOK_WORKDIR: join(dir, 'kwok-docker') } },
+    );
     const apiserver = out.split('\n').find((l) => l.startsWith('docker create --name=kwok-kt-recipe-docker-kube-apiserver'))!;
     expect(apiserver).toContain(`--volume=${join(dir, 'docker-files')}:/etc/kubetrail:ro`);
     expect(apiserver).toContain('--audit-webhook-config-file=/etc/kubetrail/audit-webhook.kubeconfig');

@@ -36,8 +36,23 @@ describe('Prometheus scraping a real kubetrail during a KWOK scenario', () => {
   let start: number;
 
   beforeAll(async () => {
-    kt = await startKubetrail(['serve', '--cluster', stack.clusterName, '--webhook-host', '127.0.0.1', '--webhook-port', String(stack.webhookPort),
-      '--kubeconfig', stack.kubeconfig, '--otlp-endpoint', stack.otlpGrpcEndpoint, '--no-query'], { ready: /informers started/ });
+    kt = await startKubetrail(
+      [
+        'serve',
+        '--cluster',
+        stack.clusterName,
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--otlp-endpoint',
+        stack.otlpGrpcEndpoint,
+        '--no-query',
+      ],
+      { ready: /informers started/ },
+    );
     prom = await startPrometheus({ job: JOB, targets: [`127.0.0.1:${stack.webhookPort}`], ruleFiles: [RULES] });
     start = Date.now() / 1000;
     await waitFor(async () => (await prom.api('targets')).activeTargets[0]?.health === 'up', 'the kubetrail target up', 30_000);
@@ -49,15 +64,20 @@ describe('Prometheus scraping a real kubetrail during a KWOK scenario', () => {
     await kubectl(['set', 'image', 'deployment/web', 'nginx=nginx:1.26', '-n', ns]);
     await kubectl(['create', 'configmap', 'cfg', '--from-literal=a=b', '-n', ns]);
     // what an operator also sees: a batch that is not JSON (400) and a batch with a malformed item
-    const post = (body: string) => fetch(`http://127.0.0.1:${stack.webhookPort}${stack.webhookPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${stack.webhookPort}${stack.webhookPath}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect((await post('{not json')).status).toBe(400);
     expect((await post(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [42, { kind: 'Event', verb: 'update' }] }))).status).toBe(200);
     await kubectl(['delete', 'deployment', 'web', '-n', ns]);
     // spans of the audit events written (acknowledged by Jaeger) and scraped
-    await waitFor(async () => {
-      const r = await prom.api('query', { query: 'sum(kubetrail_spans_written_total{sink="otlp"}) > 20 and sum(kubetrail_event_lag_seconds_count) > 10' });
-      return r.result.length > 0;
-    }, 'scraped spans and lag observations', 90_000);
+    await waitFor(
+      async () => {
+        const r = await prom.api('query', { query: 'sum(kubetrail_spans_written_total{sink="otlp"}) > 20 and sum(kubetrail_event_lag_seconds_count) > 10' });
+        return r.result.length > 0;
+      },
+      'scraped spans and lag observations',
+      90_000,
+    );
     // a few more scrapes and rule evaluations
     await new Promise((r) => setTimeout(r, 5000));
   });
@@ -75,22 +95,29 @@ describe('Prometheus scraping a real kubetrail during a KWOK scenario', () => {
       expect(`${r.name}: ${r.health} ${r.lastError ?? ''}`).toBe(`${r.name}: ok `);
       expect(Date.parse(r.lastEvaluation)).toBeGreaterThan(start * 1000);
     }
-    for (const name of ['kubetrail:audit_events_received:rate5m', 'kubetrail:spans_written:rate5m', 'kubetrail:event_lag_seconds:p99_5m',
-      'kubetrail:webhook_rejected_ratio:rate5m', 'kubetrail:watch_events:rate5m']) {
+    for (const name of [
+      'kubetrail:audit_events_received:rate5m',
+      'kubetrail:spans_written:rate5m',
+      'kubetrail:event_lag_seconds:p99_5m',
+      'kubetrail:webhook_rejected_ratio:rate5m',
+      'kubetrail:watch_events:rate5m',
+    ]) {
       const r = await prom.api('query', { query: name });
       expect(r.result.length, name).toBeGreaterThan(0);
       expect(r.result[0].metric.job).toBe(JOB);
     }
     const alerts = (await prom.api('alerts')).alerts;
-    expect(alerts.filter((a: any) => a.state === 'firing').map((a: any) => `${a.labels.alertname}/${a.labels.reason}`))
-      .toEqual(expect.arrayContaining(['KubetrailAuditEventsDropped/malformed', 'KubetrailAuditEventsDropped/invalid_json']));
+    expect(alerts.filter((a: any) => a.state === 'firing').map((a: any) => `${a.labels.alertname}/${a.labels.reason}`)).toEqual(
+      expect.arrayContaining(['KubetrailAuditEventsDropped/malformed', 'KubetrailAuditEventsDropped/invalid_json']),
+    );
     // nothing failed, nothing is behind
     expect(alerts.map((a: any) => a.labels.alertname)).not.toContain('KubetrailSinkFailures');
     expect(alerts.map((a: any) => a.labels.alertname)).not.toContain('KubetrailSinkQueueNearFull');
   });
 
   const targets: { panel: string; refId: string; expr: string }[] = dashboard.panels.flatMap((p: any) =>
-    p.targets.map((t: any) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
+    p.targets.map((t: any) => ({ panel: p.title, refId: t.refId, expr: t.expr })),
+  );
   it.each(targets)('dashboard "$panel" query $refId returns data', async ({ expr }) => {
     // what Grafana substitutes: the job variable, and $__rate_interval (4 scrape intervals at least)
     const query = expr.replaceAll('$job', JOB).replaceAll('$__rate_interval', '10s');
@@ -106,7 +133,9 @@ describe('Prometheus scraping a real kubetrail during a KWOK scenario', () => {
       return r.result.map((s: any) => s.metric[label]).sort();
     };
     expect(await labels(`sum by (source) (rate(kubetrail_watch_events_total{job="${JOB}"}[10s]))`, 'source')).toEqual(['event', 'watch']);
-    expect(await labels(`sum by (reason) (increase(kubetrail_audit_events_rejected_total{job="${JOB}"}[10s]))`, 'reason')).toEqual(expect.arrayContaining(['invalid_json', 'malformed']));
+    expect(await labels(`sum by (reason) (increase(kubetrail_audit_events_rejected_total{job="${JOB}"}[10s]))`, 'reason')).toEqual(
+      expect.arrayContaining(['invalid_json', 'malformed']),
+    );
     expect(await labels(`sum by (code) (rate(kubetrail_webhook_requests_total{job="${JOB}"}[10s]))`, 'code')).toEqual(expect.arrayContaining(['200', '400']));
     expect(await labels(`sum by (sink) (kubetrail_sink_queue_depth{job="${JOB}"})`, 'sink')).toContain('otlp');
   });

@@ -19,10 +19,28 @@ describe('kubetrail diagnose --jaeger-query ← KWOK → serve → Jaeger', () =
 
   beforeAll(async () => {
     const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(['serve', '--cluster', stack.clusterName, '--kubeconfig', stack.kubeconfig,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1',
-      '--otlp-endpoint', stack.otlpGrpcEndpoint, '--jaeger-query', stack.jaegerQueryUrl,
-      '--query-port', String(queryPort), '--log-level', 'info'], { ready: /informers started/ });
+    serve = await startKubetrail(
+      [
+        'serve',
+        '--cluster',
+        stack.clusterName,
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--otlp-endpoint',
+        stack.otlpGrpcEndpoint,
+        '--jaeger-query',
+        stack.jaegerQueryUrl,
+        '--query-port',
+        String(queryPort),
+        '--log-level',
+        'info',
+      ],
+      { ready: /informers started/ },
+    );
     base = `http://127.0.0.1:${queryPort}`;
     ns = await createNamespace('diagj');
     await kubectl(['create', 'deployment', 'fight', '-n', ns, '--image=nginx', '--replicas=1', ...as('creator')]);
@@ -38,17 +56,29 @@ describe('kubetrail diagnose --jaeger-query ← KWOK → serve → Jaeger', () =
 
   it('finds the fight from the spans in Jaeger, through the CLI and through /api/diagnose', async () => {
     const args = ['diagnose', '--jaeger-query', stack.jaegerQueryUrl, '--cluster', stack.clusterName, '--namespace', ns, '--since', since, '--json'];
-    const report = await waitFor(() => {
-      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
-      if (r.status !== 0) return undefined; // only warnings expected: exit 0 at the default --fail-on error
-      const rep = JSON.parse(r.stdout) as Report;
-      const f = rep.findings.find((x) => x.detector === 'fighting');
-      return f && f.data?.flips === 5 ? rep : undefined;
-    }, 'the fight in Jaeger', 120_000, 2000);
+    const report = await waitFor(
+      () => {
+        const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
+        if (r.status !== 0) return undefined; // only warnings expected: exit 0 at the default --fail-on error
+        const rep = JSON.parse(r.stdout) as Report;
+        const f = rep.findings.find((x) => x.detector === 'fighting');
+        return f && f.data?.flips === 5 ? rep : undefined;
+      },
+      'the fight in Jaeger',
+      120_000,
+      2000,
+    );
     const f = report.findings.find((x) => x.detector === 'fighting')!;
-    expect(f).toMatchObject({ severity: 'warning', actors: ['hpa', 'kubectl-loop'], objects: [{ resource: 'deployments', namespace: ns, name: 'fight' }], data: { field: 'spec.replicas' } });
+    expect(f).toMatchObject({
+      severity: 'warning',
+      actors: ['hpa', 'kubectl-loop'],
+      objects: [{ resource: 'deployments', namespace: ns, name: 'fight' }],
+      data: { field: 'spec.replicas' },
+    });
     expect(report.detectors.filter((d) => d.failed)).toEqual([]);
-    const api = (await (await fetch(`${base}/api/diagnose?${new URLSearchParams({ cluster: stack.clusterName, namespace: ns, start: since })}`)).json()) as Report;
+    const api = (await (
+      await fetch(`${base}/api/diagnose?${new URLSearchParams({ cluster: stack.clusterName, namespace: ns, start: since })}`)
+    ).json()) as Report;
     expect(api.findings.find((x) => x.detector === 'fighting')).toMatchObject({ actors: ['hpa', 'kubectl-loop'], data: { flips: 5 } });
     // the evidence link opens the Deployment's trace from Jaeger
     const res = await fetch(`${base}${f.redirect}`, { redirect: 'manual' });

@@ -32,9 +32,28 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
 
   beforeAll(async () => {
     const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(['serve', '--cluster', stack.clusterName, '--kubeconfig', stack.kubeconfig,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1', '--store', store,
-      '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'], { ready: /informers started/ });
+    serve = await startKubetrail(
+      [
+        'serve',
+        '--cluster',
+        stack.clusterName,
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--store',
+        store,
+        '--query-port',
+        String(queryPort),
+        '--query-host',
+        '127.0.0.1',
+        '--log-level',
+        'info',
+      ],
+      { ready: /informers started/ },
+    );
     base = `http://127.0.0.1:${queryPort}`;
     ns = await createNamespace('diag');
     const k = (args: string[], user: string) => kubectl([...args, '-n', ns, ...as(user)]);
@@ -48,19 +67,34 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     // 2. a Deployment whose pods can never schedule
     await kubectl(['apply', '-n', ns, ...as('creator'), '-f', '-'], {
       input: JSON.stringify({
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'picky' },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'picky' },
         spec: {
-          replicas: 2, selector: { matchLabels: { app: 'picky' } },
-          template: { metadata: { labels: { app: 'picky' } }, spec: { nodeSelector: { 'kubetrail.io/no-such-node': 'true' }, containers: [{ name: 'c', image: 'nginx' }] } },
+          replicas: 2,
+          selector: { matchLabels: { app: 'picky' } },
+          template: {
+            metadata: { labels: { app: 'picky' } },
+            spec: { nodeSelector: { 'kubetrail.io/no-such-node': 'true' }, containers: [{ name: 'c', image: 'nginx' }] },
+          },
         },
       }),
     });
     // 3. an owner deleted with --cascade=orphan: its ReplicaSet stays
     await k(['create', 'deployment', 'keeper', '--image=nginx', '--replicas=1'], 'creator');
-    await waitFor(async () => {
-      const rs = await kubectlJson<{ items: { metadata: { ownerReferences?: { name: string }[] }; status: { readyReplicas?: number } }[] }>(['get', 'replicasets', '-n', ns]);
-      return rs.items.some((r) => r.metadata.ownerReferences?.[0]?.name === 'keeper' && r.status.readyReplicas === 1) || undefined;
-    }, 'keeper ready', 120_000);
+    await waitFor(
+      async () => {
+        const rs = await kubectlJson<{ items: { metadata: { ownerReferences?: { name: string }[] }; status: { readyReplicas?: number } }[] }>([
+          'get',
+          'replicasets',
+          '-n',
+          ns,
+        ]);
+        return rs.items.some((r) => r.metadata.ownerReferences?.[0]?.name === 'keeper' && r.status.readyReplicas === 1) || undefined;
+      },
+      'keeper ready',
+      120_000,
+    );
     await k(['delete', 'deployment/keeper', '--cascade=orphan'], 'orphaner');
     // 4. a create/delete loop of one named object
     for (let i = 0; i < 4; i++) {
@@ -72,7 +106,13 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     const staleFile = join(dir, 'stale.json');
     writeFileSync(staleFile, await kubectl(['get', 'configmap', 'stale', '-n', ns, '-o', 'json']));
     await k(['label', 'configmap', 'stale', 'touched=yes'], 'stale-writer');
-    for (let i = 0; i < 6; i++) await k(['replace', '-f', staleFile], 'stale-writer').then(() => { throw new Error('stale replace was accepted'); }, (e: Error) => expect(e.message).toMatch(/Conflict|modified/));
+    for (let i = 0; i < 6; i++)
+      await k(['replace', '-f', staleFile], 'stale-writer').then(
+        () => {
+          throw new Error('stale replace was accepted');
+        },
+        (e: Error) => expect(e.message).toMatch(/Conflict|modified/),
+      );
     // 6. no-op server-side apply of an unchanged manifest in a loop
     const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied', namespace: ns }, data: { a: '1' } });
     for (let i = 0; i < 7; i++) await kubectl(['apply', '--server-side', '--field-manager=applier', ...as('applier'), '-f', '-'], { input: manifest });
@@ -81,15 +121,25 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     await new Promise((r) => setTimeout(r, 8000));
     until = new Date().toISOString();
     const q = new URLSearchParams({ namespace: ns, end: until, ...THRESHOLDS });
-    report = await waitFor(async () => {
-      const res = await fetch(`${base}/api/diagnose?${q}`);
-      expect(res.status).toBe(200);
-      const r = (await res.json()) as Report;
-      const ready = find(r, 'fighting') && find(r, 'unscheduled-pods', has('picky')) && find(r, 'orphans', has('keeper')) &&
-        find(r, 'churn', has('flappy')) && find(r, 'stuck-rollouts', (f) => f.objects[0]!.name === 'picky') && find(r, 'conflicts', (f) => f.actors?.[0] === 'stale-writer' && (f.data?.failures as number) >= 6) &&
-        find(r, 'noop-writes', (f) => (f.data?.writes as number) >= 6);
-      return ready ? r : undefined;
-    }, 'every misbehaviour in /api/diagnose', 120_000, 2000);
+    report = await waitFor(
+      async () => {
+        const res = await fetch(`${base}/api/diagnose?${q}`);
+        expect(res.status).toBe(200);
+        const r = (await res.json()) as Report;
+        const ready =
+          find(r, 'fighting') &&
+          find(r, 'unscheduled-pods', has('picky')) &&
+          find(r, 'orphans', has('keeper')) &&
+          find(r, 'churn', has('flappy')) &&
+          find(r, 'stuck-rollouts', (f) => f.objects[0]!.name === 'picky') &&
+          find(r, 'conflicts', (f) => f.actors?.[0] === 'stale-writer' && (f.data?.failures as number) >= 6) &&
+          find(r, 'noop-writes', (f) => (f.data?.writes as number) >= 6);
+        return ready ? r : undefined;
+      },
+      'every misbehaviour in /api/diagnose',
+      120_000,
+      2000,
+    );
   });
 
   afterAll(async () => {
@@ -100,7 +150,11 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
 
   it('names the two actors fighting over spec.replicas, with the values', () => {
     const f = find(report, 'fighting')!;
-    expect(f).toMatchObject({ severity: 'warning', objects: [{ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'fight' }], actors: ['autoscaler-a', 'autoscaler-b'] });
+    expect(f).toMatchObject({
+      severity: 'warning',
+      objects: [{ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'fight' }],
+      actors: ['autoscaler-a', 'autoscaler-b'],
+    });
     expect(f.data).toMatchObject({ field: 'spec.replicas', flips: 5, changes: 6, changesByActor: { 'autoscaler-a': 3, 'autoscaler-b': 3 } });
     expect(f.evidence.map((e) => [e.user, e.subresource, e.diff])).toContainEqual(['autoscaler-b', 'scale', 'spec.replicas 4 -> 2']);
     expect(report.findings.filter((x) => x.detector === 'fighting')).toHaveLength(1); // the deployment controller following it is no fight
@@ -112,14 +166,20 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     expect(f.objects[0]).toMatchObject({ group: 'apps', resource: 'replicasets' });
     expect(f.objects.filter((o) => o.resource === 'pods')).toHaveLength(2);
     expect(f.title).toMatch(/^2 pods of ReplicaSet .*\/picky-[a-z0-9]+ were never scheduled/);
-    expect((f.data?.messages as string[]).join('\n')).toMatch(/didn't match Pod's node affinity\/selector/);
+    expect(((f.data?.messages ?? []) as string[]).join('\n')).toMatch(/didn't match Pod's node affinity\/selector/);
     expect(f.evidence.some((e) => e.verb === 'event FailedScheduling')).toBe(true);
   });
 
   it('reports the rollout that stalls because its pods cannot schedule', () => {
     const f = find(report, 'stuck-rollouts', (x) => x.objects[0]!.name === 'picky')!;
-    expect(f).toMatchObject({ severity: 'error', objects: [{ group: 'apps', resource: 'deployments', namespace: ns, name: 'picky' }], data: { desired: 2, readyReplicas: 0, availableReplicas: 0 } });
-    expect(f.title).toMatch(/^Deployment .*\/picky has not reached its spec .* after the last change: updatedReplicas \d\/2, readyReplicas 0\/2, availableReplicas 0\/2$/);
+    expect(f).toMatchObject({
+      severity: 'error',
+      objects: [{ group: 'apps', resource: 'deployments', namespace: ns, name: 'picky' }],
+      data: { desired: 2, readyReplicas: 0, availableReplicas: 0 },
+    });
+    expect(f.title).toMatch(
+      /^Deployment .*\/picky has not reached its spec .* after the last change: updatedReplicas \d\/2, readyReplicas 0\/2, availableReplicas 0\/2$/,
+    );
     expect(f.evidence[0]).toMatchObject({ user: 'creator', verb: 'create', object: { name: 'picky' } });
   });
 
@@ -128,7 +188,9 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     expect(f).toMatchObject({ severity: 'warning', data: { relation: 'owner', orphaned: 1, stillThere: 1 } });
     expect(f.objects[0]).toMatchObject({ resource: 'deployments', name: 'keeper' });
     expect(f.objects[1]).toMatchObject({ resource: 'replicasets' });
-    expect(f.title).toMatch(/outlived its deleted owner Deployment .*\/keeper by up to .*orphaned: owner reference removed by system:serviceaccount:kube-system:generic-garbage-collector/);
+    expect(f.title).toMatch(
+      /outlived its deleted owner Deployment .*\/keeper by up to .*orphaned: owner reference removed by system:serviceaccount:kube-system:generic-garbage-collector/,
+    );
     expect(f.actors).toContain('orphaner');
     expect(f.evidence[0]).toMatchObject({ user: 'orphaner', verb: 'delete', object: { name: 'keeper' } });
   });
@@ -152,7 +214,9 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
       const target = new URL(f.redirect, base).searchParams;
       expect(t.spans[0].operationName).toBe(`${target.get('resource')} ${ns}/${target.get('name')}`);
       // the evidence events are on that trace
-      const audits = t.spans.flatMap((s: { logs: { fields: { key: string; value: unknown }[] }[] }) => s.logs.map((l) => l.fields.find((x) => x.key === 'audit')?.value));
+      const audits = t.spans.flatMap((s: { logs: { fields: { key: string; value: unknown }[] }[] }) =>
+        s.logs.map((l) => l.fields.find((x) => x.key === 'audit')?.value),
+      );
       const e = f.evidence.find((x) => x.object.name === target.get('name'))!;
       expect(audits).toContain(`${e.user} ${e.verb}${e.subresource ? ` ${e.subresource}` : ''}`);
     }
@@ -160,12 +224,26 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
 
   it('`kubetrail diagnose --junit` fails CI with the evidence, exit 1; the default --fail-on error too', () => {
     const junit = join(dir, 'diagnose.xml');
-    const args = ['diagnose', '--store', store, '--namespace', ns, '--until', until, '--schedule-timeout', '5s', '--orphan-grace', '5s', '--rollout-timeout', '5s'];
+    const args = [
+      'diagnose',
+      '--store',
+      store,
+      '--namespace',
+      ns,
+      '--until',
+      until,
+      '--schedule-timeout',
+      '5s',
+      '--orphan-grace',
+      '5s',
+      '--rollout-timeout',
+      '5s',
+    ];
     const env = { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' };
     const r = spawnSync(process.execPath, [CLI, ...args, '--fail-on', 'warning', '--junit', junit], { encoding: 'utf8', env });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/ERROR \[unscheduled-pods\] 2 pods of ReplicaSet/);
-    expect(r.stdout).toMatch(/WARN  \[fighting\] autoscaler-a and autoscaler-b keep changing spec.replicas/);
+    expect(r.stdout).toMatch(/WARN {2}\[fighting\] autoscaler-a and autoscaler-b keep changing spec.replicas/);
     const xml = readFileSync(junit, 'utf8');
     for (const d of ['fighting', 'conflicts', 'noop-writes', 'churn', 'unscheduled-pods', 'orphans', 'stuck-rollouts']) {
       expect(xml, d).toMatch(new RegExp(`<testcase classname="kubetrail.diagnose" name="${d}">\\s*<failure `));
@@ -175,7 +253,11 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     const json = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', env });
     expect(json.status).toBe(1); // default --fail-on error: the unscheduled pods
     const cli = JSON.parse(json.stdout) as Report;
-    const serious = (x: Report) => x.findings.filter((f) => f.severity !== 'info').map((f) => [f.detector, f.title]).sort();
+    const serious = (x: Report) =>
+      x.findings
+        .filter((f) => f.severity !== 'info')
+        .map((f) => [f.detector, f.title])
+        .sort();
     expect(serious(cli)).toEqual(serious(report));
     const lenient = spawnSync(process.execPath, [CLI, ...args, '--selector', `apps/deployments/${ns}/fight`], { encoding: 'utf8', env });
     expect(lenient.status, lenient.stdout).toBe(0); // only the fight's findings: warnings

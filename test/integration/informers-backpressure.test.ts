@@ -45,19 +45,46 @@ describe('informers ← real cluster, sink slower than the watch', () => {
     // 5 unacknowledged spans pause the informers: the initial list alone (a kube-root-ca.crt per
     // namespace, 2 spans each, delivered at once) exceeds it, the burst below many times over
     informers = await startInformers({
-      kc, cluster, pipeline: new Pipeline(), sink: store, listWatchOnly: true, include: ['/configmaps'], events: false, maxUnacked: 5,
+      kc,
+      cluster,
+      pipeline: new Pipeline(),
+      sink: store,
+      listWatchOnly: true,
+      include: ['/configmaps'],
+      events: false,
+      maxUnacked: 5,
     });
     await informers.synced;
     ns = await createNamespace('infbp');
     const n = 300;
-    const list = { apiVersion: 'v1', kind: 'List', items: Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `burst-${i}`, namespace: ns }, data: { i: String(i) } })) };
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: Array.from({ length: n }, (_, i) => ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `burst-${i}`, namespace: ns },
+        data: { i: String(i) },
+      })),
+    };
     await kubectl(['create', '-f', '-'], { input: JSON.stringify(list), timeoutMs: 120_000 });
 
-    const found = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ cluster, resource: 'configmaps', namespace: ns, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1000 });
-      const burst = f.filter((x) => x.object.name.startsWith('burst-'));
-      return burst.length >= n ? burst : undefined;
-    }, `all ${n} configmaps in the store`, 120_000);
+    const found = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({
+          cluster,
+          resource: 'configmaps',
+          namespace: ns,
+          startUs: 0,
+          endUs: Number.MAX_SAFE_INTEGER,
+          limit: 1000,
+        });
+        const burst = f.filter((x) => x.object.name.startsWith('burst-'));
+        return burst.length >= n ? burst : undefined;
+      },
+      `all ${n} configmaps in the store`,
+      120_000,
+    );
     expect(new Set(found.map((f) => f.object.name)).size).toBe(n); // each once, none missing
     expect(await pauses()).toBeGreaterThan(before);
   });

@@ -47,21 +47,38 @@ describe('informers ← real cluster', () => {
   it('list-watch-only mode turns watched changes into event spans with diffs', async () => {
     const kc = loadKubeConfig({ kubeconfig: stack.kubeconfig });
     informers = await startInformers({
-      kc, cluster, pipeline: new Pipeline(), sink: store, listWatchOnly: true, include: ['/configmaps', '/namespaces'],
+      kc,
+      cluster,
+      pipeline: new Pipeline(),
+      sink: store,
+      listWatchOnly: true,
+      include: ['/configmaps', '/namespaces'],
     });
     await informers.synced;
     ns = await createNamespace('inf');
     await kubectl(['create', 'configmap', 'settings', '-n', ns, '--from-literal=mode=blue']);
     await kubectl(['patch', 'configmap', 'settings', '-n', ns, '--type=merge', '-p', '{"data":{"mode":"green"}}']);
 
-    const spans = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ cluster, resource: 'configmaps', namespace: ns, name: 'settings', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
-      if (!f[0]) return undefined;
-      const key = objectKey(f[0].object);
-      const all = (await Promise.all(f[0].windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
-      const ev = all.filter((s) => s.kind === 'event');
-      return ev.some((s) => String(s.attributes.diff ?? '').includes('green')) ? ev : undefined;
-    }, 'the configmap change spans', 60_000);
+    const spans = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({
+          cluster,
+          resource: 'configmaps',
+          namespace: ns,
+          name: 'settings',
+          startUs: 0,
+          endUs: Number.MAX_SAFE_INTEGER,
+          limit: 1,
+        });
+        if (!f[0]) return undefined;
+        const key = objectKey(f[0].object);
+        const all = (await Promise.all(f[0].windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
+        const ev = all.filter((s) => s.kind === 'event');
+        return ev.some((s) => String(s.attributes.diff ?? '').includes('green')) ? ev : undefined;
+      },
+      'the configmap change spans',
+      60_000,
+    );
     const update = spans.find((s) => String(s.attributes.diff ?? '').includes('green'))!;
     expect(String(update.attributes.diff)).toMatch(/data\.mode "blue" -> "green"/);
     expect(update.attributes.fieldManager).toBeTruthy();

@@ -28,7 +28,9 @@ function storedWatchNames(path: string, namespace: string): Set<string> {
   if (!existsSync(path)) return new Set();
   const db = new DatabaseSync(path, { readOnly: true });
   try {
-    const rows = db.prepare("SELECT obj_name FROM spans WHERE kind = 'event' AND resource = 'configmaps' AND namespace = ?").all(namespace) as { obj_name: string }[];
+    const rows = db.prepare("SELECT obj_name FROM spans WHERE kind = 'event' AND resource = 'configmaps' AND namespace = ?").all(namespace) as {
+      obj_name: string;
+    }[];
     return new Set(rows.map((r) => r.obj_name));
   } finally {
     db.close();
@@ -43,21 +45,70 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     const store = join(dir, 'lease.sqlite');
     const cluster = stack.clusterName;
     const [pa, pb, pt] = await freePorts(3);
-    const receiverArgs = (port: number) => ['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'receive',
-      '--kafka-partitions', '2', '--cluster', cluster, '--kubeconfig', stack.kubeconfig, '--watch-resource', '/configmaps', '--no-events',
-      '--kafka-lease-namespace', ns, '--kafka-lease-duration', '6s', '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-query'];
+    const receiverArgs = (port: number) => [
+      'serve',
+      '--kafka-brokers',
+      stack.kafkaBroker,
+      '--kafka-topic',
+      topic,
+      '--role',
+      'receive',
+      '--kafka-partitions',
+      '2',
+      '--cluster',
+      cluster,
+      '--kubeconfig',
+      stack.kubeconfig,
+      '--watch-resource',
+      '/configmaps',
+      '--no-events',
+      '--kafka-lease-namespace',
+      ns,
+      '--kafka-lease-duration',
+      '6s',
+      '--webhook-host',
+      '127.0.0.1',
+      '--webhook-port',
+      String(port),
+      '--no-query',
+    ];
     const a = await startKubetrail(receiverArgs(pa!), { ready: /audit webhook listening/ });
     running.push(a);
     const b = await startKubetrail(receiverArgs(pb!), { ready: /audit webhook listening/ });
     running.push(b);
-    const t = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`, '--store', store,
-      '--cluster', cluster, '--list-watch-only', '--no-informers', '--webhook-host', '127.0.0.1', '--webhook-port', String(pt), '--no-query'],
-    { ready: /tracing from Kafka/ });
+    const t = await startKubetrail(
+      [
+        'serve',
+        '--kafka-brokers',
+        stack.kafkaBroker,
+        '--kafka-topic',
+        topic,
+        '--role',
+        'trace',
+        '--kafka-group',
+        `${topic}-g`,
+        '--store',
+        store,
+        '--cluster',
+        cluster,
+        '--list-watch-only',
+        '--no-informers',
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(pt),
+        '--no-query',
+      ],
+      { ready: /tracing from Kafka/ },
+    );
     running.push(t);
 
     const LEADS = /informer leader: watching the cluster/;
-    const leader = await waitFor(() => (LEADS.test(a.output()) ? a : LEADS.test(b.output()) ? b : undefined), 'an informer leader', 60_000)
-      .catch((err: Error) => { throw new Error(`${err.message}\nreceiver a:\n${a.output().slice(-3000)}\nreceiver b:\n${b.output().slice(-2000)}`); });
+    const leader = await waitFor(() => (LEADS.test(a.output()) ? a : LEADS.test(b.output()) ? b : undefined), 'an informer leader', 60_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\nreceiver a:\n${a.output().slice(-3000)}\nreceiver b:\n${b.output().slice(-2000)}`);
+      },
+    );
     const follower = leader === a ? b : a;
     // only one watches
     expect(LEADS.test(follower.output())).toBe(false);
@@ -77,15 +128,32 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     for (const n of after) await kubectl(['create', 'configmap', n, '-n', ns, '--from-literal', 'k=v']);
 
     // every ConfigMap the audit log shows created in the namespace has its span
-    const created = await waitFor(() => {
-      const names = new Set<string>();
-      for (const line of readFileSync(stack.auditLogPath, 'utf8').split('\n')) {
-        if (!line.includes(`"namespace":"${ns}"`)) continue;
-        const e = JSON.parse(line) as { stage: string; verb: string; objectRef?: { resource?: string; name?: string; namespace?: string }; responseStatus?: { code?: number } };
-        if (e.stage === 'ResponseComplete' && e.verb === 'create' && e.objectRef?.resource === 'configmaps' && e.objectRef.namespace === ns && (e.responseStatus?.code ?? 0) < 300 && e.objectRef.name) names.add(e.objectRef.name);
-      }
-      return [...before, ...during, ...after].every((n) => names.has(n)) && names;
-    }, 'the creates in the audit log', 60_000);
+    const created = await waitFor(
+      () => {
+        const names = new Set<string>();
+        for (const line of readFileSync(stack.auditLogPath, 'utf8').split('\n')) {
+          if (!line.includes(`"namespace":"${ns}"`)) continue;
+          const e = JSON.parse(line) as {
+            stage: string;
+            verb: string;
+            objectRef?: { resource?: string; name?: string; namespace?: string };
+            responseStatus?: { code?: number };
+          };
+          if (
+            e.stage === 'ResponseComplete' &&
+            e.verb === 'create' &&
+            e.objectRef?.resource === 'configmaps' &&
+            e.objectRef.namespace === ns &&
+            (e.responseStatus?.code ?? 0) < 300 &&
+            e.objectRef.name
+          )
+            names.add(e.objectRef.name);
+        }
+        return [...before, ...during, ...after].every((n) => names.has(n)) && names;
+      },
+      'the creates in the audit log',
+      60_000,
+    );
     await waitFor(() => [...created].every((n) => storedWatchNames(store, ns).has(n)), 'every created ConfigMap traced', 90_000);
     const newLease = await kubectlJson(['get', 'lease', `kubetrail-informers-${cluster}`, '-n', ns]);
     expect(newLease.spec.holderIdentity).not.toBe(lease.spec.holderIdentity);
@@ -100,27 +168,88 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
       const topic = `kt-multi-${randomBytes(3).toString('hex')}`;
       const store = join(dir, 'multi.sqlite');
       const [pr, pt] = await freePorts(2);
-      const r = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', '2',
-        '--kubeconfig', stack.kubeconfig, '--cluster-context', `kwok-a=${context}`, '--cluster-context', `kwok-b=${context}`,
-        '--watch-resource', '/configmaps', '--no-events', '--kafka-lease-namespace', ns2, '--webhook-host', '127.0.0.1', '--webhook-port', String(pr), '--no-query'],
-      { ready: /audit webhook listening/ });
+      const r = await startKubetrail(
+        [
+          'serve',
+          '--kafka-brokers',
+          stack.kafkaBroker,
+          '--kafka-topic',
+          topic,
+          '--role',
+          'receive',
+          '--kafka-partitions',
+          '2',
+          '--kubeconfig',
+          stack.kubeconfig,
+          '--cluster-context',
+          `kwok-a=${context}`,
+          '--cluster-context',
+          `kwok-b=${context}`,
+          '--watch-resource',
+          '/configmaps',
+          '--no-events',
+          '--kafka-lease-namespace',
+          ns2,
+          '--webhook-host',
+          '127.0.0.1',
+          '--webhook-port',
+          String(pr),
+          '--no-query',
+        ],
+        { ready: /audit webhook listening/ },
+      );
       running.push(r);
-      const t = await startKubetrail(['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`, '--store', store,
-        '--cluster-context', `kwok-a=${context}`, '--cluster-context', `kwok-b=${context}`, '--list-watch-only', '--no-informers',
-        '--webhook-host', '127.0.0.1', '--webhook-port', String(pt), '--no-query'], { ready: /tracing from Kafka/ });
+      const t = await startKubetrail(
+        [
+          'serve',
+          '--kafka-brokers',
+          stack.kafkaBroker,
+          '--kafka-topic',
+          topic,
+          '--role',
+          'trace',
+          '--kafka-group',
+          `${topic}-g`,
+          '--store',
+          store,
+          '--cluster-context',
+          `kwok-a=${context}`,
+          '--cluster-context',
+          `kwok-b=${context}`,
+          '--list-watch-only',
+          '--no-informers',
+          '--webhook-host',
+          '127.0.0.1',
+          '--webhook-port',
+          String(pt),
+          '--no-query',
+        ],
+        { ready: /tracing from Kafka/ },
+      );
       running.push(t);
       await waitFor(() => (r.output().match(/informer leader: watching the cluster/g) ?? []).length >= 2, 'informers of both clusters', 60_000);
       await kubectl(['create', 'configmap', 'both', '-n', ns2, '--from-literal', 'k=v']);
-      await waitFor(() => {
-        if (!existsSync(store)) return false;
-        const db = new DatabaseSync(store, { readOnly: true });
-        try {
-          const rows = db.prepare("SELECT DISTINCT cluster FROM spans WHERE kind = 'event' AND namespace = ? AND obj_name = 'both'").all(ns2) as { cluster: string }[];
-          return rows.map((x) => x.cluster).sort().join(',') === 'kwok-a,kwok-b';
-        } finally {
-          db.close();
-        }
-      }, 'the ConfigMap traced under both cluster names', 90_000).catch((err: Error) => {
+      await waitFor(
+        () => {
+          if (!existsSync(store)) return false;
+          const db = new DatabaseSync(store, { readOnly: true });
+          try {
+            const rows = db.prepare("SELECT DISTINCT cluster FROM spans WHERE kind = 'event' AND namespace = ? AND obj_name = 'both'").all(ns2) as {
+              cluster: string;
+            }[];
+            return (
+              rows
+                .map((x) => x.cluster)
+                .sort()
+                .join(',') === 'kwok-a,kwok-b'
+            );
+          } finally {
+            db.close();
+          }
+        },
+        'the ConfigMap traced under both cluster names',
+        90_000,
+      ).catch((err: Error) => {
         const db = existsSync(store) ? new DatabaseSync(store, { readOnly: true }) : undefined;
         const rows = db?.prepare("SELECT cluster, namespace, obj_name, name FROM spans WHERE kind = 'event' LIMIT 20").all();
         db?.close();

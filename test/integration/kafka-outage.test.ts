@@ -19,7 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-outage-'));
 const workdir = join(dir, 'kafka');
 const running: RunningKubetrail[] = [];
 let kafkaArgs: string[] = [];
-const kafka = (cmd: 'up' | 'down') => execFileSync('bash', [kafkaSh, cmd, ...(cmd === 'up' ? kafkaArgs : []), '--workdir', workdir], { stdio: ['ignore', 'ignore', 'inherit'] });
+const kafka = (cmd: 'up' | 'down') =>
+  execFileSync('bash', [kafkaSh, cmd, ...(cmd === 'up' ? kafkaArgs : []), '--workdir', workdir], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop('SIGKILL')));
@@ -39,14 +40,44 @@ describe('Kafka outage under load', () => {
     const topic = 'kubetrail-audit';
     const store = join(dir, 'outage.sqlite');
     const receiver = await startKubetrail(
-      ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', '4',
-        '--webhook-host', '127.0.0.1', '--webhook-port', String(rPort), '--no-informers', '--no-query'],
+      [
+        'serve',
+        '--kafka-brokers',
+        broker,
+        '--kafka-topic',
+        topic,
+        '--role',
+        'receive',
+        '--kafka-partitions',
+        '4',
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(rPort),
+        '--no-informers',
+        '--no-query',
+      ],
       { ready: /audit webhook listening/ },
     );
     running.push(receiver);
     const tracer = await startKubetrail(
-      ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'trace', '--store', store,
-        '--webhook-host', '127.0.0.1', '--webhook-port', String(tPort), '--no-informers', '--no-query'],
+      [
+        'serve',
+        '--kafka-brokers',
+        broker,
+        '--kafka-topic',
+        topic,
+        '--role',
+        'trace',
+        '--store',
+        store,
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(tPort),
+        '--no-informers',
+        '--no-query',
+      ],
       { ready: /tracing from Kafka/ },
     );
     running.push(tracer);
@@ -75,7 +106,8 @@ describe('Kafka outage under load', () => {
       let status: number;
       try {
         const res = await fetch(`${url}/audit/kafka-o`, {
-          method: 'POST', headers: { 'content-type': 'application/json' },
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items }),
           signal: AbortSignal.timeout(30_000),
         });
@@ -99,10 +131,15 @@ describe('Kafka outage under load', () => {
     expect(readyzDuringOutage).toBe(503);
     expect(acked).toHaveLength(events.length);
 
-    const stored = await waitFor(() => {
-      const s = storedEvents(store, 'kafka-o');
-      return s.length >= acked.length && s;
-    }, `${acked.length} event spans in the store`, 240_000, 1000);
+    const stored = await waitFor(
+      () => {
+        const s = storedEvents(store, 'kafka-o');
+        return s.length >= acked.length && s;
+      },
+      `${acked.length} event spans in the store`,
+      240_000,
+      1000,
+    );
     expect(new Set(stored.map((s) => s.auditId))).toEqual(new Set(acked));
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(tracer.child.exitCode).toBeNull();

@@ -25,8 +25,23 @@ afterAll(async () => {
 async function receiver(broker: string, topic: string): Promise<{ url: string; proc: RunningKubetrail }> {
   const [port] = await freePorts(1);
   const proc = await startKubetrail(
-    ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'receive', '--kafka-partitions', '4',
-      '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+    [
+      'serve',
+      '--kafka-brokers',
+      broker,
+      '--kafka-topic',
+      topic,
+      '--role',
+      'receive',
+      '--kafka-partitions',
+      '4',
+      '--webhook-host',
+      '127.0.0.1',
+      '--webhook-port',
+      String(port),
+      '--no-informers',
+      '--no-query',
+    ],
     { ready: /audit webhook listening/ },
   );
   running.push(proc);
@@ -36,8 +51,27 @@ async function receiver(broker: string, topic: string): Promise<{ url: string; p
 async function tracer(broker: string, topic: string, group: string, store: string): Promise<RunningKubetrail> {
   const [port] = await freePorts(1);
   const proc = await startKubetrail(
-    ['serve', '--kafka-brokers', broker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', group, '--store', store,
-      '--kafka-session-timeout', '10s', '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+    [
+      'serve',
+      '--kafka-brokers',
+      broker,
+      '--kafka-topic',
+      topic,
+      '--role',
+      'trace',
+      '--kafka-group',
+      group,
+      '--store',
+      store,
+      '--kafka-session-timeout',
+      '10s',
+      '--webhook-host',
+      '127.0.0.1',
+      '--webhook-port',
+      String(port),
+      '--no-informers',
+      '--no-query',
+    ],
     { ready: /tracing from Kafka/ },
   );
   running.push(proc);
@@ -50,7 +84,8 @@ async function post(url: string, cluster: string, events: Record<string, unknown
   for (let i = 0; i < events.length; i += batch) {
     const items = events.slice(i, i + batch);
     const res = await fetch(`${url}/audit/${cluster}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items }),
     });
     await res.text();
@@ -76,10 +111,14 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     const acked = await post(r.url, 'kafka-a', events, 100);
     expect(acked).toHaveLength(500);
 
-    const stored = await waitFor(() => {
-      const s = storedEvents(store, 'kafka-a');
-      return s.length >= acked.length && s;
-    }, `${acked.length} event spans in the store`, 120_000);
+    const stored = await waitFor(
+      () => {
+        const s = storedEvents(store, 'kafka-a');
+        return s.length >= acked.length && s;
+      },
+      `${acked.length} event spans in the store`,
+      120_000,
+    );
     expect(stored.map((s) => s.auditId).sort()).toEqual([...acked].sort());
     for (const s of stored) {
       const want = expectedDiff(s.auditId);
@@ -117,21 +156,29 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
       });
       const events = auditStream({ objects: 5, updates: 2, namespace: 'bad' });
       const acked = await post(r.url, 'kafka-b', events);
-      const stored = await waitFor(() => {
-        const s = storedEvents(store, 'kafka-b');
-        return s.length >= acked.length && s;
-      }, 'the good events after the bad messages', 120_000);
+      const stored = await waitFor(
+        () => {
+          const s = storedEvents(store, 'kafka-b');
+          return s.length >= acked.length && s;
+        },
+        'the good events after the bad messages',
+        120_000,
+      );
       expect(stored.map((s) => s.auditId).sort()).toEqual([...acked].sort());
       // every bad message was reported, and the group's offsets reached the end of the topic
       expect(t.output()).toMatch(/message is not JSON/);
       expect(t.output()).toMatch(/message has no valid cluster|unknown message kind/);
       expect(t.output()).toMatch(/empty message/);
       const ends = await admin.fetchTopicOffsets(topic);
-      await waitFor(async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        // an empty partition has nothing to commit (-1)
-        return ends.every((e) => e.high === '0' || committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
-      }, 'committed offsets at the end of every partition', 30_000);
+      await waitFor(
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          // an empty partition has nothing to commit (-1)
+          return ends.every((e) => e.high === '0' || committed!.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+        },
+        'committed offsets at the end of every partition',
+        30_000,
+      );
       expect(t.child.exitCode).toBeNull();
       expect(t.output()).not.toMatch(/consumer crashed/);
     } finally {
@@ -168,16 +215,21 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     await waitFor(() => storedEvents(stores[0]!, 'kafka-c').length > 1000, 'tracer 1 tracing', 120_000);
     await t1.stop('SIGKILL');
     const t2Before = t2.output().length;
-    acked.push(...await post(r.url, 'kafka-c', events.slice(half), 500));
+    acked.push(...(await post(r.url, 'kafka-c', events.slice(half), 500)));
     expect(acked).toHaveLength(events.length);
 
-    const union = await waitFor(() => {
-      const byId = new Map<string, (string | undefined)[]>();
-      for (const path of stores) {
-        for (const s of storedEvents(path, 'kafka-c')) byId.set(s.auditId, [...(byId.get(s.auditId) ?? []), s.diff]);
-      }
-      return byId.size >= acked.length && byId;
-    }, `${acked.length} events in the stores`, 540_000, 2000);
+    const union = await waitFor(
+      () => {
+        const byId = new Map<string, (string | undefined)[]>();
+        for (const path of stores) {
+          for (const s of storedEvents(path, 'kafka-c')) byId.set(s.auditId, [...(byId.get(s.auditId) ?? []), s.diff]);
+        }
+        return byId.size >= acked.length && byId;
+      },
+      `${acked.length} events in the stores`,
+      540_000,
+      2000,
+    );
     expect([...union.keys()].sort()).toEqual([...acked].sort());
     // traced in both stores (redelivered after the kill): the same span (derived ID) with the same diff
     let mismatched = 0;
@@ -198,8 +250,25 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     const r = await receiver(stack.kafkaBroker, topic);
     const [port] = await freePorts(1);
     const t = await startKubetrail(
-      ['serve', '--kafka-brokers', stack.kafkaBroker, '--kafka-topic', topic, '--role', 'trace', '--kafka-group', `${topic}-g`,
-        '--otlp-endpoint', stack.otlpGrpcEndpoint, '--webhook-host', '127.0.0.1', '--webhook-port', String(port), '--no-informers', '--no-query'],
+      [
+        'serve',
+        '--kafka-brokers',
+        stack.kafkaBroker,
+        '--kafka-topic',
+        topic,
+        '--role',
+        'trace',
+        '--kafka-group',
+        `${topic}-g`,
+        '--otlp-endpoint',
+        stack.otlpGrpcEndpoint,
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(port),
+        '--no-informers',
+        '--no-query',
+      ],
       { ready: /tracing from Kafka/ },
     );
     running.push(t);
@@ -208,22 +277,27 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     const acked = await post(r.url, cluster, events, 50);
     const w = windowStartSec(Date.parse('2026-12-01T12:00:00Z') * 1000, 1800);
     const found = new Map<string, { spanID: string; diff: unknown }[]>();
-    await waitFor(async () => {
-      for (let i = 0; i < 20; i++) {
-        const traceId = rawTraceId(`${cluster}//configmaps/jaeger/cm-${i}`, w);
-        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`);
-        if (!res.ok) return false;
-        const body = (await res.json()) as { data: { spans: { spanID: string; tags: { key: string; value: unknown }[] }[] }[] };
-        for (const span of body.data[0]?.spans ?? []) {
-          const tags = Object.fromEntries(span.tags.map((x) => [x.key, x.value]));
-          if (typeof tags.auditId !== 'string') continue;
-          const list = found.get(tags.auditId) ?? [];
-          if (!list.some((x) => x.spanID === span.spanID)) list.push({ spanID: span.spanID, diff: tags.diff });
-          found.set(tags.auditId, list);
+    await waitFor(
+      async () => {
+        for (let i = 0; i < 20; i++) {
+          const traceId = rawTraceId(`${cluster}//configmaps/jaeger/cm-${i}`, w);
+          const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`);
+          if (!res.ok) return false;
+          const body = (await res.json()) as { data: { spans: { spanID: string; tags: { key: string; value: unknown }[] }[] }[] };
+          for (const span of body.data[0]?.spans ?? []) {
+            const tags = Object.fromEntries(span.tags.map((x) => [x.key, x.value]));
+            if (typeof tags.auditId !== 'string') continue;
+            const list = found.get(tags.auditId) ?? [];
+            if (!list.some((x) => x.spanID === span.spanID)) list.push({ spanID: span.spanID, diff: tags.diff });
+            found.set(tags.auditId, list);
+          }
         }
-      }
-      return found.size >= acked.length;
-    }, `${acked.length} event spans in Jaeger`, 120_000, 1000);
+        return found.size >= acked.length;
+      },
+      `${acked.length} event spans in Jaeger`,
+      120_000,
+      1000,
+    );
     expect([...found.keys()].sort()).toEqual([...acked].sort());
     for (const [id, list] of found) {
       expect(list, id).toHaveLength(1); // one span ID per event

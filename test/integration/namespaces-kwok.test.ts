@@ -48,12 +48,16 @@ describe('namespaces and nameless failures ← real kube-apiserver', () => {
     const name = `kt-ns-${randomBytes(3).toString('hex')}`;
     await kubectl(['create', 'namespace', name]);
     await kubectl(['delete', 'namespace', name, '--wait=false']);
-    const found = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ ...ALL, cluster: stack.clusterName, resource: 'namespaces', name });
-      if (f.length !== 1) return f.length > 1 ? f : undefined;
-      const verbs = (await eventsOf(f[0]!)).map((s) => String(s.attributes.verb));
-      return verbs.includes('create') && verbs.includes('delete') ? f : undefined;
-    }, `the namespace ${name}, created and deleted, in the store`, 90_000);
+    const found = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({ ...ALL, cluster: stack.clusterName, resource: 'namespaces', name });
+        if (f.length !== 1) return f.length > 1 ? f : undefined;
+        const verbs = (await eventsOf(f[0]!)).map((s) => String(s.attributes.verb));
+        return verbs.includes('create') && verbs.includes('delete') ? f : undefined;
+      },
+      `the namespace ${name}, created and deleted, in the store`,
+      90_000,
+    );
     expect(found.map((f) => objectKey(f.object))).toEqual([`${stack.clusterName}//namespaces//${name}`]);
   });
 
@@ -61,19 +65,33 @@ describe('namespaces and nameless failures ← real kube-apiserver', () => {
     const ns = await createNamespace('kt-term');
     cleanup.push(() => deleteNamespace(ns));
     // a finalizer on a ConfigMap holds the namespace in Terminating
-    await kubectl(['create', '-n', ns, '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hold', finalizers: ['kubetrail.io/test-hold'] } }) });
+    await kubectl(['create', '-n', ns, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hold', finalizers: ['kubetrail.io/test-hold'] } }),
+    });
     cleanup.push(() => kubectl(['patch', 'configmap', 'hold', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']));
     await kubectl(['delete', 'namespace', ns, '--wait=false']);
-    await waitFor(async () => (await kubectl(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).trim() === 'Terminating' || undefined, `namespace ${ns} Terminating`, 60_000);
-    const refused = await kubectl(['create', '-n', ns, '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'late-' } }) })
-      .then(() => 'created', (e: Error) => e.message);
+    await waitFor(
+      async () => (await kubectl(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).trim() === 'Terminating' || undefined,
+      `namespace ${ns} Terminating`,
+      60_000,
+    );
+    const refused = await kubectl(['create', '-n', ns, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'late-' } }),
+    }).then(
+      () => 'created',
+      (e: Error) => e.message,
+    );
     expect(refused).toMatch(/forbidden|terminat/i);
-    const [ev] = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ ...ALL, cluster: stack.clusterName, resource: 'configmaps', namespace: ns, name: 'late-' });
-      if (!f.length) return undefined;
-      const evs = (await eventsOf(f[0]!)).filter((s) => s.error);
-      return evs.length ? evs : undefined;
-    }, 'the refused create in the store', 90_000);
+    const [ev] = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({ ...ALL, cluster: stack.clusterName, resource: 'configmaps', namespace: ns, name: 'late-' });
+        if (!f.length) return undefined;
+        const evs = (await eventsOf(f[0]!)).filter((s) => s.error);
+        return evs.length ? evs : undefined;
+      },
+      'the refused create in the store',
+      90_000,
+    );
     expect(ev!.name).toBe('create');
     expect(ev!.attributes.code).toBe(403);
     expect(ev!.error).toMatch(/^Forbidden: .*terminat/);

@@ -10,8 +10,19 @@ import { waitFor } from '../setup/wait.ts';
 
 const stack = inject('stack');
 
-interface JaegerSpan { traceID: string; spanID: string; operationName: string; startTime: number; duration: number; references: { refType: string; spanID: string }[]; tags: { key: string; value: unknown }[]; processID: string }
-interface JaegerTraceJson { data: { traceID: string; spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }[] }
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  startTime: number;
+  duration: number;
+  references: { refType: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+  processID: string;
+}
+interface JaegerTraceJson {
+  data: { traceID: string; spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }[];
+}
 
 function traceOf(o: ObjectRef, nowUs: number): SpanRecord[] {
   const key = objectKey(o);
@@ -20,10 +31,35 @@ function traceOf(o: ObjectRef, nowUs: number): SpanRecord[] {
   const root = objectSpanId(key, w);
   const attrs = { cluster: o.cluster, group: o.group, resource: o.resource, namespace: o.namespace, name: o.name };
   return [
-    { traceId, spanId: root, kind: 'object', name: 'deployments', startUs: w * 1e6, endUs: (w + 1800) * 1e6, object: o, attributes: { ...attrs, nestLevel: 'object' } },
-    { traceId, spanId: eventSpanId('audit-1', key), parentSpanId: root, kind: 'event', name: 'update', startUs: nowUs, endUs: nowUs + 1500, object: o,
-      attributes: { ...attrs, nestLevel: 'event', verb: 'update', user: 'system:serviceaccount:kube-system:deployment-controller', code: 409, diff: 'spec.replicas 2 -> 4' },
-      error: 'Conflict: the object has been modified' },
+    {
+      traceId,
+      spanId: root,
+      kind: 'object',
+      name: 'deployments',
+      startUs: w * 1e6,
+      endUs: (w + 1800) * 1e6,
+      object: o,
+      attributes: { ...attrs, nestLevel: 'object' },
+    },
+    {
+      traceId,
+      spanId: eventSpanId('audit-1', key),
+      parentSpanId: root,
+      kind: 'event',
+      name: 'update',
+      startUs: nowUs,
+      endUs: nowUs + 1500,
+      object: o,
+      attributes: {
+        ...attrs,
+        nestLevel: 'event',
+        verb: 'update',
+        user: 'system:serviceaccount:kube-system:deployment-controller',
+        code: 409,
+        diff: 'spec.replicas 2 -> 4',
+      },
+      error: 'Conflict: the object has been modified',
+    },
   ];
 }
 
@@ -34,12 +70,16 @@ describe('OTLP sink → Jaeger', () => {
     const spans = traceOf(o, Date.now() * 1000);
     await sink.write(spans); // resolves once Jaeger acknowledged
     expect(sink.pending()).toBe(0);
-    const trace = await waitFor(async () => {
-      const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
-      if (!res.ok) return undefined;
-      const body = (await res.json()) as JaegerTraceJson;
-      return body.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
-    }, 'the trace in Jaeger', 60_000);
+    const trace = await waitFor(
+      async () => {
+        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
+        if (!res.ok) return undefined;
+        const body = (await res.json()) as JaegerTraceJson;
+        return body.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
+      },
+      'the trace in Jaeger',
+      60_000,
+    );
     expect(trace.traceID).toBe(spans[0]!.traceId);
     const event = trace.spans.find((s) => s.spanID === spans[1]!.spanId)!;
     expect(event.operationName).toBe('update');
@@ -62,10 +102,14 @@ describe('OTLP sink → Jaeger', () => {
     const spans = traceOf(o, Date.now() * 1000);
     await sink.write(spans);
     await sink.write(spans);
-    const trace = await waitFor(async () => {
-      const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
-      return res.ok ? ((await res.json()) as JaegerTraceJson).data?.[0] : undefined;
-    }, 'the trace', 60_000);
+    const trace = await waitFor(
+      async () => {
+        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${spans[0]!.traceId}`);
+        return res.ok ? ((await res.json()) as JaegerTraceJson).data?.[0] : undefined;
+      },
+      'the trace',
+      60_000,
+    );
     expect(trace.spans.map((s) => s.spanID).sort()).toEqual(spans.map((s) => s.spanId).sort());
     await sink.close();
   });
@@ -73,16 +117,26 @@ describe('OTLP sink → Jaeger', () => {
   it('acknowledges many concurrent writers, each once its own spans are in Jaeger, and refuses writes after close', async () => {
     const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint, batchSize: 3, concurrency: 2 });
     const nowUs = Date.now() * 1000;
-    const objects: ObjectRef[] = Array.from({ length: 20 }, (_, i) => ({ cluster: 'kt-otlp', group: 'apps', resource: 'deployments', namespace: 'default', name: `many-${nowUs}-${i}` }));
+    const objects: ObjectRef[] = Array.from({ length: 20 }, (_, i) => ({
+      cluster: 'kt-otlp',
+      group: 'apps',
+      resource: 'deployments',
+      namespace: 'default',
+      name: `many-${nowUs}-${i}`,
+    }));
     const traces = objects.map((o) => traceOf(o, nowUs));
     await Promise.all(traces.map((t) => sink.write(t)));
     expect(sink.pending()).toBe(0);
     for (const t of [traces[0]!, traces[19]!]) {
-      const trace = await waitFor(async () => {
-        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${t[0]!.traceId}`);
-        const body = res.ok ? ((await res.json()) as JaegerTraceJson) : undefined;
-        return body?.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
-      }, 'the trace in Jaeger', 60_000);
+      const trace = await waitFor(
+        async () => {
+          const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${t[0]!.traceId}`);
+          const body = res.ok ? ((await res.json()) as JaegerTraceJson) : undefined;
+          return body?.data?.[0]?.spans.length === 2 ? body.data[0] : undefined;
+        },
+        'the trace in Jaeger',
+        60_000,
+      );
       expect(trace.spans.map((s) => s.spanID).sort()).toEqual(t.map((s) => s.spanId).sort());
     }
     await sink.close();

@@ -19,29 +19,46 @@ import { registry } from '../../src/core/metrics.ts';
 
 const stack = inject('stack');
 
-interface JaegerTraceJson { data: { spans: { spanID: string; operationName: string; tags: { key: string; value: unknown }[] }[] }[] }
+interface JaegerTraceJson {
+  data: { spans: { spanID: string; operationName: string; tags: { key: string; value: unknown }[] }[] }[];
+}
 
 /** A pod of about 18 KB of JSON, like one with many env variables and a long annotation. */
 function bigPodEvents(prefix: string, n: number, at = 0) {
-  return Array.from({ length: n }, (_, i) => auditEvent({
-    verb: 'create', resource: 'pods', kind: 'Pod', namespace: 'default', name: `${prefix}-${i}`, at: at + i / 1000,
-    object: {
-      metadata: { name: `${prefix}-${i}`, namespace: 'default', uid: `uid-${prefix}-${i}`, annotations: { 'example.com/config': 'c'.repeat(9000) } },
-      spec: { containers: [{ name: 'app', image: 'busybox', env: Array.from({ length: 60 }, (_, j) => ({ name: `VAR_${j}`, value: `value-${j}-`.padEnd(120, 'v') })) }] },
-    },
-  }));
+  return Array.from({ length: n }, (_, i) =>
+    auditEvent({
+      verb: 'create',
+      resource: 'pods',
+      kind: 'Pod',
+      namespace: 'default',
+      name: `${prefix}-${i}`,
+      at: at + i / 1000,
+      object: {
+        metadata: { name: `${prefix}-${i}`, namespace: 'default', uid: `uid-${prefix}-${i}`, annotations: { 'example.com/config': 'c'.repeat(9000) } },
+        spec: {
+          containers: [
+            { name: 'app', image: 'busybox', env: Array.from({ length: 60 }, (_, j) => ({ name: `VAR_${j}`, value: `value-${j}-`.padEnd(120, 'v') })) },
+          ],
+        },
+      },
+    }),
+  );
 }
 
 const podRef = (name: string): ObjectRef => ({ cluster: 'kt-limits', group: '', resource: 'pods', namespace: 'default', name });
 
 async function jaegerTrace(o: ObjectRef, atMs: number) {
   const id = rawTraceId(objectKey(o), windowStartSec(atMs * 1000, 1800));
-  return waitFor(async () => {
-    const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${id}`);
-    if (!res.ok) return undefined;
-    const t = ((await res.json()) as JaegerTraceJson).data?.[0];
-    return t && t.spans.some((s) => s.operationName === 'create') ? t : undefined;
-  }, `the trace of ${o.name} in Jaeger`, 60_000);
+  return waitFor(
+    async () => {
+      const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${id}`);
+      if (!res.ok) return undefined;
+      const t = ((await res.json()) as JaegerTraceJson).data?.[0];
+      return t?.spans.some((s) => s.operationName === 'create') ? t : undefined;
+    },
+    `the trace of ${o.name} in Jaeger`,
+    60_000,
+  );
 }
 
 describe('OTLP exports above the collector message limit → real Jaeger (4 MiB)', () => {
@@ -74,7 +91,12 @@ describe('OTLP exports above the collector message limit → real Jaeger (4 MiB)
   it('a replay of such a log succeeds and every pod is in Jaeger', async () => {
     const prefix = `replay-${Date.now()}`;
     const file = join(dir, 'audit.log');
-    writeFileSync(file, `${bigPodEvents(prefix, 400).map((e) => JSON.stringify(e)).join('\n')}\n`);
+    writeFileSync(
+      file,
+      `${bigPodEvents(prefix, 400)
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+    );
     const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint });
     const s = await replay({ items: readAuditLogs([file]), classify: classifyItem, pipeline: new Pipeline(), sink, cluster: 'kt-limits' });
     expect(s).toMatchObject({ eventsRead: 400, traced: 400, errors: 0 });
@@ -85,7 +107,12 @@ describe('OTLP exports above the collector message limit → real Jaeger (4 MiB)
   it('a 5 MB object is stored with its snapshot cut to the attribute limit and marked', async () => {
     const name = `huge-${Date.now()}`;
     const ev = auditEvent({
-      verb: 'create', resource: 'configmaps', kind: 'ConfigMap', namespace: 'default', name, at: 1,
+      verb: 'create',
+      resource: 'configmaps',
+      kind: 'ConfigMap',
+      namespace: 'default',
+      name,
+      at: 1,
       object: { data: { blob: 'b'.repeat(5 * 1024 * 1024) } },
     });
     const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint });
@@ -115,8 +142,16 @@ describe('OTLP exports above the collector message limit → real Jaeger (4 MiB)
 
     // no attribute limit: one 5 MB span can never be accepted, so it is not retried
     const huge = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint, maxAttributeBytes: 0, maxAttempts: 6, name: 'otlp-huge' });
-    const span = { traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), kind: 'event' as const, name: 'create', startUs: Date.now() * 1000, endUs: Date.now() * 1000,
-      object: podRef('huge'), attributes: { snapshot: 'x'.repeat(5 * 1024 ** 2) } };
+    const span = {
+      traceId: 'ab'.repeat(16),
+      spanId: 'cd'.repeat(8),
+      kind: 'event' as const,
+      name: 'create',
+      startUs: Date.now() * 1000,
+      endUs: Date.now() * 1000,
+      object: podRef('huge'),
+      attributes: { snapshot: 'x'.repeat(5 * 1024 ** 2) },
+    };
     await expect(huge.write([span])).rejects.toThrow(/one span is larger than the receiver accepts.*RESOURCE_EXHAUSTED|larger than max/);
     expect(await registry.metrics()).toMatch(/kubetrail_spans_failed_total\{sink="otlp-huge"\} 1/);
     expect(await registry.metrics()).toMatch(/kubetrail_sink_export_failures_total\{sink="otlp-huge",kind="too_large"\} 1\n/); // one attempt, no retries

@@ -48,12 +48,27 @@ function history(): SyntheticTraces {
   t.link(rsB, podB, 'children', at(WS1, 7));
   t.objectSpan(node, WS1);
   t.link(node, podB, 'node', at(WS1, 8));
-  t.event(rsA, at(WS1, 9), 'audit-conflict', 'update', { [Attr.source]: 'audit', [Attr.user]: DC, [Attr.verb]: 'update', [Attr.code]: 409 },
-    'Conflict: the object has been modified');
+  t.event(
+    rsA,
+    at(WS1, 9),
+    'audit-conflict',
+    'update',
+    { [Attr.source]: 'audit', [Attr.user]: DC, [Attr.verb]: 'update', [Attr.code]: 409 },
+    'Conflict: the object has been modified',
+  );
   return t;
 }
 
-interface JTrace { traceID: string; spans: { spanID: string; operationName: string; references: { spanID: string }[]; tags: { key: string; value: unknown }[]; logs: { fields: { key: string; value: unknown }[] }[] }[] }
+interface JTrace {
+  traceID: string;
+  spans: {
+    spanID: string;
+    operationName: string;
+    references: { spanID: string }[];
+    tags: { key: string; value: unknown }[];
+    logs: { fields: { key: string; value: unknown }[] }[];
+  }[];
+}
 
 describe('query proxy over Jaeger', () => {
   const backend = new JaegerBackend({ url: stack.jaegerQueryUrl });
@@ -65,10 +80,14 @@ describe('query proxy over Jaeger', () => {
     await sink.write(spans);
     await sink.close();
     // Jaeger indexes asynchronously: wait until the last trace written is readable.
-    await waitFor(async () => {
-      const r = await backend.getRawTrace(rawTraceId(objectKey(node), WS1));
-      return r.length >= 2 ? r : undefined;
-    }, 'raw traces in Jaeger', 60_000);
+    await waitFor(
+      async () => {
+        const r = await backend.getRawTrace(rawTraceId(objectKey(node), WS1));
+        return r.length >= 2 ? r : undefined;
+      },
+      'raw traces in Jaeger',
+      60_000,
+    );
     app = await createQueryServer({ backend, windowSec: WINDOW_SEC, upstream: stack.jaegerQueryUrl, uiDir: '/nonexistent' });
   });
   afterAll(async () => {
@@ -107,7 +126,14 @@ describe('query proxy over Jaeger', () => {
     // a range starting mid-window still finds that window (its object span started before the range)
     const mid = await backend.findObjects({ cluster: CLUSTER, name: 'web', startUs: (WS0 + 900) * 1e6, endUs: (WS0 + 1000) * 1e6, limit: 10 });
     expect(mid).toEqual([{ object: deploy, windows: [WS0] }]);
-    const pods = await backend.findObjects({ cluster: CLUSTER, resource: 'pods', namespace: 'default', startUs: WS0 * 1e6, endUs: (WS1 + WINDOW_SEC) * 1e6, limit: 10 });
+    const pods = await backend.findObjects({
+      cluster: CLUSTER,
+      resource: 'pods',
+      namespace: 'default',
+      startUs: WS0 * 1e6,
+      endUs: (WS1 + WINDOW_SEC) * 1e6,
+      limit: 10,
+    });
     expect(pods.map((p) => p.object.name)).toEqual(['web-aaa-1', 'web-bbb-1']);
     expect(await backend.clusters()).toContain(CLUSTER);
   });
@@ -135,12 +161,21 @@ describe('query proxy over Jaeger', () => {
 
   it('free tag search and the compare view over Jaeger (issue 10)', async () => {
     const range = `start=${WS0 * 1e6}&end=${(WS1 + WINDOW_SEC) * 1e6}`;
-    const errors = (await app.inject({ method: 'GET', url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('{"error":"true"}')}&${range}` })).json() as { data: JTrace[] };
+    const errors = (
+      await app.inject({ method: 'GET', url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('{"error":"true"}')}&${range}` })
+    ).json() as { data: JTrace[] };
     // the 409 on web-aaa was never retried by the deployment controller: a real error
     expect(errors.data.map((t) => t.spans[0]!.operationName)).toEqual(['replicasets default/web-aaa']);
-    const byUser = (await app.inject({ method: 'GET', url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('user=admin verb=patch')}&${range}` })).json() as { data: JTrace[] };
+    const byUser = (
+      await app.inject({ method: 'GET', url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('user=admin verb=patch')}&${range}` })
+    ).json() as { data: JTrace[] };
     expect(byUser.data.map((t) => t.spans[0]!.operationName)).toEqual(['deployments default/web']);
-    const onNode = (await app.inject({ method: 'GET', url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('node=node-1 resource=pods')}&${range}` })).json() as { data: JTrace[] };
+    const onNode = (
+      await app.inject({
+        method: 'GET',
+        url: `/api/traces?service=tracing&operation=${CLUSTER}&tags=${encodeURIComponent('node=node-1 resource=pods')}&${range}`,
+      })
+    ).json() as { data: JTrace[] };
     expect(onNode.data.map((t) => t.spans[0]!.operationName).sort()).toEqual(['pods default/web-aaa-1', 'pods default/web-bbb-1']);
     const ids = [...errors.data, ...byUser.data].map((t) => t.traceID);
     const compare = (await app.inject({ method: 'GET', url: `/api/traces?${ids.map((id) => `traceID=${id}`).join('&')}` })).json() as { data: JTrace[] };
@@ -160,7 +195,14 @@ describe('query proxy over Jaeger', () => {
     expect(t.traceID.slice(0, 10)).toBe('ff21000000');
     expect(t.traceID.slice(10, 23)).toBe(keyHash(objectKey(podB)));
     const ops = t.spans.map((s) => s.operationName).sort();
-    expect(ops).toEqual(['deployments default/web', 'nodes node-1', 'pods default/web-aaa-1', 'pods default/web-bbb-1', 'replicasets default/web-aaa', 'replicasets default/web-bbb']);
+    expect(ops).toEqual([
+      'deployments default/web',
+      'nodes node-1',
+      'pods default/web-aaa-1',
+      'pods default/web-bbb-1',
+      'replicasets default/web-aaa',
+      'replicasets default/web-bbb',
+    ]);
     const roots = t.spans.filter((s) => s.references.length === 0);
     expect(roots.map((s) => s.operationName)).toEqual(['deployments default/web']);
     const d = roots[0]!;
@@ -198,8 +240,9 @@ describe('kubetrail query (CLI) in front of Jaeger', () => {
   beforeAll(async () => {
     const [port] = await freePorts(1);
     url = `http://127.0.0.1:${port}`;
-    query = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'],
-      { ready: /kubetrail query listening/ });
+    query = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], {
+      ready: /kubetrail query listening/,
+    });
   });
   afterAll(async () => {
     await query?.stop();

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
-import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
 import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
@@ -19,10 +18,25 @@ import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 const stack = inject('stack');
 const WINDOW_SEC = 1800;
 
-interface JTag { key: string; value: unknown }
-interface JLog { timestamp: number; fields: JTag[] }
-interface JSpan { spanID: string; operationName: string; references: { refType: string; spanID: string }[]; tags: JTag[]; logs: JLog[] }
-interface JTrace { traceID: string; spans: JSpan[] }
+interface JTag {
+  key: string;
+  value: unknown;
+}
+interface JLog {
+  timestamp: number;
+  fields: JTag[];
+}
+interface JSpan {
+  spanID: string;
+  operationName: string;
+  references: { refType: string; spanID: string }[];
+  tags: JTag[];
+  logs: JLog[];
+}
+interface JTrace {
+  traceID: string;
+  spans: JSpan[];
+}
 
 const tag = (s: { tags: JTag[] }, key: string) => s.tags.find((t) => t.key === key)?.value;
 const field = (l: JLog, key: string) => l.fields.find((f) => f.key === key)?.value as string | undefined;
@@ -80,15 +94,21 @@ async function checkDeploymentStory(base: string, ns: string, ts: string): Promi
   expect(JSON.parse(field(del!, 'snapshot')!).metadata.name).toBe('demo');
   const diffs = root.logs.map((l) => field(l, 'diff') ?? '');
   const story = root.logs.map((l) => `${field(l, 'audit') ?? field(l, 'event')}: ${field(l, 'diff') ?? ''}`).join('\n');
-  expect(diffs.some((d) => d.split('\n').includes('spec.replicas 2 -> 4')), story).toBe(true);
-  const statusUpdate = root.logs.find((l) =>
-    field(l, 'audit') === 'system:serviceaccount:kube-system:deployment-controller update status' &&
-    (field(l, 'diff') ?? '').split('\n').includes('status.observedGeneration 1 -> 2'));
+  expect(
+    diffs.some((d) => d.split('\n').includes('spec.replicas 2 -> 4')),
+    story,
+  ).toBe(true);
+  const statusUpdate = root.logs.find(
+    (l) =>
+      field(l, 'audit') === 'system:serviceaccount:kube-system:deployment-controller update status' &&
+      (field(l, 'diff') ?? '').split('\n').includes('status.observedGeneration 1 -> 2'),
+  );
   expect(statusUpdate, `deployment-controller status update with status.observedGeneration 1 -> 2 in:\n${story}`).toBeTruthy();
-  for (const s of full.spans) for (const l of s.logs) {
-    expect(field(l, 'diff') ?? '').not.toContain('managedFields');
-    expect(field(l, 'diff.verbose') ?? '').not.toContain('managedFields');
-  }
+  for (const s of full.spans)
+    for (const l of s.logs) {
+      expect(field(l, 'diff') ?? '').not.toContain('managedFields');
+      expect(field(l, 'diff.verbose') ?? '').not.toContain('managedFields');
+    }
   // Kubernetes Events on the deployment
   expect(root.logs.some((l) => field(l, 'event') === 'ScalingReplicaSet')).toBe(true);
 
@@ -113,7 +133,14 @@ async function checkDeploymentStory(base: string, ns: string, ts: string): Promi
 
   // ancestors from the first ReplicaSet: the Deployment with exactly that ReplicaSet as its only child
   const firstRs = [...replicaSets].sort((a, b) => (a.logs[0]?.timestamp ?? 0) - (b.logs[0]?.timestamp ?? 0))[0]!;
-  const rsId = await redirectId(base, { cluster: stack.clusterName, group: 'apps', resource: 'replicasets', namespace: ns, name: String(tag(firstRs, 'name')), ts });
+  const rsId = await redirectId(base, {
+    cluster: stack.clusterName,
+    group: 'apps',
+    resource: 'replicasets',
+    namespace: ns,
+    name: String(tag(firstRs, 'name')),
+    ts,
+  });
   const anc = await trace(base, withMode(rsId, '22000000'));
   const ancRoot = rootOf(anc);
   expect(tag(ancRoot, 'resource')).toBe('deployments');
@@ -131,10 +158,28 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
 
   beforeAll(async () => {
     const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(['serve', '--cluster', stack.clusterName, '--kubeconfig', stack.kubeconfig,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1',
-      '--otlp-endpoint', stack.otlpGrpcEndpoint, '--jaeger-query', stack.jaegerQueryUrl,
-      '--query-port', String(queryPort), '--log-level', 'info'], { ready: /informers started/ });
+    serve = await startKubetrail(
+      [
+        'serve',
+        '--cluster',
+        stack.clusterName,
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--otlp-endpoint',
+        stack.otlpGrpcEndpoint,
+        '--jaeger-query',
+        stack.jaegerQueryUrl,
+        '--query-port',
+        String(queryPort),
+        '--log-level',
+        'info',
+      ],
+      { ready: /informers started/ },
+    );
     queryBase = `http://127.0.0.1:${queryPort}`;
     startedAt = Date.now();
 
@@ -156,11 +201,15 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
     await kubectl(['delete', 'deployment/demo', '-n', ns]);
     await waitFor(() => podsRunning(0), 'pods gone', 120_000);
     // everything the API server sent has reached Jaeger once the delete's snapshot is there
-    await waitFor(async () => {
-      const id = await redirectId(queryBase, { cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'demo', ts: during });
-      const t = await trace(queryBase, id);
-      return t.spans.some((s) => s.logs.some((l) => / delete$/.test(field(l, 'audit') ?? ''))) ? true : undefined;
-    }, 'the deployment delete in Jaeger', 120_000);
+    await waitFor(
+      async () => {
+        const id = await redirectId(queryBase, { cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'demo', ts: during });
+        const t = await trace(queryBase, id);
+        return t.spans.some((s) => s.logs.some((l) => / delete$/.test(field(l, 'audit') ?? ''))) ? true : undefined;
+      },
+      'the deployment delete in Jaeger',
+      120_000,
+    );
     // let the last pod deletions and Events arrive (webhook batches every ~1s)
     await new Promise((r) => setTimeout(r, 5000));
   });
@@ -177,7 +226,9 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
 
   it('shows the same story through `kubetrail query --jaeger-query` in front of Jaeger', async () => {
     const [port] = await freePorts(1);
-    const q = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], { ready: /listening|http:\/\//i });
+    const q = await startKubetrail(['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1'], {
+      ready: /listening|http:\/\//i,
+    });
     try {
       await checkDeploymentStory(`http://127.0.0.1:${port}`, ns, during);
     } finally {
@@ -188,10 +239,16 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
   it('replays the audit log of that run into the embedded store with the same story and identical IDs', async () => {
     expect(await serve!.stop()).toBe(0);
     const storePath = join(dir, 'replay.sqlite');
-    const replay = spawn(process.execPath, [CLI, 'replay', '--cluster', stack.clusterName, '--store', storePath, '--no-progress', stack.auditLogPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const replay = spawn(process.execPath, [CLI, 'replay', '--cluster', stack.clusterName, '--store', storePath, '--no-progress', stack.auditLogPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    replay.stdout!.on('data', (d: Buffer) => { out += d; });
-    replay.stderr!.on('data', (d: Buffer) => { out += d; });
+    replay.stdout!.on('data', (d: Buffer) => {
+      out += d;
+    });
+    replay.stderr!.on('data', (d: Buffer) => {
+      out += d;
+    });
     expect(await new Promise((r) => replay.on('exit', r)), out).toBe(0);
 
     const store = new SqliteBackend(storePath);
@@ -201,21 +258,35 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
 
       // identical trace and span IDs: the deployment's raw traces in Jaeger and in the store
       const key = `${stack.clusterName}/apps/deployments/${ns}/demo`;
-      const found = await store.findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'demo', startUs: startedAt * 1000 - 3600e6, endUs: Date.now() * 1000, limit: 5 });
+      const found = await store.findObjects({
+        cluster: stack.clusterName,
+        group: 'apps',
+        resource: 'deployments',
+        namespace: ns,
+        name: 'demo',
+        startUs: startedAt * 1000 - 3600e6,
+        endUs: Date.now() * 1000,
+        limit: 5,
+      });
       expect(found).toHaveLength(1);
       for (const ws of found[0]!.windows) {
         const id = rawTraceId(key, ws);
         expect(ws).toBe(windowStartSec(ws * 1e6, WINDOW_SEC));
         const stored = await store.getRawTrace(id);
         const jaeger = await getJson<{ data: { spans: { spanID: string; tags: JTag[] }[] }[] }>(`${stack.jaegerQueryUrl}/api/traces/${id}`);
-        const auditIds = (spans: { spanID: string; source?: unknown }[]) => spans.filter((s) => s.source === 'audit').map((s) => s.spanID).sort();
+        const auditIds = (spans: { spanID: string; source?: unknown }[]) =>
+          spans
+            .filter((s) => s.source === 'audit')
+            .map((s) => s.spanID)
+            .sort();
         const fromStore = auditIds(stored.map((s) => ({ spanID: s.spanId, source: s.attributes.source })));
         const fromJaeger = auditIds(jaeger.data[0]!.spans.map((s) => ({ spanID: s.spanID, source: tag(s, 'source') })));
         expect(fromStore.length).toBeGreaterThan(5);
         expect(fromJaeger).toEqual(fromStore);
         const objectSpan = (spans: { spanID: string; kind?: unknown }[]) => spans.filter((s) => s.kind === 'object').map((s) => s.spanID);
-        expect(objectSpan(jaeger.data[0]!.spans.map((s) => ({ spanID: s.spanID, kind: tag(s, 'nestLevel') }))))
-          .toEqual(objectSpan(stored.map((s) => ({ spanID: s.spanId, kind: s.kind }))));
+        expect(objectSpan(jaeger.data[0]!.spans.map((s) => ({ spanID: s.spanID, kind: tag(s, 'nestLevel') })))).toEqual(
+          objectSpan(stored.map((s) => ({ spanID: s.spanId, kind: s.kind }))),
+        );
       }
     } finally {
       await server.close();

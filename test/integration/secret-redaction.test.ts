@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawTraceId } from '../../src/core/ids.ts';
 import { objectKey, type SpanRecord } from '../../src/core/model.ts';
-import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
@@ -69,21 +68,42 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
 
   it('serve: spans show create/update/delete and which key changed, never the values', async () => {
     const path = join(dir, 'serve.sqlite');
-    serve = await startKubetrail(['serve', '--kubeconfig', stack.kubeconfig, '--cluster', stack.clusterName,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1', '--store', path, '--no-query', '--log-level', 'debug'],
-    { ready: /informers started/ });
+    serve = await startKubetrail(
+      [
+        'serve',
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--cluster',
+        stack.clusterName,
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--store',
+        path,
+        '--no-query',
+        '--log-level',
+        'debug',
+      ],
+      { ready: /informers started/ },
+    );
 
     ns = await createNamespace('sec');
     await kubectl(['create', 'secret', 'generic', created.name, '-n', ns, `--from-literal=password=${created.v1}`]);
     await kubectl(['apply', '-f', '-'], { input: manifest(applied.v1) });
     const pod = {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'uses-secrets', namespace: ns },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'uses-secrets', namespace: ns },
       spec: {
-        containers: [{
-          name: 'app', image: 'busybox',
-          env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: applied.name, key: 'token' } } }],
-          volumeMounts: [{ name: 'creds', mountPath: '/etc/creds', readOnly: true }],
-        }],
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox',
+            env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: applied.name, key: 'token' } } }],
+            volumeMounts: [{ name: 'creds', mountPath: '/etc/creds', readOnly: true }],
+          },
+        ],
         volumes: [{ name: 'creds', secret: { secretName: created.name } }],
       },
     };
@@ -102,7 +122,11 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
     };
     const createdSpans = await waitFor(() => secretEvents(created.name), `audit events of secret ${created.name}`, 120_000);
     const appliedSpans = await waitFor(() => secretEvents(applied.name), `audit events of secret ${applied.name}`, 120_000);
-    await waitFor(async () => ((await objectSpans(store, { group: '', resource: 'pods', namespace: ns, name: 'uses-secrets' })).length ? true : undefined), 'the pod', 120_000);
+    await waitFor(
+      async () => ((await objectSpans(store, { group: '', resource: 'pods', namespace: ns, name: 'uses-secrets' })).length ? true : undefined),
+      'the pod',
+      120_000,
+    );
     await store.close();
 
     // The change of the value is visible (which key), the value is not.
@@ -131,15 +155,24 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
 
   it('replay of the cluster audit log: same Secrets, no values in the store or the output', async () => {
     // kube-apiserver writes its audit log in batches: wait until our deletes are in it.
-    await waitFor(async () => {
-      const log = readFileSync(stack.auditLogPath, 'utf8');
-      const deletes = log.split('\n').filter((l) => l.includes('"verb":"delete"') && l.includes(`/namespaces/${ns}/secrets/`));
-      return [created.name, applied.name].every((n) => deletes.some((l) => l.includes(`/secrets/${n}`))) ? true : undefined;
-    }, 'the Secret deletes in the audit log', 120_000);
+    await waitFor(
+      async () => {
+        const log = readFileSync(stack.auditLogPath, 'utf8');
+        const deletes = log.split('\n').filter((l) => l.includes('"verb":"delete"') && l.includes(`/namespaces/${ns}/secrets/`));
+        return [created.name, applied.name].every((n) => deletes.some((l) => l.includes(`/secrets/${n}`))) ? true : undefined;
+      },
+      'the Secret deletes in the audit log',
+      120_000,
+    );
     const path = join(dir, 'replay.sqlite');
-    const run = spawnSync(process.execPath, [CLI, 'replay', '--cluster', stack.clusterName, '--store', path, '--no-progress', '--json', '--log-level', 'debug', stack.auditLogPath], {
-      encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [CLI, 'replay', '--cluster', stack.clusterName, '--store', path, '--no-progress', '--json', '--log-level', 'debug', stack.auditLogPath],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     const out = `${run.stdout}\n${run.stderr}`;
     expect(run.status, out.slice(-2000)).toBe(0);
     const store = new SqliteBackend(path);

@@ -23,12 +23,16 @@ describe('Jaeger (real, from the Go module proxy)', () => {
     await provider.shutdown();
     const traceId = span.spanContext().traceId;
 
-    const trace = await waitFor(async () => {
-      const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`);
-      if (res.status !== 200) return undefined;
-      const body = (await res.json()) as { data: any[] };
-      return body.data?.[0];
-    }, `trace ${traceId} in Jaeger`, 30_000);
+    const trace = await waitFor(
+      async () => {
+        const res = await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as { data: any[] };
+        return body.data?.[0];
+      },
+      `trace ${traceId} in Jaeger`,
+      30_000,
+    );
 
     expect(trace.traceID).toBe(traceId);
     expect(trace.spans).toHaveLength(1);

@@ -34,11 +34,15 @@ describe('KWOK cluster (real control plane, fake nodes)', () => {
     const stack = inject('stack');
     await kubectl(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3', '-n', ns]);
 
-    const pods = await waitFor(async () => {
-      const list = await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web']);
-      const running = list.items.filter((p: any) => p.status.phase === 'Running');
-      return running.length === 3 ? running : undefined;
-    }, '3 Running pods', 120_000);
+    const pods = await waitFor(
+      async () => {
+        const list = await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web']);
+        const running = list.items.filter((p: any) => p.status.phase === 'Running');
+        return running.length === 3 ? running : undefined;
+      },
+      '3 Running pods',
+      120_000,
+    );
     for (const p of pods) expect(p.spec.nodeName).toMatch(/^kwok-node-\d$/);
 
     const inNs = (e: any) => e.objectRef?.namespace === ns && e.stage === 'ResponseComplete';
@@ -48,8 +52,11 @@ describe('KWOK cluster (real control plane, fake nodes)', () => {
     const binding = (e: any) => e.verb === 'create' && e.objectRef.resource === 'pods' && e.objectRef.subresource === 'binding';
 
     // batches arrive every second; wait until all three kinds of writes are in
-    await waitFor(() => find(deploymentCreate).length === 1 && find(podCreate).length >= 3 && find(binding).length >= 3,
-      'audit events of the deployment, pod and binding creates', 60_000);
+    await waitFor(
+      () => find(deploymentCreate).length === 1 && find(podCreate).length >= 3 && find(binding).length >= 3,
+      'audit events of the deployment, pod and binding creates',
+      60_000,
+    );
 
     expect(receiver.lists.every((l) => l.body.kind === 'EventList' && l.body.apiVersion === 'audit.k8s.io/v1')).toBe(true);
     expect(receiver.lists.every((l) => l.path === stack.webhookPath)).toBe(true);
@@ -70,7 +77,10 @@ describe('KWOK cluster (real control plane, fake nodes)', () => {
     expect(new Set(bindings.map((e) => e.objectRef.name))).toEqual(new Set(pods.map((p: any) => p.metadata.name)));
 
     // the same events are in the JSON-lines audit log file, one Event object per line
-    const logged = readFileSync(stack.auditLogPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const logged = readFileSync(stack.auditLogPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(logged.every((e) => e.kind === 'Event' && e.apiVersion === 'audit.k8s.io/v1')).toBe(true);
     expect(logged.find((e) => e.auditID === dep.auditID)).toMatchObject({ verb: 'create', objectRef: { name: 'web', namespace: ns } });
   });

@@ -155,7 +155,7 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     await page.close();
   });
 
-  it('puts each pod\'s node under it, reads conditions per field, and follows a replaced pod in one click', async () => {
+  it("puts each pod's node under it, reads conditions per field, and follows a replaced pod in one click", async () => {
     const page = await newPage();
     await openDeployment(page);
     // every pod has its node as a child row
@@ -189,8 +189,8 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     await details.locator('button[data-state="yaml"]').click();
     const yaml = await details.locator('.state-yaml').innerText();
     expect(yaml).toMatch(/^kind: Pod$/m);
-    expect(yaml).toMatch(/^  nodeName: kwok-node-2$/m);
-    expect(yaml).toMatch(/^  phase: Failed$/m);
+    expect(yaml).toMatch(/^ {2}nodeName: kwok-node-2$/m);
+    expect(yaml).toMatch(/^ {2}phase: Failed$/m);
     const created = labels.findIndex((l) => / create$/.test(l));
     await details.locator('[data-cmp-a]').selectOption(String(created));
     await details.locator('[data-cmp-b]').selectOption(String(gc));
@@ -219,7 +219,7 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     await page.close();
   });
 
-  it('answers a bad URL and a /redirect miss with readable pages; the header duration is the events\' span', async () => {
+  it("answers a bad URL and a /redirect miss with readable pages; the header duration is the events' span", async () => {
     const page = await newPage();
     await page.goto(`${base}/redirect?resource=pods&namespace=demo&name=no-such-pod`);
     expect(await page.locator('h1').innerText()).toBe('Object not found');
@@ -284,7 +284,10 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     expect(await sides.nth(1).locator('h2').innerText()).toBe(nb);
     for (const i of [0, 1]) {
       // each side starts at its own first event: its earliest mark sits at the axis' start
-      const lefts = await sides.nth(i).locator('.cmp-track .mark').evaluateAll((els) => els.map((e) => parseFloat((e as HTMLElement).style.left)));
+      const lefts = await sides
+        .nth(i)
+        .locator('.cmp-track .mark')
+        .evaluateAll((els) => els.map((e) => parseFloat((e as HTMLElement).style.left)));
       expect(Math.min(...lefts)).toBe(0);
       expect(await sides.nth(i).locator('[data-stat="duration"]').innerText()).toMatch(/^\d/);
       expect(await sides.nth(i).locator('.cmp-steps li').first().innerText()).toMatch(/^\+\S+ create /);

@@ -23,8 +23,15 @@ import { TRACE_ID } from '../fixtures/ui/make-trace.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'test-results');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 function chromiumPath(): string {
   let fromStack: string | null = null;
@@ -34,7 +41,7 @@ function chromiumPath(): string {
     /* not under the integration global setup */
   }
   const p = fromStack ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : null);
-  if (!p) throw new Error('no Chromium: install Debian\'s chromium (apt-get install -y chromium) or set CHROMIUM_PATH');
+  if (!p) throw new Error("no Chromium: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH");
   return p;
 }
 
@@ -132,9 +139,14 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.screenshot({ path: join(RESULTS, 'ui-real-trace-zoomed.png') });
 
     // A pod: who created it, and the node it runs on.
-    await page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'Pod' }) }).first().locator('.name').click();
-    await expect.poll(() => page.locator('.details .ev-who').allInnerTexts()).toEqual(
-      expect.arrayContaining([expect.stringContaining('replicaset-controller')]));
+    await page
+      .locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'Pod' }) })
+      .first()
+      .locator('.name')
+      .click();
+    await expect
+      .poll(() => page.locator('.details .ev-who').allInnerTexts())
+      .toEqual(expect.arrayContaining([expect.stringContaining('replicaset-controller')]));
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(RESULTS, 'ui-real-pod.png') });
 
@@ -153,7 +165,10 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.goto(`${base}/?resource=deployments&name=demo&scope=owned+objects&range=custom&from=2020-01-01T00:00&to=${to}`);
     await page.locator('.results a.obj-link').first().click();
     await page.waitForSelector('.tl-rows .row');
-    await page.locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'ReplicaSet' }) }).first().click();
+    await page
+      .locator('.tl-rows .row', { has: page.locator('.kind', { hasText: 'ReplicaSet' }) })
+      .first()
+      .click();
     const link = page.locator('.details a.btn', { hasText: "Open this object's own trace" });
     expect(await link.getAttribute('href')).toMatch(/^\/redirect\?cluster=kwok&group=apps&resource=replicasets&namespace=\S+&name=demo-\S+&ts=\d{4}-/);
     await link.click();

@@ -4,7 +4,6 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
@@ -23,19 +22,53 @@ describe('kubetrail serve ← KWOK cluster', () => {
 
   it('traces writes from the audit webhook, watches the cluster, and drains on SIGTERM', async () => {
     const path = join(dir, 'kt.sqlite');
-    serve = await startKubetrail(['serve', '--kubeconfig', stack.kubeconfig, '--cluster', stack.clusterName,
-      '--webhook-port', String(stack.webhookPort), '--webhook-host', '127.0.0.1', '--store', path, '--no-query', '--log-level', 'info'],
-    { ready: /informers started/ });
-    const started = JSON.parse(serve.output().split('\n').find((l) => l.includes('informers started'))!);
+    serve = await startKubetrail(
+      [
+        'serve',
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--cluster',
+        stack.clusterName,
+        '--webhook-port',
+        String(stack.webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--store',
+        path,
+        '--no-query',
+        '--log-level',
+        'info',
+      ],
+      { ready: /informers started/ },
+    );
+    const started = JSON.parse(
+      serve
+        .output()
+        .split('\n')
+        .find((l) => l.includes('informers started'))!,
+    );
     expect(started.resources).toBeGreaterThan(10);
 
     ns = await createNamespace('srv');
     await kubectl(['create', 'deployment', 'api', '-n', ns, '--image=nginx', '--replicas=1']);
     const store = new SqliteBackend(path);
-    const dep = await waitFor(async () => {
-      const f = await store.findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'api', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 1 });
-      return f.length ? f : undefined;
-    }, 'the Deployment', 90_000);
+    const dep = await waitFor(
+      async () => {
+        const f = await store.findObjects({
+          cluster: stack.clusterName,
+          group: 'apps',
+          resource: 'deployments',
+          namespace: ns,
+          name: 'api',
+          startUs: 0,
+          endUs: Number.MAX_SAFE_INTEGER,
+          limit: 1,
+        });
+        return f.length ? f : undefined;
+      },
+      'the Deployment',
+      90_000,
+    );
     expect(dep[0]!.object.name).toBe('api');
     await store.close();
 

@@ -39,26 +39,54 @@ describe('audit webhook ← real kube-apiserver', () => {
     await kubectl(['create', 'deployment', 'web', '-n', ns, '--image=nginx', '--replicas=2']);
     await kubectl(['scale', 'deployment', 'web', '-n', ns, '--replicas=3']);
 
-    const found = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: ns, name: 'web', startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 5 });
-      return f.length ? f : undefined;
-    }, 'the Deployment in the store', 90_000);
+    const found = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({
+          cluster: stack.clusterName,
+          group: 'apps',
+          resource: 'deployments',
+          namespace: ns,
+          name: 'web',
+          startUs: 0,
+          endUs: Number.MAX_SAFE_INTEGER,
+          limit: 5,
+        });
+        return f.length ? f : undefined;
+      },
+      'the Deployment in the store',
+      90_000,
+    );
     const key = objectKey(found[0]!.object);
-    const events = await waitFor(async () => {
-      const spans = (await Promise.all(found[0]!.windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
-      const ev = spans.filter((s) => s.kind === 'event');
-      const users = new Set(ev.map((s) => String(s.attributes.user)));
-      return ev.length >= 3 && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
-    }, 'create, scale and controller updates', 90_000);
+    const events = await waitFor(
+      async () => {
+        const spans = (await Promise.all(found[0]!.windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
+        const ev = spans.filter((s) => s.kind === 'event');
+        const users = new Set(ev.map((s) => String(s.attributes.user)));
+        return ev.length >= 3 && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
+      },
+      'create, scale and controller updates',
+      90_000,
+    );
     const verbs = events.map((s) => `${s.attributes.verb}${s.attributes.subresource ? ` ${s.attributes.subresource}` : ''}`);
     expect(verbs).toContain('create');
     expect(verbs.some((v) => v.startsWith('patch') || v.startsWith('update'))).toBe(true);
 
     // the ReplicaSet and Pods the controllers created are traced too
-    const pods = await waitFor(async () => {
-      const f = await new SqliteBackend(store).findObjects({ cluster: stack.clusterName, resource: 'pods', namespace: ns, startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 10 });
-      return f.length >= 2 ? f : undefined;
-    }, 'the pods', 90_000);
+    const pods = await waitFor(
+      async () => {
+        const f = await new SqliteBackend(store).findObjects({
+          cluster: stack.clusterName,
+          resource: 'pods',
+          namespace: ns,
+          startUs: 0,
+          endUs: Number.MAX_SAFE_INTEGER,
+          limit: 10,
+        });
+        return f.length >= 2 ? f : undefined;
+      },
+      'the pods',
+      90_000,
+    );
     expect(pods.length).toBeGreaterThanOrEqual(2);
 
     const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;

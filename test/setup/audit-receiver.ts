@@ -24,8 +24,7 @@ export async function startAuditReceiver(port: number, host = '127.0.0.1'): Prom
     req.on('end', () => {
       try {
         // kube-apiserver appends ?timeout=30s to the configured URL
-        lists.push({ path: (req.url ?? '').split('?')[0], contentType: req.headers['content-type'],
-          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        lists.push({ path: (req.url ?? '').split('?')[0], contentType: req.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
         res.writeHead(200).end();
       } catch {
         res.writeHead(400).end('not JSON');
@@ -39,9 +38,10 @@ export async function startAuditReceiver(port: number, host = '127.0.0.1'): Prom
   return {
     lists,
     events: () => lists.flatMap((l) => l.body.items ?? []),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

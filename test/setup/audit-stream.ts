@@ -21,20 +21,28 @@ export function auditStream(o: StreamOptions): Record<string, unknown>[] {
       rv++;
       const ts = new Date(t0 + out.length).toISOString().replace('Z', '000Z');
       const obj = {
-        kind: 'ConfigMap', apiVersion: 'v1',
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
         metadata: { name, namespace: ns, uid: `uid-${ns}-${i}`, resourceVersion: String(rv), creationTimestamp: new Date(t0).toISOString() },
         data: { v: String(v) },
       };
       out.push({
-        kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse',
-        auditID: `a-${ns}-${i}-${v}`, stage: 'ResponseComplete',
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'RequestResponse',
+        auditID: `a-${ns}-${i}-${v}`,
+        stage: 'ResponseComplete',
         requestURI: `/api/v1/namespaces/${ns}/configmaps${v === 0 ? '' : `/${name}`}`,
         verb: v === 0 ? 'create' : 'update',
-        user: { username: 'kafka-test' }, sourceIPs: ['127.0.0.1'], userAgent: 'kafka-test',
+        user: { username: 'kafka-test' },
+        sourceIPs: ['127.0.0.1'],
+        userAgent: 'kafka-test',
         objectRef: { resource: 'configmaps', namespace: ns, name, apiVersion: 'v1' },
         responseStatus: { metadata: {}, code: v === 0 ? 201 : 200 },
-        requestObject: obj, responseObject: obj,
-        requestReceivedTimestamp: ts, stageTimestamp: ts,
+        requestObject: obj,
+        responseObject: obj,
+        requestReceivedTimestamp: ts,
+        stageTimestamp: ts,
       });
     }
   }

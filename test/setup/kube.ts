@@ -19,12 +19,15 @@ export interface KubectlOptions {
 export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<string> {
   const stack = inject('stack');
   return new Promise((resolve, reject) => {
-    const child = execFile(stack.kubectlPath, ['--kubeconfig', opts.kubeconfig ?? stack.kubeconfig, ...args],
+    const child = execFile(
+      stack.kubectlPath,
+      ['--kubeconfig', opts.kubeconfig ?? stack.kubeconfig, ...args],
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
         else resolve(stdout);
-      });
+      },
+    );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     else child.stdin!.end();
   });
@@ -43,8 +46,11 @@ export async function kubectlJson<T = any>(args: string[], opts: KubectlOptions 
 export async function createNamespace(prefix = 'test'): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kubectl(['create', 'namespace', name]);
-  await waitFor(async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])).trim(),
-    `ServiceAccount default in namespace ${name}`, 60_000);
+  await waitFor(
+    async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', name, '-o', 'name'])).trim(),
+    `ServiceAccount default in namespace ${name}`,
+    60_000,
+  );
   return name;
 }
 

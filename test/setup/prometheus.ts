@@ -24,16 +24,26 @@ export async function startPrometheus(opts: { job: string; targets: string[]; ru
   const dir = mkdtempSync(join(tmpdir(), 'kubetrail-prometheus-'));
   const [port] = await freePorts(1);
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, stringify({
-    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-    rule_files: opts.ruleFiles ?? [],
-    scrape_configs: [{ job_name: opts.job, static_configs: [{ targets: opts.targets }] }],
-  }));
-  const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    config,
+    stringify({
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: opts.ruleFiles ?? [],
+      scrape_configs: [{ job_name: opts.job, static_configs: [{ targets: opts.targets }] }],
+    }),
+  );
+  const child: ChildProcess = spawn(
+    PROMETHEUS,
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {

@@ -31,7 +31,9 @@ function run(name: string, args: string[], env: Record<string, string>): Promise
     });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
     child.stderr.on('data', (d: Buffer) => {
       err += d;
       process.stderr.write(d);
@@ -45,8 +47,7 @@ function run(name: string, args: string[], env: Record<string, string>): Promise
 }
 
 function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser',
-    '/usr/bin/google-chrome'].filter((p): p is string => !!p);
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((p): p is string => !!p);
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
@@ -62,11 +63,12 @@ function parseEnv(out: string): Record<string, string> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const t0 = Date.now();
   const workdir = mkdtempSync(join(tmpdir(), 'kubetrail-stack-'));
-  const [otlpGrpc, otlpHttp, queryHttp, queryGrpc, health, kafkaPort, kafkaCtl, apiserver, webhookPort] =
-    await freePorts(9);
+  const [otlpGrpc, otlpHttp, queryHttp, queryGrpc, health, kafkaPort, kafkaCtl, apiserver, webhookPort] = await freePorts(9);
   const jaegerEnv = {
-    JAEGER_OTLP_GRPC_PORT: String(otlpGrpc), JAEGER_OTLP_HTTP_PORT: String(otlpHttp),
-    JAEGER_QUERY_HTTP_PORT: String(queryHttp), JAEGER_QUERY_GRPC_PORT: String(queryGrpc),
+    JAEGER_OTLP_GRPC_PORT: String(otlpGrpc),
+    JAEGER_OTLP_HTTP_PORT: String(otlpHttp),
+    JAEGER_QUERY_HTTP_PORT: String(queryHttp),
+    JAEGER_QUERY_GRPC_PORT: String(queryGrpc),
     JAEGER_HEALTH_PORT: String(health),
   };
   const webhookPath = `/audit/${CLUSTER}`;
@@ -88,14 +90,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const t = Date.now();
     log('stopping the stack');
     const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-    const cmds = ([
-      ['kwok', ['down', '--name', CLUSTER, '--workdir', join(workdir, 'kwok')]],
-      ['jaeger', ['down', '--workdir', join(workdir, 'jaeger')]],
-      ['kafka', ['down', '--workdir', join(workdir, 'kafka')]],
-    ] as const).filter(([name]) => want(name)).map(([name, args]) => [script(name), ...args].map(q).join(' '));
+    const cmds = (
+      [
+        ['kwok', ['down', '--name', CLUSTER, '--workdir', join(workdir, 'kwok')]],
+        ['jaeger', ['down', '--workdir', join(workdir, 'jaeger')]],
+        ['kafka', ['down', '--workdir', join(workdir, 'kafka')]],
+      ] as const
+    )
+      .filter(([name]) => want(name))
+      .map(([name, args]) => [script(name), ...args].map(q).join(' '));
     cmds.push(`rm -rf ${q(workdir)}`);
-    spawnSync('setsid', ['bash', '-c', `trap '' INT TERM HUP PIPE; ${cmds.join('; ')}`],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...jaegerEnv } });
+    spawnSync('setsid', ['bash', '-c', `trap '' INT TERM HUP PIPE; ${cmds.join('; ')}`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...jaegerEnv },
+    });
     log(`stack stopped in ${((Date.now() - t) / 1000).toFixed(1)}s`);
   };
   // `on`, not `once`: a repeated signal while stopping must not fall back to the default (die).
@@ -118,11 +126,34 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     // In parallel: Jaeger and Kafka take seconds, the cluster longer.
     [kwokOut] = await Promise.all([
-      !want('kwok') ? '' : timed('KWOK cluster (3 fake nodes)', run('kwok', ['up', '--name', CLUSTER, '--nodes', '3', '--webhook-port', String(webhookPort),
-        '--webhook-path', webhookPath, '--apiserver-port', String(apiserver), '--workdir', join(workdir, 'kwok')], {})),
+      !want('kwok')
+        ? ''
+        : timed(
+            'KWOK cluster (3 fake nodes)',
+            run(
+              'kwok',
+              [
+                'up',
+                '--name',
+                CLUSTER,
+                '--nodes',
+                '3',
+                '--webhook-port',
+                String(webhookPort),
+                '--webhook-path',
+                webhookPath,
+                '--apiserver-port',
+                String(apiserver),
+                '--workdir',
+                join(workdir, 'kwok'),
+              ],
+              {},
+            ),
+          ),
       !want('jaeger') ? '' : timed('Jaeger', run('jaeger', ['up', '--workdir', join(workdir, 'jaeger')], jaegerEnv)),
-      !want('kafka') ? '' : timed('Kafka', run('kafka', ['up', '--port', String(kafkaPort), '--controller-port', String(kafkaCtl),
-        '--workdir', join(workdir, 'kafka')], {})),
+      !want('kafka')
+        ? ''
+        : timed('Kafka', run('kafka', ['up', '--port', String(kafkaPort), '--controller-port', String(kafkaCtl), '--workdir', join(workdir, 'kafka')], {})),
     ]);
   } catch (err) {
     stopAll();

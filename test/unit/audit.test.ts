@@ -33,8 +33,19 @@ describe('audit events', () => {
     const key = 'kwok/apps/deployments/default/web';
     const startUs = Date.parse('2025-06-01T10:00:00Z') * 1000 + 101000;
     const ws = windowStartSec(startUs, 1800);
-    expect(obj).toMatchObject({ traceId: rawTraceId(key, ws), spanId: objectSpanId(key, ws), name: 'deployments', startUs: ws * 1e6, endUs: (ws + 1800) * 1e6 });
-    expect(obj.attributes).toMatchObject({ [Attr.nestLevel]: 'object', [Attr.uid]: raw.objectRef.uid ?? raw.responseObject.metadata.uid, [Attr.resource]: 'deployments', [Attr.group]: 'apps' });
+    expect(obj).toMatchObject({
+      traceId: rawTraceId(key, ws),
+      spanId: objectSpanId(key, ws),
+      name: 'deployments',
+      startUs: ws * 1e6,
+      endUs: (ws + 1800) * 1e6,
+    });
+    expect(obj.attributes).toMatchObject({
+      [Attr.nestLevel]: 'object',
+      [Attr.uid]: raw.objectRef.uid ?? raw.responseObject.metadata.uid,
+      [Attr.resource]: 'deployments',
+      [Attr.group]: 'apps',
+    });
     expect(ev.parentSpanId).toBe(obj.spanId);
     expect(ev.traceId).toBe(obj.traceId);
     expect(ev.spanId).toBe(eventSpanId(raw.auditID, key));
@@ -42,10 +53,22 @@ describe('audit events', () => {
     expect(ev.startUs).toBe(startUs);
     expect(ev.endUs).toBe(Date.parse('2025-06-01T10:00:00Z') * 1000 + 112345);
     expect(ev.attributes).toMatchObject({
-      [Attr.cluster]: C, [Attr.group]: 'apps', [Attr.version]: 'v1', [Attr.resource]: 'deployments', [Attr.namespace]: 'default', [Attr.name]: 'web',
-      [Attr.nestLevel]: 'event', [Attr.source]: 'audit', [Attr.auditId]: raw.auditID, [Attr.user]: 'kubernetes-admin',
-      [Attr.userAgent]: raw.userAgent, [Attr.sourceIP]: '172.18.0.1', [Attr.verb]: 'create', [Attr.code]: 201,
-      [Attr.newResourceVersion]: '1001', [Attr.uid]: raw.responseObject.metadata.uid,
+      [Attr.cluster]: C,
+      [Attr.group]: 'apps',
+      [Attr.version]: 'v1',
+      [Attr.resource]: 'deployments',
+      [Attr.namespace]: 'default',
+      [Attr.name]: 'web',
+      [Attr.nestLevel]: 'event',
+      [Attr.source]: 'audit',
+      [Attr.auditId]: raw.auditID,
+      [Attr.user]: 'kubernetes-admin',
+      [Attr.userAgent]: raw.userAgent,
+      [Attr.sourceIP]: '172.18.0.1',
+      [Attr.verb]: 'create',
+      [Attr.code]: 201,
+      [Attr.newResourceVersion]: '1001',
+      [Attr.uid]: raw.responseObject.metadata.uid,
     });
     const snap = JSON.parse(ev.attributes[Attr.snapshot] as string);
     expect(snap.spec.replicas).toBe(2);
@@ -130,7 +153,16 @@ describe('audit events', () => {
 
   it('malformed input yields an error, never a throw, and the next item is still traced', () => {
     const p = new Pipeline();
-    for (const bad of [null, 42, 'x', [], {}, { kind: 'Event', apiVersion: 'audit.k8s.io/v1' }, { ...fx('deployment-create-kubectl'), stageTimestamp: 'yesterday', requestReceivedTimestamp: undefined }, { ...fx('deployment-create-kubectl'), verb: 7 }]) {
+    for (const bad of [
+      null,
+      42,
+      'x',
+      [],
+      {},
+      { kind: 'Event', apiVersion: 'audit.k8s.io/v1' },
+      { ...fx('deployment-create-kubectl'), stageTimestamp: 'yesterday', requestReceivedTimestamp: undefined },
+      { ...fx('deployment-create-kubectl'), verb: 7 },
+    ]) {
       const r = p.auditEvent(bad, C);
       expect(r.spans).toEqual([]);
       expect(typeof (r.error ?? r.skipped)).toBe('string');
@@ -145,7 +177,12 @@ describe('audit events', () => {
     const ev = one(p.auditEvent(raw, C).spans);
     expect(ev.object).toMatchObject({ resource: 'pods', name: 'web-7d9f8b6c5d-x2k9p', namespace: 'default' });
     expect(ev.name).toBe('event Scheduled');
-    expect(ev.attributes).toMatchObject({ [Attr.source]: 'event', [Attr.eventReason]: 'Scheduled', [Attr.eventComponent]: 'default-scheduler', [Attr.eventCount]: 1 });
+    expect(ev.attributes).toMatchObject({
+      [Attr.source]: 'event',
+      [Attr.eventReason]: 'Scheduled',
+      [Attr.eventComponent]: 'default-scheduler',
+      [Attr.eventCount]: 1,
+    });
     // The same span ID as from the Events informer.
     const fromInformer = new Pipeline().kubeEvent(raw.responseObject, C);
     expect(one(fromInformer.spans).spanId).toBe(ev.spanId);

@@ -10,7 +10,6 @@ import { demoCommand } from '../../src/commands/demo.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
-
 describe('listen addresses', () => {
   it('default to loopback on every command', () => {
     expect(serveCommand().opts()).toMatchObject({ webhookHost: '127.0.0.1', queryHost: '127.0.0.1' });
@@ -32,7 +31,10 @@ describe('listen addresses', () => {
   });
 
   it('query and demo refuse a non-loopback --host without --allow-unauthenticated (their UI has no authentication)', async () => {
-    for (const args of [['query', '--jaeger-query', 'http://127.0.0.1:1', '--host', '0.0.0.0'], ['demo', '--host', '::', '--port', '0']]) {
+    for (const args of [
+      ['query', '--jaeger-query', 'http://127.0.0.1:1', '--host', '0.0.0.0'],
+      ['demo', '--host', '::', '--port', '0'],
+    ]) {
       const r = await runCli(...args);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/--host (0\.0\.0\.0|::) is not a loopback address .*--allow-unauthenticated/);
@@ -45,17 +47,21 @@ describe('listen addresses', () => {
   it('serve refuses 0.0.0.0 without authentication (exit 1, no store), and with --allow-unauthenticated logs a warning and listens', async () => {
     const dir = tempDir('kt-listen-').path;
     const args = ['serve', '--webhook-host', '0.0.0.0', '--webhook-port', '0', '--no-query', '--no-informers', '--store', join(dir, 's.sqlite')];
-    const runServe = (extra: string[], until?: RegExp) => new Promise<{ code: number | null; out: string }>((res) => {
-      const child = spawn(process.execPath, [CLI, ...args, ...extra], { env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', KUBETRAIL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      const onData = (d: Buffer) => {
-        out += d;
-        if (until?.test(out) && !child.killed) child.kill('SIGKILL');
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', (code) => res({ code, out }));
-    });
+    const runServe = (extra: string[], until?: RegExp) =>
+      new Promise<{ code: number | null; out: string }>((res) => {
+        const child = spawn(process.execPath, [CLI, ...args, ...extra], {
+          env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '', KUBETRAIL_LOG_LEVEL: 'info' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        const onData = (d: Buffer) => {
+          out += d;
+          if (until?.test(out) && !child.killed) child.kill('SIGKILL');
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('exit', (code) => res({ code, out }));
+      });
     const refused = await runServe([]);
     expect(refused.code).toBe(1);
     expect(refused.out).toMatch(/--webhook-host 0\.0\.0\.0 is not a loopback address/);

@@ -13,7 +13,9 @@ describe('Node.js version', () => {
 
   it('an older Node gets a message naming both versions and the way out', () => {
     for (const v of ['22.18.0', '24.1.9', '23.11.0']) {
-      expect(nodeVersionError(v), v).toMatch(new RegExp(`needs Node\\.js 24\\.2 or newer, this is Node\\.js ${v.replaceAll('.', '\\.')}: run it with scripts/with-node\\.sh`));
+      expect(nodeVersionError(v), v).toMatch(
+        new RegExp(`needs Node\\.js 24\\.2 or newer, this is Node\\.js ${v.replaceAll('.', '\\.')}: run it with scripts/with-node\\.sh`),
+      );
     }
     for (const v of ['24.2.0', '24.21.0', '25.0.0']) expect(nodeVersionError(v), v).toBeUndefined();
   });

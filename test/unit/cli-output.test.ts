@@ -10,8 +10,15 @@ describe('escapeControl', () => {
 
   it('is applied to the reasons and samples of the replay summary', () => {
     const text = formatSummary({
-      eventsRead: 2, traced: 0, skipped: { 'excluded \u001b]0;x\u0007': 1 }, errors: 1, errorSamples: ['a.log:1: invalid JSON \u001b[2J'],
-      objects: 0, spansWritten: 0, elapsedSec: 1, eventsPerSec: 2,
+      eventsRead: 2,
+      traced: 0,
+      skipped: { 'excluded \u001b]0;x\u0007': 1 },
+      errors: 1,
+      errorSamples: ['a.log:1: invalid JSON \u001b[2J'],
+      objects: 0,
+      spansWritten: 0,
+      elapsedSec: 1,
+      eventsPerSec: 2,
     });
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
     expect(text).toContain('excluded \\x1b]0;x\\x07: 1');

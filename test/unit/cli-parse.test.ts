@@ -12,7 +12,10 @@ describe('CLI validation', () => {
     [['replay', '--cache-bytes', '10k', 'x.log'], /option '--cache-bytes <size>' argument '10k' is invalid\. at least 1Mi/],
     [['replay', '--cache-size', '0', 'x.log'], /option '--cache-size <objects>' argument '0' is invalid\. not a positive integer/],
     [['replay', '--batch-size', '1.5', 'x.log'], /option '--batch-size <spans>' argument '1\.5' is invalid/],
-    [['replay', '--exclude-resource', 'pods', 'x.log'], /option '--exclude-resource <group\/resource>' argument 'pods' is invalid\. resources are given as group\/resource/],
+    [
+      ['replay', '--exclude-resource', 'pods', 'x.log'],
+      /option '--exclude-resource <group\/resource>' argument 'pods' is invalid\. resources are given as group\/resource/,
+    ],
     [['replay', '--redact', 'apps/deployments:', 'x.log'], /option '--redact <\[group\/resource:\]path>' argument 'apps\/deployments:' is invalid/],
     [['serve', '--webhook-port', '99999'], /option '--webhook-port <port>' argument '99999' is invalid\. not a TCP port/],
     [['serve', '--watch-resource', 'nodes'], /option '--watch-resource <group\/resource>' argument 'nodes' is invalid/],

@@ -25,7 +25,11 @@ describe('scripts/check-prereqs.sh', () => {
     const r = spawnSync('/bin/sh', [SCRIPT], { encoding: 'utf8', env: { PATH: barePath(), HOME: stack, STACK_DIR: stack } });
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.includes('missing prerequisite'));
-    for (const [tool, why] of [['go', /Kubernetes control plane, etcd, kwok and Jaeger/], ['java', /Kafka/], ['mvn', /Maven Central/]] as const) {
+    for (const [tool, why] of [
+      ['go', /Kubernetes control plane, etcd, kwok and Jaeger/],
+      ['java', /Kafka/],
+      ['mvn', /Maven Central/],
+    ] as const) {
       const mine = lines.filter((l) => l.includes(`missing prerequisite: ${tool} `));
       expect(mine, tool).toHaveLength(1);
       expect(mine[0]).toMatch(why);

@@ -21,7 +21,15 @@ describe('kubetrail CLI', async () => {
     tmp = tempDir('kt-cli-');
     dir = tmp.path;
     log = join(dir, 'audit.log');
-    const lease = auditEvent({ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease', namespace: 'kube-node-lease', name: 'node-1', at: 3 });
+    const lease = auditEvent({
+      verb: 'update',
+      group: 'coordination.k8s.io',
+      resource: 'leases',
+      kind: 'Lease',
+      namespace: 'kube-node-lease',
+      name: 'node-1',
+      at: 3,
+    });
     const lines = [...deploymentEvents(), '{"kind": "Event", broken', secretEvent(), lease].map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
     writeFileSync(log, `${lines.join('\n')}\n`);
   });
@@ -34,9 +42,28 @@ describe('kubetrail CLI', async () => {
       expect(r.stdout).toContain('Usage: kubetrail');
     }
     const serve = (await run('serve', '--help')).stdout;
-    for (const flag of ['--webhook-port', '--cluster', '--kubeconfig', '--context', '--list-watch-only', '--no-informers', '--otlp-endpoint', '--store',
-      '--window', '--exclude-resource', '--include-reads', '--redact', '--webhook-token', '--tls-cert', '--tls-key', '--client-ca', '--max-body-bytes',
-      '--query-port', '--jaeger-query', '--log-level']) {
+    for (const flag of [
+      '--webhook-port',
+      '--cluster',
+      '--kubeconfig',
+      '--context',
+      '--list-watch-only',
+      '--no-informers',
+      '--otlp-endpoint',
+      '--store',
+      '--window',
+      '--exclude-resource',
+      '--include-reads',
+      '--redact',
+      '--webhook-token',
+      '--tls-cert',
+      '--tls-key',
+      '--client-ca',
+      '--max-body-bytes',
+      '--query-port',
+      '--jaeger-query',
+      '--log-level',
+    ]) {
       expect(serve).toContain(flag);
     }
   });
@@ -81,7 +108,10 @@ describe('kubetrail CLI', async () => {
     expect(s.traced).toBe(1); // deployments excluded by the file: only the Secret is traced
     const flagWins = JSON.parse((await run('replay', '--json', '--config', cfg, '--cluster', 'from-flag', '--store', join(dir, 'cfg2.sqlite'), log)).stdout);
     expect(flagWins.traced).toBe(1);
-    for (const [file, cluster] of [['cfg.sqlite', 'from-config'], ['cfg2.sqlite', 'from-flag']] as const) {
+    for (const [file, cluster] of [
+      ['cfg.sqlite', 'from-config'],
+      ['cfg2.sqlite', 'from-flag'],
+    ] as const) {
       const st = new SqliteStore(join(dir, file));
       expect(await new SqliteBackend(st).clusters()).toEqual([cluster]);
       await st.close();
@@ -114,8 +144,17 @@ describe('kubetrail CLI', async () => {
   it('replay of a truncated .gz traces what it could read, then exits non-zero naming the file and line', async () => {
     const events = deploymentEvents('trunc').map((e) => JSON.stringify(e));
     // enough incompressible padding that half the gzip stream still holds whole lines
-    const pad = (i: number) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: `pad-${i}`, stage: 'ResponseComplete', verb: 'get',
-      requestURI: '/healthz', stageTimestamp: '2026-03-01T11:00:00Z', note: Buffer.from(Array.from({ length: 300 }, (_, j) => (i * 7919 + j * 104729) % 251)).toString('base64') });
+    const pad = (i: number) =>
+      JSON.stringify({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        auditID: `pad-${i}`,
+        stage: 'ResponseComplete',
+        verb: 'get',
+        requestURI: '/healthz',
+        stageTimestamp: '2026-03-01T11:00:00Z',
+        note: Buffer.from(Array.from({ length: 300 }, (_, j) => (i * 7919 + j * 104729) % 251)).toString('base64'),
+      });
     const gz = gzipSync(`${[...events, ...Array.from({ length: 400 }, (_, i) => pad(i))].join('\n')}\n`);
     const file = join(dir, 'cut.log.gz');
     writeFileSync(file, gz.subarray(0, Math.floor(gz.length / 2)));
@@ -151,15 +190,38 @@ describe('kubetrail CLI', async () => {
   it('demo replays a scenario and serves the UI with a link to its Deployment', async () => {
     const scenario = join(dir, 'scenario');
     spawnSync('mkdir', ['-p', scenario]);
-    writeFileSync(join(scenario, 'audit.log'), `${deploymentEvents('web', 'demo').map((e) => JSON.stringify(e)).join('\n')}\n`);
+    writeFileSync(
+      join(scenario, 'audit.log'),
+      `${deploymentEvents('web', 'demo')
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+    );
     writeFileSync(join(scenario, 'timeline.tsv'), 'not a log\n'); // ignored
-    writeFileSync(join(scenario, 'events.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{
-      apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1', namespace: 'demo', uid: 'ev-1', resourceVersion: '7' },
-      involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'demo' }, reason: 'ScalingReplicaSet',
-      message: 'Scaled up replica set web-1 to 2', type: 'Normal', source: { component: 'deployment-controller' },
-      firstTimestamp: '2026-03-01T10:00:01Z', lastTimestamp: '2026-03-01T10:00:01Z', count: 1 }] }));
+    writeFileSync(
+      join(scenario, 'events.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'v1',
+            kind: 'Event',
+            metadata: { name: 'web.1', namespace: 'demo', uid: 'ev-1', resourceVersion: '7' },
+            involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'demo' },
+            reason: 'ScalingReplicaSet',
+            message: 'Scaled up replica set web-1 to 2',
+            type: 'Normal',
+            source: { component: 'deployment-controller' },
+            firstTimestamp: '2026-03-01T10:00:01Z',
+            lastTimestamp: '2026-03-01T10:00:01Z',
+            count: 1,
+          },
+        ],
+      }),
+    );
     const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--scenario', scenario, '--store', join(dir, 'demo.sqlite')], {
-      env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       let out = '';
@@ -177,7 +239,7 @@ describe('kubetrail CLI', async () => {
       const res = await fetch(link, { redirect: 'manual' });
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toMatch(/^\/trace\/[0-9a-f]{32}$/);
-      const trace = await (await fetch(`${url}api${res.headers.get('location')!.replace('/trace/', '/traces/')}`)).json() as { data: { spans: unknown[] }[] };
+      const trace = (await (await fetch(`${url}api${res.headers.get('location')!.replace('/trace/', '/traces/')}`)).json()) as { data: { spans: unknown[] }[] };
       expect(JSON.stringify(trace.data[0])).toContain('ScalingReplicaSet'); // the Events dump was replayed too
     } finally {
       child.kill('SIGTERM');
@@ -186,9 +248,29 @@ describe('kubetrail CLI', async () => {
 
   it('serve takes audit batches, then drains and exits 0 on SIGTERM with everything stored', async () => {
     const path = join(dir, 'serve.sqlite');
-    const child = spawn(process.execPath, [CLI, 'serve', '--webhook-port', '0', '--webhook-host', '127.0.0.1', '--no-query', '--no-informers', '--store', path, '--cluster', 'dev', '--log-level', 'info'], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--webhook-port',
+        '0',
+        '--webhook-host',
+        '127.0.0.1',
+        '--no-query',
+        '--no-informers',
+        '--store',
+        path,
+        '--cluster',
+        'dev',
+        '--log-level',
+        'info',
+      ],
+      {
+        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let err = '';
     const port = await new Promise<number>((resolvePromise, reject) => {
@@ -199,7 +281,11 @@ describe('kubetrail CLI', async () => {
       });
       void exited.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
     });
-    const res = await fetch(`http://127.0.0.1:${port}/audit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: deploymentEvents('api') }) });
+    const res = await fetch(`http://127.0.0.1:${port}/audit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: deploymentEvents('api') }),
+    });
     expect(res.status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -16,7 +16,13 @@ function namespaceDelete(name: string): Record<string, unknown> {
   const e = auditEvent({ verb: 'delete', resource: 'namespaces', kind: 'Namespace', name, at: 10 });
   (e.objectRef as Record<string, unknown>).namespace = name;
   e.requestURI = `/api/v1/namespaces/${name}`;
-  e.responseObject = { kind: 'Namespace', apiVersion: 'v1', metadata: { name, uid: `uid-${name}`, resourceVersion: '120', deletionTimestamp: '2026-03-01T10:00:10Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } };
+  e.responseObject = {
+    kind: 'Namespace',
+    apiVersion: 'v1',
+    metadata: { name, uid: `uid-${name}`, resourceVersion: '120', deletionTimestamp: '2026-03-01T10:00:10Z' },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Terminating' },
+  };
   return e;
 }
 
@@ -46,14 +52,28 @@ describe('cluster-scoped objects', () => {
   it('an Event about a Namespace and an owner reference to a cluster-scoped kind use the same key', () => {
     const p = new Pipeline();
     const ev = {
-      kind: 'Event', apiVersion: 'v1', metadata: { name: 'foo.1', namespace: 'foo', uid: 'e1', resourceVersion: '5' },
+      kind: 'Event',
+      apiVersion: 'v1',
+      metadata: { name: 'foo.1', namespace: 'foo', uid: 'e1', resourceVersion: '5' },
       involvedObject: { kind: 'Namespace', apiVersion: 'v1', name: 'foo', namespace: 'foo' },
-      reason: 'NamespaceDeletionContentFailure', message: 'x', type: 'Warning', count: 1, lastTimestamp: '2026-03-01T10:00:00Z',
+      reason: 'NamespaceDeletionContentFailure',
+      message: 'x',
+      type: 'Warning',
+      count: 1,
+      lastTimestamp: '2026-03-01T10:00:00Z',
     };
     expect(eventKeys(p.kubeEvent(ev, C).spans)).toEqual(['kwok//namespaces//foo']);
     const lease = auditEvent({
-      verb: 'create', group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease', namespace: 'kube-node-lease', name: 'n1', at: 0,
-      object: { metadata: { name: 'n1', namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'u', controller: true }] } },
+      verb: 'create',
+      group: 'coordination.k8s.io',
+      resource: 'leases',
+      kind: 'Lease',
+      namespace: 'kube-node-lease',
+      name: 'n1',
+      at: 0,
+      object: {
+        metadata: { name: 'n1', namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'u', controller: true }] },
+      },
     });
     const spans = new Pipeline({ excludeResources: [] }).auditEvent(lease, C).spans;
     expect(spans.filter((s) => s.kind === 'link').map((s) => s.attributes['link.key'])).toContain('kwok//nodes//n1');

@@ -16,8 +16,13 @@ const dashboard = JSON.parse(text);
 function typecheck(source: string): string[] {
   const file = join(ROOT, 'test/unit/__grafana_dashboard_check.ts');
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: [],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: [],
   };
   const host = ts.createCompilerHost(options);
   const read = host.readFile.bind(host);
@@ -53,7 +58,8 @@ describe('Grafana dashboard deploy/grafana/kubetrail.json', () => {
   });
 
   it('the check is real: a wrong type, an unknown key and an unknown enum value are refused', () => {
-    const check = (d: unknown, p: unknown = dashboard.panels[0]) => typecheck(`${header}
+    const check = (d: unknown, p: unknown = dashboard.panels[0]) =>
+      typecheck(`${header}
 const d: Json<Dashboard> = ${JSON.stringify(d)};
 const p: Json<TimeSeriesPanel> = ${JSON.stringify(p)};
 export { d, p };
@@ -64,13 +70,24 @@ export { d, p };
     expect(check({ ...dashboard, schemaVersion: undefined })).toMatch(/schemaVersion/);
     const p = dashboard.panels[0];
     expect(check(dashboard, { ...p, options: { ...p.options, tooltip: { mode: 'all', sort: 'desc' } } })).toMatch(/"all"/);
-    expect(check(dashboard, { ...p, fieldConfig: { ...p.fieldConfig, defaults: { ...p.fieldConfig.defaults, custom: { ...p.fieldConfig.defaults.custom, drawStyle: 'area' } } } })).toMatch(/"area"/);
+    expect(
+      check(dashboard, {
+        ...p,
+        fieldConfig: { ...p.fieldConfig, defaults: { ...p.fieldConfig.defaults, custom: { ...p.fieldConfig.defaults.custom, drawStyle: 'area' } } },
+      }),
+    ).toMatch(/"area"/);
   });
 
   it('has the panels the issue asks for, each on the data source and job variables, none overlapping', () => {
     expect(dashboard.panels.map((p: any) => p.title)).toEqual([
-      'Ingest rate by source and outcome', 'Event lag p50 / p99', 'Sink queue depth', 'Sink writes and failures',
-      'Rejected audit batches by reason', 'Webhook requests by code', 'Process CPU', 'Process memory (RSS, heap)',
+      'Ingest rate by source and outcome',
+      'Event lag p50 / p99',
+      'Sink queue depth',
+      'Sink writes and failures',
+      'Rejected audit batches by reason',
+      'Webhook requests by code',
+      'Process CPU',
+      'Process memory (RSS, heap)',
     ]);
     const cells = new Set<string>();
     for (const p of dashboard.panels) {

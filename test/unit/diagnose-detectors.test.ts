@@ -32,7 +32,9 @@ describe('churn', () => {
     expect(owner).toMatchObject({ detector: 'churn', severity: 'warning', objects: [rs], actors: [RSC], data: { creates: 12, desired: 2 } });
     expect(owner!.title).toBe('ReplicaSet default/web-abc created 12 pods while it wanted at most 2');
     expect(owner!.evidence[0]).toMatchObject({ user: RSC, verb: 'create', object: { name: 'web-abc-0' } });
-    expect(owner!.redirect).toBe(`/redirect?cluster=kwok&group=apps&resource=replicasets&namespace=default&name=web-abc&ts=${encodeURIComponent(new Date(at(1) / 1000).toISOString())}`);
+    expect(owner!.redirect).toBe(
+      `/redirect?cluster=kwok&group=apps&resource=replicasets&namespace=default&name=web-abc&ts=${encodeURIComponent(new Date(at(1) / 1000).toISOString())}`,
+    );
     expect(name).toMatchObject({ severity: 'warning', objects: [cm], actors: ['looper'], data: { recreations: 3 } });
     expect(name!.title).toBe('ConfigMap default/flappy was deleted and re-created 3 times');
   });
@@ -58,7 +60,9 @@ describe('fighting', () => {
     const [f, ...rest] = of(run(h), 'fighting');
     expect(rest).toEqual([]);
     expect(f).toMatchObject({
-      severity: 'warning', objects: [d], actors: ['hpa', 'kubectl-loop'],
+      severity: 'warning',
+      objects: [d],
+      actors: ['hpa', 'kubectl-loop'],
       data: { field: 'spec.replicas', flips: 5, changes: 6, values: ['5', '2'], changesByActor: { hpa: 3, 'kubectl-loop': 3 } },
     });
     expect(f!.title).toBe('hpa and kubectl-loop keep changing spec.replicas of Deployment default/web (5 flips)');
@@ -78,7 +82,8 @@ describe('conflicts', () => {
   it('reports a storm of 409s of one actor with what it retried; a controller’s occasional 409 is only info', () => {
     const h = new History();
     const cm = ref('configmaps', 'default', 'settings');
-    for (let i = 0; i < 6; i++) h.fail(cm, i, 'stale-replacer', 'update', 409, 'Conflict: Operation cannot be fulfilled on configmaps "settings": the object has been modified');
+    for (let i = 0; i < 6; i++)
+      h.fail(cm, i, 'stale-replacer', 'update', 409, 'Conflict: Operation cannot be fulfilled on configmaps "settings": the object has been modified');
     const rs = ref('replicasets', 'default', 'web-abc', 'apps');
     for (let i = 0; i < 6; i++) h.fail(rs, 20 + i, RSC, 'update', 409, 'Conflict: the object has been modified', { [Attr.subresource]: 'status' });
     for (let i = 0; i < 20; i++) h.status(rs, 20.5 + i, RSC, `status.replicas ${i} -> ${i + 1}`);
@@ -129,7 +134,12 @@ describe('noop-writes by resourceVersion', () => {
 describe('stuck-rollouts', () => {
   const dep = ref('deployments', 'default', 'web', 'apps');
   const progress = (h: History, sec: number, n: number): void => {
-    h.status(dep, sec, DC, `status.updatedReplicas ${n - 1} -> ${n}\nstatus.readyReplicas ${n - 1} -> ${n}\nstatus.availableReplicas ${n - 1} -> ${n}\nstatus.replicas ${n - 1} -> ${n}`);
+    h.status(
+      dep,
+      sec,
+      DC,
+      `status.updatedReplicas ${n - 1} -> ${n}\nstatus.readyReplicas ${n - 1} -> ${n}\nstatus.availableReplicas ${n - 1} -> ${n}\nstatus.replicas ${n - 1} -> ${n}`,
+    );
   };
 
   it('finds a Deployment whose status never reached its spec', () => {
@@ -138,7 +148,9 @@ describe('stuck-rollouts', () => {
     progress(h, 1, 1);
     const [f] = of(run(h, 300), 'stuck-rollouts');
     expect(f).toMatchObject({ severity: 'error', objects: [dep], data: { desired: 3, readyReplicas: 1, updatedReplicas: 1, availableReplicas: 1 } });
-    expect(f!.title).toMatch(/^Deployment default\/web has not reached its spec 5 min after the last change: updatedReplicas 1\/3, readyReplicas 1\/3, availableReplicas 1\/3$/);
+    expect(f!.title).toMatch(
+      /^Deployment default\/web has not reached its spec 5 min after the last change: updatedReplicas 1\/3, readyReplicas 1\/3, availableReplicas 1\/3$/,
+    );
     expect(f!.evidence[0]).toMatchObject({ user: 'admin', verb: 'create' });
   });
 
@@ -159,7 +171,14 @@ describe('stuck-rollouts', () => {
   it('reports a ReplicaSet that cannot create pods (FailedCreate: quota)', () => {
     const h = new History();
     const rs = ref('replicasets', 'default', 'web-abc', 'apps');
-    h.kubeEvent(rs, 1, 'FailedCreate', 'Error creating: pods "web-abc-x" is forbidden: exceeded quota: q, requested: pods=1', 'Warning', 'replicaset-controller');
+    h.kubeEvent(
+      rs,
+      1,
+      'FailedCreate',
+      'Error creating: pods "web-abc-x" is forbidden: exceeded quota: q, requested: pods=1',
+      'Warning',
+      'replicaset-controller',
+    );
     const [f] = of(run(h), 'stuck-rollouts');
     expect(f).toMatchObject({ severity: 'error', objects: [rs] });
     expect(f!.title).toMatch(/could not create pods \(1×\): Error creating: .*exceeded quota/);
@@ -180,7 +199,9 @@ describe('unscheduled-pods', () => {
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ severity: 'error', data: { problem: 'unscheduled', pods: 2 } });
     expect(names(f!)).toEqual(['picky-abc', 'picky-abc-0', 'picky-abc-1']);
-    expect(f!.title).toBe("2 pods of ReplicaSet default/picky-abc were never scheduled (no binding after 119 s): 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
+    expect(f!.title).toBe(
+      "2 pods of ReplicaSet default/picky-abc were never scheduled (no binding after 119 s): 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+    );
     expect(f!.evidence.some((e) => e.verb === 'event FailedScheduling' && /node affinity/.test(e.message ?? ''))).toBe(true);
   });
 
@@ -208,7 +229,9 @@ describe('orphans', () => {
     h.update(rs, 10.01, GC, 'metadata.ownerReferences [{"apiVersion":"apps/v1","kind":"Deployment","name":"web"}] -> <none>', { [Attr.verb]: 'patch' });
     const [f] = of(run(h, 200), 'orphans');
     expect(f).toMatchObject({ severity: 'warning', objects: [d, rs], data: { relation: 'owner', survivors: 1, stillThere: 1, orphaned: 1 } });
-    expect(f!.title).toMatch(/^1 object outlived its deleted owner Deployment default\/web by up to 3.2 min \(orphaned: owner reference removed by .*garbage-collector\)$/);
+    expect(f!.title).toMatch(
+      /^1 object outlived its deleted owner Deployment default\/web by up to 3.2 min \(orphaned: owner reference removed by .*garbage-collector\)$/,
+    );
     expect(f!.evidence.map((e) => e.verb)).toEqual(['delete', 'patch']);
   });
 
@@ -283,9 +306,18 @@ describe('report', () => {
   it('runs the other detectors when one throws, and says which failed', () => {
     const h = new History();
     for (let i = 0; i < 5; i++) h.noop(ref('configmaps', 'default', 'c'), i, 'a');
-    const broken: Detector = { name: 'broken', description: 'throws', detect: () => { throw new Error('boom'); } };
+    const broken: Detector = {
+      name: 'broken',
+      description: 'throws',
+      detect: () => {
+        throw new Error('boom');
+      },
+    };
     const r = buildReport(h.spans, { detectors: [broken, noopWrites] });
-    expect(r.detectors).toEqual([{ name: 'broken', findings: 0, failed: true, error: 'boom' }, { name: 'noop-writes', findings: 1, failed: false }]);
+    expect(r.detectors).toEqual([
+      { name: 'broken', findings: 0, failed: true, error: 'boom' },
+      { name: 'noop-writes', findings: 1, failed: false },
+    ]);
   });
 
   it('de-duplicates redelivered spans and sorts findings by severity', () => {

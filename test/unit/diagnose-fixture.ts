@@ -54,7 +54,11 @@ export class History {
   }
   kubeEvent(o: ObjectRef, sec: number, reason: string, message: string, type = 'Warning', component = 'default-scheduler'): SpanRecord {
     return this.t.event(o, at(sec), `event/${o.name}/${reason}/${this.#n++}`, `event ${reason}`, {
-      [Attr.source]: 'event', [Attr.eventReason]: reason, [Attr.eventMessage]: message, [Attr.eventType]: type, [Attr.eventComponent]: component,
+      [Attr.source]: 'event',
+      [Attr.eventReason]: reason,
+      [Attr.eventMessage]: message,
+      [Attr.eventType]: type,
+      [Attr.eventComponent]: component,
     });
   }
   own(owner: ObjectRef, child: ObjectRef, sec: number): void {

@@ -43,8 +43,24 @@ describe('diffs', () => {
   });
 
   it('named arrays match by name; added and removed items use <none>; labels use bracket quoting', () => {
-    const a = { spec: { containers: [{ name: 'web', image: 'a' }, { name: 'log', image: 'l' }] }, metadata: { labels: { 'app.kubernetes.io/name': 'a', tier: 'x' } } };
-    const b = { spec: { containers: [{ name: 'side', image: 's' }, { name: 'web', image: 'b' }] }, metadata: { labels: { 'app.kubernetes.io/name': 'b', zone: 'z' } } };
+    const a = {
+      spec: {
+        containers: [
+          { name: 'web', image: 'a' },
+          { name: 'log', image: 'l' },
+        ],
+      },
+      metadata: { labels: { 'app.kubernetes.io/name': 'a', tier: 'x' } },
+    };
+    const b = {
+      spec: {
+        containers: [
+          { name: 'side', image: 's' },
+          { name: 'web', image: 'b' },
+        ],
+      },
+      metadata: { labels: { 'app.kubernetes.io/name': 'b', zone: 'z' } },
+    };
     const { lines } = diffObjects(a, b);
     expect(lines).toEqual([
       'spec.containers[name=web].image "a" -> "b"',
@@ -76,7 +92,10 @@ describe('diffs', () => {
   it('a watch change feeds the previous version: the first audit event after start gets a diff', () => {
     const p = new Pipeline();
     const prev = fx('deployment-status-update').responseObject;
-    expect(p.watchChange({ type: 'ADDED', object: prev, group: 'apps', version: 'v1', resource: 'deployments' }, C)).toEqual({ spans: [], skipped: 'cache-only' });
+    expect(p.watchChange({ type: 'ADDED', object: prev, group: 'apps', version: 'v1', resource: 'deployments' }, C)).toEqual({
+      spans: [],
+      skipped: 'cache-only',
+    });
     const e = ev(p.auditEvent(fx('deployment-status-update-2'), C).spans);
     expect(diffOf(e)).toContain('status.observedGeneration 1 -> 2');
   });
@@ -116,8 +135,15 @@ describe('diffs', () => {
 
 describe('diff notation for additions', () => {
   it('an added map is shown leaf by leaf, an added named list item by item', () => {
-    const { lines } = diffObjects({ metadata: {} }, { metadata: { labels: { a: '1' } }, status: { conditions: [{ type: 'Ready', status: 'True' }], phase: 'Running' } });
-    expect(lines).toEqual(['metadata.labels.a <none> -> "1"', 'status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True"}', 'status.phase <none> -> "Running"']);
+    const { lines } = diffObjects(
+      { metadata: {} },
+      { metadata: { labels: { a: '1' } }, status: { conditions: [{ type: 'Ready', status: 'True' }], phase: 'Running' } },
+    );
+    expect(lines).toEqual([
+      'metadata.labels.a <none> -> "1"',
+      'status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True"}',
+      'status.phase <none> -> "Running"',
+    ]);
   });
 
   it('the scheduler binding shows spec.nodeName on the pod, and the kwok status patch then does not', () => {
@@ -127,7 +153,9 @@ describe('diff notation for additions', () => {
     expect(diffOf(b)).toEqual(['spec.nodeName <none> -> "kwok-node-0"']);
     const s = ev(p.auditEvent(fx('pod-status-patch-kwok'), C).spans);
     expect(diffOf(s)).toContain('status.phase "Pending" -> "Running"');
-    expect(diffOf(s)).toContain('status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2025-06-01T10:00:01Z"}');
+    expect(diffOf(s)).toContain(
+      'status.conditions[type=Ready] <none> -> {"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2025-06-01T10:00:01Z"}',
+    );
     expect(String(s.attributes[Attr.diff])).not.toContain('nodeName');
   });
 });

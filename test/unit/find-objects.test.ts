@@ -18,7 +18,10 @@ describe('findObjects over object spans', () => {
 
   it('matches every given field, groups windows per object ascending, objects by key', async () => {
     const found = await backend.findObjects({ cluster: 'c1', resource: 'deployments', startUs: 0, endUs: 1e12, limit: 10 });
-    expect(found).toEqual([{ object: api, windows: [1800] }, { object: web, windows: [0, 1800, 3600] }]);
+    expect(found).toEqual([
+      { object: api, windows: [1800] },
+      { object: web, windows: [0, 1800, 3600] },
+    ]);
     expect(await backend.findObjects({ cluster: 'c2', startUs: 0, endUs: 1e12, limit: 10 })).toEqual([]);
   });
 

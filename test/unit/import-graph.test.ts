@@ -38,7 +38,8 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-const IMPORT = /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+const IMPORT =
+  /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]|new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]/g;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
@@ -79,7 +80,11 @@ describe('import graph', () => {
   });
 
   it('production code imports nothing from test/ or bench/', () => {
-    const bad = FILES.flatMap((f) => importsOf(f).filter((t) => t.startsWith('test/') || t.startsWith('bench/')).map((t) => `${f} -> ${t}`));
+    const bad = FILES.flatMap((f) =>
+      importsOf(f)
+        .filter((t) => t.startsWith('test/') || t.startsWith('bench/'))
+        .map((t) => `${f} -> ${t}`),
+    );
     expect(bad).toEqual([]);
   });
 });

@@ -21,9 +21,25 @@ const CREATE_DEPLOY = Date.parse('2026-11-22T04:30:47.722Z');
 const US = (ms: number) => String(Math.round(ms * 1000));
 const ALL = `start=${US(Date.parse('2026-11-22T04:00:00Z'))}&end=${US(Date.parse('2026-11-22T06:00:00Z'))}`;
 
-interface JKV { key: string; value: unknown }
-interface JSpan { traceID: string; spanID: string; operationName: string; references: { spanID: string }[]; startTime: number; duration: number; tags: JKV[]; logs: { timestamp: number; fields: JKV[] }[]; warnings: string[] | null }
-interface JTrace { traceID: string; spans: JSpan[] }
+interface JKV {
+  key: string;
+  value: unknown;
+}
+interface JSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { spanID: string }[];
+  startTime: number;
+  duration: number;
+  tags: JKV[];
+  logs: { timestamp: number; fields: JKV[] }[];
+  warnings: string[] | null;
+}
+interface JTrace {
+  traceID: string;
+  spans: JSpan[];
+}
 const tag = (s: { tags: JKV[] }, k: string) => s.tags.find((t) => t.key === k)?.value;
 const field = (l: { fields: JKV[] }, k: string) => l.fields.find((t) => t.key === k)?.value;
 
@@ -61,7 +77,9 @@ const rawLocation = (path: string) =>
     request(`${base}${path}`, (res) => {
       res.resume();
       resolve({ status: res.statusCode!, rawHeaders: res.rawHeaders });
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 
 describe('/redirect: ts ± one window, merged, with a `Location` header', () => {
@@ -87,7 +105,9 @@ describe('/redirect: ts ± one window, merged, with a `Location` header', () => 
     const tsMs = Date.parse('2026-11-22T04:40:00Z');
     const r = await get(`/redirect?cluster=kwok&group=apps&resource=deployments&namespace=demo&name=demo&ts=${tsMs}`);
     const fromRedirect = String(r.headers.location).slice('/trace/'.length);
-    const found = await search(`service=tracing&tags=${encodeURIComponent('{"name":"demo","resource":"deployments","namespace":"demo"}')}&start=${US(tsMs - WINDOW_SEC * 1000)}&end=${US(tsMs + WINDOW_SEC * 1000)}`);
+    const found = await search(
+      `service=tracing&tags=${encodeURIComponent('{"name":"demo","resource":"deployments","namespace":"demo"}')}&start=${US(tsMs - WINDOW_SEC * 1000)}&end=${US(tsMs + WINDOW_SEC * 1000)}`,
+    );
     expect(found.map((t) => t.traceID)).toEqual([fromRedirect]);
   });
 });
@@ -210,19 +230,25 @@ describe('query API v3 over the recorded scenario', () => {
     expect((await get('/api/v3/services')).json().services).toEqual(serviceNames());
     expect((await get('/api/v3/operations?service=tracing')).json()).toEqual({ operations: [{ name: 'kwok', spanKind: 'internal' }] });
     const attrs = encodeURIComponent(JSON.stringify({ resource: 'deployments', name: 'demo' }));
-    const s = await get(`/api/v3/trace-summaries?query.serviceName=tracing&query.operationName=kwok&query.startTimeMin=${min}&query.startTimeMax=${max}&query.searchDepth=20&query.attributes=${attrs}`);
+    const s = await get(
+      `/api/v3/trace-summaries?query.serviceName=tracing&query.operationName=kwok&query.startTimeMin=${min}&query.startTimeMax=${max}&query.searchDepth=20&query.attributes=${attrs}`,
+    );
     expect(s.status).toBe(200);
     const [sum] = s.json().summaries;
     expect(sum).toMatchObject({ rootServiceName: 'kwok', rootOperationName: 'deployments demo/demo', traceId: expect.stringMatching(/^ff20000000/) });
     // the same search, snake_case (Jaeger ≤ 2.13), as OTLP resource spans
-    const t = await get(`/api/v3/traces?query.service_name=tracing&query.start_time_min=${min}&query.start_time_max=${max}&query.num_traces=20&query.attributes=${attrs}`);
+    const t = await get(
+      `/api/v3/traces?query.service_name=tracing&query.start_time_min=${min}&query.start_time_max=${max}&query.num_traces=20&query.attributes=${attrs}`,
+    );
     const spans = t.json().result.resourceSpans.flatMap((r: { scopeSpans: { spans: unknown[] }[] }) => r.scopeSpans.flatMap((x) => x.spans));
     expect(spans[0]).toMatchObject({ traceId: sum.traceId, name: 'deployments demo/demo', kind: 1, startTimeUnixNano: sum.minStartTimeUnixNano });
     expect(spans[0].events.some((e: { name: string }) => e.name === 'ScalingReplicaSet')).toBe(true);
     const one = await get(`/api/v3/traces/${sum.traceId}`);
     expect(one.json().result.resourceSpans[0].scopeSpans[0].spans[0].spanId).toBe(spans[0].spanId);
     // the Jaeger UI puts the Tags field into its URL as typed: logfmt works as well as JSON
-    const logfmt = await get(`/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${min}&query.startTimeMax=${max}&query.attributes=${encodeURIComponent('resource=deployments name=demo')}`);
+    const logfmt = await get(
+      `/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${min}&query.startTimeMax=${max}&query.attributes=${encodeURIComponent('resource=deployments name=demo')}`,
+    );
     expect(logfmt.json().summaries.map((x: { traceId: string }) => x.traceId)).toEqual([sum.traceId]);
     // the ID swapped to another mode, and errors in Jaeger's shape
     expect((await get(`/api/v3/traces/ff21000000${sum.traceId.slice(10)}`)).status).toBe(200);
@@ -233,7 +259,7 @@ describe('query API v3 over the recorded scenario', () => {
 });
 
 describe('/api/dependencies: who writes which resources', () => {
-  it('answers Jaeger\'s [{parent, child, callCount}] with actors → resources from the writes in the range', async () => {
+  it("answers Jaeger's [{parent, child, callCount}] with actors → resources from the writes in the range", async () => {
     const endTs = Date.parse('2026-11-22T05:00:00Z');
     const r = (await get(`/api/dependencies?endTs=${endTs}&lookback=${3600_000}`)).json();
     expect(r.errors).toBeNull();

@@ -16,9 +16,19 @@ describe('Kafka messages', () => {
   });
 
   it('keys a watch change like the audit events of its object', () => {
-    const key = messageKey({ v: 1, cluster: 'c1', kind: 'watch', item: { type: 'MODIFIED', group: '', version: 'v1', resource: 'configmaps', object: create!.responseObject } });
+    const key = messageKey({
+      v: 1,
+      cluster: 'c1',
+      kind: 'watch',
+      item: { type: 'MODIFIED', group: '', version: 'v1', resource: 'configmaps', object: create!.responseObject },
+    });
     expect(key).toBe('c1//configmaps/unit/cm-0');
-    const node = messageKey({ v: 1, cluster: 'c1', kind: 'watch', item: { type: 'ADDED', group: '', version: 'v1', resource: 'nodes', object: { metadata: { name: 'n1', namespace: 'x' } } } });
+    const node = messageKey({
+      v: 1,
+      cluster: 'c1',
+      kind: 'watch',
+      item: { type: 'ADDED', group: '', version: 'v1', resource: 'nodes', object: { metadata: { name: 'n1', namespace: 'x' } } },
+    });
     expect(node).toBe('c1//nodes//n1');
   });
 

@@ -6,27 +6,44 @@ import { addKafkaOptions, parseClusterContexts } from '../../src/commands/kafka.
 describe('serve Kafka options', () => {
   it('parses --cluster-context name=context, repeatable', () => {
     const cmd = addKafkaOptions(new Command('serve')).exitOverride();
-    cmd.parse(['--kafka-brokers', 'k:9092', '--role', 'receive', '--cluster-context', 'kwok-a=ctx-a', '--cluster-context', 'kwok-b=ctx=b', '--kafka-warmup', '2m'], { from: 'user' });
+    cmd.parse(
+      ['--kafka-brokers', 'k:9092', '--role', 'receive', '--cluster-context', 'kwok-a=ctx-a', '--cluster-context', 'kwok-b=ctx=b', '--kafka-warmup', '2m'],
+      { from: 'user' },
+    );
     const o = cmd.opts();
     expect(o.kafkaBrokers).toBe('k:9092');
     expect(o.kafkaWarmup).toBe(120_000);
     expect(o.kafkaTopic).toBe('kubetrail-audit');
-    expect(parseClusterContexts(o.clusterContext)).toEqual([['kwok-a', 'ctx-a'], ['kwok-b', 'ctx=b']]);
+    expect(parseClusterContexts(o.clusterContext)).toEqual([
+      ['kwok-a', 'ctx-a'],
+      ['kwok-b', 'ctx=b'],
+    ]);
   });
 
   it('refuses what it cannot use, with the reason', () => {
     expect(() => parseClusterContexts(['ctx-only'])).toThrow(/expected <cluster name>=<kubeconfig context>/);
     expect(() => parseClusterContexts(['a=x', 'a=y'])).toThrow(/given twice/);
-    const cmd = addKafkaOptions(new Command('serve')).exitOverride().configureOutput({ writeErr: () => undefined });
+    const cmd = addKafkaOptions(new Command('serve'))
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
     expect(() => cmd.parse(['--role', 'tracer'], { from: 'user' })).toThrow(/Allowed choices are receive, trace, all/);
   });
 
   it('refuses a Kafka option without --kafka-brokers instead of ignoring it', async () => {
-    const cmd = addKafkaOptions(new Command('serve')).exitOverride().configureOutput({ writeErr: () => undefined }).action(() => undefined);
-    await expect(cmd.parseAsync(['--role', 'trace', '--kafka-group', 'g'], { from: 'user' })).rejects.toThrow(/--role, --kafka-group: only with --kafka-brokers/);
-    const ok = addKafkaOptions(new Command('serve')).exitOverride().action(() => undefined);
+    const cmd = addKafkaOptions(new Command('serve'))
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined })
+      .action(() => undefined);
+    await expect(cmd.parseAsync(['--role', 'trace', '--kafka-group', 'g'], { from: 'user' })).rejects.toThrow(
+      /--role, --kafka-group: only with --kafka-brokers/,
+    );
+    const ok = addKafkaOptions(new Command('serve'))
+      .exitOverride()
+      .action(() => undefined);
     await ok.parseAsync(['--kafka-brokers', 'k:1', '--role', 'trace'], { from: 'user' });
-    const plain = addKafkaOptions(new Command('serve')).exitOverride().action(() => undefined);
+    const plain = addKafkaOptions(new Command('serve'))
+      .exitOverride()
+      .action(() => undefined);
     await plain.parseAsync([], { from: 'user' });
   });
 });

@@ -7,11 +7,18 @@ import { eventSpanId } from '../../src/core/ids.ts';
 
 const C = 'kwok';
 const event = (reason: string, rv: string, extra: Record<string, unknown> = {}) => ({
-  kind: 'Event', apiVersion: 'v1',
+  kind: 'Event',
+  apiVersion: 'v1',
   metadata: { name: `web-1.${reason}`, namespace: 'default', uid: `uid-${reason}`, resourceVersion: rv },
   involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: 'default', name: 'web-1' },
-  reason, message: reason, type: 'Normal', count: 1, source: { component: 'kubelet' },
-  firstTimestamp: '2026-03-01T10:00:05Z', lastTimestamp: '2026-03-01T10:00:05Z', eventTime: null,
+  reason,
+  message: reason,
+  type: 'Normal',
+  count: 1,
+  source: { component: 'kubelet' },
+  firstTimestamp: '2026-03-01T10:00:05Z',
+  lastTimestamp: '2026-03-01T10:00:05Z',
+  eventTime: null,
   ...extra,
 });
 const startOf = (spans: SpanRecord[]) => spans.find((s) => s.kind === 'event')!.startUs;
@@ -45,7 +52,20 @@ describe('span durations', () => {
     p.setListWatchOnly('lw', true);
     const spans = [
       ...p.kubeEvent(event('Instant', '7'), C).spans,
-      ...p.watchChange({ type: 'ADDED', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default', uid: 'u', resourceVersion: '3', creationTimestamp: '2026-03-01T10:00:05Z' } }, group: '', version: 'v1', resource: 'configmaps' }, 'lw').spans,
+      ...p.watchChange(
+        {
+          type: 'ADDED',
+          object: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'c', namespace: 'default', uid: 'u', resourceVersion: '3', creationTimestamp: '2026-03-01T10:00:05Z' },
+          },
+          group: '',
+          version: 'v1',
+          resource: 'configmaps',
+        },
+        'lw',
+      ).spans,
     ];
     for (const s of spans) expect(s.endUs - s.startUs).toBeGreaterThanOrEqual(1);
     expect(spans.find((s) => s.kind === 'event')!.spanId).toBe(eventSpanId('event/uid-Instant/1', 'kwok//pods/default/web-1'));

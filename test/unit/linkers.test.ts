@@ -13,7 +13,11 @@ const linkSpans = (spans: SpanRecord[], owner: string) => spans.filter((s) => s.
 describe('linkers', () => {
   it('owner reference: the controller owner is the parent (class children)', () => {
     const pod = fx('pod-create-generatename').responseObject;
-    expect(findLinks(pod, ref('pods', pod.metadata.name))).toContainEqual({ target: ref('replicasets', 'web-7d9f8b6c5d', 'default', 'apps'), role: 'parent', class: 'children' });
+    expect(findLinks(pod, ref('pods', pod.metadata.name))).toContainEqual({
+      target: ref('replicasets', 'web-7d9f8b6c5d', 'default', 'apps'),
+      role: 'parent',
+      class: 'children',
+    });
   });
 
   it('pod → node from spec.nodeName and from a Binding', () => {
@@ -25,27 +29,61 @@ describe('linkers', () => {
 
   it('parent annotation: kubetrail.io/parent (other cluster or same) and Kelemetry parent-link', () => {
     const r = ref('configmaps', 'c');
-    expect(findLinks({ metadata: { annotations: { 'kubetrail.io/parent': 'hub/apps/deployments/ns/x' } } }, r)).toEqual([{ target: { cluster: 'hub', group: 'apps', resource: 'deployments', namespace: 'ns', name: 'x' }, role: 'parent', class: 'annotation' }]);
+    expect(findLinks({ metadata: { annotations: { 'kubetrail.io/parent': 'hub/apps/deployments/ns/x' } } }, r)).toEqual([
+      { target: { cluster: 'hub', group: 'apps', resource: 'deployments', namespace: 'ns', name: 'x' }, role: 'parent', class: 'annotation' },
+    ]);
     expect(findLinks({ metadata: { annotations: { 'kubetrail.io/parent': '/nodes//n1' } } }, r)[0]!.target).toEqual(ref('nodes', 'n1', ''));
-    const k = JSON.stringify({ cluster: 'core', group: 'podseidon.kubewharf.io', version: 'v1alpha1', resource: 'podprotectors', namespace: 'ns', name: 'ppr', uid: 'u' });
-    expect(findLinks({ metadata: { annotations: { 'kelemetry.kubewharf.io/parent-link': k } } }, r)[0]!.target).toEqual({ cluster: 'core', group: 'podseidon.kubewharf.io', resource: 'podprotectors', namespace: 'ns', name: 'ppr' });
+    const k = JSON.stringify({
+      cluster: 'core',
+      group: 'podseidon.kubewharf.io',
+      version: 'v1alpha1',
+      resource: 'podprotectors',
+      namespace: 'ns',
+      name: 'ppr',
+      uid: 'u',
+    });
+    expect(findLinks({ metadata: { annotations: { 'kelemetry.kubewharf.io/parent-link': k } } }, r)[0]!.target).toEqual({
+      cluster: 'core',
+      group: 'podseidon.kubewharf.io',
+      resource: 'podprotectors',
+      namespace: 'ns',
+      name: 'ppr',
+    });
     expect(findLinks({ metadata: { annotations: { 'kubetrail.io/parent': 'garbage', 'kelemetry.kubewharf.io/parent-link': '{' } } }, r)).toEqual([]);
   });
 
   it('endpointslice → service, PVC → PV, Helm release', () => {
     const es = ref('endpointslices', 'web-abc', 'default', 'discovery.k8s.io');
-    expect(findLinks({ metadata: { labels: { 'kubernetes.io/service-name': 'web' } } }, es)).toEqual([{ target: ref('services', 'web'), role: 'parent', class: 'service' }]);
-    expect(findLinks({ spec: { volumeName: 'pv-1' } }, ref('persistentvolumeclaims', 'data'))).toEqual([{ target: ref('persistentvolumes', 'pv-1', ''), role: 'child', class: 'volume' }]);
-    const helm = { metadata: { labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': 'apps' } } };
-    expect(findLinks(helm, ref('services', 'shop-web'))).toEqual([{ target: { cluster: C, group: 'helm.sh', resource: 'releases', namespace: 'apps', name: 'shop' }, role: 'parent', class: 'helm' }]);
+    expect(findLinks({ metadata: { labels: { 'kubernetes.io/service-name': 'web' } } }, es)).toEqual([
+      { target: ref('services', 'web'), role: 'parent', class: 'service' },
+    ]);
+    expect(findLinks({ spec: { volumeName: 'pv-1' } }, ref('persistentvolumeclaims', 'data'))).toEqual([
+      { target: ref('persistentvolumes', 'pv-1', ''), role: 'child', class: 'volume' },
+    ]);
+    const helm = {
+      metadata: {
+        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+        annotations: { 'meta.helm.sh/release-name': 'shop', 'meta.helm.sh/release-namespace': 'apps' },
+      },
+    };
+    expect(findLinks(helm, ref('services', 'shop-web'))).toEqual([
+      { target: { cluster: C, group: 'helm.sh', resource: 'releases', namespace: 'apps', name: 'shop' }, role: 'parent', class: 'helm' },
+    ]);
   });
 
   it('pod → mounted Secrets/ConfigMaps/PVCs are its children (class uses), kube-root-ca.crt excluded', () => {
     const pod = fx('pod-create-generatename').responseObject;
     pod.spec.volumes.push({ name: 'd', persistentVolumeClaim: { claimName: 'data' } });
     pod.spec.containers[0].envFrom = [{ configMapRef: { name: 'env-cm' } }];
-    const uses = findLinks(pod, ref('pods', pod.metadata.name)).filter((l) => l.class === 'uses').map((l) => `${l.target.resource}/${l.target.name}:${l.role}`);
-    expect(uses.sort()).toEqual(['configmaps/env-cm:child', 'configmaps/web-config:child', 'persistentvolumeclaims/data:child', 'secrets/db-credentials:child']);
+    const uses = findLinks(pod, ref('pods', pod.metadata.name))
+      .filter((l) => l.class === 'uses')
+      .map((l) => `${l.target.resource}/${l.target.name}:${l.role}`);
+    expect(uses.sort()).toEqual([
+      'configmaps/env-cm:child',
+      'configmaps/web-config:child',
+      'persistentvolumeclaims/data:child',
+      'secrets/db-credentials:child',
+    ]);
   });
 
   it('a throwing linker does not stop the others', () => {
@@ -69,12 +107,20 @@ describe('link spans', () => {
     const ws = windowStartSec(t, 1800);
     const [podLink] = linkSpans(spans, podKey).filter((s) => s.attributes[Attr.linkClass] === 'node');
     expect(podLink).toMatchObject({
-      traceId: rawTraceId(podKey, ws), spanId: linkSpanId(podKey, nodeKey, 'node', ws), parentSpanId: objectSpanId(podKey, ws),
-      name: 'link node', startUs: t, endUs: (ws + 1800) * 1e6,
+      traceId: rawTraceId(podKey, ws),
+      spanId: linkSpanId(podKey, nodeKey, 'node', ws),
+      parentSpanId: objectSpanId(podKey, ws),
+      name: 'link node',
+      startUs: t,
+      endUs: (ws + 1800) * 1e6,
     });
     expect(podLink!.attributes).toMatchObject({ [Attr.linkRole]: 'parent', [Attr.linkKey]: nodeKey, [Attr.nestLevel]: 'link' });
     const [nodeLink] = linkSpans(spans, nodeKey);
-    expect(nodeLink).toMatchObject({ traceId: rawTraceId(nodeKey, ws), spanId: linkSpanId(nodeKey, podKey, 'node', ws), parentSpanId: objectSpanId(nodeKey, ws) });
+    expect(nodeLink).toMatchObject({
+      traceId: rawTraceId(nodeKey, ws),
+      spanId: linkSpanId(nodeKey, podKey, 'node', ws),
+      parentSpanId: objectSpanId(nodeKey, ws),
+    });
     expect(nodeLink!.attributes).toMatchObject({ [Attr.linkRole]: 'child', [Attr.linkKey]: podKey, [Attr.linkClass]: 'node' });
     // The node had no event in this window: its object span is emitted so its trace exists.
     expect(spans.find((s) => s.kind === 'object' && objectKey(s.object) === nodeKey)).toMatchObject({ spanId: objectSpanId(nodeKey, ws), name: 'nodes' });

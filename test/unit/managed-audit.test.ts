@@ -25,10 +25,18 @@ describe('managed-cluster audit exports', () => {
   const cases: [string, number, RegExp[]][] = [
     ['gke-audit.jsonl', 4, [/gke-audit\.jsonl:5: .*service "container\.googleapis\.com", not the Kubernetes API/]],
     ['gke-gcloud-read.json', 3, []],
-    ['eks-filter-log-events.json', 3, [/eks-filter-log-events\.json:1: CloudWatch log stream "kube-apiserver-0d1e2f3a4b5c" is not a kube-apiserver-audit stream/]],
+    [
+      'eks-filter-log-events.json',
+      3,
+      [/eks-filter-log-events\.json:1: CloudWatch log stream "kube-apiserver-0d1e2f3a4b5c" is not a kube-apiserver-audit stream/],
+    ],
     ['eks-subscription.jsonl', 3, []],
     ['eks-s3-export.log', 3, []],
-    ['aks-kube-audit.jsonl', 3, [/aks-kube-audit\.jsonl:4: Azure diagnostic category "kube-apiserver" is not kube-audit/, /aks-kube-audit\.jsonl:5: Azure properties\.log is not JSON/]],
+    [
+      'aks-kube-audit.jsonl',
+      3,
+      [/aks-kube-audit\.jsonl:4: Azure diagnostic category "kube-apiserver" is not kube-audit/, /aks-kube-audit\.jsonl:5: Azure properties\.log is not JSON/],
+    ],
     ['aks-records.json', 3, []],
     ['aks-aksaudit-table.json', 3, [/aks-aksaudit-table\.json:1: AKSAudit row without AuditId/]],
   ];
@@ -39,7 +47,7 @@ describe('managed-cluster audit exports', () => {
       expect(summary.errors, summary.errorSamples.join('\n')).toBe(errors.length);
       errors.forEach((re, i) => expect(summary.errorSamples[i]).toMatch(re));
       expect(events.map((e) => e.attributes[Attr.verb])).toEqual(['create', 'update', 'create']);
-      const [created, updated, refused] = events as [typeof events[0], typeof events[0], typeof events[0]];
+      const [created, updated, refused] = events as [(typeof events)[0], (typeof events)[0], (typeof events)[0]];
       expect(created.attributes[Attr.user]).toBe('dev@example.com');
       expect(created.attributes[Attr.sourceIP]).toBe('10.20.30.40');
       expect(String(updated.attributes[Attr.diff])).toContain('spec.replicas 2 -> 4');
@@ -49,21 +57,42 @@ describe('managed-cluster audit exports', () => {
   }
 
   it('reads GKE resource names with the resource the method names', () => {
-    expect(parseGkeTarget('apps/v1/namespaces/shop/deployments/cart/scale', 'io.k8s.apps.v1.deployments.scale.update'))
-      .toEqual({ apiGroup: 'apps', apiVersion: 'v1', namespace: 'shop', resource: 'deployments', name: 'cart', subresource: 'scale' });
-    expect(parseGkeTarget('core/v1/namespaces/shop/status', 'io.k8s.core.v1.namespaces.status.update'))
-      .toEqual({ apiGroup: '', apiVersion: 'v1', resource: 'namespaces', name: 'shop', subresource: 'status', namespace: undefined });
+    expect(parseGkeTarget('apps/v1/namespaces/shop/deployments/cart/scale', 'io.k8s.apps.v1.deployments.scale.update')).toEqual({
+      apiGroup: 'apps',
+      apiVersion: 'v1',
+      namespace: 'shop',
+      resource: 'deployments',
+      name: 'cart',
+      subresource: 'scale',
+    });
+    expect(parseGkeTarget('core/v1/namespaces/shop/status', 'io.k8s.core.v1.namespaces.status.update')).toEqual({
+      apiGroup: '',
+      apiVersion: 'v1',
+      resource: 'namespaces',
+      name: 'shop',
+      subresource: 'status',
+      namespace: undefined,
+    });
     expect(parseGkeTarget('core/v1/nodes/n1', 'io.k8s.core.v1.nodes.patch')).toMatchObject({ apiGroup: '', resource: 'nodes', name: 'n1' });
-    expect(parseGkeTarget('networking.k8s.io/v1/namespaces/shop/ingresses', 'io.k8s.networking.v1.ingresses.list'))
-      .toMatchObject({ apiGroup: 'networking.k8s.io', namespace: 'shop', resource: 'ingresses', name: undefined });
+    expect(parseGkeTarget('networking.k8s.io/v1/namespaces/shop/ingresses', 'io.k8s.networking.v1.ingresses.list')).toMatchObject({
+      apiGroup: 'networking.k8s.io',
+      namespace: 'shop',
+      resource: 'ingresses',
+      name: undefined,
+    });
   });
 
   it('maps a GKE patch: the patch body keeps its shape, the response object gets apiVersion and kind back, a gRPC error becomes the HTTP status', () => {
     const [r] = unwrapManagedAudit({
-      insertId: 'p1', timestamp: '2026-03-02T09:10:00.000Z', labels: { 'authorization.k8s.io/decision': 'allow' },
+      insertId: 'p1',
+      timestamp: '2026-03-02T09:10:00.000Z',
+      labels: { 'authorization.k8s.io/decision': 'allow' },
       protoPayload: {
-        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', serviceName: 'k8s.io', methodName: 'io.k8s.core.v1.pods.status.patch',
-        resourceName: 'core/v1/namespaces/shop/pods/cart-1/status', authenticationInfo: { principalEmail: 'system:node:gke-n1' },
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        serviceName: 'k8s.io',
+        methodName: 'io.k8s.core.v1.pods.status.patch',
+        resourceName: 'core/v1/namespaces/shop/pods/cart-1/status',
+        authenticationInfo: { principalEmail: 'system:node:gke-n1' },
         request: { '@type': 'k8s.io/Patch', status: { phase: 'Running' } },
         response: { '@type': 'core.k8s.io/v1.Pod', metadata: { name: 'cart-1', namespace: 'shop' }, status: { phase: 'Running' } },
         status: { code: 10, message: 'the object has been modified' },
@@ -71,7 +100,10 @@ describe('managed-cluster audit exports', () => {
     })!;
     const ev = (r as { event: Record<string, any> }).event;
     expect(ev).toMatchObject({
-      verb: 'patch', auditID: 'p1', requestURI: '/api/v1/namespaces/shop/pods/cart-1/status', user: { username: 'system:node:gke-n1' },
+      verb: 'patch',
+      auditID: 'p1',
+      requestURI: '/api/v1/namespaces/shop/pods/cart-1/status',
+      user: { username: 'system:node:gke-n1' },
       objectRef: { apiGroup: '', apiVersion: 'v1', namespace: 'shop', resource: 'pods', name: 'cart-1', subresource: 'status' },
       responseStatus: { code: 409, reason: 'Conflict', message: 'the object has been modified' },
       annotations: { 'authorization.k8s.io/decision': 'allow' },
@@ -83,8 +115,9 @@ describe('managed-cluster audit exports', () => {
   it('leaves plain audit events and core Events alone, and says why a look-alike cannot be mapped', () => {
     expect(unwrapManagedAudit({ kind: 'Event', apiVersion: 'v1', message: 'Scaled up', involvedObject: {} })).toBeUndefined();
     expect(unwrapManagedAudit({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'x', stage: 'ResponseComplete' })).toBeUndefined();
-    expect(unwrapManagedAudit({ protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', serviceName: 'k8s.io' } }))
-      .toEqual([{ error: 'GKE audit entry without methodName' }]);
+    expect(unwrapManagedAudit({ protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', serviceName: 'k8s.io' } })).toEqual([
+      { error: 'GKE audit entry without methodName' },
+    ]);
     expect(unwrapManagedAudit({ message: 'plain text' })).toEqual([{ error: expect.stringMatching(/CloudWatch message is not JSON/) }]);
   });
 });

@@ -21,7 +21,15 @@ function refusedCreate(withBody = true): any {
   pod.metadata.generateName = 'web-7d9f8b6c5d-';
   if (withBody) e.requestObject = pod;
   e.responseStatus = { metadata: {}, status: 'Failure', reason: 'Forbidden', code: 403, message: TERMINATING };
-  e.responseObject = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: TERMINATING, details: { name: 'web-7d9f8b6c5d-', kind: 'pods' } };
+  e.responseObject = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    reason: 'Forbidden',
+    code: 403,
+    message: TERMINATING,
+    details: { name: 'web-7d9f8b6c5d-', kind: 'pods' },
+  };
   return e;
 }
 
@@ -38,7 +46,7 @@ describe('requests about no named object', () => {
     expect(owner?.attributes[Attr.linkKey]).toBe('kwok/apps/replicasets/default/web-7d9f8b6c5d');
   });
 
-  it('without a request body (Metadata level) it is an error on the namespace\'s trace', () => {
+  it("without a request body (Metadata level) it is an error on the namespace's trace", () => {
     const r = new Pipeline().auditEvent(refusedCreate(false), C);
     const [ev] = events(r.spans);
     expect(objectKey(ev!.object)).toBe('kwok//namespaces//default');
@@ -47,7 +55,7 @@ describe('requests about no named object', () => {
     expect(ev!.attributes[Attr.requestResource]).toBe('/pods');
   });
 
-  it('a deletecollection that matched nothing, or failed, is on the namespace\'s trace', () => {
+  it("a deletecollection that matched nothing, or failed, is on the namespace's trace", () => {
     const p = new Pipeline();
     const none = fx('pods-deletecollection');
     none.responseObject.items = [];

@@ -9,11 +9,20 @@ const C = 'kwok';
 const events = (spans: SpanRecord[]) => spans.filter((s) => s.kind === 'event');
 
 const coreEvent = (count: number, last: string) => ({
-  kind: 'Event', apiVersion: 'v1',
+  kind: 'Event',
+  apiVersion: 'v1',
   metadata: { name: 'web.1840f1a2b3c4d5e6', namespace: 'default', uid: 'ev-uid-1', resourceVersion: String(2000 + count) },
   involvedObject: { kind: 'Deployment', namespace: 'default', name: 'web', uid: 'dep-uid', apiVersion: 'apps/v1', resourceVersion: '1001' },
-  reason: 'ScalingReplicaSet', message: 'Scaled up replica set web-7d9f8b6c5d from 2 to 4', source: { component: 'deployment-controller' },
-  firstTimestamp: '2025-06-01T10:00:00Z', lastTimestamp: last, count, type: 'Normal', eventTime: null, reportingComponent: 'deployment-controller', reportingInstance: '',
+  reason: 'ScalingReplicaSet',
+  message: 'Scaled up replica set web-7d9f8b6c5d from 2 to 4',
+  source: { component: 'deployment-controller' },
+  firstTimestamp: '2025-06-01T10:00:00Z',
+  lastTimestamp: last,
+  count,
+  type: 'Normal',
+  eventTime: null,
+  reportingComponent: 'deployment-controller',
+  reportingInstance: '',
 });
 
 describe('Kubernetes Events', () => {
@@ -25,8 +34,14 @@ describe('Kubernetes Events', () => {
     expect(first.spanId).toBe(eventSpanId('event/ev-uid-1/1', key));
     expect(first.name).toBe('event ScalingReplicaSet');
     expect(first.attributes).toMatchObject({
-      [Attr.source]: 'event', [Attr.eventReason]: 'ScalingReplicaSet', [Attr.eventMessage]: 'Scaled up replica set web-7d9f8b6c5d from 2 to 4',
-      [Attr.eventType]: 'Normal', [Attr.eventComponent]: 'deployment-controller', [Attr.eventCount]: 1, [Attr.uid]: 'dep-uid', [Attr.version]: 'v1',
+      [Attr.source]: 'event',
+      [Attr.eventReason]: 'ScalingReplicaSet',
+      [Attr.eventMessage]: 'Scaled up replica set web-7d9f8b6c5d from 2 to 4',
+      [Attr.eventType]: 'Normal',
+      [Attr.eventComponent]: 'deployment-controller',
+      [Attr.eventCount]: 1,
+      [Attr.uid]: 'dep-uid',
+      [Attr.version]: 'v1',
     });
     const second = events(p.kubeEvent(coreEvent(2, '2025-06-01T10:01:00Z'), C).spans)[0]!;
     expect(second.spanId).not.toBe(first.spanId);
@@ -54,7 +69,11 @@ describe('Kubernetes Events', () => {
     const e = fx('event-create-scheduler').responseObject;
     e.series = { count: 3, lastObservedTime: '2025-06-01T10:02:00.000000Z' };
     const s = events(new Pipeline().kubeEvent(e, C).spans)[0]!;
-    expect(s.attributes).toMatchObject({ [Attr.eventCount]: 3, [Attr.eventMessage]: 'Successfully assigned default/web-7d9f8b6c5d-x2k9p to kwok-node-0', [Attr.eventComponent]: 'default-scheduler' });
+    expect(s.attributes).toMatchObject({
+      [Attr.eventCount]: 3,
+      [Attr.eventMessage]: 'Successfully assigned default/web-7d9f8b6c5d-x2k9p to kwok-node-0',
+      [Attr.eventComponent]: 'default-scheduler',
+    });
     expect(s.startUs).toBe(Date.parse('2025-06-01T10:02:00Z') * 1000);
   });
 
@@ -114,7 +133,8 @@ describe('objects, windows and state', () => {
     const run = () => {
       const p = new Pipeline();
       const out: SpanRecord[] = [];
-      for (const n of ['deployment-create-kubectl', 'deployment-status-update', 'deployment-scale-kubectl', 'deployment-status-update-2']) out.push(...p.auditEvent(fx(n), C).spans);
+      for (const n of ['deployment-create-kubectl', 'deployment-status-update', 'deployment-scale-kubectl', 'deployment-status-update-2'])
+        out.push(...p.auditEvent(fx(n), C).spans);
       return out;
     };
     const a = run();
@@ -164,7 +184,12 @@ describe('objects, windows and state', () => {
     const p = new Pipeline();
     p.auditEvent(fx('configmap-create-impersonated'), C);
     const del = fx('configmap-create-impersonated');
-    Object.assign(del, { auditID: 'del-1', verb: 'delete', responseObject: { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: 'web-config', kind: 'configmaps' } }, responseStatus: { code: 200 } });
+    Object.assign(del, {
+      auditID: 'del-1',
+      verb: 'delete',
+      responseObject: { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: 'web-config', kind: 'configmaps' } },
+      responseStatus: { code: 200 },
+    });
     delete del.requestObject;
     const e = events(p.auditEvent(del, C).spans)[0]!;
     expect(e.name).toBe('delete');
@@ -180,7 +205,11 @@ describe('objects, windows and state', () => {
     const e = events(spans)[0]!;
     expect(JSON.parse(e.attributes[Attr.snapshot] as string).metadata.name).toBe('web-config');
     const mirrored = spans.find((s) => s.kind === 'link' && s.object.cluster === 'hub')!;
-    expect(mirrored.attributes).toMatchObject({ [Attr.linkClass]: 'annotation', [Attr.linkRole]: 'child', [Attr.linkKey]: 'kwok//configmaps/default/web-config' });
+    expect(mirrored.attributes).toMatchObject({
+      [Attr.linkClass]: 'annotation',
+      [Attr.linkRole]: 'child',
+      [Attr.linkKey]: 'kwok//configmaps/default/web-config',
+    });
     expect(spans.some((s) => s.kind === 'object' && objectKey(s.object) === 'hub/apps/deployments/shop/frontend')).toBe(true);
   });
 });
@@ -223,7 +252,13 @@ describe('informer several versions ahead of the audit webhook', () => {
       o.spec.replicas = replicas;
       return o;
     };
-    const update = (rv: string, replicas: number) => ({ ...structuredClone(created), auditID: `upd-${rv}`, verb: 'update', responseObject: version(rv, replicas), requestObject: version(rv, replicas) });
+    const update = (rv: string, replicas: number) => ({
+      ...structuredClone(created),
+      auditID: `upd-${rv}`,
+      verb: 'update',
+      responseObject: version(rv, replicas),
+      requestObject: version(rv, replicas),
+    });
     // the watch delivers both new versions before either audit event arrives
     p.watchChange({ type: 'MODIFIED', object: version('1010', 3), group: 'apps', version: 'v1', resource: 'deployments' }, C);
     p.watchChange({ type: 'MODIFIED', object: version('1020', 5), group: 'apps', version: 'v1', resource: 'deployments' }, C);

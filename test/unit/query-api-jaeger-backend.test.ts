@@ -61,7 +61,12 @@ describe('Jaeger backend when Jaeger is down', () => {
   it('answers 502 with the reason through the query API', async () => {
     const { JaegerBackend } = await import('../../frontend-plugin/backend/jaeger.ts');
     const { createQueryServer } = await import('../../frontend-plugin/server.ts');
-    const app = await createQueryServer({ backend: new JaegerBackend({ url: 'http://127.0.0.1:1', timeoutMs: 2000 }), windowSec: 1800, uiDir: '/nonexistent', logger: false });
+    const app = await createQueryServer({
+      backend: new JaegerBackend({ url: 'http://127.0.0.1:1', timeoutMs: 2000 }),
+      windowSec: 1800,
+      uiDir: '/nonexistent',
+      logger: false,
+    });
     const r = await app.inject({ method: 'GET', url: '/api/traces?service=tracing&tags=name%3Ddemo' });
     expect(r.statusCode).toBe(502);
     expect(r.json()).toMatchObject({ data: null, errors: [{ code: 502 }] });

@@ -92,10 +92,7 @@ describe('Jaeger query API', () => {
     expect(tracing.data[0].spans).toHaveLength(4); // the RS, its Deployment, its 2 pods
 
     const ancestors = (await get(`/api/traces/ff22000000${id.slice(10)}`)).json().data[0];
-    expect(ancestors.spans.map((s: { operationName: string }) => s.operationName)).toEqual([
-      'deployments default/demo',
-      'replicasets default/demo-aaa',
-    ]);
+    expect(ancestors.spans.map((s: { operationName: string }) => s.operationName)).toEqual(['deployments default/demo', 'replicasets default/demo-aaa']);
     const timeline = (await get(`/api/traces/ff10000000${id.slice(10)}`)).json().data[0];
     expect(timeline.spans[0].operationName).toBe('replicasets default/demo-aaa');
     expect(timeline.spans.length).toBeGreaterThan(4);
@@ -128,7 +125,9 @@ describe('Jaeger query API', () => {
     expect(parseInt(loc.slice(37), 16)).toBe(3);
 
     // a day later: the nearest window is still found
-    const near = await get(`/redirect?resource=deployments&name=demo&ts=${new Date((WS1 + 20 * 3600) * 1000).toISOString()}&mode=${encodeURIComponent('tree (full tree)')}`);
+    const near = await get(
+      `/redirect?resource=deployments&name=demo&ts=${new Date((WS1 + 20 * 3600) * 1000).toISOString()}&mode=${encodeURIComponent('tree (full tree)')}`,
+    );
     expect(near.status).toBe(302);
     expect(String(near.headers.location)).toMatch(/^\/trace\/ff01000000/);
 
@@ -164,7 +163,12 @@ describe('/redirect with several matches', () => {
     const r = await a.inject({ method: 'GET', url: `/redirect?resource=configmaps&name=settings&ts=${WS0}` });
     expect(r.statusCode).toBe(400);
     expect(r.json().errors[0].msg).toMatch(/2 objects match/);
-    expect(r.json().candidates.map((c: { namespace: string }) => c.namespace).sort()).toEqual(['team-a', 'team-b']);
+    expect(
+      r
+        .json()
+        .candidates.map((c: { namespace: string }) => c.namespace)
+        .sort(),
+    ).toEqual(['team-a', 'team-b']);
     const one = await a.inject({ method: 'GET', url: `/redirect?resource=configmaps&name=settings&namespace=team-b&ts=${WS0}` });
     expect(one.statusCode).toBe(302);
     const home = await a.inject({ method: 'GET', url: '/' });
@@ -181,7 +185,9 @@ describe('passthrough to the upstream Jaeger query service', () => {
     upstream = Fastify();
     upstream.get('/api/metrics/latencies', async (req) => ({ data: [{ parent: 'a', child: 'b', callCount: 1 }], query: req.query }));
     upstream.post('/api/archive/:id', async (req) => ({ archived: (req.params as { id: string }).id, body: req.body }));
-    upstream.get('/api/traces/:id', async (req, reply) => reply.code(404).send({ data: null, errors: [{ code: 404, msg: 'trace not found' }], from: 'upstream' }));
+    upstream.get('/api/traces/:id', async (_req, reply) =>
+      reply.code(404).send({ data: null, errors: [{ code: 404, msg: 'trace not found' }], from: 'upstream' }),
+    );
     upstream.get('/static/app.css', async (_req, reply) => reply.type('text/css').send('body{}'));
     await upstream.listen({ port: 0, host: '127.0.0.1' });
     const addr = upstream.server.address() as { port: number };

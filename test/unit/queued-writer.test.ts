@@ -14,8 +14,13 @@ const pod = (i: number): ObjectRef => ({ cluster: 'kwok', group: '', resource: '
 
 function span(i: number, snapshotBytes = 0): SpanRecord {
   return {
-    traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0'), kind: 'event', name: 'create',
-    startUs: 1e15 + i, endUs: 1e15 + i + 1, object: pod(i),
+    traceId: i.toString(16).padStart(32, '0'),
+    spanId: i.toString(16).padStart(16, '0'),
+    kind: 'event',
+    name: 'create',
+    startUs: 1e15 + i,
+    endUs: 1e15 + i + 1,
+    object: pod(i),
     attributes: { cluster: 'kwok', resource: 'pods', name: `pod-${i}`, verb: 'create', ...(snapshotBytes ? { snapshot: 'x'.repeat(snapshotBytes) } : {}) },
   };
 }
@@ -156,10 +161,16 @@ describe('QueuedWriter', () => {
 describe('writer options from the OpenTelemetry environment', () => {
   it('maps OTEL_BSP_* and OTEL_EXPORTER_OTLP_* onto the OTLP writer, and rejects bad values clearly', async () => {
     const { otlpSettingsFromEnv, createSink } = await import('../../src/sinks/index.ts');
-    expect(otlpSettingsFromEnv({
-      OTEL_BSP_MAX_QUEUE_SIZE: '5000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256', OTEL_BSP_SCHEDULE_DELAY: '200',
-      OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '65536',
-    })).toEqual({ limits: { maxQueueSpans: 5000, maxBatchSpans: 256, scheduleDelayMs: 200, maxAttributeBytes: 65536 }, timeoutMs: 3000, compression: 'gzip' });
+    expect(
+      otlpSettingsFromEnv({
+        OTEL_BSP_MAX_QUEUE_SIZE: '5000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '65536',
+      }),
+    ).toEqual({ limits: { maxQueueSpans: 5000, maxBatchSpans: 256, scheduleDelayMs: 200, maxAttributeBytes: 65536 }, timeoutMs: 3000, compression: 'gzip' });
     expect(() => otlpSettingsFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toThrow("OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got 'lots'");
     // command-line limits win over the defaults
     const chosen = createSink({ otlpEndpoint: 'http://127.0.0.1:1', ignoreEnv: true, limits: { maxBatchBytes: 1024 ** 2, maxQueueSpans: undefined } });

@@ -15,7 +15,8 @@ async function collect(it: AsyncIterable<LogItem>): Promise<LogItem[]> {
 }
 
 const tmp = () => tempDir('kubetrail-read-log-').path;
-const line = (auditID: string, stage: string) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID, stage: 'ResponseComplete', verb: 'get', stageTimestamp: stage }) + '\n';
+const line = (auditID: string, stage: string) =>
+  JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID, stage: 'ResponseComplete', verb: 'get', stageTimestamp: stage }) + '\n';
 const ids = (items: LogItem[]) => items.map((i) => (i.event as any)?.auditID ?? `error@${i.line}`);
 
 describe('readAuditLogs', () => {
@@ -44,9 +45,27 @@ describe('readAuditLogs', () => {
 
   it('reads whole documents: a pretty-printed audit EventList and a core EventList, classified for routing', async () => {
     const d = tmp();
-    const audit = { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [fx('deployment-create-kubectl'), fx('pod-create-generatename')].map(({ kind: _k, apiVersion: _a, ...rest }) => rest) };
+    const audit = {
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      metadata: {},
+      items: [fx('deployment-create-kubectl'), fx('pod-create-generatename')].map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
+    };
     writeFileSync(join(d, 'list.json'), JSON.stringify(audit, null, 2));
-    const core = { kind: 'List', apiVersion: 'v1', items: [{ kind: 'Event', apiVersion: 'v1', metadata: { uid: 'u' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'd' }, reason: 'Pulled', lastTimestamp: '2025-06-01T10:00:00Z' }] };
+    const core = {
+      kind: 'List',
+      apiVersion: 'v1',
+      items: [
+        {
+          kind: 'Event',
+          apiVersion: 'v1',
+          metadata: { uid: 'u' },
+          involvedObject: { kind: 'Pod', name: 'p', namespace: 'd' },
+          reason: 'Pulled',
+          lastTimestamp: '2025-06-01T10:00:00Z',
+        },
+      ],
+    };
     writeFileSync(join(d, 'events.json'), JSON.stringify(core, null, 2));
     const items = await collect(readAuditLogs([join(d, 'list.json'), join(d, 'events.json')]));
     expect(items.filter((i) => i.error)).toEqual([]);

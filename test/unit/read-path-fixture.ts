@@ -71,12 +71,19 @@ export function history(): SyntheticTraces {
   t.audit(podB1, at(WS1, 7), RSC, 'create');
   t.link(rsB, podB1, 'children', at(WS1, 7));
   t.link(node1, podB1, 'node', at(WS1, 8));
-  t.event(rsA, at(WS1, 9), 'audit-conflict', 'update', {
-    [Attr.source]: 'audit',
-    [Attr.user]: DC,
-    [Attr.verb]: 'update',
-    [Attr.code]: 409,
-  }, 'Conflict: the object has been modified; please apply your changes to the latest version');
+  t.event(
+    rsA,
+    at(WS1, 9),
+    'audit-conflict',
+    'update',
+    {
+      [Attr.source]: 'audit',
+      [Attr.user]: DC,
+      [Attr.verb]: 'update',
+      [Attr.code]: 409,
+    },
+    'Conflict: the object has been modified; please apply your changes to the latest version',
+  );
   return t;
 }
 

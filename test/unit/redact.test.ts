@@ -40,7 +40,7 @@ describe('redaction', () => {
     expect(leaks([e])).toEqual([]);
   });
 
-  it('the caller\'s object is not modified', () => {
+  it("the caller's object is not modified", () => {
     const raw = fx('secret-create');
     new Pipeline().auditEvent(raw, C);
     expect(raw.responseObject.data.password).toBe('c3VwZXItc2VjcmV0LXB3');
@@ -52,7 +52,11 @@ describe('redaction', () => {
     expect(e.attributes[Attr.snapshot]).not.toContain('worker_processes');
     expect(JSON.parse(e.attributes[Attr.snapshot] as string).data['nginx.conf']).toBe('<redacted 19 bytes>');
     const r = new Redactor([{ path: 'spec.template.spec.containers.*.env.*.value' }]);
-    const out = r.redact({ spec: { template: { spec: { containers: [{ name: 'a', env: [{ name: 'PW', value: 'hunter2' }] }] } } } }, 'apps', 'deployments') as any;
+    const out = r.redact(
+      { spec: { template: { spec: { containers: [{ name: 'a', env: [{ name: 'PW', value: 'hunter2' }] }] } } } },
+      'apps',
+      'deployments',
+    ) as any;
     expect(out.spec.template.spec.containers[0].env[0]).toEqual({ name: 'PW', value: '<redacted 7 bytes>' });
   });
 });
@@ -61,13 +65,32 @@ describe('credentials in other payloads', () => {
   it('a TokenRequest (serviceaccounts/token) is traced on the ServiceAccount without its token', () => {
     const token = 'eyJhbGciOiJSUzI1NiJ9.secret-jwt-payload.sig';
     const raw = {
-      kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'RequestResponse', auditID: 'tok-1', stage: 'ResponseComplete', verb: 'create',
-      user: { username: 'system:node:kwok-node-0' }, sourceIPs: ['172.18.0.3'], userAgent: 'kubelet/v1.33.1',
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'RequestResponse',
+      auditID: 'tok-1',
+      stage: 'ResponseComplete',
+      verb: 'create',
+      user: { username: 'system:node:kwok-node-0' },
+      sourceIPs: ['172.18.0.3'],
+      userAgent: 'kubelet/v1.33.1',
       objectRef: { resource: 'serviceaccounts', namespace: 'default', name: 'default', apiVersion: 'v1', subresource: 'token' },
       responseStatus: { metadata: {}, code: 201 },
-      requestObject: { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: 'default', namespace: 'default' }, spec: { audiences: ['https://kubernetes.default.svc'] } },
-      responseObject: { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name: 'default', namespace: 'default' }, spec: {}, status: { token, expirationTimestamp: '2025-06-01T11:00:00Z' } },
-      requestReceivedTimestamp: '2025-06-01T10:00:00.000000Z', stageTimestamp: '2025-06-01T10:00:00.001000Z',
+      requestObject: {
+        kind: 'TokenRequest',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { name: 'default', namespace: 'default' },
+        spec: { audiences: ['https://kubernetes.default.svc'] },
+      },
+      responseObject: {
+        kind: 'TokenRequest',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { name: 'default', namespace: 'default' },
+        spec: {},
+        status: { token, expirationTimestamp: '2025-06-01T11:00:00Z' },
+      },
+      requestReceivedTimestamp: '2025-06-01T10:00:00.000000Z',
+      stageTimestamp: '2025-06-01T10:00:00.001000Z',
     };
     const spans = new Pipeline().auditEvent(raw, C).spans;
     expect(spans.find((s) => s.kind === 'event')!.name).toBe('create token');

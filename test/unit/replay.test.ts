@@ -18,12 +18,17 @@ const ALL = { startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 100 };
 const jsonl = (items: unknown[]) => `${items.map((e) => JSON.stringify(e)).join('\n')}\n`;
 
 const kubeEvent = {
-  apiVersion: 'v1', kind: 'Event',
+  apiVersion: 'v1',
+  kind: 'Event',
   metadata: { name: 'web.1', namespace: 'default', uid: 'ev-1', resourceVersion: '900' },
   involvedObject: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: 'default', uid: 'uid-web' },
-  reason: 'ScalingReplicaSet', message: 'Scaled up replica set web-abc to 4', type: 'Normal', count: 1,
+  reason: 'ScalingReplicaSet',
+  message: 'Scaled up replica set web-abc to 4',
+  type: 'Normal',
+  count: 1,
   source: { component: 'deployment-controller' },
-  firstTimestamp: new Date(BASE_MS + 6000).toISOString(), lastTimestamp: new Date(BASE_MS + 6000).toISOString(),
+  firstTimestamp: new Date(BASE_MS + 6000).toISOString(),
+  lastTimestamp: new Date(BASE_MS + 6000).toISOString(),
 };
 
 describe('replay', () => {
@@ -31,7 +36,9 @@ describe('replay', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kt-replay-'));
     const [create, update] = deploymentEvents();
-    const pods = Array.from({ length: 20 }, (_, i) => auditEvent({ verb: 'create', resource: 'pods', kind: 'Pod', namespace: 'default', name: `web-${i}`, at: 10 + i }));
+    const pods = Array.from({ length: 20 }, (_, i) =>
+      auditEvent({ verb: 'create', resource: 'pods', kind: 'Pod', namespace: 'default', name: `web-${i}`, at: 10 + i }),
+    );
     // rotated: audit.log.1.gz is older than audit.log
     writeFileSync(join(dir, 'audit.log.1.gz'), gzipSync(jsonl([create])));
     writeFileSync(join(dir, 'audit.log'), jsonl([update, kubeEvent, ...pods]));
@@ -63,7 +70,10 @@ describe('replay', () => {
         }
         written.push(...spans);
       },
-      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+      pending: () => 0,
+      full: () => false,
+      flush: async () => undefined,
+      close: async () => undefined,
     };
     const s = await replay({ items: readAuditLogs(files()), classify: classifyItem, pipeline: new Pipeline(), sink: flaky, cluster: 'kwok', batchSize: 5 });
     expect(refusals).toBe(3);
@@ -82,7 +92,10 @@ describe('replay', () => {
         if (writes++ === 0) await held;
         written.push(...spans);
       },
-      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+      pending: () => 0,
+      full: () => false,
+      flush: async () => undefined,
+      close: async () => undefined,
     };
     const [create, update] = deploymentEvents('paced');
     async function* items() {
@@ -102,10 +115,16 @@ describe('replay', () => {
 
   it('fails loudly when the sink cannot store spans', async () => {
     const broken: SpanSink = {
-      write: async () => { throw new Error('database is locked'); },
-      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+      write: async () => {
+        throw new Error('database is locked');
+      },
+      pending: () => 0,
+      full: () => false,
+      flush: async () => undefined,
+      close: async () => undefined,
     };
-    await expect(replay({ items: readAuditLogs(files()), classify: classifyItem, pipeline: new Pipeline(), sink: broken, cluster: 'kwok', batchSize: 5 }))
-      .rejects.toThrow(/database is locked/);
+    await expect(
+      replay({ items: readAuditLogs(files()), classify: classifyItem, pipeline: new Pipeline(), sink: broken, cluster: 'kwok', batchSize: 5 }),
+    ).rejects.toThrow(/database is locked/);
   });
 });

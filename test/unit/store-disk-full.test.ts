@@ -41,10 +41,18 @@ function fill(path: string): void {
   }
 }
 
-const pods = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => auditEvent({
-  verb: 'create', resource: 'pods', kind: 'Pod', namespace: 'default', name: `${prefix}-${i}`, at: i,
-  object: { metadata: { name: `${prefix}-${i}`, namespace: 'default', annotations: { note: 'n'.repeat(2000) } } },
-}));
+const pods = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    auditEvent({
+      verb: 'create',
+      resource: 'pods',
+      kind: 'Pod',
+      namespace: 'default',
+      name: `${prefix}-${i}`,
+      at: i,
+      object: { metadata: { name: `${prefix}-${i}`, namespace: 'default', annotations: { note: 'n'.repeat(2000) } } },
+    }),
+  );
 
 describe.skipIf(!mounted)('store on a full disk (real 2 MiB tmpfs)', () => {
   let store: SqliteStore;

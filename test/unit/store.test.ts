@@ -22,9 +22,16 @@ function objectSpans(o: ObjectRef, windowStart: number, events: number): SpanRec
   ];
   for (let i = 0; i < events; i++) {
     spans.push({
-      traceId, spanId: eventSpanId(`audit-${key}-${windowStart}-${i}`, key), parentSpanId: root, kind: 'event', name: 'update',
-      startUs: (windowStart + 10 + i) * 1e6, endUs: (windowStart + 10 + i) * 1e6 + 500, object: o,
-      attributes: { ...attributes, verb: 'update', code: 200 }, ...(i === 1 ? { error: 'Conflict: the object has been modified' } : {}),
+      traceId,
+      spanId: eventSpanId(`audit-${key}-${windowStart}-${i}`, key),
+      parentSpanId: root,
+      kind: 'event',
+      name: 'update',
+      startUs: (windowStart + 10 + i) * 1e6,
+      endUs: (windowStart + 10 + i) * 1e6 + 500,
+      object: o,
+      attributes: { ...attributes, verb: 'update', code: 200 },
+      ...(i === 1 ? { error: 'Conflict: the object has been modified' } : {}),
     });
   }
   return spans;
@@ -72,8 +79,12 @@ describe('SqliteStore', () => {
   it('reads many raw traces at once exactly as one by one, in the order asked', async () => {
     await store.write([...objectSpans(deploy, T0, 3), ...objectSpans(pod, T0, 2), ...objectSpans(pod, T0 + WINDOW, 4), ...objectSpans(node, T0, 0)]);
     const ids = [
-      rawTraceId(objectKey(pod), T0 + WINDOW), rawTraceId(objectKey(deploy), T0), 'ffffffffffffffffffffffffffffffff',
-      rawTraceId(objectKey(node), T0), rawTraceId(objectKey(pod), T0), rawTraceId(objectKey(deploy), T0),
+      rawTraceId(objectKey(pod), T0 + WINDOW),
+      rawTraceId(objectKey(deploy), T0),
+      'ffffffffffffffffffffffffffffffff',
+      rawTraceId(objectKey(node), T0),
+      rawTraceId(objectKey(pod), T0),
+      rawTraceId(objectKey(deploy), T0),
     ];
     const one = await Promise.all(ids.map((id) => new SqliteBackend(store).getRawTrace(id)));
     expect(one.map((t) => t.length)).toEqual([5, 4, 0, 1, 3, 4]);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyHash, rawTraceId } from '../../src/core/ids.ts';
-import {
-  decodeDisplayId,
-  encodeDisplayId,
-  parseServiceName,
-  rawTraceIdOf,
-  serviceNames,
-  withMode,
-} from '../../frontend-plugin/trace-id.ts';
+import { decodeDisplayId, encodeDisplayId, parseServiceName, rawTraceIdOf, serviceNames, withMode } from '../../frontend-plugin/trace-id.ts';
 import { parseDurationSec } from '../../src/core/duration.ts';
 
 const KEY = 'kwok/apps/deployments/default/demo';

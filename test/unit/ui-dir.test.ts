@@ -61,10 +61,30 @@ describe('a UI directory in front of an upstream Jaeger', () => {
 describe('kubetrail serve --ui-dir', () => {
   it('serves that UI on the query port', async () => {
     const [webhookPort, queryPort] = await freePorts(2);
-    const child = spawn(process.execPath, [CLI, 'serve', '--webhook-port', String(webhookPort), '--webhook-host', '127.0.0.1', '--no-informers',
-      '--store', join(dir, 'serve.sqlite'), '--query-port', String(queryPort), '--ui-dir', uiDir, '--log-level', 'info'], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--webhook-port',
+        String(webhookPort),
+        '--webhook-host',
+        '127.0.0.1',
+        '--no-informers',
+        '--store',
+        join(dir, 'serve.sqlite'),
+        '--query-port',
+        String(queryPort),
+        '--ui-dir',
+        uiDir,
+        '--log-level',
+        'info',
+      ],
+      {
+        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let err = '';
     await new Promise<void>((ok, fail) => {
@@ -86,8 +106,15 @@ describe('kubetrail serve --ui-dir', () => {
   });
 
   it('refuses a directory without index.html, clearly and before listening', () => {
-    for (const cmd of [['serve', '--no-informers', '--store', join(dir, 'x.sqlite'), '--webhook-port', '0'], ['query', '--jaeger-query', 'http://127.0.0.1:1', '--port', '0']]) {
-      const r = spawnSync(process.execPath, [CLI, ...cmd, '--ui-dir', join(dir, 'nope')], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' }, timeout: 30_000 });
+    for (const cmd of [
+      ['serve', '--no-informers', '--store', join(dir, 'x.sqlite'), '--webhook-port', '0'],
+      ['query', '--jaeger-query', 'http://127.0.0.1:1', '--port', '0'],
+    ]) {
+      const r = spawnSync(process.execPath, [CLI, ...cmd, '--ui-dir', join(dir, 'nope')], {
+        encoding: 'utf8',
+        env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' },
+        timeout: 30_000,
+      });
       expect(r.status, cmd[0]).not.toBe(0);
       expect(r.stderr + r.stdout, cmd[0]).toMatch(/--ui-dir .*no index\.html/);
     }

@@ -22,7 +22,10 @@ const { toYaml } = await ui('yaml.js');
 
 describe('UI YAML (the yaml package)', () => {
   it('writes valid YAML that reads back the same object, also for values the old renderer broke', () => {
-    const obj = { metadata: { annotations: { a: 'x:', b: 'key: value', c: '- item', d: '#not a comment', e: '', f: 'on', g: '1e3', h: 'line1\nline2' } }, spec: { list: [{ name: 'x:' }], n: null } };
+    const obj = {
+      metadata: { annotations: { a: 'x:', b: 'key: value', c: '- item', d: '#not a comment', e: '', f: 'on', g: '1e3', h: 'line1\nline2' } },
+      spec: { list: [{ name: 'x:' }], n: null },
+    };
     const text = toYaml(obj);
     expect(parse(text)).toEqual(obj);
     expect(parse(text, { version: '1.1' })).toEqual(obj);
@@ -105,7 +108,7 @@ describe('UI kinds, names and config', () => {
 });
 
 describe('tracing-mode log fields', () => {
-  it('carries user, verb and subresource as their own fields beside Kelemetry\'s audit, and the UI reads them', () => {
+  it("carries user, verb and subresource as their own fields beside Kelemetry's audit, and the UI reads them", () => {
     const t = new SyntheticTraces(1800);
     const pod = ref('pods', 'default', 'web-1', '', 'c1');
     const s = t.event(pod, 10e6, 'ev-1', 'update status', { verb: 'update', subresource: 'status', user: 'system:node:n 1', code: 200 });
@@ -121,23 +124,48 @@ describe('UI object state at any moment', async () => {
   const { objectStates, parsePath } = await ui('state.js');
   it('parses write-path paths', () => {
     expect(parsePath('metadata.labels["app.kubernetes.io/name"]')).toEqual([{ key: 'metadata' }, { key: 'labels' }, { key: 'app.kubernetes.io/name' }]);
-    expect(parsePath('status.conditions[type=Ready].status')).toEqual([{ key: 'status' }, { key: 'conditions' }, { match: ['type', 'Ready'] }, { key: 'status' }]);
+    expect(parsePath('status.conditions[type=Ready].status')).toEqual([
+      { key: 'status' },
+      { key: 'conditions' },
+      { match: ['type', 'Ready'] },
+      { key: 'status' },
+    ]);
     expect(parsePath('spec.tolerations[0].effect')).toEqual([{ key: 'spec' }, { key: 'tolerations' }, { index: 0 }, { key: 'effect' }]);
   });
   it('rebuilds the object after each event from the create snapshot and the diff entries', () => {
     const ev = (kind: string, extra: object) => ({ kind, level: 'normal', isK8sEvent: false, diff: 'x', ...extra });
-    const created = { kind: 'Pod', metadata: { name: 'p', labels: { a: '1' } }, status: { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }] } };
+    const created = {
+      kind: 'Pod',
+      metadata: { name: 'p', labels: { a: '1' } },
+      status: { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }] },
+    };
     const { states, gaps } = objectStates([
       ev('create', { snapshot: JSON.stringify(created) }),
       ev('update', { entries: [{ path: 'spec.nodeName', new: 'n1' }] }),
-      ev('update', { entries: [{ path: 'status.phase', old: 'Pending', new: 'Running' }, { path: 'status.conditions[type=Ready].status', old: 'False', new: 'True' },
-        { path: 'status.conditions[type=PodScheduled]', new: { type: 'PodScheduled', status: 'True' } }, { path: 'metadata.labels.a', old: '1' }] }),
+      ev('update', {
+        entries: [
+          { path: 'status.phase', old: 'Pending', new: 'Running' },
+          { path: 'status.conditions[type=Ready].status', old: 'False', new: 'True' },
+          { path: 'status.conditions[type=PodScheduled]', new: { type: 'PodScheduled', status: 'True' } },
+          { path: 'metadata.labels.a', old: '1' },
+        ],
+      }),
       ev('update', { diff: 'old text only' }),
     ]);
     expect(states[0]).toEqual(created);
     expect(states[1].spec).toEqual({ nodeName: 'n1' });
-    expect(states[2]).toEqual({ kind: 'Pod', metadata: { name: 'p', labels: {} }, spec: { nodeName: 'n1' },
-      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }] } });
+    expect(states[2]).toEqual({
+      kind: 'Pod',
+      metadata: { name: 'p', labels: {} },
+      spec: { nodeName: 'n1' },
+      status: {
+        phase: 'Running',
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'PodScheduled', status: 'True' },
+        ],
+      },
+    });
     expect(states[0]).toEqual(created); // earlier states untouched
     expect(gaps).toEqual([false, false, false, true]);
   });

@@ -9,8 +9,7 @@ const { buildTree, parseResourceInput, parseTraceId, toEvent, withMode } = await
 const { parseDiffLine } = await ui('events.js');
 const { toYaml, snapshotToYaml } = await ui('yaml.js');
 
-const captured = (mode: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/ui/captured-${mode}.json`, import.meta.url), 'utf8')).data[0];
+const captured = (mode: string) => JSON.parse(readFileSync(new URL(`../fixtures/ui/captured-${mode}.json`, import.meta.url), 'utf8')).data[0];
 
 describe('UI model', () => {
   it('reads and swaps the mode digits of a kubetrail trace ID', () => {
@@ -22,7 +21,14 @@ describe('UI model', () => {
 
   it('turns span-log fields into who/what/code, with or without a user', () => {
     const e = toEvent(1, { audit: 'system:serviceaccount:kube-system:deployment-controller update status', code: 409, error: 'Conflict: modified' });
-    expect(e).toMatchObject({ user: 'system:serviceaccount:kube-system:deployment-controller', verb: 'update', subresource: 'status', code: 409, level: 'error', kind: 'update' });
+    expect(e).toMatchObject({
+      user: 'system:serviceaccount:kube-system:deployment-controller',
+      verb: 'update',
+      subresource: 'status',
+      code: 409,
+      level: 'error',
+      kind: 'update',
+    });
     expect(toEvent(1, { audit: 'patch scale' })).toMatchObject({ user: '', verb: 'patch', subresource: 'scale' });
     const ev = toEvent(1, { event: 'FailedScheduling', message: '0/2 nodes', 'event.type': 'Warning', 'event.component': 'default-scheduler' });
     expect(ev).toMatchObject({ isK8sEvent: true, who: 'default-scheduler', what: 'FailedScheduling', level: 'warning', kind: 'event' });
@@ -46,7 +52,9 @@ describe('UI model', () => {
     const tree = buildTree(captured('tree'));
     const deploy = tree.flat[0];
     expect(deploy.children.filter((c: { isEvent: boolean }) => c.isEvent).map((c: { label: string }) => c.label)).toEqual([
-      'create — admin', 'update status — deployment-controller', 'patch — admin',
+      'create — admin',
+      'update status — deployment-controller',
+      'patch — admin',
     ]);
     expect(deploy.events).toHaveLength(3);
     expect(tree.eventCount).toBe(6);
@@ -73,33 +81,35 @@ describe('UI diff and YAML rendering', () => {
       spec: { replicas: 2, paused: false, template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', args: ['--port', '80'] }] } } },
       data: { script: 'echo hi\necho bye\n', on: 'yes', empty: '' },
     });
-    expect(yaml).toBe([
-      'kind: Deployment',
-      'metadata:',
-      '  name: demo',
-      '  labels:',
-      '    app.kubernetes.io/name: demo',
-      '  resourceVersion: "1001"',
-      '  annotations: {}',
-      'spec:',
-      '  replicas: 2',
-      '  paused: false',
-      '  template:',
-      '    spec:',
-      '      containers:',
-      '      - name: nginx',
-      '        image: nginx:1.27',
-      '        args:',
-      '        - --port',
-      '        - "80"',
-      'data:',
-      '  script: |',
-      '    echo hi',
-      '    echo bye',
-      '  "on": "yes"',
-      '  empty: ""',
-      '',
-    ].join('\n'));
+    expect(yaml).toBe(
+      [
+        'kind: Deployment',
+        'metadata:',
+        '  name: demo',
+        '  labels:',
+        '    app.kubernetes.io/name: demo',
+        '  resourceVersion: "1001"',
+        '  annotations: {}',
+        'spec:',
+        '  replicas: 2',
+        '  paused: false',
+        '  template:',
+        '    spec:',
+        '      containers:',
+        '      - name: nginx',
+        '        image: nginx:1.27',
+        '        args:',
+        '        - --port',
+        '        - "80"',
+        'data:',
+        '  script: |',
+        '    echo hi',
+        '    echo bye',
+        '  "on": "yes"',
+        '  empty: ""',
+        '',
+      ].join('\n'),
+    );
     expect(snapshotToYaml('not json')).toBe('not json');
   });
 });

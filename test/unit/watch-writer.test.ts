@@ -11,10 +11,18 @@ import { MemoryTransport } from '../helpers/memory-transport.ts';
 
 function change(i: number): SpanRecord[] {
   const object = { cluster: 'kwok', group: '', resource: 'configmaps', namespace: 'default', name: `cm-${i}` };
-  return [{
-    traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0'), kind: 'event', name: 'update',
-    startUs: 1e15 + i, endUs: 1e15 + i, object, attributes: { verb: 'update', diff: `data.n ${i - 1} -> ${i}` },
-  }];
+  return [
+    {
+      traceId: i.toString(16).padStart(32, '0'),
+      spanId: i.toString(16).padStart(16, '0'),
+      kind: 'event',
+      name: 'update',
+      startUs: 1e15 + i,
+      endUs: 1e15 + i,
+      object,
+      attributes: { verb: 'update', diff: `data.n ${i - 1} -> ${i}` },
+    },
+  ];
 }
 
 describe('WatchWriter backpressure', () => {

@@ -31,7 +31,11 @@ describe('webhook Content-Encoding', () => {
     fetch(url + cluster, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body: new Uint8Array(body) });
 
   it('decodes gzip, deflate and br bodies and traces them', async () => {
-    const encoders: [string, (b: Buffer) => Buffer][] = [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]];
+    const encoders: [string, (b: Buffer) => Buffer][] = [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ];
     for (const [encoding, encode] of encoders) {
       const res = await post(`enc-${encoding}`, encode(Buffer.from(JSON.stringify(eventList(deploymentEvents(`web-${encoding}`))))), encoding);
       expect(res.status, encoding).toBe(200);

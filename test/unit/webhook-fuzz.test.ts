@@ -63,7 +63,7 @@ const POLLUTERS: Json[] = [
   JSON.parse('{"metadata":{"__proto__":{"polluted":"yes"},"name":"__proto__"}}') as Json,
 ];
 
-export function mutate(root: Json, rnd: () => number): Json {
+function mutate(root: Json, rnd: () => number): Json {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const deep = (depth: number): Json => {
     let v: Json = 'bottom';
@@ -103,8 +103,16 @@ export function mutate(root: Json, rnd: () => number): Json {
   const slots: [Record<string, Json> | Json[], string | number][] = [];
   const walk = (v: Json, depth: number): void => {
     if (depth > 12 || v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) v.forEach((c, i) => { slots.push([v, i]); walk(c, depth + 1); });
-    else for (const k of Object.keys(v)) { slots.push([v, k]); walk(v[k]!, depth + 1); }
+    if (Array.isArray(v))
+      v.forEach((c, i) => {
+        slots.push([v, i]);
+        walk(c, depth + 1);
+      });
+    else
+      for (const k of Object.keys(v)) {
+        slots.push([v, k]);
+        walk(v[k]!, depth + 1);
+      }
   };
   walk(root, 0);
   if (slots.length === 0) return garbage();
@@ -125,7 +133,10 @@ export function mutate(root: Json, rnd: () => number): Json {
     case 3: // a prototype-pollution key next to the real ones
       if (!Array.isArray(container)) {
         Object.defineProperty(c, pick(['__proto__', 'constructor', 'prototype']), {
-          value: garbage(), enumerable: true, configurable: true, writable: true,
+          value: garbage(),
+          enumerable: true,
+          configurable: true,
+          writable: true,
         });
       } else c[key] = JSON.parse(JSON.stringify(pick(POLLUTERS))) as Json;
       break;
@@ -137,28 +148,89 @@ export function mutate(root: Json, rnd: () => number): Json {
 
 /** Fields the pipeline reads (normalize, diff, snapshot, linkers, redaction). */
 const FIELDS = [
-  'kind', 'apiVersion', 'auditID', 'stage', 'verb', 'level', 'requestURI', 'user', 'user.username', 'user.groups',
-  'impersonatedUser', 'impersonatedUser.username', 'sourceIPs', 'userAgent', 'annotations',
-  'objectRef', 'objectRef.resource', 'objectRef.namespace', 'objectRef.name', 'objectRef.apiGroup',
-  'objectRef.apiVersion', 'objectRef.subresource', 'objectRef.uid', 'objectRef.resourceVersion',
-  'responseStatus', 'responseStatus.code', 'responseStatus.reason', 'responseStatus.message', 'responseStatus.status',
-  'requestReceivedTimestamp', 'stageTimestamp',
-  'requestObject', 'requestObject.kind', 'requestObject.target', 'requestObject.target.name', 'requestObject.data',
-  'requestObject.stringData', 'requestObject.metadata', 'requestObject.spec',
-  'responseObject', 'responseObject.kind', 'responseObject.apiVersion', 'responseObject.metadata',
-  'responseObject.metadata.name', 'responseObject.metadata.namespace', 'responseObject.metadata.uid',
-  'responseObject.metadata.resourceVersion', 'responseObject.metadata.generation', 'responseObject.metadata.ownerReferences',
-  'responseObject.metadata.ownerReferences.0', 'responseObject.metadata.ownerReferences.0.kind',
-  'responseObject.metadata.ownerReferences.0.controller', 'responseObject.metadata.annotations',
-  'responseObject.metadata.labels', 'responseObject.metadata.managedFields', 'responseObject.metadata.deletionTimestamp',
-  'responseObject.metadata.creationTimestamp', 'responseObject.metadata.generateName', 'responseObject.spec',
-  'responseObject.spec.nodeName', 'responseObject.spec.replicas', 'responseObject.spec.template',
-  'responseObject.spec.template.spec.containers', 'responseObject.spec.containers', 'responseObject.spec.containers.0',
-  'responseObject.status', 'responseObject.status.conditions', 'responseObject.status.conditions.0',
-  'responseObject.data', 'responseObject.stringData', 'responseObject.type', 'responseObject.items',
-  'responseObject.involvedObject', 'responseObject.involvedObject.kind', 'responseObject.involvedObject.name',
-  'responseObject.reason', 'responseObject.message', 'responseObject.count', 'responseObject.firstTimestamp',
-  'responseObject.lastTimestamp', 'responseObject.eventTime', 'responseObject.regarding', 'responseObject.source',
+  'kind',
+  'apiVersion',
+  'auditID',
+  'stage',
+  'verb',
+  'level',
+  'requestURI',
+  'user',
+  'user.username',
+  'user.groups',
+  'impersonatedUser',
+  'impersonatedUser.username',
+  'sourceIPs',
+  'userAgent',
+  'annotations',
+  'objectRef',
+  'objectRef.resource',
+  'objectRef.namespace',
+  'objectRef.name',
+  'objectRef.apiGroup',
+  'objectRef.apiVersion',
+  'objectRef.subresource',
+  'objectRef.uid',
+  'objectRef.resourceVersion',
+  'responseStatus',
+  'responseStatus.code',
+  'responseStatus.reason',
+  'responseStatus.message',
+  'responseStatus.status',
+  'requestReceivedTimestamp',
+  'stageTimestamp',
+  'requestObject',
+  'requestObject.kind',
+  'requestObject.target',
+  'requestObject.target.name',
+  'requestObject.data',
+  'requestObject.stringData',
+  'requestObject.metadata',
+  'requestObject.spec',
+  'responseObject',
+  'responseObject.kind',
+  'responseObject.apiVersion',
+  'responseObject.metadata',
+  'responseObject.metadata.name',
+  'responseObject.metadata.namespace',
+  'responseObject.metadata.uid',
+  'responseObject.metadata.resourceVersion',
+  'responseObject.metadata.generation',
+  'responseObject.metadata.ownerReferences',
+  'responseObject.metadata.ownerReferences.0',
+  'responseObject.metadata.ownerReferences.0.kind',
+  'responseObject.metadata.ownerReferences.0.controller',
+  'responseObject.metadata.annotations',
+  'responseObject.metadata.labels',
+  'responseObject.metadata.managedFields',
+  'responseObject.metadata.deletionTimestamp',
+  'responseObject.metadata.creationTimestamp',
+  'responseObject.metadata.generateName',
+  'responseObject.spec',
+  'responseObject.spec.nodeName',
+  'responseObject.spec.replicas',
+  'responseObject.spec.template',
+  'responseObject.spec.template.spec.containers',
+  'responseObject.spec.containers',
+  'responseObject.spec.containers.0',
+  'responseObject.status',
+  'responseObject.status.conditions',
+  'responseObject.status.conditions.0',
+  'responseObject.data',
+  'responseObject.stringData',
+  'responseObject.type',
+  'responseObject.items',
+  'responseObject.involvedObject',
+  'responseObject.involvedObject.kind',
+  'responseObject.involvedObject.name',
+  'responseObject.reason',
+  'responseObject.message',
+  'responseObject.count',
+  'responseObject.firstTimestamp',
+  'responseObject.lastTimestamp',
+  'responseObject.eventTime',
+  'responseObject.regarding',
+  'responseObject.source',
 ];
 
 /** Sets one well-known field (creating the path if needed) to garbage or a wrong type. */
@@ -204,9 +276,12 @@ function mutatedBody(events: unknown[], rnd: () => number): string {
   else if (whole < 0.1) list = { kind: 'Event', ...(clone(pick(events)) as Record<string, Json>), apiVersion: 'v1', items: null };
   let text = JSON.stringify(list);
   const t = rnd();
-  if (t < 0.05) text = text.slice(0, Math.floor(rnd() * text.length)); // truncated JSON
-  else if (t < 0.07) text = text.replace(/"/g, "'"); // not JSON at all
-  else if (t < 0.08) text = '\ufeff' + text; // BOM
+  if (t < 0.05)
+    text = text.slice(0, Math.floor(rnd() * text.length)); // truncated JSON
+  else if (t < 0.07)
+    text = text.replace(/"/g, "'"); // not JSON at all
+  else if (t < 0.08)
+    text = '\ufeff' + text; // BOM
   else if (t < 0.09) text = '[' + '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000) + ']'; // deep nesting in the parser
   return text;
 }
@@ -225,12 +300,15 @@ describe('audit webhook under fuzzed input', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kt-webhook-fuzz-'));
     store = new SqliteStore(join(dir, 'kt.sqlite'));
-    const logger = pino({ level: 'warn' }, {
-      write: (line: string) => {
-        longest = Math.max(longest, line.length);
-        if ((JSON.parse(line) as { level: number }).level >= 50) errors.push(line);
+    const logger = pino(
+      { level: 'warn' },
+      {
+        write: (line: string) => {
+          longest = Math.max(longest, line.length);
+          if ((JSON.parse(line) as { level: number }).level >= 50) errors.push(line);
+        },
       },
-    });
+    );
     server = buildWebhookServer({ pipeline: new Pipeline(), sink: store, defaultCluster: 'dev', maxBodyBytes: 4 * 1024 * 1024, logger });
   });
   afterAll(async () => {
@@ -248,9 +326,10 @@ describe('audit webhook under fuzzed input', () => {
     for (let i = 0; i < REQUESTS; i++) {
       const payload = mutatedBody(events, rnd);
       const cluster = rnd() < 0.02 ? encodeURIComponent(pick(['__proto__', 'constructor', '..', 'a'.repeat(100), 'ü'])) : 'kwok';
-      const headers: Record<string, string> = rnd() < 0.05
-        ? { 'content-type': pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x']) }
-        : { 'content-type': 'application/json' };
+      const headers: Record<string, string> =
+        rnd() < 0.05
+          ? { 'content-type': pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x']) }
+          : { 'content-type': 'application/json' };
       if (rnd() < 0.02) headers['content-encoding'] = 'gzip';
       let timer: NodeJS.Timeout | undefined;
       const res = await Promise.race([
@@ -292,12 +371,20 @@ describe('audit webhook under fuzzed input', () => {
     // The server still answers, and a valid EventList is traced.
     expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     const ok = await server.app.inject({
-      method: 'POST', url: '/audit/after-fuzz', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      url: '/audit/after-fuzz',
+      headers: { 'content-type': 'application/json' },
       payload: JSON.stringify(eventList(deploymentEvents('still-traced', 'fuzz'))),
     });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ received: 2, rejected: 0 });
-    const found = await new SqliteBackend(store).findObjects({ ...ALL, cluster: 'after-fuzz', resource: 'deployments', namespace: 'fuzz', name: 'still-traced' });
+    const found = await new SqliteBackend(store).findObjects({
+      ...ALL,
+      cluster: 'after-fuzz',
+      resource: 'deployments',
+      namespace: 'fuzz',
+      name: 'still-traced',
+    });
     expect(found).toHaveLength(1);
     const spans = await new SqliteBackend(store).getRawTrace(rawTraceId('after-fuzz/apps/deployments/fuzz/still-traced', found[0]!.windows[0]!));
     expect(spans.filter((s) => s.kind === 'event').map((s) => s.attributes.verb)).toEqual(['create', 'update']);
@@ -320,7 +407,17 @@ describe('audit webhook under fuzzed input', () => {
     for (const [i, [what, spoil]] of hostile.entries()) {
       const name = `hostile-${i}`;
       const at = (s: number, replicas: number) =>
-        auditEvent({ verb: 'update', group: 'apps', resource: 'deployments', kind: 'Deployment', namespace: 'fuzz', name, at: s, rv: String(1000 + s), object: { spec: { replicas } } });
+        auditEvent({
+          verb: 'update',
+          group: 'apps',
+          resource: 'deployments',
+          kind: 'Deployment',
+          namespace: 'fuzz',
+          name,
+          at: s,
+          rv: String(1000 + s),
+          object: { spec: { replicas } },
+        });
       // The hostile version comes first, so nothing older protects the later diffs from it.
       const bad = at(5, 2);
       spoil(bad.responseObject as Record<string, unknown>);

@@ -80,7 +80,7 @@ describe('webhook: a refused batch retried by the API server', () => {
     await s.app.close();
   });
 
-  it('two batches in flight: the one acknowledged first does not commit the refused one\'s state', async () => {
+  it("two batches in flight: the one acknowledged first does not commit the refused one's state", async () => {
     // the first write is held until the second one is stored, then refused
     let release!: () => void;
     const secondStored = new Promise<void>((r) => (release = r));

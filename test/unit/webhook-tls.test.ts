@@ -17,14 +17,21 @@ const pem = (f: string) => readFileSync(join(certs, f));
 function post(port: number, client?: 'client' | 'rogue', token?: string): Promise<number> {
   const body = JSON.stringify(eventList(deploymentEvents()));
   return new Promise((resolvePromise, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, path: '/audit/tls', method: 'POST', ca: pem('ca.crt'),
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(client ? { cert: pem(`${client}.crt`), key: pem(`${client}.key`) } : {}),
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolvePromise(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/audit/tls',
+        method: 'POST',
+        ca: pem('ca.crt'),
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ...(client ? { cert: pem(`${client}.crt`), key: pem(`${client}.key`) } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolvePromise(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -21,7 +21,10 @@ export interface WriteSpec {
 }
 
 export function auditEvent(w: WriteSpec): Record<string, unknown> {
-  const ts = new Date(BASE_MS + w.at * 1000).toISOString().replace('Z', '000Z').replace(/\.(\d{3})000Z$/, '.$1000Z');
+  const ts = new Date(BASE_MS + w.at * 1000)
+    .toISOString()
+    .replace('Z', '000Z')
+    .replace(/\.(\d{3})000Z$/, '.$1000Z');
   const apiVersion = w.group ? `${w.group}/${w.version ?? 'v1'}` : (w.version ?? 'v1');
   const obj = {
     apiVersion,
@@ -45,7 +48,8 @@ export function auditEvent(w: WriteSpec): Record<string, unknown> {
     objectRef: { resource: w.resource, namespace: w.namespace, name: w.name, apiGroup: w.group ?? '', apiVersion: w.version ?? 'v1' },
     responseStatus: { metadata: {}, code },
     requestObject: w.verb === 'delete' ? undefined : obj,
-    responseObject: code >= 300 ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', message: 'the object has been modified', code } : obj,
+    responseObject:
+      code >= 300 ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', message: 'the object has been modified', code } : obj,
     requestReceivedTimestamp: ts,
     stageTimestamp: ts,
   };
@@ -62,4 +66,12 @@ export const deploymentEvents = (name = 'web', ns = 'default') => [
 
 export const SECRET_VALUE = 'c3VwZXItc2VjcmV0LXBhc3N3b3Jk'; // base64 of a password
 export const secretEvent = () =>
-  auditEvent({ verb: 'create', resource: 'secrets', kind: 'Secret', namespace: 'default', name: 'db-creds', at: 2, object: { type: 'Opaque', data: { password: SECRET_VALUE }, stringData: { token: 'plain-token-value' } } });
+  auditEvent({
+    verb: 'create',
+    resource: 'secrets',
+    kind: 'Secret',
+    namespace: 'default',
+    name: 'db-creds',
+    at: 2,
+    object: { type: 'Opaque', data: { password: SECRET_VALUE }, stringData: { token: 'plain-token-value' } },
+  });

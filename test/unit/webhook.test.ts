@@ -31,7 +31,12 @@ describe('audit webhook', () => {
   });
 
   const post = (body: unknown, url = '/audit/kwok', headers: Record<string, string> = {}) =>
-    server.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+    server.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   it('traces an EventList and answers 200 once the spans are stored', async () => {
     const res = await post(eventList(deploymentEvents()));
@@ -110,8 +115,13 @@ describe('audit webhook', () => {
 
   it('answers 429 when the sink fills up during the write, and 503 when the sink fails', async () => {
     const filling: SpanSink = {
-      write: async () => { throw new SinkFullError('store has 200000 spans pending'); },
-      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+      write: async () => {
+        throw new SinkFullError('store has 200000 spans pending');
+      },
+      pending: () => 0,
+      full: () => false,
+      flush: async () => undefined,
+      close: async () => undefined,
     };
     const f = buildWebhookServer({ pipeline: new Pipeline(), sink: filling });
     const full = await f.app.inject({ method: 'POST', url: '/audit/kwok', payload: eventList(deploymentEvents()) });
@@ -119,8 +129,13 @@ describe('audit webhook', () => {
     await f.app.close();
 
     const broken: SpanSink = {
-      write: async () => { throw new Error('disk I/O error'); },
-      pending: () => 0, full: () => false, flush: async () => undefined, close: async () => undefined,
+      write: async () => {
+        throw new Error('disk I/O error');
+      },
+      pending: () => 0,
+      full: () => false,
+      flush: async () => undefined,
+      close: async () => undefined,
     };
     const b = buildWebhookServer({ pipeline: new Pipeline(), sink: broken });
     const res = await b.app.inject({ method: 'POST', url: '/audit/kwok', payload: eventList(deploymentEvents()) });
@@ -139,7 +154,10 @@ describe('audit webhook', () => {
         }
         return store.write(spans);
       },
-      pending: () => store.pending(), full: () => store.full(), flush: () => store.flush(), close: async () => undefined,
+      pending: () => store.pending(),
+      full: () => store.full(),
+      flush: () => store.flush(),
+      close: async () => undefined,
     };
     const s = buildWebhookServer({ pipeline: new Pipeline(), sink: flaky });
     const batch = JSON.stringify(eventList(deploymentEvents('retry')));
@@ -159,7 +177,12 @@ describe('audit webhook', () => {
     const wrong = await s.app.inject({ method: 'POST', url: '/audit/kwok', headers: { authorization: 'Bearer nope' }, payload: eventList(deploymentEvents()) });
     expect(wrong.statusCode).toBe(401);
     expect(store.count()).toBe(0);
-    const ok = await s.app.inject({ method: 'POST', url: '/audit/kwok', headers: { authorization: 'Bearer s3cret-token' }, payload: eventList(deploymentEvents()) });
+    const ok = await s.app.inject({
+      method: 'POST',
+      url: '/audit/kwok',
+      headers: { authorization: 'Bearer s3cret-token' },
+      payload: eventList(deploymentEvents()),
+    });
     expect(ok.statusCode).toBe(200);
     // health and metrics stay open for probes and Prometheus
     expect((await s.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
@@ -177,8 +200,14 @@ describe('audit webhook', () => {
   it('exposes the webhook metrics without object names', async () => {
     await post(eventList(deploymentEvents()));
     const body = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
-    for (const name of ['kubetrail_audit_events_received_total', 'kubetrail_audit_events_accepted_total', 'kubetrail_spans_written_total{sink="store"}',
-      'kubetrail_sink_queue_depth', 'kubetrail_event_lag_seconds_bucket', 'kubetrail_webhook_requests_total{code="200"}']) {
+    for (const name of [
+      'kubetrail_audit_events_received_total',
+      'kubetrail_audit_events_accepted_total',
+      'kubetrail_spans_written_total{sink="store"}',
+      'kubetrail_sink_queue_depth',
+      'kubetrail_event_lag_seconds_bucket',
+      'kubetrail_webhook_requests_total{code="200"}',
+    ]) {
       expect(body).toContain(name);
     }
     expect(body).not.toMatch(/name="web"|\bweb\b/);

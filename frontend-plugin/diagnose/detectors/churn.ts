@@ -34,7 +34,8 @@ export const churn: Detector = {
       const oh = index.history(ownerKey);
       let desired = 1;
       if (paths && oh) {
-        for (const v of trackFields(index, oh, paths)) for (const p of paths) if (typeof v.values[p] === 'number') desired = Math.max(desired, v.values[p] as number);
+        for (const v of trackFields(index, oh, paths))
+          for (const p of paths) if (typeof v.values[p] === 'number') desired = Math.max(desired, v.values[p] as number);
       } else if (owner.resource === 'daemonsets') {
         desired = Math.max(1, new Set(creates.map((c) => field(index.snapshot(c), 'spec', 'nodeName') ?? c.object.name)).size);
       }
@@ -93,7 +94,9 @@ function ownerFromSnapshot(index: import('../span-index.ts').SpanIndex, create: 
   if (!create) return undefined;
   const refs = field(index.snapshot(create), 'metadata', 'ownerReferences');
   if (!Array.isArray(refs)) return undefined;
-  const c = refs.find((r) => r && typeof r === 'object' && (r as { controller?: unknown }).controller === true) as { kind?: string; name?: string; apiVersion?: string } | undefined;
+  const c = refs.find((r) => r && typeof r === 'object' && (r as { controller?: unknown }).controller === true) as
+    | { kind?: string; name?: string; apiVersion?: string }
+    | undefined;
   if (!c || typeof c.name !== 'string') return undefined;
   const group = typeof c.apiVersion === 'string' && c.apiVersion.includes('/') ? c.apiVersion.split('/')[0]! : '';
   const resource = { ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs', DaemonSet: 'daemonsets' }[c.kind ?? ''];

@@ -34,7 +34,9 @@ export const conflicts: Detector = {
         if (!l) perObject.set(k, (l = []));
         l.push(f);
         // the retry: the same actor's next accepted write of the same verb/subresource on the object
-        const next = index.history(k)?.events.find((e) => e.startUs > f.startUs && userOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
+        const next = index
+          .history(k)
+          ?.events.find((e) => e.startUs > f.startUs && userOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
         if (next && isWrite(next)) retriedOk++;
       }
       const objects = [...perObject.entries()].sort((a, b) => b[1].length - a[1].length);
@@ -50,7 +52,9 @@ export const conflicts: Detector = {
       out.push({
         detector: 'conflicts',
         severity: serverErrors >= t.conflictMin ? 'error' : storm ? 'warning' : 'info',
-        title: `${actor} got ${failures.length} ${kinds.join('/')} answers (${Object.entries(byCode).map(([c, n]) => `${n}× ${c}`).join(', ')}), most on ${refText(top[1][0]!.object)} (${top[1].length}); ${Math.round(ratio * 100)}% of its requests there failed`,
+        title: `${actor} got ${failures.length} ${kinds.join('/')} answers (${Object.entries(byCode)
+          .map(([c, n]) => `${n}× ${c}`)
+          .join(', ')}), most on ${refText(top[1][0]!.object)} (${top[1].length}); ${Math.round(ratio * 100)}% of its requests there failed`,
         objects: objects.slice(0, 10).map(([, l]) => l[0]!.object),
         actors: [actor],
         evidence: sampleEvidence(failures),

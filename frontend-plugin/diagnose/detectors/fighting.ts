@@ -46,7 +46,11 @@ export const fighting: Detector = {
         title: `${actors.join(' and ')} keep changing ${best.path} of ${refText(h.ref)} (${best.flips} flips)`,
         objects: [h.ref],
         actors,
-        evidence: sampleEvidence(best.changes.map((c) => c.span), 10, (l) => l.path === best!.path),
+        evidence: sampleEvidence(
+          best.changes.map((c) => c.span),
+          10,
+          (l) => l.path === best!.path,
+        ),
         traceId: best.changes[0]!.span.traceId,
         redirect: redirectUrl(h.ref, best.changes[0]!.span.startUs),
         data: {

@@ -9,13 +9,4 @@ import { unscheduledPods } from './unscheduled-pods.ts';
 import { orphans } from './orphans.ts';
 import { slowReactions } from './slow-reactions.ts';
 
-export const detectors: readonly Detector[] = [
-  churn,
-  fighting,
-  conflicts,
-  noopWrites,
-  stuckRollouts,
-  unscheduledPods,
-  orphans,
-  slowReactions,
-];
+export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions];

@@ -37,9 +37,10 @@ export const orphans: Detector = {
         const longest = formatSec(survivors[0]!.staySec);
         const still = survivors.filter((s) => !s.deleted).length;
         const n = survivors.length;
-        const title = cls === 'node'
-          ? `${n} pod${n === 1 ? '' : 's'} stayed bound to deleted ${refText(parent)} for up to ${longest}${still ? ` (${still} still there at the end)` : ''}`
-          : `${n} object${n === 1 ? '' : 's'} outlived ${n === 1 ? 'its' : 'their'} deleted owner ${refText(parent)} by up to ${longest}${released.length ? ` (orphaned: owner reference removed by ${userOf(released[0]!.released!)})` : ''}`;
+        const title =
+          cls === 'node'
+            ? `${n} pod${n === 1 ? '' : 's'} stayed bound to deleted ${refText(parent)} for up to ${longest}${still ? ` (${still} still there at the end)` : ''}`
+            : `${n} object${n === 1 ? '' : 's'} outlived ${n === 1 ? 'its' : 'their'} deleted owner ${refText(parent)} by up to ${longest}${released.length ? ` (orphaned: owner reference removed by ${userOf(released[0]!.released!)})` : ''}`;
         const evidence = [evidenceOf(parentDelete)];
         for (const s of survivors.slice(0, 6)) {
           if (s.released) evidence.push(evidenceOf(s.released, (l) => l.path === 'metadata.ownerReferences'));
@@ -73,7 +74,7 @@ export const orphans: Detector = {
 /** The child's incarnation alive when its parent was deleted at `td`, and how long it stayed. */
 function survivorOf(index: SpanIndex, key: string, td: number, endUs: number, cls: string, parentKey: string): Survivor | undefined {
   const h = index.history(key);
-  if (!h || !h.events.length) return undefined;
+  if (!h?.events.length) return undefined;
   let alive = false;
   let onParent = true;
   for (const e of h.events) {
@@ -92,9 +93,17 @@ function survivorOf(index: SpanIndex, key: string, td: number, endUs: number, cl
   const after = h.events.filter((e) => e.startUs >= td);
   const deleted = after.find(isDelete);
   // the release may be logged just before the owner's final delete: look a little earlier too
-  const released = cls === 'children'
-    ? h.events.filter((e) => e.startUs >= td - 60e6).find((e) => (!deleted || e.startUs <= deleted.startUs) && isWrite(e) && index.diff(e).some((l) => l.path === 'metadata.ownerReferences' || l.path.startsWith('metadata.ownerReferences')))
-    : undefined;
+  const released =
+    cls === 'children'
+      ? h.events
+          .filter((e) => e.startUs >= td - 60e6)
+          .find(
+            (e) =>
+              (!deleted || e.startUs <= deleted.startUs) &&
+              isWrite(e) &&
+              index.diff(e).some((l) => l.path === 'metadata.ownerReferences' || l.path.startsWith('metadata.ownerReferences')),
+          )
+      : undefined;
   const s: Survivor = { ref: h.ref, key, staySec: ((deleted?.startUs ?? endUs) - td) / 1e6 };
   if (deleted) s.deleted = deleted;
   if (released) s.released = released;

@@ -6,11 +6,23 @@ import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
 import { podPhases } from '../pod-startup.ts';
 import {
-  diffValue, evidenceOf, field, formatSec, isCreate, isWrite, redirectUrl, refText, stats, subresourceOf, userOf, type SpanIndex,
+  diffValue,
+  evidenceOf,
+  field,
+  formatSec,
+  isCreate,
+  isWrite,
+  redirectUrl,
+  refText,
+  stats,
+  subresourceOf,
+  userOf,
+  type SpanIndex,
 } from '../span-index.ts';
 
 /** Diff lines worth showing as a cause or effect. */
-const RELEVANT = (l: { path: string }): boolean => l.path === 'spec.replicas' || l.path === 'spec.nodeName' || l.path === 'status.phase' || l.path.startsWith('spec.template');
+const RELEVANT = (l: { path: string }): boolean =>
+  l.path === 'spec.replicas' || l.path === 'spec.nodeName' || l.path === 'status.phase' || l.path.startsWith('spec.template');
 
 interface Reaction {
   cause: SpanRecord;
@@ -22,8 +34,22 @@ interface Reaction {
 const STAGES: { name: string; title: string; collect: (index: SpanIndex) => Reaction[] }[] = [
   { name: 'deployment→replicaset', title: 'Deployment spec change → ReplicaSet created or scaled', collect: deploymentReactions },
   { name: 'replicaset→pods', title: 'ReplicaSet scale-up → first pod create', collect: replicaSetReactions },
-  { name: 'create→binding', title: 'pod create → pods/binding', collect: (i) => podPhases(i).filter((p) => p.bind && p.bind !== p.create).map((p) => ({ cause: p.create, effect: p.bind!, object: p.ref })) },
-  { name: 'binding→running', title: 'pods/binding → status Running', collect: (i) => podPhases(i).filter((p) => p.bind && p.run && p.run !== p.bind).map((p) => ({ cause: p.bind!, effect: p.run!, object: p.ref })) },
+  {
+    name: 'create→binding',
+    title: 'pod create → pods/binding',
+    collect: (i) =>
+      podPhases(i)
+        .filter((p) => p.bind && p.bind !== p.create)
+        .map((p) => ({ cause: p.create, effect: p.bind!, object: p.ref })),
+  },
+  {
+    name: 'binding→running',
+    title: 'pods/binding → status Running',
+    collect: (i) =>
+      podPhases(i)
+        .filter((p) => p.bind && p.run && p.run !== p.bind)
+        .map((p) => ({ cause: p.bind!, effect: p.run!, object: p.ref })),
+  },
 ];
 
 export const slowReactions: Detector = {
@@ -67,7 +93,8 @@ const specChanged = (index: SpanIndex, e: SpanRecord): boolean =>
 function deploymentReactions(index: SpanIndex): Reaction[] {
   const out: Reaction[] = [];
   for (const d of index.ofResource('apps', 'deployments')) {
-    const rsEvents = index.childrenOf(d.key, 'children')
+    const rsEvents = index
+      .childrenOf(d.key, 'children')
       .flatMap((k) => index.history(k)?.events ?? [])
       .filter((e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path === 'spec.replicas' || l.path.startsWith('spec.template'))))
       .sort((a, b) => a.startUs - b.startUs);
@@ -85,7 +112,8 @@ function deploymentReactions(index: SpanIndex): Reaction[] {
 function replicaSetReactions(index: SpanIndex): Reaction[] {
   const out: Reaction[] = [];
   for (const rs of index.ofResource('apps', 'replicasets')) {
-    const creates = index.childrenOf(rs.key, 'children')
+    const creates = index
+      .childrenOf(rs.key, 'children')
       .flatMap((k) => index.history(k)?.events ?? [])
       .filter((e) => isCreate(e) && e.object.resource === 'pods')
       .sort((a, b) => a.startUs - b.startUs);

@@ -4,8 +4,22 @@
 import { Attr, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
 import {
-  diffValue, evidenceOf, field, formatSec, isCreate, isDelete, isFailed, isKubeEvent, isWrite, parseDiff, redirectUrl, refText, sampleEvidence, subresourceOf,
-  type ObjectHistory, type SpanIndex,
+  diffValue,
+  evidenceOf,
+  field,
+  formatSec,
+  isCreate,
+  isDelete,
+  isFailed,
+  isKubeEvent,
+  isWrite,
+  parseDiff,
+  redirectUrl,
+  refText,
+  sampleEvidence,
+  subresourceOf,
+  type ObjectHistory,
+  type SpanIndex,
 } from '../span-index.ts';
 
 interface Workload {
@@ -34,8 +48,18 @@ const WORKLOADS: Record<string, Workload> = {
   },
 };
 
-const TRACKED = ['spec.replicas', 'status.replicas', 'status.observedGeneration', 'status.desiredNumberScheduled',
-  'status.updatedReplicas', 'status.readyReplicas', 'status.availableReplicas', 'status.updatedNumberScheduled', 'status.numberReady', 'status.numberAvailable'];
+const TRACKED = [
+  'spec.replicas',
+  'status.replicas',
+  'status.observedGeneration',
+  'status.desiredNumberScheduled',
+  'status.updatedReplicas',
+  'status.readyReplicas',
+  'status.availableReplicas',
+  'status.updatedNumberScheduled',
+  'status.numberReady',
+  'status.numberAvailable',
+];
 
 export const stuckRollouts: Detector = {
   name: 'stuck-rollouts',
@@ -97,7 +121,9 @@ function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: nu
   const state = Object.fromEntries([['desired', want], ...w.status.map((p) => [p.replace('status.', ''), num(values[p])])]);
   const untilUs = deleted?.startUs ?? endUs;
   const waitedSec = ((completedUs ?? untilUs) - lastSpec.startUs) / 1e6;
-  const specEvents = h.events.filter((e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path.startsWith('spec.')) && subresourceOf(e) !== 'status'));
+  const specEvents = h.events.filter(
+    (e) => isWrite(e) && (isCreate(e) || (index.diff(e).some((l) => l.path.startsWith('spec.')) && subresourceOf(e) !== 'status')),
+  );
   const statusEvents = h.events.filter((e) => isWrite(e) && e.startUs >= lastSpec.startUs && subresourceOf(e) === 'status');
   const base = {
     detector: 'stuck-rollouts',
@@ -140,8 +166,10 @@ function failedCreates(index: SpanIndex): Finding[] {
   for (const h of index.objects.values()) {
     for (const e of h.events) {
       const owner =
-        isKubeEvent(e) && e.attributes[Attr.eventReason] === 'FailedCreate' ? h.key
-          : h.ref.resource === 'pods' && isFailed(e) && e.attributes[Attr.verb] === 'create' && [403, 422].includes(Number(e.attributes[Attr.code])) ? index.ownerOf(h.key) ?? h.key
+        isKubeEvent(e) && e.attributes[Attr.eventReason] === 'FailedCreate'
+          ? h.key
+          : h.ref.resource === 'pods' && isFailed(e) && e.attributes[Attr.verb] === 'create' && [403, 422].includes(Number(e.attributes[Attr.code]))
+            ? (index.ownerOf(h.key) ?? h.key)
             : undefined;
       if (!owner) continue;
       let l = byOwner.get(owner);

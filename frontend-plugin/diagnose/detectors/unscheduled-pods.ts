@@ -23,7 +23,10 @@ export const unscheduledPods: Detector = {
       }
     }
     const out: Finding[] = [];
-    for (const [kind, groups] of [['unscheduled', unscheduled], ['not running', notRunning]] as const) {
+    for (const [kind, groups] of [
+      ['unscheduled', unscheduled],
+      ['not running', notRunning],
+    ] as const) {
       for (const [groupKey, pods] of groups) {
         pods.sort((a, b) => b.waitedSec - a.waitedSec);
         const owner = index.objects.get(groupKey)?.ref ?? (pods[0]!.pod.key === groupKey ? pods[0]!.pod.ref : index.refOf(groupKey));
@@ -39,7 +42,10 @@ export const unscheduledPods: Detector = {
             if (!messages.has(m)) messages.set(m, e);
           }
         }
-        const what = kind === 'unscheduled' ? `never scheduled (no binding after ${formatSec(pods[0]!.waitedSec)})` : `bound but never Running (after ${formatSec(pods[0]!.waitedSec)})`;
+        const what =
+          kind === 'unscheduled'
+            ? `never scheduled (no binding after ${formatSec(pods[0]!.waitedSec)})`
+            : `bound but never Running (after ${formatSec(pods[0]!.waitedSec)})`;
         const title = isOwner
           ? `${pods.length} pod${pods.length === 1 ? '' : 's'} of ${refText(owner)} ${pods.length === 1 ? 'was' : 'were'} ${what}`
           : `${refText(owner)} was ${what}`;

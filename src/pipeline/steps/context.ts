@@ -47,9 +47,18 @@ export type AuditEventStep = (ctx: AuditEventContext) => void;
 // Response bodies that are not the object itself (subresources, deletes, errors), and review
 // objects that carry credentials (TokenRequest/TokenReview hold bearer tokens): never snapshotted.
 export const NOT_THE_OBJECT = new Set([
-  'Status', 'Scale', 'Binding', 'Eviction', 'DeleteOptions',
-  'TokenRequest', 'TokenReview', 'SubjectAccessReview', 'SelfSubjectAccessReview', 'LocalSubjectAccessReview',
-  'SelfSubjectRulesReview', 'SelfSubjectReview',
+  'Status',
+  'Scale',
+  'Binding',
+  'Eviction',
+  'DeleteOptions',
+  'TokenRequest',
+  'TokenReview',
+  'SubjectAccessReview',
+  'SelfSubjectAccessReview',
+  'LocalSubjectAccessReview',
+  'SelfSubjectRulesReview',
+  'SelfSubjectReview',
 ]);
 
 /** `o` when it is the object named `name` itself (not a Status, Scale, … or another object). */

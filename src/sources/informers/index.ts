@@ -100,7 +100,11 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       const mark = tx.mark();
       // push retries until the spans are durable, then the change is committed
       if (r.spans.length === 0) tx.commit(mark);
-      else writer.push(r.spans).then(() => tx.commit(mark), () => undefined);
+      else
+        writer.push(r.spans).then(
+          () => tx.commit(mark),
+          () => undefined,
+        );
     } catch (err) {
       logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
     }
@@ -129,7 +133,10 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       if (stopped || paused) return; // our own stop() aborts the watch
       watchErrors.inc();
       const status = (err as { statusCode?: number })?.statusCode;
-      logger.warn({ resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff }, 'watch failed, restarting it (re-list when its resourceVersion expired)');
+      logger.warn(
+        { resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff },
+        'watch failed, restarting it (re-list when its resourceVersion expired)',
+      );
       const delay = backoff;
       backoff = Math.min(60_000, backoff * 2);
       setTimeout(() => {
@@ -139,11 +146,16 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       firstSync?.();
     });
     informers.push(inf);
-    void inf.start().then(() => firstSync?.(), () => firstSync?.());
+    void inf.start().then(
+      () => firstSync?.(),
+      () => firstSync?.(),
+    );
   };
 
   for (const r of resources) {
-    run(r, (type, obj) => ingest('watch', type, () => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)));
+    run(r, (type, obj) =>
+      ingest('watch', type, () => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)),
+    );
   }
   if (opts.events ?? true) {
     run(EVENTS_RESOURCE, (type, obj) => {

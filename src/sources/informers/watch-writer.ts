@@ -77,13 +77,17 @@ export class WatchWriter {
       informerPauses.inc();
       const level = this.pausedAt - this.lastPauseLog >= PAUSE_LOG_INTERVAL_MS ? 'warn' : 'debug';
       if (level === 'warn') this.lastPauseLog = this.pausedAt;
-      log[level]({ unacked: this.unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() }, 'sink cannot keep up: informers stop reading watch events until it drains');
+      log[level](
+        { unacked: this.unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() },
+        'sink cannot keep up: informers stop reading watch events until it drains',
+      );
       this.opts.onPause?.();
       // resume also when the sink drains by itself (e.g. filled by the webhook, not by us)
-      const wait = () => void untilWritable(this.sink).then(() => {
-        if (this.isPaused && this.sink.full()) return setTimeout(wait, 50);
-        this.check();
-      });
+      const wait = () =>
+        void untilWritable(this.sink).then(() => {
+          if (this.isPaused && this.sink.full()) return setTimeout(wait, 50);
+          this.check();
+        });
       wait();
     } else if (this.isPaused && this.unacked <= this.maxUnacked / 2 && !this.sink.full()) {
       const wait = this.pausedAt + (this.opts.minPauseMs ?? 1000) - Date.now();
