@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import { REPO_ROOT, freePort, histogramQuantile, peakRssMb, round, startDaemon, stopChild, waitFor } from './lib.ts';
+import { kafkaRoleArgs } from '../test/setup/kafka-roles.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -152,13 +153,7 @@ async function kafka(tracers: number, broker: string): Promise<Result> {
   const rPort = await freePort();
   const r = await daemon(
     [
-      'serve',
-      '--kafka-brokers',
-      broker,
-      '--kafka-topic',
-      topic,
-      '--role',
-      'receive',
+      ...kafkaRoleArgs(broker, topic, 'receive'),
       '--kafka-partitions',
       a.partitions!,
       '--no-informers',
@@ -177,13 +172,7 @@ async function kafka(tracers: number, broker: string): Promise<Result> {
     stores.push(store);
     const t = await daemon(
       [
-        'serve',
-        '--kafka-brokers',
-        broker,
-        '--kafka-topic',
-        topic,
-        '--role',
-        'trace',
+        ...kafkaRoleArgs(broker, topic, 'trace'),
         '--kafka-group',
         `${topic}-g`,
         '--store',

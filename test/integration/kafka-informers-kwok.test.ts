@@ -14,6 +14,7 @@ import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson } from '../setup/kube.ts';
 import '../setup/types.ts';
+import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-lease-'));
 const running: RunningKubetrail[] = [];
@@ -46,13 +47,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     const cluster = stack.clusterName;
     const [pa, pb, pt] = await freePorts(3);
     const receiverArgs = (port: number) => [
-      'serve',
-      '--kafka-brokers',
-      stack.kafkaBroker,
-      '--kafka-topic',
-      topic,
-      '--role',
-      'receive',
+      ...kafkaRoleArgs(stack.kafkaBroker, topic, 'receive'),
       '--kafka-partitions',
       '2',
       '--cluster',
@@ -78,13 +73,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     running.push(b);
     const t = await startKubetrail(
       [
-        'serve',
-        '--kafka-brokers',
-        stack.kafkaBroker,
-        '--kafka-topic',
-        topic,
-        '--role',
-        'trace',
+        ...kafkaRoleArgs(stack.kafkaBroker, topic, 'trace'),
         '--kafka-group',
         `${topic}-g`,
         '--store',
@@ -170,13 +159,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
       const [pr, pt] = await freePorts(2);
       const r = await startKubetrail(
         [
-          'serve',
-          '--kafka-brokers',
-          stack.kafkaBroker,
-          '--kafka-topic',
-          topic,
-          '--role',
-          'receive',
+          ...kafkaRoleArgs(stack.kafkaBroker, topic, 'receive'),
           '--kafka-partitions',
           '2',
           '--kubeconfig',
@@ -201,13 +184,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
       running.push(r);
       const t = await startKubetrail(
         [
-          'serve',
-          '--kafka-brokers',
-          stack.kafkaBroker,
-          '--kafka-topic',
-          topic,
-          '--role',
-          'trace',
+          ...kafkaRoleArgs(stack.kafkaBroker, topic, 'trace'),
           '--kafka-group',
           `${topic}-g`,
           '--store',

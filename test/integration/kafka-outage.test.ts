@@ -13,6 +13,7 @@ import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { auditStream } from '../setup/audit-stream.ts';
 import { storedEvents } from '../setup/store-reader.ts';
+import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
 
 const kafkaSh = resolve(import.meta.dirname, '../../deploy/stack/kafka.sh');
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-outage-'));
@@ -41,13 +42,7 @@ describe('Kafka outage under load', () => {
     const store = join(dir, 'outage.sqlite');
     const receiver = await startKubetrail(
       [
-        'serve',
-        '--kafka-brokers',
-        broker,
-        '--kafka-topic',
-        topic,
-        '--role',
-        'receive',
+        ...kafkaRoleArgs(broker, topic, 'receive'),
         '--kafka-partitions',
         '4',
         '--webhook-host',
@@ -62,13 +57,7 @@ describe('Kafka outage under load', () => {
     running.push(receiver);
     const tracer = await startKubetrail(
       [
-        'serve',
-        '--kafka-brokers',
-        broker,
-        '--kafka-topic',
-        topic,
-        '--role',
-        'trace',
+        ...kafkaRoleArgs(broker, topic, 'trace'),
         '--store',
         store,
         '--webhook-host',

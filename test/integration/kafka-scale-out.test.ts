@@ -14,6 +14,7 @@ import { storedEvents } from '../setup/store-reader.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import '../setup/types.ts';
+import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-'));
 const running: RunningKubetrail[] = [];
@@ -26,13 +27,7 @@ async function receiver(broker: string, topic: string): Promise<{ url: string; p
   const [port] = await freePorts(1);
   const proc = await startKubetrail(
     [
-      'serve',
-      '--kafka-brokers',
-      broker,
-      '--kafka-topic',
-      topic,
-      '--role',
-      'receive',
+      ...kafkaRoleArgs(broker, topic, 'receive'),
       '--kafka-partitions',
       '4',
       '--webhook-host',
@@ -52,13 +47,7 @@ async function tracer(broker: string, topic: string, group: string, store: strin
   const [port] = await freePorts(1);
   const proc = await startKubetrail(
     [
-      'serve',
-      '--kafka-brokers',
-      broker,
-      '--kafka-topic',
-      topic,
-      '--role',
-      'trace',
+      ...kafkaRoleArgs(broker, topic, 'trace'),
       '--kafka-group',
       group,
       '--store',
@@ -251,13 +240,7 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     const [port] = await freePorts(1);
     const t = await startKubetrail(
       [
-        'serve',
-        '--kafka-brokers',
-        stack.kafkaBroker,
-        '--kafka-topic',
-        topic,
-        '--role',
-        'trace',
+        ...kafkaRoleArgs(stack.kafkaBroker, topic, 'trace'),
         '--kafka-group',
         `${topic}-g`,
         '--otlp-endpoint',
