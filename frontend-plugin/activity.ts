@@ -1,10 +1,12 @@
 // The overview's heatmap: per resource kind and namespace, how many writes and failures fell in
-// each time bucket of a range. One scan of the range (the backend's scanSpans, or findObjects +
-// raw traces where it has none); failures classified as everywhere else (failures.ts).
+// each time bucket of a range. From the backend's pre-counted index where it keeps one (the
+// embedded store: activityCounts, counts per second; only the failed requests' raw traces are read,
+// to classify them), else one scan of the range (the backend's scanSpans, or findObjects + raw
+// traces where it has none); failures classified as everywhere else (failures.ts).
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
-import type { TraceBackend } from './backend/backend.ts';
+import type { ActivityCounts, TraceBackend } from './backend/backend.ts';
 import { classifyFailures } from './failures.ts';
-import { rawTraceId } from '../src/core/ids.ts';
+import { parseRawTraceId, rawTraceId } from '../src/core/ids.ts';
 
 export interface ActivityRow {
   cluster: string;
@@ -49,14 +51,15 @@ async function* spansOf(backend: TraceBackend, q: { cluster?: string; startUs: n
   void windowSec;
 }
 
+type Query = { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean };
+
 /**
  * `fit`: the range was not chosen (the whole store): the buckets span the first to the last event
  * found instead of the window bounds, so a 90-second recording is not one column of a 30-minute range.
  */
-export async function activity(
-  backend: TraceBackend,
-  q: { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean },
-): Promise<Activity> {
+export async function activity(backend: TraceBackend, q: Query): Promise<Activity> {
+  const counted = backend.activityCounts ? await backend.activityCounts(q) : undefined;
+  if (counted) return fromCounts(backend, q, counted);
   const buckets = Math.max(1, Math.min(500, Math.floor(q.buckets)));
   const rows = new Map<string, ActivityRow & { names: Set<string> }>();
   const rowList: (ActivityRow & { names: Set<string> })[] = [];
@@ -151,8 +154,18 @@ export async function activity(
     } else if (w === FAILURE) r.failures[b]! += 1;
     else r.expected[b]! += 1;
   }
+  return finish(
+    startUs,
+    endUs,
+    bucketUs,
+    buckets,
+    rowList.map(({ names, ...r }) => ({ ...r, objects: names.size })),
+  );
+}
+
+/** Rows sorted busiest first, and the totals. */
+function finish(startUs: number, endUs: number, bucketUs: number, buckets: number, out: ActivityRow[]): Activity {
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-  const out: ActivityRow[] = rowList.map(({ names, ...r }) => ({ ...r, objects: names.size }));
   out.sort(
     (a, b) => sum(b.writes) + sum(b.events) - (sum(a.writes) + sum(a.events)) || a.resource.localeCompare(b.resource) || a.namespace.localeCompare(b.namespace),
   );
@@ -165,4 +178,118 @@ export async function activity(
     totals.objects += r.objects;
   }
   return { startUs, endUs, bucketUs, buckets, rows: out, totals };
+}
+
+/** The failed requests of `counts`, classified with their object's events (their raw trace, and the next window's for a conflict). */
+async function classifyCounted(
+  backend: TraceBackend,
+  counts: ActivityCounts,
+  windowSec: number,
+): Promise<Map<string, SpanRecord & { cls: 'error' | 'expected' }>> {
+  const out = new Map<string, SpanRecord & { cls: 'error' | 'expected' }>();
+  if (counts.failed.length === 0) return out;
+  const ids = [...new Set(counts.failed.map((f) => f.traceId))];
+  const fetch = (list: string[]) => (backend.getRawTraces ? backend.getRawTraces(list) : Promise.all(list.map((id) => backend.getRawTrace(id))));
+  const traces = new Map<string, SpanRecord[]>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const got = await fetch(chunk);
+    chunk.forEach((id, j) =>
+      traces.set(
+        id,
+        (got[j] ?? []).filter((s) => s.kind === 'event'),
+      ),
+    );
+  }
+  const wanted = new Set(counts.failed.map((f) => f.spanId));
+  const classify = (events: SpanRecord[]) => {
+    const c = classifyFailures(events);
+    for (const s of events) {
+      const f = c.get(s.spanId);
+      if (f && wanted.has(s.spanId)) out.set(s.spanId, { ...s, cls: f.class });
+    }
+    return c;
+  };
+  // a conflict is expected when the same actor's later write succeeded, which may be in the next window
+  const again: string[] = [];
+  for (const [id, events] of traces) {
+    const c = classify(events);
+    if ([...c.values()].some((f) => f.class === 'error' && f.code === 409)) {
+      const p = parseRawTraceId(id);
+      if (p) again.push(`${p.keyHash}000${(p.windowStart + windowSec).toString(16).padStart(16, '0')}`);
+    }
+  }
+  if (again.length > 0) {
+    const next = await fetch(again);
+    again.forEach((id, j) => {
+      const p = parseRawTraceId(id)!;
+      const prev = traces.get(`${p.keyHash}000${(p.windowStart - windowSec).toString(16).padStart(16, '0')}`) ?? [];
+      classify([...prev, ...(next[j] ?? []).filter((s) => s.kind === 'event')]);
+    });
+  }
+  return out;
+}
+
+/** The heatmap from pre-counted seconds: buckets are whole seconds (a column is at least 1 s). */
+async function fromCounts(backend: TraceBackend, q: Query, counts: ActivityCounts): Promise<Activity> {
+  let startUs = q.startUs,
+    endUs = q.endUs;
+  if (q.fit && counts.cells.length > 0) {
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const c of counts.cells) {
+      if (c.sec < lo) lo = c.sec;
+      if (c.sec > hi) hi = c.sec;
+    }
+    const loUs = lo * 1e6,
+      hiUs = (hi + 1) * 1e6;
+    const pad = Math.max(1e6, (hiUs - loUs) * 0.01);
+    startUs = Math.max(q.startUs, Math.floor((loUs - pad) / 1e6) * 1e6);
+    endUs = Math.min(q.endUs, Math.ceil((hiUs + pad) / 1e6) * 1e6);
+  }
+  const wanted = Math.max(1, Math.min(500, Math.floor(q.buckets)));
+  const bucketUs = Math.max(1, Math.ceil((endUs - startUs) / wanted / 1e6)) * 1e6;
+  const buckets = Math.max(1, Math.min(wanted, Math.ceil((endUs - startUs) / bucketUs)));
+  const bucketOf = (us: number) => Math.min(buckets - 1, Math.max(0, Math.floor((us - startUs) / bucketUs)));
+  const rows = new Map<string, ActivityRow>();
+  const rowOf = (o: { cluster: string; group: string; resource: string; namespace: string }) => {
+    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
+    let r = rows.get(k);
+    if (!r) {
+      const z = () => new Array<number>(buckets).fill(0);
+      r = {
+        cluster: o.cluster,
+        group: o.group,
+        resource: o.resource,
+        namespace: o.namespace,
+        objects: 0,
+        writes: z(),
+        failures: z(),
+        expected: z(),
+        events: z(),
+        warnings: z(),
+      };
+      rows.set(k, r);
+    }
+    return r;
+  };
+  for (const c of counts.cells) {
+    const r = rowOf(c);
+    const b = bucketOf(c.sec * 1e6);
+    r.writes[b]! += c.writes;
+    r.events[b]! += c.events;
+    r.warnings[b]! += c.warnings;
+  }
+  for (const o of counts.objects) {
+    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
+    const r = rows.get(k);
+    if (r) r.objects = o.count;
+  }
+  for (const s of (await classifyCounted(backend, counts, q.windowSec)).values()) {
+    const r = rowOf(s.object);
+    const b = bucketOf(s.startUs);
+    if (s.cls === 'error') r.failures[b]! += 1;
+    else r.expected[b]! += 1;
+  }
+  return finish(startUs, endUs, bucketUs, buckets, [...rows.values()]);
 }

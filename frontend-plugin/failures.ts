@@ -10,6 +10,7 @@
 //   error     every other failed request (code ≥ 400, or an error message without a code)
 //
 // See docs/read-path.md, "Failures".
+import { errorMessage as messageOf, isFailed, responseCode as codeOf } from '../src/core/failed.ts';
 import { Attr, type SpanRecord } from '../src/core/model.ts';
 
 export type FailureClass = 'expected' | 'error';
@@ -25,24 +26,8 @@ export interface Failure {
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection', 'apply']);
 
-function codeOf(s: SpanRecord): number | undefined {
-  const c = s.attributes[Attr.code];
-  const n = typeof c === 'number' ? c : typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : undefined;
-  return n;
-}
-
-function messageOf(s: SpanRecord): string | undefined {
-  if (s.error) return s.error;
-  const e = s.attributes[Attr.error];
-  return typeof e === 'string' && e !== '' ? e : undefined;
-}
-
-/** Whether the span stands for a failed request (or a failure the write path recorded). */
-export function isFailed(s: SpanRecord): boolean {
-  if (s.kind !== 'event') return false;
-  const code = codeOf(s);
-  return messageOf(s) !== undefined || (code !== undefined && code >= 400);
-}
+/** Whether the span stands for a failed request (src/core/failed.ts). */
+export { isFailed };
 
 function isDryRun(s: SpanRecord): boolean {
   const a = s.attributes;

@@ -26,6 +26,16 @@ export interface FoundObject {
   windows: number[];
 }
 
+/** The overview's counts as a backend keeps them (the embedded store, as it writes): see activityCounts. */
+export interface ActivityCounts {
+  /** Per second (Unix s) and kind/namespace with any write or Event: writes (requests), Events, Warning Events. */
+  cells: { sec: number; cluster: string; group: string; resource: string; namespace: string; writes: number; events: number; warnings: number }[];
+  /** Distinct objects with an event in the minutes that overlap the range, per kind/namespace. */
+  objects: { cluster: string; group: string; resource: string; namespace: string; count: number }[];
+  /** The failed requests of the range: their raw traces and span IDs (classified by the caller). */
+  failed: { traceId: string; spanId: string; startUs: number }[];
+}
+
 /** A range scan for the diagnosis (frontend-plugin/diagnose/loader.ts). */
 export interface SpanScan {
   cluster?: string;
@@ -58,6 +68,11 @@ export interface TraceBackend {
    * findObjects + getRawTraces otherwise.
    */
   scanSpans?(q: SpanScan): AsyncIterable<SpanRecord[]>;
+  /**
+   * Optional: pre-counted activity of [startUs, endUs] at one-second resolution (the overview's
+   * heatmap without reading spans); undefined when this store has no such index (an older file).
+   */
+  activityCounts?(q: { cluster?: string; startUs: number; endUs: number }): Promise<ActivityCounts | undefined>;
   /** Optional: the time range and namespaces of the stored data (the UI's "all data" range). */
   summary?(cluster?: string): Promise<DataSummary>;
   /** Cluster names seen. */

@@ -4,7 +4,7 @@
 import type { StatementSync } from 'node:sqlite';
 import type { AttrValue, SpanRole, SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
+import type { ActivityCounts, DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
@@ -72,20 +72,78 @@ export class SqliteBackend implements TraceBackend {
     return traceIds.map((id) => byId.get(id) ?? []);
   }
 
+  /** Whether the file has the overview's index (schema 3: namespaces, activity, active_objects, failed_events). */
+  private get indexed(): boolean {
+    return this.store.schemaVersion >= 3;
+  }
+
   async summary(cluster?: string): Promise<DataSummary> {
     const c = cluster !== undefined && cluster !== '' ? cluster : undefined;
     const where = c !== undefined ? 'WHERE cluster = ?' : '';
+    const and = c !== undefined ? 'AND cluster = ?' : '';
     const args = c !== undefined ? [c] : [];
-    const r = this.store.db.prepare(`SELECT MIN(start_us) AS lo, MAX(end_us) AS hi FROM objects ${where}`).get(...args) as {
-      lo: number | bigint | null;
-      hi: number | bigint | null;
-    };
-    const ns = this.store.db.prepare(`SELECT DISTINCT namespace FROM objects ${where} ORDER BY namespace`).all(...args) as { namespace: string }[];
+    const db = this.store.db;
+    // MIN by the time index; every object span ends at its window's end, so the last end is one of
+    // the latest window's (no index on end_us needed)
+    const lo = db.prepare(`SELECT MIN(start_us) AS v FROM objects ${where}`).get(...args) as { v: number | bigint | null } | undefined;
+    const hi = db.prepare(`SELECT MAX(end_us) AS v FROM objects WHERE start_us = (SELECT MAX(start_us) FROM objects ${where}) ${and}`).get(...args, ...args) as
+      | { v: number | bigint | null }
+      | undefined;
+    const ns = (
+      this.indexed
+        ? db.prepare(`SELECT DISTINCT namespace FROM namespaces ${where} ORDER BY namespace`).all(...args)
+        : db.prepare(`SELECT DISTINCT namespace FROM objects ${where} ORDER BY namespace`).all(...args)
+    ) as { namespace: string }[];
     return {
-      ...(r?.lo != null ? { firstUs: Number(r.lo) } : {}),
-      ...(r?.hi != null ? { lastUs: Number(r.hi) } : {}),
+      ...(lo?.v != null ? { firstUs: Number(lo.v) } : {}),
+      ...(hi?.v != null ? { lastUs: Number(hi.v) } : {}),
       namespaces: ns.map((x) => x.namespace).filter((x) => x !== ''),
     };
+  }
+
+  /** The overview's index over [startUs, endUs] (seconds that start in it; minutes that overlap it). */
+  async activityCounts(q: { cluster?: string; startUs: number; endUs: number }): Promise<ActivityCounts | undefined> {
+    if (!this.indexed) return undefined;
+    const db = this.store.db;
+    const c = q.cluster !== undefined && q.cluster !== '' ? q.cluster : undefined;
+    const and = c !== undefined ? 'AND cluster = ?' : '';
+    const args = c !== undefined ? [c] : [];
+    const fromSec = Math.ceil(q.startUs / 1e6),
+      toSec = Math.floor(q.endUs / 1e6);
+    const cells = (
+      db
+        .prepare(`SELECT sec, cluster, grp AS "group", resource, namespace, writes, events, warnings FROM activity WHERE sec BETWEEN ? AND ? ${and}`)
+        .all(fromSec, toSec, ...args) as Record<string, number | bigint | string>[]
+    ).map((r) => ({
+      sec: Number(r.sec),
+      cluster: r.cluster as string,
+      group: r.group as string,
+      resource: r.resource as string,
+      namespace: r.namespace as string,
+      writes: Number(r.writes),
+      events: Number(r.events),
+      warnings: Number(r.warnings),
+    }));
+    const objects = (
+      db
+        .prepare(
+          `SELECT cluster, grp AS "group", resource, namespace, COUNT(DISTINCT obj_name) AS count FROM active_objects
+           WHERE minute BETWEEN ? AND ? ${and} GROUP BY cluster, grp, resource, namespace`,
+        )
+        .all(Math.floor(q.startUs / 60e6), Math.floor(q.endUs / 60e6), ...args) as Record<string, number | bigint | string>[]
+    ).map((r) => ({
+      cluster: r.cluster as string,
+      group: r.group as string,
+      resource: r.resource as string,
+      namespace: r.namespace as string,
+      count: Number(r.count),
+    }));
+    const failed = (
+      db
+        .prepare(`SELECT start_us, trace_id, span_id FROM failed_events WHERE start_us BETWEEN ? AND ? ${and}`)
+        .all(Math.ceil(q.startUs), Math.floor(q.endUs), ...args) as { start_us: number | bigint; trace_id: string; span_id: string }[]
+    ).map((r) => ({ traceId: r.trace_id, spanId: r.span_id, startUs: Number(r.start_us) }));
+    return { cells, objects, failed };
   }
 
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {

@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { log } from '../core/log.ts';
 import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
 import { configureWriter, MAX_SPANS_PER_TRANSACTION, SqliteSpanInserter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData } from './sqlite-writer.ts';
@@ -27,10 +28,14 @@ export interface SqliteStoreOptions extends Partial<WriterLimits> {
   readOnly?: boolean;
 }
 
-/** `PRAGMA user_version` of the layout below. 1 (stored as 0): spans as a WITHOUT ROWID table. */
-export const SCHEMA_VERSION = 2;
-/** Layouts this version can read (the span and object columns are the same). */
-const READABLE_VERSIONS = new Set([1, 2]);
+/**
+ * `PRAGMA user_version` of the layout below. 1 (stored as 0): spans as a WITHOUT ROWID table.
+ * 2: spans as a rowid table. 3: plus the overview's index (namespaces, activity, active_objects,
+ * failed_events); a writer opening a version-2 store adds and fills it once (migrate()).
+ */
+export const SCHEMA_VERSION = 3;
+/** Layouts this version can read (the span and object columns are the same; below 3 without the overview's index). */
+const READABLE_VERSIONS = new Set([1, 2, 3]);
 
 // Spans in an ordinary rowid table: rows are appended in arrival order instead of landing at random
 // places in a B-tree of ~2 KB rows keyed by hashes (2.5x faster inserts); the UNIQUE index keeps
@@ -69,7 +74,63 @@ CREATE TABLE IF NOT EXISTS clusters (cluster TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_by_name ON objects (obj_name, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_resource ON objects (resource, namespace, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_time ON objects (start_us);
+-- The overview's index, kept by the writer as event spans are inserted (only the new ones, so a
+-- redelivery counts nothing twice), read by frontend-plugin/backend/sqlite.ts activityCounts():
+-- namespaces seen per cluster (the search's namespace list)
+CREATE TABLE IF NOT EXISTS namespaces (cluster TEXT NOT NULL, namespace TEXT NOT NULL, PRIMARY KEY (cluster, namespace)) WITHOUT ROWID;
+-- per second and kind/namespace: writes (requests with a verb), Kubernetes Events, Warning Events
+CREATE TABLE IF NOT EXISTS activity (
+  sec INTEGER NOT NULL,
+  cluster TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  writes INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  warnings INTEGER NOT NULL,
+  PRIMARY KEY (sec, cluster, grp, resource, namespace)
+) WITHOUT ROWID;
+-- which objects had an event in each minute (the overview's object counts)
+CREATE TABLE IF NOT EXISTS active_objects (
+  minute INTEGER NOT NULL,
+  cluster TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  obj_name TEXT NOT NULL,
+  PRIMARY KEY (minute, cluster, grp, resource, namespace, obj_name)
+) WITHOUT ROWID;
+-- failed requests (src/core/failed.ts), classified expected/real when read (frontend-plugin/failures.ts)
+CREATE TABLE IF NOT EXISTS failed_events (
+  start_us INTEGER NOT NULL,
+  cluster TEXT NOT NULL,
+  trace_id TEXT NOT NULL,
+  span_id TEXT NOT NULL,
+  PRIMARY KEY (start_us, cluster, trace_id, span_id)
+) WITHOUT ROWID;
 `;
+
+/**
+ * Fills the overview's index of a version-2 store from its spans (one pass in SQL, the same
+ * counting as SqliteSpanInserter.insert), inside the caller's transaction.
+ */
+function migrate(db: DatabaseSync): void {
+  const verb = "attributes ->> '$.verb'";
+  const reason = `attributes ->> '$."event.reason"'`;
+  db.exec(`INSERT OR IGNORE INTO namespaces (cluster, namespace) SELECT DISTINCT cluster, namespace FROM objects WHERE namespace != '';
+    INSERT INTO activity (sec, cluster, grp, resource, namespace, writes, events, warnings)
+      SELECT start_us / 1000000, cluster, grp, resource, namespace,
+        SUM(${verb} IS NOT NULL), SUM(${verb} IS NULL AND ${reason} IS NOT NULL),
+        SUM(${verb} IS NULL AND ${reason} IS NOT NULL AND attributes ->> '$."event.type"' = 'Warning')
+      FROM spans WHERE kind = 'event' GROUP BY 1, 2, 3, 4, 5
+      HAVING SUM(${verb} IS NOT NULL OR ${reason} IS NOT NULL) > 0;
+    INSERT OR IGNORE INTO active_objects (minute, cluster, grp, resource, namespace, obj_name)
+      SELECT DISTINCT start_us / 60000000, cluster, grp, resource, namespace, obj_name FROM spans WHERE kind = 'event';
+    INSERT OR IGNORE INTO failed_events (start_us, cluster, trace_id, span_id)
+      SELECT start_us, cluster, trace_id, span_id FROM spans
+      WHERE kind = 'event' AND ((error IS NOT NULL AND error != '') OR (attributes ->> '$.error') != ''
+        OR CAST(attributes ->> '$.code' AS INTEGER) >= 400);`);
+}
 
 /** The schema version of an open store: 0 = empty file, 1 = the unversioned first layout. */
 function storedVersion(db: DatabaseSync): number {
@@ -139,6 +200,8 @@ export class SqliteStore implements SpanSink {
    * the writes go through `writer`.
    */
   readonly db: DatabaseSync;
+  /** The layout of the file (SCHEMA_VERSION once a writer opened it; 0 = empty, read-only). */
+  readonly schemaVersion: number;
   /** The queued writer in front of the writer thread; undefined when read-only. */
   readonly writer: QueuedWriter | undefined;
   private closed = false;
@@ -148,21 +211,27 @@ export class SqliteStore implements SpanSink {
     const readOnly = opts.readOnly ?? false;
     if (path !== ':memory:' && !readOnly) mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path, { readOnly, timeout: 5000 });
+    let version: number;
     try {
-      const version = storedVersion(this.db);
+      version = storedVersion(this.db);
       if (readOnly) {
         if (version !== 0 && !READABLE_VERSIONS.has(version)) {
           throw new Error(`store ${path} has schema ${version}, this kubetrail reads schema ${[...READABLE_VERSIONS].join(' or ')}: use a newer kubetrail`);
         }
       } else {
-        if (version !== 0 && version !== SCHEMA_VERSION) {
+        if (version !== 0 && version !== 2 && version !== SCHEMA_VERSION) {
           throw new Error(`store ${path} has schema ${version}, this kubetrail writes ${SCHEMA_VERSION}: replay into a new file`);
         }
         configureWriter(this.db);
         this.db.exec('BEGIN');
         this.db.exec(SCHEMA);
+        if (version === 2) {
+          log.info({ store: path }, 'adding the overview index to a store written by an older kubetrail (once; reads every span)');
+          migrate(this.db);
+        }
         this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         this.db.exec('COMMIT');
+        version = SCHEMA_VERSION;
         const { maxPending, name, readOnly: _ro, ...limits } = opts;
         this.writer = new QueuedWriter(new SqliteTransport(path, this.db), {
           ...STORE_DEFAULTS,
@@ -172,9 +241,11 @@ export class SqliteStore implements SpanSink {
         });
       }
     } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       this.db.close();
       throw err;
     }
+    this.schemaVersion = version;
     // Reads (the query side) map the file instead of copying pages through read(2): a full-tree
     // trace touches thousands of raw traces, tens of MB of stored attributes. This connection does
     // not write (the writer thread has its own, unmapped), so a replay's RSS does not grow with it.

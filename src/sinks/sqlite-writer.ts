@@ -8,7 +8,8 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { serveRpc } from './worker-rpc.ts';
-import type { SpanRecord } from '../core/model.ts';
+import { isFailed } from '../core/failed.ts';
+import { Attr, type ObjectRef, type SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
 export const MAX_SPANS_PER_TRANSACTION = 5000;
@@ -66,8 +67,13 @@ export class SqliteSpanInserter {
   private readonly insertSpan: StatementSync;
   private readonly insertObject: StatementSync;
   private readonly insertCluster: StatementSync;
-  /** Clusters already recorded by this connection (skips a statement per object span). */
+  private readonly insertNamespace: StatementSync;
+  private readonly addActivity: StatementSync;
+  private readonly insertActive: StatementSync;
+  private readonly insertFailed: StatementSync;
+  /** Clusters and (cluster, namespace) pairs already recorded by this connection (skips a statement per object span). */
   private readonly knownClusters = new Set<string>();
+  private readonly knownNamespaces = new Set<string>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -81,6 +87,13 @@ export class SqliteSpanInserter {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertCluster = db.prepare('INSERT OR IGNORE INTO clusters (cluster) VALUES (?)');
+    this.insertNamespace = db.prepare('INSERT OR IGNORE INTO namespaces (cluster, namespace) VALUES (?, ?)');
+    this.addActivity = db.prepare(
+      `INSERT INTO activity (sec, cluster, grp, resource, namespace, writes, events, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET writes = writes + excluded.writes, events = events + excluded.events, warnings = warnings + excluded.warnings`,
+    );
+    this.insertActive = db.prepare('INSERT OR IGNORE INTO active_objects (minute, cluster, grp, resource, namespace, obj_name) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertFailed = db.prepare('INSERT OR IGNORE INTO failed_events (start_us, cluster, trace_id, span_id) VALUES (?, ?, ?, ?)');
   }
 
   /** A commit that needs free space as a real write does (a row added and removed); throws like insert(). */
@@ -101,15 +114,21 @@ export class SqliteSpanInserter {
     }
   }
 
-  /** Inserts several batches of spans in one transaction; all or nothing. */
+  /**
+   * Inserts several batches of spans in one transaction; all or nothing. Event spans that were new
+   * (not a redelivery INSERT OR IGNORE skipped) are also counted in the overview's index (activity,
+   * active_objects, failed_events: see SCHEMA in sqlite-store.ts), in the same transaction.
+   */
   insert(batches: SpanRecord[][]): void {
     const ins = this.insertSpan;
+    const counts = new Map<string, { sec: number; o: ObjectRef; writes: number; events: number; warnings: number }>();
+    const active = new Map<string, { minute: number; o: ObjectRef }>();
     this.db.exec('BEGIN');
     try {
       for (const spans of batches) {
         for (const s of spans) {
           const o = s.object;
-          ins.run(
+          const added = ins.run(
             s.traceId,
             s.spanId,
             s.parentSpanId ?? null,
@@ -124,16 +143,43 @@ export class SqliteSpanInserter {
             o.name,
             JSON.stringify(s.attributes),
             s.error ?? null,
-          );
+          ).changes;
+          if (s.kind === 'event' && Number(added) > 0) {
+            const a = s.attributes;
+            const write = a[Attr.verb] !== undefined;
+            const event = !write && a[Attr.eventReason] !== undefined;
+            const sec = Math.floor(s.startUs / 1e6);
+            const minute = Math.floor(s.startUs / 60e6);
+            if (write || event) {
+              const k = `${sec}\u0000${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
+              let c = counts.get(k);
+              if (!c) counts.set(k, (c = { sec, o, writes: 0, events: 0, warnings: 0 }));
+              if (write) c.writes++;
+              else {
+                c.events++;
+                if (a[Attr.eventType] === 'Warning') c.warnings++;
+              }
+            }
+            const ak = `${minute}\u0000${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}\u0000${o.name}`;
+            if (!active.has(ak)) active.set(ak, { minute, o });
+            if (isFailed(s)) this.insertFailed.run(s.startUs, o.cluster, s.traceId, s.spanId);
+          }
           if (s.kind === 'object') {
             this.insertObject.run(o.cluster, o.group, o.resource, o.namespace, o.name, s.startUs, s.endUs, s.traceId);
             if (!this.knownClusters.has(o.cluster)) {
               this.insertCluster.run(o.cluster);
               this.knownClusters.add(o.cluster);
             }
+            const nk = `${o.cluster}\u0000${o.namespace}`;
+            if (o.namespace !== '' && !this.knownNamespaces.has(nk)) {
+              this.insertNamespace.run(o.cluster, o.namespace);
+              this.knownNamespaces.add(nk);
+            }
           }
         }
       }
+      for (const c of counts.values()) this.addActivity.run(c.sec, c.o.cluster, c.o.group, c.o.resource, c.o.namespace, c.writes, c.events, c.warnings);
+      for (const { minute, o } of active.values()) this.insertActive.run(minute, o.cluster, o.group, o.resource, o.namespace, o.name);
       this.db.exec('COMMIT');
     } catch (err) {
       // a failed COMMIT (e.g. SQLITE_FULL) may have rolled back already: ROLLBACK then fails with
@@ -146,6 +192,7 @@ export class SqliteSpanInserter {
         }
       }
       this.knownClusters.clear();
+      this.knownNamespaces.clear();
       throw sqliteError(err);
     }
   }

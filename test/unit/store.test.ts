@@ -162,8 +162,8 @@ describe('SqliteStore', () => {
     const n = new DatabaseSync(newer);
     n.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     n.close();
-    expect(() => new SqliteStore(newer)).toThrow(/has schema 3, this kubetrail writes 2/);
-    expect(() => new SqliteBackend(newer)).toThrow(/has schema 3/);
+    expect(() => new SqliteStore(newer)).toThrow(`has schema ${SCHEMA_VERSION + 1}, this kubetrail writes ${SCHEMA_VERSION}`);
+    expect(() => new SqliteBackend(newer)).toThrow(`has schema ${SCHEMA_VERSION + 1}`);
   });
 
   it('reopens its own store and keeps de-duplicating across processes', async () => {
