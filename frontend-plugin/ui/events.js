@@ -191,7 +191,7 @@ function stateTools(node) {
     <div class="state-out" aria-live="polite"></div></details>`;
 }
 
-function showState(el, node, action) {
+async function showState(el, node, action) {
   const out = el.querySelector('.state-out');
   node._states ??= objectStates(node.events);
   const { states, gaps } = node._states;
@@ -202,10 +202,11 @@ function showState(el, node, action) {
   if (action === 'yaml') {
     const i = Number(el.querySelector('[data-state-at]').value);
     const st = states[i];
+    const text = st === undefined ? '' : await toYaml(st);
     out.innerHTML =
       st === undefined
         ? html`<p class="muted">No snapshot of the object before this event.</p>`.s
-        : html`<p class="muted">The object after ${fmtTime(node.events[i].ts)} ${node.events[i].what}, rebuilt from its first snapshot and the diffs.</p>${gapNote(0, i)}<pre class="yaml state-yaml" tabindex="0">${toYaml(st)}</pre>`
+        : html`<p class="muted">The object after ${fmtTime(node.events[i].ts)} ${node.events[i].what}, rebuilt from its first snapshot and the diffs.</p>${gapNote(0, i)}<pre class="yaml state-yaml" tabindex="0">${text}</pre>`
             .s;
     return;
   }
@@ -338,7 +339,7 @@ export function renderDetails(el, node, t0) {
     btn.setAttribute('aria-expanded', String(open));
     if (open && btn.dataset.toggle === 'snapshot') {
       const pre = fold.querySelector('pre');
-      if (!pre.textContent) pre.textContent = snapshotToYaml(node.events[Number(li.dataset.ev)].snapshot);
+      if (!pre.textContent) snapshotToYaml(node.events[Number(li.dataset.ev)].snapshot).then((text) => (pre.textContent = text));
     }
   };
 }

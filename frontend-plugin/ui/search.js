@@ -128,7 +128,7 @@ export async function showSearch(root, params, { navigate, signal }) {
   renderRecent($('.recent', root), navigate, p.has('range'));
   loadClusters(form.cluster, p.get('cluster'), msg, signal);
   const summary = await loadSummary(form, p, signal);
-  if (p.has('range')) await runSearch(p, { msg, results, signal, summary, navigate });
+  if (p.has('range')) await runSearch(p, { msg, results, signal, summary });
   else {
     $('#f-name', root).focus();
     // the first screen after a run: what happened where, for all the data (overview.js)
@@ -180,7 +180,7 @@ function problem(e) {
   return html`<div class="state state-error" role="alert"><strong>The search failed.</strong> ${e.message}</div>`;
 }
 
-async function runSearch(p, { msg, results, signal, summary, navigate }) {
+async function runSearch(p, { msg, results, signal, summary }) {
   let range;
   try {
     range = timeRange(p, Date.now() * 1000, summary);

@@ -21,12 +21,12 @@ const { expandEntries } = await ui('events.js');
 const { toYaml } = await ui('yaml.js');
 
 describe('UI YAML (the yaml package)', () => {
-  it('writes valid YAML that reads back the same object, also for values the old renderer broke', () => {
+  it('writes valid YAML that reads back the same object, also for values the old renderer broke', async () => {
     const obj = {
       metadata: { annotations: { a: 'x:', b: 'key: value', c: '- item', d: '#not a comment', e: '', f: 'on', g: '1e3', h: 'line1\nline2' } },
       spec: { list: [{ name: 'x:' }], n: null },
     };
-    const text = toYaml(obj);
+    const text = await toYaml(obj);
     expect(parse(text)).toEqual(obj);
     expect(parse(text, { version: '1.1' })).toEqual(obj);
   });

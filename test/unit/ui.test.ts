@@ -74,8 +74,8 @@ describe('UI diff and YAML rendering', () => {
     expect(parseDiffLine('metadata.labels.x a b -> <none>')).toMatchObject({ op: 'remove', old: 'a b' });
   });
 
-  it('renders snapshots as block YAML, quoting what YAML would misread', () => {
-    const yaml = toYaml({
+  it('renders snapshots as block YAML, quoting what YAML would misread', async () => {
+    const yaml = await toYaml({
       kind: 'Deployment',
       metadata: { name: 'demo', labels: { 'app.kubernetes.io/name': 'demo' }, resourceVersion: '1001', annotations: {} },
       spec: { replicas: 2, paused: false, template: { spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', args: ['--port', '80'] }] } } },
@@ -110,6 +110,6 @@ describe('UI diff and YAML rendering', () => {
         '',
       ].join('\n'),
     );
-    expect(snapshotToYaml('not json')).toBe('not json');
+    expect(await snapshotToYaml('not json')).toBe('not json');
   });
 });
