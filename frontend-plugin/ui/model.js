@@ -222,6 +222,8 @@ export function toEvent(ts, fields) {
   ev.diff = String(first(fields, 'diff') ?? '');
   ev.entries = parseEntries(first(fields, 'diff.entries'));
   ev.diffVerbose = String(first(fields, 'diff.verbose') ?? '');
+  const rv = first(fields, 'resourceVersion.new');
+  if (rv !== undefined && rv !== '') ev.resourceVersion = String(rv);
   ev.snapshot = String(first(fields, 'snapshot') ?? '');
   ev.userAgent = String(first(fields, 'userAgent') ?? '');
   ev.sourceIP = String(first(fields, 'sourceIP') ?? '');

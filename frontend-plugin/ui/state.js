@@ -93,6 +93,26 @@ function parseSnapshot(text) {
 }
 
 /**
+ * The bookkeeping the diff keeps apart (`diff.verbose`: `metadata.generation 1 -> 2`, values as
+ * JSON) and the request's new resourceVersion, as entries: the rebuilt object carries the
+ * resourceVersion and generation it had after the event.
+ */
+function bookkeeping(e) {
+  const out = [];
+  for (const line of (e.diffVerbose ?? '').split('\n')) {
+    const m = /^(metadata\.(?:resourceVersion|generation)) (\S+) -> (\S+)$/.exec(line);
+    if (!m) continue;
+    try {
+      out.push({ path: m[1], new: JSON.parse(m[3]) });
+    } catch {
+      // `<none>`: removed, which bookkeeping never is; leave it
+    }
+  }
+  if (e.resourceVersion) out.push({ path: 'metadata.resourceVersion', new: e.resourceVersion });
+  return out;
+}
+
+/**
  * The object's state after each event: states[i] (undefined before the first snapshot), plus
  * `gaps[i]` = true where an event changed the object without `diff.entries` (old data: the state
  * after it may miss that change).
@@ -119,11 +139,14 @@ export function objectStates(events) {
       continue;
     }
     if (cur !== undefined) {
-      if (e.entries?.length) {
+      const books = bookkeeping(e);
+      if (e.entries?.length || books.length) {
         const next = clone(cur);
-        for (const en of e.entries) if (!applyEntry(next, en)) gaps[i] = true;
+        for (const en of e.entries ?? []) if (!applyEntry(next, en)) gaps[i] = true;
+        for (const en of books) applyEntry(next, en);
         cur = next;
-      } else if (e.diff && !e.noop) gaps[i] = true;
+      }
+      if (!e.entries?.length && e.diff && !e.noop) gaps[i] = true;
     }
     states[i] = cur;
   }

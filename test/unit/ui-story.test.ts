@@ -169,4 +169,22 @@ describe('UI object state at any moment', async () => {
     expect(states[0]).toEqual(created); // earlier states untouched
     expect(gaps).toEqual([false, false, false, true]);
   });
+  it('carries the resourceVersion and generation the object had after each event', () => {
+    const ev = (kind: string, extra: object) => ({ kind, level: 'normal', isK8sEvent: false, diff: 'x', ...extra });
+    const created = { kind: 'Deployment', metadata: { name: 'd', resourceVersion: '100', generation: 1 }, spec: { replicas: 1 } };
+    const { states } = objectStates([
+      ev('create', { snapshot: JSON.stringify(created) }),
+      ev('patch', {
+        entries: [{ path: 'spec.replicas', old: 1, new: 3 }],
+        diffVerbose: 'metadata.generation 1 -> 2\nmetadata.resourceVersion "100" -> "120"',
+        resourceVersion: '120',
+      }),
+      ev('update', { entries: [{ path: 'status.replicas', new: 3 }], resourceVersion: '131', diffVerbose: 'metadata.resourceVersion "120" -> "131"' }),
+    ]);
+    expect(states[1].metadata).toEqual({ name: 'd', resourceVersion: '120', generation: 2 });
+    expect(states[2].metadata).toEqual({ name: 'd', resourceVersion: '131', generation: 2 });
+    // the log fields as the UI reads them
+    const e = toEvent(1, { verb: 'patch', user: 'u', 'resourceVersion.new': '120', 'diff.verbose': 'metadata.generation 1 -> 2' });
+    expect(e).toMatchObject({ resourceVersion: '120', diffVerbose: 'metadata.generation 1 -> 2' });
+  });
 });
