@@ -28,6 +28,10 @@ const QUERY_KEYS = [
 ];
 
 export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (app, opts) => {
+  // The same diagnosis asked again while it runs (the overview on / and /overview, a reload) shares
+  // the run in flight instead of starting another full scan beside it; nothing is kept after it ends.
+  const running = new Map<string, ReturnType<typeof diagnose>>();
+
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err instanceof UsageError || err.validation ? 400 : (err.statusCode ?? 500);
     if (status >= 500) req.log.error({ err }, 'diagnose failed');
@@ -58,7 +62,7 @@ export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (
         selector.cluster = clusters[0]!;
       }
       const podStartupThresholdSec = q.podStartupThreshold ? parseSeconds(q.podStartupThreshold) : undefined;
-      return diagnose(opts.backend, {
+      const args = {
         cluster,
         namespace: q.namespace || undefined,
         selector,
@@ -67,7 +71,16 @@ export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (
         thresholds: thresholdsFrom(q),
         podStartup: q.podStartup === 'true' || q.podStartup === '1',
         podStartupThresholdSec,
-      });
+      };
+      const key = JSON.stringify(args);
+      let run = running.get(key);
+      if (!run) {
+        run = diagnose(opts.backend, args);
+        running.set(key, run);
+        const done = () => running.delete(key);
+        run.then(done, done);
+      }
+      return run;
     },
   );
 

@@ -126,6 +126,32 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     }
   });
 
+  it('answers two identical diagnoses asked at once from one scan of the store, and scans again for the next', async () => {
+    const sqlite = new SqliteBackend(store);
+    let scans = 0;
+    const counting = Object.assign(Object.create(sqlite) as SqliteBackend, {
+      scanSpans: (q: Parameters<SqliteBackend['scanSpans']>[0]) => {
+        scans++;
+        return sqlite.scanSpans(q);
+      },
+    });
+    const app = await createQueryServer({ backend: counting, windowSec: 1800 });
+    try {
+      const url = '/api/diagnose?cluster=kwok&start=2026-11-22T04:00:00Z&end=2026-11-22T05:00:00Z';
+      const [a, b] = await Promise.all([app.inject({ method: 'GET', url }), app.inject({ method: 'GET', url })]);
+      expect(a.statusCode).toBe(200);
+      expect(b.json()).toEqual(a.json());
+      expect(a.json().findings.length).toBeGreaterThan(0);
+      const once = scans;
+      expect(once).toBeGreaterThan(0);
+      await app.inject({ method: 'GET', url });
+      expect(scans).toBe(2 * once);
+    } finally {
+      await app.close();
+      await sqlite.close();
+    }
+  });
+
   it("the store's range scan and the generic findObjects + raw-trace fallback give the same report", async () => {
     const sqlite = new SqliteBackend(store);
     try {
