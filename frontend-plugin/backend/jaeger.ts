@@ -404,6 +404,7 @@ export class JaegerBackend implements TraceBackend {
 
     const { complete, searches } = await this.#sweep(tags, oldest.startTime, newest.startTime, SUMMARY_SWEEP_SEARCHES, seen);
     if (!complete) log.warn({ searches, cluster }, 'summary over Jaeger: some searches stayed full, the namespace list may be partial');
+    log.debug({ cluster, probes, searches }, 'summary over Jaeger');
     return {
       firstUs: oldest.startTime,
       lastUs: newest.startTime + (newest.duration || windowUs),

@@ -137,6 +137,24 @@ describe('the data summary over Jaeger', () => {
       expect(recorded.lastUs!).toBeLessThan(Date.now() * 1000 - 7 * DAY_US);
     });
 
+    it('looks back no further than --jaeger-lookback', async () => {
+      const [port] = await freePorts(1);
+      const recent = await startKubetrail(
+        ['query', '--jaeger-query', stack.jaegerQueryUrl, '--port', String(port), '--host', '127.0.0.1', '--jaeger-lookback', '30d'],
+        { ready: /kubetrail query listening/ },
+      );
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/ui/summary?cluster=${encodeURIComponent(SPREAD)}`);
+        expect(((await res.json()) as { data: DataSummary }).data).toEqual({
+          firstUs: ws(20) * 1e6,
+          lastUs: (ws(3) + WINDOW_SEC) * 1e6,
+          namespaces: ['ns-b', 'ns-c'],
+        });
+      } finally {
+        await recent.stop();
+      }
+    });
+
     it('lets the UI search find the recorded objects with its default range, all data', async () => {
       const path = stack.chromiumPath ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : null);
       if (!path) throw new Error('no Chromium (apt-get install -y chromium, or CHROMIUM_PATH)');
