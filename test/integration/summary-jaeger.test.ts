@@ -1,7 +1,8 @@
 // The UI's data summary over a real Jaeger (issue 12: "all data" must find a recording older than a
 // week): JaegerBackend.summary() finds the oldest and newest object spans and the namespaces with
 // bounded searches, `kubetrail query` in front of Jaeger serves it as GET /api/ui/summary, and the
-// built-in UI's search (default range: all data) finds the recorded objects in headless Chromium.
+// built-in UI (search with its default range, all data; the overview) shows the recorded objects in
+// headless Chromium.
 // Screenshot: test-results/summary-jaeger-search.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,6 +166,8 @@ describe('the data summary over Jaeger', () => {
       expect(await page.locator('#f-range').inputValue()).toBe('all');
       expect(await page.locator('.data-range').innerText()).toMatch(/^Recorded data: 2026-11-22 04:30/);
       await expect.poll(() => page.locator('#f-namespace option').allInnerTexts()).toEqual(expect.arrayContaining(['Any namespace', 'demo', 'kube-system']));
+      // the overview under the form defaults to the same range: the recording's activity
+      await expect.poll(() => page.locator('.overview-summary').innerText(), { timeout: 60_000 }).toMatch(/2026-11-22 04:30:\d\d – 2026-11-22 04:32:\d\d UTC/);
       await page.fill('#f-resource', 'deployment');
       await page.fill('#f-name', 'demo');
       await page.click('button[type=submit]');
