@@ -3,7 +3,7 @@
 // → attributes, the object from its tags, the kind from `nestLevel`.
 import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { log } from '../../src/core/log.ts';
-import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
+import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
 export interface JaegerBackendOptions {
@@ -12,10 +12,14 @@ export interface JaegerBackendOptions {
   /** The service name the write path exports as (src/sinks/otlp.ts SERVICE_NAME). */
   service?: string;
   timeoutMs?: number;
-  /** Traces per page of clusters() (default CLUSTER_PAGE). */
+  /** Traces per search page of the sweeps of clusters() and summary() (default CLUSTER_PAGE). */
   clusterPageSize?: number;
-  /** How far back clusters() looks for object spans (default: all data, down to the Unix epoch). */
-  clusterLookbackSec?: number;
+  /**
+   * How far back clusters() and summary() look for object spans (default: all data, down to the
+   * Unix epoch). A store that cannot search far back (Elasticsearch without read aliases lists one
+   * index per day of the range) wants this set.
+   */
+  lookbackSec?: number;
   /**
    * The write path's window size (default 30 min). Jaeger matches spans by start time, and an
    * object span starts at its window's start, so searches begin one window earlier.
@@ -55,6 +59,9 @@ const PARALLEL_REQUESTS = 4;
 const CLUSTER_PAGE = 1000;
 const CLUSTER_PAGES = 200;
 const CLUSTER_TTL_MS = 30_000;
+/** summary(): existence probes at most (each end takes ~2·log2(distance / window)), and sweep searches for the namespaces. */
+const SUMMARY_PROBES = 160;
+const SUMMARY_SWEEP_SEARCHES = 50;
 
 /** Tags the OTLP → Jaeger path adds that are not kubetrail attributes. */
 const FOREIGN_TAGS = new Set([
@@ -135,16 +142,17 @@ export class JaegerBackend implements TraceBackend {
   readonly url: string;
   readonly service: string;
   readonly #timeoutMs: number;
-  readonly #clusterLookbackSec: number;
+  readonly #lookbackSec: number;
   readonly #windowSec: number;
   #clusterCache: { at: number; list: string[] } | undefined;
+  readonly #summaryCache = new Map<string, { at: number; answer: Promise<DataSummary> }>();
   readonly #clusterPage: number;
 
   constructor(opts: JaegerBackendOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.service = opts.service ?? 'kubetrail';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#clusterLookbackSec = opts.clusterLookbackSec ?? Infinity;
+    this.#lookbackSec = opts.lookbackSec ?? Infinity;
     this.#clusterPage = opts.clusterPageSize ?? CLUSTER_PAGE;
     this.#windowSec = opts.windowSec ?? 1800;
   }
@@ -274,48 +282,187 @@ export class JaegerBackend implements TraceBackend {
   }
 
   /**
-   * Every cluster that has data, however old. Jaeger indexes no tag values and returns search
-   * results in no guaranteed order, so this splits the search: one over [start, end] that answers
-   * fewer traces than a page saw every object span there; a full one is split in two halves of
-   * time, down to one window (object spans all start at their window's start, so time cannot split
-   * a window), then per operation (the object span's name is its resource). At most CLUSTER_PAGES
-   * searches; a part that stays full (more than a page of one resource in one window) may hide a
-   * small cluster there, and the log says so. The answer is kept for CLUSTER_TTL_MS.
+   * Every cluster that has data, however old (down to the lookback). Jaeger indexes no tag values:
+   * the object spans are swept (#sweep) and their cluster tags collected; a sweep that stayed full
+   * somewhere may miss a small cluster there, and the log says so. The answer is kept for
+   * CLUSTER_TTL_MS.
    */
   async clusters(): Promise<string[]> {
     const cached = this.#clusterCache;
     if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.list;
     const set = new Set<string>();
-    const end = Date.now() * 1000 + this.#windowSec * 1e6;
-    const floor = this.#clusterLookbackSec === Infinity ? 0 : Math.max(0, end - this.#clusterLookbackSec * 1e6);
+    const { from, to } = this.#searchBounds();
+    const { complete, searches } = await this.#sweep({}, from, to, CLUSTER_PAGES, (sp) => {
+      const c = sp.tags?.find((x) => x.key === Attr.cluster)?.value;
+      if (typeof c === 'string' && c !== '') set.add(c);
+    });
+    if (!complete) log.warn({ searches }, 'clusters over Jaeger: some searches stayed full, the list may miss a small cluster');
+    const list = [...set].sort();
+    this.#clusterCache = { at: Date.now(), list };
+    return list;
+  }
+
+  /**
+   * The time range and namespaces of the data (of one cluster, or all), for the UI's "all data"
+   * range and namespace list. Jaeger has no min/max-time or tag-values API and answers searches in
+   * no guaranteed order, so:
+   * - the newest and the oldest object span are found with existence probes (`limit=1` searches):
+   *   from now back in doubling steps until one finds data, then a binary search between the last
+   *   empty and the first non-empty range (the span a probe returns is itself a data point, which
+   *   narrows the search further); the oldest the same way down from the newest, each probe ending
+   *   at the lookback (`lookbackSec`, default the Unix epoch) so that an empty one proves there is
+   *   nothing older. Object spans start at their window's start, so this takes about
+   *   2·log2(distance / window) probes per end, at most SUMMARY_PROBES in all;
+   * - the namespaces are collected by sweeping the object spans between the two (#sweep, at most
+   *   SUMMARY_SWEEP_SEARCHES searches). With more data than that sees, the list may be partial
+   *   (the log says so), the range is not.
+   * Data newer than now + one window or older than the lookback is not seen. Kept for
+   * CLUSTER_TTL_MS per cluster.
+   */
+  summary(cluster?: string): Promise<DataSummary> {
+    const key = cluster ?? '';
+    const cached = this.#summaryCache.get(key);
+    if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.answer;
+    const answer = this.#summarize(key === '' ? undefined : key);
+    this.#summaryCache.set(key, { at: Date.now(), answer });
+    answer.catch(() => {
+      if (this.#summaryCache.get(key)?.answer === answer) this.#summaryCache.delete(key);
+    });
+    return answer;
+  }
+
+  async #summarize(cluster: string | undefined): Promise<DataSummary> {
+    const tags: Record<string, string> = cluster !== undefined ? { [Attr.cluster]: cluster } : {};
+    const { from: floor, to: ceiling } = this.#searchBounds();
     const windowUs = this.#windowSec * 1e6;
-    const todo: { from: number; to: number; operation?: string }[] = [{ from: floor, to: end }];
+    const namespaces = new Set<string>();
+    const seen = (sp: JSpan): void => {
+      const ns = sp.tags?.find((x) => x.key === Attr.namespace)?.value;
+      if (typeof ns === 'string' && ns !== '') namespaces.add(ns);
+    };
+    let probes = 0;
+    /** The start of an object span in [from, to] (a data point), or undefined when there is none. */
+    const probe = async (from: number, to: number): Promise<JSpan | undefined> => {
+      probes++;
+      const traces = await this.#search(tags, from, to, 1);
+      for (const t of traces) {
+        for (const sp of t.spans ?? []) seen(sp);
+        const obj = t.spans?.find((sp) => sp.tags?.some((x) => x.key === Attr.nestLevel && x.value === 'object'));
+        // the store matched this span by its start time: keep it inside the range whatever it says
+        if (obj) return { ...obj, startTime: Math.min(Math.max(obj.startTime, from), to) };
+      }
+      return undefined;
+    };
+    const budgetLeft = (): boolean => probes < SUMMARY_PROBES;
+
+    // The newest: no data in (top, ceiling]; `newest` is a data point once found.
+    let top = ceiling;
+    let newest: JSpan | undefined;
+    for (let d = windowUs; !newest && budgetLeft(); d *= 2) {
+      const from = Math.max(floor, top - d + 1);
+      newest = await probe(from, top);
+      if (newest) break;
+      if (from <= floor) return { namespaces: [] };
+      top = from - 1;
+    }
+    if (!newest) {
+      log.warn({ probes }, 'summary over Jaeger: no data found within the probe budget');
+      return { namespaces: [] };
+    }
+    while (top > newest.startTime && budgetLeft()) {
+      const gap = top - newest.startTime;
+      const mid = gap <= windowUs ? newest.startTime + 1 : newest.startTime + Math.ceil(gap / 2);
+      const found = await probe(mid, top);
+      if (found) newest = found;
+      else if (gap <= windowUs) break;
+      else top = mid - 1;
+    }
+
+    // The oldest: no data in [floor, bottom]; down from the newest in doubling steps, then binary.
+    let oldest = newest;
+    let bottom = floor - 1;
+    for (let d = windowUs; budgetLeft(); d *= 2) {
+      const to = oldest.startTime - d;
+      if (to <= bottom) break;
+      const found = await probe(bottom + 1, to);
+      if (!found) {
+        bottom = to;
+        break;
+      }
+      oldest = found;
+    }
+    while (oldest.startTime - bottom > 1 && budgetLeft()) {
+      const gap = oldest.startTime - bottom;
+      const mid = gap <= windowUs + 1 ? oldest.startTime - 1 : bottom + Math.floor(gap / 2);
+      const found = await probe(bottom + 1, mid);
+      if (found) oldest = found;
+      else if (gap <= windowUs + 1) break;
+      else bottom = mid;
+    }
+    const exact = budgetLeft();
+    if (!exact) log.warn({ probes }, 'summary over Jaeger: probe budget spent, the data range may be narrower than the data');
+
+    const { complete, searches } = await this.#sweep(tags, oldest.startTime, newest.startTime, SUMMARY_SWEEP_SEARCHES, seen);
+    if (!complete) log.warn({ searches, cluster }, 'summary over Jaeger: some searches stayed full, the namespace list may be partial');
+    log.debug({ cluster, probes, searches }, 'summary over Jaeger');
+    return {
+      firstUs: oldest.startTime,
+      lastUs: newest.startTime + (newest.duration || windowUs),
+      namespaces: [...namespaces].sort(),
+    };
+  }
+
+  /** [lookback floor, now + one window] in Unix µs: object spans start at most one window ago. */
+  #searchBounds(): { from: number; to: number } {
+    const to = Date.now() * 1000 + this.#windowSec * 1e6;
+    const from = this.#lookbackSec === Infinity ? 0 : Math.max(0, to - this.#lookbackSec * 1e6);
+    return { from: Math.floor(from), to: Math.floor(to) };
+  }
+
+  /** One search for object spans (with `tags`) starting in [from, to] (µs, inclusive): whole traces. */
+  async #search(tags: Record<string, string>, from: number, to: number, limit: number, operation?: string): Promise<JTrace[]> {
+    const params: Record<string, string> = {
+      service: this.service,
+      tags: JSON.stringify({ [Attr.nestLevel]: 'object', ...tags }),
+      start: String(Math.floor(from)),
+      end: String(Math.floor(to)),
+      limit: String(limit),
+    };
+    if (operation !== undefined) params.operation = operation;
+    const { body } = await this.#get<JTrace[]>('/api/traces', params);
+    return body?.data ?? [];
+  }
+
+  /**
+   * Visits every span of the traces whose object span (with `tags`) starts in [from, to], splitting
+   * the search because Jaeger answers at most a page, in no guaranteed order: a search that answers
+   * fewer traces than a page saw all there; a full one is split in two halves of time, down to one
+   * window (object spans all start at their window's start, so time cannot split a window), then
+   * per operation (the object span's name is its resource). At most `maxSearches` searches, newest
+   * parts first; `complete` is false when a part stayed full (more than a page of one resource in
+   * one window) or the searches ran out — then some traces were not visited.
+   */
+  async #sweep(
+    tags: Record<string, string>,
+    from: number,
+    to: number,
+    maxSearches: number,
+    visit: (span: JSpan) => void,
+  ): Promise<{ complete: boolean; searches: number }> {
+    const windowUs = this.#windowSec * 1e6;
+    const todo: { from: number; to: number; operation?: string }[] = [{ from, to }];
     let operations: string[] | undefined;
     let searches = 0;
     let complete = true;
     while (todo.length > 0) {
-      if (searches >= CLUSTER_PAGES) {
+      if (searches >= maxSearches) {
         complete = false;
         break;
       }
       const part = todo.pop()!;
       searches++;
-      const params: Record<string, string> = {
-        service: this.service,
-        tags: JSON.stringify({ [Attr.nestLevel]: 'object' }),
-        start: String(Math.floor(part.from)),
-        end: String(Math.floor(part.to)),
-        limit: String(this.#clusterPage),
-      };
-      if (part.operation !== undefined) params.operation = part.operation;
-      const { body } = await this.#get<JTrace[]>('/api/traces', params);
-      const traces = body?.data ?? [];
-      for (const t of traces) {
-        for (const sp of t.spans ?? []) {
-          const c = sp.tags?.find((x) => x.key === Attr.cluster)?.value;
-          if (typeof c === 'string' && c !== '') set.add(c);
-        }
-      }
+      const traces = await this.#search(tags, part.from, part.to, this.#clusterPage, part.operation);
+      for (const t of traces) for (const sp of t.spans ?? []) visit(sp);
       if (traces.length < this.#clusterPage) continue;
       if (part.to - part.from >= windowUs) {
         const mid = Math.floor((part.from + part.to) / 2);
@@ -327,10 +474,7 @@ export class JaegerBackend implements TraceBackend {
         complete = false;
       }
     }
-    if (!complete) log.warn({ searches }, 'clusters over Jaeger: some searches stayed full, the list may miss a small cluster');
-    const list = [...set].sort();
-    this.#clusterCache = { at: Date.now(), list };
-    return list;
+    return { complete, searches };
   }
 
   /** Span names of the kubetrail service in Jaeger (object spans are named by their resource). */

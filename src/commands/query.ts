@@ -1,6 +1,7 @@
 // `kubetrail query`: the query proxy alone, in front of a Jaeger query service that holds the raw
 // spans (exported there by `kubetrail serve --otlp-endpoint`). Other Jaeger paths pass through.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseDurationSec } from '../core/duration.ts';
 import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
@@ -18,6 +19,11 @@ export function queryCommand(): Command {
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one (frontend-plugin/ui), e.g. a Jaeger UI build (docs/ui.md)')
     .option('--max-objects <n>', 'most objects in one assembled trace', parsePositiveInt, 5000)
+    .option(
+      '--jaeger-lookback <duration>',
+      'how far back the cluster list and the UI\'s "all data" range search Jaeger, e.g. 90d (default: all data)',
+      parseLookback,
+    )
     .action(
       async (o: {
         jaegerQuery: string;
@@ -28,11 +34,17 @@ export function queryCommand(): Command {
         uiDir?: string;
         maxObjects: number;
         allowUnauthenticated: boolean;
+        jaegerLookback?: number;
       }) => {
         const warning = checkListen({ flag: '--host', host: o.host, allowUnauthenticated: o.allowUnauthenticated });
         if (warning) log.warn(warning);
         const upstream = new URL(o.jaegerQuery);
-        const backend = new JaegerBackend({ url: upstream.href, service: o.jaegerService, windowSec: o.window });
+        const backend = new JaegerBackend({
+          url: upstream.href,
+          service: o.jaegerService,
+          windowSec: o.window,
+          ...(o.jaegerLookback !== undefined ? { lookbackSec: o.jaegerLookback } : {}),
+        });
         const server = await startQueryServer({
           backend,
           windowSec: o.window,
@@ -51,6 +63,18 @@ export function queryCommand(): Command {
         process.once('SIGTERM', stop);
       },
     );
+}
+
+/** `--jaeger-lookback`: a positive duration (`90d`, `2w`, `12h`), in seconds. */
+function parseLookback(value: string): number {
+  let sec: number;
+  try {
+    sec = parseDurationSec(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/: .*$/, ''));
+  }
+  if (!(sec > 0)) throw new InvalidArgumentError('must be a positive duration (e.g. 90d, 2w)');
+  return sec;
 }
 
 export default queryCommand;
