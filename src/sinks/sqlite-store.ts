@@ -73,7 +73,10 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE TABLE IF NOT EXISTS clusters (cluster TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_by_name ON objects (obj_name, start_us);
 CREATE INDEX IF NOT EXISTS objects_by_resource ON objects (resource, namespace, start_us);
-CREATE INDEX IF NOT EXISTS objects_by_time ON objects (start_us);
+-- by window start, and its end beside it: the range searches, and the summary's last end (format 3;
+-- format 2 had objects_by_time on start_us alone)
+CREATE INDEX IF NOT EXISTS objects_by_window ON objects (start_us, end_us);
+DROP INDEX IF EXISTS objects_by_time;
 -- The overview's index, kept by the writer as event spans are inserted (only the new ones, so a
 -- redelivery counts nothing twice), read by frontend-plugin/backend/sqlite.ts activityCounts():
 -- namespaces seen per cluster (the search's namespace list)
@@ -100,6 +103,8 @@ CREATE TABLE IF NOT EXISTS active_objects (
   obj_name TEXT NOT NULL,
   PRIMARY KEY (minute, cluster, grp, resource, namespace, obj_name)
 ) WITHOUT ROWID;
+-- the same per object: counting the distinct objects of a long range without sorting them
+CREATE INDEX IF NOT EXISTS active_by_object ON active_objects (cluster, grp, resource, namespace, obj_name, minute);
 -- failed requests (src/core/failed.ts), classified expected/real when read (frontend-plugin/failures.ts)
 CREATE TABLE IF NOT EXISTS failed_events (
   start_us INTEGER NOT NULL,
