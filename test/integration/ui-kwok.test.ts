@@ -272,6 +272,24 @@ describe('the UI tells the story of a fresh KWOK run recorded by kubetrail serve
     const want = Object.fromEntries([...firstPods, ...replacements].map((p) => [`${ns}/${p.name}`, p.node]));
     expect(under).toEqual(want);
     await page.screenshot({ path: join(RESULTS, 'ui-kwok-full-tree.png') });
+
+    // a node row opens the node's own trace, which lists the pods bound to it (node A: deleted)
+    for (const [node, pods] of [
+      [nodeA, firstPods],
+      [nodeB, replacements],
+    ] as const) {
+      const tree = page.url();
+      await page.locator(`.tl-rows .row:has(.kind:text-is("Node")):has(.name[title="${node}"])`).first().locator('.name').click();
+      await expect.poll(() => page.locator('.details .panel-title').innerText()).toBe(node);
+      await page.click('.details a.btn:text-is("Open this object\'s own trace")');
+      await page.waitForFunction((n) => document.querySelector('.trace-title h1')?.textContent?.endsWith(n), node);
+      await page.waitForSelector('.tl-rows .row');
+      const listed = await page.locator('.tl-rows .row:has(.kind:text-is("Pod")) .name').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+      expect(listed.sort()).toEqual(pods.map((p) => `${ns}/${p.name}`).sort());
+      if (node === nodeA) await page.screenshot({ path: join(RESULTS, 'ui-kwok-node.png') });
+      await page.goto(tree);
+      await page.waitForSelector('.tl-rows .row');
+    }
     await page.close();
   });
 
