@@ -237,6 +237,10 @@ describe('the UI tells the story of a fresh KWOK run recorded by kubetrail serve
     expect(await page.locator('#f-range').inputValue()).toBe('all');
     expect(await page.locator('.results a.obj-link').allInnerTexts()).toEqual([`Deployment ${ns}/web`]);
     expect(page.url()).toContain('match=prefix');
+    // its trace holds 7 other objects, the ReplicaSet and the 6 pods (the node rows under the pods
+    // are not objects of it: the trace header says "8 objects")
+    const cells = await page.locator('.results tbody tr').first().locator('td').allInnerTexts();
+    expect(cells[5]).toBe('7');
     await page.screenshot({ path: join(RESULTS, 'ui-kwok-search.png') });
     // "around the latest data" finds it too
     await page.goto(`${base}/?resource=deployments&namespace=${ns}&name=web&range=latest`);
@@ -254,6 +258,7 @@ describe('the UI tells the story of a fresh KWOK run recorded by kubetrail serve
     await page.waitForSelector('.switches button[data-switch="scope"][data-value="full tree"][aria-pressed="true"]');
     await page.waitForSelector('.tl-rows .row');
     expect(await page.locator('.trace-title h1').innerText()).toMatch(new RegExp(`Deployment\\s+${ns}/web$`));
+    expect(await page.locator('.trace-title .stats').innerText()).toMatch(/^8 objects\b/);
     // pod label → the Node row right under it
     const under = await page.locator('.tl-rows .row').evaluateAll((els) => {
       const out: Record<string, string> = {};
