@@ -531,6 +531,14 @@ function label(n) {
   return n.span.operationName;
 }
 
+/**
+ * The rows of a tree that stand for stored objects: not event rows, actor groups or the node rows
+ * added under pods (a node bound to three pods is one object, and a workload view does not hold it).
+ */
+export function objectRows(tree) {
+  return tree.flat.filter((n) => !n.isEvent && !n.synthetic && n.tags.nestLevel !== 'group');
+}
+
 /** The object a node stands for (for /redirect links and selection keys), or null. */
 export function objectOf(node) {
   const t = node.tags;

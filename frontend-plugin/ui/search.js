@@ -2,7 +2,7 @@
 // matching objects; offer recently opened traces. The form state lives in the URL (shareable).
 import { api, ApiError } from './api.js';
 import { html, raw, $ } from './dom.js';
-import { buildTree, parseResourceInput, RESOURCE_SUGGESTIONS, SCOPES } from './model.js';
+import { buildTree, objectRows, parseResourceInput, RESOURCE_SUGGESTIONS, SCOPES } from './model.js';
 import { loadRecent, clearRecent } from './recent.js';
 import { fmtShort, fmtDuration } from './time.js';
 
@@ -257,7 +257,7 @@ async function runSearch(p, { msg, results, signal, summary }) {
       <td>${top.events.length ? fmtShort(top.firstTs) : '—'}</td>
       <td>${top.events.length ? fmtShort(top.lastTs) : '—'}${top.events.length > 1 ? html` <span class="muted">(${fmtDuration(top.lastTs - top.firstTs)})</span>` : ''}</td>
       <td class="num">${top.events.length}</td>
-      <td class="num">${tree.flat.length - 1}</td></tr>`,
+      <td class="num">${objectRows(tree).length - 1}</td></tr>`,
     )}</tbody></table>${pager}`.s;
 }
 

@@ -4,7 +4,7 @@
 // and rows below a large fan-out start collapsed so a 1,000-pod Deployment opens compact.
 import { api, ApiError } from './api.js';
 import { html, raw, $ } from './dom.js';
-import { MODES, SCOPES, buildTree, objectKeyOf, parseTraceId, withMode, shortUser } from './model.js';
+import { MODES, SCOPES, buildTree, objectKeyOf, objectRows, parseTraceId, withMode, shortUser } from './model.js';
 import { renderDetails, focusEvent, parseDiffLine } from './events.js';
 import { fmtTime, fmtDateTime, fmtDuration, fmtShort, tickStep } from './time.js';
 import { rememberRecent } from './recent.js';
@@ -77,7 +77,7 @@ class TraceView {
           <nav class="crumbs" aria-label="Breadcrumb"><a href="/" data-nav>Search</a> <span aria-hidden="true">›</span> <a class="compare-link" href="/compare?a=${this.id}" data-nav title="Open this trace side by side with another">Compare with…</a></nav>
           <h1><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? ''}</h1>
           <p class="stats">
-            <span>${t.flat.filter((n) => !n.isEvent && !n.synthetic && n.tags.nestLevel !== 'group').length} objects</span>
+            <span>${objectRows(t).length} objects</span>
             <span>${t.eventCount} events</span>
             ${t.errorCount ? html`<span class="txt-error" data-stat="failed" title="failed requests that are real errors">${t.errorCount} failed</span>` : ''}
             ${t.expectedCount ? html`<span class="txt-expected" data-stat="expected" title="routine failures the controllers recover from: a delete answered 404 (already gone), a 409 conflict retried successfully, a dry-run 422">${t.expectedCount} expected failure${t.expectedCount === 1 ? '' : 's'}</span>` : ''}
