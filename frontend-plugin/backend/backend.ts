@@ -17,6 +17,9 @@ export interface DataSummary {
   /** First and last instant covered by object spans (window bounds), Unix µs; undefined when empty. */
   firstUs?: number;
   lastUs?: number;
+  /** First and last recorded event (whole seconds, the end exclusive), where the backend knows them cheaply (the embedded store). */
+  firstEventUs?: number;
+  lastEventUs?: number;
   namespaces: string[];
 }
 

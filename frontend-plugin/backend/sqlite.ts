@@ -94,9 +94,15 @@ export class SqliteBackend implements TraceBackend {
         ? db.prepare(`SELECT DISTINCT namespace FROM namespaces ${where} ORDER BY namespace`).all(...args)
         : db.prepare(`SELECT DISTINCT namespace FROM objects ${where} ORDER BY namespace`).all(...args)
     ) as { namespace: string }[];
+    // the events' own first and last second (the primary key of activity starts with the second)
+    const edge = (dir: 'ASC' | 'DESC') =>
+      this.indexed ? (db.prepare(`SELECT sec AS v FROM activity ${where} ORDER BY sec ${dir} LIMIT 1`).get(...args) as { v: number | bigint } | undefined) : undefined;
+    const first = edge('ASC'),
+      last = edge('DESC');
     return {
       ...(lo?.v != null ? { firstUs: Number(lo.v) } : {}),
       ...(hi?.v != null ? { lastUs: Number(hi.v) } : {}),
+      ...(first && last ? { firstEventUs: Number(first.v) * 1e6, lastEventUs: (Number(last.v) + 1) * 1e6 } : {}),
       namespaces: ns.map((x) => x.namespace).filter((x) => x !== ''),
     };
   }

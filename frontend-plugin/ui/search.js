@@ -139,7 +139,7 @@ export async function showSearch(root, params, { navigate, signal }) {
       .catch(() => {});
     if (summary?.lastUs !== undefined) {
       msg.innerHTML =
-        html`<p class="muted data-range">Recorded data: ${fmtShort(summary.firstUs)} – ${fmtShort(summary.lastUs)} UTC. <a href="/overview" data-nav>See the overview</a>.</p>`.s;
+        html`<p class="muted data-range">Recorded data: ${fmtShort(summary.firstEventUs ?? summary.firstUs)} – ${fmtShort(summary.lastEventUs ?? summary.lastUs)} UTC. <a href="/overview" data-nav>See the overview</a>.</p>`.s;
     }
   }
 }

@@ -89,7 +89,8 @@ describe('the UI tells the story (recorded KWOK scenario)', () => {
     // the form's default range is the data that exists (the recording is days old)
     await page.goto(`${base}/`);
     expect(await page.locator('#f-range').inputValue()).toBe('all');
-    expect(await page.locator('.data-range').innerText()).toMatch(/^Recorded data: 2026-11-22/);
+    // the first and last event, not the 30-minute window around them (04:30:00 – 05:00:00)
+    expect(await page.locator('.data-range').innerText()).toMatch(/^Recorded data: 2026-11-22 04:3\d:\d\d – 2026-11-22 04:3\d:\d\d UTC/);
     expect(await page.locator('#f-namespace option').allInnerTexts()).toEqual(expect.arrayContaining(['Any namespace', 'demo', 'kube-system']));
     await page.fill('#f-resource', 'deployment');
     await page.fill('#f-name', 'demo');

@@ -251,6 +251,8 @@ describe('built-in UI over the development fixture (fixture-served, no real data
 
     const create = details.locator('.ev', { hasText: 'Object as created' }).first();
     await create.locator('button[data-toggle="snapshot"]').click();
+    // the YAML is written once the yaml package loaded (the first YAML view imports it)
+    await create.locator('pre.yaml', { hasText: 'kind:' }).waitFor();
     const yaml = await create.locator('pre.yaml').innerText();
     expect(yaml).toContain('kind: Deployment');
     expect(yaml).toMatch(/\n {2}replicas: 2\n/);

@@ -74,6 +74,23 @@ describe('the overview index of the embedded store', () => {
     expect(fast.endUs).toBeGreaterThanOrEqual(slow.endUs - 1e6);
   });
 
+  it('tells the first and last recorded event, not only the window bounds', async () => {
+    let lo = Infinity,
+      hi = -Infinity;
+    for await (const batch of backend.scanSpans({ ...range }))
+      for (const sp of batch)
+        if (sp.kind === 'event') {
+          lo = Math.min(lo, sp.startUs);
+          hi = Math.max(hi, sp.startUs);
+        }
+    const s = await backend.summary();
+    expect(s.firstEventUs).toBe(Math.floor(lo / 1e6) * 1e6);
+    expect(s.lastEventUs).toBe(Math.floor(hi / 1e6) * 1e6 + 1e6);
+    expect(s.firstUs).toBeLessThanOrEqual(s.firstEventUs!);
+    expect(s.lastUs).toBeGreaterThanOrEqual(s.lastEventUs!);
+    expect(await backend.summary('no-such-cluster')).toEqual({ namespaces: [] });
+  });
+
   it('counts a redelivered batch once', async () => {
     const before = await backend.activityCounts(range);
     const pods = await backend.findObjects({ ...range, resource: 'pods', limit: 3 });
