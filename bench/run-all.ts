@@ -1,6 +1,6 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose]
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { PhaseResult } from './replay.ts';
 import type { WebhookResult } from './webhook-otlp.ts';
 import type { ReadPathResult } from './read-path.ts';
 import type { DiagnoseBenchResult } from './diagnose.ts';
+import type { OverviewBenchResult } from './overview.ts';
 
 const AIMS = {
   replayRatioToParse: 1 / 3,
@@ -20,6 +21,7 @@ const AIMS = {
   readPathP50Ms: 300,
   diagnoseSeconds: 30,
   diagnosePeakRssMb: 1024,
+  overviewSeconds: 2,
 };
 
 interface Results {
@@ -40,6 +42,8 @@ interface Results {
   readPathJaeger?: ReadPathResult;
   /** `kubetrail diagnose` (every detector + pod startup) over the replay step's store. */
   diagnose?: DiagnoseBenchResult;
+  /** The UI's overview (/overview) over the replay step's store, in headless Chromium. */
+  overview?: OverviewBenchResult;
   /** 1-minute load average when each step started (the machine has 2 cores). */
   loadAtStep: Record<string, number>;
   errors: Record<string, string>;
@@ -51,7 +55,7 @@ async function main(): Promise<number> {
     options: { small: { type: 'boolean' }, only: { type: 'string' } },
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
-  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose').split(',').map((s) => s.trim()));
+  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview').split(',').map((s) => s.trim()));
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
@@ -161,6 +165,17 @@ async function main(): Promise<number> {
     });
   }
 
+  // 6. the UI's overview over the same store (needs the replay step's store and Chromium)
+  if (only.has('overview')) {
+    await step('overview', async () => {
+      r.overview = await runNodeJson<OverviewBenchResult>(join(REPO_ROOT, 'bench/overview.ts'), [
+        '--store',
+        join(workdir, `replay-${r.preset}.sqlite`),
+        '--findings',
+      ]);
+    });
+  }
+
   r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
   const resultsDir = join(REPO_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
@@ -225,6 +240,14 @@ function table(r: Results): string {
       'diagnose (all detectors)',
       `${d.seconds} s (load ${d.loadSeconds} s, detect ${d.detectSeconds} s), peak RSS ${d.peakRssMb} MB; ${n(d.spans)} spans`,
       aim(d.seconds <= AIMS.diagnoseSeconds && d.peakRssMb <= AIMS.diagnosePeakRssMb, 'aim ≤ 30 s, ≤ 1 GiB'),
+    ]);
+  }
+  if (r.overview) {
+    const o = r.overview;
+    rows.push([
+      'UI overview (Chromium)',
+      `heatmap shown in ${o.firstSeconds} s first, p50 ${o.p50Seconds} s over ${o.runs} page loads (activity API ${o.activityMs} ms); findings after ${o.findingsSeconds ?? '–'} s`,
+      aim(o.firstSeconds <= AIMS.overviewSeconds && o.p50Seconds <= AIMS.overviewSeconds, 'aim ≤ 2 s'),
     ]);
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
