@@ -3,6 +3,7 @@
 //   trace:   a consumer group member traces its partitions into the sink (OTLP or the store)
 //   all:     both in one process
 // Without --kafka-brokers, serve runs the single-process path of serve.ts unchanged.
+import { DEFAULT_MAX_QUEUED } from '../sources/kafka/watch-publisher.ts';
 import Fastify from 'fastify';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,7 @@ export interface KafkaCliOptions {
   kafkaSessionTimeout: number;
   kafkaLeaseNamespace: string;
   kafkaLeaseDuration: number;
+  kafkaWatchQueue: number;
   clusterContext: string[];
 }
 
@@ -62,6 +64,11 @@ export function addKafkaOptions(cmd: Command): Command {
     new Option('--kafka-lease-duration <duration>', 'receive role: a dead informer leader is replaced after this long')
       .argParser(parseDurationMs)
       .default(15_000, '15s'),
+  );
+  opt(
+    new Option('--kafka-watch-queue <n>', 'receive role: watch changes queued for Kafka at which the informers pause until half are sent')
+      .argParser(parsePositiveInt)
+      .default(DEFAULT_MAX_QUEUED),
   );
   opt(
     new Option(
@@ -215,7 +222,7 @@ async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher)
   const { startInformers } = await import('../sources/informers/index.ts');
   const { LeaseElector } = await import('../sources/kafka/leader.ts');
   const { WatchPublisher } = await import('../sources/kafka/watch-publisher.ts');
-  const watch = new WatchPublisher(publisher);
+  const watch = new WatchPublisher(publisher, { maxQueued: o.kafkaWatchQueue });
   const exclude = [...new Pipeline(tracerConfigFrom(o)).config.excludeResources, ...o.ignoreWatchResource];
   const pairs: [string, string | undefined][] = o.clusterContext.length ? parseClusterContexts(o.clusterContext) : [[o.cluster, o.context]];
   const electors = pairs.map(([cluster, context]) => {

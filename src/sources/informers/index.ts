@@ -99,8 +99,10 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
       if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
       const mark = tx.mark();
       // push retries until the spans are durable, then the change is committed
-      if (r.spans.length === 0) tx.commit(mark);
-      else
+      if (r.spans.length === 0) {
+        tx.commit(mark);
+        writer.poke();
+      } else
         writer.push(r.spans).then(
           () => tx.commit(mark),
           () => undefined,

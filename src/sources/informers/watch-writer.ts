@@ -55,6 +55,14 @@ export class WatchWriter {
     return done;
   }
 
+  /**
+   * Re-evaluates the backpressure after a change that handed over no spans: a sink that fills
+   * without them (the Kafka publisher of the receive role queues the changes themselves).
+   */
+  poke(): void {
+    this.check();
+  }
+
   /** Spans handed over and not yet durable. */
   pending(): number {
     return this.unacked;

@@ -1,27 +1,39 @@
 // Informers in receive role: what src/sources/informers/ hands the pipeline (a WatchIngest) is
 // published to the topic instead, keyed like audit events, as `watch` and `kube-event` messages.
 // Changes are sent in order, in batches, each retried until Kafka acknowledged it (informer
-// callbacks cannot be refused like a webhook batch can). Not bounded: while Kafka is down the
-// queue grows (logged); a receiver that dies loses what was queued, and the next leader's initial
-// list re-reads the current state (the tracers de-duplicate by derived IDs).
+// callbacks cannot be refused like a webhook batch can). Bounded: at `maxQueued` messages the sink
+// reports full and the informers pause (src/sources/informers/watch-writer.ts: the watches close
+// and later resume from the last resourceVersion, so the API server keeps what was not read) until
+// the queue is down to half. A receiver that dies loses what was queued, and the next leader's
+// initial list re-reads the current state (the tracers de-duplicate by derived IDs).
 import { log as rootLog, type Logger } from '../../core/log.ts';
 import type { SpanSink } from '../../core/sink.ts';
 import type { KafkaPublisher } from './producer.ts';
 import type { TopicMessage } from './messages.ts';
 
 const BATCH = 500;
+/** Messages queued for Kafka at which the informers pause (docs/scale-out.md). */
+export const DEFAULT_MAX_QUEUED = 20_000;
 
 export class WatchPublisher {
-  readonly #p: KafkaPublisher;
+  readonly #p: Pick<KafkaPublisher, 'publish'>;
   readonly #logger: Logger;
+  readonly #max: number;
   #queue: TopicMessage[] = [];
   #sending: Promise<void> | undefined;
   #idle: (() => void)[] = [];
+  #roomWaiters: (() => void)[] = [];
   published = 0;
 
-  constructor(p: KafkaPublisher, logger?: Logger) {
+  constructor(p: Pick<KafkaPublisher, 'publish'>, opts: { logger?: Logger; maxQueued?: number } = {}) {
     this.#p = p;
-    this.#logger = logger ?? rootLog.child({ component: 'watch-publisher' });
+    this.#logger = opts.logger ?? rootLog.child({ component: 'watch-publisher' });
+    this.#max = Math.max(1, opts.maxQueued ?? DEFAULT_MAX_QUEUED);
+  }
+
+  /** Whether the queue reached its bound (the informers pause). */
+  full(): boolean {
+    return this.#queue.length >= this.#max;
   }
 
   /** A WatchIngest (src/sources/informers/index.ts) whose changes go to the topic. */
@@ -49,7 +61,9 @@ export class WatchPublisher {
     return {
       write: () => Promise.resolve(),
       pending: () => this.#queue.length,
-      full: () => false,
+      full: () => this.full(),
+      // room again: the queue is down to half its bound
+      writable: () => (this.#queue.length <= this.#max / 2 ? Promise.resolve() : new Promise<void>((r) => this.#roomWaiters.push(r))),
       flush: () => this.drain(),
       close: () => this.drain(),
     };
@@ -75,6 +89,7 @@ export class WatchPublisher {
           this.#queue.splice(0, batch.length);
           this.published += batch.length;
           attempt = 0;
+          if (this.#queue.length <= this.#max / 2) for (const w of this.#roomWaiters.splice(0)) w();
         } catch (err) {
           const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
           this.#logger.warn({ queued: this.#queue.length, retryInMs: delay, err: (err as Error).message }, 'watch changes not published yet, retrying');
@@ -84,7 +99,7 @@ export class WatchPublisher {
     })().finally(() => {
       this.#sending = undefined;
       if (this.#queue.length > 0) this.#kick();
-      else for (const w of this.#idle.splice(0)) w();
+      else for (const w of [...this.#idle.splice(0), ...this.#roomWaiters.splice(0)]) w();
     });
   }
 }

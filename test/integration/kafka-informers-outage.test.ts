@@ -1,0 +1,128 @@
+// Receive role with informers while Kafka is down (real KWOK, a Kafka of this test's own, started and
+// stopped with deploy/stack/kafka.sh): the watch changes wait for Kafka in a bounded queue; at the
+// bound (--kafka-watch-queue) the informers stop reading watch events (logged, counted in
+// kubetrail_informer_pauses_total) instead of growing the queue without end, and once Kafka is back
+// every ConfigMap created during the outage is traced: the API server kept what was not read.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { freePorts } from '../setup/ports.ts';
+import { waitFor } from '../setup/wait.ts';
+import { createNamespace, deleteNamespace, kubectl } from '../setup/kube.ts';
+import '../setup/types.ts';
+import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+
+const kafkaSh = resolve(import.meta.dirname, '../../deploy/stack/kafka.sh');
+const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-informers-outage-'));
+const workdir = join(dir, 'kafka');
+const running: RunningKubetrail[] = [];
+let kafkaArgs: string[] = [];
+let ns = '';
+const kafka = (cmd: 'up' | 'down') =>
+  execFileSync('bash', [kafkaSh, cmd, ...(cmd === 'up' ? kafkaArgs : []), '--workdir', workdir], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+function tracedConfigMaps(path: string, namespace: string): Set<string> {
+  if (!existsSync(path)) return new Set();
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db.prepare("SELECT obj_name FROM spans WHERE kind = 'event' AND resource = 'configmaps' AND namespace = ?").all(namespace) as {
+      obj_name: string;
+    }[];
+    return new Set(rows.map((r) => r.obj_name));
+  } finally {
+    db.close();
+  }
+}
+
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop('SIGKILL')));
+  if (ns) await deleteNamespace(ns).catch(() => undefined);
+  try {
+    kafka('down');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('informers in receive role while Kafka is down (real KWOK, real Kafka)', () => {
+  it('pause at the queue bound instead of buffering without end, and trace every change once Kafka is back', async () => {
+    const stack = inject('stack');
+    const [kafkaPort, ctlPort, rPort, tPort] = await freePorts(4);
+    kafkaArgs = ['--port', String(kafkaPort), '--controller-port', String(ctlPort)];
+    kafka('up');
+    const broker = `127.0.0.1:${kafkaPort}`;
+    const topic = 'kubetrail-informers-outage';
+    const store = join(dir, 'outage.sqlite');
+    ns = await createNamespace('kafka-down');
+    const cluster = stack.clusterName;
+    const receiver = await startKubetrail(
+      [
+        ...kafkaRoleArgs(broker, topic, 'receive'),
+        '--kafka-partitions',
+        '2',
+        '--cluster',
+        cluster,
+        '--kubeconfig',
+        stack.kubeconfig,
+        '--watch-resource',
+        '/configmaps',
+        '--no-events',
+        '--kafka-lease-namespace',
+        ns,
+        '--kafka-watch-queue',
+        '10',
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(rPort),
+        '--no-query',
+      ],
+      { ready: /audit webhook listening/ },
+    );
+    running.push(receiver);
+    const tracer = await startKubetrail(
+      [
+        ...kafkaRoleArgs(broker, topic, 'trace'),
+        '--store',
+        store,
+        '--cluster',
+        cluster,
+        '--list-watch-only',
+        '--no-informers',
+        '--webhook-host',
+        '127.0.0.1',
+        '--webhook-port',
+        String(tPort),
+        '--no-query',
+      ],
+      { ready: /tracing from Kafka/ },
+    );
+    running.push(tracer);
+    await waitFor(() => /informer leader: watching the cluster/.test(receiver.output()) || undefined, 'the receiver to run the informers', 60_000);
+    await kubectl(['create', 'configmap', 'before', '-n', ns, '--from-literal', 'k=v']);
+    await waitFor(() => tracedConfigMaps(store, ns).has('before') || undefined, 'a ConfigMap traced through Kafka', 60_000);
+
+    kafka('down');
+    const during = Array.from({ length: 40 }, (_, i) => `during-${i}`);
+    for (const n of during) await kubectl(['create', 'configmap', n, '-n', ns, '--from-literal', 'k=v']);
+    // the queue reached its bound of 10: the informers stopped reading
+    await waitFor(() => /informers stop reading watch events/.test(receiver.output()) || undefined, 'the informers to pause', 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nreceiver:\n${receiver.output().slice(-3000)}`);
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${rPort}/metrics`)).text();
+    expect(metrics).toMatch(/^kubetrail_informer_pauses_total [1-9]/m);
+
+    kafka('up');
+    await waitFor(() => during.every((n) => tracedConfigMaps(store, ns).has(n)) || undefined, 'every ConfigMap of the outage traced', 180_000).catch(
+      (err: Error) => {
+        const have = tracedConfigMaps(store, ns);
+        throw new Error(`${err.message}: missing ${during.filter((n) => !have.has(n)).join(', ')}\nreceiver:\n${receiver.output().slice(-3000)}`);
+      },
+    );
+    expect(tracedConfigMaps(store, ns).has('before')).toBe(true);
+  });
+});
