@@ -178,6 +178,7 @@ async function kafka(tracers: number, broker: string): Promise<Result> {
         '--store',
         store,
         '--no-informers',
+        '--no-query',
         '--webhook-host',
         '127.0.0.1',
         '--webhook-port',

@@ -16,6 +16,9 @@ import { KafkaPublisher, publisherHealth } from '../sources/kafka/producer.ts';
 import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
+import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import type { SqliteStore } from '../sinks/sqlite-store.ts';
 import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
 export type KafkaRole = 'receive' | 'trace' | 'all';
@@ -93,6 +96,11 @@ export function addKafkaOptions(cmd: Command): Command {
 export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions {
   webhookPort: number;
   webhookHost: string;
+  query: boolean;
+  queryPort: number;
+  queryHost: string;
+  jaegerQuery?: string;
+  uiDir?: string;
   cluster: string;
   otlpEndpoint?: string;
   store?: string;
@@ -118,10 +126,12 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const trace = o.role === 'trace' || o.role === 'all';
 
   let sink: SpanSink | undefined;
+  let storeOf: SqliteStore | undefined;
   let tracer: KafkaTracer | undefined;
   if (trace) {
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     sink = chosen.sink;
+    storeOf = chosen.store;
     const config = tracerConfigFrom(o);
     const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
     tracer = new KafkaTracer({
@@ -171,6 +181,22 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const server = (webhook?.app ?? health)!.server.address();
   const port = typeof server === 'object' && server ? server.port : o.webhookPort;
   if (tracer) await tracer.start();
+  // the trace role writes the spans: it serves the query API and UI over them, as a single process does
+  let query: RunningQueryServer | undefined;
+  if (o.query && trace) {
+    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : storeOf && new SqliteBackend(storeOf);
+    if (backend) {
+      query = await startQueryServer({
+        backend,
+        windowSec: new Pipeline(tracerConfigFrom(o)).config.windowSec,
+        port: o.queryPort,
+        host: o.queryHost,
+        upstream: o.jaegerQuery,
+        uiDir: o.uiDir,
+      });
+      log.info({ url: query.url }, 'query API and UI');
+    } else log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
+  }
   log.info(
     { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
     receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
@@ -188,6 +214,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
       await publisher?.close();
       await tracer?.stop();
       await sink?.flush();
+      await query?.close();
       await sink?.close();
       await health?.close();
       process.exit(0);

@@ -139,14 +139,19 @@ export async function serve(o: ServeOptions): Promise<void> {
       authentication: token ? 'bearer token' : tls?.clientCa ? 'client certificates' : undefined,
       authFlags: '--webhook-token, --webhook-token-file, or --client-ca with --tls-cert/--tls-key',
     }),
-    o.query && !o.kafkaBrokers ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated }) : undefined,
+    o.query && (!o.kafkaBrokers || o.role !== 'receive')
+      ? checkListen({ flag: '--query-host', host: o.queryHost, allowUnauthenticated: o.allowUnauthenticated })
+      : undefined,
   ];
   if (token && !tls && !isLoopback(o.webhookHost)) {
     warnings.push(`--webhook-host ${o.webhookHost}: the bearer token travels in clear text over plain HTTP; add --tls-cert and --tls-key`);
   }
   for (const w of warnings) if (w) log.warn(w);
   // scale-out roles (kafka.ts): the same listen rules above apply to their webhook
-  if (o.kafkaBrokers) return serveKafka(o, token, o.informers && kubeconfigAvailable(o));
+  if (o.kafkaBrokers) {
+    if (o.query && o.role !== 'receive') checkUiDir(o.uiDir);
+    return serveKafka(o, token, o.informers && kubeconfigAvailable(o));
+  }
   const pipeline = new Pipeline(tracerConfigFrom(o));
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });

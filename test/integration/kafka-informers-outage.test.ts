@@ -2,7 +2,8 @@
 // stopped with deploy/stack/kafka.sh): the watch changes wait for Kafka in a bounded queue; at the
 // bound (--kafka-watch-queue) the informers stop reading watch events (logged, counted in
 // kubetrail_informer_pauses_total) instead of growing the queue without end, and once Kafka is back
-// every ConfigMap created during the outage is traced: the API server kept what was not read.
+// every ConfigMap created during the outage is traced: the API server kept what was not read. The
+// tracer serves the query API and UI over its store.
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -51,7 +52,7 @@ afterAll(async () => {
 describe('informers in receive role while Kafka is down (real KWOK, real Kafka)', () => {
   it('pause at the queue bound instead of buffering without end, and trace every change once Kafka is back', async () => {
     const stack = inject('stack');
-    const [kafkaPort, ctlPort, rPort, tPort] = await freePorts(4);
+    const [kafkaPort, ctlPort, rPort, tPort, qPort] = await freePorts(5);
     kafkaArgs = ['--port', String(kafkaPort), '--controller-port', String(ctlPort)];
     kafka('up');
     const broker = `127.0.0.1:${kafkaPort}`;
@@ -97,7 +98,11 @@ describe('informers in receive role while Kafka is down (real KWOK, real Kafka)'
         '127.0.0.1',
         '--webhook-port',
         String(tPort),
-        '--no-query',
+        // the tracer serves the query API and UI over its store
+        '--query-host',
+        '127.0.0.1',
+        '--query-port',
+        String(qPort),
       ],
       { ready: /tracing from Kafka/ },
     );
@@ -124,5 +129,15 @@ describe('informers in receive role while Kafka is down (real KWOK, real Kafka)'
       },
     );
     expect(tracedConfigMaps(store, ns).has('before')).toBe(true);
+    // what a user of the tracer's UI finds: the namespace, and a ConfigMap of the outage by name
+    const q = `http://127.0.0.1:${qPort}`;
+    const summary = (await (await fetch(`${q}/api/ui/summary`)).json()) as { data: { namespaces: string[] } };
+    expect(summary.data.namespaces).toContain(ns);
+    const tags = JSON.stringify({ resource: 'configmaps', namespace: ns, name: 'during-7' });
+    const search = new URLSearchParams({ service: 'tracing', operation: cluster, tags, start: '0', end: String(Date.now() * 1000 + 3600e6), limit: '5' });
+    const found = (await (await fetch(`${q}/api/traces?${search}`)).json()) as { data: unknown[] };
+    expect(found.data.length).toBe(1);
+    expect(JSON.stringify(found.data[0])).toContain('during-7');
+    expect((await fetch(`${q}/`)).headers.get('content-type')).toMatch(/text\/html/);
   });
 });
