@@ -257,7 +257,7 @@ export class SqliteBackend implements TraceBackend {
       own?.exec('PRAGMA mmap_size = 0;');
       const { where, params } = scanWhere(q);
       const ids = (db.prepare(`SELECT trace_id FROM objects WHERE ${where} ORDER BY trace_id`).all(...params) as { trace_id: string }[]).map((r) => r.trace_id);
-      const select = db.prepare(`SELECT ${scanColumns(q)} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
+      const select = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
       // rows as arrays, all() per statement: node:sqlite's per-row objects and iterate() cost more
       // than SQLite's own reading
       select.setReturnArrays(true);
@@ -286,17 +286,6 @@ export class SqliteBackend implements TraceBackend {
   async close(): Promise<void> {
     if (this.owned) await this.store.close();
   }
-}
-
-/** The columns of a range scan: SPAN_COLUMNS, with delete snapshots left out when only creates' are wanted. */
-function scanColumns(q: SpanScan): string {
-  // JSON.parse in JS of kilobytes nobody reads costs more than json_remove of them in SQL
-  return q.snapshots === 'creates'
-    ? SPAN_COLUMNS.replace(
-        'attributes',
-        `CASE WHEN instr(attributes, '"snapshot":') > 0 AND attributes ->> '$.verb' != 'create' THEN json_remove(attributes, '$.snapshot') ELSE attributes END AS attributes`,
-      )
-    : SPAN_COLUMNS;
 }
 
 /** The object of a row: `prev`'s when identical (one raw trace = one object, rows come per trace). */
