@@ -114,7 +114,9 @@ export class SqliteBackend implements TraceBackend {
     ) as { namespace: string }[];
     // the events' own first and last second (the primary key of activity starts with the second)
     const edge = (dir: 'ASC' | 'DESC') =>
-      this.indexed ? (db.prepare(`SELECT sec AS v FROM activity ${where} ORDER BY sec ${dir} LIMIT 1`).get(...args) as { v: number | bigint } | undefined) : undefined;
+      this.indexed
+        ? (db.prepare(`SELECT sec AS v FROM activity ${where} ORDER BY sec ${dir} LIMIT 1`).get(...args) as { v: number | bigint } | undefined)
+        : undefined;
     const first = edge('ASC'),
       last = edge('DESC');
     return {
