@@ -2,7 +2,7 @@
 // src/sinks/sqlite-store.ts writes. Opened over a store this process writes (its connection), or
 // read-only over a file (the query side of a store another process writes).
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { AttrValue, SpanRole, SpanRecord } from '../../src/core/model.ts';
+import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import type { ActivityCounts, DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
@@ -263,11 +263,18 @@ export class SqliteBackend implements TraceBackend {
       // rows as arrays, all() per statement: node:sqlite's per-row objects and iterate() cost more
       // than SQLite's own reading
       select.setReturnArrays(true);
+      const creates = q.snapshots === 'creates';
       for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
+        const rows = select.all(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as unknown as (unknown[] | undefined)[];
         const out: SpanRecord[] = [];
         let prev: SpanRecord | undefined;
-        for (const r of select.all(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as unknown as unknown[][])
-          out.push((prev = arrayRowToSpan(r, prev)));
+        for (let j = 0; j < rows.length; j++) {
+          const span = arrayRowToSpan(rows[j]!, prev);
+          rows[j] = undefined; // the row's text dies young
+          // a snapshot the caller does not want is dropped now, not held until the batch is digested
+          if (creates && span.attributes[Attr.snapshot] !== undefined && span.attributes[Attr.verb] !== 'create') delete span.attributes[Attr.snapshot];
+          out.push((prev = span));
+        }
         yield out;
       }
     } finally {
