@@ -25,6 +25,8 @@ export interface DiagnoseBenchResult {
   loadSeconds: number;
   detectSeconds: number;
   seconds: number;
+  /** CPU time of the measured process (user + system): comparable across runs on a busy machine, unlike wall time. */
+  cpuSeconds: number;
   peakRssMb: number;
   findings: Record<string, number>;
   severities: Record<string, number>;
@@ -74,6 +76,7 @@ async function measured(storePath: string): Promise<Omit<DiagnoseBenchResult, 'b
     loadSeconds: round((t1 - t0) / 1000, 2),
     detectSeconds: round((t2 - t1) / 1000, 2),
     seconds: round((t2 - t0) / 1000, 2),
+    cpuSeconds: round((process.cpuUsage().user + process.cpuUsage().system) / 1e6, 2),
     peakRssMb: ownPeakRssMb(),
     findings,
     severities,

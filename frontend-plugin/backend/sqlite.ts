@@ -1,16 +1,34 @@
 // The read side of the embedded store: raw traces and object search over the SQLite file that
 // src/sinks/sqlite-store.ts writes. Opened over a store this process writes (its connection), or
 // read-only over a file (the query side of a store another process writes).
-import type { StatementSync } from 'node:sqlite';
-import type { AttrValue, SpanRole, SpanRecord } from '../../src/core/model.ts';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import type { ActivityCounts, DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
 const RAW_TRACES_PER_STATEMENT = 500;
-/** Raw traces per batch of a range scan (scanSpans). */
-const SCAN_TRACES_PER_STATEMENT = 100;
+/**
+ * Raw traces per batch of a range scan (scanSpans). Small: a batch's parsed rows are alive until
+ * the caller has digested it, and rows alive at a young-generation GC are promoted to the old
+ * generation, which V8 then grows far beyond what the caller keeps.
+ */
+const SCAN_TRACES_PER_STATEMENT = 20;
+
+function scanWhere(q: SpanScan): { where: string; params: (string | number)[] } {
+  const where = ['start_us <= ?', 'end_us >= ?'];
+  const params: (string | number)[] = [q.endUs, q.startUs];
+  if (q.cluster !== undefined) {
+    where.push('cluster = ?');
+    params.push(q.cluster);
+  }
+  if (q.namespace !== undefined) {
+    where.push("namespace IN (?, '')");
+    params.push(q.namespace);
+  }
+  return { where: where.join(' AND '), params };
+}
 
 interface SpanRow {
   trace_id: string;
@@ -229,39 +247,38 @@ export class SqliteBackend implements TraceBackend {
 
   /**
    * Event and link spans of the raw traces whose window overlaps the range: the trace IDs from the
-   * objects table (indexed by time), then their spans by trace ID (the UNIQUE index), 500 traces a
-   * statement, one batch per statement so the caller holds only what it keeps.
+   * objects table (indexed by time), then their spans by trace ID (the UNIQUE index), a few raw
+   * traces a statement, one batch per statement so the caller holds only what it keeps.
    */
   async *scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]> {
-    const where = ['start_us <= ?', 'end_us >= ?'];
-    const params: (string | number)[] = [q.endUs, q.startUs];
-    if (q.cluster !== undefined) {
-      where.push('cluster = ?');
-      params.push(q.cluster);
-    }
-    if (q.namespace !== undefined) {
-      where.push("namespace IN (?, '')");
-      params.push(q.namespace);
-    }
-    const ids = (
-      this.store.db.prepare(`SELECT trace_id FROM objects WHERE ${where.join(' AND ')} ORDER BY trace_id`).all(...params) as { trace_id: string }[]
-    ).map((r) => r.trace_id);
-    // delete snapshots left out in SQL: JSON.parse in JS of kilobytes nobody reads costs more
-    const columns =
-      q.snapshots === 'creates'
-        ? SPAN_COLUMNS.replace(
-            'attributes',
-            `CASE WHEN instr(attributes, '"snapshot":') > 0 AND attributes ->> '$.verb' != 'create' THEN json_remove(attributes, '$.snapshot') ELSE attributes END AS attributes`,
-          )
-        : SPAN_COLUMNS;
-    const select = this.store.db.prepare(`SELECT ${columns} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
-    // small batches: a caller that keeps a digest of each span lets the parsed rows die young
-    for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
-      const out: SpanRecord[] = [];
-      let prev: SpanRecord | undefined;
-      for (const r of select.iterate(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as IterableIterator<SpanRow>)
-        out.push((prev = rowToSpan(r, prev)));
-      yield out;
+    // a file: read through a connection of its own without mmap (a range scan reads most of a
+    // multi-GB file once; its mapped pages would stay in this process's RSS)
+    const own = this.store.path === ':memory:' ? undefined : new DatabaseSync(this.store.path, { readOnly: true, timeout: 5000 });
+    try {
+      const db = own ?? this.store.db;
+      own?.exec('PRAGMA mmap_size = 0;');
+      const { where, params } = scanWhere(q);
+      const ids = (db.prepare(`SELECT trace_id FROM objects WHERE ${where} ORDER BY trace_id`).all(...params) as { trace_id: string }[]).map((r) => r.trace_id);
+      const select = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
+      // rows as arrays, all() per statement: node:sqlite's per-row objects and iterate() cost more
+      // than SQLite's own reading
+      select.setReturnArrays(true);
+      const creates = q.snapshots === 'creates';
+      for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
+        const rows = select.all(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as unknown as (unknown[] | undefined)[];
+        const out: SpanRecord[] = [];
+        let prev: SpanRecord | undefined;
+        for (let j = 0; j < rows.length; j++) {
+          const span = arrayRowToSpan(rows[j]!, prev);
+          rows[j] = undefined; // the row's text dies young
+          // a snapshot the caller does not want is dropped now, not held until the batch is digested
+          if (creates && span.attributes[Attr.snapshot] !== undefined && span.attributes[Attr.verb] !== 'create') delete span.attributes[Attr.snapshot];
+          out.push((prev = span));
+        }
+        yield out;
+      }
+    } finally {
+      own?.close();
     }
   }
 
@@ -280,13 +297,16 @@ export class SqliteBackend implements TraceBackend {
   }
 }
 
+/** The object of a row: `prev`'s when identical (one raw trace = one object, rows come per trace). */
+function objectOf(cluster: string, grp: string, resource: string, namespace: string, name: string, prev?: SpanRecord): SpanRecord['object'] {
+  const p = prev?.object;
+  return p && p.name === name && p.namespace === namespace && p.resource === resource && p.group === grp && p.cluster === cluster
+    ? p
+    : { cluster, group: grp, resource, namespace, name };
+}
+
 /** `prev`: the span of the row before; its object is shared when identical (one raw trace = one object). */
 function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
-  const p = prev?.object;
-  const object =
-    p && p.name === r.obj_name && p.namespace === r.namespace && p.resource === r.resource && p.group === r.grp && p.cluster === r.cluster
-      ? p
-      : { cluster: r.cluster, group: r.grp, resource: r.resource, namespace: r.namespace, name: r.obj_name };
   const span: SpanRecord = {
     traceId: r.trace_id,
     spanId: r.span_id,
@@ -294,10 +314,30 @@ function rowToSpan(r: SpanRow, prev?: SpanRecord): SpanRecord {
     name: r.name,
     startUs: Number(r.start_us),
     endUs: Number(r.end_us),
-    object,
+    object: objectOf(r.cluster, r.grp, r.resource, r.namespace, r.obj_name, prev),
     attributes: JSON.parse(r.attributes) as Record<string, AttrValue>,
   };
   if (r.parent_span_id) span.parentSpanId = r.parent_span_id;
   if (r.error !== null) span.error = r.error;
+  return span;
+}
+
+/** A scan row (arrays, SPAN_COLUMNS' order). */
+function arrayRowToSpan(r: unknown[], prev?: SpanRecord): SpanRecord {
+  // trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error
+  const attributes = JSON.parse(r[12] as string) as Record<string, AttrValue>;
+  const error = r[13];
+  const span: SpanRecord = {
+    traceId: r[0] as string,
+    spanId: r[1] as string,
+    kind: r[3] as SpanRole,
+    name: r[4] as string,
+    startUs: Number(r[5]),
+    endUs: Number(r[6]),
+    object: objectOf(r[7] as string, r[8] as string, r[9] as string, r[10] as string, r[11] as string, prev),
+    attributes,
+  };
+  if (r[2]) span.parentSpanId = r[2] as string;
+  if (error !== null && error !== undefined) span.error = error as string;
   return span;
 }

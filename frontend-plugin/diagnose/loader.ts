@@ -162,6 +162,11 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   let seen = new Set<string>();
   // a relation is written per window and in both objects' traces: one link span of it is enough
   const relations = new Set<string>();
+  // the spans of one raw trace come together and mostly share one object (the store's rows do):
+  // its key and the shared instance are worked out once per run of spans with that object
+  let lastObject: SpanRecord['object'] | undefined;
+  let lastKey = '';
+  let lastShared: SpanRecord['object'] | undefined;
   const take = (s: SpanRecord): void => {
     if (!inRange(s, q)) return;
     if (q.cluster !== undefined && s.object.cluster !== q.cluster) return;
@@ -169,8 +174,14 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
     const id = s.traceId + s.spanId;
     if (seen.has(id)) return;
     seen.add(id);
+    if (s.object !== lastObject) {
+      lastObject = s.object;
+      lastKey = objectKey(s.object);
+      lastShared = objects.get(lastKey);
+      if (!lastShared) objects.set(lastKey, (lastShared = s.object));
+    }
     if (s.kind === 'link') {
-      const me = objectKey(s.object);
+      const me = lastKey;
       const other = String(s.attributes[Attr.linkKey] ?? '');
       const role = s.attributes[Attr.linkRole];
       const rel = `${role === 'parent' ? me : other}|${role === 'parent' ? other : me}|${String(s.attributes[Attr.linkClass] ?? '')}`;
@@ -178,10 +189,7 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
       relations.add(rel);
     }
     const c = compactSpan(s, pool);
-    const key = objectKey(c.object);
-    const known = objects.get(key);
-    if (known) c.object = known;
-    else objects.set(key, c.object);
+    c.object = lastShared!;
     out.push(c);
   };
   if (backend.scanSpans) {

@@ -24,7 +24,7 @@ export interface ReportOptions {
 }
 
 export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {}): Report {
-  const spans = o.unique ? input.filter((s) => s.kind !== 'object').sort((a, b) => a.startUs - b.startUs) : dedupe(input);
+  const spans = o.unique ? byStart(input.filter((s) => s.kind !== 'object')) : dedupe(input);
   // default range: the first to the last event (a recording's own time, not now)
   let first = Infinity;
   let last = -Infinity;
@@ -94,7 +94,31 @@ function dedupe(spans: readonly SpanRecord[]): SpanRecord[] {
     seen.add(id);
     out.push(s);
   }
-  return out.sort((a, b) => a.startUs - b.startUs);
+  return byStart(out);
+}
+
+/**
+ * Sorted by start time, stable (ties keep their order), in place. Integer microseconds over a
+ * range short enough that (start - first) × count + index fits a double exactly are sorted as one
+ * typed array of numbers, without a comparator; anything else by a comparator.
+ */
+function byStart(spans: SpanRecord[]): SpanRecord[] {
+  const n = spans.length;
+  let lo = Infinity;
+  let hi = -Infinity;
+  let integers = true;
+  for (const s of spans) {
+    if (s.startUs < lo) lo = s.startUs;
+    if (s.startUs > hi) hi = s.startUs;
+    if (!Number.isInteger(s.startUs)) integers = false;
+  }
+  if (n < 2 || !integers || (hi - lo + 1) * n > Number.MAX_SAFE_INTEGER) return spans.sort((a, b) => a.startUs - b.startUs);
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (spans[i]!.startUs - lo) * n + i;
+  keys.sort();
+  const copy = spans.slice();
+  for (let i = 0; i < n; i++) spans[i] = copy[keys[i]! % n]!;
+  return spans;
 }
 
 function relatedTo(index: SpanIndex, sel: ObjectRef): (f: Finding) => boolean {

@@ -192,11 +192,17 @@ export class SpanIndex {
 
   constructor(spans: readonly SpanRecord[]) {
     this.spans = spans;
+    // spans of one object mostly share one ObjectRef (the loader's): its history found by identity first
+    const byRef = new Map<ObjectRef, ObjectHistory>();
     for (const s of spans) {
       if (s.kind === 'event') {
-        const key = objectKey(s.object);
-        let h = this.objects.get(key);
-        if (!h) this.objects.set(key, (h = { ref: s.object, key, events: [] }));
+        let h = byRef.get(s.object);
+        if (!h) {
+          const key = objectKey(s.object);
+          h = this.objects.get(key);
+          if (!h) this.objects.set(key, (h = { ref: s.object, key, events: [] }));
+          byRef.set(s.object, h);
+        }
         h.events.push(s);
       } else if (s.kind === 'link') {
         const other = s.attributes[Attr.linkKey];

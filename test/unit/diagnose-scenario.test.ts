@@ -13,6 +13,10 @@ import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { loadSpans } from '../../frontend-plugin/diagnose/loader.ts';
+import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'src/cli.ts');
@@ -162,6 +166,54 @@ describe('kubetrail diagnose over the recorded scenario', () => {
       const viaFallback = await diagnose(memory, { cluster: 'kwok', podStartup: true });
       expect(viaFallback).toEqual(viaScan);
       expect(viaScan.findings.filter((f) => f.severity === 'warning')).toHaveLength(1);
+    } finally {
+      await sqlite.close();
+    }
+  });
+
+  it("the store's range scan (its own connection, a few raw traces a statement) loads the very spans of its raw traces read one by one, and the same report", async () => {
+    const sqlite = new SqliteBackend(store);
+    try {
+      // the same store without its scan: the loader's generic path, getRawTrace per raw trace
+      const byTrace: TraceBackend = {
+        getRawTrace: (id) => sqlite.getRawTrace(id),
+        findObjects: (q) => sqlite.findObjects(q),
+        clusters: () => sqlite.clusters(),
+        close: async () => {},
+      };
+      const traces = (sqlite.store.db.prepare('SELECT COUNT(*) AS n FROM objects').get() as { n: number }).n;
+      expect(traces).toBeGreaterThan(40); // more than one statement of the scan
+      const range = { startUs: 0, endUs: Number.MAX_SAFE_INTEGER };
+      // events exactly; links as relations (one link span per relation is kept, whichever comes first)
+      const events = (l: SpanRecord[]) => l.filter((s) => s.kind === 'event').sort((a, b) => (a.traceId + a.spanId < b.traceId + b.spanId ? -1 : 1));
+      const relations = (l: SpanRecord[]) =>
+        l
+          .filter((s) => s.kind === 'link')
+          .map((s) => {
+            const [me, other] = [objectKey(s.object), String(s.attributes[Attr.linkKey])];
+            return `${s.attributes[Attr.linkRole] === 'parent' ? `${me} ${other}` : `${other} ${me}`} ${s.attributes[Attr.linkClass]}`;
+          })
+          .sort();
+      const scanned = await loadSpans(sqlite, range);
+      const oneByOne = await loadSpans(byTrace, range);
+      expect(events(scanned).length).toBeGreaterThan(300);
+      expect(events(scanned)).toEqual(events(oneByOne));
+      expect(relations(scanned)).toEqual(relations(oneByOne));
+      const report = { cluster: 'kwok', podStartup: true, podStartupThresholdSec: 0.02 };
+      const viaScan = await diagnose(sqlite, report);
+      expect(await diagnose(byTrace, report)).toEqual(viaScan);
+      expect(viaScan.findings.map((f) => f.detector)).toContain('pod-startup');
+      // a backend over a store this process writes: the scan's own connection sees what was written
+      const copy = new SqliteStore(join(dir, 'copy.sqlite'));
+      const ids = (sqlite.store.db.prepare('SELECT trace_id FROM objects').all() as { trace_id: string }[]).map((r) => r.trace_id);
+      await copy.write((await sqlite.getRawTraces(ids)).flat());
+      const writing = new SqliteBackend(copy);
+      try {
+        expect(await diagnose(writing, report)).toEqual(viaScan);
+      } finally {
+        await writing.close();
+        await copy.close();
+      }
     } finally {
       await sqlite.close();
     }
