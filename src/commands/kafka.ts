@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import { resolveConfig } from '../core/config.ts';
 import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls, type WebhookServer } from '../sources/webhook.ts';
 import { healthRoutes, metricsRoutes } from '../sources/health.ts';
@@ -16,8 +17,7 @@ import { KafkaPublisher, publisherHealth } from '../sources/kafka/producer.ts';
 import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
-import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { startSinkQueryUi } from './query-server.ts';
 import type { SqliteStore } from '../sinks/sqlite-store.ts';
 import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
@@ -124,6 +124,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   if (brokers.length === 0) throw new Error('--kafka-brokers: give host:port[,host:port...]');
   const receive = o.role === 'receive' || o.role === 'all';
   const trace = o.role === 'trace' || o.role === 'all';
+  const config = resolveConfig(tracerConfigFrom(o));
 
   let sink: SpanSink | undefined;
   let storeOf: SqliteStore | undefined;
@@ -132,7 +133,6 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
     sink = chosen.sink;
     storeOf = chosen.store;
-    const config = tracerConfigFrom(o);
     const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
     tracer = new KafkaTracer({
       brokers,
@@ -182,21 +182,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const port = typeof server === 'object' && server ? server.port : o.webhookPort;
   if (tracer) await tracer.start();
   // the trace role writes the spans: it serves the query API and UI over them, as a single process does
-  let query: RunningQueryServer | undefined;
-  if (o.query && trace) {
-    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : storeOf && new SqliteBackend(storeOf);
-    if (backend) {
-      query = await startQueryServer({
-        backend,
-        windowSec: new Pipeline(tracerConfigFrom(o)).config.windowSec,
-        port: o.queryPort,
-        host: o.queryHost,
-        upstream: o.jaegerQuery,
-        uiDir: o.uiDir,
-      });
-      log.info({ url: query.url }, 'query API and UI');
-    } else log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
-  }
+  const query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec) : undefined;
   log.info(
     { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
     receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
@@ -250,7 +236,7 @@ async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher)
   const { LeaseElector } = await import('../sources/kafka/leader.ts');
   const { WatchPublisher } = await import('../sources/kafka/watch-publisher.ts');
   const watch = new WatchPublisher(publisher, { maxQueued: o.kafkaWatchQueue });
-  const exclude = [...new Pipeline(tracerConfigFrom(o)).config.excludeResources, ...o.ignoreWatchResource];
+  const exclude = [...resolveConfig(tracerConfigFrom(o)).excludeResources, ...o.ignoreWatchResource];
   const pairs: [string, string | undefined][] = o.clusterContext.length ? parseClusterContexts(o.clusterContext) : [[o.cluster, o.context]];
   const electors = pairs.map(([cluster, context]) => {
     const kc = loadKubeConfig({ kubeconfig: o.kubeconfig, context });

@@ -6,6 +6,9 @@ import { startQueryServer as startReadPath } from '../../frontend-plugin/server.
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { SERVICE_NAME } from '../sinks/otlp.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import type { SqliteStore } from '../sinks/sqlite-store.ts';
+import { log } from '../core/log.ts';
 
 export interface QueryServerOptions {
   backend: TraceBackend;
@@ -38,4 +41,29 @@ export function startQueryServer(opts: QueryServerOptions): Promise<RunningQuery
 
 export function jaegerBackend(url: string): TraceBackend {
   return new JaegerBackend({ url, service: SERVICE_NAME });
+}
+
+/** What `serve` (and its Kafka trace role) says about the query UI: its flags. */
+export interface QueryUiFlags {
+  query: boolean;
+  queryPort: number;
+  queryHost: string;
+  jaegerQuery?: string;
+  uiDir?: string;
+}
+
+/**
+ * The query API and UI of a process that writes spans: over its store, or over Jaeger with
+ * `--jaeger-query`; none when the spans go to OTLP without it (logged) or with `--no-query`.
+ */
+export async function startSinkQueryUi(o: QueryUiFlags, store: SqliteStore | undefined, windowSec: number): Promise<RunningQueryServer | undefined> {
+  if (!o.query) return undefined;
+  const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : store && new SqliteBackend(store);
+  if (!backend) {
+    log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
+    return undefined;
+  }
+  const query = await startQueryServer({ backend, windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery, uiDir: o.uiDir });
+  log.info({ url: query.url }, 'query API and UI');
+  return query;
 }

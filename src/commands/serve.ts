@@ -7,8 +7,7 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls } from '../sources/webhook.ts';
 import type { RunningInformers } from '../sources/informers/index.ts';
-import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
-import { checkUiDir, jaegerBackend, startQueryServer, type RunningQueryServer } from './query-server.ts';
+import { checkUiDir, startSinkQueryUi } from './query-server.ts';
 import { log } from '../core/log.ts';
 import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
 import {
@@ -186,23 +185,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     log.info('no kubeconfig found: informers off (audit webhook only)');
   }
 
-  let query: RunningQueryServer | undefined;
-  if (o.query) {
-    const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : chosen.store && new SqliteBackend(chosen.store);
-    if (backend) {
-      query = await startQueryServer({
-        backend,
-        windowSec: pipeline.config.windowSec,
-        port: o.queryPort,
-        host: o.queryHost,
-        upstream: o.jaegerQuery,
-        uiDir: o.uiDir,
-      });
-      log.info({ url: query.url }, 'query API and UI');
-    } else {
-      log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
-    }
-  }
+  const query = await startSinkQueryUi(o, chosen.store, pipeline.config.windowSec);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
