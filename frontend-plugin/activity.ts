@@ -6,7 +6,7 @@
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
 import type { ActivityCounts, TraceBackend } from './backend/backend.ts';
 import { classifyFailures } from './failures.ts';
-import { parseRawTraceId, rawTraceId } from '../src/core/ids.ts';
+import { parseRawTraceId, rawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
 
 export interface ActivityRow {
   cluster: string;
@@ -51,6 +51,39 @@ async function* spansOf(backend: TraceBackend, q: { cluster?: string; startUs: n
   void windowSec;
 }
 
+type Kind = Pick<ActivityRow, 'cluster' | 'group' | 'resource' | 'namespace'>;
+
+/** The heatmap's rows by kind and namespace, made on first use with `buckets` zeroed columns, in that order. */
+function rowTable(buckets: number) {
+  const rows = new Map<string, ActivityRow>();
+  const keyOf = (o: Kind) => `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
+  return {
+    rows,
+    get: (o: Kind) => rows.get(keyOf(o)),
+    of(o: Kind): ActivityRow {
+      const k = keyOf(o);
+      let r = rows.get(k);
+      if (!r) {
+        const z = () => new Array<number>(buckets).fill(0);
+        r = {
+          cluster: o.cluster,
+          group: o.group,
+          resource: o.resource,
+          namespace: o.namespace,
+          objects: 0,
+          writes: z(),
+          failures: z(),
+          expected: z(),
+          events: z(),
+          warnings: z(),
+        };
+        rows.set(k, r);
+      }
+      return r;
+    },
+  };
+}
+
 type Query = { cluster?: string; startUs: number; endUs: number; buckets: number; windowSec: number; fit?: boolean };
 
 /**
@@ -61,34 +94,11 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
   const counted = backend.activityCounts ? await backend.activityCounts(q) : undefined;
   if (counted) return fromCounts(backend, q, counted);
   const buckets = Math.max(1, Math.min(500, Math.floor(q.buckets)));
-  const rows = new Map<string, ActivityRow & { names: Set<string> }>();
-  const rowList: (ActivityRow & { names: Set<string> })[] = [];
+  const table = rowTable(buckets);
+  const names = new Map<ActivityRow, Set<string>>();
   const perObject = new Map<string, SpanRecord[]>();
   const seen = new Set<string>();
-  const rowOf = (s: SpanRecord) => {
-    const o = s.object;
-    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
-    let r = rows.get(k);
-    if (!r) {
-      const z = () => new Array<number>(buckets).fill(0);
-      r = {
-        cluster: o.cluster,
-        group: o.group,
-        resource: o.resource,
-        namespace: o.namespace,
-        objects: 0,
-        names: new Set(),
-        writes: z(),
-        failures: z(),
-        expected: z(),
-        events: z(),
-        warnings: z(),
-      };
-      rows.set(k, r);
-      rowList.push(r);
-    }
-    return r;
-  };
+  const rowOf = (s: SpanRecord) => table.of(s.object);
   // (row, time, what) per event; bucketed once the range is known
   const WRITE = 0,
     EVENT = 1,
@@ -98,7 +108,7 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
   const tRow: number[] = [],
     tTs: number[] = [],
     tWhat: number[] = [];
-  const rowIndex = new Map<object, number>();
+  const rowIndex = new Map<ActivityRow, number>();
   const note = (s: SpanRecord, what: number) => {
     const r = rowOf(s);
     let idx = rowIndex.get(r);
@@ -113,7 +123,10 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
     for (const s of batch) {
       if (s.kind !== 'event' || s.startUs < q.startUs || s.startUs > q.endUs || seen.has(s.spanId)) continue;
       seen.add(s.spanId);
-      rowOf(s).names.add(s.object.name);
+      const r = rowOf(s);
+      let n = names.get(r);
+      if (!n) names.set(r, (n = new Set()));
+      n.add(s.object.name);
       if (s.startUs < lo) lo = s.startUs;
       if (s.startUs > hi) hi = s.startUs;
       if (s.attributes[Attr.verb] !== undefined) note(s, WRITE);
@@ -140,8 +153,8 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
     endUs = Math.min(q.endUs, Math.ceil(hi + pad));
   }
   const bucketUs = Math.max(1, Math.ceil((endUs - startUs) / buckets));
-  const byIndex: (ActivityRow & { names: Set<string> })[] = [];
-  for (const [r, i] of rowIndex) byIndex[i] = r as ActivityRow & { names: Set<string> };
+  const byIndex: ActivityRow[] = [];
+  for (const [r, i] of rowIndex) byIndex[i] = r;
   for (let i = 0; i < tRow.length; i++) {
     const r = byIndex[tRow[i]!]!;
     const b = Math.min(buckets - 1, Math.max(0, Math.floor((tTs[i]! - startUs) / bucketUs)));
@@ -159,7 +172,7 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
     endUs,
     bucketUs,
     buckets,
-    rowList.map(({ names, ...r }) => ({ ...r, objects: names.size })),
+    [...table.rows.values()].map((r) => ({ ...r, objects: names.get(r)?.size ?? 0 })),
   );
 }
 
@@ -216,14 +229,14 @@ async function classifyCounted(
     const c = classify(events);
     if ([...c.values()].some((f) => f.class === 'error' && f.code === 409)) {
       const p = parseRawTraceId(id);
-      if (p) again.push(`${p.keyHash}000${(p.windowStart + windowSec).toString(16).padStart(16, '0')}`);
+      if (p) again.push(rawTraceIdOfHash(p.keyHash, p.windowStart + windowSec));
     }
   }
   if (again.length > 0) {
     const next = await fetch(again);
     again.forEach((id, j) => {
       const p = parseRawTraceId(id)!;
-      const prev = traces.get(`${p.keyHash}000${(p.windowStart - windowSec).toString(16).padStart(16, '0')}`) ?? [];
+      const prev = traces.get(rawTraceIdOfHash(p.keyHash, p.windowStart - windowSec)) ?? [];
       classify([...prev, ...(next[j] ?? []).filter((s) => s.kind === 'event')]);
     });
   }
@@ -251,28 +264,8 @@ async function fromCounts(backend: TraceBackend, q: Query, counts: ActivityCount
   const bucketUs = Math.max(1, Math.ceil((endUs - startUs) / wanted / 1e6)) * 1e6;
   const buckets = Math.max(1, Math.min(wanted, Math.ceil((endUs - startUs) / bucketUs)));
   const bucketOf = (us: number) => Math.min(buckets - 1, Math.max(0, Math.floor((us - startUs) / bucketUs)));
-  const rows = new Map<string, ActivityRow>();
-  const rowOf = (o: { cluster: string; group: string; resource: string; namespace: string }) => {
-    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
-    let r = rows.get(k);
-    if (!r) {
-      const z = () => new Array<number>(buckets).fill(0);
-      r = {
-        cluster: o.cluster,
-        group: o.group,
-        resource: o.resource,
-        namespace: o.namespace,
-        objects: 0,
-        writes: z(),
-        failures: z(),
-        expected: z(),
-        events: z(),
-        warnings: z(),
-      };
-      rows.set(k, r);
-    }
-    return r;
-  };
+  const table = rowTable(buckets);
+  const rowOf = (o: Kind) => table.of(o);
   for (const c of counts.cells) {
     const r = rowOf(c);
     const b = bucketOf(c.sec * 1e6);
@@ -281,8 +274,7 @@ async function fromCounts(backend: TraceBackend, q: Query, counts: ActivityCount
     r.warnings[b]! += c.warnings;
   }
   for (const o of counts.objects) {
-    const k = `${o.cluster}\u0000${o.group}\u0000${o.resource}\u0000${o.namespace}`;
-    const r = rows.get(k);
+    const r = table.get(o);
     if (r) r.objects = o.count;
   }
   for (const s of (await classifyCounted(backend, counts, q.windowSec)).values()) {
@@ -291,5 +283,5 @@ async function fromCounts(backend: TraceBackend, q: Query, counts: ActivityCount
     if (s.cls === 'error') r.failures[b]! += 1;
     else r.expected[b]! += 1;
   }
-  return finish(startUs, endUs, bucketUs, buckets, [...rows.values()]);
+  return finish(startUs, endUs, bucketUs, buckets, [...table.rows.values()]);
 }

@@ -21,7 +21,12 @@ export function windowStartSec(timeUs: number, windowSec: number): number {
  * Self-describing: the read path recovers the window from it and the object from its object span.
  */
 export function rawTraceId(key: string, windowStart: number): string {
-  return `${keyHash(key)}000${windowStart.toString(16).padStart(16, '0')}`;
+  return rawTraceIdOfHash(keyHash(key), windowStart);
+}
+
+/** rawTraceId from the object's keyHash (another window of a parsed raw trace ID). */
+export function rawTraceIdOfHash(hash: string, windowStart: number): string {
+  return `${hash}000${windowStart.toString(16).padStart(16, '0')}`;
 }
 
 export function parseRawTraceId(traceId: string): { keyHash: string; windowStart: number } | undefined {
