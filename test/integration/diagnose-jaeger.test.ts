@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 
@@ -21,15 +21,7 @@ describe('kubetrail diagnose --jaeger-query ← KWOK → serve → Jaeger', () =
     const [queryPort] = await freePorts(1);
     serve = await startKubetrail(
       [
-        'serve',
-        '--cluster',
-        stack.clusterName,
-        '--kubeconfig',
-        stack.kubeconfig,
-        '--webhook-port',
-        String(stack.webhookPort),
-        '--webhook-host',
-        '127.0.0.1',
+        ...stackServeArgs(stack),
         '--otlp-endpoint',
         stack.otlpGrpcEndpoint,
         '--jaeger-query',

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 
@@ -33,25 +33,7 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
   beforeAll(async () => {
     const [queryPort] = await freePorts(1);
     serve = await startKubetrail(
-      [
-        'serve',
-        '--cluster',
-        stack.clusterName,
-        '--kubeconfig',
-        stack.kubeconfig,
-        '--webhook-port',
-        String(stack.webhookPort),
-        '--webhook-host',
-        '127.0.0.1',
-        '--store',
-        store,
-        '--query-port',
-        String(queryPort),
-        '--query-host',
-        '127.0.0.1',
-        '--log-level',
-        'info',
-      ],
+      [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
       { ready: /informers started/ },
     );
     base = `http://127.0.0.1:${queryPort}`;

@@ -15,6 +15,7 @@ import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson } from '../setup/kube.ts';
 import '../setup/types.ts';
 import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+import { tracedNames } from '../setup/store-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-lease-'));
 const running: RunningKubetrail[] = [];
@@ -24,19 +25,6 @@ afterAll(async () => {
   if (ns) await deleteNamespace(ns);
   rmSync(dir, { recursive: true, force: true });
 });
-
-function storedWatchNames(path: string, namespace: string): Set<string> {
-  if (!existsSync(path)) return new Set();
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    const rows = db.prepare("SELECT obj_name FROM spans WHERE kind = 'event' AND resource = 'configmaps' AND namespace = ?").all(namespace) as {
-      obj_name: string;
-    }[];
-    return new Set(rows.map((r) => r.obj_name));
-  } finally {
-    db.close();
-  }
-}
 
 describe('informer leader election across receivers (real KWOK, real Kafka)', () => {
   it('one receiver watches; kill it and the other takes over without losing a change', async () => {
@@ -106,7 +94,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
 
     const before = Array.from({ length: 5 }, (_, i) => `before-${i}`);
     for (const n of before) await kubectl(['create', 'configmap', n, '-n', ns, '--from-literal', 'k=v']);
-    await waitFor(() => before.every((n) => storedWatchNames(store, ns).has(n)), 'the first ConfigMaps traced', 60_000);
+    await waitFor(() => before.every((n) => tracedNames(store, 'configmaps', ns).has(n)), 'the first ConfigMaps traced', 60_000);
 
     await leader.stop('SIGKILL');
     const during = Array.from({ length: 5 }, (_, i) => `during-${i}`);
@@ -143,7 +131,7 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
       'the creates in the audit log',
       60_000,
     );
-    await waitFor(() => [...created].every((n) => storedWatchNames(store, ns).has(n)), 'every created ConfigMap traced', 90_000);
+    await waitFor(() => [...created].every((n) => tracedNames(store, 'configmaps', ns).has(n)), 'every created ConfigMap traced', 90_000);
     const newLease = await kubectlJson(['get', 'lease', `kubetrail-informers-${cluster}`, '-n', ns]);
     expect(newLease.spec.holderIdentity).not.toBe(lease.spec.holderIdentity);
     expect(newLease.spec.leaseTransitions).toBeGreaterThanOrEqual(1);

@@ -5,45 +5,28 @@
 // every ConfigMap created during the outage is traced: the API server kept what was not read. The
 // tracer serves the query API and UI over its store.
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
+import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl } from '../setup/kube.ts';
 import '../setup/types.ts';
 import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+import { tracedNames } from '../setup/store-reader.ts';
 
-const kafkaSh = resolve(import.meta.dirname, '../../deploy/stack/kafka.sh');
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-informers-outage-'));
-const workdir = join(dir, 'kafka');
 const running: RunningKubetrail[] = [];
-let kafkaArgs: string[] = [];
+let kafka: OwnKafka | undefined;
 let ns = '';
-const kafka = (cmd: 'up' | 'down') =>
-  execFileSync('bash', [kafkaSh, cmd, ...(cmd === 'up' ? kafkaArgs : []), '--workdir', workdir], { stdio: ['ignore', 'ignore', 'inherit'] });
-
-function tracedConfigMaps(path: string, namespace: string): Set<string> {
-  if (!existsSync(path)) return new Set();
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    const rows = db.prepare("SELECT obj_name FROM spans WHERE kind = 'event' AND resource = 'configmaps' AND namespace = ?").all(namespace) as {
-      obj_name: string;
-    }[];
-    return new Set(rows.map((r) => r.obj_name));
-  } finally {
-    db.close();
-  }
-}
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop('SIGKILL')));
   if (ns) await deleteNamespace(ns).catch(() => undefined);
   try {
-    kafka('down');
+    kafka?.down();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -52,10 +35,10 @@ afterAll(async () => {
 describe('informers in receive role while Kafka is down (real KWOK, real Kafka)', () => {
   it('pause at the queue bound instead of buffering without end, and trace every change once Kafka is back', async () => {
     const stack = inject('stack');
-    const [kafkaPort, ctlPort, rPort, tPort, qPort] = await freePorts(5);
-    kafkaArgs = ['--port', String(kafkaPort), '--controller-port', String(ctlPort)];
-    kafka('up');
-    const broker = `127.0.0.1:${kafkaPort}`;
+    const [rPort, tPort, qPort] = await freePorts(3);
+    const k = await ownKafka(dir);
+    kafka = k;
+    const broker = k.up();
     const topic = 'kubetrail-informers-outage';
     const store = join(dir, 'outage.sqlite');
     ns = await createNamespace('kafka-down');
@@ -109,9 +92,9 @@ describe('informers in receive role while Kafka is down (real KWOK, real Kafka)'
     running.push(tracer);
     await waitFor(() => /informer leader: watching the cluster/.test(receiver.output()) || undefined, 'the receiver to run the informers', 60_000);
     await kubectl(['create', 'configmap', 'before', '-n', ns, '--from-literal', 'k=v']);
-    await waitFor(() => tracedConfigMaps(store, ns).has('before') || undefined, 'a ConfigMap traced through Kafka', 60_000);
+    await waitFor(() => tracedNames(store, 'configmaps', ns).has('before') || undefined, 'a ConfigMap traced through Kafka', 60_000);
 
-    kafka('down');
+    k.down();
     const during = Array.from({ length: 40 }, (_, i) => `during-${i}`);
     for (const n of during) await kubectl(['create', 'configmap', n, '-n', ns, '--from-literal', 'k=v']);
     // the queue reached its bound of 10: the informers stopped reading
@@ -121,14 +104,14 @@ describe('informers in receive role while Kafka is down (real KWOK, real Kafka)'
     const metrics = await (await fetch(`http://127.0.0.1:${rPort}/metrics`)).text();
     expect(metrics).toMatch(/^kubetrail_informer_pauses_total [1-9]/m);
 
-    kafka('up');
-    await waitFor(() => during.every((n) => tracedConfigMaps(store, ns).has(n)) || undefined, 'every ConfigMap of the outage traced', 180_000).catch(
+    k.up();
+    await waitFor(() => during.every((n) => tracedNames(store, 'configmaps', ns).has(n)) || undefined, 'every ConfigMap of the outage traced', 180_000).catch(
       (err: Error) => {
-        const have = tracedConfigMaps(store, ns);
+        const have = tracedNames(store, 'configmaps', ns);
         throw new Error(`${err.message}: missing ${during.filter((n) => !have.has(n)).join(', ')}\nreceiver:\n${receiver.output().slice(-3000)}`);
       },
     );
-    expect(tracedConfigMaps(store, ns).has('before')).toBe(true);
+    expect(tracedNames(store, 'configmaps', ns).has('before')).toBe(true);
     // what a user of the tracer's UI finds: the namespace, and a ConfigMap of the outage by name
     const q = `http://127.0.0.1:${qPort}`;
     const summary = (await (await fetch(`${q}/api/ui/summary`)).json()) as { data: { namespaces: string[] } };

@@ -4,29 +4,25 @@
 // and stopped with deploy/stack/kafka.sh, the same workdir so the data survives the restart),
 // so the stack's shared broker stays up for the other tests.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
+import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { auditStream } from '../setup/audit-stream.ts';
 import { storedEvents } from '../setup/store-reader.ts';
 import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
 
-const kafkaSh = resolve(import.meta.dirname, '../../deploy/stack/kafka.sh');
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-outage-'));
-const workdir = join(dir, 'kafka');
 const running: RunningKubetrail[] = [];
-let kafkaArgs: string[] = [];
-const kafka = (cmd: 'up' | 'down') =>
-  execFileSync('bash', [kafkaSh, cmd, ...(cmd === 'up' ? kafkaArgs : []), '--workdir', workdir], { stdio: ['ignore', 'ignore', 'inherit'] });
+let kafka: OwnKafka | undefined;
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop('SIGKILL')));
   try {
-    kafka('down');
+    kafka?.down();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -34,10 +30,10 @@ afterAll(async () => {
 
 describe('Kafka outage under load', () => {
   it('answers 503 while Kafka is down and loses nothing it acknowledged', async () => {
-    const [kafkaPort, ctlPort, rPort, tPort] = await freePorts(4);
-    kafkaArgs = ['--port', String(kafkaPort), '--controller-port', String(ctlPort)];
-    kafka('up');
-    const broker = `127.0.0.1:${kafkaPort}`;
+    const [rPort, tPort] = await freePorts(2);
+    const k = await ownKafka(dir);
+    kafka = k;
+    const broker = k.up();
     const topic = 'kubetrail-audit';
     const store = join(dir, 'outage.sqlite');
     const receiver = await startKubetrail(
@@ -81,12 +77,12 @@ describe('Kafka outage under load', () => {
     const batch = 100;
     for (let i = 0; i < events.length; ) {
       if (phase === 'before' && acked.length >= events.length / 4) {
-        kafka('down');
+        k.down();
         phase = 'down';
         downSince = Date.now();
       }
       if (phase === 'down' && Date.now() - downSince >= 60_000) {
-        kafka('up');
+        k.up();
         phase = 'after';
         // ready again by itself, before any batch succeeded (a Service sends none to an unready pod)
         await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz ready after Kafka is back', 60_000);
@@ -114,7 +110,7 @@ describe('Kafka outage under load', () => {
         await new Promise((r) => setTimeout(r, 500)); // the API server's retry
       }
     }
-    if (phase === 'down') kafka('up'); // (the stream ended early: never with these sizes)
+    if (phase === 'down') k.up(); // (the stream ended early: never with these sizes)
     expect(phase === 'down' ? 'ended during the outage' : 'ok').toBe('ok');
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
     expect(readyzDuringOutage).toBe(503);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
@@ -160,15 +160,7 @@ describe('Deployment scenario on KWOK → kubetrail → Jaeger, and replay → e
     const [queryPort] = await freePorts(1);
     serve = await startKubetrail(
       [
-        'serve',
-        '--cluster',
-        stack.clusterName,
-        '--kubeconfig',
-        stack.kubeconfig,
-        '--webhook-port',
-        String(stack.webhookPort),
-        '--webhook-host',
-        '127.0.0.1',
+        ...stackServeArgs(stack),
         '--otlp-endpoint',
         stack.otlpGrpcEndpoint,
         '--jaeger-query',

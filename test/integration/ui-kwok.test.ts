@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -94,25 +94,7 @@ describe('the UI tells the story of a fresh KWOK run recorded by kubetrail serve
     if (!chromiumPath) throw new Error('no Chromium (apt-get install -y chromium, or CHROMIUM_PATH)');
     const [queryPort] = await freePorts(1);
     serve = await startKubetrail(
-      [
-        'serve',
-        '--cluster',
-        stack.clusterName,
-        '--kubeconfig',
-        stack.kubeconfig,
-        '--webhook-port',
-        String(stack.webhookPort),
-        '--webhook-host',
-        '127.0.0.1',
-        '--store',
-        join(dir, 'kt.sqlite'),
-        '--query-port',
-        String(queryPort),
-        '--query-host',
-        '127.0.0.1',
-        '--log-level',
-        'info',
-      ],
+      [...stackServeArgs(stack), '--store', join(dir, 'kt.sqlite'), '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
       { ready: /informers started/ },
     );
     base = `http://127.0.0.1:${queryPort}`;

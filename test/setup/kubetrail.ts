@@ -1,5 +1,6 @@
 // Runs the kubetrail CLI (src/cli.ts) as a child process for integration tests, the way an operator
 // starts it: wait for a log line that says it is ready, then stop it with a signal and see its exit code.
+import type { StackInfo } from './types.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -45,4 +46,19 @@ export function startKubetrail(args: string[], opts: StartOptions): Promise<Runn
     child.stderr!.on('data', onData);
     void exited.then((code) => reject(new Error(`kubetrail ${args[0]} exited ${code} before ready:\n${out.slice(-3000)}`)));
   });
+}
+
+/** `serve` recording the test stack's KWOK cluster: its name, its kubeconfig, the loopback webhook port its API server posts audit events to. */
+export function stackServeArgs(stack: StackInfo): string[] {
+  return [
+    'serve',
+    '--cluster',
+    stack.clusterName,
+    '--kubeconfig',
+    stack.kubeconfig,
+    '--webhook-port',
+    String(stack.webhookPort),
+    '--webhook-host',
+    '127.0.0.1',
+  ];
 }

@@ -21,3 +21,17 @@ export function storedEvents(path: string, cluster: string): StoredEvent[] {
     db.close();
   }
 }
+
+/** Names of the objects of one resource in one namespace that have an event span in the store. */
+export function tracedNames(path: string, resource: string, namespace: string): Set<string> {
+  if (!existsSync(path)) return new Set();
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db.prepare("SELECT DISTINCT obj_name FROM spans WHERE kind = 'event' AND resource = ? AND namespace = ?").all(resource, namespace) as {
+      obj_name: string;
+    }[];
+    return new Set(rows.map((r) => r.obj_name));
+  } finally {
+    db.close();
+  }
+}
