@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createQueryServer } from '../frontend-plugin/server.ts';
 import { SqliteBackend } from '../frontend-plugin/backend/sqlite.ts';
+import { SqliteStore } from '../src/sinks/sqlite-store.ts';
 import { freePort, peakRssMb, percentile, REPO_ROOT, round, startDaemon, stopChild, waitFor } from './lib.ts';
 
 export interface OverviewBenchResult {
@@ -92,10 +93,9 @@ async function measure(store: string, runs: number, findings: boolean): Promise<
     const act = await timed('/api/ui/activity?buckets=48');
     const a = act.data as { rows: unknown[]; totals: { writes: number; objects: number; failures: number; expected: number } };
     const sorted = [...times].sort((x, y) => x - y);
-    const { DatabaseSync } = await import('node:sqlite');
-    const db = new DatabaseSync(store, { readOnly: true });
-    const schema = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
-    db.close();
+    const opened = new SqliteStore(store, { readOnly: true });
+    const schema = opened.schemaVersion;
+    await opened.close();
     return {
       store: store.replace(`${REPO_ROOT}/`, ''),
       storeBytes: statSync(store).size,

@@ -103,14 +103,21 @@ export class SqliteSpanInserter {
       this.db.exec("INSERT OR IGNORE INTO clusters (cluster) VALUES (' kubetrail probe'); DELETE FROM clusters WHERE cluster = ' kubetrail probe'");
       this.db.exec('COMMIT');
     } catch (err) {
-      if (this.db.isTransaction) {
-        try {
-          this.db.exec('ROLLBACK');
-        } catch {
-          /* keep the original error */
-        }
-      }
+      this.rollback();
       throw sqliteError(err);
+    }
+  }
+
+  /**
+   * Rolls back the open transaction, if any. A failed COMMIT (e.g. SQLITE_FULL) may have rolled back
+   * already: ROLLBACK then fails with "no transaction is active" and must not replace the real cause.
+   */
+  private rollback(): void {
+    if (!this.db.isTransaction) return;
+    try {
+      this.db.exec('ROLLBACK');
+    } catch {
+      /* the original error is what the user needs */
     }
   }
 
@@ -182,15 +189,7 @@ export class SqliteSpanInserter {
       for (const { minute, o } of active.values()) this.insertActive.run(minute, o.cluster, o.group, o.resource, o.namespace, o.name);
       this.db.exec('COMMIT');
     } catch (err) {
-      // a failed COMMIT (e.g. SQLITE_FULL) may have rolled back already: ROLLBACK then fails with
-      // "no transaction is active" and must not replace the real cause
-      if (this.db.isTransaction) {
-        try {
-          this.db.exec('ROLLBACK');
-        } catch {
-          /* the original error is what the user needs */
-        }
-      }
+      this.rollback();
       this.knownClusters.clear();
       this.knownNamespaces.clear();
       throw sqliteError(err);
