@@ -95,6 +95,13 @@ export class SqliteBackend implements TraceBackend {
     return this.store.schemaVersion >= 3;
   }
 
+  #perObjectIndex: boolean | undefined;
+  /** Whether active_objects has its per-object index (a format-3 file from before it was added has not; a writer adds it on open). */
+  private get perObjectIndex(): boolean {
+    this.#perObjectIndex ??= Boolean(this.store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'active_by_object'").get());
+    return this.#perObjectIndex;
+  }
+
   async summary(cluster?: string): Promise<DataSummary> {
     const c = cluster !== undefined && cluster !== '' ? cluster : undefined;
     const where = c !== undefined ? 'WHERE cluster = ?' : '';
@@ -160,7 +167,7 @@ export class SqliteBackend implements TraceBackend {
     };
     const stored = span.lo == null || span.hi == null ? 0 : Number(span.hi) - Number(span.lo) + 1;
     const covered = span.lo == null || span.hi == null ? 0 : Math.min(toMin, Number(span.hi)) - Math.max(fromMin, Number(span.lo)) + 1;
-    const by = covered * 4 > stored ? 'INDEXED BY active_by_object' : '';
+    const by = covered * 4 > stored && this.perObjectIndex ? 'INDEXED BY active_by_object' : '';
     const objects = (
       db
         .prepare(

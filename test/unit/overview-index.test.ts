@@ -124,4 +124,20 @@ describe('the overview index of the embedded store', () => {
     expect(await b.summary()).toEqual(await backend.summary());
     await migrated.close();
   });
+
+  it('reads a format-3 file that lacks the per-object index of active_objects (written before it was added), read-only', async () => {
+    const expected = await backend.activityCounts(range);
+    const early = join(dir, 'early-v3.sqlite');
+    await store.flush();
+    store.db.exec(`VACUUM INTO '${early}'`);
+    const db = new DatabaseSync(early);
+    db.exec('DROP INDEX active_by_object');
+    db.close();
+    const ro = new SqliteBackend(early);
+    try {
+      expect(await ro.activityCounts(range)).toEqual(expected);
+    } finally {
+      await ro.close();
+    }
+  });
 });
