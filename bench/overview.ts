@@ -66,8 +66,9 @@ async function measure(store: string, runs: number, findings: boolean): Promise<
       await page.route('**/api/diagnose**', (route) => route.abort());
       const t0 = performance.now();
       await page.goto(`${base}/overview`);
-      await page.waitForSelector('.overview .heatmap, .overview .state-empty', { timeout: 600_000 });
+      const shown = await page.waitForSelector('.overview .heatmap, .overview .state-empty, .overview-slot .state-error', { timeout: 600_000 });
       times.push((performance.now() - t0) / 1000);
+      if (await shown.evaluate((e) => e.classList.contains('state-error'))) throw new Error(`the overview failed: ${await shown.innerText()}`);
       await page.close();
     }
     if (findings) {
