@@ -6,38 +6,59 @@
 //   sink afterwards; lost: acked but not found; duplicates: extra copies of an event's span.
 // Scenarios (each with a fresh kubetrail process; the real Jaeger v2 of deploy/stack, loopback only):
 //   outage   --otlp-endpoint through a TCP proxy that is cut (connections refused and reset) for
-//            --outage-sec in the middle of the load; /readyz is sampled while it is cut
+//            --outage-sec in the middle of the load; /readyz is sampled (every 250 ms) while it is cut
 //   kill     --store FILE; kill -9 in the middle of the load, restarted on the same port and file
 //   diskfull --store on a small tmpfs (needs root to mount) filled in the middle of the load, freed
-//            after --outage-sec; /readyz is sampled while it is full
+//            after --outage-sec; /readyz is sampled (every 250 ms) while it is full
 //   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull] [--json]
+//   (--help lists the options)
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT, freePort, startDaemon, startJaeger, stopChild, waitFor } from './lib.ts';
 import { eventSpanId, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey, type ObjectRef } from '../src/core/model.ts';
+import { parsePositiveInt } from '../src/commands/options.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '4000' },
-    batch: { type: 'string', default: '400' },
-    'outage-sec': { type: 'string', default: '10' },
-    'give-up-sec': { type: 'string', default: '180' },
-    only: { type: 'string', default: 'outage,kill,diskfull' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const EVENTS = Number(args.events);
-const BATCH = Number(args.batch);
-const OUTAGE_MS = Number(args['outage-sec']) * 1000;
+const SCENARIOS = ['outage', 'kill', 'diskfull'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function parseScenarios(value: string): Scenario[] {
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const unknown = names.find((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown !== undefined || names.length === 0) {
+    throw new InvalidArgumentError(`unknown scenario '${unknown ?? ''}' (${SCENARIOS.join(', ')})`);
+  }
+  return names as Scenario[];
+}
+
+// parsed before anything is created: --help and a bad value exit here
+const args = new Command('node bench/faults.ts')
+  .description(
+    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9 and a full disk (docs/operations.md).',
+  )
+  .option('--events <n>', 'events sent per scenario', parsePositiveInt, 4000)
+  .option('--batch <n>', 'events per EventList', parsePositiveInt, 400)
+  .option('--outage-sec <s>', 'how long the collector is cut / the disk is full', parsePositiveInt, 10)
+  .option('--give-up-sec <s>', 'a batch not answered 200 within this long is abandoned (as the API server drops it)', parsePositiveInt, 180)
+  .addOption(new Option('--only <list>', 'scenarios to run, comma-separated').argParser(parseScenarios).default([...SCENARIOS], SCENARIOS.join(',')))
+  .option('--json', 'print the results as JSON', false)
+  .showHelpAfterError('(node bench/faults.ts --help lists the options)')
+  .parse()
+  .opts<{ events: number; batch: number; outageSec: number; giveUpSec: number; only: Scenario[]; json: boolean }>();
+const EVENTS = args.events;
+const BATCH = args.batch;
+const OUTAGE_MS = args.outageSec * 1000;
 /** A batch not answered 200 within this long is abandoned (as the API server drops it after its retries). */
-const GIVE_UP_MS = Number(args['give-up-sec']) * 1000;
+const GIVE_UP_MS = args.giveUpSec * 1000;
 const CLUSTER = 'faults';
 const WINDOW_SEC = 1800;
 const workdir = mkdtempSync(join(tmpdir(), 'kt-faults-'));
@@ -202,6 +223,26 @@ async function readyz(port: number): Promise<string> {
   }
 }
 
+/**
+ * /readyz every 250 ms for `ms` (while a fault lasts): the answers counted, how often the answer
+ * changed (a sink that is ready between refused batches flips), and the first not-ready answer.
+ */
+async function sampleReadyz(port: number, ms: number): Promise<string> {
+  const counts = new Map<string, number>();
+  let last = '';
+  let changes = 0;
+  let notReady = '';
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(250)) {
+    const answer = await readyz(port);
+    const code = answer.slice(0, 3);
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+    if (last !== '' && code !== last) changes++;
+    last = code;
+    if (notReady === '' && code !== '200') notReady = answer;
+  }
+  return `${[...counts].map(([c, n]) => `${c} ×${n}`).join(' ')}, ${changes} change${changes === 1 ? '' : 's'}; ${notReady}`;
+}
+
 /** A TCP proxy that can be cut: while cut, new connections are refused and open ones reset. */
 class CuttableProxy {
   private server: Server | undefined;
@@ -300,9 +341,7 @@ async function outage(): Promise<Result> {
       faulted = true;
       say(`cutting the collector for ${OUTAGE_MS / 1000}s`);
       await proxy.cut();
-      await sleep(OUTAGE_MS / 2);
-      r.readyzDuringFault = await readyz(port);
-      await sleep(OUTAGE_MS / 2);
+      r.readyzDuringFault = await sampleReadyz(port, OUTAGE_MS);
       await proxy.up();
       say('collector back');
     });
@@ -380,9 +419,7 @@ async function diskFull(): Promise<Result> {
       } finally {
         closeSync(fd);
       }
-      await sleep(OUTAGE_MS / 2);
-      r.readyzDuringFault = await readyz(port);
-      await sleep(OUTAGE_MS / 2);
+      r.readyzDuringFault = await sampleReadyz(port, OUTAGE_MS);
       rmSync(filler);
       say('space freed');
     });
@@ -397,14 +434,12 @@ async function diskFull(): Promise<Result> {
   return r;
 }
 
-const scenarios: Record<string, () => Promise<Result>> = { outage, kill, diskfull: diskFull };
+const scenarios: Record<Scenario, () => Promise<Result>> = { outage, kill, diskfull: diskFull };
 const results: Result[] = [];
 try {
-  for (const name of args.only!.split(',')) {
-    const fn = scenarios[name.trim()];
-    if (!fn) throw new Error(`--only: unknown scenario ${name} (outage, kill, diskfull)`);
+  for (const name of args.only) {
     say(`scenario ${name}: ${EVENTS} events in batches of ${BATCH}`);
-    results.push(await fn());
+    results.push(await scenarios[name]());
   }
 } finally {
   cleanup();

@@ -25,3 +25,16 @@ export function redirectOutput(o: CliOutput): () => void {
     current = before;
   };
 }
+
+/**
+ * A command that ran but could not do all it was asked ends with this: program.ts run() prints the
+ * message like any error and exits with `exitCode` (e.g. replay: 2 = some input was rejected).
+ */
+export class ExitError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = 'ExitError';
+    this.exitCode = exitCode;
+  }
+}

@@ -6,7 +6,7 @@ import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { log } from '../core/log.ts';
-import { output } from './io.ts';
+import { ExitError, output } from './io.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubetrail')
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     log.debug({ err }, 'command failed');
     output.err(`kubetrail: ${(err as Error).message}\n`);
-    return 1;
+    return err instanceof ExitError ? err.exitCode : 1;
   }
 }
 

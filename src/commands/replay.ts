@@ -9,7 +9,7 @@ import type { SpanSink } from '../core/sink.ts';
 import { replay, escapeControl, formatSummary, type ReplaySummary } from '../sources/replay.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { log } from '../core/log.ts';
-import { output } from './io.ts';
+import { ExitError, output } from './io.ts';
 import {
   addConfigFileOption,
   addLogOptions,
@@ -76,10 +76,35 @@ export function replayCommand(): Command {
     await chosen.sink.close();
     // JSON: `rejected` is the webhook's word for what `errors` (kept for compatibility) counts.
     output.out(o.json ? `${JSON.stringify({ ...summary, rejected: summary.errors })}\n` : `${formatSummary(summary)}\nwritten to ${chosen.describe}\n`);
-    if (summary.unreadable.length > 0) {
-      throw new Error(`not all input could be read (what could be read was replayed):\n${summary.unreadable.map((u) => `  ${escapeControl(u)}`).join('\n')}`);
-    }
+    const incomplete = replayShortfall(summary);
+    if (incomplete) throw incomplete;
   });
+}
+
+/**
+ * Exit codes of replay (docs/usage.md): 0 when every item read was traced or skipped; 1 when
+ * nothing could be replayed (every item read was rejected; also a sink failure, bad flags, no
+ * input that opens); 2 when the replay went to the end but not all input was used: items
+ * rejected, or an input that could not be read to its end.
+ */
+export function replayShortfall(s: ReplayFilesSummary): ExitError | undefined {
+  const lines: string[] = [];
+  if (s.errors > 0 && s.errors === s.eventsRead) {
+    return new ExitError(
+      `nothing replayed: all ${s.errors} item${s.errors === 1 ? '' : 's'} read ${s.errors === 1 ? 'was' : 'were'} rejected (first: ${escapeControl(s.errorSamples[0] ?? '')}); is this an audit log or an Event dump?`,
+      1,
+    );
+  }
+  if (s.unreadable.length > 0) {
+    lines.push(`not all input could be read (what could be read was replayed):\n${s.unreadable.map((u) => `  ${escapeControl(u)}`).join('\n')}`);
+  }
+  // an input that stops early is counted among the rejected items too (its last line read)
+  const bad = s.errors - s.unreadable.length;
+  if (bad > 0)
+    lines.push(
+      `${bad} of ${s.eventsRead} items read ${bad === 1 ? 'was' : 'were'} rejected as bad input (listed under "rejected" in the summary); the rest was replayed`,
+    );
+  return lines.length > 0 ? new ExitError(lines.join('\n'), 2) : undefined;
 }
 
 /** Why a replay input cannot be opened (missing, a directory, not readable), or undefined. */

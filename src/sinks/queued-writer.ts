@@ -10,7 +10,8 @@
 //   a size rejection splits the batch and resends the halves, a permanent failure fails its spans
 //   at once (logged, counted, the write rejects; a batch merged from several writes is first split
 //   so that only the writes holding refused spans fail);
-// - health: unhealthy from a failed export until the next successful one (readiness reads it);
+// - health: unhealthy from a failed export until the next successful one, or until a probe of the
+//   transport with the size of the failed batch succeeds (readiness reads it);
 // - metrics and flush/close.
 // write() resolves once every batch holding its spans is durable.
 import { Buffer } from 'node:buffer';
@@ -120,6 +121,8 @@ export class QueuedWriter implements SpanSink {
   private closed = false;
   private flushing = 0;
   private failure: string | undefined;
+  /** Estimated bytes of the last batch that failed: what a probe must be able to write. */
+  private failedBytes = 0;
   private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(transport: Transport, opts: QueuedWriterOptions) {
@@ -322,7 +325,10 @@ export class QueuedWriter implements SpanSink {
         const why = kind === 'too-large' ? 'one span is larger than the receiver accepts' : 'not retryable';
         return this.fail(batch, spans.length, new Error(`${this.transport.label} failed (${why}): ${err.message}`), attempt);
       }
-      this.failed(`${this.transport.label} failed: ${err.message}`);
+      this.failed(
+        `${this.transport.label} failed: ${err.message}`,
+        batch.reduce((n, c) => n + c.bytes, 0),
+      );
       if (attempt >= maxAttempts) {
         return this.fail(
           batch,
@@ -337,14 +343,19 @@ export class QueuedWriter implements SpanSink {
     }
   }
 
-  /** Unhealthy until an export or a probe succeeds. */
-  private failed(why: string): void {
+  /**
+   * Unhealthy until an export succeeds, or a probe as large as the batch that failed (`bytes`): a
+   * smaller write may still fit where the real ones do not (a full disk with room left in SQLite's
+   * write-ahead log), and readiness must not turn on for it.
+   */
+  private failed(why: string, bytes: number): void {
     if (this.failure === undefined) log.error({ sink: this.name, err: why }, 'sink unhealthy: readiness is off until a write succeeds');
     this.failure = why;
+    this.failedBytes = bytes;
     if (this.probeTimer || !this.transport.probe || this.closed) return;
     this.probeTimer = setInterval(() => {
       if (this.inFlight > 0 || this.queue.length > 0) return; // exports are the probe
-      this.transport.probe!().then(
+      this.transport.probe!(this.failedBytes).then(
         () => this.recovered(),
         (e: Error) => {
           if (this.failure !== undefined) this.failure = `${this.transport.label} failed: ${e.message}`;

@@ -105,6 +105,9 @@ CREATE TABLE IF NOT EXISTS active_objects (
 ) WITHOUT ROWID;
 -- the same per object: counting the distinct objects of a long range without sorting them
 CREATE INDEX IF NOT EXISTS active_by_object ON active_objects (cluster, grp, resource, namespace, obj_name, minute);
+-- the writer's space probe (sqlite-writer.ts probe()): empty except for a moment while the store
+-- waits for free space; not part of the format (readers ignore it)
+CREATE TABLE IF NOT EXISTS space_probe (filler BLOB NOT NULL);
 -- failed requests (src/core/failed.ts), classified expected/real when read (frontend-plugin/failures.ts)
 CREATE TABLE IF NOT EXISTS failed_events (
   start_us INTEGER NOT NULL,
@@ -148,7 +151,7 @@ function storedVersion(db: DatabaseSync): number {
 /** Store transport: one batch = one call to the writer thread (or this thread for ':memory:'). */
 class SqliteTransport implements Transport {
   readonly label: string;
-  private readonly rpc: WorkerRpc<SpanRecord[] | 'probe', true> | undefined;
+  private readonly rpc: WorkerRpc<SpanRecord[] | { probe: number }, true> | undefined;
   private readonly inline: SqliteSpanInserter | undefined;
 
   constructor(path: string, db: DatabaseSync) {
@@ -162,14 +165,14 @@ class SqliteTransport implements Transport {
     return this.run(batch);
   }
 
-  async probe(): Promise<void> {
-    return this.run('probe');
+  async probe(bytes: number): Promise<void> {
+    return this.run({ probe: bytes });
   }
 
-  private async run(what: SpanRecord[] | 'probe'): Promise<void> {
+  private async run(what: SpanRecord[] | { probe: number }): Promise<void> {
     try {
       if (this.inline) {
-        if (what === 'probe') this.inline.probe();
+        if (!Array.isArray(what)) this.inline.probe(what.probe);
         else this.inline.insert([what]);
       } else await this.rpc!.call(what);
     } catch (err) {

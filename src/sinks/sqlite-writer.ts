@@ -23,6 +23,10 @@ export function configureWriter(db: DatabaseSync): void {
     PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;`);
 }
 
+/** Bounds of the space probe's blob (SqliteSpanInserter.probe): one page at least, at most 2 export batches. */
+const PROBE_MIN_BYTES = 4096;
+const PROBE_MAX_BYTES = 64 * 1024 ** 2;
+
 /** Primary SQLite result codes worth naming (https://sqlite.org/rescode.html). */
 const SQLITE_CODES: Record<number, string> = {
   1: 'SQLITE_ERROR',
@@ -71,6 +75,7 @@ export class SqliteSpanInserter {
   private readonly addActivity: StatementSync;
   private readonly insertActive: StatementSync;
   private readonly insertFailed: StatementSync;
+  private readonly insertProbe: StatementSync;
   /** Clusters and (cluster, namespace) pairs already recorded by this connection (skips a statement per object span). */
   private readonly knownClusters = new Set<string>();
   private readonly knownNamespaces = new Set<string>();
@@ -94,13 +99,28 @@ export class SqliteSpanInserter {
     );
     this.insertActive = db.prepare('INSERT OR IGNORE INTO active_objects (minute, cluster, grp, resource, namespace, obj_name) VALUES (?, ?, ?, ?, ?, ?)');
     this.insertFailed = db.prepare('INSERT OR IGNORE INTO failed_events (start_us, cluster, trace_id, span_id) VALUES (?, ?, ?, ?)');
+    this.insertProbe = db.prepare('INSERT INTO space_probe (filler) VALUES (zeroblob(?))');
   }
 
-  /** A commit that needs free space as a real write does (a row added and removed); throws like insert(). */
-  probe(): void {
+  /**
+   * A commit that needs the free space a real write of `bytes` (estimated span bytes) needs: a blob
+   * of twice that size committed into space_probe, then removed in a second commit. (A batch takes
+   * more pages than its estimate: rows, index entries, page slack; 400 pod-create spans took 1.8x
+   * with small objects, 1.05x with 20 KB ones.) A tiny commit is no proof: on a full disk it may still fit in the space the
+   * write-ahead log already holds, while every real batch fails. Throws like insert().
+   */
+  probe(bytes: number): void {
+    const size = Math.min(PROBE_MAX_BYTES, Math.max(PROBE_MIN_BYTES, Math.ceil(2 * bytes)));
+    this.probeCommit(() => this.insertProbe.run(size));
+    this.probeCommit();
+  }
+
+  /** One commit of the probe: space_probe emptied (also of what an earlier probe left), then `then`. */
+  private probeCommit(then?: () => void): void {
     this.db.exec('BEGIN');
     try {
-      this.db.exec("INSERT OR IGNORE INTO clusters (cluster) VALUES (' kubetrail probe'); DELETE FROM clusters WHERE cluster = ' kubetrail probe'");
+      this.db.exec('DELETE FROM space_probe');
+      then?.();
       this.db.exec('COMMIT');
     } catch (err) {
       this.rollback();
@@ -254,11 +274,11 @@ function runWorker(data: WriterData): void {
       setImmediate(drain);
     }
   };
-  serveRpc<SpanRecord[] | 'probe', true>(
+  serveRpc<SpanRecord[] | { probe: number }, true>(
     (spans) => {
       if (openError) throw openError;
-      if (spans === 'probe') {
-        writer!.probe();
+      if (!Array.isArray(spans)) {
+        writer!.probe(spans.probe);
         return true;
       }
       return new Promise<true>((resolve, reject) => {

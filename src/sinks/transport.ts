@@ -29,10 +29,12 @@ export interface Transport {
   /** Sends one batch. Resolves once it is durable; rejects with an ExportError (anything else counts as transient). */
   export(batch: SpanRecord[]): Promise<void>;
   /**
-   * A cheap write that succeeds only if a real export would (e.g. a small commit, an empty request);
-   * the writer calls it while unhealthy and idle, so health recovers without traffic.
+   * A cheap write that succeeds only if a real export would (e.g. a commit of as many bytes, an
+   * empty request); the writer calls it while unhealthy and idle, so health recovers without
+   * traffic. `bytes`: the estimated size of the last batch that failed (a probe that needs space,
+   * as the store's does, needs as much as that batch).
    */
-  probe?(): Promise<void>;
+  probe?(bytes: number): Promise<void>;
   /** Releases the connection/thread; called once, after the writer flushed. */
   shutdown(): Promise<void>;
 }

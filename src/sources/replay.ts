@@ -7,6 +7,7 @@ import type { SpanRecord } from '../core/model.ts';
 import { objectKey } from '../core/model.ts';
 import { SinkFullError, untilWritable, type SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
+import { isRecord } from '../core/audit-event.ts';
 import type { LogItem } from './audit-log.ts';
 
 /** One parsed line/document of a log (src/sources/audit-log.ts LogItem). */
@@ -56,6 +57,18 @@ export interface ReplaySummary {
 }
 
 const MAX_ERROR_SAMPLES = 10;
+
+/**
+ * Why an item is rejected that is neither an audit event nor a Kubernetes Event: bad input, as the
+ * webhook rejects it (a skip is only for what is deliberately not traced: reads, excluded resources).
+ */
+function notAnEvent(v: unknown): string {
+  const field = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x.slice(0, 64)) : x === undefined ? 'none' : `a ${typeof x}`);
+  const what = isRecord(v)
+    ? `kind ${field(v.kind)}, apiVersion ${field(v.apiVersion)}`
+    : `a JSON ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`;
+  return `not an audit event or Kubernetes Event (${what})`;
+}
 
 export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
   const t0 = performance.now();
@@ -129,7 +142,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
               ? tx.auditEvent(item.event, opts.cluster)
               : kind === 'kube-event'
                 ? tx.kubeEvent(item.event, opts.cluster)
-                : { spans: [], skipped: 'not an audit event or Kubernetes Event' };
+                : { spans: [], error: notAnEvent(item.event) };
         } catch (err) {
           r = { spans: [], error: `pipeline error: ${(err as Error).message}` };
         }
@@ -190,6 +203,9 @@ export function formatSummary(s: ReplaySummary): string {
       .map(([reason, n]) => `  ${escapeControl(reason)}: ${n}`),
     `rejected:      ${s.errors}`,
     ...s.errorSamples.map((e) => `  ${escapeControl(e)}`),
+    ...(s.errors > s.errorSamples.length
+      ? [`  … and ${s.errors - s.errorSamples.length} more not listed (the first ${s.errorSamples.length} are; --log-level debug logs each)`]
+      : []),
     `objects:       ${s.objects}`,
     `spans written: ${s.spansWritten}`,
     `elapsed:       ${s.elapsedSec.toFixed(2)}s (${Math.round(s.eventsPerSec)} events/s)`,

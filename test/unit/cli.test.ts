@@ -71,7 +71,7 @@ describe('kubetrail CLI', async () => {
   it('replay prints a summary with counts per outcome', async () => {
     const store = join(dir, 'summary.sqlite');
     const r = await run('replay', '--json', '--cluster', 'kwok', '--store', store, log);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(2); // the broken line: see the exit-code test below
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ eventsRead: 5, traced: 3, errors: 1, objects: 2 });
     expect(Object.values(s.skipped as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(1); // the lease
@@ -84,17 +84,17 @@ describe('kubetrail CLI', async () => {
 
   it("replay reads '-' as standard input, like a piped `zcat audit.log.gz`", async () => {
     const r = spawnCli(['replay', '--json', '--cluster', 'kwok', '--store', join(dir, 'stdin.sqlite'), '-'], { input: readFileSync(log, 'utf8') });
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(2); // the broken line
     expect(JSON.parse(r.stdout)).toMatchObject({ eventsRead: 5, traced: 3, errors: 1, objects: 2 });
   });
 
   it('replaying the same log twice stores every span once', async () => {
     const path = join(dir, 'twice.sqlite');
-    expect((await run('replay', '--cluster', 'kwok', '--store', path, log)).status).toBe(0);
+    expect((await run('replay', '--cluster', 'kwok', '--store', path, log)).status).toBe(2);
     const first = new SqliteStore(path);
     const n = first.count();
     await first.close();
-    expect((await run('replay', '--cluster', 'kwok', '--store', path, log)).status).toBe(0);
+    expect((await run('replay', '--cluster', 'kwok', '--store', path, log)).status).toBe(2);
     const again = new SqliteStore(path);
     expect(again.count()).toBe(n);
     expect(await new SqliteBackend(again).findObjects({ cluster: 'kwok', name: 'web', ...ALL_TIME, limit: 5 })).toHaveLength(1);
@@ -170,12 +170,44 @@ describe('kubetrail CLI', async () => {
     const evil = '\u001b]0;owned\u0007\u001b[2J\u202e{"kind":"Event"';
     writeFileSync(file, `${evil}\n${JSON.stringify(deploymentEvents('ctl')[0])}\n`);
     const r = await run('replay', '--cluster', 'kwok', '--store', join(dir, 'ctl.sqlite'), file);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.status, r.stderr).toBe(2);
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
     expect(r.stdout).toContain('\\x1b');
     expect(r.stdout).toMatch(/rejected: +1\n +.*ctl\.log:1: invalid JSON/);
     const json = JSON.parse((await run('replay', '--json', '--cluster', 'kwok', '--store', join(dir, 'ctl2.sqlite'), file)).stdout);
     expect(json).toMatchObject({ traced: 1, rejected: 1, errors: 1 });
+  });
+
+  it('replay exits 0 when all input was used, 2 when some was rejected, 1 when nothing read could be used', async () => {
+    const clean = join(dir, 'clean.log');
+    writeFileSync(
+      clean,
+      `${deploymentEvents('clean')
+        .map((e) => JSON.stringify(e))
+        .join('\n')}\n`,
+    );
+    const ok = spawnCli(['replay', '--cluster', 'kwok', '--store', join(dir, 'exit0.sqlite'), clean]);
+    expect(ok.status, ok.stderr).toBe(0);
+
+    const some = spawnCli(['replay', '--cluster', 'kwok', '--store', join(dir, 'exit2.sqlite'), log]);
+    expect(some.status, some.stderr).toBe(2);
+    expect(some.stdout).toMatch(/traced: +3/); // the rest was replayed and summarised
+    expect(some.stderr).toMatch(/1 of 5 items read was rejected as bad input/);
+
+    const garbage = join(dir, 'garbage.log');
+    writeFileSync(garbage, Array.from({ length: 40 }, (_, i) => `not json ${i}`).join('\n'));
+    const none = spawnCli(['replay', '--cluster', 'kwok', '--store', join(dir, 'exit1.sqlite'), garbage]);
+    expect(none.status, none.stderr).toBe(1);
+    expect(none.stdout).toMatch(/rejected: +40/);
+    expect(none.stderr).toMatch(/nothing replayed: all 40 items read were rejected \(first: .*garbage\.log:1: invalid JSON/);
+  });
+
+  it('the replay summary says how many rejected items it does not list', async () => {
+    const file = join(dir, 'many-bad.log');
+    writeFileSync(file, [...Array.from({ length: 25 }, (_, i) => `{"broken": ${i}`), JSON.stringify(deploymentEvents('many')[0])].join('\n'));
+    const r = await run('replay', '--cluster', 'kwok', '--store', join(dir, 'many.sqlite'), file);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/rejected: +25\n( {2}\S*many-bad\.log:\d+: invalid JSON.*\n){10} {2}… and 15 more not listed/);
   });
 
   it('an unknown command exits non-zero and names the closest command, even with --help', async () => {

@@ -12,7 +12,12 @@ import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { SinkFullError, type SpanSink } from '../../src/core/sink.ts';
 import { replay, formatSummary } from '../../src/sources/replay.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
-import { BASE_MS, auditEvent, deploymentEvents } from './webhook.fixtures.ts';
+import { buildWebhookServer } from '../../src/sources/webhook.ts';
+import { auditEventsRejected } from '../../src/core/metrics.ts';
+import { BASE_MS, auditEvent, deploymentEvents, eventList } from './webhook.fixtures.ts';
+
+/** kubetrail_audit_events_rejected_total{reason="malformed"}: the webhook's count of bad items. */
+const malformedCount = async () => (await auditEventsRejected.get()).values.find((v) => v.labels.reason === 'malformed')?.value ?? 0;
 
 const ALL = { startUs: 0, endUs: Number.MAX_SAFE_INTEGER, limit: 100 };
 const jsonl = (items: unknown[]) => `${items.map((e) => JSON.stringify(e)).join('\n')}\n`;
@@ -111,6 +116,26 @@ describe('replay', () => {
     await replay({ items: items(), classify, pipeline: new Pipeline(), sink: slow, cluster: 'kwok', batchSize: 1 });
     const traced = written.find((x) => x.kind === 'event' && x.name === 'update')!;
     expect(traced.attributes.diff).toBe('spec.replicas 2 -> 4');
+  });
+
+  it('rejects an item that is neither an audit event nor a Kubernetes Event, as the webhook does', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stray', namespace: 'default' } };
+    const [create] = deploymentEvents('mixed');
+    const file = join(dir, 'mixed.log');
+    writeFileSync(file, jsonl([create, pod]));
+    const store = new SqliteStore(':memory:');
+    const s = await replay({ items: readAuditLogs([file]), classify: classifyItem, pipeline: new Pipeline(), sink: store, cluster: 'kwok' });
+    expect(s).toMatchObject({ eventsRead: 2, traced: 1, errors: 1, skipped: {} });
+    expect(s.errorSamples).toEqual([`${file}:2: not an audit event or Kubernetes Event (kind "Pod", apiVersion "v1")`]);
+    expect(formatSummary(s)).toMatch(/skipped: +0\n.*rejected: +1\n/s);
+
+    const rejectedBefore = await malformedCount();
+    const server = buildWebhookServer({ pipeline: new Pipeline(), sink: store });
+    const res = await server.app.inject({ method: 'POST', url: '/audit/kwok', payload: eventList([create, pod]) });
+    expect(res.json()).toMatchObject({ received: 2, traced: 1, skipped: 0, rejected: 1 });
+    expect((await malformedCount()) - rejectedBefore).toBe(1);
+    await server.app.close();
+    await store.close();
   });
 
   it('fails loudly when the sink cannot store spans', async () => {
