@@ -5,7 +5,8 @@
 # system:kube-scheduler (kwokctl alone gives all of them its one admin certificate, kwok-admin).
 # For KWOK users; copy this directory (the script, audit-policy.yaml, scheduler.kubeconfig).
 #   deploy/kwok/kwokctl-kubetrail.sh [--name kwok] [--runtime binary|docker] [--webhook-url URL]
-#                                    [--token-file FILE --ca-file FILE] [--dir DIR] [-- more kwokctl create cluster flags]
+#                                    [--token-file FILE --ca-file FILE] [--dir DIR] [--bind-address ADDR]
+#                                    [-- more kwokctl create cluster flags]
 #   --name         kwokctl cluster name, also kubetrail's --cluster (default kwok)
 #   --runtime      binary (processes on this host) or docker (containers); default binary
 #   --webhook-url  where kubetrail's webhook listens; default http://127.0.0.1:8080/audit/<name>
@@ -17,6 +18,8 @@
 #                  to TLS connections, over http:// it sends no token at all
 #   --ca-file      CA of kubetrail's --tls-cert (certificate-authority of the audit kubeconfig)
 #   --dir          where the recipe's files are written (default ~/.kwok/kubetrail/<name>)
+#   --bind-address where the components listen with the binary runtime: 127.0.0.1 (default, this
+#                  host only) or 0.0.0.0 (all interfaces, kwokctl's own default)
 # ~/.kube/config is left alone (the cluster's kubeconfig is <workdir>/clusters/<name>/kubeconfig.yaml)
 # unless a --kubeconfig FILE after -- asks kwokctl to add a context there. The cluster starts with
 # no nodes: the script prints the `kwokctl scale node` command that adds fake ones.
@@ -26,7 +29,7 @@
 # what the script prints.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-name=kwok runtime=binary url= token_file= ca_file= dir=
+name=kwok runtime=binary url= token_file= ca_file= dir= bind=127.0.0.1
 while [ $# -gt 0 ]; do
   case $1 in
     --name) name=$2; shift 2 ;;
@@ -35,8 +38,9 @@ while [ $# -gt 0 ]; do
     --token-file) token_file=$2; shift 2 ;;
     --ca-file) ca_file=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
+    --bind-address) bind=$2; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "kwokctl-kubetrail: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -125,7 +129,7 @@ options:
   runtime: $runtime
   kubeAuditPolicy: $dir/audit-policy.yaml
 YAML
-  [ "$runtime" != binary ] || printf '  kubeApiserverPort: %s\n' "$port"
+  [ "$runtime" != binary ] || printf '  bindAddress: %s\n  kubeApiserverPort: %s\n' "$bind" "$port"
   cat <<YAML
 componentsPatches:
 - name: kube-apiserver

@@ -165,6 +165,7 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
         '--audit-webhook-batch-max-size=400',
         '--audit-webhook-initial-backoff=1s',
         '--audit-webhook-batch-throttle-enable=false',
+        '--bind-address=127.0.0.1', // this host only, unlike kwokctl's default 0.0.0.0
       ]),
     );
     expect(args.find((a) => a.startsWith('--audit-policy-file='))).toBeDefined();
