@@ -86,8 +86,9 @@ function toOtlpSpan(s: JaegerSpan): OtlpSpan {
   const tags = [...s.tags, ...(s.warnings ?? []).map((w): JaegerKeyValue => ({ key: 'warning', type: 'string', value: w }))];
   if (tags.length > 0) out.attributes = attrs(tags);
   if (s.logs.length > 0) {
-    // A span log becomes a span event, named as Jaeger's translator names it (its `event` field),
-    // else by what happened (`audit`).
+    // A span log becomes a span event named by its `event` field (every tracing-mode log has one,
+    // eventName()): Jaeger's OTLP → v1 translator turns the name back into `event`, which the Jaeger
+    // UI titles the log with. Logs from elsewhere fall back to `audit`.
     out.events = s.logs.map((l) => {
       const name = l.fields.find((f) => f.key === 'event')?.value ?? l.fields.find((f) => f.key === 'audit')?.value ?? 'log';
       return { timeUnixNano: nanos(l.timestamp), name: String(name), attributes: attrs(l.fields) };

@@ -5,7 +5,7 @@ import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
-import type { JaegerTrace } from './modes/jaeger-json.ts';
+import { auditOf, eventName, type JaegerTrace } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
 import { rawToJaeger } from './modes/raw.ts';
 import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
@@ -54,7 +54,7 @@ const TAG_SEARCH_CHUNK = 200;
 
 /**
  * The fields a free tag search matches on one raw span: its attributes, the log fields the tracing
- * mode shows (`audit`, `event`, `message`, `code`), `error=true` only for real errors and
+ * mode shows on an event (`audit`, `event`, `message`, `code`), `error=true` only for real errors and
  * `failure=expected` for expected ones (failures.ts), and `node=<name>` on a pod→node link and
  * on a node's own spans.
  */
@@ -62,10 +62,11 @@ export function spanFields(s: SpanRecord, failure: Failure | undefined): Map<str
   const f = new Map<string, string>();
   for (const [k, v] of Object.entries(s.attributes)) if (k !== Attr.error) f.set(k, String(v));
   const a = s.attributes;
-  const who = a[Attr.user] ?? a[Attr.fieldManager];
-  const verb = a[Attr.verb] === undefined ? undefined : a[Attr.subresource] ? `${a[Attr.verb]} ${a[Attr.subresource]}` : String(a[Attr.verb]);
-  if (verb !== undefined) f.set('audit', who !== undefined ? `${who} ${verb}` : verb);
-  if (a[Attr.eventReason] !== undefined) f.set('event', String(a[Attr.eventReason]));
+  if (s.kind === 'event') {
+    const audit = auditOf(s);
+    if (audit !== undefined) f.set('audit', audit);
+    f.set('event', eventName(s));
+  }
   if (a[Attr.eventMessage] !== undefined) f.set('message', String(a[Attr.eventMessage]));
   if (failure?.class === 'error') {
     f.set('error', 'true');

@@ -258,6 +258,56 @@ describe('query API v3 over the recorded scenario', () => {
   });
 });
 
+// The Jaeger UI (2.x, packages/jaeger-ui/src/model/OtelSpanFacade.ts) titles each span log in a
+// span's event list with its `event` field, or "log" when it has none: `fields.find(f => f.key ===
+// 'event')?.value || 'log'`. Over v3, Jaeger's OTLP → v1 translator puts an event's `name` into that
+// field, so an OTLP event's name is its title.
+const jaegerUiEventTitle = (l: { fields: JKV[] }) => (field(l, 'event') as string) || 'log';
+
+describe('span logs as the Jaeger UI titles them', () => {
+  const min = '2026-11-22T04:00:00Z';
+  const max = '2026-11-22T06:00:00Z';
+  it('every span log has an `event` name — the audit write, or the Kubernetes Event reason — in v1 and v3 alike', async () => {
+    const found = await search(
+      `service=${encodeURIComponent('tracing (full tree)')}&tags=${encodeURIComponent('{"name":"demo","resource":"deployments"}')}&${ALL}`,
+    );
+    const logs = found.flatMap((t) => t.spans.flatMap((s) => s.logs));
+    expect(logs.length).toBeGreaterThan(50);
+    for (const l of logs) {
+      const title = jaegerUiEventTitle(l);
+      expect(typeof title, String(field(l, 'audit') ?? field(l, 'message'))).toBe('string');
+      expect(title, String(field(l, 'audit') ?? field(l, 'message'))).not.toBe('log');
+      // an audit write is named by who did what (the `audit` field, kept); an Event by its reason
+      if (field(l, 'audit') !== undefined) expect(title).toBe(field(l, 'audit'));
+      else expect(field(l, 'source')).toBe('event');
+    }
+    const titles = new Set(logs.map(jaegerUiEventTitle));
+    expect(titles).toContain('kwok-admin patch status');
+    expect(titles).toContain('system:serviceaccount:kube-system:deployment-controller update status');
+    expect(titles).toContain('ScalingReplicaSet');
+
+    // v3: the same trace as OTLP; each span event's name is the title of the same v1 log
+    const id = found[0]!.traceID;
+    const v1 = new Map(found[0]!.spans.map((s) => [s.spanID, s.logs.map(jaegerUiEventTitle)]));
+    const v3 = (await get(`/api/v3/traces/${id}`)).json();
+    const spans = v3.result.resourceSpans.flatMap((r: { scopeSpans: { spans: unknown[] }[] }) => r.scopeSpans.flatMap((x) => x.spans)) as {
+      spanId: string;
+      events?: { name: string }[];
+    }[];
+    for (const s of spans) expect((s.events ?? []).map((e) => e.name)).toEqual(v1.get(s.spanId));
+    // and in a v3 search answer as well
+    const attrs = encodeURIComponent(JSON.stringify({ resource: 'deployments', name: 'demo' }));
+    const searched = (
+      await get(`/api/v3/traces?query.serviceName=tracing&query.startTimeMin=${min}&query.startTimeMax=${max}&query.attributes=${attrs}`)
+    ).json();
+    const names = searched.result.resourceSpans.flatMap((r: { scopeSpans: { spans: { events?: { name: string }[] }[] }[] }) =>
+      r.scopeSpans.flatMap((x) => x.spans.flatMap((s) => (s.events ?? []).map((e) => e.name))),
+    );
+    expect(names).toContain('kwok-admin patch scale');
+    expect(names).not.toContain('log');
+  });
+});
+
 describe('/api/dependencies: who writes which resources', () => {
   it("answers Jaeger's [{parent, child, callCount}] with actors → resources from the writes in the range", async () => {
     const endTs = Date.parse('2026-11-22T05:00:00Z');
