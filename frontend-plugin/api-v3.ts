@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { JaegerKeyValue, JaegerSpan, JaegerTrace } from './modes/jaeger-json.ts';
 import type { SearchRequest, TraceQuery } from './query.ts';
+import { resultName } from './search-results.ts';
 import { decodeDisplayId, isRawTraceId, parseServiceName, serviceNames } from './trace-id.ts';
 
 export interface ApiV3Options {
@@ -139,7 +140,7 @@ export function traceSummary(t: JaegerTrace): Record<string, unknown> {
   const nz = (k: string, v: number) => (v > 0 ? { [k]: v } : {});
   return {
     traceId: t.traceID,
-    ...(root ? { rootServiceName: t.processes[root.processID]?.serviceName ?? '', rootOperationName: root.operationName } : {}),
+    ...(root ? { rootServiceName: t.processes[root.processID]?.serviceName ?? '', rootOperationName: resultName(root) } : {}),
     ...(t.spans.length > 0 ? { minStartTimeUnixNano: nanos(start), maxEndTimeUnixNano: nanos(end) } : {}),
     ...nz('spanCount', t.spans.length),
     ...nz('errorSpanCount', errors),

@@ -8,6 +8,7 @@ import type { FoundObject, TraceBackend } from './backend/backend.ts';
 import { auditOf, eventName, type JaegerTrace } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
 import { rawToJaeger } from './modes/raw.ts';
+import { oneResultPerTree } from './search-results.ts';
 import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
 
 export interface TraceQueryOptions {
@@ -177,7 +178,10 @@ export class TraceQuery {
     return encodeDisplayId({ display, scope, keyHash: keyHash(objectKey(f.object)), windowStart: first, windowCount: count });
   }
 
-  /** One assembled trace per matching object. */
+  /**
+   * One assembled trace per distinct tree of the matching objects (search-results.ts): in the full
+   * tree and ancestors scopes, matched objects under one root share a result that names them.
+   */
   async search(r: SearchRequest): Promise<JaegerTrace[]> {
     const found = await this.findMatching(r);
     const out: (JaegerTrace | undefined)[] = new Array(found.length);
@@ -189,7 +193,7 @@ export class TraceQuery {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, found.length) }, worker));
-    return out.filter((t): t is JaegerTrace => t !== undefined);
+    return oneResultPerTree(found.flatMap((f, i) => (out[i] ? [{ object: f.object, trace: out[i] }] : [])));
   }
 
   /** The objects a search returns: object filter, then the free tags over their spans in the range. */

@@ -1,7 +1,7 @@
 // Jaeger's query JSON (the shape the Jaeger UI and Kelemetry's users read) and the helpers every
 // display mode shares: object span, event tags, event log fields, unique span IDs.
 import { createHash } from 'node:crypto';
-import { Attr, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
+import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { classifyFailures, describeExpected, type Failure } from '../failures.ts';
 import { displayTimes, eventRange, MIN_DURATION_US, type Range } from './times.ts';
@@ -93,9 +93,13 @@ function cleanAttributes(attrs: Record<string, AttrValue>): [string, AttrValue][
 }
 
 /** `deployments default/demo` (cluster-scoped: `nodes node-1`). */
-export function objectLabel(n: ObjectNode): string {
-  const o = n.object;
+export function refLabel(o: ObjectRef): string {
   return `${o.resource} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}
+
+/** The object's span name: refLabel() of its object. */
+export function objectLabel(n: ObjectNode): string {
+  return refLabel(n.object);
 }
 
 /** Who did it: the audit user, else the field manager (list-watch only), else the Event's component. */

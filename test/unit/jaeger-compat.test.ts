@@ -258,6 +258,58 @@ describe('query API v3 over the recorded scenario', () => {
   });
 });
 
+describe('a search whose matched objects share a tree (full tree, ancestors)', () => {
+  const min = '2026-11-22T04:00:00Z';
+  const max = '2026-11-22T06:00:00Z';
+  const summaries = async (service: string, attrs: Record<string, string>) =>
+    (
+      await get(
+        `/api/v3/trace-summaries?query.serviceName=${encodeURIComponent(service)}&query.startTimeMin=${min}&query.startTimeMax=${max}&query.searchDepth=100&query.attributes=${encodeURIComponent(JSON.stringify(attrs))}`,
+      )
+    ).json().summaries as { traceId: string; rootOperationName: string }[];
+  const matchedOf = (t: JTrace) => String(tag(rootOf(t), 'search.matched') ?? rootOf(t).operationName).split(', ');
+
+  it('lists one result per tree, named so that the objects that matched show', async () => {
+    const full = await summaries('tracing (full tree)', { namespace: 'demo' });
+    // before: 12 results all named "deployments demo/demo", two named "nodes kwok-node-0"
+    expect(full.filter((x) => x.rootOperationName.startsWith('deployments demo/demo'))).toEqual([
+      {
+        ...full.find((x) => x.rootOperationName.startsWith('deployments demo/demo')),
+        rootOperationName: 'deployments demo/demo · matched itself, replicasets demo/demo-68c74967f8 +10 more',
+      },
+    ]);
+    expect(full.map((x) => x.rootOperationName)).toContain('nodes kwok-node-0 · matched pods demo/secret-reader, secrets demo/demo-credentials');
+    for (const list of [full, await summaries('tracing (ancestors)', { namespace: 'demo' })]) {
+      const names = list.map((x) => x.rootOperationName);
+      expect(new Set(names).size, names.join('\n')).toBe(names.length);
+      expect(new Set(list.map((x) => x.traceId)).size).toBe(list.length);
+    }
+  });
+
+  it('loses no matched object: each is in exactly one result, shown in its tree and listed on its root span', async () => {
+    const q = `tags=${encodeURIComponent('{"namespace":"demo"}')}&${ALL}&limit=100`;
+    const objects = (await search(`service=tracing&${q}`)).map((t) => rootOf(t).operationName).sort();
+    expect(objects.length).toBe(28);
+    for (const scope of ['tracing (full tree)', 'tracing (ancestors)']) {
+      const results = await search(`service=${encodeURIComponent(scope)}&${q}`);
+      expect(results.length).toBeLessThan(objects.length);
+      expect(results.flatMap(matchedOf).sort(), scope).toEqual(objects);
+      for (const t of results) {
+        const shown = new Set(t.spans.map((s) => s.operationName));
+        for (const m of matchedOf(t)) expect(shown.has(m), `${scope}: ${m} in ${rootOf(t).operationName}`).toBe(true);
+        const count = tag(rootOf(t), 'search.matched.count');
+        if (count !== undefined) expect(count).toBe(matchedOf(t).length);
+      }
+    }
+    // the Deployment's tree answers for its ReplicaSets and pods (the root span keeps its name)
+    const dep = (await search(`service=${encodeURIComponent('tracing (full tree)')}&${q}`)).find((t) => rootOf(t).operationName === 'deployments demo/demo')!;
+    expect(matchedOf(dep).filter((m) => m.startsWith('pods demo/demo-'))).toHaveLength(9);
+    // a search whose only match is its tree's root keeps the plain name, without the tags
+    const [one] = await summaries('tracing (full tree)', { resource: 'deployments', name: 'demo' });
+    expect(one!.rootOperationName).toBe('deployments demo/demo');
+  });
+});
+
 // The Jaeger UI (2.x, packages/jaeger-ui/src/model/OtelSpanFacade.ts) titles each span log in a
 // span's event list with its `event` field, or "log" when it has none: `fields.find(f => f.key ===
 // 'event')?.value || 'log'`. Over v3, Jaeger's OTLP → v1 translator puts an event's `name` into that
