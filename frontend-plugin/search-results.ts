@@ -24,7 +24,9 @@ interface Described {
   hit: SearchHit;
   index: number;
   key: string;
-  /** Root object key + window range; undefined: never merged. */
+  /** The object key of the root span. */
+  rootKey?: string;
+  /** Root object key + mode, scope and windows; undefined: never merged. */
   tree?: string;
   /** Object key → display position, of the objects shown as object spans. */
   shown: Map<string, number>;
@@ -56,17 +58,17 @@ function describeHit(hit: SearchHit, index: number): Described {
   const rootKey = root && spanObjectKey(root);
   const d = decodeDisplayId(hit.trace.traceID);
   const tree = rootKey !== undefined && d ? `${rootKey}|${d.display}|${d.scope}|${d.windowStart}|${d.windowCount}` : undefined;
-  return { hit, index, key: objectKey(hit.object), tree, shown };
+  return { hit, index, key: objectKey(hit.object), rootKey, tree, shown };
 }
 
 /**
  * The traces of one search, one per distinct tree, in the order of their first matched object.
- * Traces whose tree holds the matched object's root itself, then the larger ones, take in the
- * others: a trace joins one with the same root and range that shows its matched object.
+ * The traces of matched roots, then the larger ones, take in the others: a trace joins the first
+ * one with the same root and range that shows its matched object.
  */
 export function oneResultPerTree(hits: SearchHit[]): JaegerTrace[] {
   const described = hits.map(describeHit);
-  const rootFirst = (d: Described) => (d.tree?.startsWith(`${d.key}|`) ? 0 : 1);
+  const rootFirst = (d: Described) => (d.rootKey === d.key ? 0 : 1);
   const order = [...described].sort((a, b) => rootFirst(a) - rootFirst(b) || b.hit.trace.spans.length - a.hit.trace.spans.length || a.index - b.index);
   const results: Result[] = [];
   for (const d of order) {
@@ -85,7 +87,7 @@ export function oneResultPerTree(hits: SearchHit[]): JaegerTrace[] {
 function tagMatched(r: Result): JaegerTrace {
   const trace = r.hit.trace;
   const root = rootSpanOf(trace);
-  if (!root || (r.matched.length === 1 && r.tree?.startsWith(`${r.key}|`))) return trace;
+  if (!root || (r.matched.length === 1 && r.rootKey === r.key)) return trace;
   const matched = [...r.matched].sort((a, b) => (r.shown.get(a.key) ?? Infinity) - (r.shown.get(b.key) ?? Infinity));
   root.tags.push(kv(MATCHED_TAG, matched.map((m) => refLabel(m.hit.object)).join(', ')), kv(MATCHED_COUNT_TAG, matched.length));
   return trace;
