@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { JaegerKeyValue, JaegerSpan, JaegerTrace } from './modes/jaeger-json.ts';
 import type { SearchRequest, TraceQuery } from './query.ts';
+import { resultName } from './search-results.ts';
 import { decodeDisplayId, isRawTraceId, parseServiceName, serviceNames } from './trace-id.ts';
 
 export interface ApiV3Options {
@@ -86,8 +87,9 @@ function toOtlpSpan(s: JaegerSpan): OtlpSpan {
   const tags = [...s.tags, ...(s.warnings ?? []).map((w): JaegerKeyValue => ({ key: 'warning', type: 'string', value: w }))];
   if (tags.length > 0) out.attributes = attrs(tags);
   if (s.logs.length > 0) {
-    // A span log becomes a span event, named as Jaeger's translator names it (its `event` field),
-    // else by what happened (`audit`).
+    // A span log becomes a span event named by its `event` field (every tracing-mode log has one,
+    // eventName()): Jaeger's OTLP → v1 translator turns the name back into `event`, which the Jaeger
+    // UI titles the log with. Logs from elsewhere fall back to `audit`.
     out.events = s.logs.map((l) => {
       const name = l.fields.find((f) => f.key === 'event')?.value ?? l.fields.find((f) => f.key === 'audit')?.value ?? 'log';
       return { timeUnixNano: nanos(l.timestamp), name: String(name), attributes: attrs(l.fields) };
@@ -138,7 +140,7 @@ export function traceSummary(t: JaegerTrace): Record<string, unknown> {
   const nz = (k: string, v: number) => (v > 0 ? { [k]: v } : {});
   return {
     traceId: t.traceID,
-    ...(root ? { rootServiceName: t.processes[root.processID]?.serviceName ?? '', rootOperationName: root.operationName } : {}),
+    ...(root ? { rootServiceName: t.processes[root.processID]?.serviceName ?? '', rootOperationName: resultName(root) } : {}),
     ...(t.spans.length > 0 ? { minStartTimeUnixNano: nanos(start), maxEndTimeUnixNano: nanos(end) } : {}),
     ...nz('spanCount', t.spans.length),
     ...nz('errorSpanCount', errors),

@@ -5,9 +5,10 @@ import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
-import type { JaegerTrace } from './modes/jaeger-json.ts';
+import { auditOf, eventName, type JaegerTrace } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
 import { rawToJaeger } from './modes/raw.ts';
+import { oneResultPerTree } from './search-results.ts';
 import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
 
 export interface TraceQueryOptions {
@@ -54,7 +55,7 @@ const TAG_SEARCH_CHUNK = 200;
 
 /**
  * The fields a free tag search matches on one raw span: its attributes, the log fields the tracing
- * mode shows (`audit`, `event`, `message`, `code`), `error=true` only for real errors and
+ * mode shows on an event (`audit`, `event`, `message`, `code`), `error=true` only for real errors and
  * `failure=expected` for expected ones (failures.ts), and `node=<name>` on a pod→node link and
  * on a node's own spans.
  */
@@ -62,10 +63,11 @@ export function spanFields(s: SpanRecord, failure: Failure | undefined): Map<str
   const f = new Map<string, string>();
   for (const [k, v] of Object.entries(s.attributes)) if (k !== Attr.error) f.set(k, String(v));
   const a = s.attributes;
-  const who = a[Attr.user] ?? a[Attr.fieldManager];
-  const verb = a[Attr.verb] === undefined ? undefined : a[Attr.subresource] ? `${a[Attr.verb]} ${a[Attr.subresource]}` : String(a[Attr.verb]);
-  if (verb !== undefined) f.set('audit', who !== undefined ? `${who} ${verb}` : verb);
-  if (a[Attr.eventReason] !== undefined) f.set('event', String(a[Attr.eventReason]));
+  if (s.kind === 'event') {
+    const audit = auditOf(s);
+    if (audit !== undefined) f.set('audit', audit);
+    f.set('event', eventName(s));
+  }
   if (a[Attr.eventMessage] !== undefined) f.set('message', String(a[Attr.eventMessage]));
   if (failure?.class === 'error') {
     f.set('error', 'true');
@@ -176,7 +178,10 @@ export class TraceQuery {
     return encodeDisplayId({ display, scope, keyHash: keyHash(objectKey(f.object)), windowStart: first, windowCount: count });
   }
 
-  /** One assembled trace per matching object. */
+  /**
+   * One assembled trace per distinct tree of the matching objects (search-results.ts): in the full
+   * tree and ancestors scopes, matched objects under one root share a result that names them.
+   */
   async search(r: SearchRequest): Promise<JaegerTrace[]> {
     const found = await this.findMatching(r);
     const out: (JaegerTrace | undefined)[] = new Array(found.length);
@@ -188,7 +193,7 @@ export class TraceQuery {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, found.length) }, worker));
-    return out.filter((t): t is JaegerTrace => t !== undefined);
+    return oneResultPerTree(found.flatMap((f, i) => (out[i] ? [{ object: f.object, trace: out[i] }] : [])));
   }
 
   /** The objects a search returns: object filter, then the free tags over their spans in the range. */

@@ -1,6 +1,6 @@
 // The query proxy: Jaeger's query HTTP API over kubetrail's assembled traces, /redirect, the
 // built-in UI, and (with an upstream Jaeger query service) every other path passed through.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -517,6 +517,33 @@ export function uiOwns(req: FastifyRequest): boolean {
   return !API_PATH.test(req.raw.url ?? '/');
 }
 
+/**
+ * A UI file asked for below a page: `/trace/static/index-abc.js` → `static/index-abc.js`. A Jaeger UI
+ * build names its files relative to the page (`./static/…`) and sets its `<base>` from a script, but
+ * Chromium's preload scanner fetches them before that script runs, resolved against `/trace/<id>`.
+ * The leading path segments are dropped until the rest is a file of the UI directory.
+ */
+export function uiFileBelowPage(uiDir: string, path: string): string | undefined {
+  let parts: string[];
+  try {
+    parts = decodeURIComponent(path)
+      .split('/')
+      .filter((p) => p !== '');
+  } catch {
+    return undefined;
+  }
+  if (parts.some((p) => p === '..' || p === '.' || p.includes('\\'))) return undefined;
+  for (let i = 1; i < parts.length; i++) {
+    const rel = parts.slice(i).join('/');
+    try {
+      if (statSync(join(uiDir, rel)).isFile()) return rel;
+    } catch {
+      // not there: try a shorter path
+    }
+  }
+  return undefined;
+}
+
 const MISSING_UI = `<!doctype html><meta charset="utf-8"><title>kubetrail</title>
 <h1>kubetrail query</h1><p>The built-in UI is missing (no index.html in the UI directory).
 The Jaeger query API is served under <code>/api/</code>, e.g. <a href="/api/services">/api/services</a>.</p>`;
@@ -606,6 +633,8 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
     // /search?…) is answered by the UI, never by the upstream Jaeger (whose own UI would take over).
     if (hasUi && uiOwns(req)) {
       const path = (req.raw.url ?? '/').split('?')[0]!;
+      const below = uiFileBelowPage(uiDir, path);
+      if (below) return reply.sendFile(below);
       // A missing asset (`/static/x.js`) is a 404, not the page: a browser would run HTML as script.
       if (/\.[a-z0-9]+$/i.test(path)) return reply.code(404).send(jaegerError(404, `no file ${path} in the UI directory`));
       return sendUi(req, reply);

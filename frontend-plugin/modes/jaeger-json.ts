@@ -1,7 +1,7 @@
 // Jaeger's query JSON (the shape the Jaeger UI and Kelemetry's users read) and the helpers every
 // display mode shares: object span, event tags, event log fields, unique span IDs.
 import { createHash } from 'node:crypto';
-import { Attr, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
+import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { classifyFailures, describeExpected, type Failure } from '../failures.ts';
 import { displayTimes, eventRange, MIN_DURATION_US, type Range } from './times.ts';
@@ -93,9 +93,13 @@ function cleanAttributes(attrs: Record<string, AttrValue>): [string, AttrValue][
 }
 
 /** `deployments default/demo` (cluster-scoped: `nodes node-1`). */
-export function objectLabel(n: ObjectNode): string {
-  const o = n.object;
+export function refLabel(o: ObjectRef): string {
   return `${o.resource} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}
+
+/** The object's span name: refLabel() of its object. */
+export function objectLabel(n: ObjectNode): string {
+  return refLabel(n.object);
 }
 
 /** Who did it: the audit user, else the field manager (list-watch only), else the Event's component. */
@@ -245,19 +249,37 @@ export function eventTags(s: SpanRecord, failure?: Failure): JaegerKeyValue[] {
   return tags;
 }
 
+/** `"<user> <verb>[ <subresource>]"` (Kelemetry's `audit` field); just the verb without a user. */
+export function auditOf(s: SpanRecord): string | undefined {
+  const verb = verbOf(s);
+  if (verb === undefined) return undefined;
+  const who = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
+  return who !== undefined ? `${who} ${verb}` : verb;
+}
+
+/**
+ * The `event` field of an event's span log: what the Jaeger UI titles the log with (it reads
+ * `event`, else shows "log") and what the OTLP event is named. A Kubernetes Event: its reason; a
+ * write: `audit` (`kwok-admin update status`); anything else: the event span's name.
+ */
+export function eventName(s: SpanRecord): string {
+  const reason = s.attributes[Attr.eventReason];
+  if (reason !== undefined && reason !== '') return String(reason);
+  return auditOf(s) ?? s.name;
+}
+
 /** An event as a span log (tracing mode): the fields users read, `audit` first. */
 export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   const a = s.attributes;
   const fields: JaegerKeyValue[] = [];
-  const verb = verbOf(s);
+  const audit = auditOf(s);
   const who = a[Attr.user] ?? a[Attr.fieldManager];
-  if (who !== undefined && verb !== undefined) fields.push(kv('audit', `${who} ${verb}`));
-  else if (verb !== undefined) fields.push(kv('audit', verb));
+  if (audit !== undefined) fields.push(kv('audit', audit));
   // The same facts as their own fields, so a reader never splits `audit` (Kelemetry's field, kept).
   if (who !== undefined) fields.push(kv('user', who));
   if (a[Attr.verb] !== undefined) fields.push(kv('verb', a[Attr.verb]!));
   if (a[Attr.subresource] !== undefined && a[Attr.subresource] !== '') fields.push(kv('subresource', a[Attr.subresource]!));
-  if (a[Attr.eventReason] !== undefined) fields.push(kv('event', a[Attr.eventReason]!));
+  fields.push(kv('event', eventName(s)));
   if (a[Attr.eventMessage] !== undefined) fields.push(kv('message', a[Attr.eventMessage]!));
   const err = errorOf(s);
   // An expected failure (failures.ts) is a warning, not an error: the UI and `error=true` follow.

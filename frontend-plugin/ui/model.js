@@ -202,7 +202,9 @@ export function toEvent(ts, fields) {
     ev.verb = String(first(fields, 'verb') ?? '');
     ev.subresource = String(first(fields, 'subresource') ?? '');
   }
-  ev.reason = String(first(fields, 'event', 'event.reason', 'reason') ?? '');
+  // `event` names every span log (the Jaeger UI's title): an Event's reason, but a write's `audit`.
+  const named = audit || ev.verb || (fields.source !== undefined && fields.source !== 'event');
+  ev.reason = String(first(fields, 'event.reason', 'reason') ?? (named ? undefined : first(fields, 'event')) ?? '');
   ev.message = String(first(fields, 'message', 'event.message') ?? '');
   ev.component = String(first(fields, 'event.component', 'component') ?? '');
   const type = String(first(fields, 'event.type', 'type') ?? '');

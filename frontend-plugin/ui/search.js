@@ -252,13 +252,20 @@ async function runSearch(p, { msg, results, signal, summary }) {
     <thead><tr><th scope="col">Object</th><th scope="col">Cluster</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col" class="num">Events</th><th scope="col" class="num">Related</th></tr></thead>
     <tbody>${shown.map(
       ({ id, top, tree }) => html`<tr>
-      <td><a href="/trace/${id}" data-nav class="obj-link"><span class="kind-chip">${top.kind}</span> ${top.label}</a>${top.errors ? html` <span class="badge badge-error" title="failed requests">${top.errors} ✕</span>` : ''}${top.expected ? html` <span class="badge badge-expected" title="expected failures: routine, the controllers recovered">${top.expected} expected</span>` : ''}</td>
+      <td><a href="/trace/${id}" data-nav class="obj-link"><span class="kind-chip">${top.kind}</span> ${top.label}</a>${top.errors ? html` <span class="badge badge-error" title="failed requests">${top.errors} ✕</span>` : ''}${top.expected ? html` <span class="badge badge-expected" title="expected failures: routine, the controllers recovered">${top.expected} expected</span>` : ''}${matchedLine(top.tags)}</td>
       <td>${top.tags.cluster ?? ''}</td>
       <td>${top.events.length ? fmtShort(top.firstTs) : '—'}</td>
       <td>${top.events.length ? fmtShort(top.lastTs) : '—'}${top.events.length > 1 ? html` <span class="muted">(${fmtDuration(top.lastTs - top.firstTs)})</span>` : ''}</td>
       <td class="num">${top.events.length}</td>
       <td class="num">${objectRows(tree).length - 1}</td></tr>`,
     )}</tbody></table>${pager}`.s;
+}
+
+/** Full tree / ancestors: the objects of one tree that matched (the server's `search.matched` tag). */
+function matchedLine(tags) {
+  const list = tags['search.matched'];
+  if (!list) return '';
+  return html`<div class="matched muted" title="${list}">matched ${tags['search.matched.count'] ?? ''}: ${list}</div>`;
 }
 
 function renderRecent(el, _navigate, compact) {

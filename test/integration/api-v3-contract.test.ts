@@ -241,6 +241,40 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     expect(roots.map((s) => s.name)).toEqual(['deployments default/web']);
   });
 
+  it("span events: Jaeger's own OTLP → v1 translation titles each log as kubetrail's v1 answer does", async () => {
+    // The Jaeger UI titles a span log with its `event` field, else "log" (jaeger-ui OtelSpanFacade.ts).
+    type V1 = { data: { spans: { spanID: string; logs: { timestamp: number; fields: { key: string; value: unknown }[] }[] }[] }[] };
+    const titles = (b: V1) =>
+      new Map(b.data[0]!.spans.map((x) => [x.spanID, x.logs.map((l) => String(l.fields.find((f) => f.key === 'event')?.value || 'log')).sort()]));
+    const { summaries } = (await (
+      await fetch(
+        `${kt}/api/v3/trace-summaries?query.serviceName=tracing&query.startTimeMin=${range.min}&query.startTimeMax=${range.max}&query.attributes=${encodeURIComponent('{"name":"web","resource":"deployments"}')}`,
+      )
+    ).json()) as { summaries: { traceId: string }[] };
+    const id = summaries[0]!.traceId;
+    // kubetrail's OTLP answer, stored into the real Jaeger as it is, and read back through Jaeger's v1 API
+    const otlp = (await (await fetch(`${kt}/api/v3/traces/${id}`)).json()) as TracesAnswer;
+    const posted = await fetch(`${stack.otlpHttpEndpoint}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceSpans: otlp.result.resourceSpans }),
+    });
+    expect(posted.status, await posted.text()).toBe(200);
+    const viaJaeger = await waitFor(
+      async () => {
+        const r = await fetch(`${jg}/api/traces/${id}`);
+        return r.ok ? ((await r.json()) as V1) : undefined;
+      },
+      'the re-exported trace in Jaeger',
+      60_000,
+    );
+    const ours = titles((await (await fetch(`${kt}/api/traces/${id}`)).json()) as V1);
+    const theirs = titles(viaJaeger);
+    expect([...theirs.values()].flat()).toContain('admin patch');
+    expect([...ours.values()].flat()).not.toContain('log');
+    expect(Object.fromEntries(ours)).toEqual(Object.fromEntries(theirs));
+  });
+
   it('errors: the same status and the same error shape', async () => {
     const cases = [
       '/api/v3/traces?query.service_name=tracing', // no time range

@@ -180,6 +180,23 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     expect(jsErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it.skipIf(!scenario)('lists one row per tree in the full tree, with the objects that matched', async () => {
+    const page = await newPage();
+    const to = new Date(Date.now() + 86400e3).toISOString().slice(0, 16);
+    await page.goto(`${base}/?namespace=demo&scope=full+tree&range=custom&from=2020-01-01T00:00&to=${to}`);
+    await page.waitForSelector('.results tbody tr');
+    const rows = await page.locator('.results tbody tr').allInnerTexts();
+    // before: the Deployment's tree once per pod and ReplicaSet (12 rows alike), its node's twice
+    expect(rows.filter((r) => /^Deployment\s+demo\/demo\b/.test(r))).toHaveLength(1);
+    const dep = rows.find((r) => /^Deployment\s+demo\/demo\b/.test(r))!;
+    expect(dep).toMatch(/matched 12: deployments demo\/demo, replicasets demo\/demo-/);
+    const node = rows.find((r) => r.includes('kwok-node-0'))!;
+    expect(node).toContain('matched 2: pods demo/secret-reader, secrets demo/demo-credentials');
+    await page.screenshot({ path: join(RESULTS, 'ui-search-full-tree.png') });
+    expect(jsErrors(page)).toEqual([]);
+    await page.close();
+  });
 });
 
 describe('built-in UI over the development fixture (fixture-served, no real data)', () => {

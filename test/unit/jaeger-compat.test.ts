@@ -258,6 +258,108 @@ describe('query API v3 over the recorded scenario', () => {
   });
 });
 
+describe('a search whose matched objects share a tree (full tree, ancestors)', () => {
+  const min = '2026-11-22T04:00:00Z';
+  const max = '2026-11-22T06:00:00Z';
+  const summaries = async (service: string, attrs: Record<string, string>) =>
+    (
+      await get(
+        `/api/v3/trace-summaries?query.serviceName=${encodeURIComponent(service)}&query.startTimeMin=${min}&query.startTimeMax=${max}&query.searchDepth=100&query.attributes=${encodeURIComponent(JSON.stringify(attrs))}`,
+      )
+    ).json().summaries as { traceId: string; rootOperationName: string }[];
+  const matchedOf = (t: JTrace) => String(tag(rootOf(t), 'search.matched') ?? rootOf(t).operationName).split(', ');
+
+  it('lists one result per tree, named so that the objects that matched show', async () => {
+    const full = await summaries('tracing (full tree)', { namespace: 'demo' });
+    // before: 12 results all named "deployments demo/demo", two named "nodes kwok-node-0"
+    expect(full.filter((x) => x.rootOperationName.startsWith('deployments demo/demo'))).toEqual([
+      {
+        ...full.find((x) => x.rootOperationName.startsWith('deployments demo/demo')),
+        rootOperationName: 'deployments demo/demo · matched itself, replicasets demo/demo-68c74967f8 +10 more',
+      },
+    ]);
+    expect(full.map((x) => x.rootOperationName)).toContain('nodes kwok-node-0 · matched pods demo/secret-reader, secrets demo/demo-credentials');
+    for (const list of [full, await summaries('tracing (ancestors)', { namespace: 'demo' })]) {
+      const names = list.map((x) => x.rootOperationName);
+      expect(new Set(names).size, names.join('\n')).toBe(names.length);
+      expect(new Set(list.map((x) => x.traceId)).size).toBe(list.length);
+    }
+  });
+
+  it('loses no matched object: each is in exactly one result, shown in its tree and listed on its root span', async () => {
+    const q = `tags=${encodeURIComponent('{"namespace":"demo"}')}&${ALL}&limit=100`;
+    const objects = (await search(`service=tracing&${q}`)).map((t) => rootOf(t).operationName).sort();
+    expect(objects.length).toBe(28);
+    for (const scope of ['tracing (full tree)', 'tracing (ancestors)']) {
+      const results = await search(`service=${encodeURIComponent(scope)}&${q}`);
+      expect(results.length).toBeLessThan(objects.length);
+      expect(results.flatMap(matchedOf).sort(), scope).toEqual(objects);
+      for (const t of results) {
+        const shown = new Set(t.spans.map((s) => s.operationName));
+        for (const m of matchedOf(t)) expect(shown.has(m), `${scope}: ${m} in ${rootOf(t).operationName}`).toBe(true);
+        const count = tag(rootOf(t), 'search.matched.count');
+        if (count !== undefined) expect(count).toBe(matchedOf(t).length);
+      }
+    }
+    // the Deployment's tree answers for its ReplicaSets and pods (the root span keeps its name)
+    const dep = (await search(`service=${encodeURIComponent('tracing (full tree)')}&${q}`)).find((t) => rootOf(t).operationName === 'deployments demo/demo')!;
+    expect(matchedOf(dep).filter((m) => m.startsWith('pods demo/demo-'))).toHaveLength(9);
+    // a search whose only match is its tree's root keeps the plain name, without the tags
+    const [one] = await summaries('tracing (full tree)', { resource: 'deployments', name: 'demo' });
+    expect(one!.rootOperationName).toBe('deployments demo/demo');
+  });
+});
+
+// The Jaeger UI (2.x, packages/jaeger-ui/src/model/OtelSpanFacade.ts) titles each span log in a
+// span's event list with its `event` field, or "log" when it has none: `fields.find(f => f.key ===
+// 'event')?.value || 'log'`. Over v3, Jaeger's OTLP → v1 translator puts an event's `name` into that
+// field, so an OTLP event's name is its title.
+const jaegerUiEventTitle = (l: { fields: JKV[] }) => (field(l, 'event') as string) || 'log';
+
+describe('span logs as the Jaeger UI titles them', () => {
+  const min = '2026-11-22T04:00:00Z';
+  const max = '2026-11-22T06:00:00Z';
+  it('every span log has an `event` name — the audit write, or the Kubernetes Event reason — in v1 and v3 alike', async () => {
+    const found = await search(
+      `service=${encodeURIComponent('tracing (full tree)')}&tags=${encodeURIComponent('{"name":"demo","resource":"deployments"}')}&${ALL}`,
+    );
+    const logs = found.flatMap((t) => t.spans.flatMap((s) => s.logs));
+    expect(logs.length).toBeGreaterThan(50);
+    for (const l of logs) {
+      const title = jaegerUiEventTitle(l);
+      expect(typeof title, String(field(l, 'audit') ?? field(l, 'message'))).toBe('string');
+      expect(title, String(field(l, 'audit') ?? field(l, 'message'))).not.toBe('log');
+      // an audit write is named by who did what (the `audit` field, kept); an Event by its reason
+      if (field(l, 'audit') !== undefined) expect(title).toBe(field(l, 'audit'));
+      else expect(field(l, 'source')).toBe('event');
+    }
+    const titles = new Set(logs.map(jaegerUiEventTitle));
+    expect(titles).toContain('kwok-admin patch status');
+    expect(titles).toContain('system:serviceaccount:kube-system:deployment-controller update status');
+    expect(titles).toContain('ScalingReplicaSet');
+
+    // v3: the same trace as OTLP; each span event's name is the title of the same v1 log
+    const id = found[0]!.traceID;
+    const v1 = new Map(found[0]!.spans.map((s) => [s.spanID, s.logs.map(jaegerUiEventTitle)]));
+    const v3 = (await get(`/api/v3/traces/${id}`)).json();
+    const spans = v3.result.resourceSpans.flatMap((r: { scopeSpans: { spans: unknown[] }[] }) => r.scopeSpans.flatMap((x) => x.spans)) as {
+      spanId: string;
+      events?: { name: string }[];
+    }[];
+    for (const s of spans) expect((s.events ?? []).map((e) => e.name)).toEqual(v1.get(s.spanId));
+    // and in a v3 search answer as well
+    const attrs = encodeURIComponent(JSON.stringify({ resource: 'deployments', name: 'demo' }));
+    const searched = (
+      await get(`/api/v3/traces?query.serviceName=tracing&query.startTimeMin=${min}&query.startTimeMax=${max}&query.attributes=${attrs}`)
+    ).json();
+    const names = searched.result.resourceSpans.flatMap((r: { scopeSpans: { spans: { events?: { name: string }[] }[] }[] }) =>
+      r.scopeSpans.flatMap((x) => x.spans.flatMap((s) => (s.events ?? []).map((e) => e.name))),
+    );
+    expect(names).toContain('kwok-admin patch scale');
+    expect(names).not.toContain('log');
+  });
+});
+
 describe('/api/dependencies: who writes which resources', () => {
   it("answers Jaeger's [{parent, child, callCount}] with actors → resources from the writes in the range", async () => {
     const endTs = Date.parse('2026-11-22T05:00:00Z');

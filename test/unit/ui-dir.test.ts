@@ -58,6 +58,26 @@ describe('a UI directory in front of an upstream Jaeger', () => {
   });
 });
 
+describe('UI files asked for below a page', () => {
+  it("answers /trace/static/<file> — a Jaeger UI build's relative `./static/…` resolved against /trace/<id> before its <base> is set", async () => {
+    for (const path of ['/trace/static/index-abc.js', '/trace/ff21000000abc/static/index-abc.js', '/search/static/index-abc.js']) {
+      const r = await app.inject({ method: 'GET', url: path });
+      expect(r.statusCode, path).toBe(200);
+      expect(r.headers['content-type'], path).toMatch(/javascript/);
+      expect(r.body, path).toBe('console.log("jaeger ui")');
+    }
+    // still a 404 when the UI has no such file; nothing outside the UI directory; the pages stay pages
+    expect((await app.inject({ method: 'GET', url: '/trace/static/missing.js' })).statusCode).toBe(404);
+    writeFileSync(join(dir, 'outside.js'), 'secret');
+    for (const path of ['/trace/..%2Foutside.js', '/trace/static/..%2F..%2Foutside.js', '/trace/%2e%2e/outside.js']) {
+      const r = await app.inject({ method: 'GET', url: path });
+      expect(r.body, path).not.toContain('secret');
+    }
+    expect((await app.inject({ method: 'GET', url: '/trace/ff21000000abc' })).body).toContain('<title>Jaeger UI</title>');
+    expect(upstreamHits.filter((u) => u.startsWith('/trace'))).toEqual([]);
+  });
+});
+
 describe('kubetrail serve --ui-dir', () => {
   it('serves that UI on the query port', async () => {
     const [webhookPort, queryPort] = await freePorts(2);

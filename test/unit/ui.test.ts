@@ -32,6 +32,19 @@ describe('UI model', () => {
     expect(toEvent(1, { audit: 'patch scale' })).toMatchObject({ user: '', verb: 'patch', subresource: 'scale' });
     const ev = toEvent(1, { event: 'FailedScheduling', message: '0/2 nodes', 'event.type': 'Warning', 'event.component': 'default-scheduler' });
     expect(ev).toMatchObject({ isK8sEvent: true, who: 'default-scheduler', what: 'FailedScheduling', level: 'warning', kind: 'event' });
+    // every span log carries an `event` name (what the Jaeger UI titles it with): a write's name is
+    // not a Kubernetes Event reason, whatever its fields
+    const write = toEvent(1, {
+      audit: 'kwok-admin patch status',
+      user: 'kwok-admin',
+      verb: 'patch',
+      subresource: 'status',
+      event: 'kwok-admin patch status',
+      source: 'audit',
+    });
+    expect(write).toMatchObject({ isK8sEvent: false, kind: 'update', what: 'patch status', reason: '' });
+    expect(toEvent(1, { event: 'snapshot', source: 'watch' })).toMatchObject({ isK8sEvent: false, reason: '' });
+    expect(toEvent(1, { event: 'Scheduled', source: 'event', 'event.component': 'default-scheduler' })).toMatchObject({ isK8sEvent: true, what: 'Scheduled' });
     // event spans (tree/timeline modes) carry error=true and error.message
     expect(toEvent(1, { verb: 'update', user: 'u', error: true, 'error.message': 'Conflict' }).error).toBe('Conflict');
   });
