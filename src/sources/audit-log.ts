@@ -184,9 +184,16 @@ function* toItems(v: unknown, file: string, line: number): Generator<LogItem> {
 }
 
 /**
- * A whole document's items oldest first (stable; an item without a time keeps its place after
- * the one before it). Exports are often newest first, e.g. `gcloud logging read --format=json`.
+ * The items of one JSON value (a line, or a whole pretty-printed document), oldest first when it
+ * holds several: exports are often newest first (`gcloud logging read --format=json`, also compacted
+ * onto one line with `jq -c .`). Lines of a JSON lines log keep their file order.
  */
+function documentItems(v: unknown, file: string, line: number): LogItem[] {
+  const items = [...toItems(v, file, line)];
+  return items.length > 1 ? inTimeOrder(items) : items;
+}
+
+/** Items oldest first (stable; an item without a time keeps its place after the one before it). */
 function inTimeOrder(items: LogItem[]): LogItem[] {
   let last = -Infinity;
   const keyed = items.map((item, i) => {
@@ -224,7 +231,7 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
       const t = text.trim();
       if (first && (t === '{' || t === '[')) {
         // Probably a pretty-printed JSON document (e.g. `kubectl get events -o json`).
-        yield* documentItems(file, text, it);
+        yield* prettyDocumentItems(file, text, it);
         return;
       }
       yield { error: `invalid JSON: ${(e as Error).message}`, file, line };
@@ -232,11 +239,11 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
       continue;
     }
     first = false;
-    yield* toItems(v, file, line);
+    yield* documentItems(v, file, line);
   }
 }
 
-async function* documentItems(file: string, firstText: string, it: AsyncIterator<Line>): AsyncGenerator<LogItem> {
+async function* prettyDocumentItems(file: string, firstText: string, it: AsyncIterator<Line>): AsyncGenerator<LogItem> {
   const buffered: Line[] = [{ text: firstText, line: 1 }];
   let size = firstText.length;
   let tooBig = false;
@@ -253,7 +260,7 @@ async function* documentItems(file: string, firstText: string, it: AsyncIterator
   if (!tooBig) {
     try {
       const v = JSON.parse(buffered.map((l) => l.text).join('\n'));
-      yield* inTimeOrder([...toItems(v, file, 1)]);
+      yield* documentItems(v, file, 1);
       return;
     } catch {
       // not a document: fall back to JSON lines below
@@ -276,7 +283,7 @@ function* lineItems(file: string, l: Line): Generator<LogItem> {
     yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
     return;
   }
-  yield* toItems(v, file, l.line);
+  yield* documentItems(v, file, l.line);
 }
 
 function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIterable<Buffer | typeof RESET> {
