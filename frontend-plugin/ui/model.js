@@ -157,6 +157,7 @@ const RELATIONS = {
   volume: { icon: '⛁', label: 'volume / claim' },
   uses: { icon: '↗', label: 'uses' },
   helm: { icon: '⎈', label: 'Helm release' },
+  top: { icon: '▴', label: 'another top ancestor: a parent of an object below' },
   also: { icon: '⤷', label: 'also a child of this row (it has several parents; shown in full under another)' },
   event: { icon: '·', label: 'event' },
   group: { icon: '☰', label: 'events by one actor' },
@@ -346,7 +347,13 @@ export function buildTree(trace) {
     if (n.isEvent && n.parent && n.tags.name && objectKeyOf(n) !== objectKeyOf(nearestObject(n.parent))) {
       n.label += ` · ${kindOf(n.tags.resource)} ${n.tags.namespace ? n.tags.namespace + '/' : ''}${n.tags.name}`;
     }
-    n.relation = n.isEvent ? relationOf('event') : n.tags.nestLevel === 'group' ? relationOf('group') : relationOf(n.tags['link.class'], !n.parent);
+    n.relation = n.isEvent
+      ? relationOf('event')
+      : n.tags.nestLevel === 'group'
+        ? relationOf('group')
+        : !n.parent && n !== roots[0] && !n.tags['link.class']
+          ? relationOf('top')
+          : relationOf(n.tags['link.class'], !n.parent);
     n.descendants = 0;
   }
   for (let i = flat.length - 1; i >= 0; i--) if (flat[i].parent) flat[i].parent.descendants += 1 + flat[i].descendants;

@@ -140,6 +140,7 @@ describe('an object with several owner references', () => {
     const [, full, , also] = tree.flat as Row[];
     expect(full!.events).toHaveLength(2);
     expect(also!.relation.key).toBe('also');
+    expect(tree.flat.map((n: Row) => n.relation.key)).toEqual(['root', 'children', 'top', 'also']);
     expect(also!.alsoOf).toBe(full);
     expect(objectRows(tree)).toHaveLength(3);
   });
