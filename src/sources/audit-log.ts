@@ -222,15 +222,18 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
   for (;;) {
     const r = await it.next();
     if (r.done) return;
-    const { text, line } = r.value;
+    const { line } = r.value;
+    // A byte order mark (files written by Windows tools) is no part of the JSON.
+    const text = first && r.value.text.startsWith('\uFEFF') ? r.value.text.slice(1) : r.value.text;
     if (text.trim() === '') continue;
     let v: unknown;
     try {
       v = parseLine(text);
     } catch (e) {
       const t = text.trim();
-      if (first && (t === '{' || t === '[')) {
-        // Probably a pretty-printed JSON document (e.g. `kubectl get events -o json`).
+      if (first && (t === '{' || t.startsWith('['))) {
+        // Probably a JSON document over several lines: pretty-printed (`kubectl get events -o json`),
+        // or an array opened on its first record (JSON lines never start with '[').
         yield* prettyDocumentItems(file, text, it);
         return;
       }
