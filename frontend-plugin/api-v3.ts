@@ -6,7 +6,7 @@
 // tags. Request parameters: both the canonical camelCase names (`query.serviceName`) and the
 // snake_case ones older Jaeger releases take (`query.service_name`, `query.num_traces`).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { JaegerKeyValue, JaegerSpan, JaegerTrace } from './modes/jaeger-json.ts';
+import type { JaegerKeyValue, JaegerReference, JaegerSpan, JaegerTrace } from './modes/jaeger-json.ts';
 import type { SearchRequest, TraceQuery } from './query.ts';
 import { resultName } from './search-results.ts';
 import { decodeDisplayId, isRawTraceId, parseServiceName, serviceNames } from './trace-id.ts';
@@ -40,6 +40,8 @@ export interface OtlpSpan {
   endTimeUnixNano: string;
   attributes?: OtlpKeyValue[];
   events?: OtlpEvent[];
+  /** References after the parent (an object's other parents), as Jaeger's own translator writes them. */
+  links?: { traceId: string; spanId: string; attributes: OtlpKeyValue[] }[];
   status: { code?: number; message?: string };
 }
 export interface OtlpResourceSpans {
@@ -86,6 +88,11 @@ function toOtlpSpan(s: JaegerSpan): OtlpSpan {
   };
   const tags = [...s.tags, ...(s.warnings ?? []).map((w): JaegerKeyValue => ({ key: 'warning', type: 'string', value: w }))];
   if (tags.length > 0) out.attributes = attrs(tags);
+  const others = s.references.filter((r) => r.spanID !== parent);
+  if (others.length > 0) {
+    const refType = (r: JaegerReference) => ({ key: 'opentracing.ref_type', value: { stringValue: r.refType === 'CHILD_OF' ? 'child_of' : 'follows_from' } });
+    out.links = others.map((r) => ({ traceId: r.traceID, spanId: r.spanID, attributes: [refType(r)] }));
+  }
   if (s.logs.length > 0) {
     // A span log becomes a span event named by its `event` field (every tracing-mode log has one,
     // eventName()): Jaeger's OTLP → v1 translator turns the name back into `event`, which the Jaeger

@@ -3,8 +3,10 @@
 //
 // Two phases, so each stays simple:
 //  1. discover the set of objects in scope by following link spans (scope-specific walk);
-//  2. lay that set out as one tree (display root + first path found), so every object appears
-//     exactly once, none is dropped, and cycles cannot loop.
+//  2. lay that set out as a forest (display roots + first path found), so every object appears
+//     exactly once, none is dropped, and cycles cannot loop. Going up (full tree, ancestors), every
+//     parent is drawn as a parent: the top of each chain is a root; an object with several parents
+//     hangs under one and names the others (`otherParents`).
 import { rawTraceId } from '../src/core/ids.ts';
 import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
@@ -27,14 +29,18 @@ export interface ObjectNode {
   children: ObjectNode[];
   /** How this object relates to its display parent: `role` = what the display parent is to it. */
   relation?: { class: string; role: LinkRole };
+  /** Its parents in the set other than the display parent (a second owner, a pod's node), none of them below it. */
+  otherParents: { node: ObjectNode; class: string }[];
 }
 
 export interface AssembledTrace {
   /** Root of the displayed tree: the searched object, or its top ancestor (full tree, ancestors). */
   root: ObjectNode;
+  /** Every root, `root` first: going up, the top of each further parent chain (a second owner, a pod's node). */
+  roots: ObjectNode[];
   /** The object that was looked up. */
   searched: ObjectNode;
-  /** All objects, in display order (depth first from the root). */
+  /** All objects, in display order (depth first from each root). */
   nodes: ObjectNode[];
   windows: number[];
   windowSec: number;
@@ -65,6 +71,8 @@ interface Edge {
   /** What `other` is to this object. */
   role: LinkRole;
   class: string;
+  /** A controlling owner reference. */
+  controller: boolean;
 }
 
 /** Which parent to climb when an object has several (a pod: its ReplicaSet and its node). */
@@ -76,7 +84,7 @@ function classRank(c: string): number {
 }
 
 function byEdgePreference(a: Edge, b: Edge): number {
-  return classRank(a.class) - classRank(b.class) || (a.other < b.other ? -1 : a.other > b.other ? 1 : 0);
+  return classRank(a.class) - classRank(b.class) || Number(b.controller) - Number(a.controller) || (a.other < b.other ? -1 : a.other > b.other ? 1 : 0);
 }
 
 /** A minimal counting semaphore: at most `n` backend calls in flight. */
@@ -124,7 +132,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
 
   const load = (key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode => {
     const seen = new Set<string>();
-    const node: ObjectNode = { key, object, objectSpans: [], events: [], links: [], children: [] };
+    const node: ObjectNode = { key, object, objectSpans: [], events: [], links: [], children: [], otherParents: [] };
     for (const spans of perWindow) {
       for (const s of spans) {
         if (seen.has(s.spanId)) continue; // at-least-once delivery: same derived ID = same span
@@ -141,9 +149,10 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       const role = l.attributes[Attr.linkRole];
       if (typeof other !== 'string' || (role !== 'parent' && role !== 'child') || other === key) continue;
       const cls = String(l.attributes[Attr.linkClass] ?? 'link');
-      addEdge(key, { other, role, class: cls });
+      const controller = String(l.attributes[Attr.linkController]) === 'true';
+      addEdge(key, { other, role, class: cls, controller });
       // Mirror, in case the other object's half of the link is missing.
-      addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls });
+      addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls, controller });
     }
     return node;
   };
@@ -179,8 +188,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
     return added;
   };
 
-  /** Breadth-first walk along edges of the given roles, from `start`. */
-  const walk = async (start: string[], roles: LinkRole[], maxDepth = Infinity): Promise<void> => {
+  /** Breadth-first walk along edges of the given roles, from `start`; returns the objects reached, in order. */
+  const walk = async (start: string[], roles: LinkRole[], maxDepth = Infinity): Promise<string[]> => {
+    const reached: string[] = [];
     const visited = new Set(start);
     let frontier = start;
     for (let depth = 0; frontier.length > 0 && depth < maxDepth && !truncated; depth++) {
@@ -195,7 +205,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       }
       await loadAll(next);
       frontier = next.filter((k) => nodes.has(k));
+      reached.push(...frontier);
     }
+    return reached;
   };
 
   await loadAll([opts.key]);
@@ -204,6 +216,8 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
     throw new ObjectNotFoundError(opts.key);
   }
 
+  /** Ancestors of the searched object, nearest first (full tree and ancestors): each is drawn above it. */
+  let ancestors: string[] = [];
   switch (opts.scope) {
     case 'default':
       await walk([opts.key], ['parent', 'child'], 1);
@@ -212,10 +226,10 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       await walk([opts.key], ['child']);
       break;
     case 'ancestors':
-      await walk([opts.key], ['parent']);
+      ancestors = await walk([opts.key], ['parent']);
       break;
     case 'full': {
-      await walk([opts.key], ['parent']);
+      ancestors = await walk([opts.key], ['parent']);
       // Every ancestor (not only the tops) as a start: equivalent, and still complete under cycles.
       await walk([...nodes.keys()], ['child']);
       break;
@@ -225,9 +239,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
     warnings.push(`too many related objects: showing the first ${maxObjects}; narrow the scope or the time range`);
   }
 
-  const root = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, edgesOf) : searched;
-  const ordered = layout(root, searched, nodes, edgesOf);
-  return { root, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings };
+  const first = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, edgesOf) : searched;
+  const { roots, ordered } = layout(first, ancestors, searched, nodes, edgesOf);
+  return { root: first, roots, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings };
 }
 
 /** Climbs preferred parents (owner references first) to the top; a cycle stops the climb. */
@@ -243,12 +257,21 @@ function topAncestor(start: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf:
 }
 
 /**
- * Lays the set out as one tree: first the plain descent from the root (children links), then each
- * object not reached yet hangs under a neighbour already placed — the searched object if it is one,
- * else the earliest placed — and its own descent follows. Each object is placed exactly once.
+ * Lays the set out as a forest: first the plain descent from the first root (children links); then
+ * each ancestor not reached yet climbs to the top of its own chain, which becomes one more root with
+ * its descent (a second owner, a pod's node); then each object not reached yet hangs under a
+ * neighbour already placed — the searched object if it is one, else the earliest placed — and its
+ * own descent follows. Each object is placed exactly once.
  */
-function layout(root: ObjectNode, searched: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf: (key: string) => Edge[]): ObjectNode[] {
-  const order = new Map<string, number>([[root.key, 0]]);
+function layout(
+  first: ObjectNode,
+  ancestors: string[],
+  searched: ObjectNode,
+  nodes: Map<string, ObjectNode>,
+  edgesOf: (key: string) => Edge[],
+): { roots: ObjectNode[]; ordered: ObjectNode[] } {
+  const order = new Map<string, number>();
+  const roots: ObjectNode[] = [];
   const attach = (parent: ObjectNode, child: ObjectNode, e: Edge): void => {
     child.parent = parent;
     // e.role is what `child` is to `parent`; the relation stores what the parent is to the child.
@@ -268,7 +291,14 @@ function layout(root: ObjectNode, searched: ObjectNode, nodes: Map<string, Objec
       }
     }
   };
-  descend(root);
+  const plant = (root: ObjectNode): void => {
+    roots.push(root);
+    order.set(root.key, order.size);
+    descend(root);
+  };
+  plant(first);
+  // Not placed yet, so none of its parents is (a placed object's children all are): its chain's top is a new root.
+  for (const k of ancestors) if (!order.has(k) && nodes.has(k)) plant(topAncestor(nodes.get(k)!, nodes, edgesOf));
   for (let progress = true; progress && order.size < nodes.size; ) {
     progress = false;
     for (const n of nodes.values()) {
@@ -278,21 +308,35 @@ function layout(root: ObjectNode, searched: ObjectNode, nodes: Map<string, Objec
       const via = placed.find((e) => e.other === searched.key) ?? placed.sort((a, b) => order.get(a.other)! - order.get(b.other)!)[0]!;
       const parent = nodes.get(via.other)!;
       // Edge as seen from the parent: flip the role.
-      attach(parent, n, { other: n.key, role: via.role === 'parent' ? 'child' : 'parent', class: via.class });
+      attach(parent, n, { ...via, other: n.key, role: via.role === 'parent' ? 'child' : 'parent' });
       descend(n);
       progress = true;
     }
   }
   // Defensive: an object in the set that no placed object links to still shows, under the root.
   for (const n of nodes.values()) {
-    if (!order.has(n.key)) attach(root, n, { other: n.key, role: 'child', class: 'unlinked' });
+    if (!order.has(n.key)) attach(first, n, { other: n.key, role: 'child', class: 'unlinked', controller: false });
   }
-  const out: ObjectNode[] = [];
+  for (const n of nodes.values()) n.otherParents = otherParentsOf(n, nodes, edgesOf);
+  const ordered: ObjectNode[] = [];
   const visit = (n: ObjectNode): void => {
-    out.push(n);
+    ordered.push(n);
     for (const c of n.children) visit(c);
   };
-  visit(root);
+  for (const r of roots) visit(r);
+  return { roots, ordered };
+}
+
+/** Parents of `n` in the set besides its display parent, leaving out any drawn below it (no reference cycles). */
+function otherParentsOf(n: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf: (key: string) => Edge[]): ObjectNode['otherParents'] {
+  const out: ObjectNode['otherParents'] = [];
+  for (const e of edgesOf(n.key)) {
+    const p = nodes.get(e.other);
+    if (e.role !== 'parent' || !p || p === n.parent) continue;
+    let below = false;
+    for (let up = p.parent; up && !below; up = up.parent) below = up === n;
+    if (!below) out.push({ node: p, class: e.class });
+  }
   return out;
 }
 

@@ -32,6 +32,7 @@ const KEEP = new Set<string>([
   Attr.linkClass,
   Attr.linkRole,
   Attr.linkKey,
+  Attr.linkController,
 ]);
 
 /** Snapshot fields the detectors read (pods, workloads, owners). */

@@ -187,6 +187,8 @@ export class SpanIndex {
   /** child key → parent key → link class (from link spans with role `parent`, and the mirror with role `child`). */
   readonly parents = new Map<string, Map<string, string>>();
   readonly children = new Map<string, Map<string, string>>();
+  /** `child|parent` of the controlling owner references (link.controller). */
+  readonly #controllers = new Set<string>();
   #snapshots = new WeakMap<SpanRecord, Record<string, unknown> | null>();
   #memo = new Map<string, unknown>();
 
@@ -209,8 +211,10 @@ export class SpanIndex {
         const cls = str(s.attributes[Attr.linkClass]);
         if (typeof other !== 'string') continue;
         const me = objectKey(s.object);
-        if (s.attributes[Attr.linkRole] === 'parent') this.#relate(me, other, cls);
-        else if (s.attributes[Attr.linkRole] === 'child') this.#relate(other, me, cls);
+        const [child, parent] = s.attributes[Attr.linkRole] === 'parent' ? [me, other] : s.attributes[Attr.linkRole] === 'child' ? [other, me] : [];
+        if (!child || !parent) continue;
+        this.#relate(child, parent, cls);
+        if (String(s.attributes[Attr.linkController]) === 'true') this.#controllers.add(`${child}|${parent}`);
       }
     }
     for (const h of this.objects.values()) h.events.sort((a, b) => a.startUs - b.startUs);
@@ -262,9 +266,10 @@ export class SpanIndex {
     return out;
   }
 
-  /** The controller owner of an object (owner-reference link), if any. */
+  /** The controlling owner of an object (owner-reference link), else its first owner, if any. */
   ownerOf(key: string): string | undefined {
-    return this.parentsOf(key, 'children')[0];
+    const owners = this.parentsOf(key, 'children');
+    return owners.find((o) => this.#controllers.has(`${key}|${o}`)) ?? owners[0];
   }
 
   /** A value derived from the index once and shared by detectors (e.g. pod phases). */

@@ -3,11 +3,12 @@
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { actorOf, addEventSpan, addObjectSpan, failuresOf, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { addObjectTree } from './object-tree.ts';
 import { clampInto } from './times.ts';
 
 export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
   const b = new TraceBuilder(traceId, t);
-  const visit = (n: ObjectNode, parent?: string): void => {
+  addObjectTree(b, t, (n: ObjectNode, parent?: string) => {
     const id = addObjectSpan(b, n, t, parent);
     const groups = new Map<string, SpanRecord[]>();
     for (const e of n.events) {
@@ -30,8 +31,7 @@ export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
       });
       for (const e of events) addEventSpan(b, e, gid, r, failuresOf(n).get(e.spanId));
     }
-    for (const c of n.children) visit(c, id);
-  };
-  visit(t.root);
+    return id;
+  });
   return b.build();
 }

@@ -3,7 +3,8 @@
 //    children's spans; never the future;
 //  - every child span lies inside its parent (no negative self time in the trace graph);
 //  - the trace starts at the root's first event, not at a related object's creation (a pod's node
-//    was created long before the pod): spans of related objects are clipped to the root's range;
+//    was created long before the pod): spans of related objects are clipped to the root's range,
+//    further roots (a second owner, a pod's node in the full tree) too;
 //  - no duration is zero (Jaeger v2 logs "Negative duration detected" for them, and a 0-wide bar
 //    cannot be clicked): at least MIN_DURATION_US.
 // Span logs (tracing mode) keep their real timestamps; only span boundaries are shaped here.
@@ -53,7 +54,7 @@ export function displayTimes(t: AssembledTrace, nowUs = Date.now() * 1000): Map<
     subtree.set(n, r);
     return r;
   };
-  up(t.root);
+  for (const r of t.roots) up(r);
 
   const root = t.root;
   let rr = subtree.get(root);
@@ -67,6 +68,9 @@ export function displayTimes(t: AssembledTrace, nowUs = Date.now() * 1000): Map<
   const rootRange: Range = { start: Math.min(rr.start, nowUs - MIN_DURATION_US), end: Math.min(rr.end, nowUs) };
   if (rootRange.end - rootRange.start < MIN_DURATION_US) rootRange.end = rootRange.start + MIN_DURATION_US;
   out.set(root, rootRange);
+  for (const r of t.roots) {
+    if (r !== root) out.set(r, clampInto(subtree.get(r) ?? { start: rootRange.start, end: rootRange.start }, rootRange));
+  }
 
   const down = (p: ObjectNode): void => {
     const pr = out.get(p)!;
@@ -76,7 +80,7 @@ export function displayTimes(t: AssembledTrace, nowUs = Date.now() * 1000): Map<
       down(c);
     }
   };
-  down(root);
+  for (const r of t.roots) down(r);
   return out;
 }
 

@@ -310,9 +310,11 @@ export function renderDetails(el, node, t0) {
               ? html`<p><button type="button" class="btn btn-small" data-more>Show all ${node.events.length} events</button></p>`
               : ''
           }`
-        : node.synthetic
-          ? html`<p class="muted empty-events">The pod above ran on this node. Its own trace (the link above) shows the node's events and every pod bound to it.</p>`
-          : html`<p class="muted empty-events">No events recorded for this object in the time range.</p>`
+        : node.alsoOf
+          ? html`<p class="muted empty-events">This object has more than one parent: its events are on its row under ${node.alsoOf.parent.kind} ${node.alsoOf.parent.label}.</p>`
+          : node.synthetic
+            ? html`<p class="muted empty-events">The pod above ran on this node. Its own trace (the link above) shows the node's events and every pod bound to it.</p>`
+            : html`<p class="muted empty-events">No events recorded for this object in the time range.</p>`
     }`.s;
   el.querySelector('[data-more]')?.addEventListener('click', (e) => {
     const list = el.querySelector('.events');

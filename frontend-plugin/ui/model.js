@@ -157,6 +157,8 @@ const RELATIONS = {
   volume: { icon: '⛁', label: 'volume / claim' },
   uses: { icon: '↗', label: 'uses' },
   helm: { icon: '⎈', label: 'Helm release' },
+  top: { icon: '▴', label: 'another top ancestor: a parent of an object below' },
+  also: { icon: '⤷', label: 'also a child of this row (it has several parents; shown in full under another)' },
   event: { icon: '·', label: 'event' },
   group: { icon: '☰', label: 'events by one actor' },
 };
@@ -323,6 +325,7 @@ export function buildTree(trace) {
   const roots = [];
   for (const node of nodes) (node.parent ? node.parent.children : roots).push(node);
   addNodeRows(nodes);
+  addOtherParentRows(nodes, byId);
   const order = (a, b) => (a.isEvent === b.isEvent ? 0 : a.isEvent ? -1 : 1) || a.firstTs - b.firstTs || label(a).localeCompare(label(b));
   const flat = [];
   const visit = (n, depth) => {
@@ -332,7 +335,11 @@ export function buildTree(trace) {
     n.children.sort(order);
     for (const c of n.children) visit(c, depth + 1);
   };
+  // The first root of the answer (the object looked up, or the top of its owner chain) names the
+  // trace and stays first; further roots (a second owner, a pod's node) follow in time order.
+  const main = roots[0];
   roots.sort(order);
+  if (main) roots.splice(0, roots.length, main, ...roots.filter((r) => r !== main));
   for (const r of roots) visit(r, 0);
   for (const n of flat) {
     n.kind = n.isEvent ? '' : kindOf(n.tags.resource);
@@ -342,7 +349,13 @@ export function buildTree(trace) {
     if (n.isEvent && n.parent && n.tags.name && objectKeyOf(n) !== objectKeyOf(nearestObject(n.parent))) {
       n.label += ` · ${kindOf(n.tags.resource)} ${n.tags.namespace ? n.tags.namespace + '/' : ''}${n.tags.name}`;
     }
-    n.relation = n.isEvent ? relationOf('event') : n.tags.nestLevel === 'group' ? relationOf('group') : relationOf(n.tags['link.class'], !n.parent);
+    n.relation = n.isEvent
+      ? relationOf('event')
+      : n.tags.nestLevel === 'group'
+        ? relationOf('group')
+        : !n.parent && n !== roots[0] && !n.tags['link.class']
+          ? relationOf('top')
+          : relationOf(n.tags['link.class'], !n.parent);
     n.descendants = 0;
   }
   for (let i = flat.length - 1; i >= 0; i--) if (flat[i].parent) flat[i].parent.descendants += 1 + flat[i].descendants;
@@ -472,6 +485,40 @@ function addNodeRows(nodes) {
 }
 
 /**
+ * An object with several parents (two owners, a pod and its node) is drawn once, under its first
+ * reference; each further CHILD_OF reference of its span gets a row under that parent too, which
+ * stands for it (no events of its own; its details point to the full row).
+ */
+function addOtherParentRows(nodes, byId) {
+  for (const node of [...nodes]) {
+    if (node.isEvent || node.synthetic || !node.parent) continue;
+    for (const ref of node.span.references ?? []) {
+      const other = byId.get(ref.spanID);
+      if (!other || other === node || other === node.parent || other.isEvent || ref.refType !== 'CHILD_OF') continue;
+      const row = {
+        key: `${node.key}~under~${other.key}`,
+        span: { ...node.span, spanID: `${node.key}~under~${other.key}`, references: [], logs: [] },
+        tags: { ...node.tags, 'link.class': 'also' },
+        isEvent: false,
+        synthetic: true,
+        alsoOf: node,
+        events: [],
+        parent: other,
+        children: [],
+        depth: 0,
+        errors: 0,
+        warnings: 0,
+        expected: 0,
+        firstTs: node.firstTs,
+        lastTs: node.lastTs,
+      };
+      nodes.push(row);
+      other.children.push(row);
+    }
+  }
+}
+
+/**
  * Replacements among the pods of one owner: a pod deleted by someone other than the controller that
  * created it (the garbage collector after its node went, an eviction, a user — not a scale-down) is
  * paired with the first pod the owner created after that delete (from 2 s before, within 5 minutes), each
@@ -534,8 +581,9 @@ function label(n) {
 }
 
 /**
- * The rows of a tree that stand for stored objects: not event rows, actor groups or the node rows
- * added under pods (a node bound to three pods is one object, and a workload view does not hold it).
+ * The rows of a tree that stand for stored objects: not event rows, actor groups, the node rows
+ * added under pods (a node bound to three pods is one object, and a workload view does not hold it)
+ * or the rows of an object under its other parents.
  */
 export function objectRows(tree) {
   return tree.flat.filter((n) => !n.isEvent && !n.synthetic && n.tags.nestLevel !== 'group');

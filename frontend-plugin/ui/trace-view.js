@@ -132,7 +132,9 @@ class TraceView {
     this.tipEl = $('.tip', this.root);
     this.wire();
     const want = new URLSearchParams(location.search).get('object');
-    const initial = (want && t.flat.find((n) => objectKeyOf(n) === want || n.key === want)) || t.flat[0];
+    // the object's own row, not a row standing for it under another parent
+    const wanted = (n) => objectKeyOf(n) === want || n.key === want;
+    const initial = (want && (objectRows(t).find(wanted) ?? t.flat.find(wanted))) || t.flat[0];
     this.select(initial, { focus: false, scroll: true });
     void showTraceFindings($('.trace-view', this.root), t);
   }

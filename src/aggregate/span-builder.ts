@@ -135,8 +135,8 @@ export class SpanBuilder {
   #link(marks: EmittedMarks, ref: ObjectRef, key: string, version: string, link: Link, ws: number, atUs: number, out: SpanRecord[]): void {
     const otherKey = objectKey(link.target);
     if (otherKey === key) return;
-    this.#linkSpan(marks, ref, key, version, otherKey, link.role, link.class, ws, atUs, out);
-    this.#linkSpan(marks, link.target, otherKey, '', key, INVERSE[link.role], link.class, ws, atUs, out);
+    this.#linkSpan(marks, ref, key, version, otherKey, link, link.role, ws, atUs, out);
+    this.#linkSpan(marks, link.target, otherKey, '', key, link, INVERSE[link.role], ws, atUs, out);
   }
 
   #linkSpan(
@@ -145,12 +145,13 @@ export class SpanBuilder {
     key: string,
     version: string,
     otherKey: string,
+    link: Link,
     role: 'parent' | 'child',
-    cls: string,
     ws: number,
     atUs: number,
     out: SpanRecord[],
   ): void {
+    const cls = link.class;
     const id = `${key}|${otherKey}|${cls}|${ws}`;
     if (marks.linkSpan(id)) return;
     marks.markLinkSpan(id);
@@ -159,6 +160,7 @@ export class SpanBuilder {
     attributes[Attr.linkClass] = cls;
     attributes[Attr.linkRole] = role;
     attributes[Attr.linkKey] = otherKey;
+    if (link.controller) attributes[Attr.linkController] = true;
     out.push({
       traceId: trace.traceId,
       spanId: linkSpanId(key, otherKey, cls, ws),

@@ -93,6 +93,7 @@ export const Attr = {
   linkClass: 'link.class', // children | node | annotation | ...
   linkRole: 'link.role', // 'parent': the linked object is this object's parent; 'child': it is a child
   linkKey: 'link.key', // objectKey() of the linked object
+  linkController: 'link.controller', // true on both halves of a controlling owner reference
 } as const;
 
 export type LinkRole = 'parent' | 'child';
@@ -104,4 +105,6 @@ export interface Link {
   /** What the target is to the object: its parent (owner, node, annotated parent) or its child. */
   role: LinkRole;
   class: string;
+  /** An owner reference with `controller: true` (class children): the controlling owner. */
+  controller?: boolean;
 }

@@ -184,9 +184,16 @@ function* toItems(v: unknown, file: string, line: number): Generator<LogItem> {
 }
 
 /**
- * A whole document's items oldest first (stable; an item without a time keeps its place after
- * the one before it). Exports are often newest first, e.g. `gcloud logging read --format=json`.
+ * The items of one JSON value (a line, or a whole pretty-printed document), oldest first when it
+ * holds several: exports are often newest first (`gcloud logging read --format=json`, also compacted
+ * onto one line with `jq -c .`). Lines of a JSON lines log keep their file order.
  */
+function documentItems(v: unknown, file: string, line: number): LogItem[] {
+  const items = [...toItems(v, file, line)];
+  return items.length > 1 ? inTimeOrder(items) : items;
+}
+
+/** Items oldest first (stable; an item without a time keeps its place after the one before it). */
 function inTimeOrder(items: LogItem[]): LogItem[] {
   let last = -Infinity;
   const keyed = items.map((item, i) => {
@@ -215,16 +222,19 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
   for (;;) {
     const r = await it.next();
     if (r.done) return;
-    const { text, line } = r.value;
+    const { line } = r.value;
+    // A byte order mark (files written by Windows tools) is no part of the JSON.
+    const text = first && r.value.text.startsWith('\uFEFF') ? r.value.text.slice(1) : r.value.text;
     if (text.trim() === '') continue;
     let v: unknown;
     try {
       v = parseLine(text);
     } catch (e) {
       const t = text.trim();
-      if (first && (t === '{' || t === '[')) {
-        // Probably a pretty-printed JSON document (e.g. `kubectl get events -o json`).
-        yield* documentItems(file, text, it);
+      if (first && (t === '{' || t.startsWith('['))) {
+        // Probably a JSON document over several lines: pretty-printed (`kubectl get events -o json`),
+        // or an array opened on its first record (JSON lines never start with '[').
+        yield* prettyDocumentItems(file, text, it);
         return;
       }
       yield { error: `invalid JSON: ${(e as Error).message}`, file, line };
@@ -232,11 +242,11 @@ async function* fileItems(file: string, chunks: AsyncIterable<Buffer | typeof RE
       continue;
     }
     first = false;
-    yield* toItems(v, file, line);
+    yield* documentItems(v, file, line);
   }
 }
 
-async function* documentItems(file: string, firstText: string, it: AsyncIterator<Line>): AsyncGenerator<LogItem> {
+async function* prettyDocumentItems(file: string, firstText: string, it: AsyncIterator<Line>): AsyncGenerator<LogItem> {
   const buffered: Line[] = [{ text: firstText, line: 1 }];
   let size = firstText.length;
   let tooBig = false;
@@ -253,7 +263,7 @@ async function* documentItems(file: string, firstText: string, it: AsyncIterator
   if (!tooBig) {
     try {
       const v = JSON.parse(buffered.map((l) => l.text).join('\n'));
-      yield* inTimeOrder([...toItems(v, file, 1)]);
+      yield* documentItems(v, file, 1);
       return;
     } catch {
       // not a document: fall back to JSON lines below
@@ -276,7 +286,7 @@ function* lineItems(file: string, l: Line): Generator<LogItem> {
     yield { error: `invalid JSON: ${(e as Error).message}`, file, line: l.line };
     return;
   }
-  yield* toItems(v, file, l.line);
+  yield* documentItems(v, file, l.line);
 }
 
 function openSource(path: string, follow: boolean, opts: ReadOptions): AsyncIterable<Buffer | typeof RESET> {

@@ -93,6 +93,7 @@ interface Span {
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   attributes?: { key: string; value: Record<string, unknown> }[];
+  links?: { traceId: string; spanId: string; attributes: { key: string; value: Record<string, unknown> }[] }[];
   status: { code?: number; message?: string };
 }
 interface TracesAnswer {
@@ -237,8 +238,15 @@ describe('query API v3: kubetrail answers as the real Jaeger v2 does', () => {
     const body = (await ours.json()) as Json;
     expectSameShape((await jaeger.json()) as Json, body, 'trace by display ID');
     expectOtlpMeaning(body as unknown as TracesAnswer, 'kubetrail trace');
-    const roots = spansOf(body as unknown as TracesAnswer).filter((s) => !s.parentSpanId);
-    expect(roots.map((s) => s.name)).toEqual(['deployments default/web']);
+    const spans = spansOf(body as unknown as TracesAnswer);
+    const roots = spans.filter((s) => !s.parentSpanId);
+    // the pod's node is a parent too: a root of its own, and a link of the pod (issue 19)
+    expect(roots.map((s) => s.name)).toEqual(['deployments default/web', 'nodes node-1']);
+    const podSpan = spans.find((s) => s.name === 'pods default/web-aaa-1')!;
+    expect(podSpan.parentSpanId).toBe(spans.find((s) => s.name === 'replicasets default/web-aaa')!.spanId);
+    expect(podSpan.links).toEqual([
+      { traceId: podSpan.traceId, spanId: roots[1]!.spanId, attributes: [{ key: 'opentracing.ref_type', value: { stringValue: 'child_of' } }] },
+    ]);
   });
 
   it("span events: Jaeger's own OTLP → v1 translation titles each log as kubetrail's v1 answer does", async () => {

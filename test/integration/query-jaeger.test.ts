@@ -203,8 +203,14 @@ describe('query proxy over Jaeger', () => {
       'replicasets default/web-aaa',
       'replicasets default/web-bbb',
     ]);
+    // every parent drawn as a parent (issue 19): the pods' node is a root of its own, referenced by the pods
     const roots = t.spans.filter((s) => s.references.length === 0);
-    expect(roots.map((s) => s.operationName)).toEqual(['deployments default/web']);
+    expect(roots.map((s) => s.operationName)).toEqual(['deployments default/web', 'nodes node-1']);
+    const searched = t.spans.find((s) => s.operationName === 'pods default/web-bbb-1')!;
+    expect(searched.references.map((r) => r.spanID)).toEqual([
+      t.spans.find((s) => s.operationName === 'replicasets default/web-bbb')!.spanID,
+      roots[1]!.spanID,
+    ]);
     const d = roots[0]!;
     expect(d.logs.map((l) => l.fields.find((f) => f.key === 'audit')?.value)).toEqual(['admin create', `${DC} update status`, 'admin patch']);
     const rs = t.spans.find((s) => s.operationName === 'replicasets default/web-aaa')!;

@@ -15,9 +15,10 @@ const find = (t: AssembledTrace, key: string) => t.nodes.find((n) => n.key === k
 function expectEachOnce(t: AssembledTrace): void {
   const all = t.nodes.map((n) => n.key);
   expect(new Set(all).size).toBe(all.length);
-  // every node except the root hangs under exactly one parent that is itself in the tree
+  // every node except the roots hangs under exactly one parent that is itself in the tree
+  expect(t.roots[0]).toBe(t.root);
   for (const n of t.nodes) {
-    if (n === t.root) expect(n.parent).toBeUndefined();
+    if (t.roots.includes(n)) expect(n.parent).toBeUndefined();
     else expect(all).toContain(n.parent!.key);
   }
 }
@@ -40,9 +41,11 @@ describe('assemble', () => {
     expect(names(t.nodes)).toEqual(['demo', 'demo-aaa', 'demo-aaa-1', 'demo-aaa-2', 'demo-bbb', 'demo-bbb-1', 'node-1', 'other-1']);
     // a pod reachable from its ReplicaSet and its node stays under the ReplicaSet (first path from the root)
     expect(find(t, keys.podB1).parent!.key).toBe(keys.rsB);
-    // the node hangs under the pod the user searched for, and shows its other pods
-    expect(find(t, keys.node1).parent!.key).toBe(keys.podA1);
+    // the pod's node is a parent too: a root of its own with its other pods, named as the pod's other parent
+    expect(t.roots.map((r) => r.key)).toEqual([keys.deploy, keys.node1]);
     expect(names(find(t, keys.node1).children)).toEqual(['other-1']);
+    expect(find(t, keys.podA1).otherParents.map((p) => p.node.key)).toEqual([keys.node1]);
+    expect(find(t, keys.podB1).otherParents.map((p) => p.node.key)).toEqual([keys.node1]);
     expect(t.searched.key).toBe(keys.podA1);
     expect(t.warnings).toEqual([]);
     expectEachOnce(t);
@@ -54,9 +57,14 @@ describe('assemble', () => {
     expect(t.root.children.map((c) => c.key)).toEqual([keys.rsA]);
     expect(t.nodes).toHaveLength(2);
 
+    // a pod has two parents, its ReplicaSet and its node: both drawn above it, none as its child
     const fromPod = await run(keys.podA1, 'ancestors');
     expect(fromPod.nodes.map((n) => n.object.name)).toEqual(['demo', 'demo-aaa', 'demo-aaa-1', 'node-1']);
+    expect(fromPod.roots.map((r) => r.key)).toEqual([keys.deploy, keys.node1]);
     expect(find(fromPod, keys.rsA).children.map((c) => c.key)).toEqual([keys.podA1]);
+    expect(find(fromPod, keys.podA1).children).toEqual([]);
+    expect(find(fromPod, keys.podA1).otherParents.map((p) => p.node.key)).toEqual([keys.node1]);
+    expectEachOnce(fromPod);
   });
 
   it('owned objects: a node lists the pods bound to it', async () => {

@@ -1,9 +1,9 @@
 // Each detector over a small hand-built history: the misbehaviour it must find (detector, severity,
 // objects, actors, evidence, link) and the normal case next to it that it must leave alone.
 import { describe, expect, it } from 'vitest';
-import { Attr, objectKey } from '../../src/core/model.ts';
+import { Attr, objectKey, type ObjectRef } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
-import { parseDiff } from '../../frontend-plugin/diagnose/span-index.ts';
+import { parseDiff, SpanIndex } from '../../frontend-plugin/diagnose/span-index.ts';
 import { noopWrites } from '../../frontend-plugin/diagnose/detectors/noop-writes.ts';
 import type { Detector, Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 import { at, DC, GC, History, ref, RSC, T0 } from './diagnose-fixture.ts';
@@ -253,6 +253,40 @@ describe('orphans', () => {
     expect(fs).toHaveLength(1);
     expect(fs[0]).toMatchObject({ objects: [node, p], data: { relation: 'node', maxStaySec: 50 } });
     expect(fs[0]!.title).toBe('1 pod stayed bound to deleted Node n2 for up to 50 s');
+  });
+});
+
+describe('orphans of objects with several owners', () => {
+  it('an object that another owner still owns is not orphaned when one owner goes; when the last goes it is', () => {
+    const h = new History();
+    const [a, b] = ['a', 'b'].map((n) => ref('deployments', 'default', n, 'apps')) as [ObjectRef, ObjectRef];
+    const cm = ref('configmaps', 'default', 'shared');
+    h.create(a, 0, 'admin');
+    h.create(b, 0, 'admin');
+    h.create(cm, 1, 'admin');
+    h.own(a, cm, 1);
+    h.own(b, cm, 1);
+    h.del(a, 10, 'admin');
+    h.update(cm, 10.01, GC, 'metadata.ownerReferences.a <removed>', { [Attr.verb]: 'patch' });
+    expect(of(run(h, 100), 'orphans')).toEqual([]);
+    h.del(b, 50, 'admin');
+    const [f, ...rest] = of(run(h, 100), 'orphans');
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ objects: [b, cm], data: { relation: 'owner', survivors: 1 } });
+  });
+
+  it('the owner of an object with several is its controlling one (link.controller)', () => {
+    const h = new History();
+    const [a, b] = ['a', 'b'].map((n) => ref('deployments', 'default', n, 'apps')) as [ObjectRef, ObjectRef];
+    const cm = ref('configmaps', 'default', 'shared');
+    h.create(cm, 1, 'admin');
+    h.own(a, cm, 1);
+    h.own(b, cm, 1);
+    const index = () => new SpanIndex(h.spans);
+    expect(index().ownerOf(objectKey(cm))).toBe(objectKey(a)); // none controls it: the first
+    for (const s of h.spans)
+      if (s.kind === 'link' && [s.attributes[Attr.linkKey], objectKey(s.object)].includes(objectKey(b))) s.attributes[Attr.linkController] = true;
+    expect(index().ownerOf(objectKey(cm))).toBe(objectKey(b));
   });
 });
 

@@ -11,13 +11,29 @@ const ref = (resource: string, name: string, namespace = 'default', group = ''):
 const linkSpans = (spans: SpanRecord[], owner: string) => spans.filter((s) => s.kind === 'link' && objectKey(s.object) === owner);
 
 describe('linkers', () => {
-  it('owner reference: the controller owner is the parent (class children)', () => {
+  it('owner reference: the controller owner is the parent (class children), marked as the controller', () => {
     const pod = fx('pod-create-generatename').responseObject;
     expect(findLinks(pod, ref('pods', pod.metadata.name))).toContainEqual({
       target: ref('replicasets', 'web-7d9f8b6c5d', 'default', 'apps'),
       role: 'parent',
       class: 'children',
+      controller: true,
     });
+  });
+
+  it('owner reference: every owner is a parent, controlling or not; broken entries are skipped', () => {
+    const owners = [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'a' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'b', controller: false },
+      { apiVersion: 'v1', kind: 'Node', name: 'n1', controller: true },
+      { apiVersion: 'v1', kind: 'ConfigMap' },
+      null,
+    ];
+    expect(findLinks({ metadata: { ownerReferences: owners } } as never, ref('configmaps', 'shared'))).toEqual([
+      { target: ref('deployments', 'a', 'default', 'apps'), role: 'parent', class: 'children' },
+      { target: ref('deployments', 'b', 'default', 'apps'), role: 'parent', class: 'children' },
+      { target: ref('nodes', 'n1', ''), role: 'parent', class: 'children', controller: true },
+    ]);
   });
 
   it('pod → node from spec.nodeName and from a Binding', () => {

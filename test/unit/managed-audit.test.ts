@@ -25,6 +25,8 @@ describe('managed-cluster audit exports', () => {
   const cases: [string, number, RegExp[]][] = [
     ['gke-audit.jsonl', 4, [/gke-audit\.jsonl:5: .*service "container\.googleapis\.com", not the Kubernetes API/]],
     ['gke-gcloud-read.json', 3, []],
+    // the same newest-first array on one line (`| jq -c .`): still replayed oldest first
+    ['gke-gcloud-read-compact.json', 3, []],
     [
       'eks-filter-log-events.json',
       3,

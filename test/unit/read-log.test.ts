@@ -73,6 +73,24 @@ describe('readAuditLogs', () => {
     expect(classifyItem({ kind: 'Pod' })).toBe('unknown');
   });
 
+  it('puts the records of a JSON document oldest first whatever its layout: one line, an array opened on its first record, a byte order mark', async () => {
+    const d = tmp();
+    const newestFirst = [line('c', '2025-06-01T10:00:02Z'), line('a', '2025-06-01T10:00:00Z'), line('b', '2025-06-01T10:00:01Z')].map((l) => l.trim());
+    const layouts = {
+      'one-line.json': `[${newestFirst.join(',')}]\n`,
+      'list-one-line.json': `${JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: newestFirst.map((l) => JSON.parse(l)) })}\n`,
+      'opened-on-first.json': `[${newestFirst.join(',\n')}]\n`,
+      'bom.json': `\uFEFF[\n${newestFirst.join(',\n')}\n]\n`,
+    };
+    for (const [name, text] of Object.entries(layouts)) {
+      writeFileSync(join(d, name), text);
+      expect(ids(await collect(readAuditLogs([join(d, name)]))), name).toEqual(['a', 'b', 'c']);
+    }
+    // JSON lines keep their file order, and a BOM does not spoil the first one
+    writeFileSync(join(d, 'lines.log'), `\uFEFF${newestFirst.join('\n')}\n`);
+    expect(ids(await collect(readAuditLogs([join(d, 'lines.log')])))).toEqual(['c', 'a', 'b']);
+  });
+
   it('a missing file is an error item, the other files are still read', async () => {
     const d = tmp();
     writeFileSync(join(d, 'a.log'), line('a', '2025-06-01T10:00:00Z'));

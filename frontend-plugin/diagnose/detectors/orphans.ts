@@ -26,7 +26,7 @@ export const orphans: Detector = {
       for (const cls of ['children', 'node'] as const) {
         const survivors: Survivor[] = [];
         for (const [childKey, c] of children) {
-          if (c !== cls) continue;
+          if (c !== cls || (cls === 'children' && ownedByAnother(index, childKey, parentKey, td))) continue;
           const s = survivorOf(index, childKey, td, endUs, cls, parentKey);
           if (s && s.staySec > t.orphanGraceSec) survivors.push(s);
         }
@@ -70,6 +70,11 @@ export const orphans: Detector = {
     return out;
   },
 };
+
+/** Another owner, not deleted by `td`, still owns it: the garbage collector only drops the gone owner's reference. */
+function ownedByAnother(index: SpanIndex, key: string, gone: string, td: number): boolean {
+  return index.parentsOf(key, 'children').some((k) => k !== gone && !((index.deletedAt(k)?.startUs ?? Infinity) <= td));
+}
 
 /** The child's incarnation alive when its parent was deleted at `td`, and how long it stayed. */
 function survivorOf(index: SpanIndex, key: string, td: number, endUs: number, cls: string, parentKey: string): Survivor | undefined {
