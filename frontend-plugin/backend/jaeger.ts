@@ -102,7 +102,9 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
   const attributes: Record<string, AttrValue> = {};
   for (const [k, v] of tags) if (!FOREIGN_TAGS.has(k)) attributes[k] = v;
   // A stored string `error` attribute (Status reason) is overwritten by OTLP's `error=true`; the
-  // message survives as the status description.
+  // message survives as the status description. The write path sets the span's error and its
+  // `error` attribute together, to the same text (src/pipeline/steps/audit-attributes.ts), so both
+  // come back from it.
   const errTag = tags.get('error');
   const error =
     typeof errTag === 'string' && errTag !== '' && errTag !== 'true'
@@ -110,7 +112,7 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
       : tags.has('otel.status_description')
         ? str('otel.status_description')
         : undefined;
-  if (typeof errTag === 'string' && errTag !== 'true' && errTag !== '') attributes[Attr.error] = errTag;
+  if (error !== undefined && error !== '') attributes[Attr.error] = error;
   const rec: SpanRecord = {
     traceId: s.traceID.padStart(32, '0'),
     spanId: s.spanID.padStart(16, '0'),
