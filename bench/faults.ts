@@ -10,7 +10,11 @@
 //   kill     --store FILE; kill -9 in the middle of the load, restarted on the same port and file
 //   diskfull --store on a small tmpfs (needs root to mount) filled in the middle of the load, freed
 //            after --outage-sec; /readyz is sampled (every 250 ms) while it is full
-//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull] [--json]
+//   large    --otlp-endpoint to Jaeger with badger storage; every batch holds one ConfigMap of 1 MB
+//            or 5 MB (alternating) among the pods; the note counts the large snapshots read back
+//            whole and cut (with the marker) through the Jaeger read side
+//   large8mi the same with --max-attribute-bytes 8Mi (a span above the collector's 4 MiB limit)
+//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull,large,large8mi] [--json]
 //   (--help lists the options)
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -24,8 +28,9 @@ import { REPO_ROOT, freePort, startDaemon, startJaeger, stopChild, waitFor } fro
 import { eventSpanId, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey, type ObjectRef } from '../src/core/model.ts';
 import { parsePositiveInt } from '../src/commands/options.ts';
+import { JaegerBackend } from '../frontend-plugin/backend/jaeger.ts';
 
-const SCENARIOS = ['outage', 'kill', 'diskfull'] as const;
+const SCENARIOS = ['outage', 'kill', 'diskfull', 'large', 'large8mi'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseScenarios(value: string): Scenario[] {
@@ -43,7 +48,7 @@ function parseScenarios(value: string): Scenario[] {
 // parsed before anything is created: --help and a bad value exit here
 const args = new Command('node bench/faults.ts')
   .description(
-    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9 and a full disk (docs/operations.md).',
+    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9, a full disk and large objects in Jaeger's badger storage (docs/operations.md).',
   )
   .option('--events <n>', 'events sent per scenario', parsePositiveInt, 4000)
   .option('--batch <n>', 'events per EventList', parsePositiveInt, 400)
@@ -98,21 +103,27 @@ interface Result {
   note?: string;
 }
 
-/** Pod creates as the API server audits them (RequestResponse), each with its derived event span ID. */
-function makeEvents(scenario: string, n: number) {
+/** ConfigMap sizes the large scenarios put one of into every batch, alternating. */
+const LARGE_BYTES = [1_000_000, 5_000_000];
+
+/**
+ * Pod creates as the API server audits them (RequestResponse), each with its derived event span ID;
+ * with `largeEvery`, every largeEvery-th event is the create of a large ConfigMap instead.
+ */
+function makeEvents(scenario: string, n: number, largeEvery = 0) {
   const now = Date.now();
-  const events: { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string }[] = [];
+  const events: { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string; large: number }[] = [];
   for (let i = 0; i < n; i++) {
     const name = `${scenario}-${now}-${i}`;
     const ts = new Date(now + i).toISOString().replace('Z', '000Z');
     const auditID = randomUUID();
-    const obj = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } },
-      spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] },
-    };
-    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: 'pods', namespace: 'default', name };
+    const large = largeEvery > 0 && i % largeEvery === largeEvery - 1 ? LARGE_BYTES[Math.floor(i / largeEvery) % 2]! : 0;
+    const resource = large ? 'configmaps' : 'pods';
+    const metadata = { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } };
+    const obj = large
+      ? { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { blob: 'b'.repeat(large) } }
+      : { apiVersion: 'v1', kind: 'Pod', metadata, spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] } };
+    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource, namespace: 'default', name };
     const key = objectKey(ref);
     events.push({
       body: {
@@ -121,11 +132,11 @@ function makeEvents(scenario: string, n: number) {
         level: 'RequestResponse',
         auditID,
         stage: 'ResponseComplete',
-        requestURI: '/api/v1/namespaces/default/pods',
+        requestURI: `/api/v1/namespaces/default/${resource}`,
         verb: 'create',
         user: { username: 'kubernetes-admin' },
         sourceIPs: ['127.0.0.1'],
-        objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' },
+        objectRef: { resource, namespace: 'default', name, apiVersion: 'v1' },
         responseStatus: { metadata: {}, code: 201 },
         requestObject: obj,
         responseObject: obj,
@@ -135,6 +146,7 @@ function makeEvents(scenario: string, n: number) {
       ref,
       spanId: eventSpanId(auditID, key),
       traceId: rawTraceId(key, windowStartSec((now + i) * 1000, WINDOW_SEC)),
+      large,
     });
   }
   return events;
@@ -434,7 +446,63 @@ async function diskFull(): Promise<Result> {
   return r;
 }
 
-const scenarios: Record<Scenario, () => Promise<Result>> = { outage, kill, diskfull: diskFull };
+/** The large snapshots as the Jaeger read side returns them: whole, cut with the marker, or missing. */
+async function largeReadBack(queryUrl: string, events: ReturnType<typeof makeEvents>): Promise<string> {
+  const backend = new JaegerBackend({ url: queryUrl });
+  const count: Record<string, number> = {};
+  for (const e of events) {
+    const span = (await backend.getRawTrace(e.traceId)).find((s) => s.spanId === e.spanId);
+    const snapshot = span === undefined ? undefined : String(span.attributes.snapshot ?? '');
+    const what =
+      snapshot === undefined
+        ? 'missing'
+        : snapshot.includes('b'.repeat(e.large))
+          ? 'whole'
+          : /… \[truncated by kubetrail: \d+ bytes, limit \d+\]$/.test(snapshot)
+            ? 'cut'
+            : 'damaged';
+    const k = `${what} ${e.large / 1e6} MB`;
+    count[k] = (count[k] ?? 0) + 1;
+  }
+  return `snapshots read back: ${Object.entries(count)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')}`;
+}
+
+/** Pods with one 1 MB or 5 MB ConfigMap per batch, into Jaeger with badger storage. */
+async function large(scenario: string, serveArgs: string[]): Promise<Result> {
+  const r = newResult(scenario);
+  const dir = join(workdir, scenario);
+  const jaeger = await startJaeger(dir, 'badger');
+  cleanups.push(() => spawnSync('bash', [join(REPO_ROOT, 'deploy/stack/jaeger.sh'), 'down', '--workdir', dir]));
+  const port = await freePort();
+  const kt = await startServe(port, ['--otlp-endpoint', jaeger.otlpGrpcEndpoint, ...serveArgs]);
+  try {
+    const events = makeEvents(scenario, EVENTS, BATCH);
+    r.sent = events.length;
+    await send(`http://127.0.0.1:${port}`, events, r, async () => undefined);
+    await sleep(2000);
+    r.readyzAfter = await readyz(port);
+    Object.assign(r, await foundInJaeger(jaeger.queryUrl, events));
+    r.note = await largeReadBack(
+      jaeger.queryUrl,
+      events.filter((e) => e.large > 0),
+    );
+  } finally {
+    await stopChild(kt.child);
+    await jaeger.stop();
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
+const scenarios: Record<Scenario, () => Promise<Result>> = {
+  outage,
+  kill,
+  diskfull: diskFull,
+  large: () => large('large', []),
+  large8mi: () => large('large8mi', ['--max-attribute-bytes', '8Mi']),
+};
 const results: Result[] = [];
 try {
   for (const name of args.only) {

@@ -159,10 +159,10 @@ export interface RunningJaeger {
 }
 
 /**
- * Starts the test stack's Jaeger v2 (deploy/stack/jaeger.sh: in-memory storage) on free loopback
- * ports, so a developer's own Jaeger on the default ports is left alone.
+ * Starts the test stack's Jaeger v2 (deploy/stack/jaeger.sh: in-memory storage, or badger) on free
+ * loopback ports, so a developer's own Jaeger on the default ports is left alone.
  */
-export async function startJaeger(workdir: string): Promise<RunningJaeger> {
+export async function startJaeger(workdir: string, storage: 'mem' | 'badger' = 'mem'): Promise<RunningJaeger> {
   const ports = {
     JAEGER_OTLP_GRPC_PORT: await freePort(),
     JAEGER_OTLP_HTTP_PORT: await freePort(),
@@ -176,6 +176,7 @@ export async function startJaeger(workdir: string): Promise<RunningJaeger> {
     JAEGER_WORKDIR: workdir,
     JAEGER_MAX_TRACES: '1000000',
     JAEGER_LOG_LEVEL: 'warn',
+    JAEGER_STORAGE: storage,
   };
   const script = join(REPO_ROOT, 'deploy/stack/jaeger.sh');
   const up = await run('bash', [script, 'up'], { env });

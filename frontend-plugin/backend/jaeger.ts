@@ -1,8 +1,9 @@
 // TraceBackend over Jaeger's query HTTP API (v1 JSON: /api/traces, /api/traces/:id), for when the
 // write path exports to Jaeger over OTLP. Jaeger's spans are turned back into SpanRecords: tags
-// → attributes, the object from its tags, the kind from `nestLevel`.
+// → attributes (large values joined from their parts), the object from its tags, the kind from `nestLevel`.
 import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { log } from '../../src/core/log.ts';
+import { joinAttributes } from '../../src/core/attr-chunks.ts';
 import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
@@ -86,8 +87,10 @@ function tagValue(t: JTag): AttrValue {
 
 /** One Jaeger JSON span → SpanRecord; undefined when it is not a kubetrail span. */
 export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
-  const tags = new Map<string, AttrValue>();
-  for (const t of s.tags ?? []) tags.set(t.key, tagValue(t));
+  const raw: Record<string, AttrValue> = {};
+  for (const t of s.tags ?? []) raw[t.key] = tagValue(t);
+  // values the OTLP export split into parts (src/core/attr-chunks.ts) are whole again here
+  const tags = new Map(Object.entries(joinAttributes(raw)));
   const str = (k: string): string => {
     const v = tags.get(k);
     return v === undefined ? '' : String(v);
@@ -99,7 +102,9 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
   const attributes: Record<string, AttrValue> = {};
   for (const [k, v] of tags) if (!FOREIGN_TAGS.has(k)) attributes[k] = v;
   // A stored string `error` attribute (Status reason) is overwritten by OTLP's `error=true`; the
-  // message survives as the status description.
+  // message survives as the status description. The write path sets the span's error and its
+  // `error` attribute together, to the same text (src/pipeline/steps/audit-attributes.ts), so both
+  // come back from it.
   const errTag = tags.get('error');
   const error =
     typeof errTag === 'string' && errTag !== '' && errTag !== 'true'
@@ -107,7 +112,7 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
       : tags.has('otel.status_description')
         ? str('otel.status_description')
         : undefined;
-  if (typeof errTag === 'string' && errTag !== 'true' && errTag !== '') attributes[Attr.error] = errTag;
+  if (error !== undefined && error !== '') attributes[Attr.error] = error;
   const rec: SpanRecord = {
     traceId: s.traceID.padStart(32, '0'),
     spanId: s.spanID.padStart(16, '0'),

@@ -6,6 +6,7 @@ import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetr
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AttrValue, SpanRecord } from '../core/model.ts';
+import { STORED_PART_BYTES, splitAttributes, splitUtf8 } from '../core/attr-chunks.ts';
 
 export const SERVICE_NAME = 'kubetrail';
 const RESOURCE = resourceFromAttributes({ 'service.name': SERVICE_NAME });
@@ -37,9 +38,15 @@ function hrTime(us: number): HrTime {
   return [sec, Math.round((us - sec * 1e6) * 1000)];
 }
 
-/** Span fields → the ReadableSpan shape the OTLP transformer reads, with our derived IDs. */
+/**
+ * Span fields → the ReadableSpan shape the OTLP transformer reads, with our derived IDs. String values
+ * above STORED_PART_BYTES are split into parts (src/core/attr-chunks.ts); the status message, which
+ * Jaeger stores as one more tag, is the error's first part (the whole error is the attribute
+ * `otel.status_description`, split like the others).
+ */
 export function rowToReadableSpan(r: SpanRow): ReadableSpan {
-  const [traceId, spanId, parentSpanId, name, startUs, endUs, attributes, error] = r;
+  const [traceId, spanId, parentSpanId, name, startUs, endUs, attrs, error] = r;
+  const attributes = splitAttributes(error ? { ...attrs, error: true, 'otel.status_description': error } : attrs);
   const ctx = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
   return {
     name,
@@ -49,8 +56,8 @@ export function rowToReadableSpan(r: SpanRow): ReadableSpan {
     startTime: hrTime(startUs),
     endTime: hrTime(endUs),
     duration: hrTime(Math.max(0, endUs - startUs)),
-    status: error ? { code: SpanStatusCode.ERROR, message: error } : { code: SpanStatusCode.UNSET },
-    attributes: error ? { ...attributes, error: true, 'otel.status_description': error } : attributes,
+    status: error ? { code: SpanStatusCode.ERROR, message: splitUtf8(error, STORED_PART_BYTES)[0]! } : { code: SpanStatusCode.UNSET },
+    attributes,
     links: [],
     events: [],
     ended: true,

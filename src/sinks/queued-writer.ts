@@ -5,7 +5,9 @@
 // - batching: queued writes are cut into export batches of at most maxBatchSpans spans and
 //   maxBatchBytes estimated bytes, up to `concurrency` in flight;
 // - one span's size: a string attribute (snapshot, diff) above maxAttributeBytes is cut, with a
-//   marker saying so, before it is queued;
+//   marker saying so, before it is queued, and so is a span larger than one export request
+//   (maxBatchBytes) — its largest attributes — so that it can never block its batch; a span the
+//   receiver still refuses alone as too large is cut to half and resent (down to 16 KiB);
 // - the retry policy: transient failures are retried with exponential backoff up to maxAttempts,
 //   a size rejection splits the batch and resends the halves, a permanent failure fails its spans
 //   at once (logged, counted, the write rejects; a batch merged from several writes is first split
@@ -76,9 +78,9 @@ function utf8Bytes(s: string): number {
 }
 
 /** Estimated protobuf size of one span (an upper bound for ASCII data; used for batching and bounds). */
-export function estimateSpanBytes(s: SpanRecord): number {
+export function estimateSpanBytes(s: SpanRecord, attributes?: Record<string, AttrValue>): number {
   let n = SPAN_OVERHEAD_BYTES + utf8Bytes(s.name) + (s.error ? utf8Bytes(s.error) : 0);
-  const attrs = s.attributes;
+  const attrs = attributes ?? s.attributes;
   for (const k in attrs) {
     const v = attrs[k];
     n += k.length + ATTRIBUTE_OVERHEAD_BYTES + (typeof v === 'string' ? utf8Bytes(v) : 9);
@@ -86,15 +88,70 @@ export function estimateSpanBytes(s: SpanRecord): number {
   return n;
 }
 
-/** `value` cut to at most `limit` UTF-8 bytes, with a marker that says what was cut. */
+const MARKER_START = '… [truncated by kubetrail: ';
+
+/**
+ * `value` cut to at most `limit` UTF-8 bytes, with a marker that says what was cut. A value cut
+ * before (it ends with a marker) is cut again from its kept part, and its marker keeps the original size.
+ */
 export function truncateValue(value: string, limit: number): string {
-  const bytes = Buffer.byteLength(value, 'utf8');
-  const marker = `… [truncated by kubetrail: ${bytes} bytes, limit ${limit}]`;
+  let body = value;
+  let bytes: number | undefined;
+  const at = value.endsWith(']') ? value.lastIndexOf(MARKER_START) : -1;
+  const prior = at >= 0 ? /^… \[truncated by kubetrail: (\d+) bytes, limit \d+\]$/.exec(value.slice(at)) : null;
+  if (prior) {
+    body = value.slice(0, at);
+    bytes = Number(prior[1]);
+  }
+  bytes ??= Buffer.byteLength(value, 'utf8');
+  const marker = `${MARKER_START}${bytes} bytes, limit ${limit}]`;
   const keep = Math.max(0, limit - Buffer.byteLength(marker, 'utf8'));
   // cut on a character boundary: decoding a cut multi-byte sequence would add U+FFFD
-  let head = Buffer.from(value, 'utf8').subarray(0, keep).toString('utf8');
+  let head = Buffer.from(body, 'utf8').subarray(0, keep).toString('utf8');
   if (head.endsWith('\uFFFD')) head = head.slice(0, -1);
   return head + marker;
+}
+
+/** Least of a value kept when a span is cut down to its budget. */
+const MIN_KEEP_BYTES = 1024;
+/** A span refused alone as too large is halved down to this estimate, then failed. */
+const MIN_SPAN_BUDGET_BYTES = 16 * 1024;
+
+/**
+ * The span as a sink can take it (a copy; the caller's span is untouched): every string attribute
+ * above `attrLimit` UTF-8 bytes cut (0: no limit), then, while the span's estimated size is above
+ * `spanBudget` (what one export request holds), its largest string attribute cut. `cut` names the
+ * attributes cut; the span's `truncated` attribute lists them (with those cut before).
+ */
+export function boundSpan(s: SpanRecord, attrLimit: number, spanBudget: number): { span: SpanRecord; cut: string[] } {
+  let attrs: Record<string, AttrValue> | undefined;
+  const cut = new Set<string>();
+  const set = (k: string, v: string) => {
+    attrs ??= { ...s.attributes };
+    attrs[k] = v;
+    cut.add(k);
+  };
+  if (attrLimit > 0) {
+    for (const k in s.attributes) {
+      const v = s.attributes[k];
+      if (typeof v === 'string' && v.length * 3 > attrLimit && Buffer.byteLength(v, 'utf8') > attrLimit) set(k, truncateValue(v, attrLimit));
+    }
+  }
+  for (let est = estimateSpanBytes(s, attrs); spanBudget > 0 && est > spanBudget; est = estimateSpanBytes(s, attrs)) {
+    const cur: Record<string, AttrValue> = attrs ?? s.attributes;
+    let big: string | undefined;
+    let bigBytes = MIN_KEEP_BYTES;
+    for (const k in cur) {
+      const v = cur[k];
+      if (typeof v === 'string' && k !== 'truncated' && utf8Bytes(v) > bigBytes) [big, bigBytes] = [k, utf8Bytes(v)];
+    }
+    if (big === undefined) break; // nothing left to cut: the receiver decides
+    set(big, truncateValue(cur[big] as string, Math.max(MIN_KEEP_BYTES, bigBytes - (est - spanBudget))));
+  }
+  if (!attrs) return { span: s, cut: [] };
+  const before = typeof s.attributes.truncated === 'string' && s.attributes.truncated ? s.attributes.truncated.split(',') : [];
+  (attrs as Record<string, AttrValue>).truncated = [...new Set([...before, ...cut])].join(',');
+  return { span: { ...s, attributes: attrs }, cut: [...cut] };
 }
 
 interface Chunk {
@@ -223,27 +280,35 @@ export class QueuedWriter implements SpanSink {
 
   // ---- internals ----
 
-  /** The span with string attributes above the limit cut (a copy; the caller's span is untouched). */
+  /** The span cut to the attribute limit and to what one export request holds (boundSpan). */
   private bounded(s: SpanRecord): SpanRecord {
-    const limit = this.limits.maxAttributeBytes;
-    if (limit <= 0) return s;
-    let attrs: Record<string, AttrValue> | undefined;
-    let cutKeys: string[] | undefined;
-    for (const k in s.attributes) {
-      const v = s.attributes[k];
-      if (typeof v !== 'string' || v.length * 3 <= limit || Buffer.byteLength(v, 'utf8') <= limit) continue;
-      attrs ??= { ...s.attributes };
-      attrs[k] = truncateValue(v, limit);
-      (cutKeys ??= []).push(k);
-    }
-    if (!attrs) return s;
-    attributesTruncated.inc({ sink: this.name }, cutKeys!.length);
-    attrs.truncated = cutKeys!.join(',');
+    const { span, cut } = boundSpan(s, this.limits.maxAttributeBytes, this.limits.maxBatchBytes);
+    if (cut.length > 0) this.noteCut(span, cut, 'span attribute above the size limit, truncated with a marker');
+    return span;
+  }
+
+  /** A span the receiver refused alone as too large, cut to half its estimated size; undefined when it cannot shrink. */
+  private shrunk(s: SpanRecord): SpanRecord | undefined {
+    const budget = Math.floor(estimateSpanBytes(s) / 2);
+    if (budget < MIN_SPAN_BUDGET_BYTES) return undefined;
+    const { span, cut } = boundSpan(s, 0, budget);
+    if (cut.length === 0) return undefined;
+    this.noteCut(span, cut, `${this.transport.label}: one span larger than the receiver accepts, cut to ${budget} bytes with a marker and resent`);
+    return span;
+  }
+
+  private noteCut(s: SpanRecord, cut: string[], msg: string): void {
+    attributesTruncated.inc({ sink: this.name }, cut.length);
     log.warn(
-      { sink: this.name, span: s.spanId, object: `${s.object.resource}/${s.object.namespace}/${s.object.name}`, attributes: cutKeys, limitBytes: limit },
-      'span attribute above the size limit, truncated with a marker',
+      {
+        sink: this.name,
+        span: s.spanId,
+        object: `${s.object.resource}/${s.object.namespace}/${s.object.name}`,
+        attributes: cut,
+        maxAttributeBytes: this.limits.maxAttributeBytes,
+      },
+      msg,
     );
-    return { ...s, attributes: attrs };
   }
 
   /** Starts exports while there is room. */
@@ -303,6 +368,8 @@ export class QueuedWriter implements SpanSink {
       }
       const kind: FailureKind = err instanceof ExportError ? err.kind : 'transient';
       sinkExportFailures.inc({ sink: this.name, kind: kind.replace('-', '_') });
+      const smaller = kind === 'too-large' && spans.length === 1 ? this.shrunk(spans[0]!) : undefined;
+      if (smaller) return this.exportBatch([{ ...batch[0]!, spans: [smaller] }]);
       if (kind === 'too-large' && spans.length > 1) {
         const [a, b] = split(batch);
         log.warn({ sink: this.name, spans: spans.length, err: err.message }, `${this.transport.label}: request too large, splitting the batch and resending`);

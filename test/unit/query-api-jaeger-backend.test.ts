@@ -44,7 +44,15 @@ describe('Jaeger span conversion', () => {
       object: { cluster: 'kwok', group: 'apps', resource: 'replicasets', namespace: 'default', name: 'demo-aaa' },
       error: 'Conflict: the object has been modified',
     });
-    expect(r.attributes).toEqual({ ...Object.fromEntries(obj.map((t) => [t.key, t.value])), nestLevel: 'event', verb: 'update', code: 409, noop: false });
+    // the write path sets the `error` attribute and the span's error to the same Status text
+    expect(r.attributes).toEqual({
+      ...Object.fromEntries(obj.map((t) => [t.key, t.value])),
+      nestLevel: 'event',
+      verb: 'update',
+      code: 409,
+      noop: false,
+      error: 'Conflict: the object has been modified',
+    });
   });
 
   it('infers the kind when nestLevel is missing and skips foreign spans', () => {

@@ -53,16 +53,45 @@ describe('QueuedWriter', () => {
     await w.close();
   });
 
-  it('fails a span larger than the receiver accepts without retrying it, and delivers the others', async () => {
+  it('cuts a span the receiver refuses alone as too large to half until it fits, marked, and delivers the others', async () => {
     const t = new MemoryTransport();
     t.maxRequestBytes = 50 * 1024;
     const w = new QueuedWriter(t, { name: 'test-huge', maxAttributeBytes: 0, ...fast });
     const small = w.write([span(1), span(2)]);
-    const huge = w.write([span(3, 100 * 1024)]);
-    await expect(huge).rejects.toThrow(/one span is larger than the receiver accepts/);
+    await w.write([span(3, 100 * 1024)]);
+    await small;
+    expect(t.spans.map((s) => s.spanId).sort()).toEqual([1, 2, 3].map((i) => span(i).spanId).sort());
+    const cut = t.spans.find((s) => s.spanId === span(3).spanId)!;
+    expect(String(cut.attributes.snapshot)).toMatch(/^x+… \[truncated by kubetrail: 102400 bytes, limit \d+\]$/);
+    expect(cut.attributes.truncated).toBe('snapshot');
+    expect(await registry.metrics()).not.toMatch(/kubetrail_spans_failed_total\{sink="test-huge"\} [1-9]/);
+    await w.close();
+  });
+
+  it('fails, without blocking the others, a span the receiver refuses even when cut to 16 KiB', async () => {
+    const t = new MemoryTransport();
+    t.maxRequestBytes = 8 * 1024;
+    const w = new QueuedWriter(t, { name: 'test-tiny-receiver', maxAttributeBytes: 0, ...fast });
+    const small = w.write([span(1), span(2)]);
+    await expect(w.write([span(3, 100 * 1024)])).rejects.toThrow(/one span is larger than the receiver accepts/);
     await small;
     expect(t.spans.map((s) => s.spanId)).toEqual([span(1).spanId, span(2).spanId]);
-    expect(await registry.metrics()).toMatch(/kubetrail_spans_failed_total\{sink="test-huge"\} 1/);
+    expect(await registry.metrics()).toMatch(/kubetrail_spans_failed_total\{sink="test-tiny-receiver"\} 1/);
+    await w.close();
+  });
+
+  it('cuts a span larger than one export request before sending it, however high the attribute limit', async () => {
+    const t = new MemoryTransport();
+    t.maxRequestBytes = 1024 ** 2;
+    const w = new QueuedWriter(t, { name: 'test-span-budget', maxAttributeBytes: 8 * 1024 ** 2, maxBatchBytes: 900 * 1024 });
+    const big = span(1, 3 * 1024 ** 2);
+    big.attributes.diff = 'd'.repeat(2 * 1024 ** 2);
+    await w.write([big, span(2)]);
+    expect(t.attempts.every(([, bytes]) => bytes <= t.maxRequestBytes)).toBe(true); // never refused
+    const out = t.spans.find((s) => s.spanId === big.spanId)!;
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThan(1024 ** 2);
+    expect(String(out.attributes.snapshot)).toMatch(/\[truncated by kubetrail: 3145728 bytes, limit \d+\]$/);
+    expect(String(out.attributes.truncated).split(',').sort()).toEqual(['diff', 'snapshot']);
     await w.close();
   });
 
