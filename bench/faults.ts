@@ -48,7 +48,7 @@ function parseScenarios(value: string): Scenario[] {
 // parsed before anything is created: --help and a bad value exit here
 const args = new Command('node bench/faults.ts')
   .description(
-    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9, a full disk and large objects in Jaeger's badger storage (docs/operations.md).',
+    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9, a full disk and large objects in Jaeger with badger storage (docs/operations.md).',
   )
   .option('--events <n>', 'events sent per scenario', parsePositiveInt, 4000)
   .option('--batch <n>', 'events per EventList', parsePositiveInt, 400)
