@@ -5,7 +5,8 @@
 // (docs/write-path.md "List-watch only"):
 //   - MODIFIED: the writer is the entry that changed between the previous and this version (new,
 //     or its time, operation or owned fields differ) and whose fields own every changed path that
-//     any entry owns. An Update moves the ownership of a field it changes to its manager, so when
+//     any entry owns (most specifically: a field kept as a bare leaf, e.g. `f:conditions: {}`
+//     after a patch replaced the list, loses to the owner of the item). An Update moves the ownership of a field it changes to its manager, so when
 //     no entry changed (a repeat by the same manager within the same second) the one entry owning
 //     every changed path is the writer too. One such entry → exact; otherwise → guessed.
 //   - ADDED: the object's only entry is its creator (exact); several entries (a list of an object
@@ -114,17 +115,27 @@ function namesItem(fkey: string, item: unknown): boolean {
   }
 }
 
-/** Whether a fieldsV1 set owns `path` (or a field above it, e.g. an atomic map). */
-export function owns(fields: unknown, path: readonly PathSegment[]): boolean {
+/**
+ * How deep a fieldsV1 set owns `path`: its length when it names the path itself, less when it owns
+ * a field above it as a leaf (an atomic value, or a granular list whose items it no longer owns:
+ * a more specific owner wins), -1 when it does not own it.
+ */
+export function ownership(fields: unknown, path: readonly PathSegment[]): number {
   let node = fields;
-  for (const seg of path) {
-    if (!isRecord(node)) return false;
+  for (let depth = 0; depth < path.length; depth++) {
+    if (!isRecord(node)) return -1;
     const keys = Object.keys(node);
-    if (keys.length === 0) return true; // a leaf: owned whole
+    if (keys.length === 0) return depth; // a leaf: owned whole
+    const seg = path[depth]!;
     if ('key' in seg) node = node[`f:${seg.key}`];
     else node = node[keys.find((k) => namesItem(k, seg.item)) ?? ''];
   }
-  return isRecord(node);
+  return isRecord(node) ? path.length : -1;
+}
+
+/** Whether a fieldsV1 set owns `path` (or a field above it, e.g. an atomic map). */
+export function owns(fields: unknown, path: readonly PathSegment[]): boolean {
+  return ownership(fields, path) >= 0;
 }
 
 const entryId = (e: FieldManagerInfo) => `${e.manager}\u0000${e.operation}\u0000${e.subresource}`;
@@ -149,12 +160,20 @@ function parsedFields(e: FieldManagerInfo): unknown {
 /** Who made a MODIFIED change (see the rule at the top). `prev` undefined: the previous version's entries are unknown. */
 function attributeUpdate(prev: readonly FieldManagerInfo[] | undefined, cur: readonly FieldManagerInfo[], paths: readonly PathSegment[][]): Attribution {
   const fields = new Map(cur.map((e) => [e, parsedFields(e)]));
-  // the changed paths some entry owns (server-set fields, e.g. deletionTimestamp, are nobody's)
-  const owned = paths.filter((p) => cur.some((e) => owns(fields.get(e), p)));
-  const owners = owned.length ? cur.filter((e) => owned.every((p) => owns(fields.get(e), p))) : [];
+  // per changed path its most specific owners; paths nobody owns (server-set fields, e.g.
+  // deletionTimestamp) do not count
+  const best = paths
+    .map((p) => {
+      const depth = new Map(cur.map((e) => [e, ownership(fields.get(e), p)]));
+      const max = Math.max(-1, ...depth.values());
+      return max < 0 ? undefined : new Set(cur.filter((e) => depth.get(e) === max));
+    })
+    .filter((o) => o !== undefined);
+  const owned = best.length > 0;
+  const owners = owned ? cur.filter((e) => best.every((o) => o.has(e))) : [];
   const changed = prev ? changedEntries(prev, cur) : undefined;
   if (changed) {
-    const both = owned.length ? changed.filter((e) => owners.includes(e)) : changed;
+    const both = owned ? changed.filter((e) => owners.includes(e)) : changed;
     if (both.length === 1) return { entry: both[0], kind: 'fields' };
     if (changed.length === 0 && owners.length === 1) return { entry: owners[0], kind: 'fields' };
     return { entry: newest(both.length ? both : changed.length ? changed : owners.length ? owners : cur), kind: 'guessed' };

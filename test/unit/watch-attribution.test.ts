@@ -57,6 +57,12 @@ function run(objects: { type: WatchChange['type']; object: unknown }[]): SpanRec
 }
 
 const who = (s: SpanRecord) => ({ manager: s.attributes[Attr.fieldManager], name: s.name, attribution: s.attributes[Attr.attribution] });
+/** The span of `v2` watched as a change of `v1`. */
+const change = (v1: unknown, v2: unknown) =>
+  run([
+    { type: 'ADDED', object: v1 },
+    { type: 'MODIFIED', object: v2 },
+  ])[1]!;
 
 describe('list-watch-only attribution by managedFields changes', () => {
   it("a status write in the same second as a user's update is the controller's status write, not the user's", () => {
@@ -97,14 +103,28 @@ describe('list-watch-only attribution by managedFields changes', () => {
     const v1 = deployment(20, [main, statusBy(T)], { replicas: 1, image: 'nginx:1' }, { replicas: 1 });
     const v2 = deployment(21, [main, statusBy(T)], { replicas: 3, image: 'nginx:1' }, { replicas: 1 });
     // nothing in managedFields changed (same manager, same second): the owner of spec.replicas wrote it
-    expect(
-      run([
-        { type: 'ADDED', object: v1 },
-        { type: 'MODIFIED', object: v2 },
-      ]).map(who)[1],
-    ).toEqual({
+    expect(who(change(v1, v2))).toEqual({
       manager: 'kube-controller-manager',
       name: 'update',
+      attribution: 'fields',
+    });
+  });
+
+  it("a status patch that replaces the conditions is the patcher's, though the controller keeps `f:conditions` as a leaf", () => {
+    const v1 = deployment(50, [create, statusBy(T)], { replicas: 1, image: 'nginx:1' }, { conditions: [{ type: 'Available', status: 'True' }] });
+    // a JSON merge patch replaces the list: kube-controller-manager keeps only the bare field
+    const kcm = { ...statusBy(T), fieldsV1: { 'f:status': { 'f:conditions': {}, 'f:replicas': {} } } };
+    const bot: Entry = {
+      manager: 'status-bot',
+      operation: 'Update',
+      subresource: 'status',
+      time: T,
+      fieldsV1: { 'f:status': { 'f:conditions': { 'k:{"type":"Audited"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } },
+    };
+    const v2 = deployment(51, [create, kcm, bot], { replicas: 1, image: 'nginx:1' }, { conditions: [{ type: 'Audited', status: 'True' }] });
+    expect(who(change(v1, v2))).toEqual({
+      manager: 'status-bot',
+      name: 'update status',
       attribution: 'fields',
     });
   });
@@ -113,10 +133,7 @@ describe('list-watch-only attribution by managedFields changes', () => {
     const apply: Entry = { manager: 'team-a', operation: 'Apply', time: T, fieldsV1: { 'f:spec': { 'f:replicas': {} } } };
     const v1 = deployment(30, [create], { replicas: 1, image: 'nginx:1' });
     const v2 = deployment(31, [create, apply], { replicas: 4, image: 'nginx:1' });
-    const s = run([
-      { type: 'ADDED', object: v1 },
-      { type: 'MODIFIED', object: v2 },
-    ])[1]!;
+    const s = change(v1, v2);
     expect(who(s)).toEqual({ manager: 'team-a', name: 'apply', attribution: 'fields' });
     expect(s.attributes[Attr.verb]).toBe('apply');
   });
