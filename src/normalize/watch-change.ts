@@ -12,6 +12,8 @@
 //   - ADDED: the object's only entry is its creator (exact); several entries (a list of an object
 //     that was changed since) → the oldest main-resource entry, guessed.
 //   - DELETED: who deleted an object is not in managedFields (a delete does not touch them): unknown.
+//     So is a MODIFIED where no entry changed and nobody owns a changed path: a write managedFields
+//     do not record (a graceful deletion's deletionTimestamp, a pod's binding).
 import type { KubeObject } from '../core/audit-event.ts';
 import { isRecord } from '../core/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
@@ -33,6 +35,8 @@ export type AttributionKind = 'fields' | 'guessed' | 'unknown';
 export interface Attribution {
   entry?: FieldManagerInfo;
   kind: AttributionKind;
+  /** A write that leaves no trace in managedFields, recognised by what it changed (kind `unknown`). */
+  write?: { verb: string; subresource: string };
 }
 
 /** The managedFields entries of an object, as compact records (order kept). */
@@ -172,6 +176,8 @@ function attributeUpdate(prev: readonly FieldManagerInfo[] | undefined, cur: rea
   const owned = best.length > 0;
   const owners = owned ? cur.filter((e) => best.every((o) => o.has(e))) : [];
   const changed = prev ? changedEntries(prev, cur) : undefined;
+  // nothing in managedFields moved and nobody owns what changed: a write managedFields do not record
+  if (changed?.length === 0 && !owned) return { kind: 'unknown', write: unrecordedWrite(paths) };
   if (changed) {
     const both = owned ? changed.filter((e) => owners.includes(e)) : changed;
     if (both.length === 1) return { entry: both[0], kind: 'fields' };
@@ -180,6 +186,23 @@ function attributeUpdate(prev: readonly FieldManagerInfo[] | undefined, cur: rea
   }
   if (owners.length === 1) return { entry: owners[0], kind: 'fields' };
   return { entry: newest(owners.length ? owners : cur), kind: 'guessed' };
+}
+
+const at = (p: readonly PathSegment[], ...keys: string[]) =>
+  keys.every((k, i) => {
+    const seg = p[i];
+    return seg !== undefined && 'key' in seg && seg.key === k;
+  });
+
+/**
+ * What a change managedFields do not record was, by what it changed: a graceful deletion (its
+ * first step sets metadata.deletionTimestamp, a later delete shortens it) or a pod's binding to a
+ * node (spec.nodeName, by the scheduler's pods/binding).
+ */
+function unrecordedWrite(paths: readonly PathSegment[][]): Attribution['write'] {
+  if (paths.some((p) => at(p, 'metadata', 'deletionTimestamp'))) return { verb: 'delete', subresource: '' };
+  if (paths.some((p) => at(p, 'spec', 'nodeName'))) return { verb: 'create', subresource: 'binding' };
+  return undefined;
 }
 
 /**

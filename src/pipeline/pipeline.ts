@@ -448,13 +448,14 @@ export class PipelineTransaction {
     if (unchanged) return { spans: [], skipped: 'unchanged' };
 
     const manager = who.entry;
-    const verb = watchVerb(change.type, manager);
+    const verb = who.write?.verb ?? watchVerb(change.type, manager);
     const attributes: Record<string, AttrValue> = { [Attr.source]: 'watch', [Attr.verb]: verb, [Attr.attribution]: who.kind };
     if (manager) {
       attributes[Attr.fieldManager] = manager.manager;
       attributes[Attr.user] = manager.manager;
-      if (manager.subresource && change.type === 'MODIFIED') attributes[Attr.subresource] = manager.subresource;
     }
+    const subresource = who.write?.subresource ?? manager?.subresource;
+    if (subresource && change.type === 'MODIFIED') attributes[Attr.subresource] = subresource;
     if (change.type === 'MODIFIED') {
       if (prev) this.#diff(prev, obj, attributes);
     } else {

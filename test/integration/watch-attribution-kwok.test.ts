@@ -69,15 +69,27 @@ interface Written {
   user: string;
 }
 
+/** The audit log's successful create/update/patch requests on objects in `namespace`, in order. */
+function auditedWrites(auditLog: string, namespace: string): any[] {
+  return readFileSync(auditLog, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`"namespace":"${namespace}"`))
+    .map((line) => JSON.parse(line))
+    .filter(
+      (e) =>
+        e.stage === 'ResponseComplete' &&
+        (e.responseStatus?.code ?? 0) < 300 &&
+        ['create', 'update', 'patch'].includes(e.verb) &&
+        e.objectRef?.namespace === namespace,
+    );
+}
+
 /** The audit log's successful writes in `namespace`, by `resource/name/resourceVersion` of the response (first one wins). */
 function written(auditLog: string, namespace: string): Map<string, Written> {
   const out = new Map<string, Written>();
-  for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
-    if (!line.includes(`"namespace":"${namespace}"`)) continue;
-    const e = JSON.parse(line);
-    if (e.stage !== 'ResponseComplete' || (e.responseStatus?.code ?? 0) >= 300 || !['create', 'update', 'patch'].includes(e.verb)) continue;
+  for (const e of auditedWrites(auditLog, namespace)) {
     const rv = e.responseObject?.metadata?.resourceVersion;
-    if (e.objectRef?.namespace !== namespace || !rv) continue;
+    if (!rv) continue;
     const key = `${e.objectRef.resource}/${e.objectRef.name ?? e.responseObject.metadata.name}/${rv}`;
     if (out.has(key)) continue; // a later no-op write answers with the same resourceVersion
     // the API server's field manager: ?fieldManager=, else the user agent up to its first '/'
@@ -172,10 +184,16 @@ describe('list-watch-only attribution against the audit log (real KWOK)', () => 
     const managers = new Set(claimed.map((s) => s.manager));
     for (const m of ['kubectl-create', 'ops-bob', 'team-a', 'team-b', 'patcher', 'status-bot', 'kube-controller-manager']) expect(managers, m).toContain(m);
     expect(claimed.length).toBeGreaterThan(spans.length / 2);
-    // who deleted an object is not in managedFields: marked, never a name
+    // who deleted an object is not in managedFields (nor who began a graceful deletion): marked, never a name
     const deletes = spans.filter((s) => s.span === 'delete');
     expect(deletes.length).toBeGreaterThan(0);
     expect(deletes.every((s) => s.attribution === 'unknown' && s.manager === undefined)).toBe(true);
+    // a binding leaves no trace in managedFields: named by what it changed, no actor; one per pods/binding request
+    const bindings = spans.filter((s) => s.span === 'create binding');
+    expect(bindings.every((s) => s.attribution === 'unknown' && s.manager === undefined)).toBe(true);
+    const boundPods = auditedWrites(stack.auditLogPath, ns).filter((e) => e.objectRef.subresource === 'binding');
+    expect(bindings.map((s) => s.name).sort()).toEqual(boundPods.map((e) => e.objectRef.name).sort());
+    expect(bindings.length).toBeGreaterThan(0);
     // one object's changes in resourceVersion order, also within one second
     const byObject = Map.groupBy(spans, (s) => `${s.resource}/${s.name}`);
     for (const [obj, list] of byObject) {

@@ -152,6 +152,28 @@ describe('list-watch-only attribution by managedFields changes', () => {
     expect(run([{ type: 'ADDED', object: v1 }])[0]!.attributes[Attr.attribution]).toBe('guessed');
   });
 
+  it("writes managedFields do not record are named by what they changed, with no actor: a pod's binding, a graceful deletion", () => {
+    const byRs: Entry = { manager: 'kube-controller-manager', operation: 'Update', time: T, fieldsV1: { 'f:spec': { 'f:containers': {} } } };
+    const pod = (rv: number, md: Record<string, unknown>, spec: Record<string, unknown>) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: 'default', uid: 'pod-uid', resourceVersion: String(rv), creationTimestamp: T, managedFields: [byRs], ...md },
+      spec: { containers: [{ name: 'web', image: 'nginx:1' }], ...spec },
+    });
+    const p = new Pipeline();
+    p.setListWatchOnly(C, true);
+    const spans = [
+      { type: 'ADDED' as const, object: pod(1, {}, {}) },
+      { type: 'MODIFIED' as const, object: pod(2, {}, { nodeName: 'kwok-node-0' }) },
+      { type: 'MODIFIED' as const, object: pod(3, { deletionTimestamp: '2026-12-06T10:00:30Z', deletionGracePeriodSeconds: 30 }, { nodeName: 'kwok-node-0' }) },
+    ].flatMap((o) => p.watchChange({ ...o, group: '', version: 'v1', resource: 'pods' }, C).spans.filter((s) => s.kind === 'event'));
+    expect(spans.map(who)).toEqual([
+      { manager: 'kube-controller-manager', name: 'create', attribution: 'fields' },
+      { manager: undefined, name: 'create binding', attribution: 'unknown' },
+      { manager: undefined, name: 'delete', attribution: 'unknown' },
+    ]);
+  });
+
   it('changed paths and field ownership follow fieldsV1 keys (k:, v:, atomic leaves)', () => {
     const prev = { metadata: { resourceVersion: '1', finalizers: ['a'] }, status: { conditions: [{ type: 'Available', status: 'False' }] } };
     const cur = { metadata: { resourceVersion: '2', finalizers: ['a', 'b'] }, status: { conditions: [{ type: 'Available', status: 'True' }] } };
