@@ -14,6 +14,7 @@
 //   - DELETED: who deleted an object is not in managedFields (a delete does not touch them): unknown.
 //     So is a MODIFIED where no entry changed and nobody owns a changed path: a write managedFields
 //     do not record (a graceful deletion's deletionTimestamp, a pod's binding).
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../core/audit-event.ts';
 import { isRecord } from '../core/audit-event.ts';
 import { parseTimeUs } from '../core/time.ts';
@@ -72,11 +73,7 @@ export type PathSegment = { key: string } | { item: unknown };
 
 const UNOWNED_META = new Set(['resourceVersion', 'generation', 'managedFields', 'uid', 'creationTimestamp', 'selfLink']);
 
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+const same = (a: unknown, b: unknown): boolean => a === b || isDeepStrictEqual(a, b);
 
 /** The item of `prev` an array item of `cur` continues: same `name`, else same `type`, else none. */
 function counterpart(prev: readonly unknown[], item: unknown): unknown {
