@@ -297,6 +297,7 @@ export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
     ['source', Attr.source],
     ['impersonatedBy', Attr.impersonatedBy],
     ['fieldManager', Attr.fieldManager],
+    ['attribution', Attr.attribution],
     ['userAgent', Attr.userAgent],
     ['sourceIP', Attr.sourceIP],
     ['code', Attr.code],

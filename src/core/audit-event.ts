@@ -66,7 +66,7 @@ export interface KubeObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }[];
-    managedFields?: { manager?: string; operation?: string; time?: string; subresource?: string; apiVersion?: string }[];
+    managedFields?: { manager?: string; operation?: string; time?: string; subresource?: string; apiVersion?: string; fieldsV1?: unknown }[];
     [k: string]: unknown;
   };
   [k: string]: unknown;

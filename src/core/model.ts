@@ -89,6 +89,7 @@ export const Attr = {
   eventComponent: 'event.component', // reporting controller / source component
   eventCount: 'event.count',
   fieldManager: 'fieldManager', // list-watch only mode: who made the change
+  attribution: 'attribution', // list-watch only mode: 'fields' (the rule decided), 'guessed', 'unknown' (a delete)
   // link spans
   linkClass: 'link.class', // children | node | annotation | ...
   linkRole: 'link.role', // 'parent': the linked object is this object's parent; 'child': it is a child

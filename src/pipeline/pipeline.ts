@@ -22,7 +22,7 @@ import { snapshot, stripManagedFields } from '../decorate/snapshot.ts';
 import { isKubeEvent, kubeEventInput } from '../aggregate/kube-event.ts';
 import { VersionCache, Versions } from './version-cache.ts';
 import { StateTransaction } from './transaction.ts';
-import { newestManager, watchVerb } from '../normalize/watch-change.ts';
+import { attributeChange, changedPaths, managedEntries, watchVerb, type FieldManagerInfo } from '../normalize/watch-change.ts';
 import { LruMarks, SpanBuilder } from '../aggregate/span-builder.ts';
 import { findLinks } from '../../linkers/index.ts';
 import { auditEventSteps, type AuditEventContext } from './steps/index.ts';
@@ -411,33 +411,51 @@ export class PipelineTransaction {
       name: md.name as string,
     };
     const key = objectKey(ref);
-    const manager = newestManager(raw as KubeObject);
+    const managed = this.#s.listWatchOnly.has(cluster) ? managedEntries(raw as KubeObject) : undefined;
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
-    const listWatchOnly = this.#s.listWatchOnly.has(cluster);
-    // Parsed back from the cache only when it becomes a span (list-watch-only clusters).
+    if (managed === undefined) {
+      this.#versions.set(key, obj, true);
+      return { spans: [], skipped: 'cache-only' };
+    }
+    return this.#watchEvent(change, ref, key, obj, managed);
+  }
+
+  /** List-watch-only: a watch change as an event span, attributed by its managedFields (src/normalize/watch-change.ts). */
+  #watchEvent(change: WatchChange, ref: ObjectRef, key: string, obj: KubeObject, managed: FieldManagerInfo[]): IngestResult {
+    // Parsed back from the cache only when it becomes a span.
     const prevRv = this.#versions.lastRv(key);
-    const prev = listWatchOnly && prevRv !== undefined ? this.#versions.last(key) : undefined;
-    // With no audit events to explain them, watch versions are the story: keep only the newest.
-    this.#versions.set(key, obj, !listWatchOnly);
-
-    if (!listWatchOnly) return { spans: [], skipped: 'cache-only' };
-    if (this.#s.excluded.has(`${group}/${change.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+    const prevWatch = this.#versions.lastWatch(key);
+    const prev = prevRv !== undefined ? this.#versions.last(key) : undefined;
     const rv = rvOf(obj);
-    if (change.type !== 'DELETED' && prevRv !== undefined && rv !== '' && prevRv === rv) return { spans: [], skipped: 'unchanged' };
+    const md = obj.metadata ?? {};
+    const excluded = this.#s.excluded.has(`${ref.group}/${ref.resource}`);
+    const unchanged = change.type !== 'DELETED' && prevRv !== undefined && rv !== '' && prevRv === rv;
+    const paths = change.type === 'MODIFIED' && prev && !excluded && !unchanged ? changedPaths(prev, obj) : [];
+    const who = attributeChange(change.type, prevWatch && parseManaged(prevWatch.managed), managed, paths);
+    const nowUs = Date.now() * 1000;
+    // a graceful deletion's deletionTimestamp is when its grace period ends: never in the future
+    const at =
+      change.type === 'ADDED'
+        ? (parseTimeUs(md.creationTimestamp) ?? nowUs)
+        : change.type === 'DELETED'
+          ? Math.min(parseTimeUs(md.deletionTimestamp) ?? nowUs, nowUs)
+          : (who.entry?.timeUs ?? nowUs);
+    // managedFields times have one-second precision: same-second changes keep their resourceVersion order
+    const timeUs = prevWatch && at <= prevWatch.atUs ? prevWatch.atUs + 1 : at;
+    // With no audit events to explain them, watch versions are the story: keep only the newest.
+    this.#versions.set(key, obj, false, undefined, unchanged ? prevWatch : { managed: JSON.stringify(managed), atUs: timeUs });
+    if (excluded) return { spans: [], skipped: 'excluded-resource' };
+    if (unchanged) return { spans: [], skipped: 'unchanged' };
 
-    const verb = watchVerb(change.type, manager);
-    const timeUs =
-      (change.type === 'ADDED' ? parseTimeUs(md.creationTimestamp) : undefined) ??
-      (change.type === 'DELETED' ? parseTimeUs(md.deletionTimestamp) : undefined) ??
-      manager?.timeUs ??
-      parseTimeUs(md.creationTimestamp) ??
-      Date.now() * 1000;
-    const attributes: Record<string, AttrValue> = { [Attr.source]: 'watch', [Attr.verb]: verb };
+    const manager = who.entry;
+    const verb = who.write?.verb ?? watchVerb(change.type, manager);
+    const attributes: Record<string, AttrValue> = { [Attr.source]: 'watch', [Attr.verb]: verb, [Attr.attribution]: who.kind };
     if (manager) {
       attributes[Attr.fieldManager] = manager.manager;
       attributes[Attr.user] = manager.manager;
-      if (manager.subresource && change.type === 'MODIFIED') attributes[Attr.subresource] = manager.subresource;
     }
+    const subresource = who.write?.subresource ?? manager?.subresource;
+    if (subresource && change.type === 'MODIFIED') attributes[Attr.subresource] = subresource;
     if (change.type === 'MODIFIED') {
       if (prev) this.#diff(prev, obj, attributes);
     } else {
@@ -463,6 +481,16 @@ export class PipelineTransaction {
         this.#state,
       ),
     };
+  }
+}
+
+/** The managedFields entries kept with a version (WatchMeta.managed); undefined when unreadable. */
+function parseManaged(text: string): FieldManagerInfo[] | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? (v as FieldManagerInfo[]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -45,6 +45,19 @@ export interface Version {
   readonly digests?: Map<string, string>;
   /** Delivered by a watch and not yet explained by an audit event (Metadata-level audit diffs). */
   readonly unclaimed: boolean;
+  /** List-watch-only: what attributing the next change needs from this one (see WatchMeta). */
+  readonly watch?: WatchMeta;
+}
+
+/**
+ * Kept with a list-watch-only version: its managedFields entries (the JSON text of
+ * src/normalize/watch-change.ts FieldManagerInfo[], stripped from the stored object) and the start
+ * time of its span, so that the next change is attributed by what changed between the two and
+ * same-second changes keep the order of their resourceVersions.
+ */
+export interface WatchMeta {
+  readonly managed: string;
+  readonly atUs: number;
 }
 
 /** An object's versions, oldest → newest. Never mutated once stored, so the LRU's size stays right. */
@@ -132,14 +145,14 @@ export class VersionCache implements HistoryStore {
     // V8 keeps one-byte (Latin-1) strings at ~1 byte per character; two-byte text is undercounted
     // by half, which the generous overhead and the RSS headroom absorb.
     let size = key.length + VERSION_OVERHEAD;
-    for (const v of next) size += v.json.length + v.rv.length + VERSION_OVERHEAD + (v.digests ? v.digests.size * 128 : 0);
+    for (const v of next) size += v.json.length + v.rv.length + VERSION_OVERHEAD + (v.digests ? v.digests.size * 128 : 0) + (v.watch?.managed.length ?? 0);
     this.#lru.set(key, next, { size });
   }
 
   /** The version record of `obj` (its JSON text, and the digests the redactor attached to it). */
-  encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj)): Version {
+  encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj), watch?: WatchMeta): Version {
     const digests = this.side?.digests(obj);
-    const v: Version = { rv, json, unclaimed };
+    const v: Version = watch ? { rv, json, unclaimed, watch } : { rv, json, unclaimed };
     return digests ? { ...v, digests } : v;
   }
 
@@ -169,6 +182,11 @@ export class Versions {
     return v && this.#codec.decode(v);
   }
 
+  /** The list-watch-only side data of the newest known version (undefined when it has none). */
+  lastWatch(key: string): WatchMeta | undefined {
+    return this.#store.history(key)?.at(-1)?.watch;
+  }
+
   /** resourceVersion of the newest known version ('' when none or unknown), without parsing it. */
   lastRv(key: string): string | undefined {
     return this.#store.history(key)?.at(-1)?.rv;
@@ -190,8 +208,8 @@ export class Versions {
    * Records a version. An audit version also drops everything older than itself.
    * `json` is `JSON.stringify(obj)` when the caller already has it (a snapshot), saving a second one.
    */
-  set(key: string, obj: KubeObject, fromWatch: boolean, json?: string): void {
-    const v = this.#codec.encode(obj, rvOf(obj), fromWatch, json);
+  set(key: string, obj: KubeObject, fromWatch: boolean, json?: string, watch?: WatchMeta): void {
+    const v = this.#codec.encode(obj, rvOf(obj), fromWatch, json, watch);
     this.#store.update(key, (h) => withVersion(h, v, fromWatch));
   }
 

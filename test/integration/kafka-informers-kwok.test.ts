@@ -14,7 +14,7 @@ import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson } from '../setup/kube.ts';
 import '../setup/types.ts';
-import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+import { kafkaRoleArgs, storeTracerArgs, watchingReceiverArgs } from '../setup/kafka-roles.ts';
 import { tracedNames } from '../setup/store-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-lease-'));
@@ -34,50 +34,21 @@ describe('informer leader election across receivers (real KWOK, real Kafka)', ()
     const store = join(dir, 'lease.sqlite');
     const cluster = stack.clusterName;
     const [pa, pb, pt] = await freePorts(3);
-    const receiverArgs = (port: number) => [
-      ...kafkaRoleArgs(stack.kafkaBroker, topic, 'receive'),
-      '--kafka-partitions',
-      '2',
-      '--cluster',
-      cluster,
-      '--kubeconfig',
-      stack.kubeconfig,
-      '--watch-resource',
-      '/configmaps',
-      '--no-events',
-      '--kafka-lease-namespace',
-      ns,
-      '--kafka-lease-duration',
-      '6s',
-      '--webhook-host',
-      '127.0.0.1',
-      '--webhook-port',
-      String(port),
-      '--no-query',
-    ];
+    const receiverArgs = (port: number) =>
+      watchingReceiverArgs(stack.kafkaBroker, topic, {
+        cluster,
+        kubeconfig: stack.kubeconfig,
+        leaseNamespace: ns,
+        webhookPort: port,
+        extra: ['--kafka-lease-duration', '6s'],
+      });
     const a = await startKubetrail(receiverArgs(pa!), { ready: /audit webhook listening/ });
     running.push(a);
     const b = await startKubetrail(receiverArgs(pb!), { ready: /audit webhook listening/ });
     running.push(b);
-    const t = await startKubetrail(
-      [
-        ...kafkaRoleArgs(stack.kafkaBroker, topic, 'trace'),
-        '--kafka-group',
-        `${topic}-g`,
-        '--store',
-        store,
-        '--cluster',
-        cluster,
-        '--list-watch-only',
-        '--no-informers',
-        '--webhook-host',
-        '127.0.0.1',
-        '--webhook-port',
-        String(pt),
-        '--no-query',
-      ],
-      { ready: /tracing from Kafka/ },
-    );
+    const t = await startKubetrail(storeTracerArgs(stack.kafkaBroker, topic, { store, cluster, webhookPort: pt!, extra: ['--list-watch-only'] }), {
+      ready: /tracing from Kafka/,
+    });
     running.push(t);
 
     const LEADS = /informer leader: watching the cluster/;

@@ -14,7 +14,7 @@ import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl } from '../setup/kube.ts';
 import '../setup/types.ts';
-import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+import { kafkaRoleArgs, watchingReceiverArgs } from '../setup/kafka-roles.ts';
 import { tracedNames } from '../setup/store-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-informers-outage-'));
@@ -44,27 +44,13 @@ describe('informers in receive role while Kafka is down (real KWOK, real Kafka)'
     ns = await createNamespace('kafka-down');
     const cluster = stack.clusterName;
     const receiver = await startKubetrail(
-      [
-        ...kafkaRoleArgs(broker, topic, 'receive'),
-        '--kafka-partitions',
-        '2',
-        '--cluster',
+      watchingReceiverArgs(broker, topic, {
         cluster,
-        '--kubeconfig',
-        stack.kubeconfig,
-        '--watch-resource',
-        '/configmaps',
-        '--no-events',
-        '--kafka-lease-namespace',
-        ns,
-        '--kafka-watch-queue',
-        '10',
-        '--webhook-host',
-        '127.0.0.1',
-        '--webhook-port',
-        String(rPort),
-        '--no-query',
-      ],
+        kubeconfig: stack.kubeconfig,
+        leaseNamespace: ns,
+        webhookPort: rPort!,
+        extra: ['--kafka-watch-queue', '10'],
+      }),
       { ready: /audit webhook listening/ },
     );
     running.push(receiver);

@@ -166,9 +166,12 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   }
   logger.info({ resources: resources.length, events: opts.events ?? true, listWatchOnly: opts.listWatchOnly ?? false }, 'informers started');
 
+  const synced = Promise.all(syncs).then(() => {
+    if (!stopped) logger.info({ resources: resources.length }, 'informers synced: every initial list done, watching for changes');
+  });
   return {
     resources,
-    synced: Promise.all(syncs).then(() => undefined),
+    synced,
     async stop() {
       stopped = true;
       await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));

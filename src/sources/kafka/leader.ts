@@ -34,6 +34,8 @@ export class LeaseElector {
   #leading = false;
   #lastRenew = 0;
   #observed: { key: string; at: number } | undefined;
+  /** The holder we last logged as leading while we follow ('' = none logged yet). */
+  #following = '';
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -86,6 +88,7 @@ export class LeaseElector {
     this.#lastRenew = Date.now();
     if (this.#leading || this.#stopped) return;
     this.#leading = true;
+    this.#following = '';
     this.#logger.info('started leading');
     await this.#o.onStartedLeading();
   }
@@ -125,6 +128,10 @@ export class LeaseElector {
       return;
     }
     // someone else (or nobody, after a release): expired once unchanged for its duration on our clock
+    if (holder !== '' && holder !== this.#following) {
+      this.#following = holder;
+      this.#logger.info({ holder }, 'following: another process holds the lease and does the work; taking over if it stops renewing');
+    }
     const key = `${holder}|${String(spec.renewTime ?? '')}`;
     if (this.#observed?.key !== key) this.#observed = { key, at: Date.now() };
     const duration = (spec.leaseDurationSeconds ?? this.#durationSec) * 1000;
