@@ -24,6 +24,27 @@ export interface Evidence {
   object: ObjectRef;
 }
 
+/**
+ * Why a finding happened: the earliest action upstream of the symptom that the record holds (a
+ * user's or script's delete, a node deletion, a refusal by a quota or an admission policy, ...),
+ * found by walking back along relations and the writes controllers reacted to (docs/diagnose.md).
+ */
+export interface Cause {
+  /** Who acted (audit user; for a refusal, the actor whose request was refused). */
+  actor: string;
+  verb: string;
+  subresource?: string;
+  object: ObjectRef;
+  /** ISO 8601 time of the action. */
+  time: string;
+  /** One line, plain words: what the action was and why it matters. */
+  summary: string;
+  /** The refusal message, or the object that refused (ResourceQuota, admission policy), where known. */
+  message?: string;
+  /** `/redirect?…` opening the cause's object at its time. */
+  redirect: string;
+}
+
 export interface Finding {
   detector: string;
   severity: Severity;
@@ -38,6 +59,10 @@ export interface Finding {
   redirect: string;
   /** Counts, values, percentiles. */
   data?: Record<string, unknown>;
+  /** The cause, where the record holds it (absent when unknown). */
+  cause?: Cause;
+  /** symptom ← reaction ← cause, one short line each, the symptom first. */
+  chain?: string[];
 }
 
 export interface DetectorStatus {
