@@ -1,10 +1,11 @@
 // kafkajs 2.2.4 (its last release) schedules its request queue's throttle check with
 // `setTimeout(fn, throttledUntil - Date.now())`, and `throttledUntil` starts at -1, so the delay is
-// about -1.7e12 ms (src/network/requestQueue/index.js, scheduleCheckPendingRequests; kafkajs
-// issue #1751). Node ≥ 23 reports that as `TimeoutNegativeWarning` on stderr at every start of a
-// Kafka role. The timer itself is harmless (Node runs it after 1 ms, which is what kafkajs means)
-// and no kafkajs option avoids it, so exactly that warning, raised from that kafkajs file, is
-// dropped; any other warning (ours, or another negative timeout) is reported as before.
+// about -1.7e12 ms (src/network/requestQueue/index.js, scheduleCheckPendingRequests; kafkajs issue
+// #1751, its fix PR #1755 unreleased). Node ≥ 23 reports that as `TimeoutNegativeWarning` on stderr
+// at every start of a Kafka role. The timer itself is harmless (Node runs it after 1 ms, which is
+// what kafkajs means) and no kafkajs option avoids it, so exactly that warning, raised from that
+// kafkajs file, is dropped; any other warning is reported as before. (Node reports a negative
+// timeout once per process, so one of ours after kafkajs' would go unreported even without this.)
 const KAFKAJS_REQUEST_QUEUE = /kafkajs[\\/]src[\\/]network[\\/]requestQueue[\\/]/;
 
 let installed = false;
