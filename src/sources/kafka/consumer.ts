@@ -157,7 +157,7 @@ export class KafkaTracer {
   }
 
   #wait(reason: string): void {
-    if (reason !== this.#waiting) this.#logger.warn({ reason }, 'waiting before tracing from Kafka');
+    if (reason !== this.#waiting) this.#logger.warn({ reason }, 'waiting to subscribe to the topic');
     this.#waiting = reason;
   }
 
