@@ -10,9 +10,12 @@
 //   kill     --store FILE; kill -9 in the middle of the load, restarted on the same port and file
 //   diskfull --store on a small tmpfs (needs root to mount) filled in the middle of the load, freed
 //            after --outage-sec; /readyz is sampled while it is full
-//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull] [--json]
+//   kafka-secret  Secret creates and same-length updates (--events in all) through a receiver and a
+//            tracer on a Kafka of its own (deploy/stack/kafka.sh); `leaked` counts the places holding
+//            a secret value afterwards: files of Kafka's data directory, the store, the processes' output
+//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull,kafka-secret] [--json]
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +25,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { REPO_ROOT, freePort, startDaemon, startJaeger, stopChild, waitFor } from './lib.ts';
 import { eventSpanId, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey, type ObjectRef } from '../src/core/model.ts';
+import { leaks, leaksInDir, secretStream } from '../test/setup/secret-stream.ts';
+import { ownKafka } from '../test/setup/own-kafka.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,7 +34,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '400' },
     'outage-sec': { type: 'string', default: '10' },
     'give-up-sec': { type: 'string', default: '180' },
-    only: { type: 'string', default: 'outage,kill,diskfull' },
+    only: { type: 'string', default: 'outage,kill,diskfull,kafka-secret' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -74,53 +79,60 @@ interface Result {
   readyzDuringFault: string;
   /** /readyz once the fault is over and the load sent (recovery without further writes for the store/collector). */
   readyzAfter: string;
+  /** Places holding a secret value afterwards (kafka-secret only). */
+  leaked?: number;
   note?: string;
 }
 
+type SentEvent = { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string };
+
+/** Audit events (of CLUSTER) with the IDs of the event span each must become. */
+function withIds(bodies: Record<string, unknown>[]): SentEvent[] {
+  return bodies.map((body) => {
+    const o = body.objectRef as { resource: string; namespace?: string; name: string };
+    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: o.resource, namespace: o.namespace ?? '', name: o.name };
+    const key = objectKey(ref);
+    const us = Date.parse(body.stageTimestamp as string) * 1000;
+    return { body, ref, spanId: eventSpanId(body.auditID as string, key), traceId: rawTraceId(key, windowStartSec(us, WINDOW_SEC)) };
+  });
+}
+
 /** Pod creates as the API server audits them (RequestResponse), each with its derived event span ID. */
-function makeEvents(scenario: string, n: number) {
+function makeEvents(scenario: string, n: number): SentEvent[] {
   const now = Date.now();
-  const events: { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string }[] = [];
+  const bodies: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) {
     const name = `${scenario}-${now}-${i}`;
     const ts = new Date(now + i).toISOString().replace('Z', '000Z');
-    const auditID = randomUUID();
     const obj = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: 'default', uid: randomUUID(), resourceVersion: String(1000 + i), labels: { app: scenario } },
       spec: { containers: [{ name: 'app', image: 'busybox', args: ['sleep', '3600'] }] },
     };
-    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: 'pods', namespace: 'default', name };
-    const key = objectKey(ref);
-    events.push({
-      body: {
-        kind: 'Event',
-        apiVersion: 'audit.k8s.io/v1',
-        level: 'RequestResponse',
-        auditID,
-        stage: 'ResponseComplete',
-        requestURI: '/api/v1/namespaces/default/pods',
-        verb: 'create',
-        user: { username: 'kubernetes-admin' },
-        sourceIPs: ['127.0.0.1'],
-        objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' },
-        responseStatus: { metadata: {}, code: 201 },
-        requestObject: obj,
-        responseObject: obj,
-        requestReceivedTimestamp: ts,
-        stageTimestamp: ts,
-      },
-      ref,
-      spanId: eventSpanId(auditID, key),
-      traceId: rawTraceId(key, windowStartSec((now + i) * 1000, WINDOW_SEC)),
+    bodies.push({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: 'RequestResponse',
+      auditID: randomUUID(),
+      stage: 'ResponseComplete',
+      requestURI: '/api/v1/namespaces/default/pods',
+      verb: 'create',
+      user: { username: 'kubernetes-admin' },
+      sourceIPs: ['127.0.0.1'],
+      objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1' },
+      responseStatus: { metadata: {}, code: 201 },
+      requestObject: obj,
+      responseObject: obj,
+      requestReceivedTimestamp: ts,
+      stageTimestamp: ts,
     });
   }
-  return events;
+  return withIds(bodies);
 }
 
 /** Sends all batches (2 in flight, as the API server keeps a few), each resent until answered 200. */
-async function send(base: string, events: ReturnType<typeof makeEvents>, r: Result, onProgress: (sentBatches: number) => Promise<void>) {
+async function send(base: string, events: SentEvent[], r: Result, onProgress: (sentBatches: number) => Promise<void>) {
   const batches: string[] = [];
   for (let i = 0; i < events.length; i += BATCH) {
     batches.push(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events.slice(i, i + BATCH).map((e) => e.body) }));
@@ -232,7 +244,7 @@ class CuttableProxy {
   }
 }
 
-async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEvents>): Promise<{ found: number; duplicates: number }> {
+async function foundInJaeger(queryUrl: string, events: SentEvent[]): Promise<{ found: number; duplicates: number }> {
   let found = 0;
   let duplicates = 0;
   const want = new Map(events.map((e) => [e.traceId, e.spanId]));
@@ -252,7 +264,7 @@ async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEve
   return { found, duplicates };
 }
 
-function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { found: number; duplicates: number } {
+function foundInStore(path: string, events: SentEvent[]): { found: number; duplicates: number } {
   const db = new DatabaseSync(path, { readOnly: true });
   const q = db.prepare('SELECT COUNT(*) AS n FROM spans WHERE trace_id = ? AND span_id = ?');
   let found = 0;
@@ -397,12 +409,47 @@ async function diskFull(): Promise<Result> {
   return r;
 }
 
-const scenarios: Record<string, () => Promise<Result>> = { outage, kill, diskfull: diskFull };
+/** Secret values through a receiver and a tracer on Kafka: every acknowledged event traced, no value left anywhere. */
+async function kafkaSecret(): Promise<Result> {
+  const r = newResult('kafka-secret');
+  const dir = join(workdir, 'kafka-secret');
+  const kafka = await ownKafka(dir);
+  const broker = kafka.up();
+  cleanups.push(() => kafka.down());
+  const store = join(workdir, 'kafka-secret.sqlite');
+  const role = (name: string) => ['--kafka-brokers', broker, '--kafka-topic', 'kubetrail-audit', '--role', name];
+  const [rPort, tPort] = [await freePort(), await freePort()];
+  const receiver = await startServe(rPort, [...role('receive'), '--kafka-partitions', '4']);
+  const tracer = await startServe(tPort, [...role('trace'), '--store', store]);
+  try {
+    const { events: bodies, values } = secretStream(Math.ceil(EVENTS / 2), 'default');
+    const events = withIds(bodies);
+    r.sent = events.length;
+    await send(`http://127.0.0.1:${rPort}`, events, r, async () => undefined);
+    await waitFor('the acknowledged events in the store', GIVE_UP_MS, async () => foundInStore(store, events).found >= r.acked);
+    r.readyzAfter = await readyz(tPort);
+    Object.assign(r, foundInStore(store, events));
+    const places = [
+      ...leaksInDir(join(dir, 'kafka', 'data'), values).map((f) => f.file),
+      ...['', '-wal'].map((x) => store + x).filter((f) => existsSync(f) && leaks(readFileSync(f), values).length > 0),
+      ...(leaks(receiver.output() + tracer.output(), values).length > 0 ? ['the processes output'] : []),
+    ];
+    r.leaked = places.length;
+    r.note = `secret values found in ${r.leaked} places (Kafka's data directory, the store, the logs)`;
+  } finally {
+    await stopChild(receiver.child);
+    await stopChild(tracer.child);
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
+const scenarios: Record<string, () => Promise<Result>> = { outage, kill, diskfull: diskFull, 'kafka-secret': kafkaSecret };
 const results: Result[] = [];
 try {
   for (const name of args.only!.split(',')) {
     const fn = scenarios[name.trim()];
-    if (!fn) throw new Error(`--only: unknown scenario ${name} (outage, kill, diskfull)`);
+    if (!fn) throw new Error(`--only: unknown scenario ${name} (${Object.keys(scenarios).join(', ')})`);
     say(`scenario ${name}: ${EVENTS} events in batches of ${BATCH}`);
     results.push(await fn());
   }
@@ -421,4 +468,4 @@ else {
     );
   }
 }
-process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
+process.exitCode = results.some((r) => r.lost > 0 || (r.leaked ?? 0) > 0) ? 1 : 0;
