@@ -4,12 +4,12 @@
 // data directory (log segments, indexes, checkpoints), of the store and of both processes' output
 // are searched for the values, in clear and in base64. The tracer must still say which key changed.
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
-import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
+import { cleanUpOwnKafka, ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { storedEvents } from '../setup/store-reader.ts';
 import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
@@ -19,14 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-secrets-'));
 const running: RunningKubetrail[] = [];
 let kafka: OwnKafka | undefined;
 
-afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop('SIGKILL')));
-  try {
-    kafka?.down();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => cleanUpOwnKafka(running, kafka, dir));
 
 async function role(broker: string, role: 'receive' | 'trace', port: number, extra: string[], ready: RegExp): Promise<RunningKubetrail> {
   const args = [...kafkaRoleArgs(broker, 'kubetrail-audit', role), '--webhook-host', '127.0.0.1', '--webhook-port', String(port)];
