@@ -14,10 +14,13 @@
 //            or 5 MB (alternating) among the pods; the note counts the large snapshots read back
 //            whole and cut (with the marker) through the Jaeger read side
 //   large8mi the same with --max-attribute-bytes 8Mi (a span above the collector's 4 MiB limit)
-//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull,large,large8mi] [--json]
+//   kafka-secret  Secret creates and same-length updates (--events in all) through a receiver and a
+//            tracer on a Kafka of its own (deploy/stack/kafka.sh); `leaked` counts the places holding
+//            a secret value afterwards: files of Kafka's data directory, the store, the processes' output
+//   node bench/faults.ts [--events 4000] [--batch 400] [--outage-sec 10] [--give-up-sec 180] [--only outage,kill,diskfull,large,large8mi,kafka-secret] [--json]
 //   (--help lists the options)
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +32,10 @@ import { eventSpanId, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey, type ObjectRef } from '../src/core/model.ts';
 import { parsePositiveInt } from '../src/commands/options.ts';
 import { JaegerBackend } from '../frontend-plugin/backend/jaeger.ts';
+import { leaks, leaksInDir, secretStream } from '../test/setup/secret-stream.ts';
+import { ownKafka } from '../test/setup/own-kafka.ts';
 
-const SCENARIOS = ['outage', 'kill', 'diskfull', 'large', 'large8mi'] as const;
+const SCENARIOS = ['outage', 'kill', 'diskfull', 'large', 'large8mi', 'kafka-secret'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseScenarios(value: string): Scenario[] {
@@ -48,7 +53,7 @@ function parseScenarios(value: string): Scenario[] {
 // parsed before anything is created: --help and a bad value exit here
 const args = new Command('node bench/faults.ts')
   .description(
-    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9, a full disk and large objects in Jaeger with badger storage (docs/operations.md).',
+    'Fault test: pod creates POSTed to a real `kubetrail serve` as the API server does (each batch resent until 200), then counted in the sink: what survives a collector outage, a kill -9, a full disk, large objects in Jaeger with badger storage and Secret values through Kafka (docs/operations.md).',
   )
   .option('--events <n>', 'events sent per scenario', parsePositiveInt, 4000)
   .option('--batch <n>', 'events per EventList', parsePositiveInt, 400)
@@ -100,7 +105,23 @@ interface Result {
   readyzDuringFault: string;
   /** /readyz once the fault is over and the load sent (recovery without further writes for the store/collector). */
   readyzAfter: string;
+  /** Places holding a secret value afterwards (kafka-secret only). */
+  leaked?: number;
   note?: string;
+}
+
+/** An audit event sent, with the IDs of the event span it must become; `large`: its ConfigMap's size (large scenarios). */
+type SentEvent = { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string; large: number };
+
+/** Audit events (of CLUSTER) with the IDs of the event span each must become. */
+function withIds(bodies: Record<string, unknown>[]): SentEvent[] {
+  return bodies.map((body) => {
+    const o = body.objectRef as { resource: string; namespace?: string; name: string };
+    const ref: ObjectRef = { cluster: CLUSTER, group: '', resource: o.resource, namespace: o.namespace ?? '', name: o.name };
+    const key = objectKey(ref);
+    const us = Date.parse(body.stageTimestamp as string) * 1000;
+    return { body, ref, spanId: eventSpanId(body.auditID as string, key), traceId: rawTraceId(key, windowStartSec(us, WINDOW_SEC)), large: 0 };
+  });
 }
 
 /** ConfigMap sizes the large scenarios put one of into every batch, alternating. */
@@ -110,9 +131,9 @@ const LARGE_BYTES = [1_000_000, 5_000_000];
  * Pod creates as the API server audits them (RequestResponse), each with its derived event span ID;
  * with `largeEvery`, every largeEvery-th event is the create of a large ConfigMap instead.
  */
-function makeEvents(scenario: string, n: number, largeEvery = 0) {
+function makeEvents(scenario: string, n: number, largeEvery = 0): SentEvent[] {
   const now = Date.now();
-  const events: { body: Record<string, unknown>; ref: ObjectRef; spanId: string; traceId: string; large: number }[] = [];
+  const events: SentEvent[] = [];
   for (let i = 0; i < n; i++) {
     const name = `${scenario}-${now}-${i}`;
     const ts = new Date(now + i).toISOString().replace('Z', '000Z');
@@ -153,7 +174,7 @@ function makeEvents(scenario: string, n: number, largeEvery = 0) {
 }
 
 /** Sends all batches (2 in flight, as the API server keeps a few), each resent until answered 200. */
-async function send(base: string, events: ReturnType<typeof makeEvents>, r: Result, onProgress: (sentBatches: number) => Promise<void>) {
+async function send(base: string, events: SentEvent[], r: Result, onProgress: (sentBatches: number) => Promise<void>) {
   const batches: string[] = [];
   for (let i = 0; i < events.length; i += BATCH) {
     batches.push(JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events.slice(i, i + BATCH).map((e) => e.body) }));
@@ -285,7 +306,7 @@ class CuttableProxy {
   }
 }
 
-async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEvents>): Promise<{ found: number; duplicates: number }> {
+async function foundInJaeger(queryUrl: string, events: SentEvent[]): Promise<{ found: number; duplicates: number }> {
   let found = 0;
   let duplicates = 0;
   const want = new Map(events.map((e) => [e.traceId, e.spanId]));
@@ -305,7 +326,7 @@ async function foundInJaeger(queryUrl: string, events: ReturnType<typeof makeEve
   return { found, duplicates };
 }
 
-function foundInStore(path: string, events: ReturnType<typeof makeEvents>): { found: number; duplicates: number } {
+function foundInStore(path: string, events: SentEvent[]): { found: number; duplicates: number } {
   const db = new DatabaseSync(path, { readOnly: true });
   const q = db.prepare('SELECT COUNT(*) AS n FROM spans WHERE trace_id = ? AND span_id = ?');
   let found = 0;
@@ -447,7 +468,7 @@ async function diskFull(): Promise<Result> {
 }
 
 /** The large snapshots as the Jaeger read side returns them: whole, cut with the marker, or missing. */
-async function largeReadBack(queryUrl: string, events: ReturnType<typeof makeEvents>): Promise<string> {
+async function largeReadBack(queryUrl: string, events: SentEvent[]): Promise<string> {
   const backend = new JaegerBackend({ url: queryUrl });
   const count: Record<string, number> = {};
   for (const e of events) {
@@ -496,12 +517,48 @@ async function large(scenario: string, serveArgs: string[]): Promise<Result> {
   return r;
 }
 
+/** Secret values through a receiver and a tracer on Kafka: every acknowledged event traced, no value left anywhere. */
+async function kafkaSecret(): Promise<Result> {
+  const r = newResult('kafka-secret');
+  const dir = join(workdir, 'kafka-secret');
+  const kafka = await ownKafka(dir);
+  const broker = kafka.up();
+  cleanups.push(() => kafka.down());
+  const store = join(workdir, 'kafka-secret.sqlite');
+  const role = (name: string) => ['--kafka-brokers', broker, '--kafka-topic', 'kubetrail-audit', '--role', name];
+  const [rPort, tPort] = [await freePort(), await freePort()];
+  const receiver = await startServe(rPort, [...role('receive'), '--kafka-partitions', '4']);
+  const tracer = await startServe(tPort, [...role('trace'), '--store', store]);
+  try {
+    const { events: bodies, values } = secretStream(Math.ceil(EVENTS / 2), 'default');
+    const events = withIds(bodies);
+    r.sent = events.length;
+    await send(`http://127.0.0.1:${rPort}`, events, r, async () => undefined);
+    await waitFor('the acknowledged events in the store', GIVE_UP_MS, async () => foundInStore(store, events).found >= r.acked);
+    r.readyzAfter = await readyz(tPort);
+    Object.assign(r, foundInStore(store, events));
+    const places = [
+      ...leaksInDir(join(dir, 'kafka', 'data'), values).map((f) => f.file),
+      ...['', '-wal'].map((x) => store + x).filter((f) => existsSync(f) && leaks(readFileSync(f), values).length > 0),
+      ...(leaks(receiver.output() + tracer.output(), values).length > 0 ? ['the processes output'] : []),
+    ];
+    r.leaked = places.length;
+    r.note = `secret values found in ${r.leaked} places (Kafka's data directory, the store, the logs)`;
+  } finally {
+    await stopChild(receiver.child);
+    await stopChild(tracer.child);
+  }
+  r.lost = Math.max(0, r.acked - r.found);
+  return r;
+}
+
 const scenarios: Record<Scenario, () => Promise<Result>> = {
   outage,
   kill,
   diskfull: diskFull,
   large: () => large('large', []),
   large8mi: () => large('large8mi', ['--max-attribute-bytes', '8Mi']),
+  'kafka-secret': kafkaSecret,
 };
 const results: Result[] = [];
 try {
@@ -524,4 +581,4 @@ else {
     );
   }
 }
-process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
+process.exitCode = results.some((r) => r.lost > 0 || (r.leaked ?? 0) > 0) ? 1 : 0;

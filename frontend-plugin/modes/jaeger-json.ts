@@ -194,6 +194,20 @@ export class TraceBuilder {
   }
 }
 
+/**
+ * The newest non-empty value of an event fact (uid, API version): from the object's events, newest
+ * first; then from its object spans (written before these facts moved to event spans only).
+ */
+function newestTag(n: ObjectNode, key: string): AttrValue | undefined {
+  for (const spans of [n.events, n.objectSpans]) {
+    for (let i = spans.length - 1; i >= 0; i--) {
+      const v = spans[i]!.attributes[key];
+      if (v !== undefined && v !== '') return v;
+    }
+  }
+  return undefined;
+}
+
 /** Tags of an object's display span. */
 export function objectTags(n: ObjectNode): JaegerKeyValue[] {
   const o = n.object;
@@ -205,10 +219,9 @@ export function objectTags(n: ObjectNode): JaegerKeyValue[] {
     kv(Attr.name, o.name),
     kv(Attr.nestLevel, 'object'),
   ];
-  const last = n.objectSpans[n.objectSpans.length - 1];
   for (const k of [Attr.uid, Attr.version]) {
-    const v = last?.attributes[k];
-    if (v !== undefined && v !== '') tags.push(kv(k, v));
+    const v = newestTag(n, k);
+    if (v !== undefined) tags.push(kv(k, v));
   }
   if (n.relation) {
     tags.push(kv(Attr.linkClass, n.relation.class), kv(Attr.linkRole, n.relation.role));

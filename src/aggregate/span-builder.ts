@@ -2,6 +2,9 @@
 // the object span (once per process per window), the event span, and link spans in both
 // objects' traces (once per (pair, class, window)). All IDs are derived (src/core/ids.ts), so another
 // process, a replay or a redelivery produces the same spans.
+// The object span's content is a function of (object key, window) only: several writers write it
+// (each Kafka tracer that traces the object or links to it, a replay), and the last write wins in
+// Jaeger and the store. Facts of an event (the object's API version, its uid) are on event spans.
 // "Already emitted" is asked of an EmittedMarks the caller passes: the pipeline's transaction
 // (src/pipeline/transaction.ts) records new marks only once the sink acknowledged the spans.
 import { LRUCache } from 'lru-cache';
@@ -90,7 +93,7 @@ export class SpanBuilder {
   event(input: EventInput, marks: EmittedMarks, out: SpanRecord[] = []): SpanRecord[] {
     const key = objectKey(input.ref);
     const ws = windowStartSec(input.startUs, this.windowSec);
-    const trace = this.#objectSpan(marks, input.ref, key, ws, input.version, input.uid, out);
+    const trace = this.#objectSpan(marks, input.ref, key, ws, out);
     const attributes: Record<string, AttrValue> = objectTags(input.ref, input.version, 'event');
     if (input.uid) attributes[Attr.uid] = input.uid;
     Object.assign(attributes, input.attributes);
@@ -111,14 +114,13 @@ export class SpanBuilder {
     return out;
   }
 
-  #objectSpan(marks: EmittedMarks, ref: ObjectRef, key: string, ws: number, version: string, uid: string | undefined, out: SpanRecord[]): WindowTrace {
+  #objectSpan(marks: EmittedMarks, ref: ObjectRef, key: string, ws: number, out: SpanRecord[]): WindowTrace {
     const id = `${key}|${ws}`;
     let t = marks.objectSpan(id);
     if (t) return t;
     t = { traceId: rawTraceId(key, ws), spanId: objectSpanId(key, ws) };
     marks.markObjectSpan(id, t);
-    const attributes = objectTags(ref, version, 'object');
-    if (uid) attributes[Attr.uid] = uid;
+    const attributes = objectTags(ref, undefined, 'object');
     out.push({
       traceId: t.traceId,
       spanId: t.spanId,
@@ -155,7 +157,7 @@ export class SpanBuilder {
     const id = `${key}|${otherKey}|${cls}|${ws}`;
     if (marks.linkSpan(id)) return;
     marks.markLinkSpan(id);
-    const trace = this.#objectSpan(marks, ref, key, ws, version, undefined, out);
+    const trace = this.#objectSpan(marks, ref, key, ws, out);
     const attributes = objectTags(ref, version, 'link');
     attributes[Attr.linkClass] = cls;
     attributes[Attr.linkRole] = role;
@@ -175,14 +177,16 @@ export class SpanBuilder {
   }
 }
 
-function objectTags(ref: ObjectRef, version: string, nestLevel: 'object' | 'event' | 'link'): Record<string, AttrValue> {
-  return {
+/** The object's identity; `version` (the API version an event saw) on event and link spans only. */
+function objectTags(ref: ObjectRef, version: string | undefined, nestLevel: 'object' | 'event' | 'link'): Record<string, AttrValue> {
+  const tags: Record<string, AttrValue> = {
     [Attr.cluster]: ref.cluster,
     [Attr.group]: ref.group,
-    [Attr.version]: version,
     [Attr.resource]: ref.resource,
     [Attr.namespace]: ref.namespace,
     [Attr.name]: ref.name,
     [Attr.nestLevel]: nestLevel,
   };
+  if (version !== undefined) tags[Attr.version] = version;
+  return tags;
 }

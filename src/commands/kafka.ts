@@ -155,7 +155,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   let webhook: WebhookServer | undefined;
   let health: ReturnType<typeof Fastify> | undefined;
   if (receive) {
-    publisher = new KafkaPublisher({ brokers, topic: o.kafkaTopic, createPartitions: o.kafkaPartitions });
+    publisher = new KafkaPublisher({ brokers, topic: o.kafkaTopic, createPartitions: o.kafkaPartitions, redact: config.redact });
     // Kafka down at start is not fatal: batches get 503 (and /readyz says why) until it is back
     await publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
     const p = publisher;
@@ -167,10 +167,11 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
       token,
       tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
     });
+    if (tracer) webhook.readiness.waiting = waitingOf(tracer);
     await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
   } else {
-    // trace role: /healthz, /readyz (the sink) and /metrics on the webhook port
-    const readiness = { draining: false };
+    // trace role: /healthz, /readyz (the sink, and the tracer until it traces) and /metrics on the webhook port
+    const readiness = { draining: false, waiting: waitingOf(tracer!) };
     health = Fastify();
     healthRoutes(health, sink!, readiness);
     metricsRoutes(health);
@@ -180,14 +181,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   if (receive && informers && publisher) elector = await electedInformers(o, publisher);
   const server = (webhook?.app ?? health)!.server.address();
   const port = typeof server === 'object' && server ? server.port : o.webhookPort;
-  if (tracer) await tracer.start();
-  // the trace role writes the spans: it serves the query API and UI over them, as a single process does
-  const query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec) : undefined;
-  log.info(
-    { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
-    receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
-  );
-
+  let query: { close(): Promise<void> } | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) process.exit(1);
@@ -211,6 +205,23 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // (handlers first: a tracer waiting for its topic stops cleanly on SIGTERM too)
+  if (tracer) await tracer.start();
+  if (stopping) return;
+  // the trace role writes the spans: it serves the query API and UI over them, as a single process does
+  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec) : undefined;
+  log.info(
+    { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
+    receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
+  );
+}
+
+/** /readyz's reason while the tracer cannot trace yet (e.g. its topic does not exist). */
+function waitingOf(tracer: KafkaTracer): () => string | undefined {
+  return () => {
+    const why = tracer.waiting();
+    return why && `tracer waiting: ${why}`;
+  };
 }
 
 /** `--cluster-context name=context` values → [cluster, context]. */

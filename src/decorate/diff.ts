@@ -10,6 +10,7 @@
 // metadata.managedFields never appears; resourceVersion/generation/last-applied lines go to `verbose`.
 import { isRecord } from '../core/audit-event.ts';
 import { keySegment } from './path.ts';
+import { digestsDiffer } from './redact.ts';
 
 export const NONE = '<none>';
 
@@ -79,7 +80,7 @@ class Differ {
       if (typeof a === 'string' && a.startsWith('<redacted') && this.opts.oldDigests && this.opts.newDigests) {
         const da = this.opts.oldDigests.get(path);
         const db = this.opts.newDigests.get(path);
-        if (da !== undefined && db !== undefined && da !== db) {
+        if (da !== undefined && db !== undefined && digestsDiffer(da, db)) {
           this.emit(path, a, `${a.slice(0, -1)}, changed>`);
         }
       }

@@ -5,7 +5,14 @@
 //
 // To still show that a secret value changed when its length did not, the redactor remembers a
 // keyed digest (HMAC with a random per-process key, never emitted) per redacted Secret value,
-// in a WeakMap beside the redacted object. Diff compares those digests.
+// in a WeakMap beside the redacted object. Diff compares those digests; a digest names its key
+// (`<key id>:<hmac>`), and digests under different keys are not compared (nothing can be told).
+//
+// Redaction is idempotent: a value that already is a placeholder stays as it is. In scale-out
+// mode the receiver redacts before anything leaves it (src/sources/kafka/redact-message.ts) with
+// `carryDigests`: its placeholders carry the digest (`<redacted 15 bytes; digest k:h>`), and the
+// tracer's redactor takes the digest back out of the placeholder (the span shows `<redacted 15
+// bytes>`). The HMAC key stays in the receiver's memory, so a digest tells nothing of the value.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { RedactionRule } from '../core/config.ts';
 import { isRecord } from '../core/audit-event.ts';
@@ -46,7 +53,19 @@ export function parseRulePath(path: string): string[] {
   return out;
 }
 
+/** A placeholder as spans show it; PLACEHOLDER_WITH_DIGEST: as a receiver publishes it. */
+const PLACEHOLDER = /^<redacted( \d+ bytes)?>$/;
+const PLACEHOLDER_WITH_DIGEST = /^(<redacted \d+ bytes); digest ([0-9a-f]{12}:[A-Za-z0-9_-]{22})>$/;
+
+/** True when two digests are of different values; undefined when they were made under different keys. */
+export function digestsDiffer(a: string, b: string): boolean | undefined {
+  const ka = a.slice(0, a.indexOf(':'));
+  const kb = b.slice(0, b.indexOf(':'));
+  return ka === kb ? a !== b : undefined;
+}
+
 function placeholder(v: unknown, base64: boolean): string {
+  if (typeof v === 'string' && PLACEHOLDER.test(v)) return v; // already redacted
   if (typeof v !== 'string') return '<redacted>';
   if (base64) {
     const pad = v.endsWith('==') ? 2 : v.endsWith('=') ? 1 : 0;
@@ -60,13 +79,22 @@ export function isSecret(group: string, resource: string, obj: unknown): boolean
   return isRecord(obj) && obj.kind === 'Secret' && obj.apiVersion === 'v1';
 }
 
+export interface RedactorOptions {
+  /** Placeholders of Secret values carry their digest (a receiver publishing to Kafka); default false. */
+  carryDigests?: boolean;
+}
+
 export class Redactor {
   readonly #rules: CompiledRule[];
   readonly #key = randomBytes(32);
+  /** Names the key in every digest, so digests under another key (another process) are not compared. */
+  readonly #keyId = randomBytes(6).toString('hex');
+  readonly #carry: boolean;
   readonly #digests = new WeakMap<object, Map<string, string>>();
 
-  constructor(rules: RedactionRule[] = []) {
+  constructor(rules: RedactionRule[] = [], opts: RedactorOptions = {}) {
     this.#rules = rules.map((r) => ({ group: r.group, resource: r.resource, segments: parseRulePath(r.path) }));
+    this.#carry = opts.carryDigests ?? false;
   }
 
   /** Digests (path → opaque) of the Secret values redacted in `obj`, for change detection. */
@@ -95,9 +123,24 @@ export class Redactor {
   }
 
   #digest(v: unknown): string {
-    return createHmac('sha256', this.#key)
+    const h = createHmac('sha256', this.#key)
       .update(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))
-      .digest('base64');
+      .digest('base64url');
+    return `${this.#keyId}:${h.slice(0, 22)}`;
+  }
+
+  /** The placeholder of one Secret value at `path`, its digest recorded (or taken back out of a carried placeholder). */
+  #secretValue(v: unknown, base64: boolean, path: string, digests: Map<string, string>): string {
+    const carried = typeof v === 'string' ? PLACEHOLDER_WITH_DIGEST.exec(v) : null;
+    if (carried) {
+      digests.set(path, carried[2]!);
+      return `${carried[1]!}>`;
+    }
+    if (typeof v === 'string' && PLACEHOLDER.test(v)) return v;
+    const ph = placeholder(v, base64);
+    const d = this.#digest(v);
+    digests.set(path, d);
+    return this.#carry && ph !== '<redacted>' ? `${ph.slice(0, -1)}; digest ${d}>` : ph;
   }
 
   #redactSecret(obj: unknown): unknown {
@@ -107,6 +150,8 @@ export class Redactor {
     }
     if (!isRecord(obj)) return obj;
     const out: Record<string, unknown> = { ...obj };
+    // a SecretList (the response of a list): each item
+    if (Array.isArray(obj.items)) out.items = obj.items.map((i) => (isRecord(i) && !('items' in i) ? this.#redactSecret(i) : '<redacted>'));
     const digests = new Map<string, string>();
     for (const field of ['data', 'stringData'] as const) {
       const m = obj[field];
@@ -116,17 +161,13 @@ export class Redactor {
         continue;
       }
       const r: Record<string, unknown> = {};
-      for (const k of Object.keys(m)) {
-        r[k] = placeholder(m[k], field === 'data');
-        digests.set(keySegment(field, k), this.#digest(m[k]));
-      }
+      for (const k of Object.keys(m)) r[k] = this.#secretValue(m[k], field === 'data', keySegment(field, k), digests);
       out[field] = r;
     }
     const md = obj.metadata;
     if (isRecord(md) && isRecord(md.annotations) && LAST_APPLIED in md.annotations) {
-      const v = md.annotations[LAST_APPLIED];
-      out.metadata = { ...md, annotations: { ...md.annotations, [LAST_APPLIED]: placeholder(v, false) } };
-      digests.set(keySegment('metadata.annotations', LAST_APPLIED), this.#digest(v));
+      const v = this.#secretValue(md.annotations[LAST_APPLIED], false, keySegment('metadata.annotations', LAST_APPLIED), digests);
+      out.metadata = { ...md, annotations: { ...md.annotations, [LAST_APPLIED]: v } };
     }
     this.#digests.set(out, digests);
     return out;

@@ -8,6 +8,8 @@ import { registry } from '../core/metrics.ts';
 
 export interface Readiness {
   draining: boolean;
+  /** Why this process cannot do its work yet (e.g. a Kafka tracer waiting for its topic); undefined when it can. */
+  waiting?: () => string | undefined;
 }
 
 export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readiness): void {
@@ -15,6 +17,8 @@ export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readin
   app.get('/readyz', async (_req, reply) => {
     const reasons: string[] = [];
     if (state.draining) reasons.push('draining');
+    const waiting = state.waiting?.();
+    if (waiting) reasons.push(waiting);
     if (sink.full()) reasons.push('sink full');
     if (sink.healthy && !sink.healthy()) reasons.push(`sink failing: ${sink.lastError?.() ?? 'unknown error'}`);
     if (reasons.length) return reply.code(503).send({ status: 'not ready', reasons });

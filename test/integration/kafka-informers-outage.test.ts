@@ -5,12 +5,12 @@
 // every ConfigMap created during the outage is traced: the API server kept what was not read. The
 // tracer serves the query API and UI over its store.
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
-import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
+import { cleanUpOwnKafka, ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { createNamespace, deleteNamespace, kubectl } from '../setup/kube.ts';
 import '../setup/types.ts';
@@ -23,13 +23,8 @@ let kafka: OwnKafka | undefined;
 let ns = '';
 
 afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop('SIGKILL')));
   if (ns) await deleteNamespace(ns).catch(() => undefined);
-  try {
-    kafka?.down();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await cleanUpOwnKafka(running, kafka, dir);
 });
 
 describe('informers in receive role while Kafka is down (real KWOK, real Kafka)', () => {

@@ -4,12 +4,12 @@
 // and stopped with deploy/stack/kafka.sh, the same workdir so the data survives the restart),
 // so the stack's shared broker stays up for the other tests.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
-import { ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
+import { cleanUpOwnKafka, ownKafka, type OwnKafka } from '../setup/own-kafka.ts';
 import { waitFor } from '../setup/wait.ts';
 import { auditStream } from '../setup/audit-stream.ts';
 import { storedEvents } from '../setup/store-reader.ts';
@@ -19,14 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-outage-'));
 const running: RunningKubetrail[] = [];
 let kafka: OwnKafka | undefined;
 
-afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop('SIGKILL')));
-  try {
-    kafka?.down();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterAll(() => cleanUpOwnKafka(running, kafka, dir));
 
 describe('Kafka outage under load', () => {
   it('answers 503 while Kafka is down and loses nothing it acknowledged', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { DatabaseSync } from 'node:sqlite';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
@@ -233,6 +234,24 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     expect(t2.child.exitCode).toBeNull();
   }, 600_000);
 
+  it("two tracers write the same object span for an object both touch (a node's own events on one, its pods on the other)", async () => {
+    const stack = inject('stack');
+    const topic = `kt-obj-${randomBytes(3).toString('hex')}`;
+    const group = `${topic}-g`;
+    const stores = [join(dir, 'obj-1.sqlite'), join(dir, 'obj-2.sqlite')];
+    const r = await receiver(stack.kafkaBroker, topic);
+    const tracers = [await tracer(stack.kafkaBroker, topic, group, stores[0]!), await tracer(stack.kafkaBroker, topic, group, stores[1]!)];
+    // each tracer holds some of the 4 partitions (the node on one, some of its pods on the other)
+    await waitFor(() => tracers.map((t) => assigned(t.output()).length).join() === '2,2', 'the partitions split between the two tracers', 60_000);
+    const events = nodeWithPods('obj-node', 20);
+    await post(r.url, 'kafka-n', events);
+    await waitFor(() => stores.reduce((n, st) => n + storedEvents(st, 'kafka-n').length, 0) >= events.length, `${events.length} events traced`, 120_000);
+
+    const nodeSpans = stores.map((st) => objectSpans(st, 'kafka-n', 'nodes', 'obj-node'));
+    expect(nodeSpans.map((x) => x.length)).toEqual([1, 1]); // written by both tracers
+    expect(nodeSpans[0]).toEqual(nodeSpans[1]);
+  });
+
   it('trace role into real Jaeger (OTLP): every acknowledged event is a span of its object, with its diff', async () => {
     const stack = inject('stack');
     const topic = `kt-jaeger-${randomBytes(3).toString('hex')}`;
@@ -289,3 +308,53 @@ describe('scale-out on Kafka (real Kafka 3.9)', () => {
     }
   });
 });
+
+/** The partitions a tracer holds after its last rebalance. */
+function assigned(output: string): number[] {
+  const lines = output.split('\n').filter((l) => l.includes('"msg":"partitions assigned"'));
+  const last = lines.at(-1);
+  return last ? (JSON.parse(last) as { partitions: number[] }).partitions : [];
+}
+
+/** Audit events: node `node` created, then `pods` pods created on it (each links to the node). */
+function nodeWithPods(node: string, pods: number): Record<string, unknown>[] {
+  const ts = (i: number) => new Date(Date.parse('2026-12-01T12:00:00Z') + i).toISOString().replace('Z', '000Z');
+  const event = (i: number, resource: string, namespace: string | undefined, obj: Record<string, unknown>) => ({
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'RequestResponse',
+    auditID: `n-${resource}-${i}`,
+    stage: 'ResponseComplete',
+    verb: 'create',
+    user: { username: 'kafka-test' },
+    sourceIPs: ['127.0.0.1'],
+    objectRef: { resource, namespace, name: (obj.metadata as { name: string }).name, apiVersion: 'v1' },
+    responseStatus: { metadata: {}, code: 201 },
+    requestObject: obj,
+    responseObject: obj,
+    requestReceivedTimestamp: ts(i),
+    stageTimestamp: ts(i),
+  });
+  const out = [event(0, 'nodes', undefined, { kind: 'Node', apiVersion: 'v1', metadata: { name: node, uid: `uid-${node}`, resourceVersion: '1' } })];
+  for (let i = 1; i <= pods; i++) {
+    const md = { name: `pod-${i}`, namespace: 'objspan', uid: `uid-pod-${i}`, resourceVersion: String(1 + i) };
+    out.push(
+      event(i, 'pods', 'objspan', { kind: 'Pod', apiVersion: 'v1', metadata: md, spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] } }),
+    );
+  }
+  return out;
+}
+
+/** The object spans of one object in a store file, as stored (IDs, times, attributes). */
+function objectSpans(path: string, cluster: string, resource: string, name: string): unknown[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const q = "SELECT trace_id, span_id, name, start_us, end_us, attributes FROM spans WHERE kind = 'object' AND cluster = ? AND resource = ? AND obj_name = ?";
+    return db
+      .prepare(q)
+      .all(cluster, resource, name)
+      .map((row) => ({ ...row, attributes: JSON.parse(String(row.attributes)) }));
+  } finally {
+    db.close();
+  }
+}

@@ -15,23 +15,9 @@ import { objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
+import { leaks } from '../setup/secret-stream.ts';
 
 const stack = inject('stack');
-
-/** The value, its base64, and the stable middle of its base64 at the two other byte alignments. */
-function forms(value: string): string[] {
-  const out = [value, Buffer.from(value).toString('base64')];
-  for (const pad of ['x', 'xy']) {
-    const b = Buffer.from(pad + value).toString('base64');
-    out.push(b.slice(4, b.length - 4));
-  }
-  return out;
-}
-
-function leaks(haystack: Buffer | string, values: string[]): string[] {
-  const buf = typeof haystack === 'string' ? Buffer.from(haystack) : haystack;
-  return values.flatMap(forms).filter((f) => buf.includes(f));
-}
 
 /** All spans of an object over every window the store knows it in. */
 async function objectSpans(store: SqliteBackend, ref: { group: string; resource: string; namespace: string; name: string }): Promise<SpanRecord[]> {

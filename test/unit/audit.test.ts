@@ -40,11 +40,14 @@ describe('audit events', () => {
       startUs: ws * 1e6,
       endUs: (ws + 1800) * 1e6,
     });
-    expect(obj.attributes).toMatchObject({
-      [Attr.nestLevel]: 'object',
-      [Attr.uid]: raw.objectRef.uid ?? raw.responseObject.metadata.uid,
-      [Attr.resource]: 'deployments',
+    // the object span is a function of (object, window) only: its uid and version are on the event span
+    expect(obj.attributes).toEqual({
+      [Attr.cluster]: C,
       [Attr.group]: 'apps',
+      [Attr.resource]: 'deployments',
+      [Attr.namespace]: 'default',
+      [Attr.name]: 'web',
+      [Attr.nestLevel]: 'object',
     });
     expect(ev.parentSpanId).toBe(obj.spanId);
     expect(ev.traceId).toBe(obj.traceId);
@@ -187,6 +190,17 @@ describe('audit events', () => {
     const fromInformer = new Pipeline().kubeEvent(raw.responseObject, C);
     expect(one(fromInformer.spans).spanId).toBe(ev.spanId);
     expect(new Pipeline({ eventsFromAudit: false }).auditEvent(raw, C).skipped).toBe('excluded-resource');
+  });
+});
+
+describe('the object span is the same whoever writes it', () => {
+  it("a node's own tracer and the tracer of a pod bound to it write the node's object span alike", () => {
+    const nodeOwn = new Pipeline().auditEvent(fx('v1beta1-node-patch'), C).spans;
+    const viaPod = new Pipeline().auditEvent(fx('pod-binding-scheduler'), C).spans;
+    const nodeSpan = (spans: SpanRecord[]) => spans.find((s) => s.kind === 'object' && s.object.resource === 'nodes')!;
+    expect(nodeSpan(viaPod)).toEqual(nodeSpan(nodeOwn));
+    // what the object span no longer says is on the node's event span
+    expect(one(nodeOwn).attributes).toMatchObject({ [Attr.version]: 'v1', [Attr.uid]: fx('v1beta1-node-patch').responseObject.metadata.uid });
   });
 });
 

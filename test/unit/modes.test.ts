@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../frontend-plugin/assemble.ts';
-import type { JaegerSpan, JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
+import { objectTags, type JaegerSpan, type JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
+import type { ObjectNode } from '../../frontend-plugin/assemble.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
 import { transforms } from '../../frontend-plugin/modes/index.ts';
 import type { DisplayMode, Scope } from '../../frontend-plugin/trace-id.ts';
 import { backendWithHistory, DC, keys, RSC, WINDOW_SEC, WS0, WS1 } from './read-path-fixture.ts';
@@ -136,5 +138,31 @@ describe('display modes', () => {
         expectWellFormed(await show(display, keys.podA1, scope));
       }
     }
+  });
+});
+
+describe("an object's uid and version in the display", () => {
+  const object = { cluster: 'kwok', group: '', resource: 'pods', namespace: 'default', name: 'web' };
+  const span = (kind: 'object' | 'event', startUs: number, attributes: Record<string, string>): SpanRecord => ({
+    traceId: 't',
+    spanId: `${kind}${startUs}`,
+    kind,
+    name: kind,
+    startUs,
+    endUs: startUs + 1,
+    object,
+    attributes: { nestLevel: kind, ...attributes },
+  });
+  const node = (objectSpans: SpanRecord[], events: SpanRecord[]): ObjectNode => ({ key: 'k', object, objectSpans, events, links: [], children: [], otherParents: [] });
+  const tags = (n: ObjectNode) => Object.fromEntries(objectTags(n).map((t) => [t.key, t.value]));
+
+  it('come from its newest event (the object span holds neither), so a re-created object shows its new uid', () => {
+    const n = node([span('object', 0, {})], [span('event', 1, { uid: 'old', version: 'v1' }), span('event', 2, { uid: 'new', version: 'v1' })]);
+    expect(tags(n)).toMatchObject({ uid: 'new', version: 'v1' });
+  });
+
+  it('come from the object span when written before they moved to event spans', () => {
+    const n = node([span('object', 0, { uid: 'u', version: 'v1' })], [span('event', 1, {})]);
+    expect(tags(n)).toMatchObject({ uid: 'u', version: 'v1' });
   });
 });

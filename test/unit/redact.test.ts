@@ -4,6 +4,8 @@ import { Redactor } from '../../src/decorate/redact.ts';
 import { Attr } from '../../src/core/model.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 import { fx } from './audit-fixtures.ts';
+import { MessageRedactor } from '../../src/sources/kafka/redact-message.ts';
+import { decodeMessage, encodeMessage } from '../../src/sources/kafka/messages.ts';
 
 const C = 'kwok';
 const SECRETS = ['c3VwZXItc2VjcmV0LXB3', 'super-secret-pw', 'b3RoZXItc2VjcmV0LXB3', 'other-secret-pw', 'plain-token-value', 'cGxhaW4tdG9rZW4tdmFsdWU='];
@@ -97,3 +99,69 @@ describe('credentials in other payloads', () => {
     expect(JSON.stringify(spans)).not.toContain('secret-jwt-payload');
   });
 });
+
+describe('receive role: redacted before the message leaves the receiver (Kafka)', () => {
+  const asMessage = (item: unknown, kind: 'audit' | 'watch' = 'audit') => ({ v: 1 as const, cluster: C, kind, item });
+
+  it('no Secret value in the published message; the tracer still shows which key changed', () => {
+    const receiver = new MessageRedactor();
+    const sent = [fx('secret-create'), fx('secret-update')].map((e) => encodeMessage(receiver.redact(asMessage(e))));
+    expect(SECRETS.filter((s) => sent.some((m) => m.value.includes(s)))).toEqual([]);
+    expect(sent[0]!.key).toBe(encodeMessage(asMessage(fx('secret-create'))).key);
+
+    const tracer = new Pipeline();
+    const spans = sent.flatMap((m) => {
+      const msg = decodeMessage(m.value);
+      if ('error' in msg) throw new Error(msg.error);
+      return tracer.auditEvent(msg.item, C).spans;
+    });
+    expect(leaks(spans)).toEqual([]);
+    const update = spans.filter((s) => s.kind === 'event')[1]!;
+    expect(String(update.attributes[Attr.diff])).toContain('data.password "<redacted 15 bytes>" -> "<redacted 15 bytes, changed>"');
+    expect(String(update.attributes[Attr.diff])).not.toContain('data.token');
+    expect(JSON.stringify(spans)).not.toContain('digest');
+  });
+
+  it('watch changes, Secret lists and bearer tokens are redacted too; the caller keeps its object', () => {
+    const receiver = new MessageRedactor();
+    const secret = fx('secret-create').responseObject;
+    const watch = receiver.redact(asMessage({ type: 'ADDED', object: secret, group: '', version: 'v1', resource: 'secrets' }, 'watch'));
+    const list = receiver.redact(
+      asMessage({
+        ...fx('secret-create'),
+        verb: 'list',
+        objectRef: { resource: 'secrets', apiVersion: 'v1' },
+        responseObject: { kind: 'SecretList', items: [secret] },
+      }),
+    );
+    const token = receiver.redact(
+      asMessage({
+        ...fx('secret-create'),
+        objectRef: { resource: 'serviceaccounts', subresource: 'token', name: 'x' },
+        responseObject: { kind: 'TokenRequest', status: { token: 'plain-token-value' } },
+      }),
+    );
+    expect(leaks([watch, list, token] as never)).toEqual([]);
+    expect(secret.data.password).toBe('c3VwZXItc2VjcmV0LXB3');
+  });
+
+  it('redaction is idempotent: a placeholder is not redacted again', () => {
+    const r = new Redactor();
+    const once = r.redact(fx('secret-create').responseObject, '', 'secrets');
+    expect(r.redact(once, '', 'secrets')).toEqual(once);
+  });
+
+  it('digests made under different keys (two receivers) are not compared', () => {
+    const [a, b] = [new MessageRedactor(), new MessageRedactor()];
+    const tracer = new Pipeline();
+    tracer.auditEvent(decodeItem(encodeMessage(a.redact(asMessage(fx('secret-create')))).value), C);
+    const e = tracer.auditEvent(decodeItem(encodeMessage(b.redact(asMessage(fx('secret-create')))).value), C).spans.find((s) => s.kind === 'event')!;
+    expect(String(e.attributes[Attr.diff] ?? '')).not.toContain('changed');
+  });
+});
+
+function decodeItem(value: string): unknown {
+  const m = decodeMessage(value);
+  if ('error' in m) throw new Error(m.error);
+  return m.item;
+}

@@ -12,7 +12,13 @@
 // messages in warm mode (Pipeline.warm: state only, no spans), so the first update it traces
 // still has its diff. A revoked partition's state is dropped. Messages that are not ours (not
 // JSON, wrong shape) are reported, skipped and committed with the rest: no crash loop.
+//
+// Start: the topic may not exist yet (receivers create it, and a Helm install starts receivers and
+// tracers together) and Kafka may not answer yet. start() waits for both with backoff, and until
+// it subscribed, waiting() says why (/readyz reports it, not ready).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { quietKafkajsNegativeTimeout } from './kafkajs-warning.ts';
 import { SinkFullError, untilWritable, type SpanSink } from '../../core/sink.ts';
 import type { SpanRecord } from '../../core/model.ts';
 import { log as rootLog, type Logger } from '../../core/log.ts';
@@ -72,8 +78,11 @@ export class KafkaTracer {
   readonly #logger: Logger;
   readonly #states = new Map<number, PartitionState>();
   #running = false;
+  #waiting: string | undefined = 'not started';
+  readonly #stopping = new AbortController();
 
   constructor(opts: TracerOptions) {
+    quietKafkajsNegativeTimeout();
     this.#o = opts;
     this.#logger = opts.logger ?? rootLog.child({ component: 'kafka-tracer', topic: opts.topic });
     this.#kafka = new Kafka({ clientId: opts.clientId ?? 'kubetrail-tracer', brokers: opts.brokers, logLevel: logLevel.NOTHING });
@@ -102,10 +111,27 @@ export class KafkaTracer {
     return [...this.#states.keys()].sort((a, b) => a - b);
   }
 
+  /** Why this tracer does not trace yet (the topic does not exist, Kafka does not answer), or undefined once it does. */
+  waiting(): string | undefined {
+    return this.#waiting;
+  }
+
+  /**
+   * Subscribes and starts tracing; until the topic exists and Kafka answers, retries with backoff
+   * (0.5 s doubling to 10 s), logging each new reason. Resolves once tracing, or when stopped.
+   */
   async start(): Promise<void> {
-    await this.#admin.connect();
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
+    for (let attempt = 0; !this.#stopping.signal.aborted; attempt++) {
+      try {
+        if (await this.#subscribe()) break;
+      } catch (err) {
+        this.#wait(`Kafka did not answer: ${(err as Error).message}`);
+        await this.#consumer.disconnect().catch(() => undefined);
+        await this.#admin.disconnect().catch(() => undefined);
+      }
+      await sleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)), undefined, { signal: this.#stopping.signal }).catch(() => undefined);
+    }
+    if (this.#stopping.signal.aborted) return;
     this.#running = true;
     await this.#consumer.run({
       autoCommit: false,
@@ -113,11 +139,35 @@ export class KafkaTracer {
       partitionsConsumedConcurrently: this.#o.concurrency ?? 4,
       eachBatch: (payload) => this.#batch(payload),
     });
+    this.#waiting = undefined;
     this.#logger.info({ group: this.#o.groupId, warmupMs: this.#o.warmupMs }, 'tracing from Kafka');
   }
 
+  /** Subscribed (true), or the topic does not exist yet (false, reason recorded). */
+  async #subscribe(): Promise<boolean> {
+    await this.#admin.connect();
+    const topics = await this.#admin.listTopics();
+    if (!topics.includes(this.#o.topic)) {
+      this.#wait(`topic ${this.#o.topic} does not exist yet (a receiver creates it, or create it yourself)`);
+      return false;
+    }
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: true });
+    return true;
+  }
+
+  #wait(reason: string): void {
+    if (reason !== this.#waiting) this.#logger.warn({ reason }, 'waiting to subscribe to the topic');
+    this.#waiting = reason;
+  }
+
   async stop(): Promise<void> {
-    if (!this.#running) return;
+    this.#stopping.abort();
+    if (!this.#running) {
+      await this.#consumer.disconnect().catch(() => undefined);
+      await this.#admin.disconnect().catch(() => undefined);
+      return;
+    }
     this.#running = false;
     await this.#consumer.disconnect(); // waits for the batches being traced
     await this.#admin.disconnect();

@@ -1,13 +1,17 @@
 // Receive role (docs/scale-out.md): the webhook and the informers publish what they accept to the
 // topic instead of tracing it. A batch counts as accepted only once Kafka acknowledged every one
 // of its messages (acks=all, idempotent producer); otherwise the caller answers 503 so the API
-// server retries, and /readyz reports not ready until a send succeeds again.
+// server retries, and /readyz reports not ready until a send succeeds again. Every message is
+// redacted first (redact-message.ts): no secret value reaches Kafka.
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { normalizeAudit } from '../../normalize/audit-event.ts';
 import { log as rootLog, type Logger } from '../../core/log.ts';
 import { kafkaMessagesProduced, kafkaProduceErrors, kafkaProduceSeconds } from '../../core/metrics.ts';
 import type { SpanSink } from '../../core/sink.ts';
 import { encodeMessage, type TopicMessage } from './messages.ts';
+import { quietKafkajsNegativeTimeout } from './kafkajs-warning.ts';
+import { MessageRedactor } from './redact-message.ts';
+import type { RedactionRule } from '../../core/config.ts';
 
 export interface PublisherOptions {
   brokers: string[];
@@ -15,6 +19,8 @@ export interface PublisherOptions {
   clientId?: string;
   /** Create the topic with this many partitions when it does not exist (default: leave it to the broker/operator). */
   createPartitions?: number;
+  /** The `--redact` rules (Secret values are always redacted before a message leaves this process). */
+  redact?: RedactionRule[];
   logger?: Logger;
 }
 
@@ -33,15 +39,18 @@ export class KafkaPublisher {
   readonly #producer: Producer;
   readonly #logger: Logger;
   readonly #createPartitions: number | undefined;
+  readonly #redactor: MessageRedactor;
   #connecting: Promise<void> | undefined;
   #lastError: string | undefined;
   #closed = false;
   #probe: NodeJS.Timeout | undefined;
 
   constructor(opts: PublisherOptions) {
+    quietKafkajsNegativeTimeout();
     this.topic = opts.topic;
     this.#logger = opts.logger ?? rootLog.child({ component: 'kafka-producer' });
     this.#createPartitions = opts.createPartitions;
+    this.#redactor = new MessageRedactor(opts.redact);
     this.#kafka = new Kafka({
       clientId: opts.clientId ?? 'kubetrail-receiver',
       brokers: opts.brokers,
@@ -88,14 +97,14 @@ export class KafkaPublisher {
     return this.#connecting;
   }
 
-  /** Resolves once Kafka acknowledged every message (all in-sync replicas); rejects otherwise. */
+  /** Resolves once Kafka acknowledged every message (all in-sync replicas), secret values redacted; rejects otherwise. */
   async publish(messages: TopicMessage[]): Promise<void> {
     if (messages.length === 0) return;
     if (this.#closed) throw new Error('Kafka producer is closed');
     const end = kafkaProduceSeconds.startTimer();
     try {
       await this.connect();
-      await this.#producer.send({ topic: this.topic, acks: -1, messages: messages.map(encodeMessage) });
+      await this.#producer.send({ topic: this.topic, acks: -1, messages: messages.map((m) => encodeMessage(this.#redactor.redact(m))) });
       end();
       this.#lastError = undefined;
       clearInterval(this.#probe);
