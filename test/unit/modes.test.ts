@@ -153,7 +153,15 @@ describe("an object's uid and version in the display", () => {
     object,
     attributes: { nestLevel: kind, ...attributes },
   });
-  const node = (objectSpans: SpanRecord[], events: SpanRecord[]): ObjectNode => ({ key: 'k', object, objectSpans, events, links: [], children: [], otherParents: [] });
+  const node = (objectSpans: SpanRecord[], events: SpanRecord[]): ObjectNode => ({
+    key: 'k',
+    object,
+    objectSpans,
+    events,
+    links: [],
+    children: [],
+    otherParents: [],
+  });
   const tags = (n: ObjectNode) => Object.fromEntries(objectTags(n).map((t) => [t.key, t.value]));
 
   it('come from its newest event (the object span holds neither), so a re-created object shows its new uid', () => {
