@@ -29,6 +29,8 @@ interface Cluster {
   clusterDir: string;
   kubectlPath: string;
   webhookPort: number;
+  /** Where the current scenario's part of the audit log starts. */
+  offset: number;
   stop(): Promise<void>;
 }
 
@@ -101,7 +103,15 @@ async function startCluster(workdir: string, keep: boolean): Promise<Cluster> {
     }
     await sleep(1000);
   }
-  return { kubeconfig: env.KUBECONFIG!, auditLog: env.AUDIT_LOG!, clusterDir: env.CLUSTER_DIR!, kubectlPath: env.KUBECTL || 'kubectl', webhookPort, stop };
+  return {
+    kubeconfig: env.KUBECONFIG!,
+    auditLog: env.AUDIT_LOG!,
+    clusterDir: env.CLUSTER_DIR!,
+    kubectlPath: env.KUBECTL || 'kubectl',
+    webhookPort,
+    offset: 0,
+    stop,
+  };
 }
 
 function nodeManifest(name: string, labels: Record<string, string> = {}): Record<string, any> {
@@ -200,38 +210,39 @@ async function recordOne(c: Cluster, name: string, others: Set<string>): Promise
   const timeline: string[] = ['time\tstep'];
   const ctx = makeContext(c, ns, timeline);
   await restoreNodes(c);
-  const offset = existsSync(c.auditLog) ? statSync(c.auditLog).size : 0;
+  c.offset = existsSync(c.auditLog) ? statSync(c.auditLog).size : 0;
   const start = new Date().toISOString();
   log(`${name}: recording in namespace ${ns}`);
   await ctx.kubectl(['create', 'namespace', ns], { noNamespace: true });
   await ctx.waitFor('the default ServiceAccount', async () => (await ctx.kubectl(['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '');
-  try {
-    await scenario.run(ctx);
-  } finally {
-    await sleep(3000);
-    const end = new Date().toISOString();
-    ctx.step('end of the recording window');
-    await sleep(3000); // the file log is written as requests complete; let the last ones land
-    const audit = await sliceAudit(c.auditLog, offset, start, end, others);
-    const events = await eventsOf(c, ns, start);
-    writeFileSync(join(dir, 'audit.log.gz'), gzipSync(`${audit.join('\n')}\n`, { level: 9 }));
-    writeFileSync(join(dir, 'events.json.gz'), gzipSync(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: events }), { level: 9 }));
-    writeFileSync(join(dir, 'timeline.tsv'), `${timeline.join('\n')}\n`);
-    const meta = {
-      scenario: name,
-      namespace: ns,
-      cluster: CLUSTER,
-      start,
-      end,
-      auditEvents: audit.length,
-      events: events.length,
-      recordedAt: new Date().toISOString(),
-    };
-    writeFileSync(join(dir, 'recording.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    log(`${name}: ${audit.length} audit events, ${events.length} Events (${start} → ${end})`);
-    await scenario.cleanup?.(ctx).catch((e: Error) => log(`${name}: cleanup failed: ${e.message}`));
-    await ctx.kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], { noNamespace: true, allowFail: true });
-  }
+  let failure: Error | undefined;
+  await scenario.run(ctx).catch((e: Error) => (failure = e));
+  await sleep(3000);
+  const end = new Date().toISOString();
+  ctx.step('end of the recording window');
+  await sleep(3000); // the file log is written as requests complete; let the last ones land
+  if (!failure) await saveArtifact(c, dir, { scenario: name, namespace: ns, start, end }, others, timeline);
+  await scenario.cleanup?.(ctx).catch((e: Error) => log(`${name}: cleanup failed: ${e.message}`));
+  await ctx.kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], { noNamespace: true, allowFail: true });
+  if (failure) throw failure;
+}
+
+/** Writes the artifact of one recorded scenario beside its script. */
+async function saveArtifact(
+  c: Cluster,
+  dir: string,
+  w: { scenario: string; namespace: string; start: string; end: string },
+  others: Set<string>,
+  timeline: string[],
+): Promise<void> {
+  const audit = await sliceAudit(c.auditLog, c.offset, w.start, w.end, others);
+  const events = await eventsOf(c, w.namespace, w.start);
+  writeFileSync(join(dir, 'audit.log.gz'), gzipSync(`${audit.join('\n')}\n`, { level: 9 }));
+  writeFileSync(join(dir, 'events.json.gz'), gzipSync(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: events }), { level: 9 }));
+  writeFileSync(join(dir, 'timeline.tsv'), `${timeline.join('\n')}\n`);
+  const meta = { ...w, cluster: CLUSTER, auditEvents: audit.length, events: events.length, recordedAt: new Date().toISOString() };
+  writeFileSync(join(dir, 'recording.json'), `${JSON.stringify(meta, null, 2)}\n`);
+  log(`${w.scenario}: ${audit.length} audit events, ${events.length} Events (${w.start} → ${w.end})`);
 }
 
 async function main(): Promise<number> {

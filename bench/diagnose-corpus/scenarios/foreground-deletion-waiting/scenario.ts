@@ -23,9 +23,9 @@ export default {
       data: { shard: '0' },
     });
     await ctx.sleep(5000);
-    ctx.step('cleanup-bot deletes app-config with --cascade=foreground; it waits for 80 s');
+    ctx.step('cleanup-bot deletes app-config with --cascade=foreground; it waits for 65 s');
     await ctx.kubectl(['delete', 'configmap', 'app-config', '--cascade=foreground', '--wait=false'], { as: CLEANUP });
-    await ctx.sleep(80_000);
+    await ctx.sleep(65_000);
   },
   async cleanup(ctx) {
     await ctx.kubectl(['patch', 'configmap', 'app-config-shard', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });

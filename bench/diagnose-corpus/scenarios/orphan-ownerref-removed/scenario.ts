@@ -20,8 +20,8 @@ export default {
     ctx.step('owner-stripper removes the owner reference of ConfigMap web-config');
     await ctx.kubectl(['patch', 'configmap', 'web-config', '--type=json', '-p', '[{"op":"remove","path":"/metadata/ownerReferences"}]'], { as: UNOWNER });
     await ctx.sleep(5000);
-    ctx.step('deployer deletes Deployment web; web-config stays behind for 60 s');
+    ctx.step('deployer deletes Deployment web; web-config stays behind for 45 s');
     await ctx.kubectl(['delete', 'deployment', 'web', '--wait=false'], { as: DEPLOYER });
-    await ctx.sleep(60_000);
+    await ctx.sleep(45_000);
   },
 } satisfies Scenario;

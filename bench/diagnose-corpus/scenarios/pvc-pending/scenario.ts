@@ -20,7 +20,7 @@ export default {
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
       }),
     );
-    ctx.step('PVC Pending and pod waiting for 80 s');
-    await ctx.sleep(80_000);
+    ctx.step('PVC Pending and pod waiting for 65 s');
+    await ctx.sleep(65_000);
   },
 } satisfies Scenario;

@@ -15,9 +15,9 @@ export default {
       data: { mode: 'on' },
     });
     await ctx.sleep(5000);
-    ctx.step('cleanup-bot deletes ConfigMap settings; it stays Terminating for 80 s');
+    ctx.step('cleanup-bot deletes ConfigMap settings; it stays Terminating for 65 s');
     await ctx.kubectl(['delete', 'configmap', 'settings', '--wait=false'], { as: CLEANUP });
-    await ctx.sleep(80_000);
+    await ctx.sleep(65_000);
   },
   async cleanup(ctx) {
     await ctx.kubectl(['patch', 'configmap', 'settings', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], { allowFail: true });

@@ -22,9 +22,9 @@ export default {
       data: { held: 'yes' },
     });
     await ctx.sleep(5000);
-    ctx.step(`tenant-admin deletes namespace ${tenant}; it stays Terminating for 80 s`);
+    ctx.step(`tenant-admin deletes namespace ${tenant}; it stays Terminating for 65 s`);
     await ctx.kubectl(['delete', 'namespace', tenant, '--wait=false'], { as: TENANT_ADMIN, noNamespace: true });
-    await ctx.sleep(80_000);
+    await ctx.sleep(65_000);
   },
   async cleanup(ctx) {
     const tenant = `${ctx.ns}-tenant`;

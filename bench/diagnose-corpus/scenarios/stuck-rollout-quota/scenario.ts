@@ -15,7 +15,7 @@ export default {
     await ctx.sleep(3000);
     ctx.step('deployer rolls api out to image app:1.1 (needs a 4th pod)');
     await ctx.kubectl(['set', 'image', 'deployment/api', 'app=registry.example/app:1.1'], { as: DEPLOYER });
-    ctx.step('the rollout stays stuck for 80 s');
-    await ctx.sleep(80_000);
+    ctx.step('the rollout stays stuck for 65 s');
+    await ctx.sleep(65_000);
   },
 } satisfies Scenario;

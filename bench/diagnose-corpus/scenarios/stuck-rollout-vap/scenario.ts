@@ -38,8 +38,8 @@ export default {
     await ctx.sleep(3000);
     ctx.step('deployer rolls web out to image app:latest');
     await ctx.kubectl(['set', 'image', 'deployment/web', 'app=registry.example/app:latest'], { as: DEPLOYER });
-    ctx.step('the rollout stays stuck for 80 s');
-    await ctx.sleep(80_000);
+    ctx.step('the rollout stays stuck for 65 s');
+    await ctx.sleep(65_000);
   },
   async cleanup(ctx) {
     await ctx.kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', POLICY, '--ignore-not-found'], { noNamespace: true });

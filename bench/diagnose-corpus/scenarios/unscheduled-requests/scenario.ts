@@ -10,7 +10,7 @@ export default {
       TEAM,
       deployment('big', 2, { containers: [{ name: 'app', image: 'registry.example/app:1.0', resources: { requests: { cpu: '64', memory: '1Gi' } } }] }),
     );
-    ctx.step('pods stay Pending for 80 s');
-    await ctx.sleep(80_000);
+    ctx.step('pods stay Pending for 65 s');
+    await ctx.sleep(65_000);
   },
 } satisfies Scenario;

@@ -14,8 +14,8 @@ export default {
     await ctx.sleep(3000);
     ctx.step('deployer scales web to 6');
     await ctx.kubectl(['scale', 'deployment/web', '--replicas=6'], { as: DEPLOYER });
-    ctx.step('3 pods stay Pending for 80 s');
-    await ctx.sleep(80_000);
+    ctx.step('3 pods stay Pending for 65 s');
+    await ctx.sleep(65_000);
   },
   async cleanup(ctx) {
     await ctx.kubectl(['taint', 'nodes', '--all', 'dedicated-'], { noNamespace: true, allowFail: true });
