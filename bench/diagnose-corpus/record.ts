@@ -8,6 +8,8 @@
 //   node bench/diagnose-corpus/record.ts [--only a,b] [--workdir DIR] [--keep-cluster]
 // Needs deploy/stack/build.sh to have run. CPU-heavy: one scenario at a time, ~1–2 min each.
 import { spawn } from 'node:child_process';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -151,8 +153,25 @@ function makeContext(c: Cluster, ns: string, timeline: string[]): ScenarioContex
       }
     },
     nodeManifest,
+    request: (as, method, path, body, contentType = 'application/merge-patch+json') => apiRequest(c.kubeconfig, as, method, path, body, contentType),
   };
   return ctx;
+}
+
+async function apiRequest(kubeconfig: string, as: string, method: string, path: string, body: object | undefined, contentType: string): Promise<number> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const url = new URL(path, kc.getCurrentCluster()!.server);
+  const opts: RequestOptions = { method, headers: { 'Impersonate-User': as, 'Impersonate-Group': 'system:masters', 'Content-Type': contentType } };
+  await kc.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, opts, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
 }
 
 /** Nodes back to the standard three: Ready, no taints, no chaos labels; extra nodes removed. */

@@ -27,6 +27,8 @@ export interface ScenarioContext {
   /** The standard fake nodes, Ready and untainted at the start (kwok-node-0..2). */
   nodes: string[];
   kubectl(args: string[], opts?: KubectlOptions): Promise<string>;
+  /** One API request as `as` without a kubectl process (for high-rate actors): resolves with the status code. */
+  request(as: string, method: string, path: string, body?: object, contentType?: string): Promise<number>;
   /** `kubectl apply -f -` of one or more manifests as `as`. */
   apply(as: string, ...objects: object[]): Promise<void>;
   /** Polls `check` every second until it returns true. */
