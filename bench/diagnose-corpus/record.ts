@@ -195,6 +195,24 @@ async function restoreNodes(c: Cluster): Promise<void> {
   throw new Error('the standard nodes did not become Ready again');
 }
 
+const SYSTEM_NAMESPACES = new Set(['', 'default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+/**
+ * Thrown when the cluster holds objects no scenario made: another cluster on this machine writes to
+ * our etcd (kwokctl picks component ports by probing, so two clusters created at the same moment
+ * can pick the same port). The recording is worthless then; the recorder stops.
+ */
+class ForeignClusterError extends Error {}
+
+function checkOwnNamespaces(namespaces: Iterable<string>, own: string, where: string, others = new Set<string>()): void {
+  const ours = (n: string) => SYSTEM_NAMESPACES.has(n) || [own, ...others].some((o) => n === o || n.startsWith(`${o}-`));
+  const foreign = [...new Set(namespaces)].filter((n) => !ours(n));
+  if (foreign.length)
+    throw new ForeignClusterError(
+      `${where}: namespaces no scenario made (${foreign.join(', ')}): another cluster writes to this one's etcd; re-run the recorder`,
+    );
+}
+
 /** Audit events from `offset` of the log with stageTimestamp in [start, end], minus other scenarios' namespaces. */
 async function sliceAudit(file: string, offset: number, start: string, end: string, others: Set<string>): Promise<string[]> {
   const foreign = (ns: string | undefined) => !!ns && [...others].some((o) => ns === o || ns.startsWith(`${o}-`));
@@ -229,6 +247,8 @@ async function recordOne(c: Cluster, name: string, others: Set<string>): Promise
   const timeline: string[] = ['time\tstep'];
   const ctx = makeContext(c, ns, timeline);
   await restoreNodes(c);
+  const present = (await ctx.kubectl(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'], { noNamespace: true })).split(' ');
+  checkOwnNamespaces(present, ns, 'before the scenario', others);
   c.offset = existsSync(c.auditLog) ? statSync(c.auditLog).size : 0;
   const start = new Date().toISOString();
   log(`${name}: recording in namespace ${ns}`);
@@ -256,6 +276,11 @@ async function saveArtifact(
 ): Promise<void> {
   const audit = await sliceAudit(c.auditLog, c.offset, w.start, w.end, others);
   const events = await eventsOf(c, w.namespace, w.start);
+  checkOwnNamespaces(
+    audit.map((l) => (JSON.parse(l) as { objectRef?: { namespace?: string } }).objectRef?.namespace ?? ''),
+    w.namespace,
+    `the audit log of ${w.scenario}`,
+  );
   writeFileSync(join(dir, 'audit.log.gz'), gzipSync(`${audit.join('\n')}\n`, { level: 9 }));
   writeFileSync(join(dir, 'events.json.gz'), gzipSync(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: events }), { level: 9 }));
   writeFileSync(join(dir, 'timeline.tsv'), `${timeline.join('\n')}\n`);
@@ -281,10 +306,14 @@ async function main(): Promise<number> {
   try {
     for (const name of names) {
       const others = new Set(all.filter((n) => n !== name).map((n) => parseLabels(readFileSync(join(SCENARIOS_DIR, n, 'labels.json'), 'utf8'), n).namespace));
-      await recordOne(c, name, others).catch((e: Error) => {
-        failed++;
-        log(`${name} FAILED: ${e.message}`);
-      });
+      const err = await recordOne(c, name, others).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      if (!err) continue;
+      failed++;
+      log(`${name} FAILED: ${err.message}`);
+      if (err instanceof ForeignClusterError) break;
     }
   } finally {
     await c.stop();
