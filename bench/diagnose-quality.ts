@@ -36,10 +36,10 @@ function cli(args: string[]): { status: number; stdout: string; stderr: string }
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Recorded scenarios (a labels.json and an audit.log.gz), sorted by name. */
+/** Recorded scenarios (labels.json, audit.log.gz, recording.json), sorted by name. */
 export function corpusScenarios(dir = CORPUS_DIR): string[] {
   return readdirSync(dir)
-    .filter((d) => existsSync(join(dir, d, 'labels.json')) && existsSync(join(dir, d, 'audit.log.gz')))
+    .filter((d) => ['labels.json', 'audit.log.gz', 'recording.json'].every((f) => existsSync(join(dir, d, f))))
     .sort();
 }
 
@@ -51,7 +51,10 @@ export function diagnoseArtifact(dir: string): CorpusFinding[] {
     const inputs = [join(dir, 'audit.log.gz'), ...(existsSync(join(dir, 'events.json.gz')) ? [join(dir, 'events.json.gz')] : [])];
     const rep = cli(['replay', '--cluster', 'corpus', '--store', store, '--no-progress', ...inputs]);
     if (rep.status !== 0) throw new Error(`kubetrail replay ${dir} exited ${rep.status}: ${rep.stderr.trim().slice(-500)}`);
-    const diag = cli(['diagnose', '--store', store, '--json', '--config', CONFIG, '--fail-on', 'error']);
+    // judged at the end of the recording window (not at the last stored event: a pod that waits
+    // in silence until the end is the finding)
+    const { start, end } = JSON.parse(readFileSync(join(dir, 'recording.json'), 'utf8')) as { start: string; end: string };
+    const diag = cli(['diagnose', '--store', store, '--json', '--config', CONFIG, '--fail-on', 'error', '--since', start, '--until', end]);
     if (diag.status !== 0 && diag.status !== 1) throw new Error(`kubetrail diagnose ${dir} exited ${diag.status}: ${diag.stderr.trim().slice(-500)}`);
     return (JSON.parse(diag.stdout) as Report).findings as CorpusFinding[];
   } finally {
