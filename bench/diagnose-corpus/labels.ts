@@ -65,6 +65,8 @@ export interface AcceptableFinding {
   class: string;
   /** Absent: any object. */
   objects?: LabelObject[];
+  /** How the misbehaviour causes it. */
+  why?: string;
 }
 
 export interface Labels {

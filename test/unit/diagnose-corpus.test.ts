@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type CorpusFinding, type Labels, parseLabels, scoreScenario, totals } from '../../bench/diagnose-corpus/labels.ts';
 import { nameMatches } from '../../frontend-plugin/backend/find-objects.ts';
-import { CORPUS_DIR } from '../../bench/diagnose-quality.ts';
+import { CORPUS_DIR, diagnoseArtifact } from '../../bench/diagnose-quality.ts';
 import { runCli } from '../helpers/cli.ts';
 
 const SA = (n: string) => `system:serviceaccount:chaos:${n}`;
@@ -160,5 +160,12 @@ describe('the committed corpus', () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it('judges a recording at the end of its window: pods that wait in silence until then are found unscheduled', () => {
+    // the last stored event of unscheduled-node-selector is ~1 s after its pods were created; they then wait 65 s
+    const findings = diagnoseArtifact(join(CORPUS_DIR, 'unscheduled-node-selector'));
+    const f = findings.find((x) => x.detector === 'unscheduled-pods');
+    expect(f?.objects.some((o) => o.name.startsWith('picky-'))).toBe(true);
   });
 });

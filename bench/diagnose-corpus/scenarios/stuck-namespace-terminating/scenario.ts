@@ -15,12 +15,13 @@ export default {
       'the tenant default ServiceAccount',
       async () => (await ctx.kubectl(['get', 'sa', 'default', '-n', tenant, '-o', 'name'], { noNamespace: true })).trim() !== '',
     );
-    await ctx.apply(OPERATOR, {
+    const lock = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'lock', namespace: tenant, finalizers: ['example.com/lock'] },
       data: { held: 'yes' },
-    });
+    };
+    await ctx.kubectl(['apply', '-n', tenant, '-f', '-'], { as: OPERATOR, input: JSON.stringify(lock), noNamespace: true });
     await ctx.sleep(5000);
     ctx.step(`tenant-admin deletes namespace ${tenant}; it stays Terminating for 65 s`);
     await ctx.kubectl(['delete', 'namespace', tenant, '--wait=false'], { as: TENANT_ADMIN, noNamespace: true });
