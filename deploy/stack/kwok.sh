@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --apiserver-port) apiserver_port=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --extra-config) extra_config=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -137,5 +137,5 @@ case $cmd in
   up) up ;;
   down) down ;;
   env) print_env ;;
-  *) sed -n '2,13p' "$0"; exit 2 ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
 esac
