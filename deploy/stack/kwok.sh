@@ -66,6 +66,10 @@ up() {
   fi
   apiserver_port=${apiserver_port:-$(free_port)}
   require_free_port "$apiserver_port" "kube-apiserver"
+  local ports=() p
+  while [ ${#ports[@]} -lt 5 ]; do
+    p=$(free_port); [[ " ${ports[*]} $apiserver_port " == *" $p "* ]] || ports+=("$p")
+  done
   local t0=$SECONDS token
   mkdir -p "$conf_dir"
   token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -77,7 +81,8 @@ up() {
     WEBHOOK_URL="http://127.0.0.1:$webhook_port$webhook_path"
   cp "$REPO_ROOT/deploy/kwok/audit-policy.yaml" "$conf_dir/audit-policy.yaml"
   render "$REPO_ROOT/deploy/kwok/cluster.yaml" "$conf_dir/cluster.yaml" \
-    APISERVER_PORT="$apiserver_port" KUBE_BIN="$kube_bin" KWOK_BIN="$kwok_bin" ETCD_BIN="$etcd_bin" \
+    APISERVER_PORT="$apiserver_port" ETCD_PORT="${ports[0]}" ETCD_PEER_PORT="${ports[1]}" KCM_PORT="${ports[2]}" \
+    SCHEDULER_PORT="${ports[3]}" KWOK_CONTROLLER_PORT="${ports[4]}" KUBE_BIN="$kube_bin" KWOK_BIN="$kwok_bin" ETCD_BIN="$etcd_bin" \
     AUDIT_POLICY="$conf_dir/audit-policy.yaml" WEBHOOK_KUBECONFIG="$conf_dir/audit-webhook.kubeconfig" \
     TOKEN_FILE="$conf_dir/tokens.csv" SCHEDULER_KUBECONFIG="$conf_dir/scheduler.kubeconfig"
   if [ -n "$extra_config" ]; then
