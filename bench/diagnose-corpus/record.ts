@@ -199,8 +199,8 @@ const SYSTEM_NAMESPACES = new Set(['', 'default', 'kube-system', 'kube-public', 
 
 /**
  * Thrown when the cluster holds objects no scenario made: another cluster on this machine writes to
- * our etcd (kwokctl picks component ports by probing, so two clusters created at the same moment
- * can pick the same port). The recording is worthless then; the recorder stops.
+ * our etcd (it happened when kwokctl gave two clusters created at the same moment the same port,
+ * before kwok.sh chose the ports itself). The recording is worthless then; the recorder stops.
  */
 class ForeignClusterError extends Error {}
 
