@@ -1,6 +1,6 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview]
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { WebhookResult } from './webhook-otlp.ts';
 import type { ReadPathResult } from './read-path.ts';
 import type { DiagnoseBenchResult } from './diagnose.ts';
 import type { OverviewBenchResult } from './overview.ts';
+import type { QualityResult } from './diagnose-quality.ts';
 
 const AIMS = {
   replayRatioToParse: 1 / 3,
@@ -44,6 +45,8 @@ interface Results {
   diagnose?: DiagnoseBenchResult;
   /** The UI's overview (/overview) over the replay step's store, in headless Chromium. */
   overview?: OverviewBenchResult;
+  /** `kubetrail diagnose` against the labeled corpus (bench/diagnose-corpus): recall, cause accuracy, false alarms. */
+  diagnoseQuality?: Pick<QualityResult, 'tuning' | 'heldOut' | 'all'>;
   /** 1-minute load average when each step started (the machine has 2 cores). */
   loadAtStep: Record<string, number>;
   errors: Record<string, string>;
@@ -55,7 +58,9 @@ async function main(): Promise<number> {
     options: { small: { type: 'boolean' }, only: { type: 'string' } },
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
-  const only = new Set((values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview').split(',').map((s) => s.trim()));
+  const only = new Set(
+    (values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality').split(',').map((s) => s.trim()),
+  );
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
@@ -176,6 +181,14 @@ async function main(): Promise<number> {
     });
   }
 
+  // 7. diagnosis quality on the labeled corpus (small: replays the committed recordings)
+  if (only.has('diagnose-quality')) {
+    await step('diagnose-quality', async () => {
+      const q = await runNodeJson<QualityResult>(join(REPO_ROOT, 'bench/diagnose-quality.ts'), ['--json']);
+      r.diagnoseQuality = { tuning: q.tuning, heldOut: q.heldOut, all: q.all };
+    });
+  }
+
   r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
   const resultsDir = join(REPO_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
@@ -249,6 +262,19 @@ function table(r: Results): string {
       `heatmap shown in ${o.firstSeconds} s first, p50 ${o.p50Seconds} s over ${o.runs} page loads (activity API ${o.activityMs} ms); findings after ${o.findingsSeconds ?? '–'} s`,
       aim(o.firstSeconds <= AIMS.overviewSeconds && o.p50Seconds <= AIMS.overviewSeconds, 'aim ≤ 2 s'),
     ]);
+  }
+  if (r.diagnoseQuality) {
+    const pct = (x: number) => (Number.isNaN(x) ? '–' : `${Math.round(x * 100)} %`);
+    for (const [name, t] of [
+      ['tuning', r.diagnoseQuality.tuning],
+      ['held out', r.diagnoseQuality.heldOut],
+    ] as const) {
+      rows.push([
+        `diagnose quality (${name})`,
+        `recall ${pct(t.recall)} (${t.found}/${t.expected}), cause right ${pct(t.causeAccuracy)}, ${Number.isNaN(t.falseAlarmsPerHealthyRun) ? '–' : t.falseAlarmsPerHealthyRun.toFixed(1)} false alarms per healthy run`,
+        'aim recall ≥ 90 %, cause ≥ 90 %, 0 on healthy runs',
+      ]);
+    }
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -2,18 +2,20 @@
 # A KWOK cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok controller)
 # as local processes on loopback, from the binaries deploy/stack/build.sh made. kwokctl downloads nothing.
 #   deploy/stack/kwok.sh up   [--name kt] [--nodes 3] [--webhook-port 8080] [--webhook-path /audit/<name>]
-#                             [--apiserver-port PORT] [--workdir DIR]
+#                             [--apiserver-port PORT] [--workdir DIR] [--extra-config FILE]
 #   deploy/stack/kwok.sh down [--name kt] [--workdir DIR]
 #   deploy/stack/kwok.sh env  [--name kt] [--workdir DIR]     (prints KUBECONFIG=... AUDIT_LOG=...)
 # Workdir: KWOK_WORKDIR, default $STACK_DIR/kwok; the cluster lives in <workdir>/clusters/<name>/
 # (kubeconfig.yaml, logs/audit.log, logs/<component>.log, pids/). The audit webhook target need not
 # be listening: kube-apiserver retries a refused batch a few times (1 s backoff) and then drops it.
+# --extra-config appends YAML documents to the kwokctl configuration, e.g. kwok Stages (giving any
+# Stage replaces all of kwok's default stages: bench/diagnose-corpus/kwok-stages.yaml gives them all).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LOG_TAG=kwok; . "$here/lib.sh"
 
 cmd=${1:-}; shift || true
-name=kt nodes=3 webhook_port=8080 webhook_path= apiserver_port=
+name=kt nodes=3 webhook_port=8080 webhook_path= apiserver_port= extra_config=
 workdir=${KWOK_WORKDIR:-$STACK_DIR/kwok}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -23,7 +25,8 @@ while [ $# -gt 0 ]; do
     --webhook-path) webhook_path=$2; shift 2 ;;
     --apiserver-port) apiserver_port=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --extra-config) extra_config=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -63,6 +66,10 @@ up() {
   fi
   apiserver_port=${apiserver_port:-$(free_port)}
   require_free_port "$apiserver_port" "kube-apiserver"
+  local ports=() p
+  while [ ${#ports[@]} -lt 5 ]; do
+    p=$(free_port); [[ " ${ports[*]} $apiserver_port " == *" $p "* ]] || ports+=("$p")
+  done
   local t0=$SECONDS token
   mkdir -p "$conf_dir"
   token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -74,9 +81,14 @@ up() {
     WEBHOOK_URL="http://127.0.0.1:$webhook_port$webhook_path"
   cp "$REPO_ROOT/deploy/kwok/audit-policy.yaml" "$conf_dir/audit-policy.yaml"
   render "$REPO_ROOT/deploy/kwok/cluster.yaml" "$conf_dir/cluster.yaml" \
-    APISERVER_PORT="$apiserver_port" KUBE_BIN="$kube_bin" KWOK_BIN="$kwok_bin" ETCD_BIN="$etcd_bin" \
+    APISERVER_PORT="$apiserver_port" ETCD_PORT="${ports[0]}" ETCD_PEER_PORT="${ports[1]}" KCM_PORT="${ports[2]}" \
+    SCHEDULER_PORT="${ports[3]}" KWOK_CONTROLLER_PORT="${ports[4]}" KUBE_BIN="$kube_bin" KWOK_BIN="$kwok_bin" ETCD_BIN="$etcd_bin" \
     AUDIT_POLICY="$conf_dir/audit-policy.yaml" WEBHOOK_KUBECONFIG="$conf_dir/audit-webhook.kubeconfig" \
     TOKEN_FILE="$conf_dir/tokens.csv" SCHEDULER_KUBECONFIG="$conf_dir/scheduler.kubeconfig"
+  if [ -n "$extra_config" ]; then
+    [ -f "$extra_config" ] || die "--extra-config $extra_config: no such file"
+    { printf -- '---\n'; cat "$extra_config"; } >> "$conf_dir/cluster.yaml"
+  fi
   log "creating cluster $name (Kubernetes $KUBE_VERSION, apiserver 127.0.0.1:$apiserver_port," \
       "audit webhook http://127.0.0.1:$webhook_port$webhook_path)"
   # --kubeconfig '': leave ~/.kube/config alone; the cluster has its own kubeconfig.yaml
@@ -130,5 +142,5 @@ case $cmd in
   up) up ;;
   down) down ;;
   env) print_env ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

@@ -2,6 +2,8 @@
 // fake nodes through the real controllers and scheduler, and kube-apiserver's audit webhook
 // delivers audit.k8s.io/v1 EventLists naming each actor.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { startAuditReceiver, type AuditReceiver } from '../setup/audit-receiver.ts';
@@ -19,6 +21,25 @@ describe('KWOK cluster (real control plane, fake nodes)', () => {
   afterAll(async () => {
     if (ns) await deleteNamespace(ns);
     await receiver?.close();
+  });
+
+  it('runs every component on the port kwok.sh chose, so clusters created at the same moment do not share one', () => {
+    // kwokctl alone probes a fixed range upwards: two clusters created together got the same port,
+    // and one cluster's kube-apiserver wrote to the other's etcd
+    const clusterDir = dirname(dirname(inject('stack').auditLogPath));
+    const workdir = dirname(dirname(clusterDir));
+    const name = clusterDir.split('/').pop()!;
+    const keys = ['kubeApiserverPort', 'etcdPort', 'etcdPeerPort', 'kubeControllerManagerPort', 'kubeSchedulerPort', 'kwokControllerPort'];
+    const optionsOf = (file: string) =>
+      parseAllDocuments(readFileSync(file, 'utf8'))
+        .map((d) => d.toJS() as { kind?: string; options?: Record<string, unknown> })
+        .find((d) => d?.kind === 'KwokctlConfiguration')!.options!;
+    const chosen = optionsOf(join(workdir, 'config', name, 'cluster.yaml'));
+    const used = optionsOf(join(clusterDir, 'kwok.yaml'));
+    const ports = keys.map((k) => chosen[k]);
+    for (const p of ports) expect(p).toEqual(expect.any(Number));
+    expect(new Set(ports).size).toBe(keys.length);
+    expect(keys.map((k) => used[k])).toEqual(ports);
   });
 
   it('has 3 Ready fake nodes', async () => {
