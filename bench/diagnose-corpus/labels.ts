@@ -84,8 +84,8 @@ export interface Labels {
   acceptable: AcceptableFinding[];
 }
 
-/** A finding as the benchmark reads it: today's JSON, plus the future `cause` and `class` fields. */
-export type CorpusFinding = Finding & { class?: string; cause?: { actor?: string } };
+/** A finding as the benchmark reads it (JSON): `cause` may be partial in older reports, `class` is a future field. */
+export type CorpusFinding = Omit<Finding, 'cause'> & { class?: string; cause?: { actor?: string } };
 
 const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, error: 2 };
 
