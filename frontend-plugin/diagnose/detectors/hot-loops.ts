@@ -3,8 +3,20 @@
 // minutes). Names the field(s) that keep changing and the period (median interval between writes).
 // Leases, node status heartbeats and Events are left out unless `hotLoopHeartbeats` is 1.
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, DetectorInput, Finding } from '../types.ts';
-import { isoOf, isWrite, percentile, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf, type SpanIndex } from '../span-index.ts';
+import type { Detector, Finding } from '../types.ts';
+import {
+  isoOf,
+  isWrite,
+  percentile,
+  redirectUrl,
+  refText,
+  sampleEvidence,
+  subresourceOf,
+  userOf,
+  verbOf,
+  type ObjectHistory,
+  type SpanIndex,
+} from '../span-index.ts';
 
 interface Run {
   actor: string;
@@ -27,21 +39,48 @@ const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 /** `40 ms`, `0.5 s`, `1.2 s`, `15 s`: one decimal from 0.1 s to 10 s. */
 const periodText = (sec: number): string => (sec < 0.1 ? `${Math.round(sec * 1000)} ms` : sec < 10 ? `${sec.toFixed(1)} s` : `${Math.round(sec)} s`);
 
-/** Accepted updates/patches (any subresource) per actor and object, in time order. */
-function writesByPair(input: DetectorInput): Map<string, Run> {
-  const pairs = new Map<string, Run>();
-  for (const h of input.index.objects.values()) {
-    for (const e of h.events) {
-      if (!isWrite(e) || ['create', 'delete', 'deletecollection'].includes(verbOf(e))) continue;
-      if (input.thresholds.hotLoopHeartbeats < 1 && isHeartbeat(h.ref, e)) continue;
-      const actor = userOf(e);
-      const k = `${actor}\u0000${h.key}`;
-      let p = pairs.get(k);
-      if (!p) pairs.set(k, (p = { actor, ref: h.ref, writes: [] }));
-      p.writes.push(e);
+/** An accepted update/patch (any subresource) that counts: not a create or delete, not a heartbeat unless asked. */
+const counts = (ref: ObjectRef, e: SpanRecord, heartbeats: boolean): boolean =>
+  isWrite(e) && !['create', 'delete', 'deletecollection'].includes(verbOf(e)) && (heartbeats || !isHeartbeat(ref, e));
+
+/** Counted writes of one object per actor, in time order. */
+function writesByActor(h: ObjectHistory, heartbeats: boolean): Map<string, SpanRecord[]> {
+  const out = new Map<string, SpanRecord[]>();
+  for (const e of h.events) {
+    if (!counts(h.ref, e, heartbeats)) continue;
+    const actor = userOf(e);
+    let l = out.get(actor);
+    if (!l) out.set(actor, (l = []));
+    l.push(e);
+  }
+  return out;
+}
+
+/** Normal per-object write rates: writes of an (actor, object) pair over the range, per actor and over all pairs. */
+function normalRates(index: SpanIndex, heartbeats: boolean, rangeSec: number): { cluster: number; byActor: Map<string, number[]> } {
+  const all: number[] = [];
+  const byActor = new Map<string, number[]>();
+  for (const h of index.objects.values()) {
+    const n = new Map<string, number>();
+    for (const e of h.events) if (counts(h.ref, e, heartbeats)) n.set(userOf(e), (n.get(userOf(e)) ?? 0) + 1);
+    for (const [actor, c] of n) {
+      all.push(c / rangeSec);
+      let l = byActor.get(actor);
+      if (!l) byActor.set(actor, (l = []));
+      l.push(c / rangeSec);
     }
   }
-  return pairs;
+  for (const l of byActor.values()) l.sort((a, b) => a - b);
+  return { cluster: median(all), byActor };
+}
+
+/** The median (as `percentile`) of an ascending list with one copy of `v` taken out; undefined if nothing is left. */
+function medianWithout(sortedAsc: readonly number[], v: number): number | undefined {
+  const n = sortedAsc.length - 1;
+  if (n < 1) return undefined;
+  const at = sortedAsc.indexOf(v);
+  const i = Math.max(0, Math.ceil(0.5 * n) - 1);
+  return sortedAsc[at >= 0 && i >= at ? i + 1 : i];
 }
 
 /** Stretches of writes with no gap longer than twice the floor period (1 / minRate). */
@@ -115,36 +154,26 @@ function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: 
 export const hotLoops: Detector = {
   name: 'hot-loops',
   description: 'one actor rewriting one object far above its own and the cluster’s normal rate, sustained',
-  detect(input) {
-    const t = input.thresholds;
-    const pairs = writesByPair(input);
-    // normal per-object rate: writes of an (actor, object) pair over the range, median over pairs
-    const rangeSec = Math.max(t.hotLoopMinDurationSec, (input.endUs - input.startUs) / 1e6, 1);
-    const rates = new Map<string, number>();
-    const byActor = new Map<string, number[]>();
-    for (const [k, p] of pairs) {
-      const r = p.writes.length / rangeSec;
-      rates.set(k, r);
-      let l = byActor.get(p.actor);
-      if (!l) byActor.set(p.actor, (l = []));
-      l.push(r);
-    }
-    const cluster = median([...rates.values()]);
+  detect({ index, thresholds: t, startUs, endUs }) {
+    const heartbeats = t.hotLoopHeartbeats >= 1;
+    const rangeSec = Math.max(t.hotLoopMinDurationSec, (endUs - startUs) / 1e6, 1);
+    const { cluster, byActor } = normalRates(index, heartbeats, rangeSec);
     const maxGapUs = (2 / Math.max(t.hotLoopMinRate, 1e-6)) * 1e6;
     const out: Finding[] = [];
-    for (const [k, p] of pairs) {
-      if (p.writes.length < t.hotLoopMinWrites) continue;
-      // the actor's normal: its other objects (one copy of this pair's rate removed)
-      const others = [...byActor.get(p.actor)!];
-      others.splice(others.indexOf(rates.get(k)!), 1);
-      const actor = others.length ? median(others) : undefined;
-      for (const run of runsOf(p, maxGapUs)) {
-        const n = run.writes.length;
-        const durationSec = (run.writes[n - 1]!.startUs - run.writes[0]!.startUs) / 1e6;
-        if (n < t.hotLoopMinWrites || durationSec < t.hotLoopMinDurationSec) continue;
-        const rate = (n - 1) / durationSec;
-        if (rate < t.hotLoopMinRate || rate < t.hotLoopFactor * Math.max(cluster, actor ?? 0)) continue;
-        out.push(finding(input.index, run, { actor, cluster }));
+    for (const h of index.objects.values()) {
+      if (h.events.length < t.hotLoopMinWrites) continue;
+      for (const [actorName, writes] of writesByActor(h, heartbeats)) {
+        if (writes.length < t.hotLoopMinWrites) continue;
+        // the actor's normal: its other objects (this pair's rate taken out once)
+        const actor = medianWithout(byActor.get(actorName)!, writes.length / rangeSec);
+        for (const run of runsOf({ actor: actorName, ref: h.ref, writes }, maxGapUs)) {
+          const n = run.writes.length;
+          const durationSec = (run.writes[n - 1]!.startUs - run.writes[0]!.startUs) / 1e6;
+          if (n < t.hotLoopMinWrites || durationSec < t.hotLoopMinDurationSec) continue;
+          const rate = (n - 1) / durationSec;
+          if (rate < t.hotLoopMinRate || rate < t.hotLoopFactor * Math.max(cluster, actor ?? 0)) continue;
+          out.push(finding(index, run, { actor, cluster }));
+        }
       }
     }
     return out;
