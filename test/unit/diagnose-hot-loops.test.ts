@@ -85,4 +85,19 @@ describe('hot-loops', () => {
     for (let o = 1; o < 3; o++) h2.update(ref('configmaps', 'demo', `sync-${o}`), o, 'syncer', 'data.t "0" -> "1"');
     expect(loops(run(h2, 60)).map((f) => f.objects[0]!.name)).toEqual(['sync-0']);
   });
+
+  it('says so when the loop writes change nothing', () => {
+    const h = new History();
+    healthy(h, 60);
+    const cm = ref('configmaps', 'demo', 'same');
+    for (let i = 0; i < 40; i++) h.noop(cm, i, LOOPER);
+    expect(loops(run(h, 60))).toHaveLength(1);
+    // alone in the record, the loop is the cluster's normal: nothing is far above it
+    const alone = new History();
+    for (let i = 0; i < 40; i++) alone.noop(cm, i, LOOPER);
+    expect(loops(run(alone, 60))).toEqual([]);
+    const [f] = loops(run(h, 60));
+    expect(f!.title).toBe(`${LOOPER} rewrites nothing (writes without a change) of ConfigMap demo/same every 1.0 s (40 writes in 39 s)`);
+    expect(f!.data).toMatchObject({ writes: 40, periodSec: 1, fields: {} });
+  });
 });
