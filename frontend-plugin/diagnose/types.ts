@@ -119,6 +119,8 @@ export interface Thresholds {
   hotLoopMinDurationSec: number;
   /** hot-loops: ... and at least this many times the actor's and the cluster's normal per-object write rate. */
   hotLoopFactor: number;
+  /** hot-loops: a stretch in which at least this share of the intervals follow another actor's write of the object, an owner or what it owns is a reaction, not a loop. */
+  hotLoopReactionShare: number;
   /** hot-loops: 1 counts leases, node status heartbeats and Events too (left out at 0). */
   hotLoopHeartbeats: number;
 }
@@ -140,6 +142,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hotLoopMinRate: 0.5,
   hotLoopMinDurationSec: 30,
   hotLoopFactor: 10,
+  hotLoopReactionShare: 0.5,
   hotLoopHeartbeats: 0,
 });
 

@@ -38,6 +38,7 @@ const HELP: Record<keyof Thresholds, string> = {
   hotLoopMinRate: 'hot-loops: … at this many writes per second or more',
   hotLoopMinDurationSec: 'hot-loops: … sustained at least this long',
   hotLoopFactor: "hot-loops: … and this many times the actor's and the cluster's normal per-object rate",
+  hotLoopReactionShare: "hot-loops: … unless this share of its intervals follow another actor's write of the object, an owner or what it owns",
   hotLoopHeartbeats: 'hot-loops: 1 also counts leases, node status heartbeats and Events',
 };
 

@@ -100,4 +100,22 @@ describe('hot-loops', () => {
     expect(f!.title).toBe(`${LOOPER} rewrites nothing (writes without a change) of ConfigMap demo/same every 1.0 s (40 writes in 39 s)`);
     expect(f!.data).toMatchObject({ writes: 40, periodSec: 1, fields: {} });
   });
+
+  it('tells a controller following a slow rollout from a loop: its writes follow changes of what it owns', () => {
+    const h = new History();
+    healthy(h, 120);
+    const d = ref('deployments', 'big', 'slow', 'apps');
+    const rs = ref('replicasets', 'big', 'slow-1', 'apps');
+    h.create(d, 0, 'kwok-admin', { spec: { replicas: 1000 } });
+    h.create(rs, 0.01, DC, { spec: { replicas: 1000 } });
+    h.own(d, rs, 0.01);
+    // pods become ready over 60 s: the ReplicaSet's status, then the Deployment's, every 1.5 s
+    for (let i = 0; i < 40; i++) {
+      h.status(rs, 1 + i * 1.5, RSC, `status.readyReplicas ${i * 25} -> ${(i + 1) * 25}`);
+      h.status(d, 1.02 + i * 1.5, DC, `status.readyReplicas ${i * 25} -> ${(i + 1) * 25}`);
+    }
+    expect(loops(run(h, 120))).toEqual([]);
+    const all = loops(run(h, 120, { hotLoopReactionShare: 1.01 }));
+    expect(all.map((f) => [f.objects[0]!.name, f.data!.reactionShare])).toEqual([['slow', 1]]); // every write followed its ReplicaSet's
+  });
 });

@@ -106,7 +106,34 @@ function loopFields(index: SpanIndex, writes: readonly SpanRecord[]): Record<str
   return Object.fromEntries(kept);
 }
 
-function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: number }): Finding {
+/**
+ * Share of the run's intervals in which another actor wrote the object, one of its owners or one
+ * of what it owns: a controller following the world (a Deployment's status as its ReplicaSet's
+ * pods start) reacts; a loop rewrites with nothing upstream changing.
+ */
+function reactionShare(index: SpanIndex, key: string, run: Run): number {
+  const from = run.writes[0]!.startUs;
+  const to = run.writes[run.writes.length - 1]!.startUs;
+  const related = new Set([key, ...(index.parents.get(key)?.keys() ?? []), ...(index.children.get(key)?.keys() ?? [])]);
+  const times: number[] = [];
+  for (const k of related)
+    for (const e of index.history(k)?.events ?? []) if (e.startUs > from && e.startUs <= to && isWrite(e) && userOf(e) !== run.actor) times.push(e.startUs);
+  times.sort((a, b) => a - b);
+  let reacted = 0;
+  let j = 0;
+  for (let i = 1; i < run.writes.length; i++) {
+    const end = run.writes[i]!.startUs;
+    let hit = false;
+    while (j < times.length && times[j]! <= end) {
+      hit = true;
+      j++;
+    }
+    if (hit) reacted++;
+  }
+  return reacted / Math.max(1, run.writes.length - 1);
+}
+
+function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: number; reactionShare: number }): Finding {
   const { actor, ref, writes } = run;
   const first = writes[0]!;
   const durationSec = (writes[writes.length - 1]!.startUs - first.startUs) / 1e6;
@@ -147,6 +174,7 @@ function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: 
       fields,
       actorNormalRatePerSec: normal.actor === undefined ? null : round(normal.actor, 4),
       clusterNormalRatePerSec: round(normal.cluster, 4),
+      reactionShare: round(normal.reactionShare, 2),
     },
   };
 }
@@ -172,7 +200,9 @@ export const hotLoops: Detector = {
           if (n < t.hotLoopMinWrites || durationSec < t.hotLoopMinDurationSec) continue;
           const rate = (n - 1) / durationSec;
           if (rate < t.hotLoopMinRate || rate < t.hotLoopFactor * Math.max(cluster, actor ?? 0)) continue;
-          out.push(finding(index, run, { actor, cluster }));
+          const reacting = reactionShare(index, h.key, run);
+          if (reacting >= t.hotLoopReactionShare) continue;
+          out.push(finding(index, run, { actor, cluster, reactionShare: reacting }));
         }
       }
     }
