@@ -121,6 +121,8 @@ export interface Thresholds {
   hotLoopFactor: number;
   /** hot-loops: a stretch in which at least this share of the intervals follow another actor's write of the object, an owner or what it owns is a reaction, not a loop. */
   hotLoopReactionShare: number;
+  /** hot-loops: a storm is one actor rewriting at least this many objects of one kind (each ≥ hotLoopMinWrites / 4 times in the stretch). */
+  hotLoopStormMinObjects: number;
   /** hot-loops: 1 counts leases, node status heartbeats and Events too (left out at 0). */
   hotLoopHeartbeats: number;
 }
@@ -143,6 +145,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hotLoopMinDurationSec: 30,
   hotLoopFactor: 10,
   hotLoopReactionShare: 0.5,
+  hotLoopStormMinObjects: 5,
   hotLoopHeartbeats: 0,
 });
 

@@ -118,4 +118,24 @@ describe('hot-loops', () => {
     const all = loops(run(h, 120, { hotLoopReactionShare: 1.01 }));
     expect(all.map((f) => [f.objects[0]!.name, f.data!.reactionShare])).toEqual([['slow', 1]]); // every write followed its ReplicaSet's
   });
+
+  it('reports a storm: one actor rewriting many objects of a kind, each as often as the others', () => {
+    const h = new History();
+    healthy(h, 120);
+    const STORMER = 'system:serviceaccount:ops:stormer';
+    for (let o = 0; o < 6; o++)
+      for (let i = 0; i < 40; i++) h.update(ref('configmaps', 'demo', `s-${o}`), 10 + i + o * 0.1, STORMER, `metadata.annotations.tick "${i}" -> "${i + 1}"`);
+    // and a kwok-like actor writing 100 pods' status once each over 50 s: busy, not a storm
+    for (let p = 0; p < 100; p++) h.status(ref('pods', 'demo', `p-${p}`), 10 + p * 0.5, 'kwok-admin', 'status.phase "Pending" -> "Running"');
+    const [f, ...rest] = loops(run(h, 120));
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ severity: 'warning', actors: [STORMER], data: { storm: true, objects: 6, writes: 240, periodSec: 1 } });
+    expect(f!.objects.map((o) => o.name)).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4', 's-5']);
+    expect(f!.title).toBe(
+      `${STORMER} rewrites metadata.annotations.tick of 6 ConfigMap objects (demo/s-0, demo/s-1, demo/s-2, …) every 1.0 s each (240 writes in 40 s)`,
+    );
+    expect(f!.cause).toMatchObject({ actor: STORMER, object: { name: 's-0' } });
+    // fewer objects than --hot-loop-storm-min-objects: no storm
+    expect(loops(run(h, 120, { hotLoopStormMinObjects: 7 }))).toEqual([]);
+  });
 });

@@ -2,8 +2,8 @@
 // normal per-object rate, sustained (a controller re-annotating an object twice a second for
 // minutes). Names the field(s) that keep changing and the period (median interval between writes).
 // Leases, node status heartbeats and Events are left out unless `hotLoopHeartbeats` is 1.
-import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, Finding } from '../types.ts';
+import { objectKey, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
+import type { Detector, Finding, Thresholds } from '../types.ts';
 import {
   isoOf,
   isWrite,
@@ -133,22 +133,40 @@ function reactionShare(index: SpanIndex, key: string, run: Run): number {
   return reacted / Math.max(1, run.writes.length - 1);
 }
 
-function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: number; reactionShare: number }): Finding {
+/** Median interval between writes in seconds; for a storm, the median over its objects of each one's. */
+function periodOf(writes: readonly SpanRecord[], storm: boolean): number {
+  if (storm) {
+    const per = new Map<string, SpanRecord[]>();
+    for (const w of writes) {
+      const k = objectKey(w.object);
+      const l = per.get(k);
+      if (l) l.push(w);
+      else per.set(k, [w]);
+    }
+    return median([...per.values()].filter((l) => l.length > 1).map((l) => periodOf(l, false)));
+  }
+  return median(writes.slice(1).map((w, i) => (w.startUs - writes[i]!.startUs) / 1e6));
+}
+
+/** A loop of one object, or (with `storm`, the objects) a storm over objects of one kind. */
+function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: number; reactionShare: number }, storm?: ObjectRef[]): Finding {
   const { actor, ref, writes } = run;
   const first = writes[0]!;
   const durationSec = (writes[writes.length - 1]!.startUs - first.startUs) / 1e6;
-  const gaps = writes.slice(1).map((w, i) => (w.startUs - writes[i]!.startUs) / 1e6);
-  const periodSec = median(gaps);
+  const periodSec = periodOf(writes, storm !== undefined);
   const fields = loopFields(index, writes);
   const names = Object.keys(fields);
   const what = names.length ? `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` (+${names.length - 3} more)` : ''}` : 'nothing (writes without a change)';
   const sub = subresourceOf(first);
-  const title = `${actor} rewrites ${what} of ${refText(ref)} every ${periodText(periodSec)} (${writes.length} writes in ${Math.round(durationSec)} s)`;
+  const some = storm?.slice(0, 3).map((o) => (o.namespace ? `${o.namespace}/${o.name}` : o.name));
+  const subject = storm ? `${storm.length} ${refText(ref).split(' ')[0]} objects (${some!.join(', ')}${storm.length > 3 ? ', …' : ''})` : refText(ref);
+  const every = `every ${periodText(periodSec)}${storm ? ' each' : ''}`;
+  const title = `${actor} rewrites ${what} of ${subject} ${every} (${writes.length} writes in ${Math.round(durationSec)} s)`;
   return {
     detector: 'hot-loops',
     severity: 'warning',
     title,
-    objects: [ref],
+    objects: storm ?? [ref],
     actors: [actor],
     evidence: sampleEvidence(writes, 8, names.length ? (l) => l.path in fields : undefined),
     traceId: first.traceId,
@@ -159,12 +177,12 @@ function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: 
       ...(sub ? { subresource: sub } : {}),
       object: ref,
       time: isoOf(first.startUs),
-      summary: `${actor} started the loop: its first of ${writes.length} writes of ${refText(ref)}, one every ${periodText(periodSec)}`,
+      summary: `${actor} started the ${storm ? 'storm' : 'loop'}: its first of ${writes.length} writes of ${subject}, ${every}`,
       redirect: redirectUrl(ref, first.startUs),
     },
     chain: [
-      `${refText(ref)}: ${writes.length} writes in ${Math.round(durationSec)} s, ${what} changed every ${periodText(periodSec)}`,
-      `← ${actor} ${verbOf(first)}${sub ? ` ${sub}` : ''} at ${isoOf(first.startUs)}: the first write of the loop`,
+      `${subject}: ${writes.length} writes in ${Math.round(durationSec)} s, ${what} changed ${every}`,
+      `← ${actor} ${verbOf(first)}${sub ? ` ${sub}` : ''} ${refText(ref)} at ${isoOf(first.startUs)}: the first write of the ${storm ? 'storm' : 'loop'}`,
     ],
     data: {
       writes: writes.length,
@@ -175,8 +193,53 @@ function finding(index: SpanIndex, run: Run, normal: { actor?: number; cluster: 
       actorNormalRatePerSec: normal.actor === undefined ? null : round(normal.actor, 4),
       clusterNormalRatePerSec: round(normal.cluster, 4),
       reactionShare: round(normal.reactionShare, 2),
+      ...(storm ? { storm: true, objects: storm.length } : {}),
     },
   };
+}
+
+/** Writes of one actor to one kind, per object (pairs below the per-object thresholds). */
+type KindWrites = Map<string, { actor: string; perObject: Map<string, SpanRecord[]> }>;
+
+/**
+ * A storm: one actor rewriting many objects of one kind, each again and again (≥ a quarter of
+ * `hotLoopMinWrites` in the stretch), none a loop on its own, together sustained above the rate floor
+ * and each far above the cluster's normal per-object rate; reactions left out as for loops.
+ */
+function storms(index: SpanIndex, kinds: KindWrites, t: Thresholds, cluster: number, maxGapUs: number): Finding[] {
+  const out: Finding[] = [];
+  const minPerObject = Math.max(2, Math.ceil(t.hotLoopMinWrites / 4));
+  for (const { actor, perObject } of kinds.values()) {
+    const objects = [...perObject].filter(([, w]) => w.length >= minPerObject);
+    if (objects.length < t.hotLoopStormMinObjects) continue;
+    const all = objects.flatMap(([, w]) => w).sort((a, b) => a.startUs - b.startUs);
+    for (const run of runsOf({ actor, ref: all[0]!.object, writes: all }, maxGapUs)) {
+      const keys = new Map<string, SpanRecord[]>();
+      for (const w of run.writes) {
+        const l = keys.get(objectKey(w.object));
+        if (l) l.push(w);
+        else keys.set(objectKey(w.object), [w]);
+      }
+      const rewritten = [...keys].filter(([, w]) => w.length >= minPerObject);
+      const n = run.writes.length;
+      const durationSec = (run.writes[n - 1]!.startUs - run.writes[0]!.startUs) / 1e6;
+      if (rewritten.length < t.hotLoopStormMinObjects || n < t.hotLoopMinWrites || durationSec < t.hotLoopMinDurationSec) continue;
+      const rate = (n - 1) / durationSec;
+      if (rate < t.hotLoopMinRate || rate / keys.size < t.hotLoopFactor * cluster) continue;
+      const shares = rewritten.map(([k, w]) => reactionShare(index, k, { actor, ref: w[0]!.object, writes: w }));
+      const reacting = median(shares);
+      if (reacting >= t.hotLoopReactionShare) continue;
+      out.push(
+        finding(
+          index,
+          run,
+          { cluster, reactionShare: reacting },
+          rewritten.map(([, w]) => w[0]!.object),
+        ),
+      );
+    }
+  }
+  return out;
 }
 
 export const hotLoops: Detector = {
@@ -188,9 +251,13 @@ export const hotLoops: Detector = {
     const { cluster, byActor } = normalRates(index, heartbeats, rangeSec);
     const maxGapUs = (2 / Math.max(t.hotLoopMinRate, 1e-6)) * 1e6;
     const out: Finding[] = [];
+    const kinds: KindWrites = new Map();
     for (const h of index.objects.values()) {
-      if (h.events.length < t.hotLoopMinWrites) continue;
       for (const [actorName, writes] of writesByActor(h, heartbeats)) {
+        const kk = `${actorName}\u0000${h.ref.cluster}/${h.ref.group}/${h.ref.resource}`;
+        let kw = kinds.get(kk);
+        if (!kw) kinds.set(kk, (kw = { actor: actorName, perObject: new Map() }));
+        kw.perObject.set(h.key, writes);
         if (writes.length < t.hotLoopMinWrites) continue;
         // the actor's normal: its other objects (this pair's rate taken out once)
         const actor = medianWithout(byActor.get(actorName)!, writes.length / rangeSec);
@@ -203,9 +270,10 @@ export const hotLoops: Detector = {
           const reacting = reactionShare(index, h.key, run);
           if (reacting >= t.hotLoopReactionShare) continue;
           out.push(finding(index, run, { actor, cluster, reactionShare: reacting }));
+          kw.perObject.delete(h.key); // a loop of its own is not part of a storm
         }
       }
     }
-    return out;
+    return [...out, ...storms(index, kinds, t, cluster, maxGapUs)];
   },
 };
