@@ -111,6 +111,20 @@ export interface Thresholds {
   orphanGraceSec: number;
   /** slow-reactions: p99 of a controller's reaction above this many seconds is a warning. */
   slowReactionSec: number;
+  /** hot-loops: writes of one object by one actor in one sustained stretch, at least this many. */
+  hotLoopMinWrites: number;
+  /** hot-loops: ... at this many writes per second or more (gaps over 2 / rate end a stretch). */
+  hotLoopMinRate: number;
+  /** hot-loops: ... sustained for at least this many seconds. */
+  hotLoopMinDurationSec: number;
+  /** hot-loops: ... and at least this many times the actor's and the cluster's normal per-object write rate. */
+  hotLoopFactor: number;
+  /** hot-loops: a stretch in which at least this share of the intervals follow another actor's write of the object, an owner or what it owns is a reaction, not a loop. */
+  hotLoopReactionShare: number;
+  /** hot-loops: a storm is one actor rewriting at least this many objects of one kind (each ≥ hotLoopMinWrites / 4 times in the stretch). */
+  hotLoopStormMinObjects: number;
+  /** hot-loops: 1 counts leases, node status heartbeats and Events too (left out at 0). */
+  hotLoopHeartbeats: number;
 }
 
 export const defaultThresholds: Thresholds = Object.freeze({
@@ -126,6 +140,13 @@ export const defaultThresholds: Thresholds = Object.freeze({
   runTimeoutSec: 60,
   orphanGraceSec: 30,
   slowReactionSec: 10,
+  hotLoopMinWrites: 20,
+  hotLoopMinRate: 0.5,
+  hotLoopMinDurationSec: 30,
+  hotLoopFactor: 10,
+  hotLoopReactionShare: 0.5,
+  hotLoopStormMinObjects: 5,
+  hotLoopHeartbeats: 0,
 });
 
 /** What a detector sees: the spans of the range and an index over them (built once, shared). */

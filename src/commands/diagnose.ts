@@ -34,6 +34,13 @@ const HELP: Record<keyof Thresholds, string> = {
   runTimeoutSec: 'unscheduled-pods: binding → Running within',
   orphanGraceSec: 'orphans: an object may outlive its owner (a pod its node) by',
   slowReactionSec: 'slow-reactions: p99 reaction delay above this is a warning',
+  hotLoopMinWrites: 'hot-loops: writes of one object by one actor in one sustained stretch, at least',
+  hotLoopMinRate: 'hot-loops: … at this many writes per second or more',
+  hotLoopMinDurationSec: 'hot-loops: … sustained at least this long',
+  hotLoopFactor: "hot-loops: … and this many times the actor's and the cluster's normal per-object rate",
+  hotLoopReactionShare: "hot-loops: … unless this share of its intervals follow another actor's write of the object, an owner or what it owns",
+  hotLoopStormMinObjects: 'hot-loops: a storm is one actor rewriting at least this many objects of one kind (each ≥ a quarter of --hot-loop-min-writes times)',
+  hotLoopHeartbeats: 'hot-loops: 1 also counts leases, node status heartbeats and Events',
 };
 
 const wrap =
@@ -68,7 +75,7 @@ interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
 export function diagnoseCommand(): Command {
   const cmd = new Command('diagnose')
     .description(
-      'report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions',
+      'report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions, hot loops',
     )
     .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
     .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
