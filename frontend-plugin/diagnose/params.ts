@@ -57,7 +57,14 @@ export function parseNumber(text: string): number {
 }
 
 /** Threshold keys that are durations (their flags take `30s`, `2m`); the rest are counts or ratios. */
-export const DURATION_THRESHOLDS = new Set<keyof Thresholds>(['rolloutTimeoutSec', 'scheduleTimeoutSec', 'runTimeoutSec', 'orphanGraceSec', 'slowReactionSec']);
+export const DURATION_THRESHOLDS = new Set<keyof Thresholds>([
+  'rolloutTimeoutSec',
+  'scheduleTimeoutSec',
+  'runTimeoutSec',
+  'orphanGraceSec',
+  'slowReactionSec',
+  'deletionTimeoutSec',
+]);
 
 /** Flag / config / query name of a threshold: `rolloutTimeoutSec` → `rolloutTimeout`, `--rollout-timeout`. */
 export const thresholdParam = (k: keyof Thresholds): string => k.replace(/Sec$/, '');

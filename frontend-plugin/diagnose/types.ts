@@ -111,6 +111,8 @@ export interface Thresholds {
   orphanGraceSec: number;
   /** slow-reactions: p99 of a controller's reaction above this many seconds is a warning. */
   slowReactionSec: number;
+  /** stuck-deletions: seconds an object (or namespace) may stay Terminating after its delete. */
+  deletionTimeoutSec: number;
 }
 
 export const defaultThresholds: Thresholds = Object.freeze({
@@ -126,6 +128,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   runTimeoutSec: 60,
   orphanGraceSec: 30,
   slowReactionSec: 10,
+  deletionTimeoutSec: 60,
 });
 
 /** What a detector sees: the spans of the range and an index over them (built once, shared). */

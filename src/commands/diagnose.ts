@@ -34,6 +34,7 @@ const HELP: Record<keyof Thresholds, string> = {
   runTimeoutSec: 'unscheduled-pods: binding → Running within',
   orphanGraceSec: 'orphans: an object may outlive its owner (a pod its node) by',
   slowReactionSec: 'slow-reactions: p99 reaction delay above this is a warning',
+  deletionTimeoutSec: 'stuck-deletions: an object or namespace may stay Terminating after its delete for',
 };
 
 const wrap =

@@ -8,5 +8,6 @@ import { stuckRollouts } from './stuck-rollouts.ts';
 import { unscheduledPods } from './unscheduled-pods.ts';
 import { orphans } from './orphans.ts';
 import { slowReactions } from './slow-reactions.ts';
+import { stuckDeletions } from './stuck-deletions.ts';
 
-export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions];
+export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions, stuckDeletions];
