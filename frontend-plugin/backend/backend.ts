@@ -46,9 +46,16 @@ export interface SpanScan {
   namespace?: string;
   startUs: number;
   endUs: number;
-  /** `creates`: the caller needs the snapshots of creates only (a backend may leave the others out). */
+  /**
+   * `creates`: the caller needs the snapshots of creates, and of deletes that name finalizers (an
+   * object left Terminating), only: a backend may leave the others out (`snapshotWanted`).
+   */
   snapshots?: 'all' | 'creates';
 }
+
+/** For `snapshots: 'creates'`: a create's snapshot, or a delete's that names finalizers. */
+export const snapshotWanted = (verb: unknown, snapshot: string): boolean =>
+  verb === 'create' || ((verb === 'delete' || verb === 'deletecollection') && snapshot.includes('"finalizers"'));
 
 /**
  * Where the read path gets raw spans: Jaeger's query HTTP API (jaeger.ts) or the embedded store.

@@ -4,7 +4,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import type { ActivityCounts, DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
+import { snapshotWanted, type ActivityCounts, type DataSummary, type FoundObject, type ObjectQuery, type SpanScan, type TraceBackend } from './backend.ts';
 
 const SPAN_COLUMNS = 'trace_id, span_id, parent_span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error';
 /** Raw traces per batched statement (bounds the JSON parameter and the rows held at once). */
@@ -279,7 +279,8 @@ export class SqliteBackend implements TraceBackend {
           const span = arrayRowToSpan(rows[j]!, prev);
           rows[j] = undefined; // the row's text dies young
           // a snapshot the caller does not want is dropped now, not held until the batch is digested
-          if (creates && span.attributes[Attr.snapshot] !== undefined && span.attributes[Attr.verb] !== 'create') delete span.attributes[Attr.snapshot];
+          const snap = span.attributes[Attr.snapshot];
+          if (creates && typeof snap === 'string' && !snapshotWanted(span.attributes[Attr.verb], snap)) delete span.attributes[Attr.snapshot];
           out.push((prev = span));
         }
         yield out;

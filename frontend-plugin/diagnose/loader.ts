@@ -4,7 +4,7 @@
 // large range fits in memory.
 import { rawTraceId } from '../../src/core/ids.ts';
 import { Attr, objectKey, type AttrValue, type SpanRecord } from '../../src/core/model.ts';
-import type { SpanScan, TraceBackend } from '../backend/backend.ts';
+import { snapshotWanted, type SpanScan, type TraceBackend } from '../backend/backend.ts';
 
 export interface LoadOptions extends SpanScan {
   /** The write path's window (for the fallback that derives raw trace IDs). */
@@ -37,8 +37,8 @@ const KEEP = new Set<string>([
 
 /** Snapshot fields the detectors read (pods, workloads, owners). */
 const SNAPSHOT_FIELDS: Record<string, string[]> = {
-  metadata: ['generation', 'ownerReferences', 'uid'],
-  spec: ['replicas', 'parallelism', 'completions', 'nodeName', 'nodeSelector'],
+  metadata: ['generation', 'ownerReferences', 'uid', 'finalizers', 'deletionTimestamp'],
+  spec: ['replicas', 'parallelism', 'completions', 'nodeName', 'nodeSelector', 'finalizers'],
   status: [
     'phase',
     'replicas',
@@ -52,6 +52,9 @@ const SNAPSHOT_FIELDS: Record<string, string[]> = {
     'numberAvailable',
   ],
 };
+
+/** Of a delete that names finalizers: what held the object (stuck-deletions). */
+const DELETE_SNAPSHOT_FIELDS: Record<string, string[]> = { metadata: ['finalizers', 'deletionTimestamp'], spec: ['finalizers'] };
 
 /** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
 const POOLED = new Set<string>([
@@ -91,7 +94,8 @@ function compactDiff(diff: string): string {
   return diff
     .split('\n')
     .map((l) => {
-      if (l.length <= MAX_DIFF_LINE) return l;
+      // the namespace controller's conditions name what holds a namespace (stuck-deletions)
+      if (l.length <= MAX_DIFF_LINE || l.startsWith('status.conditions[type=Namespace')) return l;
       const sp = l.indexOf(' ');
       return `${l.slice(0, sp)} "…" -> "…"`;
     })
@@ -115,12 +119,12 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
       .join('\n');
   }
   const snap = s.attributes[Attr.snapshot];
-  // creates only: a delete's snapshot tells the detectors nothing the create did not
-  if (typeof snap === 'string' && s.attributes[Attr.verb] === 'create') {
+  // creates, and deletes that left the object held by finalizers: other snapshots tell the detectors nothing the create did not
+  if (typeof snap === 'string' && snapshotWanted(s.attributes[Attr.verb], snap)) {
     try {
       const o = JSON.parse(snap) as Record<string, Record<string, unknown> | undefined>;
       const small: Record<string, Record<string, unknown>> = {};
-      for (const [part, fields] of Object.entries(SNAPSHOT_FIELDS)) {
+      for (const [part, fields] of Object.entries(s.attributes[Attr.verb] === 'create' ? SNAPSHOT_FIELDS : DELETE_SNAPSHOT_FIELDS)) {
         const src = o?.[part];
         if (!src || typeof src !== 'object') continue;
         for (const f of fields)

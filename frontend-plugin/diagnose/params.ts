@@ -64,6 +64,7 @@ export const DURATION_THRESHOLDS = new Set<keyof Thresholds>([
   'orphanGraceSec',
   'slowReactionSec',
   'hotLoopMinDurationSec',
+  'deletionTimeoutSec',
 ]);
 
 /** Flag / config / query name of a threshold: `rolloutTimeoutSec` → `rolloutTimeout`, `--rollout-timeout`. */

@@ -125,6 +125,8 @@ export interface Thresholds {
   hotLoopStormMinObjects: number;
   /** hot-loops: 1 counts leases, node status heartbeats and Events too (left out at 0). */
   hotLoopHeartbeats: number;
+  /** stuck-deletions: seconds an object (or namespace) may stay Terminating after its delete. */
+  deletionTimeoutSec: number;
 }
 
 export const defaultThresholds: Thresholds = Object.freeze({
@@ -147,6 +149,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hotLoopReactionShare: 0.5,
   hotLoopStormMinObjects: 5,
   hotLoopHeartbeats: 0,
+  deletionTimeoutSec: 60,
 });
 
 /** What a detector sees: the spans of the range and an index over them (built once, shared). */

@@ -41,6 +41,7 @@ const HELP: Record<keyof Thresholds, string> = {
   hotLoopReactionShare: "hot-loops: … unless this share of its intervals follow another actor's write of the object, an owner or what it owns",
   hotLoopStormMinObjects: 'hot-loops: a storm is one actor rewriting at least this many objects of one kind (each ≥ a quarter of --hot-loop-min-writes times)',
   hotLoopHeartbeats: 'hot-loops: 1 also counts leases, node status heartbeats and Events',
+  deletionTimeoutSec: 'stuck-deletions: an object or namespace may stay Terminating after its delete for',
 };
 
 const wrap =

@@ -9,5 +9,6 @@ import { unscheduledPods } from './unscheduled-pods.ts';
 import { orphans } from './orphans.ts';
 import { slowReactions } from './slow-reactions.ts';
 import { hotLoops } from './hot-loops.ts';
+import { stuckDeletions } from './stuck-deletions.ts';
 
-export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions, hotLoops];
+export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions, hotLoops, stuckDeletions];

@@ -2,17 +2,20 @@
 // writes that changed nothing, a classic controller bug at scale). A write is a no-op when the write
 // path found an empty diff (`noop`), or when the API server answered with the resourceVersion the
 // object already had (it does not bump it for a write that changes nothing, e.g. a server-side
-// apply of an unchanged manifest).
+// apply of an unchanged manifest). The write removing the last finalizer of a deleted object is
+// answered the same way (the API server returns the version it removed): not a no-op.
 import type { SpanRecord } from '../../../src/core/model.ts';
 import { Attr, objectKey } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
 import { isWrite, redirectUrl, sampleEvidence, userOf, verbOf } from '../span-index.ts';
+import { finalizingWrites } from './stuck-deletions.ts';
 
 export const noopWrites: Detector = {
   name: 'noop-writes',
   description: 'accepted updates and patches that changed nothing, per actor and resource',
   detect({ index, thresholds: t }) {
     const groups = new Map<string, SpanRecord[]>();
+    const finalizing = finalizingWrites(index);
     for (const h of index.objects.values()) {
       let lastRv: unknown;
       for (const e of h.events) {
@@ -20,7 +23,7 @@ export const noopWrites: Detector = {
         const rv = e.attributes[Attr.newResourceVersion];
         const sameRv = rv !== undefined && rv !== '' && rv === lastRv;
         if (rv !== undefined && rv !== '') lastRv = rv;
-        if (!['update', 'patch', 'apply'].includes(verbOf(e)) || (e.attributes[Attr.noop] !== true && !sameRv)) continue;
+        if (!['update', 'patch', 'apply'].includes(verbOf(e)) || (e.attributes[Attr.noop] !== true && !sameRv) || finalizing.has(e)) continue;
         const k = `${userOf(e)}\u0000${h.ref.group}/${h.ref.resource}`;
         let l = groups.get(k);
         if (!l) groups.set(k, (l = []));
