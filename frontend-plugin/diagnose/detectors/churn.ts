@@ -1,8 +1,22 @@
 // Churn / hot loop: an owner (ReplicaSet, Job, StatefulSet, DaemonSet) that creates far more pods
 // than it ever wanted, and objects deleted and re-created under the same name again and again.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, Finding } from '../types.ts';
-import { field, isCreate, isDelete, redirectUrl, refText, sampleEvidence, trackFields, userOf } from '../span-index.ts';
+import type { Cause, Detector, Finding } from '../types.ts';
+import {
+  field,
+  isCreate,
+  isDelete,
+  isoOf,
+  isWrite,
+  redirectUrl,
+  refText,
+  sampleEvidence,
+  subresourceOf,
+  trackFields,
+  userOf,
+  verbOf,
+  type SpanIndex,
+} from '../span-index.ts';
 
 const OWNERS: Record<string, string[]> = {
   'apps/replicasets': ['spec.replicas'],
@@ -42,16 +56,24 @@ export const churn: Detector = {
       const extra = creates.length - desired;
       if (creates.length > t.churnFactor * desired && extra >= t.churnMinExtra) {
         creates.sort((a, b) => a.startUs - b.startUs);
+        const why = removalCause(index, creates);
+        const title = `${refText(owner)} created ${creates.length} pods while it wanted at most ${desired}`;
         out.push({
           detector: 'churn',
           severity: creates.length > 3 * t.churnFactor * desired ? 'error' : 'warning',
-          title: `${refText(owner)} created ${creates.length} pods while it wanted at most ${desired}`,
+          title,
           objects: [owner],
-          actors: [...new Set(creates.map(userOf))],
-          evidence: sampleEvidence(creates),
+          actors: [...new Set([...creates.map(userOf), ...(why ? [why.cause.actor] : [])])],
+          evidence: [...sampleEvidence(creates, why ? 5 : 8), ...(why ? sampleEvidence(why.removals, 3) : [])],
           traceId: creates[0]!.traceId,
           redirect: redirectUrl(owner, creates[0]!.startUs),
-          data: { creates: creates.length, desired, factor: Math.round((creates.length / desired) * 10) / 10 },
+          data: { creates: creates.length, desired, factor: Math.round((creates.length / desired) * 10) / 10, ...(why ? { removedBy: why.counts } : {}) },
+          ...(why
+            ? {
+                cause: why.cause,
+                chain: [title, `${[...new Set(creates.map(userOf))].join(', ')} re-created the pods it lost`, why.cause.summary],
+              }
+            : {}),
         });
       }
     }
@@ -90,7 +112,7 @@ export const churn: Detector = {
 };
 
 /** The controller owner's key from a create snapshot's ownerReferences (when no link span is in range). */
-function ownerFromSnapshot(index: import('../span-index.ts').SpanIndex, create: SpanRecord | undefined): string | undefined {
+function ownerFromSnapshot(index: SpanIndex, create: SpanRecord | undefined): string | undefined {
   if (!create) return undefined;
   const refs = field(index.snapshot(create), 'metadata', 'ownerReferences');
   if (!Array.isArray(refs)) return undefined;
@@ -102,4 +124,56 @@ function ownerFromSnapshot(index: import('../span-index.ts').SpanIndex, create: 
   const resource = { ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs', DaemonSet: 'daemonsets' }[c.kind ?? ''];
   if (!resource) return undefined;
   return objectKey({ ...create.object, group, resource, name: c.name });
+}
+
+/** The pod GC deletes the pods of a deleted node: their cause is the node's delete. */
+const POD_GC = 'system:serviceaccount:kube-system:pod-garbage-collector';
+
+/**
+ * Who removed the pods an owner replaced: per pod of the owner, its first removal before the
+ * owner's last create (a delete, or a pods/eviction by the evicting actor); a pod deleted by the
+ * pod GC after its node's delete counts for the node's delete. The actor of most removals is the cause.
+ */
+function removalCause(index: SpanIndex, creates: SpanRecord[]): { cause: Cause; removals: SpanRecord[]; counts: Record<string, number> } | undefined {
+  const lastUs = creates[creates.length - 1]!.startUs;
+  const byActor = new Map<string, SpanRecord[]>();
+  for (const key of new Set(creates.map((c) => objectKey(c.object)))) {
+    const removal = index
+      .history(key)
+      ?.events.find((e) => e.startUs < lastUs && (isDelete(e) || (isWrite(e) && verbOf(e) === 'create' && subresourceOf(e) === 'eviction')));
+    if (!removal) continue;
+    const span = (userOf(removal) === POD_GC && nodeDeleteBefore(index, key, removal.startUs)) || removal;
+    let l = byActor.get(userOf(span));
+    if (!l) byActor.set(userOf(span), (l = []));
+    l.push(span);
+  }
+  const top = [...byActor.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!top) return undefined;
+  const [actor, spans] = top;
+  const unique = [...new Map(spans.map((s) => [s.spanId, s])).values()].sort((a, b) => a.startUs - b.startUs);
+  const first = unique[0]!;
+  const removed = spans.length;
+  const summary =
+    first.object.resource === 'nodes'
+      ? `${actor} deleted ${refText(first.object)}; the pod garbage collector then deleted ${removed} of its pods`
+      : `${actor} ${subresourceOf(first) === 'eviction' ? 'evicted' : 'deleted'} ${removed} of its pods`;
+  const cause: Cause = {
+    actor,
+    verb: verbOf(first),
+    object: first.object,
+    time: isoOf(first.startUs),
+    summary,
+    redirect: redirectUrl(first.object, first.startUs),
+  };
+  if (subresourceOf(first)) cause.subresource = subresourceOf(first);
+  return { cause, removals: unique, counts: Object.fromEntries([...byActor].map(([a, l]) => [a, l.length])) };
+}
+
+/** The delete of the pod's node before `us`, if the node is gone. */
+function nodeDeleteBefore(index: SpanIndex, podKey: string, us: number): SpanRecord | undefined {
+  for (const n of index.parentsOf(podKey, 'node')) {
+    const d = index.deletedAt(n);
+    if (d && d.startUs <= us) return d;
+  }
+  return undefined;
 }
