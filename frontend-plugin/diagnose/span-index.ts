@@ -38,6 +38,10 @@ export function isRoutineActor(user: string): boolean {
     ['system:kube-scheduler', 'system:kube-controller-manager', 'system:apiserver', 'kwok', 'kwok-controller'].includes(user)
   );
 }
+/** The built-in components' clients, by user agent (kwok's controller runs with an admin kubeconfig). */
+const ROUTINE_AGENTS = /^(kwok-controller|kube-controller-manager|kube-scheduler)\//;
+/** A request of a built-in controller: by its identity, or by its client's user agent. */
+export const isRoutine = (s: SpanRecord): boolean => isRoutineActor(userOf(s)) || ROUTINE_AGENTS.test(str(s.attributes[Attr.userAgent]));
 export const verbOf = (s: SpanRecord): string => str(s.attributes[Attr.verb]);
 export const subresourceOf = (s: SpanRecord): string => str(s.attributes[Attr.subresource]);
 export const codeOf = (s: SpanRecord): number => Number(s.attributes[Attr.code] ?? 0) || 0;

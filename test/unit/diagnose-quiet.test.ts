@@ -30,6 +30,15 @@ describe('severity of routine controller behaviour', () => {
     expect(f.find((x) => x.actors?.[0] === DC)).toMatchObject({ severity: 'warning', data: { writes: 50 } });
   });
 
+  it('kwok’s controller, running with the admin kubeconfig, is known by its user agent; the same user through kubectl is not routine', () => {
+    const h = new History();
+    for (let i = 0; i < 6; i++) h.noop(ref('nodes', '', `n${i}`), 1 + i, 'kwok-admin', 'update');
+    for (const s of h.spans) s.attributes[Attr.userAgent] = 'kwok-controller/v0.7.0 (linux/amd64)';
+    expect(of(run(h), 'noop-writes')[0]).toMatchObject({ severity: 'info', actors: ['kwok-admin'] });
+    for (const s of h.spans) s.attributes[Attr.userAgent] = 'kubectl/v1.33.1 (linux/amd64) kubernetes/8adc0f0';
+    expect(of(run(h), 'noop-writes')[0]).toMatchObject({ severity: 'warning', actors: ['kwok-admin'] });
+  });
+
   it('a controller’s 409s that it retried are info even where most of its requests failed; a user’s are a warning', () => {
     const h = new History();
     const rs = ref('replicasets', 'default', 'web-abc', 'apps');

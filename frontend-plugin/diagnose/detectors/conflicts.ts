@@ -2,7 +2,7 @@
 // and whether the actor's retry of the same request succeeded.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { codeOf, isFailed, isRoutineActor, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
+import { codeOf, isFailed, isRoutine, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
 
 const kindOfCode = (c: number): string | undefined => (c === 409 ? 'conflict' : c === 429 ? 'throttled' : c >= 500 ? 'server error' : undefined);
 
@@ -47,7 +47,7 @@ export const conflicts: Detector = {
       const ratio = failures.length / (failures.length + accepted);
       // a built-in controller retrying its 409s is routine: a storm when very many fail, or most of
       // its requests fail and most retries did not succeed either
-      const stuck = !isRoutineActor(actor) || retriedOk * 2 < failures.length;
+      const stuck = !failures.every(isRoutine) || retriedOk * 2 < failures.length;
       const storm = (ratio >= t.conflictMinRatio && stuck) || failures.length >= 10 * t.conflictMin;
       const serverErrors = failures.filter((f) => codeOf(f) >= 500).length;
       const kinds = [...new Set(failures.map((f) => kindOfCode(codeOf(f))!))];

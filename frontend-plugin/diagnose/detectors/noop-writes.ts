@@ -6,7 +6,7 @@
 import type { SpanRecord } from '../../../src/core/model.ts';
 import { Attr, objectKey } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isRoutineActor, isWrite, redirectUrl, sampleEvidence, userOf, verbOf } from '../span-index.ts';
+import { isRoutine, isWrite, redirectUrl, sampleEvidence, userOf, verbOf } from '../span-index.ts';
 
 export const noopWrites: Detector = {
   name: 'noop-writes',
@@ -40,7 +40,7 @@ export const noopWrites: Detector = {
         detector: 'noop-writes',
         // a built-in controller's occasional no-op (a status write racing an informer) is routine;
         // a hot loop on one object (10 × the threshold) is not
-        severity: isRoutineActor(actor) && objs[0]![1] < 10 * t.noopMin ? 'info' : 'warning',
+        severity: spans.every(isRoutine) && objs[0]![1] < 10 * t.noopMin ? 'info' : 'warning',
         title: `${actor} wrote ${spans.length} ${gr.replace(/^\//, '')} updates that changed nothing (${objs.length} object${objs.length === 1 ? '' : 's'})`,
         objects: objs.slice(0, 10).map(([key]) => spans.find((s) => objectKey(s.object) === key)!.object),
         actors: [actor],

@@ -2,7 +2,7 @@
 // (garbage collection stuck, or `--cascade=orphan`), and pods still bound to a deleted node.
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { evidenceOf, formatSec, isCreate, isDelete, isRoutineActor, isWrite, redirectUrl, refText, userOf, type SpanIndex } from '../span-index.ts';
+import { evidenceOf, formatSec, isCreate, isDelete, isRoutine, isWrite, redirectUrl, refText, userOf, type SpanIndex } from '../span-index.ts';
 
 interface Survivor {
   ref: ObjectRef;
@@ -77,7 +77,7 @@ export const orphans: Detector = {
  * collector works through dependents) within 10 × the grace, none orphaned on purpose.
  */
 function collected(survivors: Survivor[], graceSec: number): boolean {
-  return survivors.every((s) => s.deleted && !s.released && isRoutineActor(userOf(s.deleted)) && s.staySec <= 10 * graceSec);
+  return survivors.every((s) => s.deleted && !s.released && isRoutine(s.deleted) && s.staySec <= 10 * graceSec);
 }
 
 /** Another owner, not deleted by `td`, still owns it: the garbage collector only drops the gone owner's reference. */
