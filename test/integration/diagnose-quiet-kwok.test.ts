@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { type RunningKubetrail, serveToStore } from '../setup/kubetrail.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 
 const stack = inject('stack');
@@ -37,12 +36,7 @@ describe('diagnosis of healthy and chaotic runs on the KWOK cluster', () => {
   };
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', join(dir, 'kt.sqlite'), '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
-    base = `http://127.0.0.1:${queryPort}`;
+    ({ serve, base } = await serveToStore(stack, join(dir, 'kt.sqlite')));
     healthy = await createNamespace('healthy');
     chaos = await createNamespace('chaos');
     // the healthy run: a 20-replica Deployment rolled, scaled up and down, deleted
