@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
+import { findingText } from '../../frontend-plugin/diagnose/format.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
@@ -114,6 +115,11 @@ describe('churn cause: who deleted the pods the owner replaced', () => {
       `${KILLER} deleted 7 of its pods`,
     ]);
     expect(f!.evidence.some((e) => e.user === KILLER && e.verb === 'delete')).toBe(true);
+    const text = findingText(f!);
+    expect(text).toContain(`      cause:   ${f!.cause!.time}  ${KILLER}  delete  Pod default/web-abc-0: ${KILLER} deleted 7 of its pods`);
+    expect(text).toContain(
+      `      chain: ReplicaSet default/web-abc created 8 pods while it wanted at most 1\n        ← ${RSC} re-created the pods it lost\n        ← ${KILLER} deleted 7 of its pods`,
+    );
   });
 
   it('pods deleted by the pod GC after their node went: the cause is the node delete and its actor', () => {
