@@ -141,6 +141,19 @@ describe('churn cause: who deleted the pods the owner replaced', () => {
     expect(f!.cause).toMatchObject({ actor: 'drainer', verb: 'create', subresource: 'eviction', summary: 'drainer evicted 7 of its pods' });
   });
 
+  it('a name deleted and re-created again and again: the cause is who deleted it', () => {
+    const h = new History();
+    const p = ref('pods', 'default', 'web-0');
+    for (let i = 0; i < 4; i++) {
+      h.create(p, 10 * i, 'system:serviceaccount:kube-system:statefulset-controller');
+      h.del(p, 10 * i + 5, KILLER);
+    }
+    const f = of(run(h), 'churn')[0]!;
+    expect(f.title).toBe('Pod default/web-0 was deleted and re-created 3 times');
+    expect(f.cause).toMatchObject({ actor: KILLER, verb: 'delete', object: p, summary: `${KILLER} deleted it 4 times` });
+    expect(f.chain![1]).toBe('system:serviceaccount:kube-system:statefulset-controller re-created it');
+  });
+
   it('no churn, no cause: a ReplicaSet replacing one deleted pod is not a finding', () => {
     const h = new History();
     const rs = ref('replicasets', 'default', 'web-abc', 'apps');

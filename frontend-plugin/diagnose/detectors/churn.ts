@@ -94,10 +94,12 @@ export const churn: Detector = {
         }
       }
       if (recreations >= t.recreateMin) {
+        const title = `${refText(h.ref)} was deleted and re-created ${recreations} times`;
         out.push({
           detector: 'churn',
           severity: recreations >= 3 * t.recreateMin ? 'error' : 'warning',
-          title: `${refText(h.ref)} was deleted and re-created ${recreations} times`,
+          title,
+          ...recreateCause(cycle, title),
           objects: [h.ref],
           actors: [...new Set(cycle.map(userOf))],
           evidence: sampleEvidence(cycle, 10),
@@ -124,6 +126,23 @@ function ownerFromSnapshot(index: SpanIndex, create: SpanRecord | undefined): st
   const resource = { ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs', DaemonSet: 'daemonsets' }[c.kind ?? ''];
   if (!resource) return undefined;
   return objectKey({ ...create.object, group, resource, name: c.name });
+}
+
+/** The actor of most deletes of a delete/re-create cycle, and who re-created it. */
+function recreateCause(cycle: SpanRecord[], title: string): Pick<Finding, 'cause' | 'chain'> {
+  const deletes = cycle.filter(isDelete);
+  const counts = new Map<string, SpanRecord[]>();
+  for (const d of deletes) counts.set(userOf(d), [...(counts.get(userOf(d)) ?? []), d]);
+  const top = [...counts.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!top) return {};
+  const [actor, mine] = top;
+  const first = mine[0]!;
+  const summary = `${actor} deleted it ${mine.length} time${mine.length === 1 ? '' : 's'}`;
+  const creators = [...new Set(cycle.filter(isCreate).map(userOf))].join(', ');
+  return {
+    cause: { actor, verb: verbOf(first), object: first.object, time: isoOf(first.startUs), summary, redirect: redirectUrl(first.object, first.startUs) },
+    chain: [title, `${creators} re-created it`, summary],
+  };
 }
 
 /** The pod GC deletes the pods of a deleted node: their cause is the node's delete. */
