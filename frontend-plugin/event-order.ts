@@ -44,12 +44,10 @@ function reportedWrite(e: SpanRecord): Reported | undefined {
  * New start times of the Kubernetes Events among `spans` that would show before the write they
  * report (the latest such write in the Event's second); `spans` holds the writes of any objects.
  */
-export function kubeEventPlacement(spans: Iterable<SpanRecord>): Map<SpanRecord, number> {
+export function kubeEventPlacement(spans: readonly SpanRecord[]): Map<SpanRecord, number> {
   const wanted = new Map<SpanRecord, Reported>();
   const keys = new Set<string>();
-  const all: SpanRecord[] = [];
   for (const s of spans) {
-    all.push(s);
     const r = reportedWrite(s);
     if (!r) continue;
     wanted.set(s, r);
@@ -58,10 +56,15 @@ export function kubeEventPlacement(spans: Iterable<SpanRecord>): Map<SpanRecord,
   const out = new Map<SpanRecord, number>();
   if (!wanted.size) return out;
   const writes = new Map<string, SpanRecord[]>();
-  for (const s of all) {
-    if (!isWrite(s)) continue;
-    const k = objectKey(s.object);
-    if (!keys.has(k)) continue;
+  // the spans of one object mostly share one ObjectRef: its key is worked out once
+  let lastRef: SpanRecord['object'] | undefined;
+  let k = '';
+  for (const s of spans) {
+    if (s.object !== lastRef) {
+      lastRef = s.object;
+      k = objectKey(s.object);
+    }
+    if (!keys.has(k) || !isWrite(s)) continue;
     let l = writes.get(k);
     if (!l) writes.set(k, (l = []));
     l.push(s);
