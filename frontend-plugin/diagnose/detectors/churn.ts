@@ -1,7 +1,7 @@
 // Churn / hot loop: an owner (ReplicaSet, Job, StatefulSet, DaemonSet) that creates far more pods
 // than it ever wanted, and objects deleted and re-created under the same name again and again.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
-import type { Cause, Detector, Finding } from '../types.ts';
+import type { Cause, Detector, Finding, Thresholds } from '../types.ts';
 import {
   field,
   isCreate,
@@ -77,41 +77,47 @@ export const churn: Detector = {
         });
       }
     }
-    // 2. the same name deleted and re-created again and again
-    for (const h of index.objects.values()) {
-      if (h.ref.resource === 'events') continue;
-      const cycle: SpanRecord[] = [];
-      let recreations = 0;
-      let deleted = false;
-      for (const e of h.events) {
-        if (isDelete(e)) {
-          if (!deleted) cycle.push(e);
-          deleted = true;
-        } else if (isCreate(e)) {
-          if (deleted) recreations++;
-          deleted = false;
-          cycle.push(e);
-        }
-      }
-      if (recreations >= t.recreateMin) {
-        const title = `${refText(h.ref)} was deleted and re-created ${recreations} times`;
-        out.push({
-          detector: 'churn',
-          severity: recreations >= 3 * t.recreateMin ? 'error' : 'warning',
-          title,
-          ...recreateCause(cycle, title),
-          objects: [h.ref],
-          actors: [...new Set(cycle.map(userOf))],
-          evidence: sampleEvidence(cycle, 10),
-          traceId: cycle[0]!.traceId,
-          redirect: redirectUrl(h.ref, cycle[0]!.startUs),
-          data: { recreations, creates: cycle.filter(isCreate).length, deletes: cycle.filter(isDelete).length },
-        });
-      }
-    }
+    out.push(...recreated(index, t));
     return out;
   },
 };
+
+/** 2. the same name deleted and re-created again and again */
+function recreated(index: SpanIndex, t: Thresholds): Finding[] {
+  const out: Finding[] = [];
+  for (const h of index.objects.values()) {
+    if (h.ref.resource === 'events') continue;
+    const cycle: SpanRecord[] = [];
+    let recreations = 0;
+    let deleted = false;
+    for (const e of h.events) {
+      if (isDelete(e)) {
+        if (!deleted) cycle.push(e);
+        deleted = true;
+      } else if (isCreate(e)) {
+        if (deleted) recreations++;
+        deleted = false;
+        cycle.push(e);
+      }
+    }
+    if (recreations >= t.recreateMin) {
+      const title = `${refText(h.ref)} was deleted and re-created ${recreations} times`;
+      out.push({
+        detector: 'churn',
+        severity: recreations >= 3 * t.recreateMin ? 'error' : 'warning',
+        title,
+        ...recreateCause(cycle, title),
+        objects: [h.ref],
+        actors: [...new Set(cycle.map(userOf))],
+        evidence: sampleEvidence(cycle, 10),
+        traceId: cycle[0]!.traceId,
+        redirect: redirectUrl(h.ref, cycle[0]!.startUs),
+        data: { recreations, creates: cycle.filter(isCreate).length, deletes: cycle.filter(isDelete).length },
+      });
+    }
+  }
+  return out;
+}
 
 /** The controller owner's key from a create snapshot's ownerReferences (when no link span is in range). */
 function ownerFromSnapshot(index: SpanIndex, create: SpanRecord | undefined): string | undefined {
