@@ -11,6 +11,7 @@ import { rawTraceId } from '../src/core/ids.ts';
 import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
+import { kubeEventPlacement } from './event-order.ts';
 
 export const DEFAULT_MAX_OBJECTS = 5000;
 export const DEFAULT_FETCH_CONCURRENCY = 16;
@@ -143,7 +144,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       }
     }
     node.objectSpans.sort((a, b) => a.startUs - b.startUs);
-    node.events.sort((a, b) => a.startUs - b.startUs || a.endUs - b.endUs || (a.spanId < b.spanId ? -1 : 1));
+    node.events.sort(byTime);
     for (const l of node.links) {
       const other = l.attributes[Attr.linkKey];
       const role = l.attributes[Attr.linkRole];
@@ -239,10 +240,25 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
     warnings.push(`too many related objects: showing the first ${maxObjects}; narrow the scope or the time range`);
   }
 
+  placeEvents(nodes.values());
   const first = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, edgesOf) : searched;
   const { roots, ordered } = layout(first, ancestors, searched, nodes, edgesOf);
   return { root: first, roots, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings };
 }
+
+/** Kubernetes Events after the writes of the set they report (event-order.ts), each node's events re-sorted. */
+function placeEvents(nodes: Iterable<ObjectNode>): void {
+  const list = [...nodes];
+  const moved = kubeEventPlacement(list.flatMap((n) => n.events));
+  if (!moved.size) return;
+  for (const n of list) {
+    if (!n.events.some((e) => moved.has(e))) continue;
+    n.events = n.events.map((e) => (moved.has(e) ? { ...e, startUs: moved.get(e)!, endUs: moved.get(e)! } : e));
+    n.events.sort(byTime);
+  }
+}
+
+const byTime = (a: SpanRecord, b: SpanRecord): number => a.startUs - b.startUs || a.endUs - b.endUs || (a.spanId < b.spanId ? -1 : 1);
 
 /** Climbs preferred parents (owner references first) to the top; a cycle stops the climb. */
 function topAncestor(start: ObjectNode, nodes: Map<string, ObjectNode>, edgesOf: (key: string) => Edge[]): ObjectNode {

@@ -15,6 +15,9 @@ export function findingText(f: Finding, base = ''): string {
   const lines = [`${MARK[f.severity]} [${f.detector}] ${f.title}`];
   lines.push(`      objects: ${f.objects.slice(0, 10).map(refText).join(', ')}${f.objects.length > 10 ? ', …' : ''}`);
   if (f.actors?.length) lines.push(`      actors:  ${f.actors.join(', ')}`);
+  const c = f.cause;
+  if (c) lines.push(`      cause:   ${c.time}  ${c.actor}  ${c.verb}${c.subresource ? ` ${c.subresource}` : ''}  ${refText(c.object)}: ${c.summary}`);
+  for (const [i, l] of (f.chain ?? []).entries()) lines.push(`      ${i ? '  ← ' : 'chain: '}${l}`);
   for (const e of f.evidence) {
     lines.push(`      - ${evidenceLine(e)}`);
     if (e.diff) for (const d of e.diff.split('\n')) lines.push(`          ${d}`);

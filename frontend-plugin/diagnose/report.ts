@@ -2,6 +2,7 @@
 // is reported as failed, the others still run), optionally the pod startup report and its SLO
 // finding, and narrows findings to a selected object and its relatives.
 import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { placeKubeEvents } from '../event-order.ts';
 import { detectors as registry } from './detectors/index.ts';
 import { podPhases, podStartupReport } from './pod-startup.ts';
 import { evidenceOf, formatSec, isoOf, redirectUrl, SpanIndex } from './span-index.ts';
@@ -24,7 +25,8 @@ export interface ReportOptions {
 }
 
 export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {}): Report {
-  const spans = o.unique ? byStart(input.filter((s) => s.kind !== 'object')) : dedupe(input);
+  // Kubernetes Events after the writes they report (event-order.ts), as the UI shows them
+  const spans = byStart(placeKubeEvents(o.unique ? input.filter((s) => s.kind !== 'object') : dedupe(input)));
   // default range: the first to the last event (a recording's own time, not now)
   let first = Infinity;
   let last = -Infinity;
@@ -94,7 +96,7 @@ function dedupe(spans: readonly SpanRecord[]): SpanRecord[] {
     seen.add(id);
     out.push(s);
   }
-  return byStart(out);
+  return out;
 }
 
 /**

@@ -26,6 +26,22 @@ export function userOf(s: SpanRecord): string {
   const a = s.attributes;
   return str(a[Attr.user] ?? a[Attr.fieldManager] ?? a[Attr.eventComponent]);
 }
+/**
+ * The built-in controllers' identities (kube-controller-manager's service accounts in kube-system,
+ * the scheduler, the API server itself, kubelets and kwok's own controller): their routine
+ * behaviour (a retried 409, a no-op status write, garbage collection) is information, not a warning.
+ */
+export function isRoutineActor(user: string): boolean {
+  return (
+    user.startsWith('system:serviceaccount:kube-system:') ||
+    user.startsWith('system:node:') ||
+    ['system:kube-scheduler', 'system:kube-controller-manager', 'system:apiserver', 'kwok', 'kwok-controller'].includes(user)
+  );
+}
+/** The built-in components' clients, by user agent (kwok's controller runs with an admin kubeconfig). */
+const ROUTINE_AGENTS = /^(kwok-controller|kube-controller-manager|kube-scheduler)\//;
+/** A request of a built-in controller: by its identity, or by its client's user agent. */
+export const isRoutine = (s: SpanRecord): boolean => isRoutineActor(userOf(s)) || ROUTINE_AGENTS.test(str(s.attributes[Attr.userAgent]));
 export const verbOf = (s: SpanRecord): string => str(s.attributes[Attr.verb]);
 export const subresourceOf = (s: SpanRecord): string => str(s.attributes[Attr.subresource]);
 export const codeOf = (s: SpanRecord): number => Number(s.attributes[Attr.code] ?? 0) || 0;

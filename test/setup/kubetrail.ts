@@ -3,6 +3,7 @@
 import type { StackInfo } from './types.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { freePorts } from './ports.ts';
 
 export const CLI = resolve(import.meta.dirname, '../../src/cli.ts');
 
@@ -61,4 +62,14 @@ export function stackServeArgs(stack: StackInfo): string[] {
     '--webhook-host',
     '127.0.0.1',
   ];
+}
+
+/** `serve` recording the stack's cluster into the store `store`, its query server on a free loopback port (`base`). */
+export async function serveToStore(stack: StackInfo, store: string): Promise<{ serve: RunningKubetrail; base: string }> {
+  const [queryPort] = await freePorts(1);
+  const serve = await startKubetrail(
+    [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
+    { ready: /informers started/ },
+  );
+  return { serve, base: `http://127.0.0.1:${queryPort}` };
 }

@@ -1,8 +1,22 @@
 // Churn / hot loop: an owner (ReplicaSet, Job, StatefulSet, DaemonSet) that creates far more pods
 // than it ever wanted, and objects deleted and re-created under the same name again and again.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, Finding } from '../types.ts';
-import { field, isCreate, isDelete, redirectUrl, refText, sampleEvidence, trackFields, userOf } from '../span-index.ts';
+import type { Cause, Detector, Finding, Thresholds } from '../types.ts';
+import {
+  field,
+  isCreate,
+  isDelete,
+  isoOf,
+  isWrite,
+  redirectUrl,
+  refText,
+  sampleEvidence,
+  subresourceOf,
+  trackFields,
+  userOf,
+  verbOf,
+  type SpanIndex,
+} from '../span-index.ts';
 
 const OWNERS: Record<string, string[]> = {
   'apps/replicasets': ['spec.replicas'],
@@ -42,55 +56,71 @@ export const churn: Detector = {
       const extra = creates.length - desired;
       if (creates.length > t.churnFactor * desired && extra >= t.churnMinExtra) {
         creates.sort((a, b) => a.startUs - b.startUs);
+        const why = removalCause(index, creates);
+        const title = `${refText(owner)} created ${creates.length} pods while it wanted at most ${desired}`;
         out.push({
           detector: 'churn',
           severity: creates.length > 3 * t.churnFactor * desired ? 'error' : 'warning',
-          title: `${refText(owner)} created ${creates.length} pods while it wanted at most ${desired}`,
+          title,
           objects: [owner],
-          actors: [...new Set(creates.map(userOf))],
-          evidence: sampleEvidence(creates),
+          actors: [...new Set([...creates.map(userOf), ...(why ? [why.cause.actor] : [])])],
+          evidence: [...sampleEvidence(creates, why ? 5 : 8), ...(why ? sampleEvidence(why.removals, 3) : [])],
           traceId: creates[0]!.traceId,
           redirect: redirectUrl(owner, creates[0]!.startUs),
-          data: { creates: creates.length, desired, factor: Math.round((creates.length / desired) * 10) / 10 },
+          data: { creates: creates.length, desired, factor: Math.round((creates.length / desired) * 10) / 10, ...(why ? { removedBy: why.counts } : {}) },
+          ...(why
+            ? {
+                cause: why.cause,
+                chain: [title, `${[...new Set(creates.map(userOf))].join(', ')} re-created the pods it lost`, why.cause.summary],
+              }
+            : {}),
         });
       }
     }
-    // 2. the same name deleted and re-created again and again
-    for (const h of index.objects.values()) {
-      if (h.ref.resource === 'events') continue;
-      const cycle: SpanRecord[] = [];
-      let recreations = 0;
-      let deleted = false;
-      for (const e of h.events) {
-        if (isDelete(e)) {
-          if (!deleted) cycle.push(e);
-          deleted = true;
-        } else if (isCreate(e)) {
-          if (deleted) recreations++;
-          deleted = false;
-          cycle.push(e);
-        }
-      }
-      if (recreations >= t.recreateMin) {
-        out.push({
-          detector: 'churn',
-          severity: recreations >= 3 * t.recreateMin ? 'error' : 'warning',
-          title: `${refText(h.ref)} was deleted and re-created ${recreations} times`,
-          objects: [h.ref],
-          actors: [...new Set(cycle.map(userOf))],
-          evidence: sampleEvidence(cycle, 10),
-          traceId: cycle[0]!.traceId,
-          redirect: redirectUrl(h.ref, cycle[0]!.startUs),
-          data: { recreations, creates: cycle.filter(isCreate).length, deletes: cycle.filter(isDelete).length },
-        });
-      }
-    }
+    out.push(...recreated(index, t));
     return out;
   },
 };
 
+/** 2. the same name deleted and re-created again and again */
+function recreated(index: SpanIndex, t: Thresholds): Finding[] {
+  const out: Finding[] = [];
+  for (const h of index.objects.values()) {
+    if (h.ref.resource === 'events') continue;
+    const cycle: SpanRecord[] = [];
+    let recreations = 0;
+    let deleted = false;
+    for (const e of h.events) {
+      if (isDelete(e)) {
+        if (!deleted) cycle.push(e);
+        deleted = true;
+      } else if (isCreate(e)) {
+        if (deleted) recreations++;
+        deleted = false;
+        cycle.push(e);
+      }
+    }
+    if (recreations >= t.recreateMin) {
+      const title = `${refText(h.ref)} was deleted and re-created ${recreations} times`;
+      out.push({
+        detector: 'churn',
+        severity: recreations >= 3 * t.recreateMin ? 'error' : 'warning',
+        title,
+        ...recreateCause(cycle, title),
+        objects: [h.ref],
+        actors: [...new Set(cycle.map(userOf))],
+        evidence: sampleEvidence(cycle, 10),
+        traceId: cycle[0]!.traceId,
+        redirect: redirectUrl(h.ref, cycle[0]!.startUs),
+        data: { recreations, creates: cycle.filter(isCreate).length, deletes: cycle.filter(isDelete).length },
+      });
+    }
+  }
+  return out;
+}
+
 /** The controller owner's key from a create snapshot's ownerReferences (when no link span is in range). */
-function ownerFromSnapshot(index: import('../span-index.ts').SpanIndex, create: SpanRecord | undefined): string | undefined {
+function ownerFromSnapshot(index: SpanIndex, create: SpanRecord | undefined): string | undefined {
   if (!create) return undefined;
   const refs = field(index.snapshot(create), 'metadata', 'ownerReferences');
   if (!Array.isArray(refs)) return undefined;
@@ -102,4 +132,73 @@ function ownerFromSnapshot(index: import('../span-index.ts').SpanIndex, create: 
   const resource = { ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', Job: 'jobs', DaemonSet: 'daemonsets' }[c.kind ?? ''];
   if (!resource) return undefined;
   return objectKey({ ...create.object, group, resource, name: c.name });
+}
+
+/** The actor of most deletes of a delete/re-create cycle, and who re-created it. */
+function recreateCause(cycle: SpanRecord[], title: string): Pick<Finding, 'cause' | 'chain'> {
+  const deletes = cycle.filter(isDelete);
+  const counts = new Map<string, SpanRecord[]>();
+  for (const d of deletes) counts.set(userOf(d), [...(counts.get(userOf(d)) ?? []), d]);
+  const top = [...counts.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!top) return {};
+  const [actor, mine] = top;
+  const first = mine[0]!;
+  const summary = `${actor} deleted it ${mine.length} time${mine.length === 1 ? '' : 's'}`;
+  const creators = [...new Set(cycle.filter(isCreate).map(userOf))].join(', ');
+  return {
+    cause: { actor, verb: verbOf(first), object: first.object, time: isoOf(first.startUs), summary, redirect: redirectUrl(first.object, first.startUs) },
+    chain: [title, `${creators} re-created it`, summary],
+  };
+}
+
+/** The pod GC deletes the pods of a deleted node: their cause is the node's delete. */
+const POD_GC = 'system:serviceaccount:kube-system:pod-garbage-collector';
+
+/**
+ * Who removed the pods an owner replaced: per pod of the owner, its first removal before the
+ * owner's last create (a delete, or a pods/eviction by the evicting actor); a pod deleted by the
+ * pod GC after its node's delete counts for the node's delete. The actor of most removals is the cause.
+ */
+function removalCause(index: SpanIndex, creates: SpanRecord[]): { cause: Cause; removals: SpanRecord[]; counts: Record<string, number> } | undefined {
+  const lastUs = creates[creates.length - 1]!.startUs;
+  const byActor = new Map<string, SpanRecord[]>();
+  for (const key of new Set(creates.map((c) => objectKey(c.object)))) {
+    const removal = index
+      .history(key)
+      ?.events.find((e) => e.startUs < lastUs && (isDelete(e) || (isWrite(e) && verbOf(e) === 'create' && subresourceOf(e) === 'eviction')));
+    if (!removal) continue;
+    const span = (userOf(removal) === POD_GC && nodeDeleteBefore(index, key, removal.startUs)) || removal;
+    let l = byActor.get(userOf(span));
+    if (!l) byActor.set(userOf(span), (l = []));
+    l.push(span);
+  }
+  const top = [...byActor.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  if (!top) return undefined;
+  const [actor, spans] = top;
+  const unique = [...new Map(spans.map((s) => [s.spanId, s])).values()].sort((a, b) => a.startUs - b.startUs);
+  const first = unique[0]!;
+  const removed = spans.length;
+  const summary =
+    first.object.resource === 'nodes'
+      ? `${actor} deleted ${refText(first.object)}; the pod garbage collector then deleted ${removed} of its pods`
+      : `${actor} ${subresourceOf(first) === 'eviction' ? 'evicted' : 'deleted'} ${removed} of its pods`;
+  const cause: Cause = {
+    actor,
+    verb: verbOf(first),
+    object: first.object,
+    time: isoOf(first.startUs),
+    summary,
+    redirect: redirectUrl(first.object, first.startUs),
+  };
+  if (subresourceOf(first)) cause.subresource = subresourceOf(first);
+  return { cause, removals: unique, counts: Object.fromEntries([...byActor].map(([a, l]) => [a, l.length])) };
+}
+
+/** The delete of the pod's node before `us`, if the node is gone. */
+function nodeDeleteBefore(index: SpanIndex, podKey: string, us: number): SpanRecord | undefined {
+  for (const n of index.parentsOf(podKey, 'node')) {
+    const d = index.deletedAt(n);
+    if (d && d.startUs <= us) return d;
+  }
+  return undefined;
 }

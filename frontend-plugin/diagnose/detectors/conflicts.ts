@@ -2,7 +2,7 @@
 // and whether the actor's retry of the same request succeeded.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { codeOf, isFailed, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
+import { codeOf, isFailed, isRoutine, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
 
 const kindOfCode = (c: number): string | undefined => (c === 409 ? 'conflict' : c === 429 ? 'throttled' : c >= 500 ? 'server error' : undefined);
 
@@ -45,7 +45,10 @@ export const conflicts: Detector = {
       let accepted = 0;
       for (const k of perObject.keys()) for (const e of index.history(k)?.events ?? []) if (isWrite(e) && userOf(e) === actor) accepted++;
       const ratio = failures.length / (failures.length + accepted);
-      const storm = ratio >= t.conflictMinRatio || failures.length >= 10 * t.conflictMin;
+      // a built-in controller retrying its 409s is routine: a storm when very many fail, or most of
+      // its requests fail and most retries did not succeed either
+      const stuck = !failures.every(isRoutine) || retriedOk * 2 < failures.length;
+      const storm = (ratio >= t.conflictMinRatio && stuck) || failures.length >= 10 * t.conflictMin;
       const serverErrors = failures.filter((f) => codeOf(f) >= 500).length;
       const kinds = [...new Set(failures.map((f) => kindOfCode(codeOf(f))!))];
       const top = objects[0]!;

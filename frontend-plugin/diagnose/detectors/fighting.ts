@@ -2,7 +2,7 @@
 // field of one object, e.g. spec.replicas flipped by an autoscaler and a kubectl loop.
 import type { SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isWrite, redirectUrl, refText, sampleEvidence, userOf } from '../span-index.ts';
+import { isRoutine, isWrite, redirectUrl, refText, sampleEvidence, userOf } from '../span-index.ts';
 
 interface Change {
   span: SpanRecord;
@@ -42,7 +42,14 @@ export const fighting: Detector = {
       const values = best.changes.map((c) => c.value);
       out.push({
         detector: 'fighting',
-        severity: best.flips >= 2 * t.fightingMinFlips ? 'error' : 'warning',
+        // built-in controllers handing a field back and forth (scheduler and kubelet on pod status) is
+        // routine unless it goes on and on (10 × the threshold); any other actor in it is a fight
+        severity:
+          best.changes.every((c) => isRoutine(c.span)) && best.flips < 10 * t.fightingMinFlips
+            ? 'info'
+            : best.flips >= 2 * t.fightingMinFlips
+              ? 'error'
+              : 'warning',
         title: `${actors.join(' and ')} keep changing ${best.path} of ${refText(h.ref)} (${best.flips} flips)`,
         objects: [h.ref],
         actors,

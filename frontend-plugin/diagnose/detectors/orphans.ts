@@ -2,7 +2,7 @@
 // (garbage collection stuck, or `--cascade=orphan`), and pods still bound to a deleted node.
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { evidenceOf, formatSec, isCreate, isDelete, isWrite, redirectUrl, refText, userOf, type SpanIndex } from '../span-index.ts';
+import { evidenceOf, formatSec, isCreate, isDelete, isRoutine, isWrite, redirectUrl, refText, userOf, type SpanIndex } from '../span-index.ts';
 
 interface Survivor {
   ref: ObjectRef;
@@ -48,7 +48,7 @@ export const orphans: Detector = {
         }
         out.push({
           detector: 'orphans',
-          severity: 'warning',
+          severity: collected(survivors, t.orphanGraceSec) ? 'info' : 'warning',
           title,
           objects: [parent, ...survivors.slice(0, 9).map((s) => s.ref)],
           actors: [...new Set([userOf(parentDelete), ...released.map((s) => userOf(s.released!))])],
@@ -70,6 +70,15 @@ export const orphans: Detector = {
     return out;
   },
 };
+
+/**
+ * Garbage collection doing its routine work: every survivor deleted by a built-in controller (the
+ * pod garbage collector waits ~40 s before it removes the pods of a deleted node; the garbage
+ * collector works through dependents) within 10 × the grace, none orphaned on purpose.
+ */
+function collected(survivors: Survivor[], graceSec: number): boolean {
+  return survivors.every((s) => s.deleted && !s.released && isRoutine(s.deleted) && s.staySec <= 10 * graceSec);
+}
 
 /** Another owner, not deleted by `td`, still owns it: the garbage collector only drops the gone owner's reference. */
 function ownedByAnother(index: SpanIndex, key: string, gone: string, td: number): boolean {
