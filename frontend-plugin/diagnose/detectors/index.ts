@@ -11,4 +11,15 @@ import { slowReactions } from './slow-reactions.ts';
 import { hotLoops } from './hot-loops.ts';
 import { stuckDeletions } from './stuck-deletions.ts';
 
-export const detectors: readonly Detector[] = [churn, fighting, conflicts, noopWrites, stuckRollouts, unscheduledPods, orphans, slowReactions, hotLoops, stuckDeletions];
+export const detectors: readonly Detector[] = [
+  churn,
+  fighting,
+  conflicts,
+  noopWrites,
+  stuckRollouts,
+  unscheduledPods,
+  orphans,
+  slowReactions,
+  hotLoops,
+  stuckDeletions,
+];
