@@ -56,6 +56,20 @@ describe('hot-loops', () => {
     expect(r.findings.filter((x) => x.severity !== 'info')).toEqual([f]);
   });
 
+  it('is a loop even when a controller answers each of its writes (the answers follow it, they do not drive it)', () => {
+    const h = new History();
+    healthy(h, 120);
+    const d = ref('deployments', 'demo', 'cfg', 'apps');
+    h.create(d, 1, 'kwok-admin', { spec: { replicas: 1 } });
+    for (let i = 0; i < 120; i++) {
+      h.update(d, 10 + i * 0.5, LOOPER, `metadata.annotations.gen "${i}" -> "${i + 1}"`, { [Attr.verb]: 'patch' });
+      h.status(d, 10 + i * 0.5 + 0.005, DC, `status.observedGeneration ${i} -> ${i + 1}`);
+    }
+    const [f, ...rest] = loops(run(h, 120));
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ objects: [d], actors: [LOOPER], data: { writes: 120, fields: { 'metadata.annotations.gen': 120 } } });
+  });
+
   it('leaves a rollout, a status-writing controller, node heartbeats and leases alone', () => {
     const h = new History();
     healthy(h, 300);

@@ -108,8 +108,9 @@ function loopFields(index: SpanIndex, writes: readonly SpanRecord[]): Record<str
 
 /**
  * Share of the run's intervals in which another actor wrote the object, one of its owners or one
- * of what it owns: a controller following the world (a Deployment's status as its ReplicaSet's
- * pods start) reacts; a loop rewrites with nothing upstream changing.
+ * of what it owns, in the later half of the interval (just before the actor's next write): a
+ * controller following the world (a Deployment's status as its ReplicaSet's pods start) reacts; a
+ * loop rewrites with nothing upstream changing, whatever the others do in answer to it.
  */
 function reactionShare(index: SpanIndex, key: string, run: Run): number {
   const from = run.writes[0]!.startUs;
@@ -122,10 +123,14 @@ function reactionShare(index: SpanIndex, key: string, run: Run): number {
   let reacted = 0;
   let j = 0;
   for (let i = 1; i < run.writes.length; i++) {
+    const start = run.writes[i - 1]!.startUs;
     const end = run.writes[i]!.startUs;
+    // upstream only when nearer the actor's next write than its previous one: a write soon after the
+    // actor's own is the world reacting to the loop (a Deployment's controller answering each
+    // annotation change), not what the actor follows
     let hit = false;
     while (j < times.length && times[j]! <= end) {
-      hit = true;
+      if (times[j]! - start > end - times[j]!) hit = true;
       j++;
     }
     if (hit) reacted++;
