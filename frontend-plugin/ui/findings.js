@@ -19,6 +19,8 @@ const STYLE = `
 .finding ol { margin: 6px 0 4px; padding-left: 18px; font-size: 12.5px; }
 .finding ol li { margin: 2px 0; }
 .finding pre { margin: 2px 0 0; white-space: pre-wrap; font-family: var(--mono); font-size: 12px; color: var(--muted); }
+.finding .why { margin: 6px 0 2px; padding: 6px 10px; background: var(--hover); border-radius: 6px; font-size: 13px; }
+.finding .why ul { margin: 4px 0 0; padding-left: 18px; font-size: 12.5px; color: var(--muted); }
 .findings-summary { margin: 6px 0 12px; }
 .obj-findings { display: inline-block; position: relative; }
 .obj-findings > summary { cursor: pointer; font-weight: 600; list-style: none; }
@@ -62,11 +64,21 @@ function evidenceItem(e) {
     ${e.diff ? html`<pre>${e.diff}</pre>` : ''}${e.message ? html`<pre>${e.message}</pre>` : ''}</li>`;
 }
 
+/** Why: the cause (who did what, when, with a link to it) and the chain symptom ← reaction ← cause. */
+function causeBlock(f) {
+  const c = f.cause;
+  const what = `${c.verb}${c.subresource ? ' ' + c.subresource : ''}`;
+  return html`<div class="why"><strong>Cause:</strong> <a class="cause-link" href="${c.redirect}"><strong class="cause-actor">${c.actor}</strong> ${what} <span class="mono">${kindText(c.object)}</span></a>
+    at <time datetime="${c.time}">${c.time.replace('T', ' ').replace('Z', '')}</time>: ${c.summary}${c.message ? html`<pre>${c.message}</pre>` : ''}
+    ${f.chain?.length ? html`<ul class="chain">${f.chain.map((l, i) => html`<li>${i ? '← ' : ''}${l}</li>`)}</ul>` : ''}</div>`;
+}
+
 export function findingCard(f) {
   return html`<article class="finding sev-${f.severity}" data-detector="${f.detector}">
     <h3><span class="sev">${f.severity}</span>${f.title}</h3>
     <p class="meta">${f.detector} · objects: ${f.objects.slice(0, 10).map((o, i) => html`${i ? ', ' : ''}<a href="${redirectOf(o, f.evidence[0]?.time ?? '')}">${kindText(o)}</a>`)}
       ${f.actors?.length ? html` · actors: ${f.actors.join(', ')}` : ''}</p>
+    ${f.cause ? causeBlock(f) : ''}
     <ol>${f.evidence.map(evidenceItem)}</ol>
     <p class="meta"><a class="open-evidence" href="${f.redirect}">Open the evidence</a></p>
   </article>`;

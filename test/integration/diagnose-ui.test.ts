@@ -2,7 +2,7 @@
 // a store filled by replaying the recorded KWOK scenario: the report for the range (0 warnings: the
 // pods the pod GC removed from the deleted node are routine, an info finding), following that
 // finding's evidence link to the trace, and the findings shown on that object's trace. Screenshots: test-results/ui-findings*.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -81,6 +81,35 @@ describe('Findings view in Chromium (recorded KWOK scenario)', () => {
     await expect.poll(() => page.locator('h1').innerText()).toMatch(/Node\s+kwok-node-2$/);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('shows why: the cause (who, what, when, with its link) and the chain of a finding of a recorded misbehaviour', async () => {
+    // a ConfigMap kept Terminating by a finalizer nobody removes (the labeled corpus' recording)
+    const rec = join(ROOT, 'bench', 'diagnose-corpus', 'scenarios', 'stuck-deletion-finalizer');
+    const { start, end } = JSON.parse(readFileSync(join(rec, 'recording.json'), 'utf8')) as { start: string; end: string };
+    const own = new SqliteStore(join(dir, 'finalizer.sqlite'));
+    await replayFiles({ files: [join(rec, 'audit.log.gz'), join(rec, 'events.json.gz')], cluster: 'corpus', sink: own, progress: false });
+    const ownApp = await createQueryServer({ backend: new SqliteBackend(own), windowSec: 1800 });
+    const ownBase = await ownApp.listen({ port: 0, host: '127.0.0.1' });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    try {
+      await page.goto(`${ownBase}/findings?${new URLSearchParams({ start, end })}`);
+      const stuck = page.locator('.finding[data-detector="stuck-deletions"]');
+      await stuck.first().waitFor();
+      const why = stuck.first().locator('.why');
+      expect(await why.locator('.cause-actor').innerText()).toBe('system:serviceaccount:ops:legacy-operator');
+      expect(await why.innerText()).toMatch(/^Cause: system:serviceaccount:ops:legacy-operator (create|patch|update) configmaps stuck-deletion-finalizer\//);
+      expect(await why.locator('ul.chain li').count()).toBeGreaterThanOrEqual(2);
+      await page.screenshot({ path: join(RESULTS, 'ui-findings-cause.png'), fullPage: true });
+      // the cause's link opens the object at the time of the action
+      await why.locator('a.cause-link').click();
+      await page.waitForSelector('.tl-rows .row');
+      expect(await page.locator('h1').innerText()).toMatch(/ConfigMap\s+stuck-deletion-finalizer\//);
+    } finally {
+      await page.close();
+      await ownApp.close();
+      await own.close();
+    }
   });
 
   it('shows a clear error for a bad range instead of an empty list', async () => {
