@@ -140,7 +140,7 @@ describe('workload-failures: claims left Pending', () => {
 });
 
 /** Pods of a Deployment on node n1; `notReady`: a chaos actor patches n1, kwok reports it NotReady, node-controller evicts. */
-function node(h: History, o: { notReady: boolean; evict: boolean }) {
+function node(h: History, o: { notReady: boolean; evict: boolean; by?: string }) {
   const n = ref('nodes', '', 'n1');
   h.create(n, 0.5, 'kwok-admin', { metadata: { name: 'n1' } });
   const rs = ref('replicasets', 'web', 'web-7c', 'apps');
@@ -149,7 +149,7 @@ function node(h: History, o: { notReady: boolean; evict: boolean }) {
     h.update(n, 10, 'system:serviceaccount:chaos:node-breaker', 'metadata.annotations["chaos/fail"] <none> -> "true"', { verb: 'patch' });
     h.update(n, 11, 'kwok-admin', 'status.conditions[type=Ready].status "True" -> "False"', { verb: 'patch', subresource: 'status' });
   }
-  if (o.evict) for (const p of pods) h.del(p, 25, NC);
+  if (o.evict) for (const p of pods) h.del(p, 25, o.by ?? NC);
 }
 
 describe('workload-failures: nodes NotReady', () => {
@@ -164,12 +164,15 @@ describe('workload-failures: nodes NotReady', () => {
     expect(f!.chain?.[0]).toBe(`2 pods deleted from Node n1 by ${NC}`);
   });
 
-  it('leaves alone pods deleted from a node that stays Ready, and a NotReady node that lost no pods', () => {
+  it('leaves alone pods deleted from a node that stays Ready, a NotReady node that lost no pods, and pods a user deleted from it', () => {
     const h = new History();
     node(h, { notReady: false, evict: true });
     expect(failures(h, 60)).toEqual([]);
     const h2 = new History();
     node(h2, { notReady: true, evict: false });
     expect(failures(h2, 60)).toEqual([]);
+    const h3 = new History(); // deleted by a user while the node is NotReady: not an eviction
+    node(h3, { notReady: true, evict: true, by: 'alice' });
+    expect(failures(h3, 60)).toEqual([]);
   });
 });

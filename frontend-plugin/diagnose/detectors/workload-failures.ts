@@ -366,7 +366,8 @@ function nodeFindings(index: SpanIndex, endUs: number): Finding[] {
   for (const h of index.ofResource('', 'nodes')) {
     for (const st of notReadyStretches(index, h)) {
       const until = st.to?.startUs ?? endUs;
-      const evicted = phases.filter((p) => p.node === h.ref.name && p.del && p.del.startUs >= st.from.startUs && p.del.startUs <= until);
+      // deleted by the controllers (taint eviction, pod GC), not by a user's rollout or cleanup
+      const evicted = phases.filter((p) => p.node === h.ref.name && p.del && isRoutine(p.del) && p.del.startUs >= st.from.startUs && p.del.startUs <= until);
       if (!evicted.length) continue;
       // the reporter of the status (kubelet, kwok) is not the cause: another actor's write just before is
       const reporter = userOf(st.from);
