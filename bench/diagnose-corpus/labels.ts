@@ -33,10 +33,10 @@ export const CLASS_DETECTORS: Readonly<Record<string, readonly string[]>> = {
   'drain-blocked': [],
   'stuck-deletion': ['stuck-deletions'],
   'hot-loop': ['hot-loops'],
-  restarts: [],
-  'job-failed': [],
-  'node-notready': [],
-  'pvc-pending': [],
+  restarts: ['workload-failures'],
+  'job-failed': ['workload-failures'],
+  'node-notready': ['workload-failures'],
+  'pvc-pending': ['workload-failures'],
 };
 
 export type SeverityFloor = 'warning' | 'error';

@@ -38,7 +38,7 @@ const KEEP = new Set<string>([
 /** Snapshot fields the detectors read (pods, workloads, owners). */
 const SNAPSHOT_FIELDS: Record<string, string[]> = {
   metadata: ['generation', 'ownerReferences', 'uid', 'finalizers', 'deletionTimestamp'],
-  spec: ['replicas', 'parallelism', 'completions', 'nodeName', 'nodeSelector', 'finalizers'],
+  spec: ['replicas', 'parallelism', 'completions', 'backoffLimit', 'storageClassName', 'nodeName', 'nodeSelector', 'finalizers'],
   status: [
     'phase',
     'replicas',
@@ -94,8 +94,8 @@ function compactDiff(diff: string): string {
   return diff
     .split('\n')
     .map((l) => {
-      // the namespace controller's conditions name what holds a namespace (stuck-deletions)
-      if (l.length <= MAX_DIFF_LINE || l.startsWith('status.conditions[type=Namespace')) return l;
+      // the namespace controller's conditions name what holds a namespace (stuck-deletions), a Job's Failed condition why it failed (workload-failures)
+      if (l.length <= MAX_DIFF_LINE || l.startsWith('status.conditions[type=Namespace') || l.startsWith('status.conditions[type=Failed] ')) return l;
       const sp = l.indexOf(' ');
       return `${l.slice(0, sp)} "…" -> "…"`;
     })

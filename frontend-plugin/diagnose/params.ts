@@ -65,6 +65,7 @@ export const DURATION_THRESHOLDS = new Set<keyof Thresholds>([
   'slowReactionSec',
   'hotLoopMinDurationSec',
   'deletionTimeoutSec',
+  'pvcPendingTimeoutSec',
 ]);
 
 /** Flag / config / query name of a threshold: `rolloutTimeoutSec` → `rolloutTimeout`, `--rollout-timeout`. */

@@ -127,6 +127,10 @@ export interface Thresholds {
   hotLoopHeartbeats: number;
   /** stuck-deletions: seconds an object (or namespace) may stay Terminating after its delete. */
   deletionTimeoutSec: number;
+  /** workload-failures: a pod whose containers restart at least this many times in the range. */
+  restartMin: number;
+  /** workload-failures: seconds a PersistentVolumeClaim with pods waiting on it may stay Pending. */
+  pvcPendingTimeoutSec: number;
 }
 
 export const defaultThresholds: Thresholds = Object.freeze({
@@ -150,6 +154,8 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hotLoopStormMinObjects: 5,
   hotLoopHeartbeats: 0,
   deletionTimeoutSec: 60,
+  restartMin: 3,
+  pvcPendingTimeoutSec: 60,
 });
 
 /** What a detector sees: the spans of the range and an index over them (built once, shared). */

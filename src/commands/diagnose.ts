@@ -42,6 +42,8 @@ const HELP: Record<keyof Thresholds, string> = {
   hotLoopStormMinObjects: 'hot-loops: a storm is one actor rewriting at least this many objects of one kind (each ≥ a quarter of --hot-loop-min-writes times)',
   hotLoopHeartbeats: 'hot-loops: 1 also counts leases, node status heartbeats and Events',
   deletionTimeoutSec: 'stuck-deletions: an object or namespace may stay Terminating after its delete for',
+  restartMin: 'workload-failures: a pod whose containers restart at least this many times in the range',
+  pvcPendingTimeoutSec: 'workload-failures: a PersistentVolumeClaim with pods waiting on it may stay Pending for',
 };
 
 const wrap =

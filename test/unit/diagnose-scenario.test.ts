@@ -51,6 +51,7 @@ describe('kubetrail diagnose over the recorded scenario', () => {
       'slow-reactions',
       'hot-loops',
       'stuck-deletions',
+      'workload-failures',
     ]);
     expect(report.detectors.filter((d) => d.failed)).toEqual([]);
     expect(report.start).toBe('2026-11-22T04:30:38.770Z');
@@ -230,8 +231,8 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     expect(r.stdout).toContain('- 2026-11-22T04:31:11.845Z  kwok-admin  delete (200)  Node kwok-node-2');
     expect(r.stdout).toContain('open: http://127.0.0.1:16686/redirect?cluster=kwok&group=&resource=pods&namespace=demo&name=web-0');
     const xml = readFileSync(junit, 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(10);
-    expect(xml).toContain('<testsuite name="kubetrail diagnose 2026-11-22T04:30:38.770Z → 2026-11-22T04:32:06.352Z" tests="10" failures="1" errors="0"');
+    expect(xml.match(/<testcase /g)).toHaveLength(11);
+    expect(xml).toContain('<testsuite name="kubetrail diagnose 2026-11-22T04:30:38.770Z → 2026-11-22T04:32:06.352Z" tests="11" failures="1" errors="0"');
     expect(xml).toMatch(
       /<testcase classname="kubetrail.diagnose" name="orphans">\s*<failure message="2 pods stayed bound to deleted Node kwok-node-2 for up to 49.5 s" type="warning">[^<]*kwok-admin {2}delete \(200\) {2}Node kwok-node-2/,
     );

@@ -10,6 +10,7 @@ import { orphans } from './orphans.ts';
 import { slowReactions } from './slow-reactions.ts';
 import { hotLoops } from './hot-loops.ts';
 import { stuckDeletions } from './stuck-deletions.ts';
+import { workloadFailures } from './workload-failures.ts';
 
 export const detectors: readonly Detector[] = [
   churn,
@@ -22,4 +23,5 @@ export const detectors: readonly Detector[] = [
   slowReactions,
   hotLoops,
   stuckDeletions,
+  workloadFailures,
 ];

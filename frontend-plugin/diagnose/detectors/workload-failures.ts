@@ -1,0 +1,426 @@
+// Failures of workloads as the record shows them (kwok Stages simulate them the same way): Jobs
+// that end Failed (past their backoffLimit), containers restarting over and over, claims left
+// Pending with pods waiting on them, and nodes going NotReady whose pods are then evicted. Each
+// finding names the workload (or node) and, as its cause, who created or last changed it.
+import { Attr, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
+import type { Cause, Detector, Evidence, Finding, Thresholds } from '../types.ts';
+import { podPhases } from '../pod-startup.ts';
+import {
+  diffValue,
+  evidenceOf,
+  field,
+  formatSec,
+  isDelete,
+  isKubeEvent,
+  isRoutine,
+  isWrite,
+  isoOf,
+  redirectUrl,
+  refText,
+  subresourceOf,
+  userOf,
+  verbOf,
+  type DiffLine,
+  type ObjectHistory,
+  type SpanIndex,
+} from '../span-index.ts';
+
+const NAME = 'workload-failures';
+const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+const reasonOf = (e: SpanRecord): string => String(e.attributes[Attr.eventReason] ?? '');
+const messageOf = (e: SpanRecord): string => String(e.attributes[Attr.eventMessage] ?? '');
+
+/** The owner chain of an object, itself first, its top owner (Deployment, CronJob…) last. */
+export function ownerChain(index: SpanIndex, key: string): string[] {
+  const out = [key];
+  for (let o = index.ownerOf(key); o && !out.includes(o) && out.length < 6; o = index.ownerOf(o)) out.push(o);
+  return out;
+}
+
+/** A spec write (create, update, patch; not status) of someone other than a built-in controller. */
+const isSpecWrite = (e: SpanRecord): boolean => isWrite(e) && subresourceOf(e) === '' && !isDelete(e) && !isRoutine(e);
+
+/** A cause from a write: who did what to which object, and when. */
+function causeFrom(e: SpanRecord, summary: string): Cause {
+  return { actor: userOf(e), verb: verbOf(e), object: e.object, time: isoOf(e.startUs), summary, redirect: redirectUrl(e.object, e.startUs) };
+}
+
+/**
+ * The cause of a workload's failure: the last create or spec change of its top owner (else of the
+ * owners below it) before `beforeUs` by someone other than a built-in controller.
+ */
+function workloadCause(index: SpanIndex, key: string, beforeUs: number, what: string): { cause?: Cause; write?: SpanRecord } {
+  for (const k of ownerChain(index, key).reverse()) {
+    const w = index
+      .history(k)
+      ?.events.filter((e) => e.startUs <= beforeUs && isSpecWrite(e))
+      .at(-1);
+    if (!w) continue;
+    const did = verbOf(w) === 'create' ? 'created' : `changed (${verbOf(w)})`;
+    return { write: w, cause: causeFrom(w, `${userOf(w)} ${did} ${refText(w.object)}, whose ${what}`) };
+  }
+  return {};
+}
+
+function finding(p: Omit<Finding, 'detector' | 'redirect' | 'traceId'> & { at: SpanRecord }): Finding {
+  const { at, cause, ...rest } = p;
+  const f: Finding = { detector: NAME, ...rest, traceId: at.traceId, redirect: redirectUrl(at.object, at.startUs) };
+  if (cause) f.cause = cause;
+  return f;
+}
+
+// ---- Jobs that failed ------------------------------------------------------------------------
+
+interface JobFailure {
+  h: ObjectHistory;
+  at: SpanRecord;
+  reason: string;
+  message: string;
+  failed: number;
+}
+
+/** A diff line that adds the Job's Failed condition (True): its reason and message, if the line holds them. */
+function failedCondition(l: DiffLine): { reason?: string; message?: string } | undefined {
+  if (l.path === 'status.conditions[type=Failed].status') return diffValue(l.new) === 'True' ? {} : undefined;
+  if (l.path !== 'status.conditions[type=Failed]') return undefined;
+  const v = diffValue(l.new);
+  if (v === '…') return {}; // compacted: the condition is only ever added True
+  if (!v || typeof v !== 'object' || field(v, 'status') !== 'True') return undefined;
+  return { reason: String(field(v, 'reason') ?? ''), message: String(field(v, 'message') ?? '') };
+}
+
+/** The write that marked a Job Failed (condition Failed, or status.failed past spec.backoffLimit). */
+function jobFailure(index: SpanIndex, h: ObjectHistory): JobFailure | undefined {
+  let failed = 0;
+  let backoffLimit = 6; // the API's default
+  let complete = false;
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    const snap = verbOf(e) === 'create' ? index.snapshot(e) : undefined;
+    const limit = field(snap, 'spec', 'backoffLimit');
+    if (typeof limit === 'number') backoffLimit = limit;
+    let cond: { reason?: string; message?: string } | undefined;
+    for (const l of index.diff(e)) {
+      if (l.path === 'status.failed') failed = Number(diffValue(l.new) ?? 0) || 0;
+      if (l.path.startsWith('status.conditions[type=Complete]')) complete = true;
+      cond ??= failedCondition(l);
+    }
+    if (cond || (!complete && failed > backoffLimit)) {
+      const ev = h.events.find((x) => isKubeEvent(x) && x.startUs >= e.startUs - 1e6 && reasonOf(x) !== '' && reasonOf(x) !== 'SuccessfulCreate');
+      const reason = cond?.reason || (ev ? reasonOf(ev) : 'BackoffLimitExceeded');
+      const message = cond?.message || (ev ? messageOf(ev) : `${failed} failed pods, backoffLimit ${backoffLimit}`);
+      for (const l of index.diff(e)) if (l.path === 'status.failed') failed = Number(diffValue(l.new) ?? 0) || failed;
+      return { h, at: e, reason, message, failed };
+    }
+  }
+  return undefined;
+}
+
+function jobFindings(index: SpanIndex): Finding[] {
+  const out: Finding[] = [];
+  for (const h of index.ofResource('batch', 'jobs')) {
+    const j = jobFailure(index, h);
+    if (!j) continue;
+    const pods = index.childrenOf(h.key, 'children').map((k) => index.refOf(k));
+    const { cause, write } = workloadCause(index, h.key, j.at.startUs, `pods failed until the Job gave up (${j.reason})`);
+    const failedText = j.failed ? `after ${plural(j.failed, 'failed pod')}` : `(${plural(pods.length, 'pod')})`;
+    const events = h.events.filter((e) => isKubeEvent(e) && e.attributes[Attr.eventType] === 'Warning').slice(0, 2);
+    out.push(
+      finding({
+        severity: 'warning',
+        title: `${refText(h.ref)} failed (${j.reason}) ${failedText}: ${j.message}`,
+        objects: [h.ref, ...pods.slice(0, 9)],
+        actors: [...new Set([cause?.actor ?? '', userOf(j.at)].filter(Boolean))],
+        evidence: [
+          ...(write ? [evidenceOf(write)] : []),
+          evidenceOf(j.at, (l) => l.path.startsWith('status.conditions[type=Failed]') || l.path === 'status.failed'),
+          ...events.map((e) => evidenceOf(e)),
+        ],
+        at: j.at,
+        data: { reason: j.reason, message: j.message, failedPods: j.failed, pods: pods.map((p) => p.name) },
+        cause,
+        chain: [
+          `${refText(h.ref)} marked Failed (${j.reason}) at ${isoOf(j.at.startUs)}`,
+          `${plural(j.failed || pods.length, 'pod')} of it failed; ${userOf(j.at)} gave up retrying`,
+          ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
+        ],
+      }),
+    );
+  }
+  return out;
+}
+
+// ---- containers restarting -------------------------------------------------------------------
+
+interface Restarts {
+  key: string;
+  ref: ObjectRef;
+  /** the writes that raised a restartCount, and by how much in all */
+  writes: SpanRecord[];
+  count: number;
+  /** why the containers stopped / wait: `CrashLoopBackOff`, `Error (exit code 1)` */
+  reasons: Set<string>;
+}
+
+const CONTAINER = /^status\.(?:initC|c)ontainerStatuses\[name=([^\]]+)\](.*)$/;
+
+/** The restarts of one pod: restartCount rises seen in its status writes (not the count it came with). */
+function podRestarts(index: SpanIndex, h: ObjectHistory): Restarts {
+  const r: Restarts = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
+  const known = new Map<string, number>();
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    let rose = 0;
+    for (const l of index.diff(e)) {
+      const m = CONTAINER.exec(l.path);
+      if (!m) continue;
+      const [, name, rest] = m as unknown as [string, string, string];
+      const v = diffValue(l.new);
+      const n = rest === '.restartCount' ? Number(v) : rest === '' ? Number(field(v, 'restartCount')) : NaN;
+      if (Number.isFinite(n)) {
+        const before = rest === '.restartCount' ? Number(diffValue(l.old) ?? known.get(name) ?? n) : (known.get(name) ?? n);
+        if (n > before) rose += n - before;
+        known.set(name, n);
+      }
+      if (rest.endsWith('.waiting.reason') || rest.endsWith('.terminated.reason')) {
+        if (typeof v === 'string' && v !== '…' && v !== 'Completed') r.reasons.add(v);
+      }
+      if (rest.endsWith('lastState.terminated.exitCode') && typeof v === 'number' && v !== 0) r.reasons.add(`exit code ${v}`);
+    }
+    if (rose > 0) {
+      r.writes.push(e);
+      r.count += rose;
+    }
+  }
+  return r;
+}
+
+function restartFindings(index: SpanIndex, t: Thresholds): Finding[] {
+  const groups = new Map<string, Restarts[]>();
+  for (const h of index.ofResource('', 'pods')) {
+    const r = podRestarts(index, h);
+    if (r.count < Math.max(1, t.restartMin)) continue;
+    const top = ownerChain(index, h.key).at(-1)!;
+    groups.set(top, [...(groups.get(top) ?? []), r]);
+  }
+  const out: Finding[] = [];
+  for (const [top, pods] of groups) out.push(restartFinding(index, top, pods));
+  return out;
+}
+
+function restartFinding(index: SpanIndex, top: string, pods: Restarts[]): Finding {
+  pods.sort((a, b) => b.count - a.count);
+  const writes = pods.flatMap((p) => p.writes).sort((a, b) => a.startUs - b.startUs);
+  const first = writes[0]!;
+  const last = writes.at(-1)!;
+  const total = pods.reduce((n, p) => n + p.count, 0);
+  const reasons = [...new Set(pods.flatMap((p) => [...p.reasons]))];
+  const topRef = index.refOf(top);
+  const isPod = pods.length === 1 && pods[0]!.key === top;
+  const owners = isPod ? [] : ownerChain(index, pods[0]!.key).slice(1);
+  const period = (last.startUs - first.startUs) / 1e6;
+  const every = total > 1 ? ` (every ~${formatSec(period / (total - 1))})` : '';
+  const { cause, write } = workloadCause(index, top, first.startUs, `containers then kept restarting${reasons.length ? ` (${reasons.join(', ')})` : ''}`);
+  const subject = isPod ? refText(topRef) : `${plural(pods.length, 'pod')} of ${refText(topRef)}`;
+  return finding({
+    severity: 'warning',
+    title: `${subject}: containers restarted ${total} times in ${formatSec(period)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+    objects: [...owners.map((k) => index.refOf(k)), ...pods.slice(0, 9).map((p) => p.ref)],
+    actors: [...new Set([cause?.actor ?? '', userOf(first)].filter(Boolean))],
+    evidence: [
+      ...(write ? [evidenceOf(write)] : []),
+      ...[first, last].map((e) => evidenceOf(e, (l) => CONTAINER.test(l.path) && /restartCount|reason|exitCode/.test(l.path))),
+    ],
+    at: first,
+    data: {
+      restarts: total,
+      pods: Object.fromEntries(pods.map((p) => [p.ref.name, p.count])),
+      reasons,
+      firstRestart: isoOf(first.startUs),
+      lastRestart: isoOf(last.startUs),
+    },
+    cause,
+    chain: [
+      `containers of ${subject} restarted ${total} times from ${isoOf(first.startUs)} to ${isoOf(last.startUs)}`,
+      ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
+    ],
+  });
+}
+
+// ---- claims left Pending ---------------------------------------------------------------------
+
+/** When a claim got Bound (status.phase), if it did. */
+function boundAt(index: SpanIndex, h: ObjectHistory): SpanRecord | undefined {
+  return h.events.find(
+    (e) =>
+      isWrite(e) &&
+      (field(index.snapshot(e), 'status', 'phase') === 'Bound' || index.diff(e).some((l) => l.path === 'status.phase' && diffValue(l.new) === 'Bound')),
+  );
+}
+
+/** The latest Warning Event message on the claim (ProvisioningFailed…), else on the pods (FailedScheduling). */
+function pendingMessage(index: SpanIndex, keys: string[]): SpanRecord | undefined {
+  for (const k of keys) {
+    const e = index
+      .history(k)
+      ?.events.filter((x) => isKubeEvent(x) && x.attributes[Attr.eventType] === 'Warning')
+      .at(-1);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+function pvcFindings(index: SpanIndex, endUs: number, t: Thresholds): Finding[] {
+  const out: Finding[] = [];
+  const phases = new Map(podPhases(index).map((p) => [p.key, p]));
+  for (const h of index.ofResource('', 'persistentvolumeclaims')) {
+    const create = h.events.find((e) => isWrite(e) && verbOf(e) === 'create');
+    if (!create) continue;
+    const bound = boundAt(index, h);
+    const until = bound?.startUs ?? index.deletedAt(h.key, create.startUs)?.startUs ?? endUs;
+    const sec = (until - create.startUs) / 1e6;
+    if (sec <= t.pvcPendingTimeoutSec) continue;
+    // pods that mount it and were not scheduled while it was Pending
+    const waiting = index
+      .parentsOf(h.key, 'uses')
+      .map((k) => phases.get(k))
+      .filter((p) => p !== undefined && p.ref.resource === 'pods' && (!p.bind || p.bind.startUs >= until));
+    if (!waiting.length) continue; // a claim nobody waits on (WaitForFirstConsumer) may stay Pending
+    out.push(pvcFinding(index, h, create, bound, sec, waiting as NonNullable<(typeof waiting)[number]>[]));
+  }
+  return out;
+}
+
+function pvcFinding(
+  index: SpanIndex,
+  h: ObjectHistory,
+  create: SpanRecord,
+  bound: SpanRecord | undefined,
+  sec: number,
+  waiting: { key: string; ref: ObjectRef; create: SpanRecord }[],
+): Finding {
+  const sc = field(index.snapshot(create), 'spec', 'storageClassName');
+  const msg = pendingMessage(index, [h.key, ...waiting.map((p) => p.key)]);
+  const tops = [...new Set(waiting.map((p) => ownerChain(index, p.key).at(-1)!))].filter((k) => !waiting.some((p) => p.key === k));
+  // a claim of a StatefulSet's template is created by its controller: the workload's author is the cause
+  const own = isRoutine(create)
+    ? undefined
+    : causeFrom(create, `${userOf(create)} created ${refText(h.ref)}${sc ? ` of storage class ${sc}` : ''}, which no volume was bound to`);
+  const cause = own ?? workloadCause(index, waiting[0]!.key, create.startUs + 1e6 * sec, `pods wait on ${refText(h.ref)}`).cause;
+  const names = waiting.slice(0, 3).map((p) => p.ref.name);
+  const state = bound ? `was Pending for ${formatSec(sec)} (Bound at ${isoOf(bound.startUs)})` : `still Pending after ${formatSec(sec)}`;
+  return finding({
+    severity: bound ? 'info' : 'warning',
+    title: `${refText(h.ref)}${sc ? ` (storage class ${sc})` : ''} ${state}; ${plural(waiting.length, 'pod')} wait${waiting.length === 1 ? 's' : ''} on it: ${names.join(', ')}${waiting.length > 3 ? ', …' : ''}${msg ? ` — ${messageOf(msg)}` : ''}`,
+    objects: [h.ref, ...waiting.slice(0, 8).map((p) => p.ref), ...tops.map((k) => index.refOf(k))],
+    actors: [...new Set([cause?.actor ?? '', userOf(create)].filter(Boolean))],
+    evidence: [evidenceOf(create), ...(msg ? [evidenceOf(msg)] : []), ...waiting.slice(0, 3).map((p) => evidenceOf(p.create))],
+    at: create,
+    data: {
+      pendingSec: Math.round(sec * 1000) / 1000,
+      storageClass: sc ?? null,
+      waitingPods: waiting.map((p) => p.ref.name),
+      message: msg ? messageOf(msg) : null,
+    },
+    cause,
+    chain: [
+      `${plural(waiting.length, 'pod')} not scheduled: ${refText(h.ref)} ${state}`,
+      ...(msg ? [`${reasonOf(msg)}: ${messageOf(msg)}`] : []),
+      ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
+    ],
+  });
+}
+
+// ---- nodes NotReady and the pods evicted from them -------------------------------------------
+
+/** The Ready status a diff line sets, if it sets one. */
+function readyStatus(l: DiffLine): string | undefined {
+  if (l.path === 'status.conditions[type=Ready].status') return String(diffValue(l.new));
+  if (l.path !== 'status.conditions[type=Ready]') return undefined;
+  const s = field(diffValue(l.new), 'status');
+  return typeof s === 'string' ? s : undefined;
+}
+
+/** Stretches in which a node was NotReady: the write that made it so, and the one that ended it. */
+function notReadyStretches(index: SpanIndex, h: ObjectHistory): { from: SpanRecord; to?: SpanRecord }[] {
+  const out: { from: SpanRecord; to?: SpanRecord }[] = [];
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    for (const l of index.diff(e)) {
+      const s = readyStatus(l);
+      if (s === undefined) continue;
+      const open = out.at(-1) && !out.at(-1)!.to;
+      if (s !== 'True' && !open) out.push({ from: e });
+      else if (s === 'True' && open) out.at(-1)!.to = e;
+    }
+  }
+  return out;
+}
+
+/** How long before a node goes NotReady another actor's write of it counts as what made it so. */
+const NODE_CAUSE_WINDOW_US = 120e6;
+
+function nodeFindings(index: SpanIndex, endUs: number): Finding[] {
+  const out: Finding[] = [];
+  const phases = podPhases(index);
+  for (const h of index.ofResource('', 'nodes')) {
+    for (const st of notReadyStretches(index, h)) {
+      const until = st.to?.startUs ?? endUs;
+      // deleted by the controllers (taint eviction, pod GC), not by a user's rollout or cleanup
+      const evicted = phases.filter((p) => p.node === h.ref.name && p.del && isRoutine(p.del) && p.del.startUs >= st.from.startUs && p.del.startUs <= until);
+      if (!evicted.length) continue;
+      // the reporter of the status (kubelet, kwok) is not the cause: another actor's write just before is
+      const reporter = userOf(st.from);
+      const w = h.events
+        .filter(
+          (e) => isWrite(e) && !isRoutine(e) && userOf(e) !== reporter && e.startUs <= st.from.startUs && e.startUs >= st.from.startUs - NODE_CAUSE_WINDOW_US,
+        )
+        .at(-1);
+      const by = w ?? st.from;
+      const cause = causeFrom(
+        by,
+        `${userOf(by)} ${w ? `${verbOf(by)}ed ${refText(h.ref)} just before it went NotReady` : `reported ${refText(h.ref)} NotReady`}`,
+      );
+      const tops = [...new Set(evicted.map((p) => ownerChain(index, p.key).at(-1)!))].filter((k) => !evicted.some((p) => p.key === k));
+      const deleters = [...new Set(evicted.map((p) => userOf(p.del!)))];
+      out.push(
+        finding({
+          severity: 'warning',
+          title: `${refText(h.ref)} went NotReady at ${isoOf(st.from.startUs)}${st.to ? ` (Ready again at ${isoOf(st.to.startUs)})` : ''}; ${plural(evicted.length, 'pod')} evicted from it: ${evicted
+            .slice(0, 3)
+            .map((p) => p.ref.name)
+            .join(', ')}${evicted.length > 3 ? ', …' : ''}`,
+          objects: [h.ref, ...evicted.slice(0, 8).map((p) => p.ref), ...tops.map((k) => index.refOf(k))],
+          actors: [...new Set([cause.actor, userOf(st.from), ...deleters])],
+          evidence: [
+            ...(w ? [evidenceOf(w)] : []),
+            evidenceOf(st.from, (l) => readyStatus(l) !== undefined),
+            ...evicted.slice(0, 4).map((p) => evidenceOf(p.del!)),
+          ] as Evidence[],
+          at: st.from,
+          data: {
+            notReadyAt: isoOf(st.from.startUs),
+            readyAgainAt: st.to ? isoOf(st.to.startUs) : null,
+            evictedPods: evicted.map((p) => p.ref.name),
+            deletedBy: deleters,
+          },
+          cause,
+          chain: [
+            `${plural(evicted.length, 'pod')} deleted from ${refText(h.ref)} by ${deleters.join(', ')}`,
+            `${refText(h.ref)} NotReady (${userOf(st.from)} at ${isoOf(st.from.startUs)})`,
+            ...(w ? [`${cause.actor} ${verbOf(w)}ed ${refText(h.ref)} at ${cause.time}`] : []),
+          ],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export const workloadFailures: Detector = {
+  name: NAME,
+  description: 'Jobs that failed, containers restarting, claims left Pending with pods waiting, nodes NotReady whose pods were evicted',
+  detect({ index, endUs, thresholds: t }) {
+    return [...jobFindings(index), ...restartFindings(index, t), ...pvcFindings(index, endUs, t), ...nodeFindings(index, endUs)];
+  },
+};
