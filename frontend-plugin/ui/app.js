@@ -13,7 +13,14 @@ let current; // AbortController of the page being shown
 function route() {
   current?.abort();
   current = new AbortController();
-  const ctx = { navigate, signal: current.signal };
+  // a page left before its data arrived ends with an AbortError: expected, not an error of the page
+  Promise.resolve(showRoute({ navigate, signal: current.signal })).catch((e) => {
+    if (e?.name !== 'AbortError') throw e;
+  });
+}
+
+/** Shows the page of the current location. */
+function showRoute(ctx) {
   const m = /^\/trace\/([^/?#]+)\/?$/.exec(location.pathname);
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const findings = path === '/findings';

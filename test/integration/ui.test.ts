@@ -159,6 +159,26 @@ describe('built-in UI over the real query server and store (replayed audit log)'
     await page.close();
   });
 
+  it('leaving the search page before its data arrives is no error (the page aborts its request, as it should)', async () => {
+    const page = await newPage();
+    // the data summary answers only once the user has moved on (a slow store, a quick click)
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route('**/api/ui/summary*', async (route) => {
+      await held;
+      await route.continue().catch(() => {});
+    });
+    await page.goto(`${base}/`);
+    await page.click('.top-nav a[href="/overview"]');
+    await page.waitForSelector('.hm-row');
+    release();
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0))); // every earlier page event delivered
+    expect(jsErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it("opens a related object's own trace through /redirect, from a shared search URL", async () => {
     const page = await newPage();
     const to = new Date(Date.now() + 86400e3).toISOString().slice(0, 16);
