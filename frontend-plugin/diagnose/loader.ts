@@ -102,6 +102,29 @@ function compactDiff(diff: string): string {
     .join('\n');
 }
 
+/** The facts of a pod spec the scheduler decides on (requests, tolerations, affinity): unscheduled-pods names them. */
+function podSchedulingFacts(spec: unknown): Record<string, unknown> | undefined {
+  if (!spec || typeof spec !== 'object') return undefined;
+  const { affinity, tolerations, containers } = spec as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if (affinity !== undefined) out.affinity = affinity;
+  if (tolerations !== undefined) out.tolerations = tolerations;
+  if (Array.isArray(containers))
+    out.containers = containers.map((c) => ({ resources: { requests: (c as { resources?: { requests?: unknown } })?.resources?.requests ?? {} } }));
+  return out;
+}
+
+/** A create's scheduling facts: a pod's own, or a workload's pod template's (with its nodeSelector). */
+function schedulingFacts(spec: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const tmpl = (spec?.template as { spec?: Record<string, unknown> } | undefined)?.spec;
+  if (tmpl && typeof tmpl === 'object') {
+    const facts = podSchedulingFacts(tmpl)!;
+    if (tmpl.nodeSelector !== undefined) facts.nodeSelector = tmpl.nodeSelector;
+    return { template: { spec: facts } };
+  }
+  return spec && Array.isArray(spec.containers) ? podSchedulingFacts(spec) : undefined;
+}
+
 /** Only what detectors read; a new object, the input is left alone. */
 export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord {
   const a: Record<string, AttrValue> = {};
@@ -130,6 +153,11 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
         for (const f of fields)
           if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
       }
+      const sched = schedulingFacts(o?.spec);
+      if (sched) Object.assign((small.spec ??= {}), sched);
+      // a webhook configuration's webhook names: a refusal names the webhook, not its configuration
+      const hooks = (o as Record<string, unknown> | undefined)?.webhooks;
+      if (Array.isArray(hooks)) (small as Record<string, unknown>).webhooks = hooks.map((w) => ({ name: (w as { name?: unknown })?.name }));
       a[Attr.snapshot] = JSON.stringify(small);
     } catch {
       // unparsable snapshot: leave it out

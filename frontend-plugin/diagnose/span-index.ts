@@ -2,7 +2,7 @@
 // events per object in time order, parsed diff lines, owner and node relations (from link spans
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
-import type { Evidence } from './types.ts';
+import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';
 
@@ -146,6 +146,19 @@ export function evidenceOf(s: SpanRecord, diffFilter?: (line: DiffLine) => boole
     s.error ?? (typeof a[Attr.error] === 'string' ? a[Attr.error] : undefined) ?? (typeof a[Attr.eventMessage] === 'string' ? a[Attr.eventMessage] : undefined);
   if (msg) ev.message = String(msg);
   return ev;
+}
+
+const PAST: Record<string, string> = { create: 'created', update: 'updated', patch: 'patched', apply: 'applied', delete: 'deleted' };
+/** `created`, `patched`, … of a write's verb. */
+export const pastOf = (s: SpanRecord): string => PAST[verbOf(s)] ?? `${verbOf(s)} (verb)`;
+
+/** A write as a finding's cause: its actor, verb, object and time, with a summary (and the refusal message). */
+export function writeCause(s: SpanRecord, summary: string, message?: string): Cause {
+  const c: Cause = { actor: userOf(s), verb: verbOf(s), object: s.object, time: isoOf(s.startUs), summary, redirect: redirectUrl(s.object, s.startUs) };
+  const sub = subresourceOf(s);
+  if (sub) c.subresource = sub;
+  if (message) c.message = message;
+  return c;
 }
 
 /** Up to `max` evidence items: the first ones and the last one (the story's start and end). */

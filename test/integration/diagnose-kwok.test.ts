@@ -22,6 +22,8 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
   const dir = mkdtempSync(join(tmpdir(), 'kt-diag-'));
   const store = join(dir, 'kt.sqlite');
   let ns = '';
+  let quotaNs = '';
+  let quotaReport: Report;
   let serve: RunningKubetrail | undefined;
   let base = '';
   let until = '';
@@ -99,6 +101,11 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'applied', namespace: ns }, data: { a: '1' } });
     for (let i = 0; i < 7; i++) await kubectl(['apply', '--server-side', '--field-manager=applier', ...as('applier'), '-f', '-'], { input: manifest });
 
+    // 7. a quota (its own namespace: it would cap the others) that refuses the second pod of a Deployment
+    quotaNs = await createNamespace('diag-quota');
+    await kubectl(['create', 'quota', 'pod-cap', '--hard=pods=1', '-n', quotaNs, ...as('system:serviceaccount:platform:quota-admin')]);
+    await kubectl(['create', 'deployment', 'capped', '--image=nginx', '--replicas=2', '-n', quotaNs, ...as('creator')]);
+
     // the pods of picky have waited more than the 5 s threshold, keeper's ReplicaSet outlived its owner by more than 5 s
     await new Promise((r) => setTimeout(r, 8000));
     until = new Date().toISOString();
@@ -122,11 +129,22 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
       120_000,
       2000,
     );
+    const qq = new URLSearchParams({ namespace: quotaNs, end: new Date().toISOString(), ...THRESHOLDS });
+    quotaReport = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${base}/api/diagnose?${qq}`)).json()) as Report;
+        return find(r, 'stuck-rollouts', (f) => f.objects[0]!.resource === 'replicasets' && !!f.cause) ? r : undefined;
+      },
+      'the quota-refused creates in /api/diagnose',
+      120_000,
+      2000,
+    );
   });
 
   afterAll(async () => {
     await serve?.stop();
     if (ns) await deleteNamespace(ns).catch(() => {});
+    if (quotaNs) await deleteNamespace(quotaNs).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -150,6 +168,21 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     expect(f.title).toMatch(/^2 pods of ReplicaSet .*\/picky-[a-z0-9]+ were never scheduled/);
     expect(((f.data?.messages ?? []) as string[]).join('\n')).toMatch(/didn't match Pod's node affinity\/selector/);
     expect(f.evidence.some((e) => e.verb === 'event FailedScheduling')).toBe(true);
+    // the cause: who wrote the node selector the scheduler cannot match
+    expect(f.cause).toMatchObject({ actor: 'creator', object: { resource: 'deployments', name: 'picky' } });
+    expect(f.chain?.at(-1)).toMatch(/^creator \w+ Deployment .*\/picky with node selector \{"kubetrail.io\/no-such-node":"true"\}/);
+  });
+
+  it('names the ResourceQuota that refuses the pod creates and who created it', () => {
+    const f = find(quotaReport, 'stuck-rollouts', (x) => x.objects[0]!.resource === 'replicasets')!;
+    expect(f.severity).toBe('error');
+    expect(f.cause).toMatchObject({
+      actor: 'system:serviceaccount:platform:quota-admin',
+      verb: 'create',
+      object: { resource: 'resourcequotas', namespace: quotaNs, name: 'pod-cap' },
+    });
+    expect(f.cause!.message).toMatch(/exceeded quota: pod-cap/);
+    expect(f.data).toMatchObject({ refusedBy: `ResourceQuota ${quotaNs}/pod-cap` });
   });
 
   it('reports the rollout that stalls because its pods cannot schedule', () => {
@@ -174,6 +207,8 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
       /outlived its deleted owner Deployment .*\/keeper by up to .*orphaned: owner reference removed by system:serviceaccount:kube-system:generic-garbage-collector/,
     );
     expect(f.actors).toContain('orphaner');
+    // the garbage collector only did what the delete asked for: the deleter is the cause
+    expect(f.cause).toMatchObject({ actor: 'orphaner', verb: 'delete', object: { name: 'keeper' } });
     expect(f.evidence[0]).toMatchObject({ user: 'orphaner', verb: 'delete', object: { name: 'keeper' } });
   });
 

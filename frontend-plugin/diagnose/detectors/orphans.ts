@@ -2,7 +2,21 @@
 // (garbage collection stuck, or `--cascade=orphan`), and pods still bound to a deleted node.
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { evidenceOf, formatSec, isCreate, isDelete, isRoutine, isWrite, redirectUrl, refText, userOf, type SpanIndex } from '../span-index.ts';
+import {
+  evidenceOf,
+  formatSec,
+  isCreate,
+  isDelete,
+  isoOf,
+  isRoutine,
+  isWrite,
+  pastOf,
+  redirectUrl,
+  refText,
+  userOf,
+  writeCause,
+  type SpanIndex,
+} from '../span-index.ts';
 
 interface Survivor {
   ref: ObjectRef;
@@ -47,6 +61,7 @@ export const orphans: Detector = {
           if (s.deleted) evidence.push(evidenceOf(s.deleted));
         }
         out.push({
+          ...(cls === 'children' ? orphanCause(survivors[0]!, released[0], parent, parentDelete) : {}),
           detector: 'orphans',
           severity: collected(survivors, t.orphanGraceSec) ? 'info' : 'warning',
           title,
@@ -70,6 +85,24 @@ export const orphans: Detector = {
     return out;
   },
 };
+
+/**
+ * Why objects outlived their owner: the write that removed the owner reference (a script's patch);
+ * when the garbage collector removed it (`--cascade=orphan`), the delete that asked for that.
+ */
+function orphanCause(longest: Survivor, orphaned: Survivor | undefined, parent: ObjectRef, parentDelete: SpanRecord): Pick<Finding, 'cause' | 'chain'> {
+  const chain = [
+    `${refText(longest.ref)} outlived its owner ${refText(parent)} by ${formatSec(longest.staySec)}`,
+    `${userOf(parentDelete)} deleted ${refText(parent)} at ${isoOf(parentDelete.startUs)}`,
+  ];
+  const r = orphaned?.released;
+  if (!r) return { chain };
+  const what = `${userOf(r)} ${pastOf(r)} ${refText(r.object)} removing its owner reference to ${refText(parent)} at ${isoOf(r.startUs)}`;
+  chain.push(what);
+  if (!isRoutine(r)) return { chain, cause: writeCause(r, what) };
+  const asked = `${userOf(parentDelete)} deleted ${refText(parent)} leaving its dependents (orphan propagation) at ${isoOf(parentDelete.startUs)}`;
+  return { chain, cause: writeCause(parentDelete, asked) };
+}
 
 /**
  * Garbage collection doing its routine work: every survivor deleted by a built-in controller (the

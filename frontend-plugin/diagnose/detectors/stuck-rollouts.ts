@@ -1,8 +1,8 @@
 // Stuck rollouts: Deployments / StatefulSets / DaemonSets whose status does not reach the spec
 // (observedGeneration, updated / ready / available replicas) within a threshold after the last
 // spec change; and owners that could not create pods (forbidden / quota errors, FailedCreate Events).
-import { Attr, type SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, Finding } from '../types.ts';
+import { Attr, objectKey, type SpanRecord } from '../../../src/core/model.ts';
+import type { Cause, Detector, Finding } from '../types.ts';
 import {
   diffValue,
   evidenceOf,
@@ -13,11 +13,15 @@ import {
   isFailed,
   isKubeEvent,
   isWrite,
+  isoOf,
   parseDiff,
+  pastOf,
   redirectUrl,
   refText,
   sampleEvidence,
   subresourceOf,
+  userOf,
+  writeCause,
   type ObjectHistory,
   type SpanIndex,
 } from '../span-index.ts';
@@ -74,7 +78,9 @@ export const stuckRollouts: Detector = {
         if (f) out.push(f);
       }
     }
-    out.push(...failedCreates(index));
+    const refused = failedCreates(index);
+    for (const f of out) linkRefusal(index, f, refused);
+    out.push(...refused.values());
     return out;
   },
 };
@@ -160,8 +166,8 @@ function isComplete(w: Workload, v: Record<string, unknown>, generation: number 
   return w.status.every((p) => num(v[p]) === want) && (!w.done || w.done(v, want));
 }
 
-/** Owners whose pod creates were refused (FailedCreate Events, failed pod creates by controllers). */
-function failedCreates(index: SpanIndex): Finding[] {
+/** Owners whose pod creates were refused (FailedCreate Events, failed pod creates by controllers), by owner key. */
+function failedCreates(index: SpanIndex): Map<string, Finding> {
   const byOwner = new Map<string, SpanRecord[]>();
   for (const h of index.objects.values()) {
     for (const e of h.events) {
@@ -177,21 +183,117 @@ function failedCreates(index: SpanIndex): Finding[] {
       l.push(e);
     }
   }
-  const out: Finding[] = [];
+  const out = new Map<string, Finding>();
   for (const [key, spans] of byOwner) {
     spans.sort((a, b) => a.startUs - b.startUs);
     const ref = index.refOf(key);
     const ev = evidenceOf(spans[0]!);
-    out.push({
+    const refusal = refusalOf(index, ref.cluster, ref.namespace, spans);
+    const f: Finding = {
       detector: 'stuck-rollouts',
       severity: 'error',
       title: `${refText(ref)} could not create pods (${spans.length}×)${ev.message ? `: ${ev.message.slice(0, 160)}` : ''}`,
       objects: [ref],
-      evidence: sampleEvidence(spans, 5),
+      evidence: [...(refusal?.write ? [evidenceOf(refusal.write)] : []), ...sampleEvidence(spans, 5)],
       traceId: spans[0]!.traceId,
       redirect: redirectUrl(ref, spans[0]!.startUs),
-      data: { failedCreates: spans.length },
-    });
+      data: { failedCreates: spans.length, ...(refusal ? { refusedBy: refusal.by } : {}) },
+      chain: [
+        `${refText(ref)} could not create pods (${spans.length}× from ${isoOf(spans[0]!.startUs)})`,
+        `${userOf(spans[0]!)}'s creates refused: ${refusal?.message ?? ev.message ?? 'no message'}`,
+      ],
+    };
+    if (refusal?.cause) {
+      f.cause = refusal.cause;
+      f.actors = [refusal.cause.actor, userOf(spans[0]!)];
+      f.chain!.push(refusal.cause.summary);
+    }
+    out.set(key, f);
   }
   return out;
+}
+
+/** A stuck Deployment whose ReplicaSet's pod creates were refused: that refusal is why (symptom ← refusal ← cause). */
+function linkRefusal(index: SpanIndex, f: Finding, refused: Map<string, Finding>): void {
+  if (f.severity !== 'error') return;
+  const key = [...refused.keys()].find((k) => index.ownerOf(k) === objectKey(f.objects[0]!));
+  const r = key ? refused.get(key) : undefined;
+  if (!r?.chain) return;
+  f.chain = [f.title, ...r.chain];
+  if (r.cause) f.cause = r.cause;
+}
+
+interface Refusal {
+  message: string;
+  /** `ResourceQuota demo/q`, `ValidatingAdmissionPolicy p`, … */
+  by: string;
+  /** The create (or last spec change) of the refusing object before the first refusal. */
+  write?: SpanRecord;
+  cause?: Cause;
+}
+
+const VAP = 'admissionregistration.k8s.io';
+
+/** The object that refused the creates, named by the refusal message; its last write before the first refusal. */
+function refusalOf(index: SpanIndex, cluster: string, namespace: string, spans: SpanRecord[]): Refusal | undefined {
+  for (const s of spans) {
+    const message = evidenceOf(s).message;
+    if (!message) continue;
+    const quota = /exceeded quota: ([\w.-]+)/.exec(message);
+    const vap = /ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied/.exec(message);
+    const hook = /admission webhook "([^"]+)" denied/.exec(message);
+    const candidates: [string, ObjectHistory | undefined][] = quota
+      ? [[`ResourceQuota ${namespace}/${quota[1]}`, index.history(objectKey({ cluster, group: '', resource: 'resourcequotas', namespace, name: quota[1]! }))]]
+      : vap
+        ? [
+            [
+              `ValidatingAdmissionPolicy ${vap[1]}`,
+              index.history(objectKey({ cluster, group: VAP, resource: 'validatingadmissionpolicies', namespace: '', name: vap[1]! })),
+            ],
+            [
+              `ValidatingAdmissionPolicyBinding ${vap[2]}`,
+              index.history(objectKey({ cluster, group: VAP, resource: 'validatingadmissionpolicybindings', namespace: '', name: vap[2]! })),
+            ],
+          ]
+        : hook
+          ? webhookConfigs(index, cluster, hook[1]!)
+          : [];
+    if (!candidates.length) continue;
+    const before = spans[0]!.startUs;
+    const writes = candidates.flatMap(([by, h]) => (h ? lastSpecWrite(index, h, before) : []).map((w) => [by, w] as const));
+    writes.sort((a, b) => a[1].startUs - b[1].startUs);
+    const last = writes.at(-1);
+    const by = last?.[0] ?? candidates[0]![0];
+    if (!last) return { message, by };
+    const w = last[1];
+    const summary = `${userOf(w)} ${pastOf(w)} ${by} at ${isoOf(w.startUs)}, which refuses the creates`;
+    return { message, by, write: w, cause: writeCause(w, summary, message) };
+  }
+  return undefined;
+}
+
+/** The webhook configurations (validating, mutating) whose create snapshot lists a webhook of that name. */
+function webhookConfigs(index: SpanIndex, cluster: string, webhook: string): [string, ObjectHistory][] {
+  const out: [string, ObjectHistory][] = [];
+  for (const [resource, kind] of [
+    ['validatingwebhookconfigurations', 'ValidatingWebhookConfiguration'],
+    ['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration'],
+  ] as const) {
+    for (const h of index.ofResource(VAP, resource)) {
+      if (h.ref.cluster !== cluster) continue;
+      const names = h.events.flatMap((e) => {
+        const hooks = isCreate(e) ? field(index.snapshot(e), 'webhooks') : undefined;
+        return Array.isArray(hooks) ? hooks.map((w) => field(w, 'name')) : [];
+      });
+      if (names.includes(webhook)) out.push([`${kind} ${h.ref.name} (webhook ${webhook})`, h]);
+    }
+  }
+  return out;
+}
+
+/** The last create or non-status change of an object before `beforeUs` (else its first one). */
+function lastSpecWrite(index: SpanIndex, h: ObjectHistory, beforeUs: number): SpanRecord[] {
+  const writes = h.events.filter((e) => isCreate(e) || (isWrite(e) && !isDelete(e) && subresourceOf(e) !== 'status' && index.diff(e).length > 0));
+  const w = writes.filter((e) => e.startUs <= beforeUs).at(-1) ?? writes[0];
+  return w ? [w] : [];
 }

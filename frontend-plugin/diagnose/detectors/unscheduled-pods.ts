@@ -1,9 +1,26 @@
 // Pods that never schedule (no pods/binding within a threshold; the FailedScheduling Events say
 // why) or are bound but never Running. One finding per owner (or per pod without one).
 import { Attr, objectKey, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
-import type { Detector, Finding } from '../types.ts';
+import type { Cause, Detector, Finding } from '../types.ts';
 import { podPhases, type PodPhases } from '../pod-startup.ts';
-import { evidenceOf, formatSec, isKubeEvent, redirectUrl, refText } from '../span-index.ts';
+import {
+  diffValue,
+  evidenceOf,
+  field,
+  formatSec,
+  isCreate,
+  isKubeEvent,
+  isoOf,
+  isRoutine,
+  isWrite,
+  pastOf,
+  redirectUrl,
+  refText,
+  subresourceOf,
+  userOf,
+  writeCause,
+  type SpanIndex,
+} from '../span-index.ts';
 
 export const unscheduledPods: Detector = {
   name: 'unscheduled-pods',
@@ -55,7 +72,9 @@ export const unscheduledPods: Detector = {
           ...pods.slice(0, 5).map((p) => evidenceOf(kind === 'unscheduled' ? p.pod.create : p.pod.bind!)),
           ...[...messages.values()].slice(0, 3).map((e) => evidenceOf(e)),
         ];
+        const why = kind === 'unscheduled' ? scheduleCause(index, first, owner, [...messages.keys()][0]) : undefined;
         out.push({
+          ...why,
           detector: 'unscheduled-pods',
           severity: 'error',
           title: messages.size && kind === 'unscheduled' ? `${title}: ${firstLine([...messages.keys()][0]!)}` : title,
@@ -85,3 +104,87 @@ function add<T>(m: Map<string, T[]>, k: string, v: T): void {
 }
 
 const firstLine = (s: string): string => (s.length > 160 ? `${s.slice(0, 157)}…` : s).split('\n')[0]!;
+
+/** Pod template paths (of a workload; a bare pod's without `template.`) that constrain scheduling, by the scheduler's reason. */
+const CONSTRAINTS: [RegExp, string, string[]][] = [
+  [/affinity\/selector|node selector|node affinity/i, 'node selector', ['nodeSelector', 'affinity']],
+  [/Insufficient/i, 'resource', ['containers']],
+  [/untolerated taint|taint/i, 'tolerations', ['tolerations']],
+];
+
+/**
+ * Why pods stay unscheduled: the last write of the pod template (the top owner's create or spec
+ * change by someone other than a built-in controller) before the first pod, with the constraint
+ * the scheduler names; a taint added to a node after that write is the cause instead.
+ */
+function scheduleCause(index: SpanIndex, pod: PodPhases, owner: ObjectRef, message: string | undefined): Pick<Finding, 'cause' | 'chain'> {
+  const chain = [
+    `pods of ${refText(owner)} Pending since ${isoOf(pod.create.startUs)}`,
+    message ? `scheduler: "${firstLine(message)}"` : 'scheduler: no FailedScheduling Event in the range',
+  ];
+  const c = message ? CONSTRAINTS.find(([re]) => re.test(message)) : undefined;
+  const w = templateWrite(index, pod);
+  let cause: Cause | undefined;
+  if (w) {
+    // without the scheduler's reason: every scheduling constraint written
+    const facts = constraintFacts(index, w.span, w.prefix, c?.[2] ?? ['nodeSelector', 'affinity', 'tolerations', 'containers']);
+    const what = `${userOf(w.span)} ${pastOf(w.span)} ${refText(w.span.object)}${facts ? ` with ${c?.[1] ?? 'scheduling constraints'} ${facts}` : ''} at ${isoOf(w.span.startUs)}`;
+    chain.push(what);
+    cause = writeCause(w.span, what, message);
+  }
+  const taint = c?.[1] === 'tolerations' ? taintWrite(index, message!) : undefined;
+  if (taint) {
+    const what = `${userOf(taint)} ${pastOf(taint)} ${refText(taint.object)} adding a taint at ${isoOf(taint.startUs)}`;
+    chain.push(what);
+    if (!w || taint.startUs > w.span.startUs) cause = writeCause(taint, what, message);
+  }
+  return cause ? { cause, chain } : { chain };
+}
+
+/** The pod's top owner whose template was written by someone other than a built-in controller, and that write. */
+function templateWrite(index: SpanIndex, pod: PodPhases): { span: SpanRecord; prefix: string } | undefined {
+  const keys = [pod.key];
+  for (let k = index.ownerOf(pod.key); k && keys.length < 6 && !keys.includes(k); k = index.ownerOf(k)) keys.push(k);
+  for (const key of keys.reverse()) {
+    const prefix = key === pod.key ? 'spec' : 'spec.template.spec';
+    const writes = (index.history(key)?.events ?? []).filter(
+      (e) =>
+        e.startUs <= pod.create.startUs &&
+        !isRoutine(e) &&
+        (isCreate(e) || (isWrite(e) && subresourceOf(e) === '' && index.diff(e).some((l) => l.path.startsWith(prefix)))),
+    );
+    const last = writes.at(-1);
+    if (last) return { span: last, prefix };
+  }
+  return undefined;
+}
+
+/** The constraint's values as written (`{"disktype":"ssd"}`, `cpu 64`), from the create snapshot or the diff. */
+function constraintFacts(index: SpanIndex, w: SpanRecord, prefix: string, keys: string[]): string {
+  const facts: string[] = [];
+  if (isCreate(w)) {
+    const spec = field(index.snapshot(w), ...prefix.split('.'));
+    for (const k of keys) {
+      const v = field(spec, k);
+      if (v === undefined) continue;
+      const texts = k === 'containers' && Array.isArray(v) ? v.map((c) => JSON.stringify(field(c, 'resources', 'requests') ?? {})) : [JSON.stringify(v)];
+      facts.push(...texts.filter((t) => t !== '{}' && t !== '[]').map((t) => (k === 'containers' ? `requests ${t}` : t)));
+    }
+  } else {
+    for (const l of index.diff(w)) if (keys.some((k) => l.path.startsWith(`${prefix}.${k}`))) facts.push(`${l.path.slice(prefix.length + 1)}=${l.new}`);
+  }
+  return facts.slice(0, 3).join(', ');
+}
+
+/** The last write that added a taint with the key the scheduler names (`{key: value}`) to a node. */
+function taintWrite(index: SpanIndex, message: string): SpanRecord | undefined {
+  const key = /untolerated taint\(?s?\)? ?\{([^:}]+)/.exec(message)?.[1]?.trim();
+  let found: SpanRecord | undefined;
+  for (const h of index.ofResource('', 'nodes'))
+    for (const e of h.events) {
+      if (!isWrite(e) || isCreate(e)) continue;
+      const added = index.diff(e).some((l) => l.path.startsWith('spec.taints') && JSON.stringify(diffValue(l.new) ?? '').includes(key ?? '"key"'));
+      if (added && (!found || e.startUs > found.startUs)) found = e;
+    }
+  return found;
+}
