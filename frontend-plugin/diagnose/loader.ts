@@ -24,6 +24,7 @@ const KEEP = new Set<string>([
   Attr.noop,
   Attr.error,
   Attr.newResourceVersion,
+  Attr.attribution,
   Attr.eventReason,
   Attr.eventMessage,
   Attr.eventType,
@@ -38,7 +39,18 @@ const KEEP = new Set<string>([
 /** Snapshot fields the detectors read (pods, workloads, owners). */
 const SNAPSHOT_FIELDS: Record<string, string[]> = {
   metadata: ['generation', 'ownerReferences', 'uid', 'finalizers', 'deletionTimestamp'],
-  spec: ['replicas', 'parallelism', 'completions', 'backoffLimit', 'storageClassName', 'nodeName', 'nodeSelector', 'finalizers'],
+  spec: [
+    'replicas',
+    'parallelism',
+    'completions',
+    'backoffLimit',
+    'storageClassName',
+    'nodeName',
+    'nodeSelector',
+    'finalizers',
+    'minAvailable',
+    'maxUnavailable',
+  ],
   status: [
     'phase',
     'replicas',
@@ -50,6 +62,7 @@ const SNAPSHOT_FIELDS: Record<string, string[]> = {
     'updatedNumberScheduled',
     'numberReady',
     'numberAvailable',
+    'disruptionsAllowed',
   ],
 };
 
@@ -69,6 +82,7 @@ const POOLED = new Set<string>([
   Attr.linkClass,
   Attr.linkRole,
   Attr.linkKey,
+  Attr.attribution,
 ]);
 
 /** A diff line longer than this keeps its path, not its values (conditions JSON, big specs). */
