@@ -66,6 +66,12 @@ const SNAPSHOT_FIELDS: Record<string, string[]> = {
   ],
 };
 
+/** Snapshot fields of some resources only: a PodDisruptionBudget's selector and pods' labels (blocked-evictions matches them). */
+const RESOURCE_SNAPSHOT_FIELDS: Record<string, Record<string, string[]>> = {
+  pods: { metadata: ['labels'] },
+  poddisruptionbudgets: { spec: ['selector'] },
+};
+
 /** Of a delete that names finalizers: what held the object (stuck-deletions). */
 const DELETE_SNAPSHOT_FIELDS: Record<string, string[]> = { metadata: ['finalizers', 'deletionTimestamp'], spec: ['finalizers'] };
 
@@ -161,10 +167,12 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
     try {
       const o = JSON.parse(snap) as Record<string, Record<string, unknown> | undefined>;
       const small: Record<string, Record<string, unknown>> = {};
-      for (const [part, fields] of Object.entries(s.attributes[Attr.verb] === 'create' ? SNAPSHOT_FIELDS : DELETE_SNAPSHOT_FIELDS)) {
+      const create = s.attributes[Attr.verb] === 'create';
+      const extra = create ? RESOURCE_SNAPSHOT_FIELDS[s.object.resource] : undefined;
+      for (const [part, fields] of Object.entries(create ? SNAPSHOT_FIELDS : DELETE_SNAPSHOT_FIELDS)) {
         const src = o?.[part];
         if (!src || typeof src !== 'object') continue;
-        for (const f of fields)
+        for (const f of extra?.[part] ? [...fields, ...extra[part]] : fields)
           if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
       }
       const sched = schedulingFacts(o?.spec);

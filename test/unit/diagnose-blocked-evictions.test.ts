@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, type ObjectRef } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
+import { compactSpan } from '../../frontend-plugin/diagnose/loader.ts';
 import type { Finding } from '../../frontend-plugin/diagnose/types.ts';
 import { at, DC, History, ref, RSC } from './diagnose-fixture.ts';
 
@@ -68,6 +69,23 @@ describe('blocked-evictions', () => {
     const quiet = new History();
     guarded(quiet, 'shop');
     expect(findings(quiet, 200, 'blocked-evictions')).toEqual([]);
+  });
+  it('names the budget whose selector selects the refused pod (through the loader), not another budget of the namespace written later', () => {
+    const h = new History();
+    const pod = ref('pods', 'shop', 'db-0');
+    h.create(pod, 0, 'alice', { metadata: { name: 'db-0', labels: { app: 'db', tier: 'data' } } });
+    h.create(ref('poddisruptionbudgets', 'shop', 'db-pdb', 'policy'), 1, AUTHOR, {
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'db' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['data'] }] } },
+    });
+    h.create(ref('poddisruptionbudgets', 'shop', 'web-pdb', 'policy'), 2, 'bob', { spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } } });
+    for (let s = 10; s <= 80; s += 10) evict(h, pod, s, 429);
+    const loaded = buildReport(
+      h.spans.map((s) => compactSpan(s)),
+      { startUs: at(0), endUs: at(90) },
+    ).findings.filter((f) => f.detector === 'blocked-evictions');
+    expect(loaded).toHaveLength(1);
+    expect(loaded[0]!.cause).toMatchObject({ actor: AUTHOR, object: { name: 'db-pdb' } });
+    expect(loaded[0]!.title).toBe(`${DRAINER} could not evict 1 pod in shop for 80 s: PodDisruptionBudget shop/db-pdb requires minAvailable 1`);
   });
 });
 

@@ -7,6 +7,7 @@ import type { Detector, Evidence, Finding } from '../types.ts';
 import {
   codeOf,
   evidenceOf,
+  field,
   formatSec,
   isCreate,
   isDelete,
@@ -38,14 +39,55 @@ interface Blocked {
   pods: Map<string, SpanRecord | undefined>;
 }
 
-/** The PodDisruptionBudget of the pod's namespace written last before `us` (the one the refusal names is not in the record). */
-function budgetOf(index: SpanIndex, pod: SpanRecord): ObjectHistory | undefined {
-  const o = pod.object;
-  const written = (h: ObjectHistory): number => h.events.filter((e) => isWrite(e) && e.startUs <= pod.startUs).at(-1)?.startUs ?? -Infinity;
-  return index
+type Labels = Record<string, unknown>;
+interface Requirement {
+  key?: unknown;
+  operator?: unknown;
+  values?: unknown;
+}
+
+/** Whether a label selector (matchLabels, matchExpressions) selects these labels. */
+export function selects(selector: unknown, labels: Labels): boolean {
+  const sel = (selector ?? {}) as { matchLabels?: Labels; matchExpressions?: Requirement[] };
+  const eq = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : [];
+  return (
+    eq &&
+    exprs.every((r) => {
+      const has = typeof r.key === 'string' && r.key in labels;
+      const inValues = has && Array.isArray(r.values) && r.values.includes(labels[r.key as string]);
+      return r.operator === 'In' ? inValues : r.operator === 'NotIn' ? !inValues : r.operator === 'Exists' ? has : r.operator === 'DoesNotExist' ? !has : false;
+    })
+  );
+}
+
+/** An object's create snapshot field (labels, selector), if the record has its create. */
+const createField = (index: SpanIndex, h: ObjectHistory | undefined, ...path: string[]): unknown => {
+  const c = h?.events.find(isCreate);
+  return c ? field(index.snapshot(c), ...path) : undefined;
+};
+
+/**
+ * The PodDisruptionBudget that refused an eviction (the refusal's message does not name it): of the
+ * budgets of the pod's namespace written before it, the one whose selector selects the pod's labels;
+ * when the record has not both, the one written last.
+ */
+function budgetOf(index: SpanIndex, refusal: SpanRecord): ObjectHistory | undefined {
+  const o = refusal.object;
+  const written = (h: ObjectHistory): number => h.events.filter((e) => isWrite(e) && e.startUs <= refusal.startUs).at(-1)?.startUs ?? -Infinity;
+  const budgets = index
     .ofResource('policy', 'poddisruptionbudgets')
     .filter((h) => h.ref.cluster === o.cluster && h.ref.namespace === o.namespace && written(h) > -Infinity)
-    .sort((a, b) => written(b) - written(a))[0];
+    .sort((a, b) => written(b) - written(a));
+  const labels = createField(index, index.history(objectKey(o)), 'metadata', 'labels');
+  if (labels && typeof labels === 'object') {
+    const match = budgets.find((b) => {
+      const sel = createField(index, b, 'spec', 'selector');
+      return sel !== undefined && selects(sel, labels as Labels);
+    });
+    if (match) return match;
+  }
+  return budgets[0];
 }
 
 /** `Deployment ns/web` of a pod (its owner's owner, else its owner), if the record links it. */
