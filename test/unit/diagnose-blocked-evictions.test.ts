@@ -98,7 +98,7 @@ describe('completeness', () => {
     const [f, ...rest] = findings(h, 10, 'completeness', { fromStart: true });
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ severity: 'info', objects: [old], data: { midLife: 1, midLifeObjects: ['ConfigMap shop/made-before'] } });
-    expect(f!.title).toContain('1 object start mid-life');
+    expect(f!.title).toBe('The record is partial: the history of 1 object starts mid-life, created before the record began (ConfigMap shop/made-before)');
     // a range the user cut: objects created before its start are expected
     expect(findings(h, 10, 'completeness')).toEqual([]);
   });

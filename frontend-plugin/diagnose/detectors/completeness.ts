@@ -53,7 +53,7 @@ export const completeness: Detector = {
     if (mid.length) {
       const names = mid.slice(0, LISTED).map((m) => refText(m.h.ref));
       const more = mid.length > LISTED ? ` and ${mid.length - LISTED} more` : '';
-      parts.push(`${plural(mid.length, 'object')} start mid-life, created before the record began (${names.join(', ')}${more})`);
+      parts.push(`the history of ${plural(mid.length, 'object')} starts mid-life, created before the record began (${names.join(', ')}${more})`);
     }
     for (const [cluster, c] of watch) {
       parts.push(
