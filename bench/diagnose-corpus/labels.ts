@@ -30,7 +30,7 @@ export const CLASS_DETECTORS: Readonly<Record<string, readonly string[]>> = {
   conflicts: ['conflicts'],
   'noop-writes': ['noop-writes'],
   'slow-scheduling': ['slow-reactions', 'pod-startup'],
-  'drain-blocked': [],
+  'drain-blocked': ['blocked-evictions'],
   'stuck-deletion': ['stuck-deletions'],
   'hot-loop': ['hot-loops'],
   restarts: ['workload-failures'],

@@ -24,6 +24,7 @@ const KEEP = new Set<string>([
   Attr.noop,
   Attr.error,
   Attr.newResourceVersion,
+  Attr.attribution,
   Attr.eventReason,
   Attr.eventMessage,
   Attr.eventType,
@@ -38,7 +39,18 @@ const KEEP = new Set<string>([
 /** Snapshot fields the detectors read (pods, workloads, owners). */
 const SNAPSHOT_FIELDS: Record<string, string[]> = {
   metadata: ['generation', 'ownerReferences', 'uid', 'finalizers', 'deletionTimestamp'],
-  spec: ['replicas', 'parallelism', 'completions', 'backoffLimit', 'storageClassName', 'nodeName', 'nodeSelector', 'finalizers'],
+  spec: [
+    'replicas',
+    'parallelism',
+    'completions',
+    'backoffLimit',
+    'storageClassName',
+    'nodeName',
+    'nodeSelector',
+    'finalizers',
+    'minAvailable',
+    'maxUnavailable',
+  ],
   status: [
     'phase',
     'replicas',
@@ -50,7 +62,14 @@ const SNAPSHOT_FIELDS: Record<string, string[]> = {
     'updatedNumberScheduled',
     'numberReady',
     'numberAvailable',
+    'disruptionsAllowed',
   ],
+};
+
+/** Snapshot fields of some resources only: a PodDisruptionBudget's selector and pods' labels (blocked-evictions matches them). */
+const RESOURCE_SNAPSHOT_FIELDS: Record<string, Record<string, string[]>> = {
+  pods: { metadata: ['labels'] },
+  poddisruptionbudgets: { spec: ['selector'] },
 };
 
 /** Of a delete that names finalizers: what held the object (stuck-deletions). */
@@ -69,6 +88,7 @@ const POOLED = new Set<string>([
   Attr.linkClass,
   Attr.linkRole,
   Attr.linkKey,
+  Attr.attribution,
 ]);
 
 /** A diff line longer than this keeps its path, not its values (conditions JSON, big specs). */
@@ -147,10 +167,12 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
     try {
       const o = JSON.parse(snap) as Record<string, Record<string, unknown> | undefined>;
       const small: Record<string, Record<string, unknown>> = {};
-      for (const [part, fields] of Object.entries(s.attributes[Attr.verb] === 'create' ? SNAPSHOT_FIELDS : DELETE_SNAPSHOT_FIELDS)) {
+      const create = s.attributes[Attr.verb] === 'create';
+      const extra = create ? RESOURCE_SNAPSHOT_FIELDS[s.object.resource] : undefined;
+      for (const [part, fields] of Object.entries(create ? SNAPSHOT_FIELDS : DELETE_SNAPSHOT_FIELDS)) {
         const src = o?.[part];
         if (!src || typeof src !== 'object') continue;
-        for (const f of fields)
+        for (const f of extra?.[part] ? [...fields, ...extra[part]] : fields)
           if (src[f] !== undefined) (small[part] ??= {})[f] = f === 'ownerReferences' && Array.isArray(src[f]) ? ownerRefs(src[f]) : src[f];
       }
       const sched = schedulingFacts(o?.spec);

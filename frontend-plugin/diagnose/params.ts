@@ -66,6 +66,7 @@ export const DURATION_THRESHOLDS = new Set<keyof Thresholds>([
   'hotLoopMinDurationSec',
   'deletionTimeoutSec',
   'pvcPendingTimeoutSec',
+  'evictionBlockTimeoutSec',
 ]);
 
 /** Flag / config / query name of a threshold: `rolloutTimeoutSec` → `rolloutTimeout`, `--rollout-timeout`. */

@@ -43,7 +43,7 @@ export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {})
   const status: Report['detectors'] = [];
   for (const d of o.detectors ?? registry) {
     try {
-      const f = d.detect({ spans, index, startUs, endUs, thresholds });
+      const f = d.detect({ spans, index, startUs, endUs, thresholds, rangeFromRecordStart: o.startUs === undefined });
       findings.push(...f);
       status.push({ name: d.name, findings: f.length, failed: false });
     } catch (err) {

@@ -205,6 +205,7 @@ const KINDS: Record<string, string> = {
   'batch/cronjobs': 'CronJob',
   persistentvolumeclaims: 'PersistentVolumeClaim',
   persistentvolumes: 'PersistentVolume',
+  'policy/poddisruptionbudgets': 'PodDisruptionBudget',
 };
 /** `Deployment demo/web`, `Node kwok-node-1`, `widgets.example.com ns/x` for kinds it does not know. */
 export const refText = (r: ObjectRef): string =>

@@ -131,6 +131,8 @@ export interface Thresholds {
   restartMin: number;
   /** workload-failures: seconds a PersistentVolumeClaim with pods waiting on it may stay Pending. */
   pvcPendingTimeoutSec: number;
+  /** blocked-evictions: evictions refused (429) for this many seconds, still not through at the range end, are a warning. */
+  evictionBlockTimeoutSec: number;
 }
 
 export const defaultThresholds: Thresholds = Object.freeze({
@@ -156,6 +158,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   deletionTimeoutSec: 60,
   restartMin: 3,
   pvcPendingTimeoutSec: 60,
+  evictionBlockTimeoutSec: 60,
 });
 
 /** What a detector sees: the spans of the range and an index over them (built once, shared). */
@@ -166,6 +169,8 @@ export interface DetectorInput {
   startUs: number;
   endUs: number;
   thresholds: Thresholds;
+  /** The range starts where the record does (no start asked for): a history that starts mid-life began before the record. */
+  rangeFromRecordStart?: boolean;
 }
 
 export interface Detector {

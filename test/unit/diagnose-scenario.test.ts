@@ -52,6 +52,8 @@ describe('kubetrail diagnose over the recorded scenario', () => {
       'hot-loops',
       'stuck-deletions',
       'workload-failures',
+      'blocked-evictions',
+      'completeness',
     ]);
     expect(report.detectors.filter((d) => d.failed)).toEqual([]);
     expect(report.start).toBe('2026-11-22T04:30:38.770Z');
@@ -81,6 +83,8 @@ describe('kubetrail diagnose over the recorded scenario', () => {
         .map((f) => f.detector)
         .sort(),
     ).toEqual(['conflicts', 'orphans', 'slow-reactions', 'slow-reactions', 'slow-reactions', 'slow-reactions']);
+    // the recording holds every object from its create (no completeness caveat) and no eviction
+    expect(report.detectors.filter((d) => ['blocked-evictions', 'completeness'].includes(d.name)).map((d) => d.findings)).toEqual([0, 0]);
   });
 
   it('its evidence link opens the trace of the pod on the deleted node', async () => {
@@ -231,8 +235,9 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     expect(r.stdout).toContain('- 2026-11-22T04:31:11.845Z  kwok-admin  delete (200)  Node kwok-node-2');
     expect(r.stdout).toContain('open: http://127.0.0.1:16686/redirect?cluster=kwok&group=&resource=pods&namespace=demo&name=web-0');
     const xml = readFileSync(junit, 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(11);
-    expect(xml).toContain('<testsuite name="kubetrail diagnose 2026-11-22T04:30:38.770Z → 2026-11-22T04:32:06.352Z" tests="11" failures="1" errors="0"');
+    // one test case per detector (13 since blocked-evictions and completeness)
+    expect(xml.match(/<testcase /g)).toHaveLength(13);
+    expect(xml).toContain('<testsuite name="kubetrail diagnose 2026-11-22T04:30:38.770Z → 2026-11-22T04:32:06.352Z" tests="13" failures="1" errors="0"');
     expect(xml).toMatch(
       /<testcase classname="kubetrail.diagnose" name="orphans">\s*<failure message="2 pods stayed bound to deleted Node kwok-node-2 for up to 49.5 s" type="warning">[^<]*kwok-admin {2}delete \(200\) {2}Node kwok-node-2/,
     );

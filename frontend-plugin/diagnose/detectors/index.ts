@@ -11,6 +11,8 @@ import { slowReactions } from './slow-reactions.ts';
 import { hotLoops } from './hot-loops.ts';
 import { stuckDeletions } from './stuck-deletions.ts';
 import { workloadFailures } from './workload-failures.ts';
+import { blockedEvictions } from './blocked-evictions.ts';
+import { completeness } from './completeness.ts';
 
 export const detectors: readonly Detector[] = [
   churn,
@@ -24,4 +26,6 @@ export const detectors: readonly Detector[] = [
   hotLoops,
   stuckDeletions,
   workloadFailures,
+  blockedEvictions,
+  completeness,
 ];
