@@ -190,11 +190,18 @@ function warningsAt(index: SpanIndex, key: string, atUs: number): Wait[] {
       last.set(`${k}|${reason}`, e);
     }
   }
-  return [...last.values()]
-    .sort((a, b) => b.startUs - a.startUs)
+  // the same word about several objects (three pods FailedScheduling alike): one line
+  const alike = new Map<string, SpanRecord[]>();
+  for (const e of last.values()) {
+    const k = `${str(e.attributes[Attr.eventReason])}|${str(e.attributes[Attr.eventMessage]).replace(/\S*-[a-z0-9]{5}\b/g, '')}`;
+    alike.set(k, [...(alike.get(k) ?? []), e]);
+  }
+  return [...alike.values()]
+    .map((group) => ({ e: group.reduce((a, b) => (b.startUs > a.startUs ? b : a)), more: group.length - 1 }))
+    .sort((a, b) => b.e.startUs - a.e.startUs)
     .slice(0, 5)
-    .map((e) => ({
-      summary: `${refText(e.object)}: ${str(e.attributes[Attr.eventReason])} (reported by ${userOf(e)})`,
+    .map(({ e, more }) => ({
+      summary: `${refText(e.object)}${more ? ` (and ${more} more)` : ''}: ${str(e.attributes[Attr.eventReason])} (reported by ${userOf(e)})`,
       actor: userOf(e),
       reason: str(e.attributes[Attr.eventReason]),
       time: isoOf(e.startUs),
@@ -229,8 +236,30 @@ function waitsAt(index: SpanIndex, h: ObjectHistory, atUs: number, f: ReturnType
       redirect: said?.redirect ?? redirectUrl(h.ref, atUs),
     });
   }
+  const short = replicasShort(f);
+  if (short && state === 'exists') out.push({ ...short, object: h.ref });
   out.push(...warnings);
   return out;
+}
+
+/** A workload with fewer available replicas than its spec asks: the last status write that said so. */
+function replicasShort(f: ReturnType<typeof fieldsAt>): Omit<Wait, 'object'> | undefined {
+  const num = (p: string): number | undefined => {
+    const c = f.last.get(p);
+    const v = c ? diffValue(c.new) : undefined;
+    return typeof v === 'number' ? v : c ? 0 : undefined;
+  };
+  const want = num('spec.replicas');
+  const unavailable = num('status.unavailableReplicas') ?? 0;
+  const avail = num('status.availableReplicas') ?? (want === undefined ? undefined : want - unavailable);
+  const said = f.last.get('status.unavailableReplicas') ?? f.last.get('status.availableReplicas');
+  if (want === undefined || avail === undefined || (avail >= want && unavailable === 0) || !said) return undefined;
+  return {
+    summary: `replicas: ${avail} of ${want} available${unavailable ? `, ${unavailable} unavailable` : ''} (last said by ${said.actor})`,
+    actor: said.actor,
+    time: said.time,
+    redirect: said.redirect,
+  };
 }
 
 function summaryOf(ref: ObjectRef, state: ObjectState, phase: string | undefined, f: ReturnType<typeof fieldsAt>): string {

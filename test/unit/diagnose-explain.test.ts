@@ -60,12 +60,21 @@ describe('explain', () => {
       h.own(rs, p, 10 + i);
     }
     h.kubeEvent(rs, 10.5, 'FailedCreate', `Error creating: pods "api-abc-0" is forbidden: ${message}`, 'Warning', 'replicaset-controller');
+    // a replica the quota keeps from coming back: not Available
+    h.status(
+      dep,
+      11,
+      DC,
+      'status.conditions[type=Available].status "True" -> "False"\nstatus.availableReplicas 3 -> 2\nstatus.unavailableReplicas <none> -> 1',
+    );
     const ex = explain(spansOf(h), dep, at(300))!;
-    expect(ex).toMatchObject({ state: 'exists', conditions: { Available: 'True' } });
+    expect(ex).toMatchObject({ state: 'exists', conditions: { Available: 'False' } });
     expect(ex.created).toMatchObject({ actor: DEPLOYER });
-    expect(ex.waitingFor[0]).toMatchObject({ object: rs, reason: 'FailedCreate', actor: 'replicaset-controller', time: iso(10.5) });
-    expect(ex.waitingFor[0]!.message).toMatch(/exceeded quota: pod-cap/);
-    expect(ex.fields[0]).toMatchObject({
+    expect(ex.waitingFor[0]).toMatchObject({ summary: expect.stringMatching(/^replicas: 2 of 3 available, 1 unavailable/), actor: DC, time: iso(11) });
+    expect(ex.waitingFor[1]).toMatchObject({ object: rs, reason: 'FailedCreate', actor: 'replicaset-controller', time: iso(10.5) });
+    expect(ex.waitingFor[1]!.message).toMatch(/exceeded quota: pod-cap/);
+    expect(ex.fields.find((f) => f.path === 'status.conditions[type=Available].status')).toMatchObject({ old: '"True"', new: '"False"', actor: DC });
+    expect(ex.fields.find((f) => f.path.startsWith('spec.template'))).toMatchObject({
       path: 'spec.template.spec.containers[name=app].image',
       old: '"app:1.0"',
       new: '"app:1.1"',

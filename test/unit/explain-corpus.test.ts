@@ -60,6 +60,13 @@ describe('kubetrail explain on recorded scenarios', () => {
     expect(text.stdout).toMatch(/^Pod unscheduled-node-selector\/picky-c9fffddb8-xn4px: exists, phase Pending/);
     expect(text.stdout).toMatch(/a node: not bound yet \(FailedScheduling, reported by default-scheduler\)/);
     expect(text.stdout).toContain('cause: system:serviceaccount:team-a:deployer');
+    // its Deployment: no replica available, its three pods refused alike by the scheduler, in one line
+    const dep = explainJson('unscheduled-node-selector', 'deployment/picky');
+    expect(dep.conditions.Available).toBe('False');
+    expect(dep.waitingFor.map((w) => w.summary)).toEqual([
+      expect.stringMatching(/^replicas: 0 of 3 available, 3 unavailable \(last said by system:serviceaccount:kube-system:deployment-controller\)/),
+      expect.stringMatching(/^Pod unscheduled-node-selector\/picky-\w+-\w+ \(and 2 more\): FailedScheduling \(reported by default-scheduler\)/),
+    ]);
   });
 
   it("a Deployment whose rollout a quota refuses: its ReplicaSet's FailedCreate, the quota-admin as the cause, the deployer's image change", () => {
