@@ -89,6 +89,10 @@ export interface Explanation {
 const MATTERS = /^(spec\.|metadata\.finalizers|metadata\.deletionTimestamp|metadata\.ownerReferences|status\.phase|status\.conditions|status\.\w*[rR]eplicas$)/;
 /** Condition timestamps move on every status write: they explain nothing. */
 const NOISE = /\.(lastUpdateTime|lastTransitionTime|lastHeartbeatTime|lastProbeTime)$/;
+/** Where finalizers live: every object's, and a namespace's own (`kubernetes`). */
+const FINALIZER_PATHS = ['metadata.finalizers', 'spec.finalizers'] as const;
+/** A Terminating namespace's conditions that say what holds it (the namespace controller's). */
+const NS_HOLDING = ['NamespaceContentRemaining', 'NamespaceFinalizersRemaining', 'NamespaceDeletionContentFailure', 'NamespaceDeletionDiscoveryFailure'];
 /** Fields a create snapshot (as the loader keeps it) states, reported as set by the creator. */
 const CREATE_FIELDS = [
   'metadata.finalizers',
@@ -114,15 +118,41 @@ function eventsUpTo(h: ObjectHistory, atUs: number): SpanRecord[] {
   return upto.filter((e) => e.startUs >= from || (isKubeEvent(e) && e.startUs >= from - 1e6));
 }
 
-/** Field path → its last change; finalizer → the write that added it; the conditions. */
+/** Condition type → status (`?` when cut), and → message, after one diff line of a condition. */
+function applyCondition(path: string, text: string, conditions: Record<string, string>, messages: Record<string, string>): void {
+  const m = /^status\.conditions\[type=([^\]]+)\](\.status|\.message)?$/.exec(path);
+  if (!m) return;
+  const type = m[1]!;
+  const v = diffValue(text);
+  if (m[2] === '.message') {
+    if (typeof v === 'string') messages[type] = v;
+    return;
+  }
+  if (v === undefined) {
+    delete conditions[type];
+    delete messages[type];
+    return;
+  }
+  const st = m[2] ? v : field(v, 'status');
+  conditions[type] = typeof st === 'string' ? st : '?';
+  const msg = m[2] ? undefined : field(v, 'message');
+  if (typeof msg === 'string') messages[type] = msg;
+}
+
+/** Field path → its last change; finalizer → the write that added it (metadata's, a namespace's spec's); the conditions. */
 function fieldsAt(index: SpanIndex, events: SpanRecord[]) {
   const last = new Map<string, FieldChange>();
   const finalizers = new Map<string, SpanRecord>();
+  const finalizerPath = new Map<string, string>();
   const conditions: Record<string, string> = {};
-  const setFinalizers = (list: unknown, s: SpanRecord) => {
+  const messages: Record<string, string> = {};
+  const setFinalizers = (path: string, list: unknown, s: SpanRecord) => {
     const next = new Set(Array.isArray(list) ? list.map(String) : []);
-    for (const f of [...finalizers.keys()]) if (!next.has(f)) finalizers.delete(f);
-    for (const f of next) if (!finalizers.has(f)) finalizers.set(f, s);
+    for (const f of [...finalizers.keys()]) if (finalizerPath.get(f) === path && !next.has(f)) finalizers.delete(f);
+    for (const f of next) {
+      if (!finalizers.has(f)) finalizers.set(f, s);
+      finalizerPath.set(f, path);
+    }
   };
   for (const e of events) {
     if (!isWrite(e)) continue;
@@ -132,7 +162,7 @@ function fieldsAt(index: SpanIndex, events: SpanRecord[]) {
         const v = field(snap, ...p.split('.'));
         if (v !== undefined) last.set(p, change(e, p, NONE, JSON.stringify(v)));
       }
-      setFinalizers(field(snap, 'metadata', 'finalizers'), e);
+      for (const p of FINALIZER_PATHS) setFinalizers(p, field(snap, ...p.split('.')), e);
       continue;
     }
     if (isDelete(e)) {
@@ -143,16 +173,11 @@ function fieldsAt(index: SpanIndex, events: SpanRecord[]) {
     for (const l of index.diff(e)) {
       if (!MATTERS.test(l.path) || NOISE.test(l.path)) continue;
       last.set(l.path, change(e, l.path, l.old, l.new));
-      if (l.path === 'metadata.finalizers') setFinalizers(diffValue(l.new), e);
-      const m = /^status\.conditions\[type=([^\]]+)\](\.status)?$/.exec(l.path);
-      if (!m) continue;
-      const v = diffValue(l.new);
-      const st = m[2] ? v : field(v, 'status');
-      if (v === undefined) delete conditions[m[1]!];
-      else conditions[m[1]!] = typeof st === 'string' ? st : '?';
+      if ((FINALIZER_PATHS as readonly string[]).includes(l.path)) setFinalizers(l.path, diffValue(l.new), e);
+      applyCondition(l.path, l.new, conditions, messages);
     }
   }
-  return { last, finalizers, conditions };
+  return { last, finalizers, conditions, messages };
 }
 
 /** Exists, Terminating (deletionTimestamp set, not gone) or deleted, at T (stuck-deletions' facts). */
@@ -223,6 +248,12 @@ function waitsAt(index: SpanIndex, h: ObjectHistory, atUs: number, f: ReturnType
         object: s.object,
         redirect: redirectUrl(s.object, s.startUs),
       });
+  if (state === 'terminating')
+    for (const type of NS_HOLDING) {
+      const c = f.last.get(`status.conditions[type=${type}]`) ?? f.last.get(`status.conditions[type=${type}].status`);
+      if (f.conditions[type] !== 'True' || !c) continue;
+      out.push({ summary: `${type} (said by ${c.actor})`, actor: c.actor, time: c.time, message: f.messages[type], object: h.ref, redirect: c.redirect });
+    }
   const warnings = warningsAt(index, h.key, atUs);
   const node = f.last.get('spec.nodeName');
   if (h.ref.resource === 'pods' && h.ref.group === '' && state === 'exists' && (!node || node.new === NONE)) {

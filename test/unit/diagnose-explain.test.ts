@@ -117,4 +117,37 @@ describe('explain', () => {
     const gone = explain(spansOf(h), cm, at(220))!;
     expect(gone).toMatchObject({ state: 'deleted', waitingFor: [], finalizers: [] });
   });
+
+  it("a Terminating namespace: its own finalizer, the namespace controller's condition naming what remains, who deleted it; the namespace that went at once is deleted", () => {
+    const h = new History();
+    const NSC = 'system:serviceaccount:kube-system:namespace-controller';
+    const ns = ref('namespaces', '', 'held');
+    h.create(ns, 0, 'admin', { metadata: { name: 'held' }, spec: { finalizers: ['kubernetes'] } });
+    const snap = { metadata: { name: 'held', deletionTimestamp: iso(10) }, spec: { finalizers: ['kubernetes'] } };
+    h.write(ns, 10, 'bob', 'delete', { [Attr.code]: 200, [Attr.snapshot]: JSON.stringify(snap) });
+    const msg = 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances';
+    const cond = (type: string, status: string, message: string): string =>
+      `status.conditions[type=${type}] <none> -> ${JSON.stringify({ type, status, message })}`;
+    h.status(
+      ns,
+      15,
+      NSC,
+      [
+        cond('NamespaceDeletionDiscoveryFailure', 'False', 'All resources successfully discovered'),
+        cond('NamespaceFinalizersRemaining', 'True', msg),
+        'status.phase "Active" -> "Terminating"',
+      ].join('\n'),
+    );
+    const ex = explain(spansOf(h), ns, at(120))!;
+    expect(ex).toMatchObject({ state: 'terminating', phase: 'Terminating', finalizers: ['kubernetes'], conditions: { NamespaceFinalizersRemaining: 'True' } });
+    expect(ex.waitingFor).toEqual([
+      expect.objectContaining({ summary: expect.stringMatching(/^finalizer kubernetes \(added by admin, create\)/), actor: 'admin' }),
+      expect.objectContaining({ summary: `NamespaceFinalizersRemaining (said by ${NSC})`, message: msg, time: iso(15) }),
+    ]);
+    expect(ex.fields.find((f) => f.path === 'metadata.deletionTimestamp')).toMatchObject({ actor: 'bob', verb: 'delete', time: iso(10) });
+
+    // normal: the controller finalizes it (spec.finalizers emptied): gone
+    h.update(ns, 130, NSC, 'spec.finalizers ["kubernetes"] -> <none>', { [Attr.subresource]: 'finalize' });
+    expect(explain(spansOf(h), ns, at(140))).toMatchObject({ state: 'deleted', waitingFor: [], finalizers: [] });
+  });
 });
