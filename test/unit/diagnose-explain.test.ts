@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Attr } from '../../src/core/model.ts';
 import { compactSpan } from '../../frontend-plugin/diagnose/loader.ts';
 import { explain, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
-import { at, DC, History, ref, RSC, SCHED } from './diagnose-fixture.ts';
+import { at, DC, History, ref, RSC, SCHED, conditionLine } from './diagnose-fixture.ts';
 
 const DEPLOYER = 'system:serviceaccount:team-a:deployer';
 const QUOTA_ADMIN = 'system:serviceaccount:platform:quota-admin';
@@ -126,15 +126,13 @@ describe('explain', () => {
     const snap = { metadata: { name: 'held', deletionTimestamp: iso(10) }, spec: { finalizers: ['kubernetes'] } };
     h.write(ns, 10, 'bob', 'delete', { [Attr.code]: 200, [Attr.snapshot]: JSON.stringify(snap) });
     const msg = 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances';
-    const cond = (type: string, status: string, message: string): string =>
-      `status.conditions[type=${type}] <none> -> ${JSON.stringify({ type, status, message })}`;
     h.status(
       ns,
       15,
       NSC,
       [
-        cond('NamespaceDeletionDiscoveryFailure', 'False', 'All resources successfully discovered'),
-        cond('NamespaceFinalizersRemaining', 'True', msg),
+        conditionLine('NamespaceDeletionDiscoveryFailure', 'False', 'All resources successfully discovered'),
+        conditionLine('NamespaceFinalizersRemaining', 'True', msg),
         'status.phase "Active" -> "Terminating"',
       ].join('\n'),
     );
