@@ -1,10 +1,12 @@
-// GET /api/diagnose (the same Report as `kubetrail diagnose --json`) and the UI's /findings page,
+// GET /api/diagnose (the same Report as `kubetrail diagnose --json`), GET /api/explain (the same
+// Explanation as `kubetrail explain --json`) and the UI's /findings page,
 // as one encapsulated fastify plugin registered by the query server.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TraceBackend } from '../backend/backend.ts';
 import { diagnose } from './index.ts';
+import { explainObject } from './explain.ts';
 import { parseSeconds, parseSelector, parseTimeArg, thresholdParam, thresholdsFrom, UsageError } from './params.ts';
 import { defaultThresholds, type Thresholds } from './types.ts';
 
@@ -83,6 +85,28 @@ export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (
       return run;
     },
   );
+
+  const EXPLAIN_KEYS = ['cluster', 'group', 'resource', 'namespace', 'name', 'at'];
+  // why one object is in its state at a time; 404 when the record holds no event of it by then
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/explain', async (req, reply) => {
+    const q = req.query;
+    const unknown = [...new Set(new URL(req.url, 'http://x').searchParams.keys())].filter((k) => !EXPLAIN_KEYS.includes(k));
+    if (unknown.length) throw new UsageError(`unknown parameter ${unknown.join(', ')} (known: ${EXPLAIN_KEYS.join(', ')})`);
+    if (!q.resource || !q.name) throw new UsageError('resource and name are required (group and namespace empty for core and cluster-scoped objects)');
+    let cluster = q.cluster;
+    if (!cluster) {
+      const clusters = await opts.backend.clusters();
+      if (clusters.length !== 1) throw new UsageError(`cluster is required when ${clusters.length} clusters are stored`);
+      cluster = clusters[0]!;
+    }
+    const ref = { cluster, group: q.group ?? '', resource: q.resource, namespace: q.namespace ?? '', name: q.name };
+    const ex = await explainObject(opts.backend, ref, { atUs: q.at ? parseTimeArg(q.at, Date.now()) : undefined });
+    if (!ex)
+      return reply
+        .code(404)
+        .send(error(404, `${q.resource} ${ref.namespace ? `${ref.namespace}/` : ''}${q.name} is not in the record${q.at ? ' at or before at' : ''}`));
+    return ex;
+  });
 
   const index = opts.uiDir ? join(opts.uiDir, 'index.html') : undefined;
   if (index && existsSync(index)) {

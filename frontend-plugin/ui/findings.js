@@ -22,11 +22,13 @@ const STYLE = `
 .finding .why { margin: 6px 0 2px; padding: 6px 10px; background: var(--hover); border-radius: 6px; font-size: 13px; }
 .finding .why ul { margin: 4px 0 0; padding-left: 18px; font-size: 12.5px; color: var(--muted); }
 .findings-summary { margin: 6px 0 12px; }
-.obj-findings { display: inline-block; position: relative; }
-.obj-findings > summary { cursor: pointer; font-weight: 600; list-style: none; }
+.obj-findings, .obj-explain { display: inline-block; position: relative; }
+.obj-findings > summary, .obj-explain > summary { cursor: pointer; font-weight: 600; list-style: none; }
 .obj-findings > summary.has-serious { color: var(--warning); }
-.obj-findings > .obj-findings-panel { position: fixed; z-index: 30; top: 118px; left: 50%; transform: translateX(-50%); width: min(900px, 94vw); max-height: 60vh; overflow: auto;
+.obj-findings > .obj-findings-panel, .obj-explain > .obj-findings-panel { position: fixed; z-index: 30; top: 118px; left: 50%; transform: translateX(-50%); width: min(900px, 94vw); max-height: 60vh; overflow: auto;
   background: var(--bg); border: 1px solid var(--border-strong); border-radius: 8px; padding: 10px; box-shadow: 0 6px 24px rgba(0,0,0,.18); }
+.explain-fields td { padding: 2px 10px 2px 0; font-size: 12.5px; vertical-align: top; }
+.obj-explain h4 { margin: 10px 0 4px; }
 .podstartup td, .podstartup th { padding: 2px 10px 2px 0; text-align: left; font-size: 12.5px; }
 `;
 

@@ -9,6 +9,7 @@ import { renderDetails, focusEvent, parseDiffLine } from './events.js';
 import { fmtTime, fmtDateTime, fmtDuration, fmtShort, tickStep } from './time.js';
 import { rememberRecent } from './recent.js';
 import { showTraceFindings } from './findings.js';
+import { showTraceExplain } from './explain.js';
 
 const BIG_TREE = 300; // rows; above this, start with deep levels and large fan-outs collapsed
 const BIG_FANOUT = 100;
@@ -136,6 +137,7 @@ class TraceView {
     const wanted = (n) => objectKeyOf(n) === want || n.key === want;
     const initial = (want && (objectRows(t).find(wanted) ?? t.flat.find(wanted))) || t.flat[0];
     this.select(initial, { focus: false, scroll: true });
+    showTraceExplain($('.trace-view', this.root), t);
     void showTraceFindings($('.trace-view', this.root), t);
   }
 

@@ -5,6 +5,7 @@ import { replayCommand } from './replay.ts';
 import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { diagnoseCommand } from './diagnose.ts';
+import { explainCommand } from './explain.ts';
 import { log } from '../core/log.ts';
 import { ExitError, output } from './io.ts';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(queryCommand());
   program.addCommand(diagnoseCommand());
+  program.addCommand(explainCommand());
   return program;
 }
 

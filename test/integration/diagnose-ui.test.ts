@@ -1,7 +1,8 @@
 // The Findings view of the built-in UI in a real headless Chromium, over the real query server and
 // a store filled by replaying the recorded KWOK scenario: the report for the range (0 warnings: the
 // pods the pod GC removed from the deleted node are routine, an info finding), following that
-// finding's evidence link to the trace, and the findings shown on that object's trace. Screenshots: test-results/ui-findings*.png.
+// finding's evidence link to the trace, and the findings shown on that object's trace; a recorded
+// finalizer's cause, and "Explain" on the object's trace. Screenshots: test-results/ui-findings*.png, ui-explain.png.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -105,6 +106,20 @@ describe('Findings view in Chromium (recorded KWOK scenario)', () => {
       await why.locator('a.cause-link').click();
       await page.waitForSelector('.tl-rows .row');
       expect(await page.locator('h1').innerText()).toMatch(/ConfigMap\s+stuck-deletion-finalizer\//);
+      // "Explain" beside the findings: why the ConfigMap is Terminating at the end of its trace
+      const explain = page.locator('details.obj-explain');
+      await explain.locator('summary').click();
+      await explain.locator('.explain-summary').waitFor();
+      expect(await explain.locator('.explain-summary').innerText()).toMatch(
+        /^ConfigMap stuck-deletion-finalizer\/settings: Terminating, finalizers example.com\/cleanup-hook/,
+      );
+      expect(await explain.locator('.explain-wait').first().innerText()).toMatch(
+        /finalizer example.com\/cleanup-hook \(added by system:serviceaccount:ops:legacy-operator/,
+      );
+      expect(await explain.locator('table.explain-fields').innerText()).toMatch(
+        /metadata.deletionTimestamp.*\n?.*system:serviceaccount:ci:cleanup-bot\s+delete/,
+      );
+      await page.screenshot({ path: join(RESULTS, 'ui-explain.png') });
     } finally {
       await page.close();
       await ownApp.close();

@@ -11,6 +11,10 @@ export const GC = 'system:serviceaccount:kube-system:generic-garbage-collector';
 
 export { ref };
 
+/** A diff line that adds a condition (as the namespace controller writes them). */
+export const conditionLine = (type: string, status: string, message: string): string =>
+  `status.conditions[type=${type}] <none> -> ${JSON.stringify({ type, status, message })}`;
+
 /** A small DSL over SyntheticTraces: creates with snapshots, diffs, failures, Events, links. */
 export class History {
   readonly t = new SyntheticTraces(1800);

@@ -7,7 +7,7 @@ import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
 import { compactSpan } from '../../frontend-plugin/diagnose/loader.ts';
 import type { Finding } from '../../frontend-plugin/diagnose/types.ts';
-import { at, DC, GC, History, ref } from './diagnose-fixture.ts';
+import { at, DC, GC, History, ref, conditionLine } from './diagnose-fixture.ts';
 
 const NSC = 'system:serviceaccount:kube-system:namespace-controller';
 const HOLD = 'example.com/hold';
@@ -99,15 +99,14 @@ describe('stuck-deletions', () => {
     // the controller deletes the content later: the ConfigMap is not Terminating past the grace itself
     heldDelete(h, cm, 50, NSC, [HOLD], { verb: 'deletecollection' });
     const msg = `Some content in the namespace has finalizers remaining: ${HOLD} in 1 resource instances`;
-    const cond = (type: string, status: string, message: string): string =>
-      `status.conditions[type=${type}] <none> -> ${JSON.stringify({ type, status, message })}`;
     h.status(
       ns,
       15,
       NSC,
-      [cond('NamespaceDeletionDiscoveryFailure', 'False', 'All resources successfully discovered'), cond('NamespaceFinalizersRemaining', 'True', msg)].join(
-        '\n',
-      ),
+      [
+        conditionLine('NamespaceDeletionDiscoveryFailure', 'False', 'All resources successfully discovered'),
+        conditionLine('NamespaceFinalizersRemaining', 'True', msg),
+      ].join('\n'),
     );
     // normal: a namespace whose content goes at once; the controller finalizes and deletes it
     const gone = ref('namespaces', '', 'gone');

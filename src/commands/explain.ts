@@ -1,0 +1,150 @@
+// `kubetrail explain <kind>/<name>`: why one object is in its state at a time (docs/diagnose.md,
+// "Explain"). Exit 0 when explained, 2 on usage errors, 3 when the store is missing or could not
+// be read, 4 when the record holds no event of the object at or before the time.
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { ObjectRef } from '../core/model.ts';
+import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
+import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import { explainObject, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
+import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
+import { defaultStorePath } from '../sinks/sqlite-store.ts';
+import { parseDurationSec } from '../core/duration.ts';
+import { addLogOptions, applyLogLevel } from './options.ts';
+
+/** kubectl's kind words (singular, plural, short) → group/resource. */
+const KINDS: Record<string, [string, string]> = {};
+for (const [group, resource, ...words] of [
+  ['', 'pods', 'pod', 'po'],
+  ['', 'nodes', 'node', 'no'],
+  ['', 'services', 'service', 'svc'],
+  ['', 'configmaps', 'configmap', 'cm'],
+  ['', 'secrets', 'secret'],
+  ['', 'namespaces', 'namespace', 'ns'],
+  ['', 'persistentvolumeclaims', 'persistentvolumeclaim', 'pvc'],
+  ['', 'persistentvolumes', 'persistentvolume', 'pv'],
+  ['', 'serviceaccounts', 'serviceaccount', 'sa'],
+  ['', 'resourcequotas', 'resourcequota', 'quota'],
+  ['apps', 'deployments', 'deployment', 'deploy'],
+  ['apps', 'replicasets', 'replicaset', 'rs'],
+  ['apps', 'statefulsets', 'statefulset', 'sts'],
+  ['apps', 'daemonsets', 'daemonset', 'ds'],
+  ['batch', 'jobs', 'job'],
+  ['batch', 'cronjobs', 'cronjob', 'cj'],
+] as string[][])
+  for (const w of [resource!, ...words]) KINDS[w] = [group!, resource!];
+
+const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'persistentvolumes']);
+
+/** `deployment/web`, `deploy/web`, `widgets.example.com/x` (resource.group) → a ref without cluster. */
+export function parseTarget(text: string, namespace: string): ObjectRef {
+  const at = text.indexOf('/');
+  if (at <= 0 || at === text.length - 1) throw new UsageError(`expected <kind>/<name> (e.g. pod/web-0, deployment/api), got '${text}'`);
+  const kind = text.slice(0, at).toLowerCase();
+  const name = text.slice(at + 1);
+  const dot = kind.indexOf('.');
+  const [group, resource] = KINDS[kind] ?? (dot > 0 ? [kind.slice(dot + 1), kind.slice(0, dot)] : [undefined, undefined]);
+  if (resource === undefined) throw new UsageError(`unknown kind '${kind}' (known: ${Object.keys(KINDS).join(', ')}; or resource.group)`);
+  return { cluster: '', group: group!, resource, namespace: CLUSTER_SCOPED.has(resource) ? '' : namespace, name };
+}
+
+interface ExplainCliOptions {
+  namespace: string;
+  cluster?: string;
+  at?: number;
+  store?: string;
+  jaegerQuery?: string;
+  jaegerService: string;
+  window: number;
+  json: boolean;
+  uiUrl?: string;
+  logLevel?: string;
+}
+
+const wrap =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+
+export function explainCommand(): Command {
+  const cmd = new Command('explain')
+    .description(
+      'why an object is in its state at a time: last changes of the fields that matter, who made them, what it waits for, the findings that touch it',
+    )
+    .argument('<kind/name>', 'the object: pod/web-0, deployment/api, configmap/settings, namespace/team-a, resource.group/name')
+    .option('-n, --namespace <ns>', 'its namespace', 'default')
+    .option('--cluster <name>', 'its cluster (default: the only one stored)')
+    .option('--at <time>', 'the time to explain: RFC 3339, Unix seconds, or a duration before now (default: the last stored event)', wrap(parseTimeArg))
+    .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
+    .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
+    .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
+    .option(
+      '--window <duration>',
+      'window size the write path uses (Jaeger)',
+      wrap((v) => parseDurationSec(v)),
+      1800,
+    )
+    .option('--json', 'print the explanation as JSON', false)
+    .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full links');
+  addLogOptions(cmd);
+  cmd.exitOverride((err) => {
+    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
+  });
+  return cmd.action(async (target: string, o: ExplainCliOptions) => {
+    applyLogLevel(o);
+    process.exitCode = await runExplain(target, o);
+  });
+}
+
+const fail = (code: number, msg: string): number => {
+  process.stderr.write(`kubetrail explain: ${msg}\n`);
+  return code;
+};
+
+function openBackend(o: ExplainCliOptions): TraceBackend | number {
+  if (o.store && o.jaegerQuery) throw new UsageError('give --store or --jaeger-query, not both');
+  if (o.jaegerQuery) {
+    if (!URL.canParse(o.jaegerQuery)) throw new UsageError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
+    return new JaegerBackend({ url: o.jaegerQuery, service: o.jaegerService, windowSec: o.window });
+  }
+  const path = o.store ?? defaultStorePath();
+  if (!existsSync(path)) return fail(3, `no store at ${path} (replay an audit log into it, or give --store / --jaeger-query)`);
+  return new SqliteBackend(path);
+}
+
+async function runExplain(target: string, o: ExplainCliOptions): Promise<number> {
+  let ref: ObjectRef;
+  let backend: TraceBackend | number;
+  try {
+    ref = parseTarget(target, o.namespace);
+    backend = openBackend(o);
+  } catch (e) {
+    if (e instanceof UsageError) return fail(2, e.message);
+    throw e;
+  }
+  if (typeof backend === 'number') return backend;
+  try {
+    if (o.cluster) ref.cluster = o.cluster;
+    else {
+      const clusters = await backend.clusters();
+      if (clusters.length !== 1) return fail(2, `--cluster is needed when ${clusters.length} clusters are stored (${clusters.join(', ')})`);
+      ref.cluster = clusters[0]!;
+    }
+    const ex = await explainObject(backend, ref, { atUs: o.at });
+    if (!ex) return fail(4, `${target} in namespace '${ref.namespace}' of cluster '${ref.cluster}' is not in the record${o.at ? ' at or before --at' : ''}`);
+    process.stdout.write(o.json ? `${JSON.stringify(ex, null, 2)}\n` : explanationText(ex, o.uiUrl));
+    return 0;
+  } catch (e) {
+    return fail(3, (e as Error).message);
+  } finally {
+    await backend.close();
+  }
+}
+
+export default explainCommand;
