@@ -1,10 +1,8 @@
 // `kubetrail diagnose`: findings over the spans of a time range (embedded store or Jaeger), as text,
 // JSON or JUnit; exit 1 when a finding reaches --fail-on, 2 on usage errors, 3 when the diagnosis
 // could not run completely (docs/diagnose.md).
-import { existsSync, writeFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
-import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { diagnose, defaultThresholds, SEVERITIES, severityRank, type Severity, type Thresholds } from '../../frontend-plugin/diagnose/index.ts';
 import { reportJunit, reportText } from '../../frontend-plugin/diagnose/format.ts';
@@ -17,9 +15,8 @@ import {
   thresholdFlag,
   UsageError,
 } from '../../frontend-plugin/diagnose/params.ts';
-import { defaultStorePath } from '../sinks/sqlite-store.ts';
-import { parseDurationSec } from '../core/duration.ts';
 import { addConfigFileOption, addLogOptions, applyLogLevel } from './options.ts';
+import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 
 const HELP: Record<keyof Thresholds, string> = {
   churnFactor: 'churn: an owner creating more than this × its desired pods',
@@ -47,21 +44,7 @@ const HELP: Record<keyof Thresholds, string> = {
   evictionBlockTimeoutSec: 'blocked-evictions: evictions refused (429) by a PodDisruptionBudget, not through at the range end, for at least',
 };
 
-const wrap =
-  <T>(f: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return f(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
-
-interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
-  store?: string;
-  jaegerQuery?: string;
-  jaegerService: string;
-  window: number;
+interface DiagnoseCliOptions extends ReadSourceOptions, Partial<Record<string, unknown>> {
   cluster?: string;
   since?: number;
   until?: number;
@@ -77,22 +60,13 @@ interface DiagnoseCliOptions extends Partial<Record<string, unknown>> {
 }
 
 export function diagnoseCommand(): Command {
-  const cmd = new Command('diagnose')
-    .description(
-      'report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions, hot loops',
-    )
-    .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
-    .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
-    .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
-    .option(
-      '--window <duration>',
-      'window size the write path uses (Jaeger)',
-      wrap((v) => parseDurationSec(v)),
-      1800,
-    )
+  const cmd = new Command('diagnose').description(
+    'report what went wrong in a time range: churn, fighting controllers, conflicts, no-op writes, stuck rollouts, unscheduled pods, orphans, slow reactions, hot loops, stuck deletions, workload failures, blocked evictions, completeness — each with its cause where the record holds it',
+  );
+  addReadSourceOptions(cmd)
     .option('--cluster <name>', 'only this cluster')
-    .option('--since <time>', 'start: RFC 3339, Unix seconds, or a duration before now (1h); default: the first stored event', wrap(parseTimeArg))
-    .option('--until <time>', 'end, same forms; default: the last stored event', wrap(parseTimeArg))
+    .option('--since <time>', 'start: RFC 3339, Unix seconds, or a duration before now (1h); default: the first stored event', argParser(parseTimeArg))
+    .option('--until <time>', 'end, same forms; default: the last stored event', argParser(parseTimeArg))
     .option('--namespace <ns>', 'only objects of this namespace (and cluster-scoped ones: nodes)')
     .option(
       '--selector <group/resource/namespace/name>',
@@ -105,13 +79,17 @@ export function diagnoseCommand(): Command {
     .option(
       '--pod-startup-threshold <duration>',
       'a create → running p99 above this (e.g. 5s, the Kubernetes SLO) is an error finding; implies --pod-startup',
-      wrap(parseSeconds),
+      argParser(parseSeconds),
     )
     .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full evidence links (e.g. http://127.0.0.1:16686)');
   for (const k of Object.keys(defaultThresholds) as (keyof Thresholds)[]) {
     const d = defaultThresholds[k];
     const isDur = DURATION_THRESHOLDS.has(k);
-    cmd.option(`${thresholdFlag(k)} <${isDur ? 'duration' : 'n'}>`, `${HELP[k]} (default ${isDur ? `${d}s` : d})`, wrap(isDur ? parseSeconds : parseNumber));
+    cmd.option(
+      `${thresholdFlag(k)} <${isDur ? 'duration' : 'n'}>`,
+      `${HELP[k]} (default ${isDur ? `${d}s` : d})`,
+      argParser(isDur ? parseSeconds : parseNumber),
+    );
   }
   addLogOptions(cmd);
   addConfigFileOption(cmd);
@@ -128,23 +106,13 @@ export function diagnoseCommand(): Command {
 async function runDiagnose(o: DiagnoseCliOptions): Promise<number> {
   let backend: TraceBackend;
   try {
-    if (o.store && o.jaegerQuery) throw new UsageError('give --store or --jaeger-query, not both');
     if (o.since !== undefined && o.until !== undefined && o.since > o.until) throw new UsageError('--since is after --until');
-    if (o.jaegerQuery) {
-      try {
-        new URL(o.jaegerQuery);
-      } catch {
-        throw new UsageError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
-      }
-      backend = new JaegerBackend({ url: o.jaegerQuery, service: o.jaegerService, windowSec: o.window });
-    } else {
-      const path = o.store ?? defaultStorePath();
-      if (!existsSync(path)) {
-        process.stderr.write(`kubetrail diagnose: no store at ${path} (replay an audit log into it, or give --store / --jaeger-query)\n`);
-        return 3;
-      }
-      backend = new SqliteBackend(path);
+    const source = openReadSource(o);
+    if ('missingStore' in source) {
+      process.stderr.write(`kubetrail diagnose: no store at ${source.missingStore} (replay an audit log into it, or give --store / --jaeger-query)\n`);
+      return 3;
     }
+    backend = source;
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`kubetrail diagnose: ${e.message}\n`);

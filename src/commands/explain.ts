@@ -1,17 +1,13 @@
 // `kubetrail explain <kind>/<name>`: why one object is in its state at a time (docs/diagnose.md,
 // "Explain"). Exit 0 when explained, 2 on usage errors, 3 when the store is missing or could not
 // be read, 4 when the record holds no event of the object at or before the time.
-import { existsSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { ObjectRef } from '../core/model.ts';
-import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
-import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { explainObject, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
 import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
-import { defaultStorePath } from '../sinks/sqlite-store.ts';
-import { parseDurationSec } from '../core/duration.ts';
 import { addLogOptions, applyLogLevel } from './options.ts';
+import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 
 /** kubectl's kind words (singular, plural, short) → group/resource. */
 const KINDS: Record<string, [string, string]> = {};
@@ -49,28 +45,14 @@ export function parseTarget(text: string, namespace: string): ObjectRef {
   return { cluster: '', group: group!, resource, namespace: CLUSTER_SCOPED.has(resource) ? '' : namespace, name };
 }
 
-interface ExplainCliOptions {
+interface ExplainCliOptions extends ReadSourceOptions {
   namespace: string;
   cluster?: string;
   at?: number;
-  store?: string;
-  jaegerQuery?: string;
-  jaegerService: string;
-  window: number;
   json: boolean;
   uiUrl?: string;
   logLevel?: string;
 }
-
-const wrap =
-  <T>(f: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return f(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
 
 export function explainCommand(): Command {
   const cmd = new Command('explain')
@@ -80,16 +62,8 @@ export function explainCommand(): Command {
     .argument('<kind/name>', 'the object: pod/web-0, deployment/api, configmap/settings, namespace/team-a, resource.group/name')
     .option('-n, --namespace <ns>', 'its namespace', 'default')
     .option('--cluster <name>', 'its cluster (default: the only one stored)')
-    .option('--at <time>', 'the time to explain: RFC 3339, Unix seconds, or a duration before now (default: the last stored event)', wrap(parseTimeArg))
-    .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
-    .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
-    .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
-    .option(
-      '--window <duration>',
-      'window size the write path uses (Jaeger)',
-      wrap((v) => parseDurationSec(v)),
-      1800,
-    )
+    .option('--at <time>', 'the time to explain: RFC 3339, Unix seconds, or a duration before now (default: the last stored event)', argParser(parseTimeArg));
+  addReadSourceOptions(cmd)
     .option('--json', 'print the explanation as JSON', false)
     .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full links');
   addLogOptions(cmd);
@@ -107,28 +81,17 @@ const fail = (code: number, msg: string): number => {
   return code;
 };
 
-function openBackend(o: ExplainCliOptions): TraceBackend | number {
-  if (o.store && o.jaegerQuery) throw new UsageError('give --store or --jaeger-query, not both');
-  if (o.jaegerQuery) {
-    if (!URL.canParse(o.jaegerQuery)) throw new UsageError(`--jaeger-query is not a URL: ${o.jaegerQuery}`);
-    return new JaegerBackend({ url: o.jaegerQuery, service: o.jaegerService, windowSec: o.window });
-  }
-  const path = o.store ?? defaultStorePath();
-  if (!existsSync(path)) return fail(3, `no store at ${path} (replay an audit log into it, or give --store / --jaeger-query)`);
-  return new SqliteBackend(path);
-}
-
 async function runExplain(target: string, o: ExplainCliOptions): Promise<number> {
   let ref: ObjectRef;
-  let backend: TraceBackend | number;
+  let backend: TraceBackend | { missingStore: string };
   try {
     ref = parseTarget(target, o.namespace);
-    backend = openBackend(o);
+    backend = openReadSource(o);
   } catch (e) {
     if (e instanceof UsageError) return fail(2, e.message);
     throw e;
   }
-  if (typeof backend === 'number') return backend;
+  if ('missingStore' in backend) return fail(3, `no store at ${backend.missingStore} (replay an audit log into it, or give --store / --jaeger-query)`);
   try {
     if (o.cluster) ref.cluster = o.cluster;
     else {
