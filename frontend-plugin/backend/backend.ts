@@ -54,8 +54,7 @@ export interface SpanScan {
 }
 
 /** For `snapshots: 'creates'`: a create's snapshot, or a delete's that names finalizers. */
-export const snapshotWanted = (verb: unknown, snapshot: string): boolean =>
-  verb === 'create' || ((verb === 'delete' || verb === 'deletecollection') && snapshot.includes('"finalizers"'));
+export { snapshotWanted } from '../../src/core/facts.ts';
 
 /**
  * Where the read path gets raw spans: Jaeger's query HTTP API (jaeger.ts) or the embedded store.

@@ -4,7 +4,7 @@
 // who added it) — each with who/what/when — and beside them the object that is fine or gone.
 import { describe, expect, it } from 'vitest';
 import { Attr } from '../../src/core/model.ts';
-import { compactSpan } from '../../frontend-plugin/diagnose/loader.ts';
+import { compactSpan } from '../../src/core/facts.ts';
 import { explain, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
 import { at, DC, History, ref, RSC, SCHED, conditionLine } from './diagnose-fixture.ts';
 

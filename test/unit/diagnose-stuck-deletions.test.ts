@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
-import { compactSpan } from '../../frontend-plugin/diagnose/loader.ts';
+import { compactSpan } from '../../src/core/facts.ts';
 import type { Finding } from '../../frontend-plugin/diagnose/types.ts';
 import { at, DC, GC, History, ref, conditionLine } from './diagnose-fixture.ts';
 
