@@ -5,7 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { RedactionRule, TracerConfig } from '../core/config.ts';
 import { defaultTracerConfig } from '../core/config.ts';
-import { parseDurationSec } from '../core/duration.ts';
+import { parseDuration, parseDurationSec } from '../core/duration.ts';
 import { setLogLevel } from '../core/log.ts';
 
 // Every parser below throws commander's InvalidArgumentError, so a bad value is reported as
@@ -45,15 +45,28 @@ export function parseCacheBytes(value: string): number {
   return n;
 }
 
+/** A value parser whose error commander reports as an invalid argument (exit 2, no stack trace). */
+export const argParser =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+
+/** A positive duration flag (`90d`, `2w`, `12h`, `30m`), in seconds. */
+export function parsePositiveDurationSec(value: string): number {
+  const sec = argParser(parseDurationSec)(value);
+  if (!(sec > 0)) throw new InvalidArgumentError('must be a positive duration (e.g. 30m, 12h, 90d)');
+  return sec;
+}
+
 /** `--window`: a duration of whole minutes (`30m`, `1h`, `1800`), in seconds. */
 export function parseWindow(value: string): number {
-  let sec: number;
-  try {
-    sec = parseDurationSec(value);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message.replace(/: .*$/, ''));
-  }
-  if (!(sec > 0) || sec % 60 !== 0) throw new InvalidArgumentError('must be a whole number of minutes (e.g. 30m, 1h, 1h30m)');
+  const sec = parsePositiveDurationSec(value);
+  if (sec % 60 !== 0) throw new InvalidArgumentError('must be a whole number of minutes (e.g. 30m, 1h, 1h30m)');
   return sec;
 }
 
@@ -202,14 +215,8 @@ export function addConfigFileOption(cmd: Command): Command {
 
 // ---- sink writer: queue, batching, retries (one queued writer for both sinks; docs/operations.md) ----
 
-/** Milliseconds: `500ms`, `2s`, `1m`, or a plain number of milliseconds (as in OTEL_BSP_SCHEDULE_DELAY). */
-export function parseDurationMs(value: string): number {
-  const s = value.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s);
-  if (!m) throw new InvalidArgumentError(`not a duration (e.g. 500ms, 2s, 1m)`);
-  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
-}
+/** Milliseconds: `500ms`, `2s`, `1m`, `1h30m`, or a plain number of milliseconds (as in OTEL_BSP_SCHEDULE_DELAY). */
+export const parseDurationMs = argParser((value: string): number => parseDuration(value, 'ms'));
 
 export function addWriterOptions(cmd: Command): Command {
   return cmd

@@ -1,12 +1,11 @@
 // `kubetrail query`: the query proxy alone, in front of a Jaeger query service that holds the raw
 // spans (exported there by `kubetrail serve --otlp-endpoint`). Other Jaeger paths pass through.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDurationSec } from '../core/duration.ts';
+import { Command, Option } from 'commander';
 import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
 import { checkUiDir } from './query-server.ts';
-import { checkListen, parsePort, parsePositiveInt, parseUrl, parseWindow } from './options.ts';
+import { checkListen, parsePort, parsePositiveDurationSec, parsePositiveInt, parseUrl, parseWindow } from './options.ts';
 
 export function queryCommand(): Command {
   return new Command('query')
@@ -22,7 +21,7 @@ export function queryCommand(): Command {
     .option(
       '--jaeger-lookback <duration>',
       'how far back the cluster list and the UI\'s "all data" range search Jaeger, e.g. 90d (default: all data)',
-      parseLookback,
+      parsePositiveDurationSec,
     )
     .action(
       async (o: {
@@ -63,18 +62,6 @@ export function queryCommand(): Command {
         process.once('SIGTERM', stop);
       },
     );
-}
-
-/** `--jaeger-lookback`: a positive duration (`90d`, `2w`, `12h`), in seconds. */
-function parseLookback(value: string): number {
-  let sec: number;
-  try {
-    sec = parseDurationSec(value);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message.replace(/: .*$/, ''));
-  }
-  if (!(sec > 0)) throw new InvalidArgumentError('must be a positive duration (e.g. 90d, 2w)');
-  return sec;
 }
 
 export default queryCommand;

@@ -1,24 +1,15 @@
 // What `diagnose` and `explain` read: the embedded store or a Jaeger query service — their flags
 // and how the backend is opened, in one place.
 import { existsSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { UsageError } from '../../frontend-plugin/diagnose/params.ts';
 import { defaultStorePath } from '../sinks/sqlite-store.ts';
-import { parseDurationSec } from '../core/duration.ts';
+import { argParser, parseWindow } from './options.ts';
 
-/** A value parser whose error commander reports as an invalid argument (exit 2, no stack trace). */
-export const argParser =
-  <T>(f: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return f(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
+export { argParser };
 
 export interface ReadSourceOptions {
   store?: string;
@@ -33,12 +24,7 @@ export function addReadSourceOptions(cmd: Command): Command {
     .option('--store <file>', `the embedded store to read (default ${defaultStorePath()})`)
     .option('--jaeger-query <url>', 'read raw spans from this Jaeger query service instead of a store')
     .option('--jaeger-service <name>', 'service name the write path exports as', 'kubetrail')
-    .option(
-      '--window <duration>',
-      'window size the write path uses (Jaeger)',
-      argParser((v) => parseDurationSec(v)),
-      1800,
-    );
+    .option('--window <duration>', 'window size the write path uses (Jaeger)', parseWindow, 1800);
 }
 
 /**

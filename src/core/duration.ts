@@ -1,18 +1,19 @@
-// Durations as users type them (`30m`, `1h`, `2d`, `90s`, `1h30m`), for --window and Jaeger's `lookback`.
-const UNIT_SEC: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+// Durations as users type them (`500ms`, `90s`, `30m`, `1h`, `2d`, `1h30m`): one syntax for every
+// flag, config key and query parameter (--window, --kafka-warmup, --sink-schedule-delay, Jaeger's
+// `lookback`, …). parse-duration does the arithmetic; the grammar check keeps it strict (it would
+// read `1h soon` as an hour). A plain number is in the unit of the caller.
+import parse from 'parse-duration';
 
-/** Seconds; throws a clear error on anything else. */
-export function parseDurationSec(text: string): number {
+const GRAMMAR = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+
+/** The duration in `unit` (a plain number is taken as already in it); throws a clear error on anything else. */
+export function parseDuration(text: string, unit: 'ms' | 's'): number {
   const s = text.trim();
-  if (/^\d+$/.test(s)) return Number(s);
-  const re = /(\d+(?:\.\d+)?)([smhdw])/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * UNIT_SEC[m[2]!]!;
-    consumed = re.lastIndex;
-  }
-  if (consumed !== s.length || consumed === 0) throw new Error(`not a duration (e.g. 30m, 1h, 2d): ${text}`);
-  return total;
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Number(s);
+  const v = GRAMMAR.test(s) ? parse(s, unit) : null;
+  if (v === null || v === undefined || !Number.isFinite(v)) throw new Error(`not a duration (e.g. 500ms, 30s, 30m, 1h, 2d): ${text}`);
+  return unit === 'ms' ? Math.round(v) : v;
 }
+
+/** Seconds. */
+export const parseDurationSec = (text: string): number => parseDuration(text, 's');

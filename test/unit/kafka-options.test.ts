@@ -47,3 +47,18 @@ describe('serve Kafka options', () => {
     await plain.parseAsync([], { from: 'user' });
   });
 });
+
+describe('one duration syntax for every flag', () => {
+  it('takes hours and compound durations where the flag is in milliseconds (--kafka-warmup 1h was refused)', () => {
+    const cmd = addKafkaOptions(new Command('serve')).exitOverride();
+    cmd.parse(['--kafka-brokers', 'k:9092', '--kafka-warmup', '1h30m'], { from: 'user' });
+    expect(cmd.opts().kafkaWarmup).toBe(5_400_000);
+  });
+
+  it('refuses trailing words instead of reading the number before them', () => {
+    const cmd = addKafkaOptions(new Command('serve'))
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    expect(() => cmd.parse(['--kafka-brokers', 'k:9092', '--kafka-warmup', '1h soon'], { from: 'user' })).toThrow(/not a duration/);
+  });
+});
