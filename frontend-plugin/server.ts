@@ -14,7 +14,7 @@ import { TraceQuery, type SearchRequest } from './query.ts';
 import { apiV3 } from './api-v3.ts';
 import { activity } from './activity.ts';
 import { isRawTraceId, decodeDisplayId, modeDigits, parseServiceName, serviceName, serviceNames, type DisplayMode, type Scope } from './trace-id.ts';
-import { KNOWN } from '../src/core/kinds.ts';
+import { KNOWN, SHORT_NAMES } from '../src/core/kinds.ts';
 
 export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
 const DEFAULT_LOOKBACK_SEC = 3600;
@@ -50,36 +50,6 @@ function jaegerError(code: number, msg: string, extra?: Record<string, unknown>)
 }
 
 // ---------- the built-in UI's configuration (one source: trace-id.ts, src/core/kinds.ts) ----------
-
-/** kubectl's short names, for the UI's kind field. */
-const SHORT_NAMES: Record<string, string> = {
-  deploy: 'deployments',
-  rs: 'replicasets',
-  po: 'pods',
-  no: 'nodes',
-  svc: 'services',
-  ep: 'endpoints',
-  cm: 'configmaps',
-  sts: 'statefulsets',
-  ds: 'daemonsets',
-  pvc: 'persistentvolumeclaims',
-  pv: 'persistentvolumes',
-  ns: 'namespaces',
-  sa: 'serviceaccounts',
-  ing: 'ingresses',
-  hpa: 'horizontalpodautoscalers',
-  pdb: 'poddisruptionbudgets',
-  cj: 'cronjobs',
-  ev: 'events',
-  rc: 'replicationcontrollers',
-  sc: 'storageclasses',
-  crd: 'customresourcedefinitions',
-  pc: 'priorityclasses',
-  netpol: 'networkpolicies',
-  quota: 'resourcequotas',
-  limits: 'limitranges',
-  csr: 'certificatesigningrequests',
-};
 
 /** GET /api/ui-config: display modes and scopes with their trace-ID digits and service names, and the kind table. */
 export function uiConfig() {

@@ -2,36 +2,13 @@
 // "Explain"). Exit 0 when explained, 2 on usage errors, 3 when the store is missing or could not
 // be read, 4 when the record holds no event of the object at or before the time.
 import { Command, CommanderError } from 'commander';
+import { isClusterScoped, knownResource } from '../core/kinds.ts';
 import type { ObjectRef } from '../core/model.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { explainObject, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
 import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
 import { addLogOptions, applyLogLevel } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
-
-/** kubectl's kind words (singular, plural, short) → group/resource. */
-const KINDS: Record<string, [string, string]> = {};
-for (const [group, resource, ...words] of [
-  ['', 'pods', 'pod', 'po'],
-  ['', 'nodes', 'node', 'no'],
-  ['', 'services', 'service', 'svc'],
-  ['', 'configmaps', 'configmap', 'cm'],
-  ['', 'secrets', 'secret'],
-  ['', 'namespaces', 'namespace', 'ns'],
-  ['', 'persistentvolumeclaims', 'persistentvolumeclaim', 'pvc'],
-  ['', 'persistentvolumes', 'persistentvolume', 'pv'],
-  ['', 'serviceaccounts', 'serviceaccount', 'sa'],
-  ['', 'resourcequotas', 'resourcequota', 'quota'],
-  ['apps', 'deployments', 'deployment', 'deploy'],
-  ['apps', 'replicasets', 'replicaset', 'rs'],
-  ['apps', 'statefulsets', 'statefulset', 'sts'],
-  ['apps', 'daemonsets', 'daemonset', 'ds'],
-  ['batch', 'jobs', 'job'],
-  ['batch', 'cronjobs', 'cronjob', 'cj'],
-] as string[][])
-  for (const w of [resource!, ...words]) KINDS[w] = [group!, resource!];
-
-const CLUSTER_SCOPED = new Set(['nodes', 'namespaces', 'persistentvolumes']);
 
 /** `deployment/web`, `deploy/web`, `widgets.example.com/x` (resource.group) → a ref without cluster. */
 export function parseTarget(text: string, namespace: string): ObjectRef {
@@ -40,9 +17,10 @@ export function parseTarget(text: string, namespace: string): ObjectRef {
   const kind = text.slice(0, at).toLowerCase();
   const name = text.slice(at + 1);
   const dot = kind.indexOf('.');
-  const [group, resource] = KINDS[kind] ?? (dot > 0 ? [kind.slice(dot + 1), kind.slice(0, dot)] : [undefined, undefined]);
-  if (resource === undefined) throw new UsageError(`unknown kind '${kind}' (known: ${Object.keys(KINDS).join(', ')}; or resource.group)`);
-  return { cluster: '', group: group!, resource, namespace: CLUSTER_SCOPED.has(resource) ? '' : namespace, name };
+  const [group, resource] = knownResource(kind) ?? (dot > 0 ? [kind.slice(dot + 1), kind.slice(0, dot)] : [undefined, undefined]);
+  if (resource === undefined)
+    throw new UsageError(`unknown kind '${kind}' (a kind, resource or short name kubectl knows, e.g. deployment, pods, cm; or resource.group)`);
+  return { cluster: '', group: group!, resource, namespace: isClusterScoped(group!, resource) ? '' : namespace, name };
 }
 
 interface ExplainCliOptions extends ReadSourceOptions {

@@ -46,6 +46,47 @@ export const KNOWN: Record<string, [group: string, resource: string]> = {
   ValidatingWebhookConfiguration: ['admissionregistration.k8s.io', 'validatingwebhookconfigurations'],
 };
 
+/** kubectl's short names (the UI's kind field, `kubetrail explain deploy/web`). */
+export const SHORT_NAMES: Record<string, string> = {
+  deploy: 'deployments',
+  rs: 'replicasets',
+  po: 'pods',
+  no: 'nodes',
+  svc: 'services',
+  ep: 'endpoints',
+  cm: 'configmaps',
+  sts: 'statefulsets',
+  ds: 'daemonsets',
+  pvc: 'persistentvolumeclaims',
+  pv: 'persistentvolumes',
+  ns: 'namespaces',
+  sa: 'serviceaccounts',
+  ing: 'ingresses',
+  hpa: 'horizontalpodautoscalers',
+  pdb: 'poddisruptionbudgets',
+  cj: 'cronjobs',
+  ev: 'events',
+  rc: 'replicationcontrollers',
+  sc: 'storageclasses',
+  crd: 'customresourcedefinitions',
+  pc: 'priorityclasses',
+  netpol: 'networkpolicies',
+  quota: 'resourcequotas',
+  limits: 'limitranges',
+  csr: 'certificatesigningrequests',
+};
+
+/**
+ * A kind as kubectl users type it — kind (`Deployment`, `deployment`), plural resource
+ * (`deployments`) or short name (`deploy`) — → [group, resource]; undefined when not a known one.
+ */
+export function knownResource(word: string): [group: string, resource: string] | undefined {
+  const w = word.toLowerCase();
+  const resource = SHORT_NAMES[w] ?? w;
+  for (const [kind, gr] of Object.entries(KNOWN)) if (gr[1] === resource || kind.toLowerCase() === w) return gr;
+  return undefined;
+}
+
 /** Splits `group/version` ('v1' = core) into group and version. */
 export function splitApiVersion(apiVersion: unknown): { group: string; version: string } {
   if (typeof apiVersion !== 'string' || apiVersion === '') return { group: '', version: '' };

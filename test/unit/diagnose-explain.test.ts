@@ -7,6 +7,7 @@ import { Attr } from '../../src/core/model.ts';
 import { compactSpan } from '../../src/core/facts.ts';
 import { explain, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
 import { at, DC, History, ref, RSC, SCHED, conditionLine } from './diagnose-fixture.ts';
+import { parseTarget } from '../../src/commands/explain.ts';
 
 const DEPLOYER = 'system:serviceaccount:team-a:deployer';
 const QUOTA_ADMIN = 'system:serviceaccount:platform:quota-admin';
@@ -147,5 +148,16 @@ describe('explain', () => {
     // normal: the controller finalizes it (spec.finalizers emptied): gone
     h.update(ns, 130, NSC, 'spec.finalizers ["kubernetes"] -> <none>', { [Attr.subresource]: 'finalize' });
     expect(explain(spansOf(h), ns, at(140))).toMatchObject({ state: 'deleted', waitingFor: [], finalizers: [] });
+  });
+});
+
+describe('kubetrail explain <kind>/<name>: kinds as kubectl users type them (one table, src/core/kinds.ts)', () => {
+  it('knows every kind, plural and short name the UI knows, and which are cluster-scoped', () => {
+    expect(parseTarget('hpa/web', 'team')).toEqual({ cluster: '', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'team', name: 'web' });
+    expect(parseTarget('PodDisruptionBudget/web', 'team')).toMatchObject({ group: 'policy', resource: 'poddisruptionbudgets', namespace: 'team' });
+    expect(parseTarget('sc/fast', 'team')).toMatchObject({ group: 'storage.k8s.io', resource: 'storageclasses', namespace: '' });
+    expect(parseTarget('deploy/web', 'team')).toMatchObject({ group: 'apps', resource: 'deployments', namespace: 'team' });
+    expect(parseTarget('widgets.example.com/w', 'team')).toMatchObject({ group: 'example.com', resource: 'widgets' });
+    expect(() => parseTarget('widget/w', 'team')).toThrow(/unknown kind 'widget'/);
   });
 });
