@@ -16,30 +16,13 @@ export const SCOPES = [
   { key: 'ancestors', digit: '2', label: 'Ancestors', hint: 'the object and its owners up to the top' },
 ];
 
-/** kubectl short names (replaced by the server's list, GET /api/ui-config). */
-let SHORT = {
-  deploy: 'deployments',
-  rs: 'replicasets',
-  po: 'pods',
-  no: 'nodes',
-  svc: 'services',
-  ep: 'endpoints',
-  cm: 'configmaps',
-  sts: 'statefulsets',
-  ds: 'daemonsets',
-  pvc: 'persistentvolumeclaims',
-  pv: 'persistentvolumes',
-  ns: 'namespaces',
-  sa: 'serviceaccounts',
-  ing: 'ingresses',
-  hpa: 'horizontalpodautoscalers',
-  pdb: 'poddisruptionbudgets',
-};
+/** kubectl short names → resource, from the server (GET /api/ui-config; src/core/kinds.ts is the one table). */
+let SHORT = {};
 
 /**
  * Takes the modes, scopes and kinds from the server (GET /api/ui-config, built from
  * frontend-plugin/trace-id.ts and src/core/kinds.ts), so the digits and the kind table have one
- * source. The tables above are only the fallback of a server that does not answer it.
+ * source. Without it (a server that does not answer), kinds show as their resource names.
  */
 export function applyConfig(cfg) {
   if (!cfg || typeof cfg !== 'object') return;
@@ -80,41 +63,8 @@ export function withMode(id, mode, scope) {
 }
 
 const GROUPS = {};
-const KINDS = {
-  deployments: 'Deployment',
-  replicasets: 'ReplicaSet',
-  pods: 'Pod',
-  nodes: 'Node',
-  services: 'Service',
-  endpoints: 'Endpoints',
-  endpointslices: 'EndpointSlice',
-  configmaps: 'ConfigMap',
-  secrets: 'Secret',
-  statefulsets: 'StatefulSet',
-  daemonsets: 'DaemonSet',
-  jobs: 'Job',
-  cronjobs: 'CronJob',
-  persistentvolumeclaims: 'PersistentVolumeClaim',
-  persistentvolumes: 'PersistentVolume',
-  namespaces: 'Namespace',
-  serviceaccounts: 'ServiceAccount',
-  leases: 'Lease',
-  events: 'Event',
-  ingresses: 'Ingress',
-  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
-  poddisruptionbudgets: 'PodDisruptionBudget',
-  controllerrevisions: 'ControllerRevision',
-  storageclasses: 'StorageClass',
-  roles: 'Role',
-  rolebindings: 'RoleBinding',
-  clusterroles: 'ClusterRole',
-  clusterrolebindings: 'ClusterRoleBinding',
-  customresourcedefinitions: 'CustomResourceDefinition',
-  priorityclasses: 'PriorityClass',
-  networkpolicies: 'NetworkPolicy',
-  resourcequotas: 'ResourceQuota',
-  limitranges: 'LimitRange',
-};
+/** resource → Kind, from the server (GET /api/ui-config). */
+const KINDS = {};
 export function kindOf(resource) {
   if (!resource) return '';
   return KINDS[resource] ?? resource;

@@ -12,6 +12,7 @@ import { Attr, objectKey, type ObjectRef } from '../../src/core/model.ts';
 import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
 import { auditEvent, BASE_MS } from './webhook.fixtures.ts';
+import { uiConfig } from '../../frontend-plugin/server.ts';
 
 const C = 'kwok';
 const WINDOW = 1800;
@@ -56,7 +57,9 @@ function traced(controller?: 'a' | 'b'): MemoryBackend {
 }
 
 // The built-in UI's model (a browser module without type declarations, imported by URL).
-const { buildTree, objectRows } = await import(new URL('../../frontend-plugin/ui/model.js', import.meta.url).href);
+const { applyConfig, buildTree, objectRows } = await import(new URL('../../frontend-plugin/ui/model.js', import.meta.url).href);
+// the kind table comes from the server, as in the browser (GET /api/ui-config)
+applyConfig(uiConfig());
 
 const run = (backend: MemoryBackend, key: string, scope: Scope): Promise<AssembledTrace> =>
   assemble({ backend, key, windows: [windowStartSec(BASE_MS * 1000, WINDOW)], windowSec: WINDOW, scope });

@@ -17,6 +17,8 @@ import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 
 const ui = (file: string) => import(new URL(`../../frontend-plugin/ui/${file}`, import.meta.url).href);
 const { parseResourceInput, toEvent, applyConfig, withMode, generatedSuffix } = await ui('model.js');
+// the kind table comes from the server, as in the browser (GET /api/ui-config)
+applyConfig(uiConfig());
 const { expandEntries } = await ui('events.js');
 const { toYaml } = await ui('yaml.js');
 

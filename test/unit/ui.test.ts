@@ -2,10 +2,13 @@
 // user reads in the trace view comes from these transformations of the query server's JSON.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { uiConfig } from '../../frontend-plugin/server.ts';
 
 // Browser modules without type declarations: imported by URL so the type checker leaves them be.
 const ui = (file: string) => import(new URL(`../../frontend-plugin/ui/${file}`, import.meta.url).href);
-const { buildTree, parseResourceInput, parseTraceId, toEvent, withMode } = await ui('model.js');
+const { applyConfig, buildTree, parseResourceInput, parseTraceId, toEvent, withMode } = await ui('model.js');
+// the kind table comes from the server, as in the browser (GET /api/ui-config)
+applyConfig(uiConfig());
 const { parseDiffLine } = await ui('events.js');
 const { toYaml, snapshotToYaml } = await ui('yaml.js');
 
