@@ -10,6 +10,7 @@ import type { JaegerKeyValue, JaegerReference, JaegerSpan, JaegerTrace } from '.
 import type { SearchRequest, TraceQuery } from './query.ts';
 import { resultName } from './search-results.ts';
 import { decodeDisplayId, isRawTraceId, parseServiceName, serviceNames } from './trace-id.ts';
+import { HttpError } from '../src/core/http-error.ts';
 
 export interface ApiV3Options {
   query: TraceQuery;
@@ -158,14 +159,6 @@ export function traceSummary(t: JaegerTrace): Record<string, unknown> {
 
 // ---------- requests ----------
 
-class V3Error extends Error {
-  readonly httpCode: number;
-  constructor(httpCode: number, message: string) {
-    super(message);
-    this.httpCode = httpCode;
-  }
-}
-
 /** Jaeger answers errors through Go's http.Error: text/plain, the JSON body and a newline. */
 function sendError(reply: FastifyReply, httpCode: number, message: string): FastifyReply {
   return reply
@@ -189,9 +182,9 @@ const one = (q: Query, canonical: string, deprecated?: string): [string, string]
 function parseTime(name: string, v: string): number {
   // RFC 3339 with optional fractional seconds (Go's time.RFC3339Nano parser accepts both).
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v))
-    throw new V3Error(400, `malformed parameter ${name}: not RFC 3339: ${JSON.stringify(v)}`);
+    throw new HttpError(400, `malformed parameter ${name}: not RFC 3339: ${JSON.stringify(v)}`);
   const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new V3Error(400, `malformed parameter ${name}: ${JSON.stringify(v)}`);
+  if (Number.isNaN(ms)) throw new HttpError(400, `malformed parameter ${name}: ${JSON.stringify(v)}`);
   const frac = /\.(\d+)/.exec(v)?.[1] ?? '';
   const extraUs = frac.length > 3 ? Number(frac.slice(3, 6).padEnd(3, '0')) : 0;
   return ms * 1000 + extraUs;
@@ -219,7 +212,7 @@ export function parseV3Search(q: Query): SearchRequest {
   const [operation] = one(q, 'query.operationName', 'query.operation_name');
   const mode = parseServiceName(service);
   // Jaeger answers a search for a service it does not know with "No traces found".
-  if (!mode) throw new V3Error(404, `No traces found: unknown service (display mode) ${JSON.stringify(service)}; one of: ${serviceNames().join(', ')}`);
+  if (!mode) throw new HttpError(404, `No traces found: unknown service (display mode) ${JSON.stringify(service)}; one of: ${serviceNames().join(', ')}`);
   const filter: SearchRequest['filter'] = {};
   const match: Record<string, string> = {};
   const [attributes] = one(q, 'query.attributes');
@@ -230,10 +223,10 @@ export function parseV3Search(q: Query): SearchRequest {
       // field and may land in its URL) is taken too.
       parsed = attributes.trim().startsWith('{') ? JSON.parse(attributes) : parseLogfmt(attributes);
     } catch (e) {
-      throw new V3Error(400, `malformed parameter query.attributes: ${(e as Error).message}`);
+      throw new HttpError(400, `malformed parameter query.attributes: ${(e as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      throw new V3Error(400, 'malformed parameter query.attributes: not a JSON object');
+      throw new HttpError(400, 'malformed parameter query.attributes: not a JSON object');
     for (const [k, v] of Object.entries(parsed)) {
       if (['cluster', 'group', 'resource', 'namespace', 'name'].includes(k)) filter[k as keyof SearchRequest['filter']] = String(v);
       else match[k] = String(v);
@@ -242,15 +235,15 @@ export function parseV3Search(q: Query): SearchRequest {
   if (operation !== '' && operation !== 'all') filter.cluster = operation;
   const [minRaw, minName] = one(q, 'query.startTimeMin', 'query.start_time_min');
   const [maxRaw, maxName] = one(q, 'query.startTimeMax', 'query.start_time_max');
-  if (minRaw === '' || maxRaw === '') throw new V3Error(400, 'query.startTimeMin and query.startTimeMax are required');
+  if (minRaw === '' || maxRaw === '') throw new HttpError(400, 'query.startTimeMin and query.startTimeMax are required');
   const startUs = parseTime(minName, minRaw);
   const endUs = parseTime(maxName, maxRaw);
-  if (!(startUs < endUs)) throw new V3Error(400, 'query.startTimeMin must be before query.startTimeMax');
+  if (!(startUs < endUs)) throw new HttpError(400, 'query.startTimeMin must be before query.startTimeMax');
   let [depth, depthName] = one(q, 'query.searchDepth', 'query.search_depth');
   if (depth === '') [depth, depthName] = one(q, 'query.num_traces');
   let limit = DEFAULT_SEARCH_DEPTH;
   if (depth !== '') {
-    if (!/^-?\d+$/.test(depth)) throw new V3Error(400, `malformed parameter ${depthName}: strconv.Atoi: parsing ${JSON.stringify(depth)}: invalid syntax`);
+    if (!/^-?\d+$/.test(depth)) throw new HttpError(400, `malformed parameter ${depthName}: strconv.Atoi: parsing ${JSON.stringify(depth)}: invalid syntax`);
     limit = Number(depth) > 0 ? Math.min(Number(depth), MAX_SEARCH_DEPTH) : DEFAULT_SEARCH_DEPTH;
   }
   for (const [c, d] of [
@@ -259,7 +252,7 @@ export function parseV3Search(q: Query): SearchRequest {
   ] as const) {
     const [v, name] = one(q, c, d);
     if (v !== '' && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v))
-      throw new V3Error(400, `malformed parameter ${name}: time: invalid duration ${JSON.stringify(v)}`);
+      throw new HttpError(400, `malformed parameter ${name}: time: invalid duration ${JSON.stringify(v)}`);
   }
   return { ...mode, filter, startUs, endUs, limit, ...(Object.keys(match).length > 0 ? { match } : {}) };
 }
@@ -288,7 +281,7 @@ export const apiV3: FastifyPluginAsync<ApiV3Options> = async (app, opts) => {
   const { query } = opts;
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-    const code = err instanceof V3Error ? err.httpCode : (err.statusCode ?? 500);
+    const code = err.statusCode ?? 500;
     if (code >= 500) req.log.error({ err }, 'v3 query failed');
     return sendError(reply, code, err.message);
   });

@@ -14,6 +14,7 @@ import { TraceQuery, type SearchRequest } from './query.ts';
 import { apiV3 } from './api-v3.ts';
 import { activity } from './activity.ts';
 import { isRawTraceId, decodeDisplayId, modeDigits, parseServiceName, serviceName, serviceNames, type DisplayMode, type Scope } from './trace-id.ts';
+import { HttpError } from '../src/core/http-error.ts';
 import { KNOWN, SHORT_NAMES } from '../src/core/kinds.ts';
 
 export const DEFAULT_UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'ui');
@@ -34,16 +35,8 @@ export interface QueryServerOptions {
   maxObjects?: number;
 }
 
-/** An error answered as Jaeger does: `{data: null, errors: [{code, msg}]}`. */
-export class HttpError extends Error {
-  readonly statusCode: number;
-  readonly extra?: Record<string, unknown>;
-  constructor(statusCode: number, message: string, extra?: Record<string, unknown>) {
-    super(message);
-    this.statusCode = statusCode;
-    this.extra = extra;
-  }
-}
+/** Answered as Jaeger does: `{data: null, errors: [{code, msg}]}` (src/core/http-error.ts). */
+export { HttpError };
 
 function jaegerError(code: number, msg: string, extra?: Record<string, unknown>) {
   return { data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }], ...extra };

@@ -4,6 +4,7 @@
 import { Attr, type AttrValue, type SpanRole, type SpanRecord } from '../../src/core/model.ts';
 import { log } from '../../src/core/log.ts';
 import { joinAttributes } from '../../src/core/attr-chunks.ts';
+import { HttpError } from '../../src/core/http-error.ts';
 import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
 
@@ -135,10 +136,9 @@ export function fromJaegerSpan(s: JSpan): SpanRecord | undefined {
 }
 
 /** Jaeger is down or failed: the query server answers 502 (the proxy works, its upstream does not). */
-export class JaegerUnavailableError extends Error {
-  readonly statusCode = 502;
-  constructor(message: string) {
-    super(message);
+export class JaegerUnavailableError extends HttpError {
+  constructor(message: string, cause?: unknown) {
+    super(502, message, { cause });
     this.name = 'JaegerUnavailableError';
   }
 }
@@ -169,7 +169,7 @@ export class JaegerBackend implements TraceBackend {
     try {
       res = await fetch(u, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (e) {
-      throw new JaegerUnavailableError(`Jaeger query service ${this.url} unreachable: ${(e as Error).message}`);
+      throw new JaegerUnavailableError(`Jaeger query service ${this.url} unreachable: ${(e as Error).message}`, e);
     }
     const text = await res.text();
     let body: JResponse<T> | undefined;

@@ -1,11 +1,16 @@
 // Parsing what users type for a diagnosis (CLI flags and /api/diagnose query parameters): times,
 // selectors, thresholds. Errors are clear messages (the CLI exits 2, the API answers 400).
 import { parseDurationSec } from '../../src/core/duration.ts';
+import { HttpError } from '../../src/core/http-error.ts';
 import type { ObjectRef } from '../../src/core/model.ts';
 import { defaultThresholds, type Thresholds } from './types.ts';
 
-export class UsageError extends Error {
-  readonly statusCode = 400;
+/** A malformed or contradicting flag or parameter: the CLI exits 2, the API answers 400. */
+export class UsageError extends HttpError {
+  constructor(message: string) {
+    super(400, message);
+    this.name = 'UsageError';
+  }
 }
 
 /** RFC 3339, Unix s / ms / µs (by magnitude), or a duration meaning "that long before now" (`1h`). */

@@ -11,6 +11,7 @@ import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { log as rootLog, type Logger } from '../core/log.ts';
 import { auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests } from '../core/metrics.ts';
 import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
+import { HttpError } from '../core/http-error.ts';
 
 /**
  * What the webhook needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): a
@@ -110,9 +111,7 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {
-      const e = new Error(`request body is not valid JSON: ${(err as Error).message}`) as Error & { statusCode: number };
-      e.statusCode = 400;
-      done(e, undefined);
+      done(new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`, { cause: err }), undefined);
     }
   });
 
@@ -248,9 +247,6 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
   };
 }
 
-type HttpError = Error & { statusCode: number };
-const httpError = (statusCode: number, message: string): HttpError => Object.assign(new Error(message), { statusCode });
-
 /**
  * The request body decoded per Content-Encoding (gzip, x-gzip, deflate, br; identity as is). The
  * returned stream reports the bytes received on the wire as `receivedEncodedLength` (fastify checks
@@ -268,13 +264,13 @@ function decodeBody(header: string | string[] | undefined, payload: Readable, li
     if (c === 'gzip' || c === 'x-gzip') decoders.push(createGunzip());
     else if (c === 'deflate') decoders.push(createInflate());
     else if (c === 'br') decoders.push(createBrotliDecompress());
-    else throw httpError(415, `unsupported Content-Encoding ${JSON.stringify(c)} (gzip, deflate, br or identity)`);
+    else throw new HttpError(415, `unsupported Content-Encoding ${JSON.stringify(c)} (gzip, deflate, br or identity)`);
   }
   let decoded = 0;
   const bounded = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       decoded += chunk.length;
-      if (decoded > limit) cb(httpError(413, `request body is larger than ${limit} bytes once decoded (Content-Encoding ${codings.join(', ')})`));
+      if (decoded > limit) cb(new HttpError(413, `request body is larger than ${limit} bytes once decoded (Content-Encoding ${codings.join(', ')})`));
       else cb(null, chunk);
     },
   }) as Transform & { receivedEncodedLength: number };
@@ -285,7 +281,7 @@ function decodeBody(header: string | string[] | undefined, payload: Readable, li
   let upstream: Readable = payload;
   for (const d of decoders) {
     upstream.pipe(d);
-    d.on('error', (err) => bounded.destroy(httpError(400, `request body is not valid ${codings.join('+')}: ${err.message}`)));
+    d.on('error', (err) => bounded.destroy(new HttpError(400, `request body is not valid ${codings.join('+')}: ${err.message}`, { cause: err })));
     upstream = d;
   }
   upstream.pipe(bounded);

@@ -3,6 +3,7 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { HttpError } from '../../core/http-error.ts';
 
 export interface KubeTarget {
   kubeconfig?: string;
@@ -33,9 +34,7 @@ export async function kubeGet<T>(kc: KubeConfig, path: string, timeoutMs = 60_00
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         if ((res.statusCode ?? 0) >= 300) {
-          const err = new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${body.slice(0, 200)}`) as Error & { statusCode?: number };
-          err.statusCode = res.statusCode;
-          reject(err);
+          reject(new HttpError(res.statusCode ?? 0, `GET ${url.pathname}: HTTP ${res.statusCode} ${body.slice(0, 200)}`));
           return;
         }
         try {
