@@ -2,7 +2,7 @@
 // JSON or JUnit; exit 1 when a finding reaches --fail-on, 2 on usage errors, 3 when the diagnosis
 // could not run completely (docs/diagnose.md).
 import { writeFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { diagnose, defaultThresholds, SEVERITIES, severityRank, type Severity, type Thresholds } from '../../frontend-plugin/diagnose/index.ts';
 import { reportJunit, reportText } from '../../frontend-plugin/diagnose/format.ts';
@@ -15,7 +15,7 @@ import {
   thresholdFlag,
   UsageError,
 } from '../../frontend-plugin/diagnose/params.ts';
-import { addConfigFileOption, addLogOptions, applyLogLevel } from './options.ts';
+import { addConfigFileOption, addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 
 const HELP: Record<keyof Thresholds, string> = {
@@ -93,10 +93,7 @@ export function diagnoseCommand(): Command {
   }
   addLogOptions(cmd);
   addConfigFileOption(cmd);
-  cmd.exitOverride((err) => {
-    // usage errors (unknown option, bad value) exit 2; --help and --version stay 0
-    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
-  });
+  usageErrorsExit2(cmd);
   return cmd.action(async (o: DiagnoseCliOptions) => {
     applyLogLevel(o);
     process.exitCode = await runDiagnose(o);

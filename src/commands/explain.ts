@@ -1,13 +1,13 @@
 // `kubetrail explain <kind>/<name>`: why one object is in its state at a time (docs/diagnose.md,
 // "Explain"). Exit 0 when explained, 2 on usage errors, 3 when the store is missing or could not
 // be read, 4 when the record holds no event of the object at or before the time.
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { isClusterScoped, knownResource } from '../core/kinds.ts';
 import type { ObjectRef } from '../core/model.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { explainObject, explanationText } from '../../frontend-plugin/diagnose/explain.ts';
 import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
-import { addLogOptions, applyLogLevel } from './options.ts';
+import { addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 
 /** `deployment/web`, `deploy/web`, `widgets.example.com/x` (resource.group) → a ref without cluster. */
@@ -45,9 +45,7 @@ export function explainCommand(): Command {
     .option('--json', 'print the explanation as JSON', false)
     .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full links');
   addLogOptions(cmd);
-  cmd.exitOverride((err) => {
-    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
-  });
+  usageErrorsExit2(cmd);
   return cmd.action(async (target: string, o: ExplainCliOptions) => {
     applyLogLevel(o);
     process.exitCode = await runExplain(target, o);

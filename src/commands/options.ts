@@ -1,7 +1,7 @@
 // Options shared by the commands: what to trace (tracer config), where spans go (sink), logging.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { RedactionRule, TracerConfig } from '../core/config.ts';
 import { defaultTracerConfig } from '../core/config.ts';
@@ -44,6 +44,19 @@ export function parseCacheBytes(value: string): number {
   if (n < 1024 * 1024) throw new InvalidArgumentError('at least 1Mi');
   return n;
 }
+
+const OWN_EXIT = new WeakSet<Command>();
+
+/** Usage errors of `cmd` (unknown option, bad value) exit 2 instead of 1; --help and --version stay 0 (diagnose, explain). */
+export function usageErrorsExit2(cmd: Command): Command {
+  OWN_EXIT.add(cmd);
+  return cmd.exitOverride((err) => {
+    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
+  });
+}
+
+/** Whether `cmd` maps its own exit codes (the program leaves its exitOverride alone). */
+export const exitsOwnWay = (cmd: Command): boolean => OWN_EXIT.has(cmd);
 
 /** A value parser whose error commander reports as an invalid argument (exit 2, no stack trace). */
 export const argParser =

@@ -8,6 +8,7 @@ import { diagnoseCommand } from './diagnose.ts';
 import { explainCommand } from './explain.ts';
 import { log } from '../core/log.ts';
 import { ExitError, output } from './io.ts';
+import { exitsOwnWay } from './options.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubetrail')
@@ -65,7 +66,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const configure = (cmd: Command) => {
     // a command with its own exit mapping (diagnose: usage errors exit 2) keeps it
-    if (!(cmd as unknown as { _exitCallback?: unknown })._exitCallback) cmd.exitOverride();
+    if (!exitsOwnWay(cmd)) cmd.exitOverride();
     cmd.configureOutput({
       writeOut: (t) => output.out(t),
       writeErr: (t) => output.err(t),
