@@ -12,6 +12,7 @@ import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type Sp
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
 import { kubeEventPlacement } from './event-order.ts';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 export const DEFAULT_MAX_OBJECTS = 5000;
 export const DEFAULT_FETCH_CONCURRENCY = 16;
@@ -88,50 +89,53 @@ function byEdgePreference(a: Edge, b: Edge): number {
   return classRank(a.class) - classRank(b.class) || Number(b.controller) - Number(a.controller) || (a.other < b.other ? -1 : a.other > b.other ? 1 : 0);
 }
 
-/** A minimal counting semaphore: at most `n` backend calls in flight. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-}
+/**
+ * The objects discovered so far, with their relations: phase 1. Objects are loaded (their raw
+ * traces of every window fetched) as the walk reaches them, up to `maxObjects`.
+ */
+class ObjectSet {
+  readonly nodes = new Map<string, ObjectNode>();
+  readonly warnings: string[] = [];
+  truncated = false;
+  readonly #edges = new Map<string, Map<string, Edge>>();
+  readonly #limit: LimitFunction;
+  readonly #windows: number[];
+  readonly #opts: AssembleOptions;
+  readonly #maxObjects: number;
 
-export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
-  const maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS;
-  const limit = limiter(opts.concurrency ?? DEFAULT_FETCH_CONCURRENCY);
-  const windows = [...new Set(opts.windows)].sort((a, b) => a - b);
-  const warnings: string[] = [];
-  const nodes = new Map<string, ObjectNode>();
-  const edges = new Map<string, Map<string, Edge>>();
-  let truncated = false;
+  constructor(opts: AssembleOptions, windows: number[]) {
+    this.#opts = opts;
+    this.#windows = windows;
+    this.#maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS;
+    this.#limit = pLimit(opts.concurrency ?? DEFAULT_FETCH_CONCURRENCY);
+  }
 
-  const addEdge = (from: string, e: Edge): void => {
-    let m = edges.get(from);
-    if (!m) edges.set(from, (m = new Map()));
+  get maxObjects(): number {
+    return this.#maxObjects;
+  }
+
+  /** The relations of `key`, preferred parent first (byEdgePreference). */
+  readonly edgesOf = (key: string): Edge[] => [...(this.#edges.get(key)?.values() ?? [])].sort(byEdgePreference);
+
+  #addEdge(from: string, e: Edge): void {
+    let m = this.#edges.get(from);
+    if (!m) this.#edges.set(from, (m = new Map()));
     // The first class seen wins; a relation is shown once even if two linkers report it.
     if (!m.has(e.other)) m.set(e.other, e);
-  };
-  const edgesOf = (key: string): Edge[] => [...(edges.get(key)?.values() ?? [])].sort(byEdgePreference);
+  }
 
   /** Raw traces of each key in each window: result[k][w]. Batched when the backend can. */
-  const fetchRaw = async (keys: string[]): Promise<SpanRecord[][][]> => {
-    const backend = opts.backend;
+  async #fetchRaw(keys: string[]): Promise<SpanRecord[][][]> {
+    const backend = this.#opts.backend;
+    const windows = this.#windows;
     if (backend.getRawTraces) {
       const flat = await backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
       return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
     }
-    return Promise.all(keys.map((k) => Promise.all(windows.map((ws) => limit(() => backend.getRawTrace(rawTraceId(k, ws)))))));
-  };
+    return Promise.all(keys.map((k) => Promise.all(windows.map((ws) => this.#limit(() => backend.getRawTrace(rawTraceId(k, ws)))))));
+  }
 
-  const load = (key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode => {
+  #load(key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode {
     const seen = new Set<string>();
     const node: ObjectNode = { key, object, objectSpans: [], events: [], links: [], children: [], otherParents: [] };
     for (const spans of perWindow) {
@@ -151,20 +155,20 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       if (typeof other !== 'string' || (role !== 'parent' && role !== 'child') || other === key) continue;
       const cls = String(l.attributes[Attr.linkClass] ?? 'link');
       const controller = String(l.attributes[Attr.linkController]) === 'true';
-      addEdge(key, { other, role, class: cls, controller });
+      this.#addEdge(key, { other, role, class: cls, controller });
       // Mirror, in case the other object's half of the link is missing.
-      addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls, controller });
+      this.#addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls, controller });
     }
     return node;
-  };
+  }
 
   /** Loads the keys not loaded yet (respecting maxObjects); returns the ones now in the set. */
-  const loadAll = async (keys: string[]): Promise<string[]> => {
+  async loadAll(keys: string[]): Promise<string[]> {
     const fresh = new Set<string>();
     for (const k of keys) {
-      if (nodes.has(k) || fresh.has(k)) continue;
-      if (nodes.size + fresh.size >= maxObjects) {
-        truncated = true;
+      if (this.nodes.has(k) || fresh.has(k)) continue;
+      if (this.nodes.size + fresh.size >= this.#maxObjects) {
+        this.truncated = true;
         break;
       }
       fresh.add(k);
@@ -174,76 +178,81 @@ export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
       try {
         valid.push({ key, object: parseObjectKey(key) });
       } catch {
-        warnings.push(`ignored a link to a malformed object key: ${JSON.stringify(key)}`);
+        this.warnings.push(`ignored a link to a malformed object key: ${JSON.stringify(key)}`);
       }
     }
-    const raw = await fetchRaw(valid.map((v) => v.key));
+    const raw = await this.#fetchRaw(valid.map((v) => v.key));
     const added: string[] = [];
     for (const [i, v] of valid.entries()) {
-      const n = load(v.key, v.object, raw[i]!);
-      if (!nodes.has(n.key)) {
-        nodes.set(n.key, n);
+      const n = this.#load(v.key, v.object, raw[i]!);
+      if (!this.nodes.has(n.key)) {
+        this.nodes.set(n.key, n);
         added.push(n.key);
       }
     }
     return added;
-  };
+  }
 
   /** Breadth-first walk along edges of the given roles, from `start`; returns the objects reached, in order. */
-  const walk = async (start: string[], roles: LinkRole[], maxDepth = Infinity): Promise<string[]> => {
+  async walk(start: string[], roles: LinkRole[], maxDepth = Infinity): Promise<string[]> {
     const reached: string[] = [];
     const visited = new Set(start);
     let frontier = start;
-    for (let depth = 0; frontier.length > 0 && depth < maxDepth && !truncated; depth++) {
+    for (let depth = 0; frontier.length > 0 && depth < maxDepth && !this.truncated; depth++) {
       const next: string[] = [];
       for (const k of frontier) {
-        for (const e of edgesOf(k)) {
+        for (const e of this.edgesOf(k)) {
           if (roles.includes(e.role) && !visited.has(e.other)) {
             visited.add(e.other);
             next.push(e.other);
           }
         }
       }
-      await loadAll(next);
-      frontier = next.filter((k) => nodes.has(k));
+      await this.loadAll(next);
+      frontier = next.filter((k) => this.nodes.has(k));
       reached.push(...frontier);
     }
     return reached;
-  };
+  }
 
-  await loadAll([opts.key]);
-  const searched = nodes.get(opts.key);
+  /** The scope's walk from `key`; returns the ancestors of the searched object, nearest first (full tree and ancestors). */
+  async discover(key: string, scope: Scope): Promise<string[]> {
+    switch (scope) {
+      case 'default':
+        await this.walk([key], ['parent', 'child'], 1);
+        return [];
+      case 'owned':
+        await this.walk([key], ['child']);
+        return [];
+      case 'ancestors':
+        return this.walk([key], ['parent']);
+      case 'full': {
+        const ancestors = await this.walk([key], ['parent']);
+        // Every ancestor (not only the tops) as a start: equivalent, and still complete under cycles.
+        await this.walk([...this.nodes.keys()], ['child']);
+        return ancestors;
+      }
+    }
+  }
+}
+
+export async function assemble(opts: AssembleOptions): Promise<AssembledTrace> {
+  const windows = [...new Set(opts.windows)].sort((a, b) => a - b);
+  const set = new ObjectSet(opts, windows);
+  await set.loadAll([opts.key]);
+  const searched = set.nodes.get(opts.key);
   if (!searched || (searched.objectSpans.length === 0 && searched.events.length === 0 && searched.links.length === 0)) {
     throw new ObjectNotFoundError(opts.key);
   }
-
-  /** Ancestors of the searched object, nearest first (full tree and ancestors): each is drawn above it. */
-  let ancestors: string[] = [];
-  switch (opts.scope) {
-    case 'default':
-      await walk([opts.key], ['parent', 'child'], 1);
-      break;
-    case 'owned':
-      await walk([opts.key], ['child']);
-      break;
-    case 'ancestors':
-      ancestors = await walk([opts.key], ['parent']);
-      break;
-    case 'full': {
-      ancestors = await walk([opts.key], ['parent']);
-      // Every ancestor (not only the tops) as a start: equivalent, and still complete under cycles.
-      await walk([...nodes.keys()], ['child']);
-      break;
-    }
+  const ancestors = await set.discover(opts.key, opts.scope);
+  if (set.truncated) {
+    set.warnings.push(`too many related objects: showing the first ${set.maxObjects}; narrow the scope or the time range`);
   }
-  if (truncated) {
-    warnings.push(`too many related objects: showing the first ${maxObjects}; narrow the scope or the time range`);
-  }
-
+  const nodes = set.nodes;
   placeEvents(nodes.values());
-  const first = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, edgesOf) : searched;
-  const { roots, ordered } = layout(first, ancestors, searched, nodes, edgesOf);
-  return { root: first, roots, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings };
+  const first = opts.scope === 'full' || opts.scope === 'ancestors' ? topAncestor(searched, nodes, set.edgesOf) : searched;
+  const { roots, ordered } = layout(first, ancestors, searched, nodes, set.edgesOf);
+  return { root: first, roots, searched, nodes: ordered, windows, windowSec: opts.windowSec, warnings: set.warnings };
 }
 
 /** Kubernetes Events after the writes of the set they report (event-order.ts), each node's events re-sorted. */
