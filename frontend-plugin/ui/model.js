@@ -230,6 +230,39 @@ function looksLikeEventSpan(tags) {
  * make a span a root; duplicate span IDs keep the first span.
  */
 export function buildTree(trace) {
+  const { nodes, byId } = spanNodes(trace);
+  breakCycles(nodes);
+  const roots = [];
+  for (const node of nodes) (node.parent ? node.parent.children : roots).push(node);
+  addNodeRows(nodes);
+  addOtherParentRows(nodes, byId);
+  const flat = depthFirst(roots);
+  describeRows(flat, roots);
+  // counted before foldChildEvents copies event rows' marks onto their objects' rows
+  const eventCount = flat.reduce((s, n) => s + n.events.length, 0);
+  const errorCount = flat.reduce((s, n) => s + n.errors, 0);
+  const expectedCount = flat.reduce((s, n) => s + n.expected, 0);
+  foldChildEvents(flat);
+  const { lo, hi } = eventRange(flat);
+  const pad = (hi - lo) * 0.02;
+  const warnings = Array.isArray(trace.warnings) ? trace.warnings.filter(Boolean).map(String) : [];
+  return {
+    traceID: trace.traceID,
+    warnings,
+    roots,
+    flat,
+    start: lo - pad,
+    end: hi + pad,
+    firstEvent: lo,
+    lastEvent: hi,
+    eventCount,
+    errorCount,
+    expectedCount,
+  };
+}
+
+/** One row per span (the first of duplicate span IDs), its events and marks, its parent by reference. */
+function spanNodes(trace) {
   const nodes = [];
   const byId = new Map();
   for (const span of trace.spans ?? []) {
@@ -261,7 +294,11 @@ export function buildTree(trace) {
     const ref = (node.span.references ?? []).find((r) => r.spanID !== node.key && byId.has(r.spanID));
     if (ref) node.parent = byId.get(ref.spanID);
   }
-  // Break cycles: walk up from each node; a node that reaches itself loses its parent.
+  return { nodes, byId };
+}
+
+/** Walks up from each node; a node that reaches itself loses its parent (it becomes a root). */
+function breakCycles(nodes) {
   for (const node of nodes) {
     const seen = new Set([node]);
     for (let p = node.parent; p; p = p.parent) {
@@ -272,25 +309,33 @@ export function buildTree(trace) {
       seen.add(p);
     }
   }
-  const roots = [];
-  for (const node of nodes) (node.parent ? node.parent.children : roots).push(node);
-  addNodeRows(nodes);
-  addOtherParentRows(nodes, byId);
-  const order = (a, b) => (a.isEvent === b.isEvent ? 0 : a.isEvent ? -1 : 1) || a.firstTs - b.firstTs || label(a).localeCompare(label(b));
+}
+
+const rowOrder = (a, b) => (a.isEvent === b.isEvent ? 0 : a.isEvent ? -1 : 1) || a.firstTs - b.firstTs || label(a).localeCompare(label(b));
+
+/**
+ * The rows in display order, each with its depth and index. The first root of the answer (the
+ * object looked up, or the top of its owner chain) names the trace and stays first; further roots
+ * (a second owner, a pod's node) follow in time order.
+ */
+function depthFirst(roots) {
   const flat = [];
   const visit = (n, depth) => {
     n.depth = depth;
     n.index = flat.length;
     flat.push(n);
-    n.children.sort(order);
+    n.children.sort(rowOrder);
     for (const c of n.children) visit(c, depth + 1);
   };
-  // The first root of the answer (the object looked up, or the top of its owner chain) names the
-  // trace and stays first; further roots (a second owner, a pod's node) follow in time order.
   const main = roots[0];
-  roots.sort(order);
+  roots.sort(rowOrder);
   if (main) roots.splice(0, roots.length, main, ...roots.filter((r) => r !== main));
   for (const r of roots) visit(r, 0);
+  return flat;
+}
+
+/** Each row's kind, label, relation to its parent row and count of descendants. */
+function describeRows(flat, roots) {
   for (const n of flat) {
     n.kind = n.isEvent ? '' : kindOf(n.tags.resource);
     n.label = label(n);
@@ -309,11 +354,10 @@ export function buildTree(trace) {
     n.descendants = 0;
   }
   for (let i = flat.length - 1; i >= 0; i--) if (flat[i].parent) flat[i].parent.descendants += 1 + flat[i].descendants;
+}
 
-  // Tree/grouped modes: an object's events are child rows; its own row still shows their marks.
-  const eventCount = flat.reduce((s, n) => s + n.events.length, 0);
-  const errorCount = flat.reduce((s, n) => s + n.errors, 0);
-  const expectedCount = flat.reduce((s, n) => s + n.expected, 0);
+/** Tree/grouped modes: an object's events are child rows; its own row still shows their marks. */
+function foldChildEvents(flat) {
   for (const n of flat) {
     if (n.isEvent || n.events.length || !n.children.length) continue;
     const own = [];
@@ -330,8 +374,10 @@ export function buildTree(trace) {
     n.firstTs = own[0].ts;
     n.lastTs = own[own.length - 1].ts;
   }
+}
 
-  // Time range: the events (object spans cover a whole 30-minute window, which says little).
+/** Time range: the events' (object spans cover a whole 30-minute window, which says little). */
+function eventRange(flat) {
   let lo = Infinity,
     hi = -Infinity;
   for (const n of flat)
@@ -348,21 +394,7 @@ export function buildTree(trace) {
     hi = lo + 1e6;
     lo -= 1e6;
   }
-  const pad = (hi - lo) * 0.02;
-  const warnings = Array.isArray(trace.warnings) ? trace.warnings.filter(Boolean).map(String) : [];
-  return {
-    traceID: trace.traceID,
-    warnings,
-    roots,
-    flat,
-    start: lo - pad,
-    end: hi + pad,
-    firstEvent: lo,
-    lastEvent: hi,
-    eventCount,
-    errorCount,
-    expectedCount,
-  };
+  return { lo, hi };
 }
 
 /**
