@@ -10,6 +10,7 @@ import {
   evidenceOf,
   field,
   formatSec,
+  isCreate,
   isDelete,
   isKubeEvent,
   isRoutine,
@@ -211,14 +212,15 @@ function readyAtCreate(index: SpanIndex, e: SpanRecord): string | undefined {
   return typeof s === 'string' ? s : undefined;
 }
 
-/** Ready going True → False in a pod's status writes, up to its delete (a pod goes NotReady as it terminates). */
+/** Ready going True → False in a pod's status writes, not after its delete (a pod goes NotReady as it terminates; a re-created name counts again). */
 function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
   const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   let ready: string | undefined;
+  let deleted = false;
   for (const e of h.events) {
-    if (isDelete(e)) break;
-    if (!isWrite(e)) continue;
-    if (verbOf(e) === 'create' && subresourceOf(e) === '') ready = readyAtCreate(index, e);
+    if (isCreate(e)) [ready, deleted] = [readyAtCreate(index, e), false];
+    if (isDelete(e)) deleted = true;
+    if (deleted || !isWrite(e)) continue;
     for (const l of index.diff(e)) {
       const s = readyStatus(l);
       if (s === undefined) continue;
@@ -254,19 +256,22 @@ function podFailure(index: SpanIndex, h: ObjectHistory): PodSymptom {
 
 /** How a kind of pod symptom reads in a finding. */
 interface PodRule {
-  /** `containers restarted 5 times`, from the total and the pods' reasons */
-  headline: (total: number, pods: number) => string;
+  /** `containers restarted 5 times`, from the total */
+  headline: (total: number) => string;
+  /** whether the title gives the period and the rate (a symptom that repeats) */
+  repeats: boolean;
   /** what the workload's author's change led to (the cause's summary) */
   led: string;
   /** data keys for the count, the first and the last write */
   keys: [count: string, first: string, last: string];
-  /** the chain's first line's verb: `restarted`, `went NotReady` */
+  /** the chain's first line, `$` the subject: `containers of $ restarted` */
   did: string;
   evidence: (l: DiffLine) => boolean;
 }
 
 const RESTARTS: PodRule = {
   headline: (n) => `containers restarted ${n} times`,
+  repeats: true,
   led: 'containers then kept restarting',
   keys: ['restarts', 'firstRestart', 'lastRestart'],
   did: 'containers of $ restarted',
@@ -275,6 +280,7 @@ const RESTARTS: PodRule = {
 
 const FLAPS: PodRule = {
   headline: (n) => `Ready went True → False ${n} times`,
+  repeats: true,
   led: 'pods then kept flipping Ready',
   keys: ['readyFlips', 'firstFlip', 'lastFlip'],
   did: 'Ready of $ went False',
@@ -282,7 +288,8 @@ const FLAPS: PodRule = {
 };
 
 const FAILED: PodRule = {
-  headline: (n, pods) => (pods === 1 ? 'Failed' : `${n} pods Failed`),
+  headline: () => 'Failed',
+  repeats: false,
   led: 'pods then failed',
   keys: ['failedPods', 'firstFailed', 'lastFailed'],
   did: '$ Failed',
@@ -311,14 +318,14 @@ function podFinding(index: SpanIndex, top: string, pods: PodSymptom[], rule: Pod
   const isPod = pods.length === 1 && pods[0]!.key === top;
   const owners = isPod ? [] : ownerChain(index, pods[0]!.key).slice(1);
   const period = (last.startUs - first.startUs) / 1e6;
-  const every = total > 1 && rule !== FAILED ? ` in ${formatSec(period)} (every ~${formatSec(period / (total - 1))})` : '';
+  const every = total > 1 && rule.repeats ? ` in ${formatSec(period)} (every ~${formatSec(period / (total - 1))})` : '';
   const because = reasons.length ? ` (${reasons.join(', ')})` : '';
   const { cause, write } = workloadCause(index, top, first.startUs, `${rule.led}${because}`);
   const subject = isPod ? refText(topRef) : `${plural(pods.length, 'pod')} of ${refText(topRef)}`;
   const [countKey, firstKey, lastKey] = rule.keys;
   return finding({
     severity: 'warning',
-    title: `${subject}: ${rule.headline(total, pods.length)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+    title: `${subject}: ${rule.headline(total)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
     objects: [...owners.map((k) => index.refOf(k)), ...pods.slice(0, 9).map((p) => p.ref)],
     actors: [...new Set([cause?.actor ?? '', userOf(first)].filter(Boolean))],
     evidence: [...(write ? [evidenceOf(write)] : []), ...[...new Set([first, last])].map((e) => evidenceOf(e, rule.evidence))],
