@@ -37,6 +37,8 @@ export const CLASS_DETECTORS: Readonly<Record<string, readonly string[]>> = {
   'job-failed': ['workload-failures'],
   'node-notready': ['workload-failures'],
   'pvc-pending': ['workload-failures'],
+  'ready-flapping': ['workload-failures'],
+  'pod-failed': ['workload-failures'],
 };
 
 export type SeverityFloor = 'warning' | 'error';

@@ -169,6 +169,10 @@ function fieldsAt(index: SpanIndex, events: SpanRecord[]) {
       // the delete request set deletionTimestamp (its answer's snapshot holds it when finalizers keep the object)
       const ts = field(index.snapshot(e), 'metadata', 'deletionTimestamp');
       last.set('metadata.deletionTimestamp', change(e, 'metadata.deletionTimestamp', NONE, JSON.stringify(ts ?? isoOf(e.startUs))));
+      // the API server sets a namespace's phase Terminating in the delete itself: no later diff line says so
+      if (e.object.resource === 'namespaces' && e.object.group === '') {
+        last.set('status.phase', change(e, 'status.phase', last.get('status.phase')?.new ?? NONE, '"Terminating"'));
+      }
     }
     for (const l of index.diff(e)) {
       if (!MATTERS.test(l.path) || NOISE.test(l.path)) continue;

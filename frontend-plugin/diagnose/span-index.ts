@@ -50,7 +50,15 @@ export const isKubeEvent = (s: SpanRecord): boolean => s.attributes[Attr.source]
 export const isWrite = (s: SpanRecord): boolean => !isKubeEvent(s) && verbOf(s) !== '' && (codeOf(s) === 0 || codeOf(s) < 300);
 export const isFailed = (s: SpanRecord): boolean => !isKubeEvent(s) && codeOf(s) >= 300;
 export const isCreate = (s: SpanRecord): boolean => isWrite(s) && verbOf(s) === 'create' && subresourceOf(s) === '';
-export const isDelete = (s: SpanRecord): boolean => isWrite(s) && (verbOf(s) === 'delete' || verbOf(s) === 'deletecollection') && subresourceOf(s) === '';
+/**
+ * A request about objects of another resource shown on a namespace's trace (a deletecollection that
+ * matched nothing, as the namespace controller sends many while it empties a namespace): named
+ * `<verb> <resource>`, where an event of the namespace itself is named after its verb.
+ */
+export const isAboutNamespaceContent = (s: SpanRecord): boolean =>
+  s.object.resource === 'namespaces' && s.name.startsWith(`${verbOf(s)} `) && subresourceOf(s) === '';
+export const isDelete = (s: SpanRecord): boolean =>
+  isWrite(s) && (verbOf(s) === 'delete' || verbOf(s) === 'deletecollection') && subresourceOf(s) === '' && !isAboutNamespaceContent(s);
 export const isBinding = (s: SpanRecord): boolean => isWrite(s) && subresourceOf(s) === 'binding';
 
 /** `path old -> new` lines of a diff (values are JSON, which may itself contain ` -> `). */

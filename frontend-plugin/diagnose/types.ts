@@ -129,6 +129,8 @@ export interface Thresholds {
   deletionTimeoutSec: number;
   /** workload-failures: a pod whose containers restart at least this many times in the range. */
   restartMin: number;
+  /** workload-failures: a pod whose Ready condition went True → False at least this many times in the range (not at its deletion). */
+  readyFlapMin: number;
   /** workload-failures: seconds a PersistentVolumeClaim with pods waiting on it may stay Pending. */
   pvcPendingTimeoutSec: number;
   /** blocked-evictions: evictions refused (429) for this many seconds, still not through at the range end, are a warning. */
@@ -157,6 +159,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hotLoopHeartbeats: 0,
   deletionTimeoutSec: 60,
   restartMin: 3,
+  readyFlapMin: 3,
   pvcPendingTimeoutSec: 60,
   evictionBlockTimeoutSec: 60,
 });

@@ -40,6 +40,7 @@ const HELP: Record<keyof Thresholds, string> = {
   hotLoopHeartbeats: 'hot-loops: 1 also counts leases, node status heartbeats and Events',
   deletionTimeoutSec: 'stuck-deletions: an object or namespace may stay Terminating after its delete for',
   restartMin: 'workload-failures: a pod whose containers restart at least this many times in the range',
+  readyFlapMin: 'workload-failures: a pod whose Ready condition goes True → False at least this many times in the range',
   pvcPendingTimeoutSec: 'workload-failures: a PersistentVolumeClaim with pods waiting on it may stay Pending for',
   evictionBlockTimeoutSec: 'blocked-evictions: evictions refused (429) by a PodDisruptionBudget, not through at the range end, for at least',
 };

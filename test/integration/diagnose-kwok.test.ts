@@ -12,6 +12,7 @@ import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from 
 import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
+import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
 
 const stack = inject('stack');
 /** An actor of its own: impersonation keeps system:masters rights but shows this user in the audit log. */
@@ -183,6 +184,24 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
     });
     expect(f.cause!.message).toMatch(/exceeded quota: pod-cap/);
     expect(f.data).toMatchObject({ refusedBy: `ResourceQuota ${quotaNs}/pod-cap` });
+  });
+
+  it('`explain` of the Deployment the quota stalls: 1 of 2 available, the FailedCreate naming the quota, who created it', async () => {
+    const q = new URLSearchParams({ cluster: stack.clusterName, group: 'apps', resource: 'deployments', namespace: quotaNs, name: 'capped' });
+    const res = await fetch(`${base}/api/explain?${q}`);
+    expect(res.status).toBe(200);
+    const ex = (await res.json()) as Explanation;
+    expect(ex).toMatchObject({ state: 'exists', created: { actor: 'creator' } });
+    expect(ex.summary).toMatch(/^Deployment .*\/capped: exists/);
+    const DC = 'system:serviceaccount:kube-system:deployment-controller';
+    // what it waits for: the replica the quota keeps out, and the refusal (from the ReplicaSet's FailedCreate Event)
+    expect(ex.waitingFor).toContainEqual(expect.objectContaining({ summary: expect.stringMatching(/^replicas: 1 of 2 available, 1 unavailable/), actor: DC }));
+    const refused = ex.waitingFor.find((w) => w.reason === 'FailedCreate')!;
+    expect(refused).toMatchObject({ actor: 'replicaset-controller', object: { resource: 'replicasets' } });
+    expect(refused.message).toMatch(/exceeded quota: pod-cap, requested: pods=1, used: pods=1, limited: pods=1/);
+    // the last relevant changes and who made them: creator's spec, the controller's status
+    expect(ex.fields.find((f) => f.path === 'spec.replicas')).toMatchObject({ actor: 'creator', verb: 'create', new: '2' });
+    expect(ex.fields.find((f) => f.path === 'status.unavailableReplicas')).toMatchObject({ actor: DC, new: '1' });
   });
 
   it('reports the rollout that stalls because its pods cannot schedule', () => {

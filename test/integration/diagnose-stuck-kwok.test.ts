@@ -13,6 +13,7 @@ import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kub
 import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
+import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
 
 const stack = inject('stack');
 const as = (user: string) => [`--as=${user}`, '--as-group=system:masters'];
@@ -70,6 +71,16 @@ describe('kubetrail diagnose ← deletions held by a finalizer on the KWOK clust
     );
   });
 
+  /** `kubetrail explain <what> -n <ns> --json` on the store serve writes. */
+  const explainJson = (what: string, namespace = 'default'): Explanation => {
+    const r = spawnSync(process.execPath, [CLI, 'explain', what, '-n', namespace, '--store', store, '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Explanation;
+  };
+
   afterAll(async () => {
     // let both go: remove the finalizers nobody else will
     for (const [n, name] of [
@@ -120,5 +131,24 @@ describe('kubetrail diagnose ← deletions held by a finalizer on the KWOK clust
       NamespaceFinalizersRemaining: `Some content in the namespace has finalizers remaining: ${HOLD} in 1 resource instances`,
     });
     expect(f.chain).toContainEqual(expect.stringMatching(new RegExp(`^ConfigMap ${doomed}/anchor held by finalizer ${HOLD} `)));
+  });
+
+  it('`explain` of the namespace stuck Terminating: the state, bob who deleted it, what the namespace controller says it waits for', () => {
+    const ex = explainJson(`ns/${doomed}`);
+    expect(ex).toMatchObject({ state: 'terminating', phase: 'Terminating', finalizers: ['kubernetes'], conditions: { NamespaceFinalizersRemaining: 'True' } });
+    expect(ex.summary).toMatch(new RegExp(`^Namespace ${doomed}: Terminating, phase Terminating`));
+    expect(ex.fields.find((x) => x.path === 'metadata.deletionTimestamp')).toMatchObject({ actor: 'bob', verb: 'delete' });
+    expect(ex.waitingFor).toContainEqual(
+      expect.objectContaining({
+        summary: 'NamespaceFinalizersRemaining (said by system:serviceaccount:kube-system:namespace-controller)',
+        message: `Some content in the namespace has finalizers remaining: ${HOLD} in 1 resource instances`,
+      }),
+    );
+    // and of what holds it: the ConfigMap's finalizer, added by alice
+    const cm = explainJson(`cm/anchor`, doomed);
+    expect(cm).toMatchObject({ state: 'terminating', finalizers: [HOLD] });
+    expect(cm.waitingFor).toEqual([
+      expect.objectContaining({ actor: 'alice', summary: expect.stringMatching(new RegExp(`^finalizer ${HOLD} \\(added by alice, `)) }),
+    ]);
   });
 });

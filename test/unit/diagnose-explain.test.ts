@@ -149,6 +149,28 @@ describe('explain', () => {
     h.update(ns, 130, NSC, 'spec.finalizers ["kubernetes"] -> <none>', { [Attr.subresource]: 'finalize' });
     expect(explain(spansOf(h), ns, at(140))).toMatchObject({ state: 'deleted', waitingFor: [], finalizers: [] });
   });
+
+  it("a namespace's delete makes its phase Terminating (the API server sets it in the delete, no status write says so), bob's delete not the namespace controller's deletecollections of its content; before it, Active", () => {
+    const h = new History();
+    const ns = ref('namespaces', '', 'team');
+    h.create(ns, 0, 'admin', { metadata: { name: 'team' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    const snap = { metadata: { name: 'team', deletionTimestamp: iso(10) }, spec: { finalizers: ['kubernetes'] } };
+    h.write(ns, 10, 'bob', 'delete', { [Attr.code]: 200, [Attr.snapshot]: JSON.stringify(snap) });
+    // the namespace controller empties it: its deletecollections that matched nothing are on the namespace's trace, named after the resource
+    const NSC = 'system:serviceaccount:kube-system:namespace-controller';
+    h.t.event(ns, at(12), 'audit-dc-1', 'deletecollection configmaps', {
+      [Attr.source]: 'audit',
+      [Attr.user]: NSC,
+      [Attr.verb]: 'deletecollection',
+      [Attr.code]: 200,
+    });
+    const ex = explain(spansOf(h), ns, at(60))!;
+    expect(ex).toMatchObject({ state: 'terminating', phase: 'Terminating' });
+    expect(ex.fields.find((f) => f.path === 'metadata.deletionTimestamp')).toMatchObject({ actor: 'bob', verb: 'delete', time: iso(10) });
+    expect(ex.summary).toBe('Namespace team: Terminating, phase Terminating, finalizers kubernetes');
+    expect(ex.fields.find((f) => f.path === 'status.phase')).toMatchObject({ old: '"Active"', new: '"Terminating"', actor: 'bob', verb: 'delete' });
+    expect(explain(spansOf(h), ns, at(5))).toMatchObject({ state: 'exists', phase: 'Active' });
+  });
 });
 
 describe('kubetrail explain <kind>/<name>: kinds as kubectl users type them (one table, src/core/kinds.ts)', () => {

@@ -176,3 +176,116 @@ describe('workload-failures: nodes NotReady', () => {
     expect(failures(h3, 60)).toEqual([]);
   });
 });
+
+/** A Deployment of `user` whose pod's Ready condition kwok reports going False and back `flips` times; `deleteAt` deletes the pod. */
+function flapping(h: History, user: string, flips: number, o: { deleteAt?: number; startReady?: boolean } = {}) {
+  const d = ref('deployments', 'shop', 'cart', 'apps');
+  const rs = ref('replicasets', 'shop', 'cart-6f', 'apps');
+  h.create(d, 1, user, { metadata: { name: 'cart' }, spec: { replicas: 1 } });
+  h.create(rs, 1.01, DC, { metadata: { name: 'cart-6f' }, spec: { replicas: 1 } });
+  h.own(d, rs, 1.01);
+  const p = h.pod(rs, 'cart-6f-0', 1.02, RSC, { node: 'n1' });
+  const ready = (sec: number, from: string, to: string) =>
+    h.update(p, sec, 'kwok-admin', `status.conditions[type=Ready].status "${from}" -> "${to}"`, { verb: 'patch', subresource: 'status' });
+  // kwok's pod-ready Stage: phase Running and the Ready condition added True at once
+  if (o.startReady !== false)
+    h.update(p, 1.2, 'kwok-admin', 'status.phase "Pending" -> "Running"\nstatus.conditions[type=Ready] <none> -> {"type":"Ready","status":"True"}', {
+      verb: 'patch',
+      subresource: 'status',
+    });
+  for (let i = 0; i < flips; i++) {
+    ready(10 + 6 * i, 'True', 'False');
+    ready(13 + 6 * i, 'False', 'True');
+  }
+  if (o.deleteAt !== undefined) {
+    h.del(p, o.deleteAt, RSC);
+    ready(o.deleteAt + 0.5, 'True', 'False'); // as the kubelet stops it
+  }
+  return p;
+}
+
+describe('workload-failures: pods flipping Ready', () => {
+  it('names a pod whose Ready condition keeps going False and back, per Deployment, with who deployed it', () => {
+    const h = new History();
+    flapping(h, 'system:serviceaccount:team-c:deployer', 4);
+    const [f, ...rest] = failures(h, 60);
+    expect(rest).toEqual([]);
+    expect(f!.severity).toBe('warning');
+    expect(f!.title).toBe('1 pod of Deployment shop/cart: Ready went True → False 4 times in 18 s (every ~6 s)');
+    expect(f!.objects.map((o) => o.name)).toEqual(['cart-6f', 'cart', 'cart-6f-0']);
+    expect(f!.data).toMatchObject({ readyFlips: 4, pods: { 'cart-6f-0': 4 } });
+    expect(f!.cause).toMatchObject({ actor: 'system:serviceaccount:team-c:deployer', verb: 'create', object: { name: 'cart' } });
+    expect(f!.chain![0]).toMatch(/^Ready of 1 pod of Deployment shop\/cart went False 4 times from .* \(reported by kwok-admin\)$/);
+    expect(f!.evidence.at(-1)!.diff).toBe('status.conditions[type=Ready].status "True" -> "False"');
+  });
+
+  it('leaves alone a pod that became Ready once, one that went NotReady once and at its deletion, and flips below --ready-flap-min', () => {
+    const once = new History();
+    flapping(once, ALICE, 0, { deleteAt: 40 });
+    expect(failures(once, 60)).toEqual([]);
+    const blip = new History();
+    flapping(blip, ALICE, 1, { deleteAt: 40 });
+    expect(failures(blip, 60)).toEqual([]);
+    const two = new History();
+    flapping(two, ALICE, 2);
+    expect(failures(two, 60)).toEqual([]);
+    expect(buildReport(two.spans, { startUs: at(0), endUs: at(60), thresholds: { readyFlapMin: 2 } }).findings.map((f) => f.detector)).toContain(
+      'workload-failures',
+    );
+  });
+
+  it("leaves the Ready flips of a NotReady node's pods (node-controller) to the node, and those of a restarting container to its restarts", () => {
+    const h = new History();
+    const p = flapping(h, ALICE, 0);
+    for (let i = 0; i < 4; i++) {
+      h.update(p, 10 + 6 * i, NC, 'status.conditions[type=Ready].status "True" -> "False"', { verb: 'patch', subresource: 'status' });
+      h.update(p, 13 + 6 * i, 'kwok-admin', 'status.conditions[type=Ready].status "False" -> "True"', { verb: 'patch', subresource: 'status' });
+    }
+    expect(failures(h, 60)).toEqual([]);
+    const c = new History();
+    const q = flapping(c, ALICE, 4);
+    for (let i = 0; i < 4; i++)
+      c.update(q, 10 + 6 * i, 'kwok-admin', `status.containerStatuses[name=app].restartCount ${i} -> ${i + 1}`, { verb: 'patch', subresource: 'status' });
+    expect(failures(c, 60).map((f) => f.title)).toEqual([expect.stringMatching(/containers restarted 4 times/)]);
+  });
+});
+
+describe('workload-failures: pods Failed', () => {
+  /** A bare pod of `user` that kwok's failure Stage reports Failed (container exit code 1). */
+  function failing(h: History, user: string, phase = 'Failed', by = 'kwok-admin') {
+    const p = ref('pods', 'batch', 'migrate');
+    h.create(p, 1, user, { metadata: { name: 'migrate' }, status: { phase: 'Pending' } });
+    h.bind(p, 'n1', 1.1);
+    h.running(p, 1.2);
+    h.update(
+      p,
+      5,
+      by,
+      `status.phase "Running" -> "${phase}"\nstatus.containerStatuses[name=app].state.terminated.reason <none> -> "${phase === 'Failed' ? 'Error' : 'Completed'}"\nstatus.containerStatuses[name=app].state.terminated.exitCode <none> -> ${phase === 'Failed' ? 1 : 0}`,
+      { verb: 'patch', subresource: 'status' },
+    );
+    return p;
+  }
+
+  it('names a pod reported Failed, its container reason and who created it', () => {
+    const h = new History();
+    failing(h, ALICE);
+    const [f, ...rest] = failures(h, 60);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ severity: 'warning', title: 'Pod batch/migrate: Failed: Error, exit code 1', objects: [{ name: 'migrate' }] });
+    expect(f!.cause).toMatchObject({ actor: ALICE, verb: 'create', object: { name: 'migrate' } });
+    expect(f!.chain![0]).toMatch(/^Pod batch\/migrate Failed at .* \(reported by kwok-admin\)$/);
+  });
+
+  it('leaves alone a pod that Succeeded, one the pod garbage collector marked Failed, and the failed pods of a Job (the Job is the finding)', () => {
+    const ok = new History();
+    failing(ok, ALICE, 'Succeeded');
+    expect(failures(ok, 60)).toEqual([]);
+    const gc = new History();
+    failing(gc, ALICE, 'Failed', 'system:serviceaccount:kube-system:pod-garbage-collector');
+    expect(failures(gc, 60)).toEqual([]);
+    const h = new History();
+    job(h, ALICE, 1, 'Complete');
+    expect(failures(h, 60)).toEqual([]);
+  });
+});

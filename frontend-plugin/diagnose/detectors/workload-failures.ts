@@ -10,6 +10,7 @@ import {
   evidenceOf,
   field,
   formatSec,
+  isCreate,
   isDelete,
   isKubeEvent,
   isRoutine,
@@ -150,23 +151,31 @@ function jobFindings(index: SpanIndex): Finding[] {
   return out;
 }
 
-// ---- containers restarting -------------------------------------------------------------------
+// ---- pods: containers restarting, Ready flapping, pods Failed ---------------------------------
 
-interface Restarts {
+/** What one pod did: the writes that showed it (a restartCount rise, Ready going False, phase Failed), how often in all. */
+interface PodSymptom {
   key: string;
   ref: ObjectRef;
-  /** the writes that raised a restartCount, and by how much in all */
   writes: SpanRecord[];
   count: number;
-  /** why the containers stopped / wait: `CrashLoopBackOff`, `Error (exit code 1)` */
+  /** why: `CrashLoopBackOff`, `Error (exit code 1)`, `Evicted` */
   reasons: Set<string>;
 }
 
 const CONTAINER = /^status\.(?:initC|c)ontainerStatuses\[name=([^\]]+)\](.*)$/;
 
+/** Container reasons a diff line names (a waiting or terminated reason, a non-zero exit code). */
+function containerReason(rest: string, v: unknown, reasons: Set<string>): void {
+  if (rest.endsWith('.waiting.reason') || rest.endsWith('.terminated.reason')) {
+    if (typeof v === 'string' && v !== '…' && v !== 'Completed') reasons.add(v);
+  }
+  if (rest.endsWith('terminated.exitCode') && typeof v === 'number' && v !== 0) reasons.add(`exit code ${v}`);
+}
+
 /** The restarts of one pod: restartCount rises seen in its status writes (not the count it came with). */
-function podRestarts(index: SpanIndex, h: ObjectHistory): Restarts {
-  const r: Restarts = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
+function podRestarts(index: SpanIndex, h: ObjectHistory): PodSymptom {
+  const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   const known = new Map<string, number>();
   for (const e of h.events) {
     if (!isWrite(e)) continue;
@@ -182,10 +191,7 @@ function podRestarts(index: SpanIndex, h: ObjectHistory): Restarts {
         if (n > before) rose += n - before;
         known.set(name, n);
       }
-      if (rest.endsWith('.waiting.reason') || rest.endsWith('.terminated.reason')) {
-        if (typeof v === 'string' && v !== '…' && v !== 'Completed') r.reasons.add(v);
-      }
-      if (rest.endsWith('lastState.terminated.exitCode') && typeof v === 'number' && v !== 0) r.reasons.add(`exit code ${v}`);
+      containerReason(rest, v, r.reasons);
     }
     if (rose > 0) {
       r.writes.push(e);
@@ -195,20 +201,113 @@ function podRestarts(index: SpanIndex, h: ObjectHistory): Restarts {
   return r;
 }
 
-function restartFindings(index: SpanIndex, t: Thresholds): Finding[] {
-  const groups = new Map<string, Restarts[]>();
-  for (const h of index.ofResource('', 'pods')) {
-    const r = podRestarts(index, h);
-    if (r.count < Math.max(1, t.restartMin)) continue;
-    const top = ownerChain(index, h.key).at(-1)!;
-    groups.set(top, [...(groups.get(top) ?? []), r]);
-  }
-  const out: Finding[] = [];
-  for (const [top, pods] of groups) out.push(restartFinding(index, top, pods));
-  return out;
+/** The node lifecycle controller marks a NotReady node's pods not Ready: the node's story (nodeFindings), not the pod's. */
+const NODE_CONTROLLER = 'system:serviceaccount:kube-system:node-controller';
+
+/** The Ready status of a create snapshot's conditions, if it has one. */
+function readyAtCreate(index: SpanIndex, e: SpanRecord): string | undefined {
+  const conds = field(index.snapshot(e), 'status', 'conditions');
+  const c = Array.isArray(conds) ? conds.find((x) => field(x, 'type') === 'Ready') : undefined;
+  const s = field(c, 'status');
+  return typeof s === 'string' ? s : undefined;
 }
 
-function restartFinding(index: SpanIndex, top: string, pods: Restarts[]): Finding {
+/** Ready going True → False in a pod's status writes, not after its delete (a pod goes NotReady as it terminates; a re-created name counts again). */
+function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
+  const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
+  let ready: string | undefined;
+  let deleted = false;
+  for (const e of h.events) {
+    if (isCreate(e)) [ready, deleted] = [readyAtCreate(index, e), false];
+    if (isDelete(e)) deleted = true;
+    if (deleted || !isWrite(e)) continue;
+    for (const l of index.diff(e)) {
+      const s = readyStatus(l);
+      if (s === undefined) continue;
+      if (ready === 'True' && s !== 'True' && userOf(e) !== NODE_CONTROLLER) {
+        r.writes.push(e);
+        r.count++;
+      }
+      ready = s;
+    }
+  }
+  return r;
+}
+
+/** The write that set a pod's phase Failed (before any delete of it, not by a kube-system controller: pod GC), with its reasons. */
+function podFailure(index: SpanIndex, h: ObjectHistory): PodSymptom {
+  const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
+  for (const e of h.events) {
+    if (isDelete(e)) break;
+    if (!isWrite(e) || userOf(e).startsWith('system:serviceaccount:kube-system:')) continue;
+    const lines = index.diff(e);
+    if (!lines.some((l) => l.path === 'status.phase' && diffValue(l.new) === 'Failed')) continue;
+    for (const l of lines) {
+      const m = CONTAINER.exec(l.path);
+      if (l.path === 'status.reason' && typeof diffValue(l.new) === 'string') r.reasons.add(String(diffValue(l.new)));
+      else if (m) containerReason(m[2]!, diffValue(l.new), r.reasons);
+    }
+    r.writes.push(e);
+    r.count = 1;
+    break;
+  }
+  return r;
+}
+
+/** How a kind of pod symptom reads in a finding. */
+interface PodRule {
+  /** `containers restarted 5 times`, from the total */
+  headline: (total: number) => string;
+  /** whether the title gives the period and the rate (a symptom that repeats) */
+  repeats: boolean;
+  /** what the workload's author's change led to (the cause's summary) */
+  led: string;
+  /** data keys for the count, the first and the last write */
+  keys: [count: string, first: string, last: string];
+  /** the chain's first line, `$` the subject: `containers of $ restarted` */
+  did: string;
+  evidence: (l: DiffLine) => boolean;
+}
+
+const RESTARTS: PodRule = {
+  headline: (n) => `containers restarted ${n} times`,
+  repeats: true,
+  led: 'containers then kept restarting',
+  keys: ['restarts', 'firstRestart', 'lastRestart'],
+  did: 'containers of $ restarted',
+  evidence: (l) => CONTAINER.test(l.path) && /restartCount|reason|exitCode/.test(l.path),
+};
+
+const FLAPS: PodRule = {
+  headline: (n) => `Ready went True → False ${n} times`,
+  repeats: true,
+  led: 'pods then kept flipping Ready',
+  keys: ['readyFlips', 'firstFlip', 'lastFlip'],
+  did: 'Ready of $ went False',
+  evidence: (l) => readyStatus(l) !== undefined,
+};
+
+const FAILED: PodRule = {
+  headline: () => 'Failed',
+  repeats: false,
+  led: 'pods then failed',
+  keys: ['failedPods', 'firstFailed', 'lastFailed'],
+  did: '$ Failed',
+  evidence: (l) => l.path === 'status.phase' || l.path === 'status.reason' || (CONTAINER.test(l.path) && /reason|exitCode/.test(l.path)),
+};
+
+/** One finding per top owner (pod → ReplicaSet → Deployment) of the pods showing a symptom at least `min` times. */
+function podFindings(index: SpanIndex, pods: PodSymptom[], min: number, rule: PodRule): Finding[] {
+  const groups = new Map<string, PodSymptom[]>();
+  for (const r of pods) {
+    if (r.count < Math.max(1, min)) continue;
+    const top = ownerChain(index, r.key).at(-1)!;
+    groups.set(top, [...(groups.get(top) ?? []), r]);
+  }
+  return [...groups].map(([top, group]) => podFinding(index, top, group, rule));
+}
+
+function podFinding(index: SpanIndex, top: string, pods: PodSymptom[], rule: PodRule): Finding {
   pods.sort((a, b) => b.count - a.count);
   const writes = pods.flatMap((p) => p.writes).sort((a, b) => a.startUs - b.startUs);
   const first = writes[0]!;
@@ -219,32 +318,54 @@ function restartFinding(index: SpanIndex, top: string, pods: Restarts[]): Findin
   const isPod = pods.length === 1 && pods[0]!.key === top;
   const owners = isPod ? [] : ownerChain(index, pods[0]!.key).slice(1);
   const period = (last.startUs - first.startUs) / 1e6;
-  const every = total > 1 ? ` (every ~${formatSec(period / (total - 1))})` : '';
-  const { cause, write } = workloadCause(index, top, first.startUs, `containers then kept restarting${reasons.length ? ` (${reasons.join(', ')})` : ''}`);
+  const every = total > 1 && rule.repeats ? ` in ${formatSec(period)} (every ~${formatSec(period / (total - 1))})` : '';
+  const because = reasons.length ? ` (${reasons.join(', ')})` : '';
+  const { cause, write } = workloadCause(index, top, first.startUs, `${rule.led}${because}`);
   const subject = isPod ? refText(topRef) : `${plural(pods.length, 'pod')} of ${refText(topRef)}`;
+  const [countKey, firstKey, lastKey] = rule.keys;
   return finding({
     severity: 'warning',
-    title: `${subject}: containers restarted ${total} times in ${formatSec(period)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
+    title: `${subject}: ${rule.headline(total)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
     objects: [...owners.map((k) => index.refOf(k)), ...pods.slice(0, 9).map((p) => p.ref)],
     actors: [...new Set([cause?.actor ?? '', userOf(first)].filter(Boolean))],
-    evidence: [
-      ...(write ? [evidenceOf(write)] : []),
-      ...[first, last].map((e) => evidenceOf(e, (l) => CONTAINER.test(l.path) && /restartCount|reason|exitCode/.test(l.path))),
-    ],
+    evidence: [...(write ? [evidenceOf(write)] : []), ...[...new Set([first, last])].map((e) => evidenceOf(e, rule.evidence))],
     at: first,
     data: {
-      restarts: total,
+      [countKey]: total,
       pods: Object.fromEntries(pods.map((p) => [p.ref.name, p.count])),
       reasons,
-      firstRestart: isoOf(first.startUs),
-      lastRestart: isoOf(last.startUs),
+      [firstKey]: isoOf(first.startUs),
+      [lastKey]: isoOf(last.startUs),
     },
     cause,
     chain: [
-      `containers of ${subject} restarted ${total} times from ${isoOf(first.startUs)} to ${isoOf(last.startUs)}`,
+      `${rule.did.replace('$', subject)} ${total === 1 ? 'at' : `${total} times from`} ${isoOf(first.startUs)}${total === 1 ? '' : ` to ${isoOf(last.startUs)}`} (reported by ${userOf(first)})`,
       ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
     ],
   });
+}
+
+/** Restarts, Ready flips (of pods not restarting: a crash makes a pod NotReady too) and Failed pods (not of a Job: jobFindings). */
+function podSymptomFindings(index: SpanIndex, t: Thresholds): Finding[] {
+  const pods = index.ofResource('', 'pods');
+  const restarts = pods.map((h) => podRestarts(index, h));
+  const restarting = new Set(restarts.filter((r) => r.count > 0).map((r) => r.key));
+  const ofJob = (key: string) => ownerChain(index, key).some((k) => index.refOf(k).resource === 'jobs');
+  return [
+    ...podFindings(index, restarts, t.restartMin, RESTARTS),
+    ...podFindings(
+      index,
+      pods.filter((h) => !restarting.has(h.key)).map((h) => readyFlaps(index, h)),
+      t.readyFlapMin,
+      FLAPS,
+    ),
+    ...podFindings(
+      index,
+      pods.filter((h) => !ofJob(h.key)).map((h) => podFailure(index, h)),
+      1,
+      FAILED,
+    ),
+  ];
 }
 
 // ---- claims left Pending ---------------------------------------------------------------------
@@ -421,6 +542,6 @@ export const workloadFailures: Detector = {
   name: NAME,
   description: 'Jobs that failed, containers restarting, claims left Pending with pods waiting, nodes NotReady whose pods were evicted',
   detect({ index, endUs, thresholds: t }) {
-    return [...jobFindings(index), ...restartFindings(index, t), ...pvcFindings(index, endUs, t), ...nodeFindings(index, endUs)];
+    return [...jobFindings(index), ...podSymptomFindings(index, t), ...pvcFindings(index, endUs, t), ...nodeFindings(index, endUs)];
   },
 };
