@@ -6,6 +6,8 @@ import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { explainCommand } from './explain.ts';
+import { exportCommand } from './export.ts';
+import { reenactCommand } from './reenact.ts';
 import { log } from '../core/log.ts';
 import { ExitError, output } from './io.ts';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   program.addCommand(queryCommand());
   program.addCommand(diagnoseCommand());
   program.addCommand(explainCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(reenactCommand());
   return program;
 }
 

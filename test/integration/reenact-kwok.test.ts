@@ -1,0 +1,228 @@
+// Issue 17: record a scenario live on the real KWOK cluster (`serve` → store), `export` the
+// driving user's writes, `reenact` them beside the original under a namespace prefix at --speed 2,
+// and check what a user would: every driving write applied, in order (the API server's own audit
+// log), the controllers' writes not exported, the Deployment reaching its replicas, a refused write
+// named with its reason and exit 1, a truncated or foreign file refused before anything is applied,
+// and --cleanup removing what the re-enactment made.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
+import { CLI, type RunningKubetrail, serveToStore } from '../setup/kubetrail.ts';
+import type { ReenactAction, ReenactHeader } from '../../frontend-plugin/reenact/format.ts';
+
+const stack = inject('stack');
+const as = ['--as=alice', '--as-group=system:masters'];
+
+/** Runs the CLI to its end: exit code, stdout, stderr. */
+function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20, timeout: 240_000 }, (err, out, errOut) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errOut }),
+    );
+  });
+}
+
+const readLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const what = (a: ReenactAction) => `${a.verb}${a.subresource ? ` ${a.subresource}` : ''} ${a.ref.kind} ${a.ref.name.replace(/^job-.*/, 'job-*')}`;
+
+describe('export and reenact ← a scenario recorded on the KWOK cluster', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-reenact-'));
+  const store = join(dir, 'kt.sqlite');
+  const file = join(dir, 'run.jsonl');
+  let serve: RunningKubetrail | undefined;
+  let ns = '';
+  let actions: ReenactAction[] = [];
+  let header: ReenactHeader;
+  const made: string[] = [];
+
+  beforeAll(async () => {
+    ({ serve } = await serveToStore(stack, store));
+    ns = await createNamespace('reenact');
+    const k = (args: string[], input?: string) => kubectl([...args, '-n', ns, ...as], input === undefined ? {} : { input });
+    await k(['create', 'deployment', 'web', '--image=nginx:1', '--replicas=2']);
+    await k(['create', 'configmap', 'settings', '--from-literal=mode=a']);
+    await k(['create', 'secret', 'generic', 'creds', '--from-literal=password=s3cret']);
+    await k(['patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"mode":"b","extra":"1"}}']);
+    await k(['scale', 'deployment/web', '--replicas=3']);
+    await k(['set', 'image', 'deployment/web', 'nginx=nginx:2']);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'job-' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+    const podName = (await k(['create', '-f', '-', '-o', 'name'], JSON.stringify(pod))).trim();
+    await k(['label', podName, 'stage=done']);
+    await k(['create', 'configmap', 'temp', '--from-literal=x=1']);
+    await k(['delete', 'configmap', 'temp']);
+    await waitFor(
+      async () => (await kubectlJson(['get', 'deployment', 'web', '-n', ns])).status?.readyReplicas === 3,
+      'web ready with 3 replicas',
+      120_000,
+      1000,
+    );
+    // the store has the last of alice's writes
+    await waitFor(
+      async () => {
+        const r = await cli(['export', '--store', store, '--namespace', ns, '--out', file]);
+        if (r.code !== 0) throw new Error(r.err);
+        const lines = readLines(file);
+        return lines.some((l) => (l as unknown as ReenactAction).verb === 'delete') || undefined;
+      },
+      "alice's delete in the export",
+      60_000,
+      1000,
+    );
+    const lines = readLines(file);
+    header = lines[0] as unknown as ReenactHeader;
+    actions = lines.slice(1, -1) as unknown as ReenactAction[];
+  }, 300_000);
+
+  afterAll(async () => {
+    await serve?.stop();
+    for (const n of [ns, ...made]) if (n) await deleteNamespace(n).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exports the driving writes only, in time order, cleaned for re-application', () => {
+    expect(header).toMatchObject({ format: 'kubetrail-reenact', version: 1, cluster: stack.clusterName, namespaces: [ns] });
+    expect(actions.map(what)).toEqual([
+      `create Namespace ${ns}`,
+      'create Deployment web',
+      'create ConfigMap settings',
+      'create Secret creds',
+      'patch ConfigMap settings',
+      'patch Deployment web',
+      'patch Deployment web',
+      'create Pod job-*',
+      'patch Pod job-*',
+      'create ConfigMap temp',
+      'delete ConfigMap temp',
+    ]);
+    expect(actions.slice(1).every((a) => a.recorded.user === 'alice')).toBe(true);
+    expect(actions.map((a) => a.offsetMs)).toEqual([...actions.map((a) => a.offsetMs)].sort((x, y) => x - y));
+    const web = actions[1]!.object as { metadata: Record<string, unknown>; status?: unknown };
+    expect(Object.keys(web.metadata).sort()).toEqual(['labels', 'name', 'namespace']);
+    expect(web.status).toBeUndefined();
+    expect(actions[5]!.patch).toEqual({ spec: { replicas: 3 } });
+    expect(actions[5]!.recorded.subresource).toBe('scale');
+    const containers = (actions[6]!.patch as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers;
+    expect(containers.map((c) => c.image)).toEqual(['nginx:2']);
+    expect((actions[7]!.object as { metadata: Record<string, unknown> }).metadata).toMatchObject({ generateName: 'job-' });
+    expect((actions[7]!.object as { metadata: Record<string, unknown> }).metadata.name).toBeUndefined();
+    expect(actions[3]!.secrets).toEqual([{ path: 'data.password', bytes: 6, base64: true }]);
+    expect(JSON.stringify(actions)).not.toContain(Buffer.from('s3cret').toString('base64'));
+  });
+
+  it("leaves the controllers' writes out, unless --include-actor asks for them", async () => {
+    expect(actions.some((a) => a.ref.kind === 'ReplicaSet' || a.recorded.user.startsWith('system:'))).toBe(false);
+    const r = await cli(['export', '--store', store, '--namespace', ns, '--include-actor', 'system:*', '--include-actor', 'kwok*']);
+    expect(r.code).toBe(0);
+    const all = r.out
+      .trimEnd()
+      .split('\n')
+      .slice(1, -1)
+      .map((l) => JSON.parse(l) as ReenactAction);
+    expect(all.some((a) => a.ref.kind === 'ReplicaSet' && a.verb === 'create')).toBe(true);
+    expect(all.length).toBeGreaterThan(actions.length);
+  });
+
+  it('re-enacts every driving write in order at --speed 2; the Deployment reaches its replicas', async () => {
+    made.push(`a-${ns}`);
+    const secrets = join(dir, 'secrets.json');
+    writeFileSync(secrets, JSON.stringify({ [`${ns}/creds`]: { 'data.password': 's3cret' } }));
+    const r = await cli(['reenact', file, '--kubeconfig', stack.kubeconfig, '--speed', '2', '--namespace-prefix', 'a-', '--secret-values', secrets, '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out) as { applied: { seq: number }[]; refused: unknown[] };
+    expect(summary.refused).toEqual([]);
+    expect(summary.applied.map((x) => x.seq)).toEqual(actions.map((a) => a.seq));
+    // the API server saw them in the file's order
+    const target = `a-${ns}`;
+    const admin = actions[0]!.recorded.user;
+    const seen = readFileSync(stack.auditLogPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(target))
+      .map(
+        (l) =>
+          JSON.parse(l) as { stage: string; verb: string; user: { username: string }; userAgent: string; objectRef?: { resource: string; namespace?: string } },
+      )
+      // kwok's controller runs with the same admin kubeconfig
+      .filter(
+        (e) => e.stage === 'ResponseComplete' && e.user.username === admin && !e.userAgent.startsWith('kwok') && ['create', 'patch', 'delete'].includes(e.verb),
+      )
+      .map((e) => `${e.verb} ${e.objectRef!.resource}`);
+    const plural: Record<string, string> = { Namespace: 'namespaces', Deployment: 'deployments', ConfigMap: 'configmaps', Secret: 'secrets', Pod: 'pods' };
+    expect(seen).toEqual(actions.map((a) => `${a.verb} ${plural[a.ref.kind]}`));
+    const web = await waitFor(
+      async () => {
+        const d = await kubectlJson(['get', 'deployment', 'web', '-n', target]);
+        return d.status?.readyReplicas === 3 && d.status?.updatedReplicas === 3 ? d : undefined;
+      },
+      're-enacted web ready with 3 replicas',
+      120_000,
+      1000,
+    );
+    expect(web.spec.template.spec.containers[0].image).toBe('nginx:2');
+    expect((await kubectlJson(['get', 'configmap', 'settings', '-n', target])).data).toEqual({ mode: 'b', extra: '1' });
+    expect((await kubectlJson(['get', 'secret', 'creds', '-n', target])).data.password).toBe(Buffer.from('s3cret').toString('base64'));
+    const pods = await kubectlJson(['get', 'pods', '-n', target, '-l', 'stage=done']);
+    expect(pods.items.map((p: { metadata: { generateName: string } }) => p.metadata.generateName)).toEqual(['job-']);
+    await expect(kubectl(['get', 'configmap', 'temp', '-n', target])).rejects.toThrow(/NotFound|not found/);
+  });
+
+  it('names a refused write with its reason and exits 1', async () => {
+    const target = `b-${ns}`;
+    made.push(target);
+    await kubectl(['create', 'namespace', target]);
+    await kubectl(['create', 'configmap', 'settings', '-n', target, '--from-literal=mode=theirs']);
+    const r = await cli(['reenact', file, '--kubeconfig', stack.kubeconfig, '--speed', 'max', '--namespace-prefix', 'b-', '--no-progress']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`refused #3 create ConfigMap ${target}/settings: 409 AlreadyExists: configmaps "settings" already exists`));
+    expect(r.out).toContain(`clean up: kubetrail reenact ${file} --cleanup --kubeconfig ${stack.kubeconfig} --namespace-prefix b-`);
+    // what it could apply, it applied
+    await waitFor(async () => (await kubectlJson(['get', 'deployment', 'web', '-n', target])).spec.replicas === 3, 'web in b-', 30_000);
+  });
+
+  it('refuses a truncated or foreign file before applying anything', async () => {
+    const text = readFileSync(file, 'utf8');
+    const cut = join(dir, 'cut.jsonl');
+    for (const [content, why] of [
+      [text.split('\n').slice(0, -2).join('\n') + '\n', /truncated/],
+      [text.slice(0, Math.floor(text.length / 2)), /truncated/],
+      [text.replace('"mode":"b"', '"mode":"c"'), /checksum/],
+      ['{"kind":"EventList","items":[]}\n', /not a kubetrail-reenact file/],
+    ] as const) {
+      writeFileSync(cut, content);
+      const r = await cli(['reenact', cut, '--kubeconfig', stack.kubeconfig, '--namespace-prefix', 'c-']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(why);
+      expect(r.err).toContain('nothing was applied');
+    }
+    await expect(kubectl(['get', 'namespace', `c-${ns}`])).rejects.toThrow(/NotFound|not found/);
+  });
+
+  it('--cleanup removes what the re-enactment made', async () => {
+    const r = await cli(['reenact', file, '--cleanup', '--kubeconfig', stack.kubeconfig, '--namespace-prefix', 'a-']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Namespace a-${ns}`);
+    await waitFor(
+      async () =>
+        kubectl(['get', 'namespace', `a-${ns}`]).then(
+          () => undefined,
+          (e: Error) => /NotFound|not found/.test(e.message),
+        ),
+      `namespace a-${ns} gone`,
+      120_000,
+      1000,
+    );
+    // b-: the namespace was not the re-enactment's, so only its labelled objects go; the ConfigMap
+    // it found there (and patched, as recorded) stays
+    const b = await cli(['reenact', file, '--cleanup', '--kubeconfig', stack.kubeconfig, '--namespace-prefix', 'b-']);
+    expect(b.code).toBe(0);
+    expect((await kubectlJson(['get', 'deployments,secrets', '-n', `b-${ns}`])).items).toEqual([]);
+    expect((await kubectlJson(['get', 'configmap', 'settings', '-n', `b-${ns}`])).data).toEqual({ mode: 'b', extra: '1' });
+  });
+});
