@@ -1,6 +1,6 @@
 // Issue 17: record a scenario live on the real KWOK cluster (`serve` → store), `export` the
-// driving user's writes, `reenact` them beside the original under a namespace prefix at --speed 2,
-// and check what a user would: every driving write applied, in order (the API server's own audit
+// driving user's writes, `reenact` them into a second, fresh KWOK cluster at --speed 2 (and beside
+// the original under a namespace prefix), and check what a user would: every driving write applied, in order (the API server's own audit
 // log), the controllers' writes not exported, the Deployment reaching its replicas, a refused write
 // named with its reason and exit 1, a truncated or foreign file refused before anything is applied,
 // and --cleanup removing what the re-enactment made.
@@ -8,21 +8,37 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { CLI, type RunningKubetrail, serveToStore } from '../setup/kubetrail.ts';
+import { freePorts } from '../setup/ports.ts';
 import type { ReenactAction, ReenactHeader } from '../../frontend-plugin/reenact/format.ts';
 
 const stack = inject('stack');
+const KWOK = resolve(import.meta.dirname, '../../deploy/stack/kwok.sh');
+const FRESH = 'kt-reenact';
 const as = ['--as=alice', '--as-group=system:masters'];
 
-/** Runs the CLI to its end: exit code, stdout, stderr. */
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20, timeout: 240_000 }, (err, out, errOut) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errOut }),
+/** Runs a program to its end: exit code, stdout, stderr. */
+function exec(cmd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((done) => {
+    execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 240_000 }, (err, out, errOut) =>
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errOut }),
     );
   });
+}
+const cli = (args: string[]) => exec(process.execPath, [CLI, ...args]);
+
+/** A second KWOK cluster of this test's own (deploy/stack/kwok.sh): its kubeconfig and audit log. */
+async function freshCluster(workdir: string): Promise<{ KUBECONFIG: string; AUDIT_LOG: string }> {
+  const [webhookPort, apiserverPort] = await freePorts(2);
+  const args = ['--name', FRESH, '--workdir', workdir, '--nodes', '3', '--webhook-port', String(webhookPort), '--apiserver-port', String(apiserverPort)];
+  const r = await exec('bash', [KWOK, 'up', ...args]);
+  if (r.code !== 0) throw new Error(`kwok.sh up: ${r.err}`);
+  return Object.fromEntries(r.out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : []))) as {
+    KUBECONFIG: string;
+    AUDIT_LOG: string;
+  };
 }
 
 const readLines = (file: string) =>
@@ -41,8 +57,11 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
   let actions: ReenactAction[] = [];
   let header: ReenactHeader;
   const made: string[] = [];
+  let fresh: { KUBECONFIG: string; AUDIT_LOG: string };
 
   beforeAll(async () => {
+    const starting = freshCluster(join(dir, 'kwok'));
+    starting.catch(() => {});
     ({ serve } = await serveToStore(stack, store));
     ns = await createNamespace('reenact');
     const k = (args: string[], input?: string) => kubectl([...args, '-n', ns, ...as], input === undefined ? {} : { input });
@@ -78,10 +97,12 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
     const lines = readLines(file);
     header = lines[0] as unknown as ReenactHeader;
     actions = lines.slice(1, -1) as unknown as ReenactAction[];
+    fresh = await starting;
   }, 300_000);
 
   afterAll(async () => {
     await serve?.stop();
+    await exec('bash', [KWOK, 'down', '--name', FRESH, '--workdir', join(dir, 'kwok')]);
     for (const n of [ns, ...made]) if (n) await deleteNamespace(n).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
@@ -129,36 +150,36 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
     expect(all.length).toBeGreaterThan(actions.length);
   });
 
-  it('re-enacts every driving write in order at --speed 2; the Deployment reaches its replicas', async () => {
-    made.push(`a-${ns}`);
+  it('re-enacts every driving write into a fresh cluster, in order, at --speed 2; the Deployment reaches its replicas', async () => {
     const secrets = join(dir, 'secrets.json');
     writeFileSync(secrets, JSON.stringify({ [`${ns}/creds`]: { 'data.password': 's3cret' } }));
-    const r = await cli(['reenact', file, '--kubeconfig', stack.kubeconfig, '--speed', '2', '--namespace-prefix', 'a-', '--secret-values', secrets, '--json']);
+    const r = await cli(['reenact', file, '--kubeconfig', fresh.KUBECONFIG, '--speed', '2', '--secret-values', secrets, '--json']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const summary = JSON.parse(r.out) as { applied: { seq: number }[]; refused: unknown[] };
+    const summary = JSON.parse(r.out) as { applied: { seq: number }[]; refused: unknown[]; standIns: string[] };
     expect(summary.refused).toEqual([]);
+    expect(summary.standIns).toEqual([]);
     expect(summary.applied.map((x) => x.seq)).toEqual(actions.map((a) => a.seq));
-    // the API server saw them in the file's order
-    const target = `a-${ns}`;
-    const admin = actions[0]!.recorded.user;
-    const seen = readFileSync(stack.auditLogPath, 'utf8')
+    // the fresh cluster's API server saw them in the file's order (kwok's controller runs with the
+    // same admin kubeconfig: told apart by its user agent)
+    const seen = readFileSync(fresh.AUDIT_LOG, 'utf8')
       .split('\n')
-      .filter((l) => l.includes(target))
-      .map(
-        (l) =>
-          JSON.parse(l) as { stage: string; verb: string; user: { username: string }; userAgent: string; objectRef?: { resource: string; namespace?: string } },
-      )
-      // kwok's controller runs with the same admin kubeconfig
+      .filter((l) => l.includes(ns))
+      .map((l) => JSON.parse(l) as { stage: string; verb: string; user: { username: string }; userAgent: string; objectRef?: { resource: string } })
       .filter(
-        (e) => e.stage === 'ResponseComplete' && e.user.username === admin && !e.userAgent.startsWith('kwok') && ['create', 'patch', 'delete'].includes(e.verb),
+        (e) =>
+          e.stage === 'ResponseComplete' &&
+          !e.user.username.startsWith('system:') &&
+          !e.userAgent.startsWith('kwok') &&
+          ['create', 'patch', 'delete'].includes(e.verb),
       )
       .map((e) => `${e.verb} ${e.objectRef!.resource}`);
     const plural: Record<string, string> = { Namespace: 'namespaces', Deployment: 'deployments', ConfigMap: 'configmaps', Secret: 'secrets', Pod: 'pods' };
     expect(seen).toEqual(actions.map((a) => `${a.verb} ${plural[a.ref.kind]}`));
+    const get = (args: string[]) => kubectlJson([...args, '-n', ns], { kubeconfig: fresh.KUBECONFIG });
     const web = await waitFor(
       async () => {
-        const d = await kubectlJson(['get', 'deployment', 'web', '-n', target]);
+        const d = await get(['get', 'deployment', 'web']);
         return d.status?.readyReplicas === 3 && d.status?.updatedReplicas === 3 ? d : undefined;
       },
       're-enacted web ready with 3 replicas',
@@ -166,11 +187,20 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
       1000,
     );
     expect(web.spec.template.spec.containers[0].image).toBe('nginx:2');
-    expect((await kubectlJson(['get', 'configmap', 'settings', '-n', target])).data).toEqual({ mode: 'b', extra: '1' });
-    expect((await kubectlJson(['get', 'secret', 'creds', '-n', target])).data.password).toBe(Buffer.from('s3cret').toString('base64'));
-    const pods = await kubectlJson(['get', 'pods', '-n', target, '-l', 'stage=done']);
+    expect((await get(['get', 'configmap', 'settings'])).data).toEqual({ mode: 'b', extra: '1' });
+    expect((await get(['get', 'secret', 'creds'])).data.password).toBe(Buffer.from('s3cret').toString('base64'));
+    const pods = await get(['get', 'pods', '-l', 'stage=done']);
     expect(pods.items.map((p: { metadata: { generateName: string } }) => p.metadata.generateName)).toEqual(['job-']);
-    await expect(kubectl(['get', 'configmap', 'temp', '-n', target])).rejects.toThrow(/NotFound|not found/);
+    await expect(get(['get', 'configmap', 'temp'])).rejects.toThrow(/NotFound|not found/);
+  });
+
+  it('--dry-run prints the plan and applies nothing', async () => {
+    const r = await cli(['reenact', file, '--dry-run', '--namespace-prefix', 'd-']);
+    expect(r.code).toBe(0);
+    const rows = r.out.trimEnd().split('\n');
+    expect(rows[0]).toBe(`${actions.length} actions of cluster ${stack.clusterName} (${header.from} .. ${header.until}):`);
+    expect(rows[2]).toMatch(new RegExp(`^\\+\\d+\\.\\d{3}s #2 create apps/v1 Deployment d-${ns}/web$`));
+    await expect(kubectl(['get', 'namespace', `d-${ns}`])).rejects.toThrow(/NotFound|not found/);
   });
 
   it('names a refused write with its reason and exits 1', async () => {
@@ -205,16 +235,16 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
   });
 
   it('--cleanup removes what the re-enactment made', async () => {
-    const r = await cli(['reenact', file, '--cleanup', '--kubeconfig', stack.kubeconfig, '--namespace-prefix', 'a-']);
+    const r = await cli(['reenact', file, '--cleanup', '--kubeconfig', fresh.KUBECONFIG]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`Namespace a-${ns}`);
+    expect(r.out).toContain(`Namespace ${ns}`);
     await waitFor(
       async () =>
-        kubectl(['get', 'namespace', `a-${ns}`]).then(
+        kubectl(['get', 'namespace', ns], { kubeconfig: fresh.KUBECONFIG }).then(
           () => undefined,
           (e: Error) => /NotFound|not found/.test(e.message),
         ),
-      `namespace a-${ns} gone`,
+      `namespace ${ns} gone from the fresh cluster`,
       120_000,
       1000,
     );
