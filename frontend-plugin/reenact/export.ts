@@ -195,11 +195,23 @@ class Walk {
     return undefined;
   }
 
+  /** Adds the action, its fields in reading order: when, what, on which object, with what, as recorded. */
   #push(a: ReenactAction, notes: string[], body: unknown): void {
     const secrets = findPlaceholders(body, a.ref.group === '' && a.ref.resource === 'secrets');
-    if (secrets.length > 0) a.secrets = secrets;
-    if (notes.length > 0) a.notes = notes;
-    this.actions.push(a);
+    const { seq, offsetMs, time, verb, subresource, ref, object, patch, recorded } = a;
+    this.actions.push({
+      seq,
+      offsetMs,
+      time,
+      verb,
+      ...(subresource ? { subresource } : {}),
+      ref,
+      ...(object ? { object } : {}),
+      ...(patch ? { patch } : {}),
+      ...(secrets.length > 0 ? { secrets } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
+      recorded,
+    });
   }
 }
 

@@ -1,0 +1,125 @@
+// `kubetrail export` as a user runs it (a real process) over the recorded KWOK scenario
+// (examples/kwok-scenario) replayed into a temp store: kwok-admin's writes only, in order, each
+// rebuilt from what the store keeps; --since still rebuilds objects created before it; the actor
+// patterns override the rule; `reenact --dry-run` prints the plan.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseReenact, type ReenactAction } from '../../frontend-plugin/reenact/format.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'src/cli.ts');
+const SCENARIO = join(ROOT, 'examples/kwok-scenario');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
+
+let dir: string;
+let store: string;
+/** The export with no flags, made once. */
+let full: ReturnType<typeof parseReenact> & { stderr: string; text: string };
+const exported = (...args: string[]) => {
+  const r = run('export', '--store', store, ...args);
+  expect(r.status, r.stderr).toBe(0);
+  return { ...parseReenact(r.stdout), stderr: r.stderr, text: r.stdout };
+};
+const what = (a: ReenactAction) => `${a.verb} ${a.ref.kind} ${a.ref.namespace ? `${a.ref.namespace}/` : ''}${a.ref.name}`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kt-export-'));
+  store = join(dir, 'scenario.sqlite');
+  const r = run('replay', '--cluster', 'kwok', '--store', store, '--no-progress', join(SCENARIO, 'audit.log.gz'), join(SCENARIO, 'events.json'));
+  expect(r.status, r.stderr).toBe(0);
+  full = exported();
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('kubetrail export over the recorded scenario', () => {
+  it("writes kwok-admin's writes in time order, not the controllers', scheduler's or kwok's", () => {
+    const { header, actions, stderr } = full;
+    expect(header).toMatchObject({ format: 'kubetrail-reenact', version: 1, cluster: 'kwok', from: '2026-11-22T04:30:40.521833Z' });
+    expect(actions.map(what)).toEqual([
+      'create Node kwok-node-0',
+      'create Node kwok-node-1',
+      'create Node kwok-node-2',
+      'create Namespace demo',
+      'create Service demo/demo',
+      'create Deployment demo/demo',
+      'patch Deployment demo/demo',
+      'patch Deployment demo/demo',
+      'patch Deployment demo/demo',
+      'create Secret demo/demo-credentials',
+      'create Pod demo/secret-reader',
+      'create Service demo/web',
+      'create StatefulSet demo/web',
+      'create Job demo/pi',
+      'delete Node kwok-node-2',
+      'delete Deployment demo/demo',
+    ]);
+    expect(new Set(actions.map((a) => a.recorded.user))).toEqual(new Set(['kwok-admin']));
+    expect(actions.map((a) => a.offsetMs)).toEqual(actions.map((a) => a.offsetMs).sort((x, y) => x - y));
+    expect(stderr).toBe('kubetrail export: 16 actions of cluster kwok\n');
+  });
+
+  it('cleans creates, keeps a scale as a patch of spec.replicas and an image change as the whole container list', () => {
+    const { actions } = full;
+    const svc = actions[4]!.object as { metadata: Record<string, unknown>; spec: Record<string, unknown>; status?: unknown };
+    expect(Object.keys(svc.metadata).sort()).toEqual(['labels', 'name', 'namespace']);
+    expect(svc.spec.clusterIP).toBeUndefined();
+    expect(svc.status).toBeUndefined();
+    expect(actions[6]).toMatchObject({
+      verb: 'patch',
+      patch: { spec: { replicas: 4 } },
+      recorded: { verb: 'patch', subresource: 'scale', changed: ['spec.replicas'] },
+    });
+    const containers = (actions[7]!.patch as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } }).spec.template.spec.containers;
+    expect(containers.map((c) => [c.name, c.image])).toEqual([['nginx', 'nginx:1.26']]);
+    expect(actions[9]!.secrets).toEqual([
+      { path: 'data.password', bytes: 17, base64: true },
+      { path: 'data.username', bytes: 4, base64: true },
+    ]);
+  });
+
+  it('--since leaves out earlier writes but rebuilds the objects they made: the image patch still carries the whole list', () => {
+    const { actions } = exported('--since', '2026-11-22T04:30:53Z');
+    expect(actions.map(what).slice(0, 2)).toEqual(['patch Deployment demo/demo', 'patch Deployment demo/demo']);
+    expect(actions[0]!.offsetMs).toBe(0);
+    expect(actions[0]!.recorded.changed).toEqual(['spec.template.spec.containers[name=nginx].image']);
+    expect(actions[0]!.notes).toBeUndefined();
+    expect(JSON.stringify(actions[0]!.patch)).toContain('"ports":[{"containerPort":80');
+  });
+
+  it('--namespace keeps that namespace and the Namespace itself', () => {
+    expect(exported('--namespace', 'demo').actions.map(what)).toEqual(full.actions.map(what).filter((w) => !w.includes('Node')));
+  });
+
+  it('actor patterns override the rule', () => {
+    expect(exported('--exclude-actor', 'kwok-*').actions).toEqual([]);
+    const all = exported('--include-actor', 'system:*').actions;
+    expect(all.some((a) => a.ref.kind === 'ReplicaSet' && a.recorded.user === 'system:serviceaccount:kube-system:deployment-controller')).toBe(true);
+    expect(all.some((a) => a.recorded.user === 'system:kube-scheduler')).toBe(false); // only bindings: a subresource not re-enacted
+  });
+
+  it('reenact --dry-run prints the plan under the prefix and contacts no cluster', () => {
+    const file = join(dir, 'plan.jsonl');
+    writeFileSync(file, full.text);
+    const r = run('reenact', file, '--dry-run', '--namespace-prefix', 'p-', '--kubeconfig', join(dir, 'no-such-kubeconfig'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      '16 actions of cluster kwok (2026-11-22T04:30:40.521833Z .. 2026-11-22T04:32:05.308028Z):',
+      '+0.000s #1 create v1 Node kwok-node-0',
+      '+0.008s #2 create v1 Node kwok-node-1',
+    ]);
+    expect(r.stdout).toContain('+7.249s #6 create apps/v1 Deployment p-demo/demo');
+    expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(18);
+  });
+
+  it('a usage error exits 2 and a missing store 3, each with a message', () => {
+    const bad = run('export', '--store', store, '--since', 'yesterday-ish');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--since/);
+    const none = run('export', '--store', join(dir, 'nothing.sqlite'));
+    expect(none.status).toBe(3);
+    expect(none.stderr).toMatch(/no store at/);
+  });
+});
