@@ -175,7 +175,7 @@ class Walk {
     };
     const base = { seq: 0, offsetMs: s.startUs, time: isoUs(s.startUs), ref, recorded };
     if (sub === '' && verb === 'create') {
-      if (!snapshot) return 'create without a recorded object (Metadata-level audit)';
+      if (!snapshot) return 'create whose object was not recorded whole (Metadata-level audit, or cut at --max-attribute-bytes)';
       const cleaned = cleanForCreate(snapshot, (o) => this.#created.has(`${groupOf(o.apiVersion)}|${o.kind}|${ref.namespace}|${o.name}`));
       this.#created.add(`${ref.group}|${ref.kind}|${ref.namespace}|${ref.name}`);
       this.#push({ ...base, verb: 'create', object: cleaned.object }, cleaned.notes, cleaned.object);
@@ -189,6 +189,8 @@ class Walk {
     const { patch, changed, unknownLists } = mergePatch(entries, after, sub === 'status' ? 'status' : '');
     if (Object.keys(patch).length === 0) return 'write that changed nothing re-appliable';
     const notes = unknownLists.map((p) => `${p} left out: the list it is in was never recorded whole`);
+    const more = /\n\.\.\. (\d+) more changed paths$/.exec(String(s.attributes[Attr.diff] ?? ''));
+    if (more) notes.push(`${more[1]} more changed paths were not recorded (the diff was cut at 500 lines): not in the patch`);
     const action: ReenactAction = { ...base, verb: 'patch', patch, ...(sub === 'status' ? { subresource: 'status' } : {}) };
     action.recorded.changed = changed;
     this.#push(action, notes, patch);

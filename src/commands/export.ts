@@ -7,7 +7,7 @@ import { ExportError, exportReenact } from '../../frontend-plugin/reenact/export
 import { serializeReenact } from '../../frontend-plugin/reenact/format.ts';
 import { addLogOptions, applyLogLevel } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
-import { output } from './io.ts';
+import { ExitError, output } from './io.ts';
 
 interface ExportCliOptions extends ReadSourceOptions {
   cluster?: string;
@@ -41,24 +41,24 @@ export function exportCommand(): Command {
   });
   return cmd.action(async (o: ExportCliOptions) => {
     applyLogLevel(o);
-    process.exitCode = await runExport(o);
+    await runExport(o);
   });
 }
 
-const fail = (code: number, msg: string): number => {
-  output.err(`kubetrail export: ${msg}\n`);
-  return code;
-};
+/** Ends the command: program.ts prints `kubetrail: <msg>` and exits with `code`. */
+function fail(code: number, msg: string): never {
+  throw new ExitError(msg, code);
+}
 
-async function runExport(o: ExportCliOptions): Promise<number> {
-  if (o.since !== undefined && o.until !== undefined && o.since > o.until) return fail(2, '--since is after --until');
+async function runExport(o: ExportCliOptions): Promise<void> {
+  if (o.since !== undefined && o.until !== undefined && o.since > o.until) fail(2, '--since is after --until');
   let source: ReturnType<typeof openReadSource>;
   try {
     source = openReadSource(o);
   } catch (e) {
-    return fail(e instanceof UsageError ? 2 : 3, (e as Error).message);
+    fail(e instanceof UsageError ? 2 : 3, (e as Error).message);
   }
-  if ('missingStore' in source) return fail(3, `no store at ${source.missingStore} (record into it with serve, or give --store)`);
+  if ('missingStore' in source) fail(3, `no store at ${source.missingStore} (record into it with serve, or give --store)`);
   try {
     const file = await exportReenact(source, {
       cluster: o.cluster,
@@ -75,9 +75,8 @@ async function runExport(o: ExportCliOptions): Promise<number> {
     output.err(
       `kubetrail export: ${file.actions.length} actions of cluster ${file.header.cluster}${o.out ? ` written to ${o.out}` : ''}${skipped.length ? `; left out: ${skipped.join(', ')}` : ''}\n`,
     );
-    return 0;
   } catch (e) {
-    return fail(e instanceof ExportError ? 2 : 3, (e as Error).message);
+    fail(e instanceof ExportError ? 2 : 3, (e as Error).message);
   } finally {
     await source.close();
   }

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseReenact, type ReenactAction, type ReenactFile } from '../../frontend-plugin/reenact/format.ts';
 import { Applier, type Outcome, REENACT_LABEL, refusal, type SecretValues } from './reenact-apply.ts';
 import { addLogOptions, applyLogLevel } from './options.ts';
-import { output } from './io.ts';
+import { ExitError, output } from './io.ts';
 
 interface ReenactCliOptions {
   kubeconfig?: string;
@@ -56,45 +56,50 @@ export function reenactCommand(): Command {
   });
   return cmd.action(async (path: string, o: ReenactCliOptions) => {
     applyLogLevel(o);
-    process.exitCode = await runReenact(path, o);
+    await runReenact(path, o);
   });
 }
 
-const fail = (code: number, msg: string): number => {
-  output.err(`kubetrail reenact: ${msg}\n`);
-  return code;
-};
+/** Ends the command: program.ts prints `kubetrail: <msg>` and exits with `code`. */
+function fail(code: number, msg: string): never {
+  throw new ExitError(msg, code);
+}
 
-async function runReenact(path: string, o: ReenactCliOptions): Promise<number> {
+async function runReenact(path: string, o: ReenactCliOptions): Promise<void> {
   let file: ReturnType<typeof parseReenact>;
   let secretValues: SecretValues = {};
   try {
     file = parseReenact(readFileSync(path, 'utf8'));
   } catch (e) {
-    return fail(2, `refused ${path}: ${(e as Error).message}; nothing was applied`);
+    fail(2, `refused ${path}: ${(e as Error).message}; nothing was applied`);
   }
   try {
     if (o.secretValues) secretValues = JSON.parse(readFileSync(o.secretValues, 'utf8')) as SecretValues;
   } catch (e) {
-    return fail(2, `--secret-values ${o.secretValues}: ${(e as Error).message}; nothing was applied`);
+    fail(2, `--secret-values ${o.secretValues}: ${(e as Error).message}; nothing was applied`);
   }
   if (o.dryRun) {
     output.out(planText(file, o.namespacePrefix));
-    return 0;
+    return;
   }
   const kc = new KubeConfig();
   try {
     if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
     else kc.loadFromDefault();
   } catch (e) {
-    return fail(2, `kubeconfig: ${(e as Error).message}`);
+    fail(2, `kubeconfig: ${(e as Error).message}`);
   }
   const fileNamespaces = new Set(file.actions.filter((a) => a.verb === 'create' && a.ref.kind === 'Namespace' && a.ref.group === '').map((a) => a.ref.name));
   const applier = new Applier(kc, { prefix: o.namespacePrefix, runId: file.sha256.slice(0, 16), secretValues, fileNamespaces });
-  if (o.cleanup) return cleanup(applier, file, file.sha256.slice(0, 16), o);
+  if (o.cleanup) {
+    const failed = await cleanup(applier, file, file.sha256.slice(0, 16), o);
+    if (failed > 0) fail(1, `${failed} deletes were refused (listed above)`);
+    return;
+  }
   const outcomes = await play(applier, file.actions, o);
   output.out(o.json ? `${JSON.stringify(summaryJson(outcomes, applier), null, 2)}\n` : summaryText(path, file, outcomes, applier, o, kc));
-  return outcomes.every((x) => x.ok) ? 0 : 1;
+  const refused = outcomes.filter((x) => !x.ok).length;
+  if (refused > 0) fail(1, `the API server refused ${refused} of ${outcomes.length} actions (listed above)`);
 }
 
 /** Applies the actions in order at their scaled offsets; each one waits for the one before. */
@@ -156,7 +161,7 @@ function planText(file: ReenactFile, prefix: string): string {
 /**
  * Deletes what a re-enactment of the file made: the namespaces it created (labelled with the
  * file's id) whole, then, elsewhere, every object of a kind and namespace the file creates that
- * carries the label. Exit 0 when every delete was accepted (or the object was already gone).
+ * carries the label. Returns how many deletes were refused (an object already gone is not).
  */
 async function cleanup(applier: Applier, file: ReenactFile, runId: string, o: ReenactCliOptions): Promise<number> {
   const selector = `${REENACT_LABEL}=${runId}`;
@@ -200,5 +205,5 @@ async function cleanup(applier: Applier, file: ReenactFile, runId: string, o: Re
       ? `${JSON.stringify({ deleted, failed }, null, 2)}\n`
       : `deleted ${deleted.length} (${deleted.join(', ') || 'nothing: no labelled namespace or object found'})${failed.map((f) => `\n  not deleted ${f}`).join('')}\n`,
   );
-  return failed.length === 0 ? 0 : 1;
+  return failed.length;
 }

@@ -210,6 +210,9 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
     await kubectl(['create', 'configmap', 'settings', '-n', target, '--from-literal=mode=theirs']);
     const r = await cli(['reenact', file, '--kubeconfig', stack.kubeconfig, '--speed', 'max', '--namespace-prefix', 'b-', '--no-progress']);
     expect(r.code).toBe(1);
+    // the namespace was there too
+    expect(r.out).toContain(`refused #1 create Namespace ${target}: 409 AlreadyExists`);
+    expect(r.err).toBe(`kubetrail: the API server refused 2 of ${actions.length} actions (listed above)\n`);
     expect(r.out).toMatch(new RegExp(`refused #3 create ConfigMap ${target}/settings: 409 AlreadyExists: configmaps "settings" already exists`));
     expect(r.out).toContain(`clean up: kubetrail reenact ${file} --cleanup --kubeconfig ${stack.kubeconfig} --namespace-prefix b-`);
     // what it could apply, it applied

@@ -3,39 +3,36 @@
 // rebuilt from what the store keeps; --since still rebuilds objects created before it; the actor
 // patterns override the rule; `reenact --dry-run` prints the plan.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseReenact, type ReenactAction } from '../../frontend-plugin/reenact/format.ts';
+import { runCli as run } from '../helpers/cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli.ts');
-const SCENARIO = join(ROOT, 'examples/kwok-scenario');
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' } });
+const SCENARIO = resolve(import.meta.dirname, '../../examples/kwok-scenario');
 
 let dir: string;
 let store: string;
 /** The export with no flags, made once. */
 let full: ReturnType<typeof parseReenact> & { stderr: string; text: string };
-const exported = (...args: string[]) => {
-  const r = run('export', '--store', store, ...args);
+const exported = async (...args: string[]) => {
+  const r = await run('export', '--store', store, ...args);
   expect(r.status, r.stderr).toBe(0);
   return { ...parseReenact(r.stdout), stderr: r.stderr, text: r.stdout };
 };
 const what = (a: ReenactAction) => `${a.verb} ${a.ref.kind} ${a.ref.namespace ? `${a.ref.namespace}/` : ''}${a.ref.name}`;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kt-export-'));
   store = join(dir, 'scenario.sqlite');
-  const r = run('replay', '--cluster', 'kwok', '--store', store, '--no-progress', join(SCENARIO, 'audit.log.gz'), join(SCENARIO, 'events.json'));
+  const r = await run('replay', '--cluster', 'kwok', '--store', store, '--no-progress', join(SCENARIO, 'audit.log.gz'), join(SCENARIO, 'events.json'));
   expect(r.status, r.stderr).toBe(0);
-  full = exported();
+  full = await exported();
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('kubetrail export over the recorded scenario', () => {
-  it("writes kwok-admin's writes in time order, not the controllers', scheduler's or kwok's", () => {
+  it("writes kwok-admin's writes in time order, not the controllers', scheduler's or kwok's", async () => {
     const { header, actions, stderr } = full;
     expect(header).toMatchObject({ format: 'kubetrail-reenact', version: 1, cluster: 'kwok', from: '2026-11-22T04:30:40.521833Z' });
     expect(actions.map(what)).toEqual([
@@ -61,7 +58,7 @@ describe('kubetrail export over the recorded scenario', () => {
     expect(stderr).toBe('kubetrail export: 16 actions of cluster kwok\n');
   });
 
-  it('cleans creates, keeps a scale as a patch of spec.replicas and an image change as the whole container list', () => {
+  it('cleans creates, keeps a scale as a patch of spec.replicas and an image change as the whole container list', async () => {
     const { actions } = full;
     const svc = actions[4]!.object as { metadata: Record<string, unknown>; spec: Record<string, unknown>; status?: unknown };
     expect(Object.keys(svc.metadata).sort()).toEqual(['labels', 'name', 'namespace']);
@@ -80,8 +77,8 @@ describe('kubetrail export over the recorded scenario', () => {
     ]);
   });
 
-  it('--since leaves out earlier writes but rebuilds the objects they made: the image patch still carries the whole list', () => {
-    const { actions } = exported('--since', '2026-11-22T04:30:53Z');
+  it('--since leaves out earlier writes but rebuilds the objects they made: the image patch still carries the whole list', async () => {
+    const { actions } = await exported('--since', '2026-11-22T04:30:53Z');
     expect(actions.map(what).slice(0, 2)).toEqual(['patch Deployment demo/demo', 'patch Deployment demo/demo']);
     expect(actions[0]!.offsetMs).toBe(0);
     expect(actions[0]!.recorded.changed).toEqual(['spec.template.spec.containers[name=nginx].image']);
@@ -89,21 +86,21 @@ describe('kubetrail export over the recorded scenario', () => {
     expect(JSON.stringify(actions[0]!.patch)).toContain('"ports":[{"containerPort":80');
   });
 
-  it('--namespace keeps that namespace and the Namespace itself', () => {
-    expect(exported('--namespace', 'demo').actions.map(what)).toEqual(full.actions.map(what).filter((w) => !w.includes('Node')));
+  it('--namespace keeps that namespace and the Namespace itself', async () => {
+    expect((await exported('--namespace', 'demo')).actions.map(what)).toEqual(full.actions.map(what).filter((w) => !w.includes('Node')));
   });
 
-  it('actor patterns override the rule', () => {
-    expect(exported('--exclude-actor', 'kwok-*').actions).toEqual([]);
-    const all = exported('--include-actor', 'system:*').actions;
+  it('actor patterns override the rule', async () => {
+    expect((await exported('--exclude-actor', 'kwok-*')).actions).toEqual([]);
+    const all = (await exported('--include-actor', 'system:*')).actions;
     expect(all.some((a) => a.ref.kind === 'ReplicaSet' && a.recorded.user === 'system:serviceaccount:kube-system:deployment-controller')).toBe(true);
     expect(all.some((a) => a.recorded.user === 'system:kube-scheduler')).toBe(false); // only bindings: a subresource not re-enacted
   });
 
-  it('reenact --dry-run prints the plan under the prefix and contacts no cluster', () => {
+  it('reenact --dry-run prints the plan under the prefix and contacts no cluster', async () => {
     const file = join(dir, 'plan.jsonl');
     writeFileSync(file, full.text);
-    const r = run('reenact', file, '--dry-run', '--namespace-prefix', 'p-', '--kubeconfig', join(dir, 'no-such-kubeconfig'));
+    const r = await run('reenact', file, '--dry-run', '--namespace-prefix', 'p-', '--kubeconfig', join(dir, 'no-such-kubeconfig'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.split('\n').slice(0, 3)).toEqual([
       '16 actions of cluster kwok (2026-11-22T04:30:40.521833Z .. 2026-11-22T04:32:05.308028Z):',
@@ -114,11 +111,11 @@ describe('kubetrail export over the recorded scenario', () => {
     expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(18);
   });
 
-  it('a usage error exits 2 and a missing store 3, each with a message', () => {
-    const bad = run('export', '--store', store, '--since', 'yesterday-ish');
+  it('a usage error exits 2 and a missing store 3, each with a message', async () => {
+    const bad = await run('export', '--store', store, '--since', 'yesterday-ish');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--since/);
-    const none = run('export', '--store', join(dir, 'nothing.sqlite'));
+    const none = await run('export', '--store', join(dir, 'nothing.sqlite'));
     expect(none.status).toBe(3);
     expect(none.stderr).toMatch(/no store at/);
   });
