@@ -61,7 +61,7 @@ function parseJson(text: unknown): Record<string, unknown> | undefined {
 }
 
 /** The writes of the range (audit and watch event spans, not Kubernetes Events), de-duplicated, in time order. */
-async function writesOf(backend: TraceBackend, o: ExportOptions, cluster: string): Promise<SpanRecord[]> {
+export async function writesOf(backend: TraceBackend, o: ExportOptions, cluster: string): Promise<SpanRecord[]> {
   if (!backend.scanSpans) throw new ExportError('this backend cannot scan a range: export reads the embedded store (--store)');
   const wanted = new Set(o.namespaces);
   const keep = (s: SpanRecord): boolean =>
@@ -88,7 +88,7 @@ async function writesOf(backend: TraceBackend, o: ExportOptions, cluster: string
   return out.sort(byTime);
 }
 
-async function pickCluster(backend: TraceBackend, asked: string | undefined): Promise<string> {
+export async function pickCluster(backend: TraceBackend, asked: string | undefined): Promise<string> {
   if (asked !== undefined) return asked;
   const clusters = await backend.clusters();
   if (clusters.length === 1) return clusters[0]!;
@@ -138,12 +138,7 @@ class Walk {
     const failed = codeOf(s) >= 300;
     const snapshot = parseJson(s.attributes[Attr.snapshot]);
     const entries = parseEntries(s.attributes[Attr.diffEntries]);
-    let after = before;
-    if (!failed) {
-      if (snapshot && (verb === 'create' || s.attributes[Attr.firstSeen] === true || verb === 'delete' || verb === 'deletecollection')) after = snapshot;
-      else if (entries && before) after = applyChanges(before, entries);
-      else if (entries) after = undefined;
-    }
+    const after = failed ? before : nextState(before, s, snapshot, entries);
     if (s.startUs >= this.#startUs && this.#driving(s)) {
       if (failed) this.skip('failed request (the API server refused it when recorded)');
       else {
@@ -151,7 +146,7 @@ class Walk {
         if (skipped) this.skip(skipped);
       }
     }
-    this.#state.set(key, verb === 'delete' || verb === 'deletecollection' ? undefined : after);
+    this.#state.set(key, isDelete(verb) ? undefined : after);
   }
 
   /** Pushes the action of a driving write; or says why it is left out. */
@@ -215,6 +210,24 @@ class Walk {
       recorded,
     });
   }
+}
+
+const isDelete = (verb: string): boolean => verb === 'delete' || verb === 'deletecollection';
+
+/**
+ * The object after an accepted write: the recorded object of a create, a delete or a first-seen
+ * write; else the state before with the write's diff applied; undefined when it cannot be known.
+ */
+export function nextState(
+  before: Record<string, unknown> | undefined,
+  s: SpanRecord,
+  snapshot = parseJson(s.attributes[Attr.snapshot]),
+  entries = parseEntries(s.attributes[Attr.diffEntries]),
+): Record<string, unknown> | undefined {
+  const verb = verbOf(s);
+  if (snapshot && (verb === 'create' || s.attributes[Attr.firstSeen] === true || isDelete(verb))) return snapshot;
+  if (!entries) return before;
+  return before ? applyChanges(before, entries) : undefined;
 }
 
 const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');

@@ -1,10 +1,11 @@
 // `kubetrail export`: the driving actors' writes of a stored range as a re-enactment file
 // (docs/reenact.md). Exit 0 written, 2 usage errors, 3 the store is missing or could not be read.
 import { writeFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
 import { ExportError, exportReenact } from '../../frontend-plugin/reenact/export.ts';
 import { serializeReenact } from '../../frontend-plugin/reenact/format.ts';
+import { exportKwok } from '../../frontend-plugin/reenact/kwok.ts';
 import { addLogOptions, applyLogLevel } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 import { ExitError, output } from './io.ts';
@@ -17,6 +18,7 @@ interface ExportCliOptions extends ReadSourceOptions {
   includeActor: string[];
   excludeActor: string[];
   out?: string;
+  format: 'reenact' | 'kwok';
   logLevel?: string;
 }
 
@@ -33,7 +35,15 @@ export function exportCommand(): Command {
     .option('--namespace <ns>', "only this namespace's objects and the namespace itself (repeatable)", collect, [])
     .option('--include-actor <pattern>', "also export this user's writes though it is a built-in controller (glob, * any text; repeatable)", collect, [])
     .option('--exclude-actor <pattern>', "leave this user's writes out (glob; repeatable; wins over --include-actor)", collect, [])
-    .option('-o, --out <file>', 'write the file here (default: stdout)');
+    .option('-o, --out <file>', 'write the file here (default: stdout)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        "reenact: kubetrail's re-enactment file (driving writes); kwok: kwok's recording (snapshot + ResourcePatch documents, every actor's writes) for kwokctl snapshot replay",
+      )
+        .choices(['reenact', 'kwok'])
+        .default('reenact'),
+    );
   addReadSourceOptions(cmd);
   addLogOptions(cmd);
   cmd.exitOverride((err) => {
@@ -60,24 +70,38 @@ async function runExport(o: ExportCliOptions): Promise<void> {
   }
   if ('missingStore' in source) fail(3, `no store at ${source.missingStore} (record into it with serve, or give --store)`);
   try {
-    const file = await exportReenact(source, {
+    const asked = {
       cluster: o.cluster,
       namespaces: o.namespace,
       startUs: o.since,
       endUs: o.until,
       includeActors: o.includeActor,
       excludeActors: o.excludeActor,
-    });
-    const text = serializeReenact(file);
+    };
+    const { text, summary } = o.format === 'kwok' ? await kwokFile(source, asked) : await reenactFile(source, asked);
     if (o.out) writeFileSync(o.out, text);
     else output.out(text);
-    const skipped = Object.entries(file.header.skipped).map(([why, n]) => `${n} ${why}`);
-    output.err(
-      `kubetrail export: ${file.actions.length} actions of cluster ${file.header.cluster}${o.out ? ` written to ${o.out}` : ''}${skipped.length ? `; left out: ${skipped.join(', ')}` : ''}\n`,
-    );
+    output.err(`kubetrail export: ${summary}${o.out ? `; written to ${o.out}` : ''}\n`);
   } catch (e) {
     fail(e instanceof ExportError ? 2 : 3, (e as Error).message);
   } finally {
     await source.close();
   }
+}
+
+type Asked = Parameters<typeof exportReenact>[1];
+
+async function reenactFile(source: Parameters<typeof exportReenact>[0], asked: Asked): Promise<{ text: string; summary: string }> {
+  const file = await exportReenact(source, asked);
+  const skipped = Object.entries(file.header.skipped).map(([why, n]) => `${n} ${why}`);
+  return {
+    text: serializeReenact(file),
+    summary: `${file.actions.length} actions of cluster ${file.header.cluster}${skipped.length ? `; left out: ${skipped.join(', ')}` : ''}`,
+  };
+}
+
+async function kwokFile(source: Parameters<typeof exportReenact>[0], asked: Asked): Promise<{ text: string; summary: string }> {
+  const r = await exportKwok(source, asked);
+  const unknown = r.unknown ? `; left out: ${r.unknown} writes of objects whose state was never recorded whole` : '';
+  return { text: r.text, summary: `kwok recording: ${r.snapshot} objects in the snapshot, ${r.patches} ResourcePatch documents${unknown}` };
 }

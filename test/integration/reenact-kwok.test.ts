@@ -16,13 +16,14 @@ import type { ReenactAction, ReenactHeader } from '../../frontend-plugin/reenact
 
 const stack = inject('stack');
 const KWOK = resolve(import.meta.dirname, '../../deploy/stack/kwok.sh');
+const STACK_LIB = resolve(import.meta.dirname, '../../deploy/stack/lib.sh');
 const FRESH = 'kt-reenact';
 const as = ['--as=alice', '--as-group=system:masters'];
 
 /** Runs a program to its end: exit code, stdout, stderr. */
-function exec(cmd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((done) => {
-    execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 240_000 }, (err, out, errOut) =>
+    execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 240_000, env: { ...process.env, ...env } }, (err, out, errOut) =>
       done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errOut }),
     );
   });
@@ -257,5 +258,25 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
     expect(b.code).toBe(0);
     expect((await kubectlJson(['get', 'deployments,secrets', '-n', `b-${ns}`])).items).toEqual([]);
     expect((await kubectlJson(['get', 'configmap', 'settings', '-n', `b-${ns}`])).data).toEqual({ mode: 'b', extra: '1' });
+  });
+
+  it("kwok's own replay (kwokctl snapshot replay) plays the --format kwok recording into the fresh cluster", async () => {
+    // after --cleanup above: the namespace is gone from the fresh cluster
+    const recording = join(dir, 'run.kwok.yaml');
+    const r = await cli(['export', '--store', store, '--namespace', ns, '--format', 'kwok', '--out', recording]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/kwok recording: 0 objects in the snapshot, \d+ ResourcePatch documents/);
+    const kwokctl = (await exec('bash', ['-c', `. '${STACK_LIB}' >/dev/null; echo "$STACK_BIN/kwok-$KWOK_VERSION/kwokctl"`])).out.trim();
+    const replay = await exec(kwokctl, ['--name', FRESH, 'snapshot', 'replay', '--path', recording], { KWOK_WORKDIR: join(dir, 'kwok') });
+    expect(replay.code, replay.err).toBe(0);
+    expect(replay.err).not.toMatch(/"level":"WARN"/);
+    const get = (args: string[]) => kubectlJson([...args, '-n', ns], { kubeconfig: fresh.KUBECONFIG });
+    const original = await kubectlJson(['get', 'deployment', 'web', '-n', ns]);
+    const web = await waitFor(async () => get(['get', 'deployment', 'web']), 'web replayed by kwok', 60_000, 1000);
+    // the object as recorded, uid and all
+    expect(web.metadata.uid).toBe(original.metadata.uid);
+    expect([web.spec.replicas, web.spec.template.spec.containers[0].image]).toEqual([3, 'nginx:2']);
+    expect((await get(['get', 'configmap', 'settings'])).data).toEqual({ mode: 'b', extra: '1' });
+    await expect(get(['get', 'configmap', 'temp'])).rejects.toThrow(/NotFound|not found/);
   });
 });

@@ -120,3 +120,45 @@ describe('kubetrail export over the recorded scenario', () => {
     expect(none.stderr).toMatch(/no store at/);
   });
 });
+
+describe('kubetrail export --format kwok over the recorded scenario', () => {
+  const docs = (text: string) =>
+    text
+      .split('---\n')
+      .filter(Boolean)
+      .map((d) => JSON.parse(d) as Record<string, any>);
+
+  it("writes kwok's recording: a ResourcePatch per write of every actor, the whole object after it, offsets in nanoseconds", async () => {
+    const r = await run('export', '--store', store, '--namespace', 'demo', '--format', 'kwok');
+    expect(r.status, r.stderr).toBe(0);
+    const all = docs(r.stdout);
+    expect(all.every((d) => d.apiVersion === 'action.kwok.x-k8s.io/v1alpha1' && d.kind === 'ResourcePatch')).toBe(true);
+    expect(r.stderr).toBe(`kubetrail export: kwok recording: 0 objects in the snapshot, ${all.length} ResourcePatch documents\n`);
+    const offsets = all.map((d) => d.durationNanosecond);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    expect(all[0]).toMatchObject({ resource: { version: 'v1', resource: 'namespaces' }, target: { name: 'demo' }, durationNanosecond: 0, method: 'create' });
+    // the controllers' writes too: kwok's replay stops them and writes every change itself
+    expect(all.some((d) => d.resource.resource === 'replicasets')).toBe(true);
+    const secret = all.find((d) => d.target.name === 'demo-credentials')!;
+    expect(secret.template.data).toEqual({ password: Buffer.from('x'.repeat(17)).toString('base64'), username: Buffer.from('xxxx').toString('base64') });
+    expect(secret.template.metadata.resourceVersion).toBeUndefined();
+    expect(secret.template.metadata.uid).toBeTypeOf('string');
+    expect(all.filter((d) => d.method === 'delete' && d.resource.resource === 'deployments')).toEqual([
+      expect.objectContaining({
+        resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+        target: { name: 'demo', namespace: 'demo' },
+        method: 'delete',
+      }),
+    ]);
+  });
+
+  it('--since: the objects as they were then form the snapshot, before the first ResourcePatch', async () => {
+    const r = await run('export', '--store', store, '--namespace', 'demo', '--format', 'kwok', '--since', '2026-11-22T04:30:53Z');
+    const all = docs(r.stdout);
+    const first = all.findIndex((d) => d.kind === 'ResourcePatch');
+    const snapshot = all.slice(0, first);
+    expect(snapshot.map((d) => `${d.kind} ${d.metadata.name}`)).toEqual(expect.arrayContaining(['Namespace demo', 'Deployment demo', 'Service demo']));
+    expect(snapshot.find((d) => d.kind === 'Deployment')?.spec.replicas).toBe(4);
+    expect(all.slice(first).every((d) => d.kind === 'ResourcePatch')).toBe(true);
+  });
+});
