@@ -82,10 +82,36 @@ export async function writesOf(backend: TraceBackend, o: ExportOptions, cluster:
       const id = s.traceId + s.spanId;
       if (seen.has(id)) continue;
       seen.add(id);
-      out.push(s);
+      out.push(slim(s));
     }
   }
   return out.sort(byTime);
+}
+
+/** What the walk reads of a span; the rest (links, verbose diffs, most of the diff text) is not held while the range is sorted. */
+const WALKED = new Set<string>([
+  Attr.source,
+  Attr.user,
+  Attr.fieldManager,
+  Attr.userAgent,
+  Attr.auditId,
+  Attr.verb,
+  Attr.subresource,
+  Attr.code,
+  Attr.version,
+  Attr.newResourceVersion,
+  Attr.diffEntries,
+  Attr.snapshot,
+  Attr.firstSeen,
+]);
+
+function slim(s: SpanRecord): SpanRecord {
+  const a: SpanRecord['attributes'] = {};
+  for (const k in s.attributes) if (WALKED.has(k)) a[k] = s.attributes[k]!;
+  // the diff text only for its last line: "... N more changed paths" when it was cut
+  const diff = s.attributes[Attr.diff];
+  if (typeof diff === 'string' && diff.endsWith(' more changed paths')) a[Attr.diff] = diff.slice(diff.lastIndexOf('\n'));
+  return { ...s, attributes: a };
 }
 
 export async function pickCluster(backend: TraceBackend, asked: string | undefined): Promise<string> {

@@ -111,6 +111,24 @@ describe('kubetrail export over the recorded scenario', () => {
     expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(18);
   });
 
+  it('reenact refuses bad flags and a bad --secret-values file before anything is applied (exit 2)', async () => {
+    const file = join(dir, 'plan2.jsonl');
+    writeFileSync(file, full.text);
+    const bad = join(dir, 'bad-secrets.json');
+    writeFileSync(bad, '{"demo/demo-credentials": ');
+    for (const [args, why] of [
+      [['--speed', '0'], /--speed.*a positive number/],
+      [['--namespace-prefix', 'Run_2'], /--namespace-prefix.*lowercase/],
+      [['--secret-values', bad], /--secret-values .*bad-secrets\.json: .*JSON.*nothing was applied/],
+      [['--secret-values', join(dir, 'none.json')], /--secret-values .*none\.json: ENOENT/],
+    ] as const) {
+      const r = await run('reenact', file, '--dry-run', ...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('a usage error exits 2 and a missing store 3, each with a message', async () => {
     const bad = await run('export', '--store', store, '--since', 'yesterday-ish');
     expect(bad.status).toBe(2);
