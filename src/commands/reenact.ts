@@ -98,8 +98,14 @@ async function runReenact(path: string, o: ReenactCliOptions): Promise<void> {
   }
   const outcomes = await play(applier, file.actions, o);
   output.out(o.json ? `${JSON.stringify(summaryJson(outcomes, applier), null, 2)}\n` : summaryText(path, file, outcomes, applier, o, kc));
-  const refused = outcomes.filter((x) => !x.ok).length;
-  if (refused > 0) fail(1, `the API server refused ${refused} of ${outcomes.length} actions (listed above)`);
+  const refused = outcomes.filter((x) => !x.ok && x.code).length;
+  const unsent = outcomes.filter((x) => !x.ok && !x.code).length;
+  if (refused + unsent === 0) return;
+  const n = outcomes.length;
+  const what = refused
+    ? `the API server refused ${refused} of ${n} actions${unsent ? ` and ${unsent} could not be sent` : ''}`
+    : `${unsent} of ${n} actions could not be sent`;
+  fail(1, `${what} (listed above)`);
 }
 
 /** Applies the actions in order at their scaled offsets; each one waits for the one before. */
@@ -130,8 +136,9 @@ function summaryText(path: string, file: ReenactFile, outcomes: Outcome[], appli
   const refused = outcomes.filter((x) => !x.ok);
   const out = [
     `re-enacted ${path} (cluster ${file.header.cluster}, ${file.header.from} .. ${file.header.until}) into ${kc.getCurrentCluster()?.server ?? 'the cluster'} at speed ${o.speed === Number.POSITIVE_INFINITY ? 'max' : o.speed}`,
-    `applied ${outcomes.length - refused.length} of ${outcomes.length} actions, refused ${refused.length}`,
-    ...refused.map((x) => `  refused ${line(x)}: ${x.code ?? ''} ${x.reason}: ${x.message}`),
+    `applied ${outcomes.length - refused.length} of ${outcomes.length} actions, not applied ${refused.length}`,
+    // no HTTP status: the request never got an answer (unreachable, TLS, unknown kind)
+    ...refused.map((x) => (x.code ? `  refused ${line(x)}: ${x.code} ${x.reason}: ${x.message}` : `  not sent ${line(x)}: ${x.message}`)),
   ];
   if (applier.standIns.length > 0)
     out.push(`${applier.standIns.length} redacted values filled with stand-ins (give --secret-values): ${applier.standIns.join(', ')}`);

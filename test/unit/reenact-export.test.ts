@@ -129,6 +129,28 @@ describe('kubetrail export over the recorded scenario', () => {
     }
   });
 
+  it('reenact against a cluster it cannot reach: every action "not sent", exit 1', async () => {
+    const file = join(dir, 'plan3.jsonl');
+    writeFileSync(file, full.text);
+    const kubeconfig = join(dir, 'unreachable.kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      }),
+    );
+    const r = await run('reenact', file, '--kubeconfig', kubeconfig, '--speed', 'max', '--no-progress');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^applied 0 of 16 actions, not applied 16$/m);
+    expect(r.stdout).toMatch(/^ {2}not sent #1 create Node kwok-node-0: /m);
+    expect(r.stderr).toBe('kubetrail: 16 of 16 actions could not be sent (listed above)\n');
+  });
+
   it('a usage error exits 2 and a missing store 3, each with a message', async () => {
     const bad = await run('export', '--store', store, '--since', 'yesterday-ish');
     expect(bad.status).toBe(2);
