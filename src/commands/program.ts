@@ -6,6 +6,8 @@ import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { explainCommand } from './explain.ts';
+import { exportCommand } from './export.ts';
+import { reenactCommand } from './reenact.ts';
 import { log } from '../core/log.ts';
 import { ExitError, output } from './io.ts';
 import { exitsOwnWay } from './options.ts';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   program.addCommand(queryCommand());
   program.addCommand(diagnoseCommand());
   program.addCommand(explainCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(reenactCommand());
   return program;
 }
 

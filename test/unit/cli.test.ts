@@ -215,7 +215,9 @@ describe('kubetrail CLI', async () => {
       const r = args[0] === 'frobnicate' ? spawnCli(args) : await run(...args);
       expect(r.status, args.join(' ')).not.toBe(0);
       const word = args[0] === 'help' ? args[1] : args[0];
-      expect(r.stderr).toMatch(new RegExp(`unknown command '${word}'.*closest command is '${word === 'sevre' ? 'serve' : 'replay'}'`));
+      // the closest by edit distance among all commands (frobnicate: reenact, 7 edits)
+      const closest = { frobnicate: 'reenact', replya: 'replay', sevre: 'serve' }[word!];
+      expect(r.stderr).toMatch(new RegExp(`unknown command '${word}'.*closest command is '${closest}'`));
     }
   });
 
