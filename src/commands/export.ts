@@ -1,12 +1,12 @@
 // `kubetrail export`: the driving actors' writes of a stored range as a re-enactment file
 // (docs/reenact.md). Exit 0 written, 2 usage errors, 3 the store is missing or could not be read.
 import { writeFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.ts';
 import { ExportError, exportReenact } from '../../frontend-plugin/reenact/export.ts';
 import { serializeReenact } from '../../frontend-plugin/reenact/format.ts';
 import { exportKwok } from '../../frontend-plugin/reenact/kwok.ts';
-import { addLogOptions, applyLogLevel } from './options.ts';
+import { addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 import { ExitError, output } from './io.ts';
 
@@ -46,9 +46,7 @@ export function exportCommand(): Command {
     );
   addReadSourceOptions(cmd);
   addLogOptions(cmd);
-  cmd.exitOverride((err) => {
-    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
-  });
+  usageErrorsExit2(cmd);
   return cmd.action(async (o: ExportCliOptions) => {
     applyLogLevel(o);
     await runExport(o);

@@ -3,12 +3,12 @@
 // re-enactment of the file made (docs/reenact.md). Exit 0 all applied (or cleaned), 1 the API
 // server refused some action, 2 usage errors or a refused file (nothing applied).
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseReenact, type ReenactAction, type ReenactFile } from '../../frontend-plugin/reenact/format.ts';
 import { Applier, type Outcome, REENACT_LABEL, refusal, type SecretValues } from './reenact-apply.ts';
-import { addLogOptions, applyLogLevel } from './options.ts';
+import { addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { ExitError, output } from './io.ts';
 
 interface ReenactCliOptions {
@@ -51,9 +51,7 @@ export function reenactCommand(): Command {
     .option('--json', 'print the summary as JSON', false)
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)');
   addLogOptions(cmd);
-  cmd.exitOverride((err) => {
-    throw err.exitCode === 0 ? err : new CommanderError(2, err.code, err.message);
-  });
+  usageErrorsExit2(cmd);
   return cmd.action(async (path: string, o: ReenactCliOptions) => {
     applyLogLevel(o);
     await runReenact(path, o);
