@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
+import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
 import { findingText } from '../../frontend-plugin/diagnose/format.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
@@ -220,6 +221,37 @@ describe('a whole-second Kubernetes Event after the write it reports', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("a range that starts inside a Kubernetes Event's second", () => {
+  // The range starts at 10.5 s; the Events are stamped 10.000042 s (their whole second) and report
+  // writes at 10.7 s (in the range) and 10.2 s (before it).
+  it('keeps an Event that reports a write of the range, drops one that reports a write before it', () => {
+    const h = new History();
+    const d = ref('deployments', 'default', 'web', 'apps');
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    const old = ref('replicasets', 'default', 'web-old', 'apps');
+    h.update(old, 10.2, DC, 'spec.replicas 2 -> 1');
+    const before = h.kubeEvent(d, 10.000042, 'ScalingReplicaSet', 'Scaled down replica set web-old from 2 to 1', 'Normal', 'deployment-controller');
+    const scale = h.update(rs, 10.7, DC, 'spec.replicas 1 -> 3');
+    const ev = h.kubeEvent(d, 10.000043, 'ScalingReplicaSet', 'Scaled up replica set web-abc from 1 to 3', 'Normal', 'deployment-controller');
+    const r = buildReport(h.spans, { startUs: at(10.5), endUs: at(20), detectors: [{ name: 'spy', description: '', detect: ({ spans }) => spy(spans) }] });
+    const times = r.findings[0]!.data!.times as Record<string, number>;
+    expect(times[ev.spanId]).toBe(scale.startUs + 1);
+    expect(times[before.spanId]).toBeUndefined();
+  });
+
+  it("diagnosed from a store: a ReplicaSet's FailedCreate stamped in the second before the start is reported", async () => {
+    const h = new History();
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    h.create(rs, 10.4, DC, { spec: { replicas: 3 } });
+    h.kubeEvent(rs, 10.000042, 'FailedCreate', 'Error creating: pods "web-abc-x" is forbidden: exceeded quota: q', 'Warning', 'replicaset-controller');
+    const backend = new MemoryBackend();
+    backend.add(h.spans);
+    const r = await diagnose(backend, { startUs: at(10.3), endUs: at(60) });
+    const f = r.findings.find((x) => x.detector === 'stuck-rollouts' && x.objects[0]!.name === 'web-abc');
+    expect(f?.title).toContain('could not create pods (1×)');
   });
 });
 
