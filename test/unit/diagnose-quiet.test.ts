@@ -165,6 +165,53 @@ describe('churn cause: who deleted the pods the owner replaced', () => {
   });
 });
 
+describe('churn: a Node deleted while workload pods ran on it', () => {
+  const REAPER = 'system:serviceaccount:chaos:node-reaper';
+  /** A ReplicaSet of 6 with pods on n1 and n2; `before` runs before `deleter` deletes n2 at 20 s; the pod GC then deletes what is left on it and the ReplicaSet replaces it. */
+  const story = (deleter: string, before: (h: History, onN2: ReturnType<History['pod']>[]) => void = () => undefined) => {
+    const h = new History();
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    h.create(rs, 0, DC, { spec: { replicas: 6 } });
+    const onN2: ReturnType<History['pod']>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = h.pod(rs, `web-abc-${i}`, 1 + i / 10, RSC, { node: i % 3 === 2 ? 'n2' : 'n1', runAfter: 0.1 });
+      if (i % 3 === 2) onN2.push(p);
+    }
+    before(h, onN2);
+    h.del(ref('nodes', '', 'n2'), 20, deleter);
+    let k = 0;
+    for (const p of onN2) {
+      if (h.spans.some((s) => s.object.name === p.name && s.attributes[Attr.verb] === 'delete')) continue; // drained before
+      h.del(p, 60, PODGC);
+      h.pod(rs, `web-abc-new${k++}`, 60.01, RSC, { node: 'n1', runAfter: 0.1 });
+    }
+    return of(run(h), 'churn');
+  };
+
+  it('is a warning whose cause is who deleted the Node; the pod GC and the ReplicaSet are the chain', () => {
+    const [f, ...rest] = story(REAPER);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({
+      severity: 'warning',
+      cause: { actor: REAPER, verb: 'delete', object: { resource: 'nodes', name: 'n2' } },
+      data: { node: 'n2', pods: 2, replaced: 2, removedBy: PODGC, podGcDelaySec: 40, planned: false },
+    });
+    expect(f!.title).toBe(`${REAPER} deleted Node n2 while 2 pods of ReplicaSet default/web-abc ran on it (not drained): 2 replaced`);
+    expect(f!.objects.map((o) => o.name)).toEqual(['n2', 'web-abc', 'web-abc-2', 'web-abc-5']);
+    expect(f!.chain).toEqual([f!.title, `${RSC} re-created 2 of them`, `${PODGC} deleted 2 of them within 40 s of the Node's delete`, f!.cause!.summary]);
+  });
+
+  it('is info when the deleter created the Node in the record (a test scaling its own fake nodes) or is a built-in controller; nothing when drained first', () => {
+    const own = story('kwok-admin', (h) => h.create(ref('nodes', '', 'n2'), 0.5, 'kwok-admin'));
+    expect(own.map((f) => [f.severity, f.data!.planned])).toEqual([['info', true]]);
+    expect(story('system:serviceaccount:kube-system:node-controller').map((f) => f.severity)).toEqual(['info']);
+    const drained = story(REAPER, (h, onN2) => {
+      for (const p of onN2) h.del(p, 10, 'system:serviceaccount:ops:drainer');
+    });
+    expect(drained).toEqual([]);
+  });
+});
+
 describe('a whole-second Kubernetes Event after the write it reports', () => {
   // The Event's time: its whole second plus resourceVersion % 10^6 µs (here 42 µs), before the
   // ReplicaSet write 0.7 s into that second that it reports.
