@@ -85,7 +85,11 @@ describe('kubetrail diagnose over the recorded scenario', () => {
         .sort(),
     ).toEqual(['churn', 'conflicts', 'orphans', 'slow-reactions', 'slow-reactions', 'slow-reactions', 'slow-reactions']);
     const node = report.findings.find((x) => x.detector === 'churn')!;
-    expect(node).toMatchObject({ severity: 'info', cause: { actor: 'kwok-admin', verb: 'delete' }, data: { node: 'kwok-node-2', pods: 2, replaced: 2, planned: true } });
+    expect(node).toMatchObject({
+      severity: 'info',
+      cause: { actor: 'kwok-admin', verb: 'delete' },
+      data: { node: 'kwok-node-2', pods: 2, replaced: 2, planned: true },
+    });
     // the recording holds every object from its create (no completeness caveat) and no eviction
     expect(report.detectors.filter((d) => ['blocked-evictions', 'completeness'].includes(d.name)).map((d) => d.findings)).toEqual([0, 0]);
   });
