@@ -85,6 +85,19 @@ describe('severity of routine controller behaviour', () => {
   });
 });
 
+describe('create-if-missing', () => {
+  it("a built-in controller's creates answered 409 AlreadyExists are info, even when half its requests there failed", () => {
+    const h = new History();
+    for (const name of ['kube-system', 'kube-public']) {
+      const ns = ref('namespaces', '', name);
+      h.fail(ns, 1, 'system:apiserver', 'create', 409, `namespaces "${name}" already exists`);
+      h.update(ns, 2, 'system:apiserver', 'metadata.labels.x <none> -> "1"');
+    }
+    const r = buildReport(h.spans, { startUs: at(0), endUs: at(600), thresholds: { conflictMin: 2 } });
+    expect(of(r, 'conflicts').map((f) => [f.severity, f.data!.failedRatio])).toEqual([['info', 0.5]]);
+  });
+});
+
 describe('churn cause: who deleted the pods the owner replaced', () => {
   const churning = (remove: (h: History, pod: ReturnType<History['pod']>, sec: number) => void): Finding | undefined => {
     const h = new History();
