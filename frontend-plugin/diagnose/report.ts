@@ -2,7 +2,7 @@
 // is reported as failed, the others still run), optionally the pod startup report and its SLO
 // finding, and narrows findings to a selected object and its relatives.
 import { objectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
-import { placeKubeEvents, placeKubeEventsFrom } from '../event-order.ts';
+import { placeKubeEvents } from '../event-order.ts';
 import { detectors as registry } from './detectors/index.ts';
 import { podPhases, podStartupReport } from './pod-startup.ts';
 import { evidenceOf, formatSec, isoOf, redirectUrl, SpanIndex } from './span-index.ts';
@@ -25,10 +25,8 @@ export interface ReportOptions {
 }
 
 export function buildReport(input: readonly SpanRecord[], o: ReportOptions = {}): Report {
-  // Kubernetes Events after the writes they report (event-order.ts), as the UI shows them; with a
-  // range start, the spans may begin a second earlier (Events whose whole second holds the start)
-  const given = o.unique ? input.filter((s) => s.kind !== 'object') : dedupe(input);
-  const spans = byStart(o.startUs === undefined ? placeKubeEvents(given) : placeKubeEventsFrom(given, o.startUs));
+  // Kubernetes Events after the writes they report (event-order.ts), as the UI shows them
+  const spans = byStart(placeKubeEvents(o.unique ? input.filter((s) => s.kind !== 'object') : dedupe(input)));
   // default range: the first to the last event (a recording's own time, not now)
   let first = Infinity;
   let last = -Infinity;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Attr, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
 import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
+import { placeKubeEventsFrom } from '../../frontend-plugin/event-order.ts';
 import { findingText } from '../../frontend-plugin/diagnose/format.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
@@ -296,8 +297,7 @@ describe("a range that starts inside a Kubernetes Event's second", () => {
     const before = h.kubeEvent(d, 10.000042, 'ScalingReplicaSet', 'Scaled down replica set web-old from 2 to 1', 'Normal', 'deployment-controller');
     const scale = h.update(rs, 10.7, DC, 'spec.replicas 1 -> 3');
     const ev = h.kubeEvent(d, 10.000043, 'ScalingReplicaSet', 'Scaled up replica set web-abc from 1 to 3', 'Normal', 'deployment-controller');
-    const r = buildReport(h.spans, { startUs: at(10.5), endUs: at(20), detectors: [{ name: 'spy', description: '', detect: ({ spans }) => spy(spans) }] });
-    const times = r.findings[0]!.data!.times as Record<string, number>;
+    const times = Object.fromEntries(placeKubeEventsFrom(h.spans, at(10.5)).map((s) => [s.spanId, s.startUs]));
     expect(times[ev.spanId]).toBe(scale.startUs + 1);
     expect(times[before.spanId]).toBeUndefined();
   });
