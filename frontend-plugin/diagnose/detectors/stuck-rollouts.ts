@@ -175,7 +175,8 @@ function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: nu
   const round3 = (x: number) => Math.round(x * 1000) / 1000;
   if (completedUs === undefined && (deadline || stalledSec > timeoutSec)) {
     const progress = w.status.map((p) => `${p.replace('status.', '')} ${num(values[p])}/${want}`).join(', ');
-    const stall = formatSec(stalledSec) !== formatSec(waitedSec) ? `, no progress for ${formatSec(stalledSec)}` : '';
+    // the stall named only when the rollout progressed for a while first
+    const stall = stalledSec < 0.9 * waitedSec ? `, no progress for ${formatSec(stalledSec)}` : '';
     return {
       ...base,
       severity: 'error',
