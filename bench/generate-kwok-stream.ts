@@ -85,6 +85,13 @@ export interface StreamStats {
   generateSeconds: number;
 }
 
+/**
+ * The least delay of a reaction after the write it reacts to (µs): a controller learns of a write
+ * only once it completed, so its own request is received after that — above the simulated API
+ * latency (≤ 12.8 ms, `write`). Shorter, a pod's binding could be stamped before its create.
+ */
+const REACTION_US = 13_000;
+
 // Action kinds of the discrete-event simulation.
 const NODE_CREATE = 0;
 const NODE_STATUS = 1;
@@ -304,6 +311,15 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
   let finalDeletedTotal = 0;
   let deploymentsDeleted = 0;
   const podTick = () => rng.expo(1e6 / opts.podRate);
+  const podNames = new Set<string>();
+  /** generateName: the API server draws again when the name is taken (RetryGenerateName), so no two pods share one */
+  const podName = (d: DeploymentState): string => {
+    let name: string;
+    do name = `${d.rsName}-${rng.suffix(5)}`;
+    while (podNames.has(`${d.namespace}/${name}`));
+    podNames.add(`${d.namespace}/${name}`);
+    return name;
+  };
 
   const markRs = (d: DeploymentState, t: number) => {
     if (rsDirty.has(d)) return;
@@ -313,7 +329,8 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
   const markDeploy = (d: DeploymentState, t: number) => {
     if (deployDirty.has(d)) return;
     deployDirty.add(d);
-    q.push(t + 1e6 + rng.int(500_000), DEPLOY_STATUS, d);
+    // the deployment controller syncs as soon as its ReplicaSet changed (its work queue has no delay)
+    q.push(t + REACTION_US + rng.int(40_000), DEPLOY_STATUS, d);
   };
 
   let ev: Action | undefined;
@@ -449,7 +466,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
           { ...obj, metadata: { name: d.name, namespace: d.namespace, labels: { app: d.name } }, status: undefined },
           obj,
         );
-        q.push(t + 5_000 + rng.int(30_000), RS_CREATE, d);
+        q.push(t + REACTION_US + rng.int(30_000), RS_CREATE, d);
         break;
       }
       case RS_CREATE: {
@@ -474,7 +491,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         markDeploy(d, t);
         if (!createTicking) {
           createTicking = true;
-          q.push(t + 10_000, POD_CREATE_TICK, null);
+          q.push(t + REACTION_US, POD_CREATE_TICK, null);
         }
         break;
       }
@@ -492,7 +509,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         else createCursor++;
         const p: PodState = {
           d,
-          name: `${d.rsName}-${rng.suffix(5)}`,
+          name: podName(d),
           uid: rng.uuid(),
           rv: ++rv,
           createdUs: t,
@@ -517,7 +534,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
           },
         );
         markRs(d, t);
-        q.push(t + 10_000 + rng.int(190_000), POD_BIND, p);
+        q.push(t + REACTION_US + rng.int(190_000), POD_BIND, p);
         q.push(t + podTick(), POD_CREATE_TICK, null);
         break;
       }
@@ -652,7 +669,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
           { spec: { replicas: 0 } },
           scale,
         );
-        q.push(t + 5_000 + rng.int(30_000), RS_SCALE, d);
+        q.push(t + REACTION_US + rng.int(30_000), RS_SCALE, d);
         break;
       }
       case RS_SCALE: {
@@ -684,7 +701,7 @@ export function* simulateEvents(opts: StreamOptions): Generator<SimulatedEvent> 
         toDelete.push(d);
         if (!deleteTicking) {
           deleteTicking = true;
-          q.push(t + 10_000, POD_DELETE_TICK, null);
+          q.push(t + REACTION_US, POD_DELETE_TICK, null);
         }
         break;
       }

@@ -8,6 +8,8 @@
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
 
 const SECOND = 1e6;
+/** How far before the write it reports a Kubernetes Event's whole-second time can lie (µs). */
+export const KUBE_EVENT_EARLY_US = SECOND;
 
 interface Reported {
   key: string;
@@ -86,4 +88,22 @@ export function placeKubeEvents<T extends SpanRecord>(spans: T[]): T[] {
     const t = moved.get(s);
     return t === undefined ? s : { ...s, startUs: t, endUs: t };
   });
+}
+
+/**
+ * `placeKubeEvents` for a range that starts at `startUs`, given the spans from `startUs` −
+ * `KUBE_EVENT_EARLY_US` on: a write before the start is left out; a Kubernetes Event is kept when
+ * it is placed at or after the start (after a write of the range it reports), or, not placed, when
+ * its whole second reaches into the range (it may have happened there, as the range's first writes).
+ */
+export function placeKubeEventsFrom<T extends SpanRecord>(spans: T[], startUs: number): T[] {
+  const moved = kubeEventPlacement(spans);
+  const out: T[] = [];
+  for (const s of spans) {
+    const t = moved.get(s);
+    if (t !== undefined) {
+      if (t >= startUs) out.push({ ...s, startUs: t, endUs: t });
+    } else if (s.kind !== 'event' || s.startUs >= startUs || (s.attributes[Attr.source] === 'event' && s.startUs + SECOND > startUs)) out.push(s);
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 # A KWOK cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok controller)
 # as local processes on loopback, from the binaries deploy/stack/build.sh made. kwokctl downloads nothing.
 #   deploy/stack/kwok.sh up   [--name kt] [--nodes 3] [--webhook-port 8080] [--webhook-path /audit/<name>]
-#                             [--apiserver-port PORT] [--workdir DIR] [--extra-config FILE]
+#                             [--apiserver-port PORT] [--workdir DIR] [--extra-config FILE] [--audit-policy FILE]
 #   deploy/stack/kwok.sh down [--name kt] [--workdir DIR]
 #   deploy/stack/kwok.sh env  [--name kt] [--workdir DIR]     (prints KUBECONFIG=... AUDIT_LOG=...)
 # Workdir: KWOK_WORKDIR, default $STACK_DIR/kwok; the cluster lives in <workdir>/clusters/<name>/
@@ -10,12 +10,13 @@
 # be listening: kube-apiserver retries a refused batch a few times (1 s backoff) and then drops it.
 # --extra-config appends YAML documents to the kwokctl configuration, e.g. kwok Stages (giving any
 # Stage replaces all of kwok's default stages: bench/diagnose-corpus/kwok-stages.yaml gives them all).
+# --audit-policy replaces deploy/kwok/audit-policy.yaml (e.g. one that drops a class of requests).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LOG_TAG=kwok; . "$here/lib.sh"
 
 cmd=${1:-}; shift || true
-name=kt nodes=3 webhook_port=8080 webhook_path= apiserver_port= extra_config=
+name=kt nodes=3 webhook_port=8080 webhook_path= apiserver_port= extra_config= audit_policy=$REPO_ROOT/deploy/kwok/audit-policy.yaml
 workdir=${KWOK_WORKDIR:-$STACK_DIR/kwok}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -26,7 +27,8 @@ while [ $# -gt 0 ]; do
     --apiserver-port) apiserver_port=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --extra-config) extra_config=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --audit-policy) audit_policy=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -79,7 +81,8 @@ up() {
     SERVER="https://127.0.0.1:$apiserver_port" CA_FILE="$cluster_dir/pki/ca.crt" TOKEN="$token"
   render "$REPO_ROOT/deploy/kwok/audit-webhook.kubeconfig" "$conf_dir/audit-webhook.kubeconfig" \
     WEBHOOK_URL="http://127.0.0.1:$webhook_port$webhook_path"
-  cp "$REPO_ROOT/deploy/kwok/audit-policy.yaml" "$conf_dir/audit-policy.yaml"
+  [ -f "$audit_policy" ] || die "--audit-policy $audit_policy: no such file"
+  cp "$audit_policy" "$conf_dir/audit-policy.yaml"
   render "$REPO_ROOT/deploy/kwok/cluster.yaml" "$conf_dir/cluster.yaml" \
     APISERVER_PORT="$apiserver_port" ETCD_PORT="${ports[0]}" ETCD_PEER_PORT="${ports[1]}" KCM_PORT="${ports[2]}" \
     SCHEDULER_PORT="${ports[3]}" KWOK_CONTROLLER_PORT="${ports[4]}" KUBE_BIN="$kube_bin" KWOK_BIN="$kwok_bin" ETCD_BIN="$etcd_bin" \

@@ -2,6 +2,7 @@
 // the range from a backend, run the detectors, build the report.
 import type { ObjectRef } from '../../src/core/model.ts';
 import type { TraceBackend } from '../backend/backend.ts';
+import { KUBE_EVENT_EARLY_US, placeKubeEventsFrom } from '../event-order.ts';
 import { loadSpans } from './loader.ts';
 import { buildReport } from './report.ts';
 import type { Report, Thresholds } from './types.ts';
@@ -25,12 +26,15 @@ export interface DiagnoseOptions {
 }
 
 export async function diagnose(backend: TraceBackend, o: DiagnoseOptions): Promise<Report> {
-  const spans = await loadSpans(backend, {
+  const loaded = await loadSpans(backend, {
     cluster: o.cluster,
     namespace: o.selector ? o.selector.namespace || undefined : o.namespace,
-    startUs: o.startUs ?? 0,
+    // a Kubernetes Event stamped in the second before the start may report a write of the range
+    startUs: o.startUs === undefined ? 0 : o.startUs - KUBE_EVENT_EARLY_US,
     endUs: o.endUs ?? Number.MAX_SAFE_INTEGER,
   });
+  // the second before the start: only Kubernetes Events that may report a write of the range stay
+  const spans = o.startUs === undefined ? loaded : placeKubeEventsFrom(loaded, o.startUs);
   return buildReport(spans, {
     startUs: o.startUs,
     endUs: o.endUs,

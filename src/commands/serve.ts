@@ -22,6 +22,7 @@ import {
   checkListen,
   collectResource,
   isLoopback,
+  parseDurationMs,
   parsePort,
   parseUrl,
   parsePositiveInt,
@@ -40,6 +41,7 @@ interface ServeOptions extends TracerCliOptions, WriterCliOptions, KafkaCliOptio
   events: boolean;
   watchResource: string[];
   ignoreWatchResource: string[];
+  unexplainedGrace: number;
   otlpEndpoint?: string;
   store?: string;
   webhookToken?: string;
@@ -85,6 +87,12 @@ export function serveCommand(): Command {
     .option('--no-events', 'do not watch core/v1 Events')
     .option('--watch-resource <group/resource>', 'list-watch only these resources (default: all listable ones); repeatable', collectResource, [])
     .option('--ignore-watch-resource <group/resource>', 'do not list-watch this resource; repeatable', collectResource, [])
+    .option(
+      '--unexplained-grace <duration>',
+      'with the audit webhook: a watch change no audit event explains this long after it becomes a span (attribution unexplained); 0: off',
+      parseDurationMs,
+      120_000,
+    )
     .optionsGroup('Query UI:')
     .option('--query-port <port>', 'serve the query API and UI on this port', parsePort, 16686)
     .option(
@@ -180,6 +188,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       events: o.events,
       include: o.watchResource,
       exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
+      unexplainedGraceMs: o.unexplainedGrace,
     });
   } else if (o.informers) {
     log.info('no kubeconfig found: informers off (audit webhook only)');

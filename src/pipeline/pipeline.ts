@@ -28,6 +28,7 @@ import { findLinks } from '../../linkers/index.ts';
 import { auditEventSteps, type AuditEventContext } from './steps/index.ts';
 import { NOT_THE_OBJECT, rvOf } from './steps/context.ts';
 import { auditTags } from './steps/audit-attributes.ts';
+import { UnexplainedWatchChanges } from './unexplained.ts';
 
 export interface IngestResult {
   spans: SpanRecord[];
@@ -64,6 +65,8 @@ interface Shared {
   listWatchOnly: Set<string>;
   /** Per cluster, 'group/resource' → namespaced, from discovery (setResourceScopes). */
   scopes: Map<string, Map<string, boolean>>;
+  /** Audit mode with informers: watch changes waiting for the audit event that explains them (trackUnexplained). */
+  unexplained?: UnexplainedWatchChanges;
 }
 
 /** The namespace an object key uses: '' for cluster-scoped resources (discovery first, then the built-in table). */
@@ -106,6 +109,15 @@ export class Pipeline {
     const m = new Map<string, boolean>();
     for (const r of resources) m.set(`${r.group}/${r.resource}`, r.namespaced);
     this.#shared.scopes.set(cluster, m);
+  }
+
+  /**
+   * Audit mode with informers: a watch change that no audit event explains within `graceMs`
+   * becomes an event span (`attribution: unexplained`, unexplained.ts); see
+   * PipelineTransaction.unexplainedChanges.
+   */
+  trackUnexplained(graceMs: number, now?: () => number): void {
+    this.#shared.unexplained ??= new UnexplainedWatchChanges({ graceMs, now });
   }
 
   setListWatchOnly(cluster: string, on: boolean): void {
@@ -217,6 +229,36 @@ export class PipelineTransaction {
     } catch (e) {
       return { spans: [], error: `watch change could not be traced: ${message(e)}` };
     }
+  }
+
+  /**
+   * The watch changes no audit event explained within the grace period (trackUnexplained), as
+   * event spans: `source: watch`, `attribution: unexplained`, at the time the watch delivered them.
+   */
+  unexplainedChanges(): IngestResult {
+    const due = this.#s.unexplained?.due() ?? [];
+    const spans: SpanRecord[] = [];
+    for (const c of due) {
+      const verb = watchVerb(c.type, undefined);
+      const attributes: Record<string, AttrValue> = { [Attr.source]: 'watch', [Attr.verb]: verb, [Attr.attribution]: 'unexplained' };
+      if (c.rv) attributes[Attr.newResourceVersion] = c.rv;
+      this.#s.spans.event(
+        {
+          ref: c.ref,
+          version: c.version,
+          uid: c.uid || undefined,
+          eventId: `watch/${c.uid}/${c.rv}/${c.type}`,
+          name: verb,
+          startUs: c.seenMs * 1000,
+          endUs: c.seenMs * 1000,
+          attributes,
+          links: [],
+        },
+        this.#state,
+        spans,
+      );
+    }
+    return { spans };
   }
 
   #clean(obj: unknown, group: string, resource: string): unknown {
@@ -365,6 +407,7 @@ export class PipelineTransaction {
       diff: (prev, cur) => this.#diff(prev, cur, ctx.attributes),
     };
     for (const step of auditEventSteps) step(ctx);
+    if (!ctx.failed) this.#s.unexplained?.audit(ref, String(ctx.attributes[Attr.newResourceVersion] ?? ''));
     const obj = ctx.obj;
     this.#s.spans.event(
       {
@@ -415,6 +458,12 @@ export class PipelineTransaction {
     const obj = this.#clean(raw, group, change.resource) as KubeObject;
     if (managed === undefined) {
       this.#versions.set(key, obj, true);
+      const u = this.#s.unexplained;
+      if (u && !this.#s.excluded.has(`${group}/${change.resource}`) && !this.#s.listWatchOnly.has(cluster)) {
+        const created = parseTimeUs(md.creationTimestamp);
+        const uid = typeof md.uid === 'string' ? md.uid : '';
+        u.watch({ ref, version: change.version ?? '', uid, rv: rvOf(obj), type: change.type }, created === undefined ? undefined : created / 1000);
+      }
       return { spans: [], skipped: 'cache-only' };
     }
     return this.#watchEvent(change, ref, key, obj, managed);

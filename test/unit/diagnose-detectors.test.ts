@@ -165,7 +165,21 @@ describe('stuck-rollouts', () => {
     progress(slow, 1, 1);
     progress(slow, 200, 2);
     const [f] = of(run(slow, 3000), 'stuck-rollouts');
-    expect(f).toMatchObject({ severity: 'warning', data: { tookSec: 200 } });
+    expect(f).toMatchObject({ severity: 'warning', data: { tookSec: 200, noProgressSec: 199 } });
+  });
+
+  it('judges progress, not wall time: a large rollout that keeps progressing for minutes is no finding', () => {
+    const big = new History();
+    big.create(dep, 0, 'admin', { spec: { replicas: 40 } });
+    for (let n = 1; n <= 40; n++) progress(big, 10 * n, n); // one more ready pod every 10 s: 400 s in all
+    expect(of(run(big, 3000), 'stuck-rollouts')).toEqual([]);
+    expect(of(run(big, 250), 'stuck-rollouts')).toEqual([]); // still progressing at the range end
+    const stalled = new History();
+    stalled.create(dep, 0, 'admin', { spec: { replicas: 40 } });
+    for (let n = 1; n <= 20; n++) progress(stalled, 10 * n, n);
+    const [f] = of(run(stalled, 400), 'stuck-rollouts'); // no progress since 200 s
+    expect(f).toMatchObject({ severity: 'error', data: { waitedSec: 400, noProgressSec: 200, readyReplicas: 20 } });
+    expect(f!.title).toContain('no progress for 3.3 min');
   });
 
   it('reports a ReplicaSet that cannot create pods (FailedCreate: quota)', () => {

@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, type SpanRecord } from '../../src/core/model.ts';
 import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
+import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
+import { placeKubeEventsFrom } from '../../frontend-plugin/event-order.ts';
 import { findingText } from '../../frontend-plugin/diagnose/format.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
@@ -81,6 +83,19 @@ describe('severity of routine controller behaviour', () => {
     const f = of(run(h), 'fighting');
     expect(f.find((x) => x.objects[0]!.name === 'p')).toMatchObject({ severity: 'info' });
     expect(f.find((x) => x.objects[0]!.name === 'web')).toMatchObject({ severity: 'warning' });
+  });
+});
+
+describe('create-if-missing', () => {
+  it("a built-in controller's creates answered 409 AlreadyExists are info, even when half its requests there failed", () => {
+    const h = new History();
+    for (const name of ['kube-system', 'kube-public']) {
+      const ns = ref('namespaces', '', name);
+      h.fail(ns, 1, 'system:apiserver', 'create', 409, `namespaces "${name}" already exists`);
+      h.update(ns, 2, 'system:apiserver', 'metadata.labels.x <none> -> "1"');
+    }
+    const r = buildReport(h.spans, { startUs: at(0), endUs: at(600), thresholds: { conflictMin: 2 } });
+    expect(of(r, 'conflicts').map((f) => [f.severity, f.data!.failedRatio])).toEqual([['info', 0.5]]);
   });
 });
 
@@ -164,6 +179,53 @@ describe('churn cause: who deleted the pods the owner replaced', () => {
   });
 });
 
+describe('churn: a Node deleted while workload pods ran on it', () => {
+  const REAPER = 'system:serviceaccount:chaos:node-reaper';
+  /** A ReplicaSet of 6 with pods on n1 and n2; `before` runs before `deleter` deletes n2 at 20 s; the pod GC then deletes what is left on it and the ReplicaSet replaces it. */
+  const story = (deleter: string, before: (h: History, onN2: ReturnType<History['pod']>[]) => void = () => undefined) => {
+    const h = new History();
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    h.create(rs, 0, DC, { spec: { replicas: 6 } });
+    const onN2: ReturnType<History['pod']>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = h.pod(rs, `web-abc-${i}`, 1 + i / 10, RSC, { node: i % 3 === 2 ? 'n2' : 'n1', runAfter: 0.1 });
+      if (i % 3 === 2) onN2.push(p);
+    }
+    before(h, onN2);
+    h.del(ref('nodes', '', 'n2'), 20, deleter);
+    let k = 0;
+    for (const p of onN2) {
+      if (h.spans.some((s) => s.object.name === p.name && s.attributes[Attr.verb] === 'delete')) continue; // drained before
+      h.del(p, 60, PODGC);
+      h.pod(rs, `web-abc-new${k++}`, 60.01, RSC, { node: 'n1', runAfter: 0.1 });
+    }
+    return of(run(h), 'churn');
+  };
+
+  it('is a warning whose cause is who deleted the Node; the pod GC and the ReplicaSet are the chain', () => {
+    const [f, ...rest] = story(REAPER);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({
+      severity: 'warning',
+      cause: { actor: REAPER, verb: 'delete', object: { resource: 'nodes', name: 'n2' } },
+      data: { node: 'n2', pods: 2, replaced: 2, removedBy: PODGC, podGcDelaySec: 40, planned: false },
+    });
+    expect(f!.title).toBe(`${REAPER} deleted Node n2 while 2 pods of ReplicaSet default/web-abc ran on it (not drained): 2 replaced`);
+    expect(f!.objects.map((o) => o.name)).toEqual(['n2', 'web-abc', 'web-abc-2', 'web-abc-5']);
+    expect(f!.chain).toEqual([f!.title, `${RSC} re-created 2 of them`, `${PODGC} deleted 2 of them within 40 s of the Node's delete`, f!.cause!.summary]);
+  });
+
+  it('is info when the deleter created the Node in the record (a test scaling its own fake nodes) or is a built-in controller; nothing when drained first', () => {
+    const own = story('kwok-admin', (h) => h.create(ref('nodes', '', 'n2'), 0.5, 'kwok-admin'));
+    expect(own.map((f) => [f.severity, f.data!.planned])).toEqual([['info', true]]);
+    expect(story('system:serviceaccount:kube-system:node-controller').map((f) => f.severity)).toEqual(['info']);
+    const drained = story(REAPER, (h, onN2) => {
+      for (const p of onN2) h.del(p, 10, 'system:serviceaccount:ops:drainer');
+    });
+    expect(drained).toEqual([]);
+  });
+});
+
 describe('a whole-second Kubernetes Event after the write it reports', () => {
   // The Event's time: its whole second plus resourceVersion % 10^6 µs (here 42 µs), before the
   // ReplicaSet write 0.7 s into that second that it reports.
@@ -220,6 +282,36 @@ describe('a whole-second Kubernetes Event after the write it reports', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("a range that starts inside a Kubernetes Event's second", () => {
+  // The range starts at 10.5 s; the Events are stamped 10.000042 s (their whole second) and report
+  // writes at 10.7 s (in the range) and 10.2 s (before it).
+  it('keeps an Event that reports a write of the range, drops one that reports a write before it', () => {
+    const h = new History();
+    const d = ref('deployments', 'default', 'web', 'apps');
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    const old = ref('replicasets', 'default', 'web-old', 'apps');
+    h.update(old, 10.2, DC, 'spec.replicas 2 -> 1');
+    const before = h.kubeEvent(d, 10.000042, 'ScalingReplicaSet', 'Scaled down replica set web-old from 2 to 1', 'Normal', 'deployment-controller');
+    const scale = h.update(rs, 10.7, DC, 'spec.replicas 1 -> 3');
+    const ev = h.kubeEvent(d, 10.000043, 'ScalingReplicaSet', 'Scaled up replica set web-abc from 1 to 3', 'Normal', 'deployment-controller');
+    const times = Object.fromEntries(placeKubeEventsFrom(h.spans, at(10.5)).map((s) => [s.spanId, s.startUs]));
+    expect(times[ev.spanId]).toBe(scale.startUs + 1);
+    expect(times[before.spanId]).toBeUndefined();
+  });
+
+  it("diagnosed from a store: a ReplicaSet's FailedCreate stamped in the second before the start is reported", async () => {
+    const h = new History();
+    const rs = ref('replicasets', 'default', 'web-abc', 'apps');
+    h.create(rs, 10.4, DC, { spec: { replicas: 3 } });
+    h.kubeEvent(rs, 10.000042, 'FailedCreate', 'Error creating: pods "web-abc-x" is forbidden: exceeded quota: q', 'Warning', 'replicaset-controller');
+    const backend = new MemoryBackend();
+    backend.add(h.spans);
+    const r = await diagnose(backend, { startUs: at(10.3), endUs: at(60) });
+    const f = r.findings.find((x) => x.detector === 'stuck-rollouts' && x.objects[0]!.name === 'web-abc');
+    expect(f?.title).toContain('could not create pods (1×)');
   });
 });
 

@@ -76,13 +76,20 @@ describe('kubetrail diagnose over the recorded scenario', () => {
       ['system:serviceaccount:kube-system:pod-garbage-collector', 'delete', 'web-0'],
       ['system:serviceaccount:kube-system:pod-garbage-collector', 'delete', 'demo-68c74967f8-vlntf'],
     ]);
-    // what is only information: controllers' routine 409s (retried), reaction delays in ms, pod GC
+    // what is only information: controllers' routine 409s (retried), reaction delays in ms, pod GC,
+    // and the node kwok-admin created and deleted with its pods on it (the test's own fake node)
     expect(
       report.findings
         .filter((f) => f.severity === 'info')
         .map((f) => f.detector)
         .sort(),
-    ).toEqual(['conflicts', 'orphans', 'slow-reactions', 'slow-reactions', 'slow-reactions', 'slow-reactions']);
+    ).toEqual(['churn', 'conflicts', 'orphans', 'slow-reactions', 'slow-reactions', 'slow-reactions', 'slow-reactions']);
+    const node = report.findings.find((x) => x.detector === 'churn')!;
+    expect(node).toMatchObject({
+      severity: 'info',
+      cause: { actor: 'kwok-admin', verb: 'delete' },
+      data: { node: 'kwok-node-2', pods: 2, replaced: 2, planned: true },
+    });
     // the recording holds every object from its create (no completeness caveat) and no eviction
     expect(report.detectors.filter((d) => ['blocked-evictions', 'completeness'].includes(d.name)).map((d) => d.findings)).toEqual([0, 0]);
   });
@@ -230,7 +237,7 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     const junit = join(dir, 'diagnose.xml');
     const r = run('diagnose', '--store', store, '--fail-on', 'warning', '--orphan-grace', '1s', '--junit', junit, '--ui-url', 'http://127.0.0.1:16686/');
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('0 error, 1 warning, 5 info finding(s)');
+    expect(r.stdout).toContain('0 error, 1 warning, 6 info finding(s)');
     expect(r.stdout).toContain('WARN  [orphans] 2 pods stayed bound to deleted Node kwok-node-2 for up to 49.5 s');
     expect(r.stdout).toContain('- 2026-11-22T04:31:11.845Z  kwok-admin  delete (200)  Node kwok-node-2');
     expect(r.stdout).toContain('open: http://127.0.0.1:16686/redirect?cluster=kwok&group=&resource=pods&namespace=demo&name=web-0');
@@ -241,7 +248,8 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     expect(xml).toMatch(
       /<testcase classname="kubetrail.diagnose" name="orphans">\s*<failure message="2 pods stayed bound to deleted Node kwok-node-2 for up to 49.5 s" type="warning">[^<]*kwok-admin {2}delete \(200\) {2}Node kwok-node-2/,
     );
-    expect(xml).toMatch(/<testcase classname="kubetrail.diagnose" name="churn"><\/testcase>/);
+    expect(xml).toMatch(/<testcase classname="kubetrail.diagnose" name="fighting"><\/testcase>/);
+    expect(xml).toMatch(/name="churn">\s*<system-out>info {2}\[churn\] kwok-admin deleted Node kwok-node-2 while 2 pods/);
     // info findings ride along as output, not failures
     expect(xml).toMatch(/name="conflicts">\s*<system-out>info {2}\[conflicts\]/);
   });

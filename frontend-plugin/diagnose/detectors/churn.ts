@@ -1,10 +1,16 @@
 // Churn / hot loop: an owner (ReplicaSet, Job, StatefulSet, DaemonSet) that creates far more pods
-// than it ever wanted, and objects deleted and re-created under the same name again and again.
+// than it ever wanted, objects deleted and re-created under the same name again and again, and a
+// Node deleted while workload pods ran on it (not drained): the pod GC deletes them, their owners
+// replace them — a disruption whose cause is who deleted the Node.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Cause, Detector, Finding, Thresholds } from '../types.ts';
 import {
+  evidenceOf,
   field,
+  formatSec,
+  isBinding,
   isCreate,
+  isRoutine,
   isDelete,
   isoOf,
   isWrite,
@@ -15,6 +21,7 @@ import {
   trackFields,
   userOf,
   verbOf,
+  writeCause,
   type SpanIndex,
 } from '../span-index.ts';
 
@@ -78,6 +85,7 @@ export const churn: Detector = {
       }
     }
     out.push(...recreated(index, t));
+    out.push(...nodeDeletions(index));
     return out;
   },
 };
@@ -201,4 +209,89 @@ function nodeDeleteBefore(index: SpanIndex, podKey: string, us: number): SpanRec
     if (d && d.startUs <= us) return d;
   }
   return undefined;
+}
+
+interface LostPod {
+  key: string;
+  owner: string;
+  /** its delete after the Node's (the pod GC's, usually) */
+  removal?: SpanRecord;
+  /** the owner's next pod create after it was removed */
+  replacement?: SpanRecord;
+}
+
+/** Pods of workloads on the Node when it was deleted (bound before, not deleted before), with their removal and replacement. */
+function lostPods(index: SpanIndex, nodeKey: string, del: SpanRecord): LostPod[] {
+  const out: LostPod[] = [];
+  const used = new Set<SpanRecord>();
+  for (const key of index.childrenOf(nodeKey, 'node')) {
+    const events = index.history(key)?.events ?? [];
+    const placed = events.find((e) => isBinding(e) || isCreate(e));
+    if (!placed || placed.startUs > del.startUs || events.some((e) => isDelete(e) && e.startUs < del.startUs)) continue;
+    const owner = index.ownerOf(key);
+    if (!owner || index.refOf(owner).resource === 'daemonsets') continue; // a DaemonSet's pod goes with its node
+    const removal = events.find((e) => isDelete(e) && e.startUs >= del.startUs);
+    const after = removal?.startUs ?? del.startUs;
+    let replacement: SpanRecord | undefined;
+    for (const sibling of index.childrenOf(owner, 'children')) {
+      for (const e of index.history(sibling)?.events ?? []) {
+        if (isCreate(e) && e.startUs > after && !used.has(e) && (!replacement || e.startUs < replacement.startUs)) replacement = e;
+      }
+    }
+    if (replacement) used.add(replacement);
+    out.push({ key, owner, removal, replacement });
+  }
+  return out;
+}
+
+/**
+ * 3. a Node deleted while pods of workloads ran on it: nobody drained it (a drain evicts or deletes
+ * them first), so the pods went down with it and their owners replaced them. A warning, unless a
+ * built-in controller deleted it, or the actor who deleted it also created it in the record (a
+ * test scaling its own fake nodes away): info then.
+ */
+function nodeDeletions(index: SpanIndex): Finding[] {
+  const out: Finding[] = [];
+  for (const node of index.ofResource('', 'nodes')) {
+    const del = node.events.find(isDelete);
+    if (!del) continue;
+    const lost = lostPods(index, node.key, del);
+    const replaced = lost.filter((l) => l.replacement);
+    if (!replaced.length) continue;
+    const actor = userOf(del);
+    const owners = [...new Set(lost.map((l) => l.owner))].map((k) => index.refOf(k));
+    const top = [...new Set(lost.map((l) => index.ownerOf(l.owner)).filter((k): k is string => !!k))].map((k) => index.refOf(k));
+    const removals = lost.flatMap((l) => (l.removal ? [l.removal] : [])).sort((a, b) => a.startUs - b.startUs);
+    const remover = removals[0] ? userOf(removals[0]) : '';
+    const delaySec = removals.length ? (removals.at(-1)!.startUs - del.startUs) / 1e6 : 0;
+    const title = `${actor} deleted ${refText(node.ref)} while ${lost.length} pod${lost.length === 1 ? '' : 's'} of ${owners.map(refText).join(', ')} ran on it (not drained): ${replaced.length} replaced`;
+    const summary = `${actor} deleted ${refText(node.ref)} at ${isoOf(del.startUs)} with its pods still on it`;
+    const planned = isRoutine(del) || node.events.some((e) => isCreate(e) && userOf(e) === actor);
+    out.push({
+      detector: 'churn',
+      severity: planned ? 'info' : 'warning',
+      title,
+      objects: [node.ref, ...top, ...owners, ...lost.map((l) => index.refOf(l.key))],
+      actors: [...new Set([actor, ...removals.map(userOf), ...replaced.map((l) => userOf(l.replacement!))])],
+      evidence: [
+        evidenceOf(del),
+        ...sampleEvidence(removals, 3),
+        ...sampleEvidence(
+          replaced.map((l) => l.replacement!),
+          3,
+        ),
+      ],
+      traceId: del.traceId,
+      redirect: redirectUrl(node.ref, del.startUs),
+      cause: writeCause(del, summary),
+      chain: [
+        title,
+        `${[...new Set(replaced.map((l) => userOf(l.replacement!)))].join(', ')} re-created ${replaced.length} of them`,
+        ...(removals.length ? [`${remover} deleted ${removals.length} of them within ${formatSec(delaySec)} of the Node's delete`] : []),
+        summary,
+      ],
+      data: { node: node.ref.name, pods: lost.length, replaced: replaced.length, removedBy: remover, podGcDelaySec: Math.round(delaySec * 10) / 10, planned },
+    });
+  }
+  return out;
 }

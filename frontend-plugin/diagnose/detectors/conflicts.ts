@@ -38,6 +38,9 @@ export const conflicts: Detector = {
           .history(k)
           ?.events.find((e) => e.startUs > f.startUs && userOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
         if (next && isWrite(next)) retriedOk++;
+        // a built-in controller's create answered 409 (AlreadyExists): create-if-missing found it
+        // there (the API server ensuring kube-system at start) — done, nothing to retry
+        else if (codeOf(f) === 409 && verbOf(f) === 'create' && subresourceOf(f) === '' && isRoutine(f)) retriedOk++;
       }
       const objects = [...perObject.entries()].sort((a, b) => b[1].length - a[1].length);
       // how many of the actor's requests on those objects failed: controllers retry an occasional

@@ -1,6 +1,6 @@
 // Stuck rollouts: Deployments / StatefulSets / DaemonSets whose status does not reach the spec
-// (observedGeneration, updated / ready / available replicas) within a threshold after the last
-// spec change; and owners that could not create pods (forbidden / quota errors, FailedCreate Events).
+// (observedGeneration, updated / ready / available replicas) and made no progress towards it for a
+// threshold after the last spec change; and owners that could not create pods (forbidden / quota errors, FailedCreate Events).
 import { Attr, objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Cause, Detector, Finding } from '../types.ts';
 import {
@@ -85,75 +85,113 @@ export const stuckRollouts: Detector = {
   },
 };
 
-function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: number, timeoutSec: number): Finding | undefined {
-  let values: Record<string, unknown> = {};
+interface RolloutScan {
+  values: Record<string, unknown>;
+  lastSpec?: SpanRecord;
+  completedUs?: number;
+  deadline?: SpanRecord;
+  deleted?: SpanRecord;
+  /** the last write after the last spec change that brought the status nearer the spec (else that change) */
+  lastProgressUs: number;
+  /** the longest time without progress since the last spec change, until completion (s) */
+  longestStallSec: number;
+}
+
+/** How far the status is from the spec: the sum over the status counts (and surplus replicas) of their gap. */
+function distance(w: Workload, v: Record<string, unknown>): number {
+  const want = w.desired(v) ?? 0;
+  const gaps = w.status.map((p) => Math.abs(want - num(v[p])));
+  if (w.done) gaps.push(Math.abs(num(v['status.replicas']) - want));
+  return gaps.reduce((a, b) => a + b, 0);
+}
+
+/** Replays a workload's writes: its tracked values, the last spec change, completion and progress since. */
+function scanRollout(index: SpanIndex, h: ObjectHistory, w: Workload): RolloutScan | undefined {
+  const r: RolloutScan = { values: {}, lastProgressUs: 0, longestStallSec: 0 };
   let generation: number | undefined;
-  let lastSpec: SpanRecord | undefined;
-  let completedUs: number | undefined;
-  let deadline: SpanRecord | undefined;
-  let deleted: SpanRecord | undefined;
   let known = false;
   for (const e of h.events) {
     if (!isWrite(e)) continue;
     if (isDelete(e)) {
-      deleted = e;
+      r.deleted = e;
       break;
     }
     let spec = false;
+    const before = distance(w, r.values);
     if (isCreate(e)) {
       const snap = index.snapshot(e);
       if (!snap) continue;
-      values = {};
-      for (const p of TRACKED) values[p] = field(snap, ...p.split('.'));
+      r.values = {};
+      for (const p of TRACKED) r.values[p] = field(snap, ...p.split('.'));
       const g = field(snap, 'metadata', 'generation');
       generation = typeof g === 'number' ? g : undefined;
       spec = known = true;
     } else {
       for (const l of index.diff(e)) {
-        if (TRACKED.includes(l.path)) values[l.path] = diffValue(l.new);
+        if (TRACKED.includes(l.path)) r.values[l.path] = diffValue(l.new);
         if (l.path.startsWith('spec.') && subresourceOf(e) !== 'status') spec = true;
-        if (l.path === 'status.conditions[type=Progressing].reason' && diffValue(l.new) === 'ProgressDeadlineExceeded') deadline = e;
+        if (l.path === 'status.conditions[type=Progressing].reason' && diffValue(l.new) === 'ProgressDeadlineExceeded') r.deadline = e;
       }
       for (const l of parseDiff(e.attributes[Attr.diffVerbose])) if (l.path === 'metadata.generation') generation = num(diffValue(l.new));
     }
     if (spec) {
-      lastSpec = e;
-      completedUs = undefined;
+      r.lastSpec = e;
+      r.completedUs = undefined;
+      r.lastProgressUs = e.startUs;
+      r.longestStallSec = 0;
+    } else if (r.lastSpec && r.completedUs === undefined && distance(w, r.values) < before) {
+      r.longestStallSec = Math.max(r.longestStallSec, (e.startUs - r.lastProgressUs) / 1e6);
+      r.lastProgressUs = e.startUs;
     }
-    if (known && lastSpec && completedUs === undefined && isComplete(w, values, generation)) completedUs = e.startUs;
+    if (known && r.lastSpec && r.completedUs === undefined && isComplete(w, r.values, generation)) r.completedUs = e.startUs;
   }
-  if (!known || !lastSpec) return undefined;
+  return known && r.lastSpec ? r : undefined;
+}
+
+/**
+ * A rollout is stuck when it made no progress (no status write bringing it nearer the spec) for the
+ * timeout — as Kubernetes' progressDeadlineSeconds judges it —, not when it merely takes long: a
+ * 1,000-replica Deployment created at a few pods a second progresses for minutes and is healthy.
+ */
+function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: number, timeoutSec: number): Finding | undefined {
+  const r = scanRollout(index, h, w);
+  if (!r) return undefined;
+  const { values, lastSpec, completedUs, deadline, deleted } = r;
   const want = w.desired(values) ?? 0;
   const state = Object.fromEntries([['desired', want], ...w.status.map((p) => [p.replace('status.', ''), num(values[p])])]);
   const untilUs = deleted?.startUs ?? endUs;
-  const waitedSec = ((completedUs ?? untilUs) - lastSpec.startUs) / 1e6;
+  const waitedSec = ((completedUs ?? untilUs) - lastSpec!.startUs) / 1e6;
+  const stalledSec = completedUs === undefined ? (untilUs - r.lastProgressUs) / 1e6 : r.longestStallSec;
   const specEvents = h.events.filter(
     (e) => isWrite(e) && (isCreate(e) || (index.diff(e).some((l) => l.path.startsWith('spec.')) && subresourceOf(e) !== 'status')),
   );
-  const statusEvents = h.events.filter((e) => isWrite(e) && e.startUs >= lastSpec.startUs && subresourceOf(e) === 'status');
+  const statusEvents = h.events.filter((e) => isWrite(e) && e.startUs >= lastSpec!.startUs && subresourceOf(e) === 'status');
   const base = {
     detector: 'stuck-rollouts',
     objects: [h.ref],
-    traceId: lastSpec.traceId,
-    redirect: redirectUrl(h.ref, lastSpec.startUs),
+    traceId: lastSpec!.traceId,
+    redirect: redirectUrl(h.ref, lastSpec!.startUs),
   };
-  if (completedUs === undefined && (deadline || waitedSec > timeoutSec)) {
+  const round3 = (x: number) => Math.round(x * 1000) / 1000;
+  if (completedUs === undefined && (deadline || stalledSec > timeoutSec)) {
     const progress = w.status.map((p) => `${p.replace('status.', '')} ${num(values[p])}/${want}`).join(', ');
+    // the stall named only when the rollout progressed for a while first
+    const stall = stalledSec < 0.9 * waitedSec ? `, no progress for ${formatSec(stalledSec)}` : '';
     return {
       ...base,
       severity: 'error',
-      title: `${refText(h.ref)} has not reached its spec ${formatSec(waitedSec)} after the last change${deadline ? ' (ProgressDeadlineExceeded)' : ''}: ${progress}${deleted ? ' when it was deleted' : ''}`,
-      evidence: [evidenceOf(lastSpec), ...sampleEvidence(statusEvents.slice(-3), 3), ...(deadline ? [evidenceOf(deadline)] : [])],
-      data: { ...state, waitedSec: Math.round(waitedSec * 1000) / 1000, thresholdSec: timeoutSec, specChanges: specEvents.length },
+      title: `${refText(h.ref)} has not reached its spec ${formatSec(waitedSec)} after the last change${deadline ? ' (ProgressDeadlineExceeded)' : ''}${stall}: ${progress}${deleted ? ' when it was deleted' : ''}`,
+      evidence: [evidenceOf(lastSpec!), ...sampleEvidence(statusEvents.slice(-3), 3), ...(deadline ? [evidenceOf(deadline)] : [])],
+      data: { ...state, waitedSec: round3(waitedSec), noProgressSec: round3(stalledSec), thresholdSec: timeoutSec, specChanges: specEvents.length },
     };
   }
-  if (completedUs !== undefined && waitedSec > timeoutSec) {
+  if (completedUs !== undefined && stalledSec > timeoutSec) {
     return {
       ...base,
       severity: 'warning',
-      title: `${refText(h.ref)} took ${formatSec(waitedSec)} to reach its spec after the last change`,
-      evidence: [evidenceOf(lastSpec), ...sampleEvidence(statusEvents.filter((e) => e.startUs <= completedUs!).slice(-2), 2)],
-      data: { ...state, tookSec: Math.round(waitedSec * 1000) / 1000, thresholdSec: timeoutSec },
+      title: `${refText(h.ref)} took ${formatSec(waitedSec)} to reach its spec after the last change, with no progress for ${formatSec(stalledSec)}`,
+      evidence: [evidenceOf(lastSpec!), ...sampleEvidence(statusEvents.filter((e) => e.startUs <= completedUs!).slice(-2), 2)],
+      data: { ...state, tookSec: round3(waitedSec), noProgressSec: round3(stalledSec), thresholdSec: timeoutSec },
     };
   }
   return undefined;

@@ -22,10 +22,14 @@ export interface WatchIngest {
   begin(): {
     watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
     kubeEvent(obj: unknown, cluster: string): Ingest;
+    /** Audit mode: the watch changes no audit event explained within the grace period, as spans. */
+    unexplainedChanges?(): Ingest;
     mark(): number;
     commit(mark: number): void;
   };
   setListWatchOnly(cluster: string, on: boolean): void;
+  /** Audit mode: keep watch changes until an audit event explains them, for `graceMs`. */
+  trackUnexplained?(graceMs: number): void;
   /** Discovery's word on which resources are cluster-scoped (their keys carry no namespace). */
   setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void;
 }
@@ -40,6 +44,11 @@ export interface InformerOptions extends DiscoveryFilter {
   events?: boolean;
   /** Informer spans not yet durable at which the informers stop reading watch events (backpressure). */
   maxUnacked?: number;
+  /**
+   * Audit mode: how long an audit event may lag behind the watch change it explains (ms, default
+   * 120 s); a change still unexplained then becomes a span (src/pipeline/unexplained.ts). 0: off.
+   */
+  unexplainedGraceMs?: number;
 }
 
 export interface RunningInformers {
@@ -94,6 +103,9 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
 
   const ingest = (source: string, type: string, fn: () => Ingest) => {
     watchEvents.inc({ source, type });
+    traced(source, fn);
+  };
+  const traced = (source: string, fn: () => Ingest) => {
     try {
       const r = fn();
       if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
@@ -154,6 +166,14 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     );
   };
 
+  const grace = opts.listWatchOnly ? 0 : (opts.unexplainedGraceMs ?? 120_000);
+  let sweep: NodeJS.Timeout | undefined;
+  if (grace > 0 && opts.pipeline.trackUnexplained && tx.unexplainedChanges) {
+    opts.pipeline.trackUnexplained(grace);
+    const due = tx.unexplainedChanges.bind(tx);
+    sweep = setInterval(() => traced('watch', due), Math.min(10_000, Math.max(100, grace / 4)));
+    sweep.unref();
+  }
   for (const r of resources) {
     run(r, (type, obj) =>
       ingest('watch', type, () => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)),
@@ -174,6 +194,7 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     synced,
     async stop() {
       stopped = true;
+      clearInterval(sweep);
       await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));
       await writer.drain();
     },
