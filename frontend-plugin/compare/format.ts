@@ -18,7 +18,9 @@ const runLine = (k: string, r: RunSummary): string =>
   `${k}: ${r.name}${r.prefix ? ` (namespaces ${r.prefix}*)` : ''} · cluster ${r.cluster} · ${r.start} → ${r.end} · ${r.actions} actions, ${r.pods} pods (${r.notRunning} not Running), ${r.findings} findings`;
 
 function podRows(c: Comparison): string[] {
-  const out = ["pod startup (seconds, p50 / p90 / p99; the pod startup report's phases):", `  ${'group'.padEnd(34)} ${'phase'.padEnd(22)} ${'A'.padEnd(26)} B`];
+  const titleOf = (g: Comparison['podStartup'][number]): string => `${g.group} (${g.a?.pods ?? 0} | ${g.b?.pods ?? 0} pods)`;
+  const w = Math.max(34, ...c.podStartup.map((g) => titleOf(g).length));
+  const out = ["pod startup (seconds, p50 / p90 / p99; the pod startup report's phases):", `  ${'group'.padEnd(w)} ${'phase'.padEnd(22)} ${'A'.padEnd(26)} B`];
   const cell = (s: PhaseStats | undefined, k: keyof PhaseStats): string =>
     s?.[k].count ? `${s[k].p50.toFixed(3)} / ${s[k].p90.toFixed(3)} / ${s[k].p99.toFixed(3)}` : '-';
   const names: [keyof PhaseStats, string][] = [
@@ -27,8 +29,7 @@ function podRows(c: Comparison): string[] {
     ['startup', 'create → running'],
   ];
   for (const g of c.podStartup) {
-    const title = `${g.group} (${g.a?.pods ?? 0} | ${g.b?.pods ?? 0} pods)`;
-    for (const [i, [k, n]] of names.entries()) out.push(`  ${(i ? '' : title).padEnd(34)} ${n.padEnd(22)} ${cell(g.a, k).padEnd(26)} ${cell(g.b, k)}`);
+    for (const [i, [k, n]] of names.entries()) out.push(`  ${(i ? '' : titleOf(g)).padEnd(w)} ${n.padEnd(22)} ${cell(g.a, k).padEnd(26)} ${cell(g.b, k)}`);
   }
   return out;
 }
