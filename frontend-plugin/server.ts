@@ -33,6 +33,8 @@ export interface QueryServerOptions {
   /** Default: kubetrail's pino logger (src/core/log.ts); failures are logged, requests are not. */
   logger?: FastifyBaseLogger | boolean;
   maxObjects?: number;
+  /** A second run to compare with (`kubetrail compare --ui`): its store and the comparison (compare/routes.ts). */
+  compare?: { backend: TraceBackend; comparison: import('./compare/align.ts').Comparison };
 }
 
 /** Answered as Jaeger does: `{data: null, errors: [{code, msg}]}` (src/core/http-error.ts). */
@@ -590,6 +592,16 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/search', sendUi);
   app.get('/trace/:id', sendUi);
   await app.register((await import('./diagnose/routes.ts')).diagnoseRoutes, { backend: opts.backend, uiDir: hasUi ? uiDir : undefined }); // GET /api/diagnose, /findings
+  if (opts.compare) {
+    const { compareRoutes } = await import('./compare/routes.ts');
+    await app.register(compareRoutes, {
+      query,
+      b: opts.compare.backend,
+      windowSec: opts.windowSec,
+      comparison: opts.compare.comparison,
+      ...(hasUi ? { sendUi: (reply: FastifyReply) => reply.type('text/html').sendFile('index.html') } : {}),
+    });
+  }
 
   app.setNotFoundHandler(async (req, reply) => {
     // A route the UI owns (any page of a single-page app: the Jaeger UI's /dependencies, /monitor,

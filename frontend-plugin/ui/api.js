@@ -59,8 +59,9 @@ export const api = {
     for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
     return getJson(`/api/diagnose?${p}`, o);
   },
-  async trace(id, o) {
-    const data = await getJson(`/api/traces/${encodeURIComponent(id)}`, o);
+  /** store 'b': run B of `kubetrail compare --ui` (GET /api/b/traces/<id>). */
+  async trace(id, o, store = '') {
+    const data = await getJson(`/api/${store === 'b' ? 'b/' : ''}traces/${encodeURIComponent(id)}`, o);
     if (!Array.isArray(data) || !data.length || !data[0].spans?.length) {
       throw new ApiError('not-found', 404, 'trace not found');
     }

@@ -32,6 +32,7 @@ function showRoute(ctx) {
   if (m) return showTrace(main, decodeURIComponent(m[1]).toLowerCase(), ctx);
   if (findings) return showFindings(main, new URLSearchParams(location.search), ctx);
   if (overview) return import('./overview.js').then((o) => o.showOverview(main, new URLSearchParams(location.search), ctx));
+  if (path === '/compare-runs') return import('./compare-runs.js').then((c) => c.showCompareRuns(main, ctx));
   if (compare) return import('./compare.js').then((c) => c.showCompare(main, new URLSearchParams(location.search), ctx));
   if (search) return showSearch(main, new URLSearchParams(location.search), ctx);
   document.title = 'Page not found · kubetrail';

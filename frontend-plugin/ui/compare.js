@@ -16,13 +16,15 @@ export function traceIdOf(text) {
 /** Where a side starts: the looked-up object's first event (its relatives' history before it is cut). */
 const startOf = (tree) => (tree.roots[0]?.events.length ? tree.roots[0].firstTs : tree.firstEvent);
 
-function side(tree, id, span) {
+function side(tree, id, span, store = '') {
   const top = tree.roots[0];
   const t0 = startOf(tree);
   const pct = (ts) => (((ts - t0) / span) * 100).toFixed(3);
   const rows = tree.flat.filter((n) => !n.isEvent && n.tags.nestLevel !== 'group').slice(0, 400);
+  // run B's trace has no page of its own on this server (it is another store)
+  const title = html`<span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? id}`;
   return html`<section class="cmp-side" data-trace="${id}">
-    <h2><a href="/trace/${id}" data-nav><span class="kind-chip">${top?.kind || 'Trace'}</span> ${top?.label ?? id}</a></h2>
+    <h2>${store ? html`<span class="cmp-run">run ${store.toUpperCase()}</span> ` : ''}${store === 'b' ? title : html`<a href="/trace/${id}" data-nav>${title}</a>`}</h2>
     <p class="muted cmp-stats">${fmtShort(t0)} UTC · ${tree.eventCount} events · from its first event to the last <strong data-stat="duration">${fmtDuration(Math.max(0, tree.lastEvent - t0))}</strong>${tree.errorCount ? html` · <span class="txt-error">${tree.errorCount} failed</span>` : ''}${tree.expectedCount ? html` · <span class="txt-expected">${tree.expectedCount} expected failures</span>` : ''}</p>
     <div class="cmp-rows">${rows.map(
       (n) => html`<div class="cmp-row" style="--d:${n.depth}">
@@ -47,6 +49,8 @@ export async function showCompare(root, params, { navigate, signal }) {
   document.title = 'Compare · kubetrail';
   const a = traceIdOf(params.get('a')),
     b = traceIdOf(params.get('b'));
+  // bstore=b: the second trace is run B's (`kubetrail compare --ui` serves two stores)
+  const bstore = params.get('bstore') === 'b' ? 'b' : '';
   const recent = loadRecent();
   root.innerHTML = html`<section class="compare">
     <h1>Side by side</h1>
@@ -60,7 +64,8 @@ export async function showCompare(root, params, { navigate, signal }) {
     <div class="cmp-out"></div></section>`.s;
   $('.cmp-form', root).addEventListener('submit', (e) => {
     e.preventDefault();
-    navigate(`/compare?${new URLSearchParams({ a: traceIdOf(e.target.a.value) || e.target.a.value, b: traceIdOf(e.target.b.value) || e.target.b.value })}`);
+    const q = { a: traceIdOf(e.target.a.value) || e.target.a.value, b: traceIdOf(e.target.b.value) || e.target.b.value, ...(bstore ? { bstore } : {}) };
+    navigate(`/compare?${new URLSearchParams(q)}`);
   });
   const out = $('.cmp-out', root);
   if (!a || !b) {
@@ -70,7 +75,7 @@ export async function showCompare(root, params, { navigate, signal }) {
   out.innerHTML = html`<div class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Loading both traces…</div>`.s;
   let ta, tb;
   try {
-    [ta, tb] = await Promise.all([api.trace(a, { signal }), api.trace(b, { signal })]);
+    [ta, tb] = await Promise.all([api.trace(a, { signal }), api.trace(b, { signal }, bstore)]);
   } catch (e) {
     if (e.name === 'AbortError') return;
     out.innerHTML = html`<div class="state state-error" role="alert"><strong>Could not load both traces.</strong> ${e.message}</div>`.s;
@@ -81,5 +86,5 @@ export async function showCompare(root, params, { navigate, signal }) {
   const span = Math.max(1e6, A.lastEvent - startOf(A), B.lastEvent - startOf(B)) * 1.02;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => html`<span class="tick" style="left:${(f * 100) / 1.02}%">+${fmtDuration(f * (span / 1.02))}</span>`);
   out.innerHTML = html`<div class="cmp-axis"><span class="cmp-label"></span><span class="cmp-track axis">${ticks}</span></div>
-    <div class="cmp-grid">${side(A, a, span)}${side(B, b, span)}</div>`.s;
+    <div class="cmp-grid">${side(A, a, span, bstore && 'a')}${side(B, b, span, bstore)}</div>`.s;
 }

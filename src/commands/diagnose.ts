@@ -15,6 +15,7 @@ import {
   thresholdFlag,
   UsageError,
 } from '../../frontend-plugin/diagnose/params.ts';
+import { writePerfData } from './compare.ts';
 import { addConfigFileOption, addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 
@@ -56,6 +57,8 @@ interface DiagnoseCliOptions extends ReadSourceOptions, Partial<Record<string, u
   failOn: Severity;
   podStartup: boolean;
   podStartupThreshold?: number;
+  perfdata?: string;
+  perfdataName: string;
   uiUrl?: string;
   logLevel?: string;
 }
@@ -82,6 +85,11 @@ export function diagnoseCommand(): Command {
       'a create → running p99 above this (e.g. 5s, the Kubernetes SLO) is an error finding; implies --pod-startup',
       argParser(parseSeconds),
     )
+    .option(
+      '--perfdata <dir>',
+      'write the pod startup report as clusterloader2 PerfData JSON into this directory (PodStartupLatency_<name>_<time>.json); implies --pod-startup',
+    )
+    .option('--perfdata-name <name>', 'the name in the PerfData file name', 'PodStartupLatency')
     .option('--ui-url <url>', 'base URL of the kubetrail UI, to print full evidence links (e.g. http://127.0.0.1:16686)');
   for (const k of Object.keys(defaultThresholds) as (keyof Thresholds)[]) {
     const d = defaultThresholds[k];
@@ -138,7 +146,7 @@ async function runDiagnose(o: DiagnoseCliOptions): Promise<number> {
       startUs: o.since,
       endUs: o.until,
       thresholds,
-      podStartup: o.podStartup,
+      podStartup: o.podStartup || o.perfdata !== undefined,
       podStartupThresholdSec: o.podStartupThreshold,
     });
   } catch (e) {
@@ -153,6 +161,10 @@ async function runDiagnose(o: DiagnoseCliOptions): Promise<number> {
   }
   process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : reportText(report, { base: o.uiUrl }));
   if (o.junit) writeFileSync(o.junit, reportJunit(report, o.failOn, o.uiUrl));
+  if (o.perfdata && report.podStartup) {
+    const path = writePerfData(o.perfdata, o.perfdataName, { podStartup: report.podStartup, end: report.end, cluster: report.cluster ?? o.cluster ?? '' });
+    process.stderr.write(`kubetrail diagnose: wrote ${path}\n`);
+  }
   if (report.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn))) return 1;
   return report.detectors.some((d) => d.failed) ? 3 : 0;
 }

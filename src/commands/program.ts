@@ -8,6 +8,7 @@ import { diagnoseCommand } from './diagnose.ts';
 import { explainCommand } from './explain.ts';
 import { exportCommand } from './export.ts';
 import { reenactCommand } from './reenact.ts';
+import { compareCommand } from './compare.ts';
 import { log } from '../core/log.ts';
 import { ExitError, output } from './io.ts';
 import { exitsOwnWay } from './options.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   program.addCommand(explainCommand());
   program.addCommand(exportCommand());
   program.addCommand(reenactCommand());
+  program.addCommand(compareCommand());
   return program;
 }
 

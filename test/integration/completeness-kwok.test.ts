@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
-import { ownKwok, type OwnKwok } from '../setup/own-kwok.ts';
+import { ownKwok, type OwnKwok } from '../setup/kwok-cluster.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -16,18 +16,17 @@
 //    waiting on it — `kubetrail explain` of that stuck pod names what it waits for.
 // Its own cluster (not the shared stack's): giving Stages replaces kwok's defaults.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { kwokDown, kwokUp, run } from '../setup/kwok-cluster.ts';
 import { waitFor } from '../setup/wait.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const KWOK = join(ROOT, 'deploy/stack/kwok.sh');
 const NAME = 'kt-failures';
 const FAIL_LABEL = 'pod-container-running-failed.stage.kwok.x-k8s.io';
 const CRASH_LABEL = 'crashloop.stage.corpus.kubetrail.io';
@@ -36,14 +35,6 @@ const RELEASE_BOT = 'system:serviceaccount:team-b:release-bot';
 const FLAP_DEPLOYER = 'system:serviceaccount:team-c:deployer';
 const WEB_DEPLOYER = 'system:serviceaccount:team-a:deployer';
 const BREAKER = 'system:serviceaccount:chaos:node-breaker';
-
-const run = (cmd: string, args: string[], input?: string): Promise<string> =>
-  new Promise((ok, fail) => {
-    const c = execFile(cmd, args, { timeout: 240_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      err ? fail(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`)) : ok(stdout),
-    );
-    c.stdin!.end(input ?? '');
-  });
 
 const job = (name: string, labels: Record<string, string>): object => ({
   apiVersion: 'batch/v1',
@@ -88,7 +79,6 @@ interface PodList {
 
 describe('kubetrail diagnose ← workload failures on a KWOK cluster with failure Stages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kt-failures-'));
-  const common = ['--name', NAME, '--workdir', join(dir, 'kwok')];
   const store = join(dir, 'kt.sqlite');
   let report: Report;
   let kubectl: (args: string[], input?: string) => Promise<string>;
@@ -100,34 +90,20 @@ describe('kubetrail diagnose ← workload failures on a KWOK cluster with failur
   const pods = (ns: string) => kubectl(['get', 'pods', '-n', ns, '-o', 'json']).then((s) => (JSON.parse(s) as PodList).items);
 
   beforeAll(async () => {
-    const [webhookPort, apiserverPort] = await freePorts(2);
     const stages = join(dir, 'stages.yaml');
     writeFileSync(
       stages,
       `${readFileSync(join(ROOT, 'bench/diagnose-corpus/kwok-stages.yaml'), 'utf8')}\n---\n${readFileSync(join(ROOT, 'test/fixtures/kwok/ready-flap-stages.yaml'), 'utf8')}`,
     );
-    const out = await run('bash', [
-      KWOK,
-      'up',
-      ...common,
-      '--nodes',
-      '2',
-      '--webhook-port',
-      String(webhookPort),
-      '--apiserver-port',
-      String(apiserverPort),
-      '--extra-config',
-      stages,
-    ]);
-    const env = Object.fromEntries(out.split('\n').flatMap((l) => (/^([A-Z_]+)=(.+)$/.exec(l) ? [[l.split('=')[0]!, l.slice(l.indexOf('=') + 1)]] : [])));
-    kubectl = (args, input) => run(env.KUBECTL!, ['--kubeconfig', env.KUBECONFIG!, ...args], input);
+    const env = await kwokUp(NAME, join(dir, 'kwok'), { nodes: 2, extraConfig: stages });
+    kubectl = (args, input) => run(env.KUBECTL, ['--kubeconfig', env.KUBECONFIG, ...args], input);
     const since = new Date().toISOString();
     for (const ns of ['crash', 'flap', 'failed', 'evict', 'pvc']) await kubectl(['create', 'namespace', ns]);
     await stage();
     await waitForAll();
     await new Promise((r) => setTimeout(r, 2000)); // the audit log's last batch
     const until = new Date().toISOString();
-    const rep = spawnSync(process.execPath, [CLI, 'replay', '--cluster', NAME, '--store', store, '--no-progress', env.AUDIT_LOG!], { encoding: 'utf8' });
+    const rep = spawnSync(process.execPath, [CLI, 'replay', '--cluster', NAME, '--store', store, '--no-progress', env.AUDIT_LOG], { encoding: 'utf8' });
     expect(rep.status, rep.stderr).toBe(0);
     const args = ['diagnose', '--store', store, '--since', since, '--until', until, '--pvc-pending-timeout', '10s', '--json'];
     const diag = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -195,7 +171,7 @@ describe('kubetrail diagnose ← workload failures on a KWOK cluster with failur
   }
 
   afterAll(async () => {
-    await run('bash', [KWOK, 'down', ...common]).catch(() => undefined);
+    await kwokDown(NAME, join(dir, 'kwok'));
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -5,42 +5,21 @@
 // named with its reason and exit 1, a truncated or foreign file refused before anything is applied,
 // and --cleanup removing what the re-enactment made.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { CLI, type RunningKubetrail, serveToStore } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { exec, kwokDown, kwokUp, STACK_LIB } from '../setup/kwok-cluster.ts';
 import type { ReenactAction, ReenactHeader } from '../../frontend-plugin/reenact/format.ts';
 
 const stack = inject('stack');
-const KWOK = resolve(import.meta.dirname, '../../deploy/stack/kwok.sh');
-const STACK_LIB = resolve(import.meta.dirname, '../../deploy/stack/lib.sh');
 const FRESH = 'kt-reenact';
 const as = ['--as=alice', '--as-group=system:masters'];
 
-/** Runs a program to its end: exit code, stdout, stderr. */
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((done) => {
-    execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 240_000, env: { ...process.env, ...env } }, (err, out, errOut) =>
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errOut }),
-    );
-  });
-}
 const cli = (args: string[]) => exec(process.execPath, [CLI, ...args]);
 
-/** A second KWOK cluster of this test's own (deploy/stack/kwok.sh): its kubeconfig and audit log. */
-async function freshCluster(workdir: string): Promise<{ KUBECONFIG: string; AUDIT_LOG: string }> {
-  const [webhookPort, apiserverPort] = await freePorts(2);
-  const args = ['--name', FRESH, '--workdir', workdir, '--nodes', '3', '--webhook-port', String(webhookPort), '--apiserver-port', String(apiserverPort)];
-  const r = await exec('bash', [KWOK, 'up', ...args]);
-  if (r.code !== 0) throw new Error(`kwok.sh up: ${r.err}`);
-  return Object.fromEntries(r.out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : []))) as {
-    KUBECONFIG: string;
-    AUDIT_LOG: string;
-  };
-}
+const freshCluster = (workdir: string) => kwokUp(FRESH, workdir);
 
 const readLines = (file: string) =>
   readFileSync(file, 'utf8')
@@ -103,7 +82,7 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
 
   afterAll(async () => {
     await serve?.stop();
-    await exec('bash', [KWOK, 'down', '--name', FRESH, '--workdir', join(dir, 'kwok')]);
+    await kwokDown(FRESH, join(dir, 'kwok'));
     for (const n of [ns, ...made]) if (n) await deleteNamespace(n).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
