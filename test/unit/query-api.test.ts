@@ -218,6 +218,54 @@ describe('passthrough to the upstream Jaeger query service', () => {
     expect(own.statusCode).toBe(200);
   });
 
+  it("keeps the upstream's path prefix, streams a body both ways, leaves out the connection's own headers", async () => {
+    // Jaeger served below a path (`--jaeger-query http://jaeger:16686/jaeger`, its --query.base-path)
+    const below = Fastify({ bodyLimit: 16 * 1024 * 1024 });
+    below.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    below.post('/jaeger/api/transform', async (req, reply) => {
+      const got = req.body as Buffer;
+      return reply
+        .header('keep-alive', 'timeout=5')
+        .header('x-jaeger', 'yes')
+        .type('application/octet-stream')
+        .send(Buffer.concat([got, got]));
+    });
+    await below.listen({ port: 0, host: '127.0.0.1' });
+    const port = (below.server.address() as { port: number }).port;
+    const p = await createQueryServer({
+      backend: backendWithHistory(),
+      windowSec: WINDOW_SEC,
+      upstream: `http://127.0.0.1:${port}/jaeger/`,
+      uiDir: '/nonexistent',
+    });
+    const payload = Buffer.alloc(3 * 1024 * 1024, 'k'); // larger than one chunk each way
+    const r = await p.inject({ method: 'POST', url: '/api/transform?x=1', payload, headers: { 'content-type': 'application/octet-stream' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.length).toBe(2 * payload.length);
+    expect(r.headers['x-jaeger']).toBe('yes');
+    expect(r.headers['keep-alive']).toBeUndefined();
+    await p.close();
+    await below.close();
+  });
+
+  it("passes the upstream's 503 on as it is, without asking again", async () => {
+    let hits = 0;
+    const busy = Fastify();
+    busy.get('/api/metrics/calls', async (_req, reply) => {
+      hits++;
+      return reply.code(503).send({ data: null, errors: [{ code: 503, msg: 'busy' }] });
+    });
+    await busy.listen({ port: 0, host: '127.0.0.1' });
+    const port = (busy.server.address() as { port: number }).port;
+    const p = await createQueryServer({ backend: backendWithHistory(), windowSec: WINDOW_SEC, upstream: `http://127.0.0.1:${port}`, uiDir: '/nonexistent' });
+    const r = await p.inject({ method: 'GET', url: '/api/metrics/calls' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().errors[0].msg).toBe('busy');
+    expect(hits).toBe(1);
+    await p.close();
+    await busy.close();
+  });
+
   it('says clearly when the upstream is down', async () => {
     const dead = await createQueryServer({ backend: backendWithHistory(), windowSec: WINDOW_SEC, upstream: 'http://127.0.0.1:1', uiDir: '/nonexistent' });
     const r = await dead.inject({ method: 'GET', url: '/api/metrics/latencies' });
