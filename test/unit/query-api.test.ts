@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { keyHash, rawTraceId } from '../../src/core/ids.ts';
 import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
@@ -149,6 +150,27 @@ describe('Jaeger query API', () => {
     const none = await get('/api/quality-metrics');
     expect(none.status).toBe(404);
     expect(none.json().errors[0].msg).toMatch(/no route/);
+  });
+});
+
+describe("the built-in UI's API", () => {
+  it("answers a failed store read in Jaeger's error shape, like the rest of the API", async () => {
+    // a store whose reads fail (a full or broken disk)
+    const backend: TraceBackend = Object.assign(backendWithHistory(), {
+      summary: async (): Promise<never> => {
+        throw new Error('disk I/O error');
+      },
+    });
+    const a = await createQueryServer({ backend, windowSec: WINDOW_SEC, uiDir: '/nonexistent', logger: false });
+    for (const url of ['/api/ui/summary', '/api/ui/activity?cluster=kwok']) {
+      const r = await a.inject({ method: 'GET', url });
+      expect(r.statusCode, url).toBe(500);
+      expect(r.json(), url).toMatchObject({ data: null, errors: [{ code: 500, msg: 'disk I/O error' }] });
+    }
+    const bad = await a.inject({ method: 'GET', url: '/api/ui/activity?buckets=0' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].msg).toMatch(/buckets must be 1\.\.500/);
+    await a.close();
   });
 });
 
