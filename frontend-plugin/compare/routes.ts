@@ -1,8 +1,9 @@
 // The compare-runs view's server side, registered by the query server when it is given a second
 // store (`kubetrail compare A B --ui`): GET /api/compare-runs (the comparison, each place resolved
 // to the trace ID of its run), GET /api/b/traces/:id (run B's traces; A's are the usual
-// /api/traces/:id) and the page /compare-runs (the built-in UI's compare-runs.js).
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+// /api/traces/:id); the page /compare-runs is the built-in UI's (compare-runs.js).
+import type { FastifyPluginAsync } from 'fastify';
+import { jaegerError } from '../http/errors.ts';
 import type { TraceBackend } from '../backend/backend.ts';
 import { TraceQuery } from '../query.ts';
 import type { Comparison, Place } from './align.ts';
@@ -13,11 +14,7 @@ export interface CompareRoutesOptions {
   b: TraceBackend;
   windowSec: number;
   comparison: Comparison;
-  /** Sends the UI's index.html (absent without the built-in UI). */
-  sendUi?: (reply: FastifyReply) => unknown;
 }
-
-const error = (code: number, msg: string) => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }] });
 
 /** The trace ID a place opens in its run (undefined when the object is not found there). */
 async function traceIdOf(q: TraceQuery, p: Place | undefined): Promise<string | undefined> {
@@ -43,8 +40,7 @@ export const compareRoutes: FastifyPluginAsync<CompareRoutesOptions> = async (ap
   app.get('/api/compare-runs', async () => ({ data: await (resolved ??= resolve()), errors: null }));
   app.get<{ Params: { id: string } }>('/api/b/traces/:id', async (req, reply) => {
     const trace = await qb.getTrace(req.params.id.toLowerCase()).catch(() => undefined);
-    if (!trace) return reply.code(404).send(error(404, `trace ${req.params.id} not found in run B`));
+    if (!trace) return reply.code(404).send(jaegerError(404, `trace ${req.params.id} not found in run B`));
     return { data: [trace], total: 1, limit: 0, offset: 0, errors: null };
   });
-  app.get('/compare-runs', async (_req, reply) => (opts.sendUi ? opts.sendUi(reply) : reply.code(404).send(error(404, 'no built-in UI'))));
 };

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SpanRecord } from '../core/model.ts';
 import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { log as rootLog, type Logger } from '../core/log.ts';
@@ -83,29 +83,43 @@ function stageTime(item: unknown): number | undefined {
 
 export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
   const logger = opts.logger ?? rootLog.child({ component: 'webhook' });
-  const defaultCluster = opts.defaultCluster ?? 'default';
   const readiness: Readiness = { draining: false };
-  const https = opts.tls
-    ? {
-        https: {
-          cert: opts.tls.cert,
-          key: opts.tls.key,
-          ...(opts.tls.clientCa ? { ca: opts.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
-        },
-      }
-    : {};
   const bodyLimit = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const app = Fastify({
     bodyLimit,
     logger: false, // our own pino logger below; fastify's per-request logs are too chatty at audit volume
-    ...https,
+    ...httpsOptions(opts.tls),
   }) as unknown as FastifyInstance;
+  acceptJsonBodies(app, bodyLimit);
+  app.setErrorHandler(errorHandler(logger));
+  app.addHook('onResponse', async (_req, reply) => {
+    webhookRequests.inc({ code: String(reply.statusCode) });
+  });
+  healthRoutes(app, opts.sink, readiness);
+  metricsRoutes(app);
+  app.register(auditRoutes, { ...opts, logger, readiness });
+  return {
+    app,
+    readiness,
+    startDraining() {
+      readiness.draining = true;
+    },
+  };
+}
 
-  // A compressed body (Content-Encoding gzip/deflate/br) is decoded before parsing; the body limit
-  // applies to the decoded bytes too (a small zip bomb gets 413, and decoding stops there).
+function httpsOptions(tls: WebhookOptions['tls']) {
+  if (!tls) return {};
+  const clientCa = tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
+  return { https: { cert: tls.cert, key: tls.key, ...clientCa } };
+}
+
+/**
+ * Every body is JSON, whatever its content type (the API server sends application/json; curl users
+ * may not). A compressed body (Content-Encoding gzip/deflate/br) is decoded before parsing; the body
+ * limit applies to the decoded bytes too (a small zip bomb gets 413, and decoding stops there).
+ */
+function acceptJsonBodies(app: FastifyInstance, bodyLimit: number): void {
   app.addHook('preParsing', async (req, _reply, payload) => decodeBody(req.headers['content-encoding'], payload, bodyLimit));
-
-  // Parse every content type as JSON (the API server sends application/json; curl users may not).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -114,23 +128,28 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       done(new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`, { cause: err }), undefined);
     }
   });
+}
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+/** A refused request (too large, not JSON, ...) answers `{error}`, counted and logged. */
+function errorHandler(logger: Logger) {
+  return (err: Error & { statusCode?: number }, _req: FastifyRequest, reply: FastifyReply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status === 413) auditEventsRejected.inc({ reason: 'too_large' });
     else if (status === 400) auditEventsRejected.inc({ reason: 'invalid_json' });
     if (status >= 500) logger.error({ err }, 'webhook request failed');
     else logger.warn({ status, reason: err.message }, 'webhook request refused');
     reply.code(status).send({ error: err.message });
-  });
+  };
+}
 
-  app.addHook('onResponse', async (_req, reply) => {
-    webhookRequests.inc({ code: String(reply.statusCode) });
-  });
+interface AuditRouteOptions extends WebhookOptions {
+  logger: Logger;
+  readiness: Readiness;
+}
 
-  healthRoutes(app, opts.sink, readiness);
-  metricsRoutes(app);
-
+/** POST /audit/:cluster and POST /audit (the default cluster): an EventList in, 2xx once durable. */
+const auditRoutes: FastifyPluginAsync<AuditRouteOptions> = async (app, opts) => {
+  const defaultCluster = opts.defaultCluster ?? 'default';
   const authorize = async (req: FastifyRequest, reply: FastifyReply) => {
     if (opts.token === undefined) return;
     const header = req.headers.authorization ?? '';
@@ -140,111 +159,121 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
     }
   };
-
-  const handle = async (req: FastifyRequest, reply: FastifyReply, cluster: string) => {
-    if (!CLUSTER_NAME.test(cluster)) return reply.code(400).send({ error: `invalid cluster name: ${JSON.stringify(cluster)}` });
-    const body = req.body as { kind?: unknown; items?: unknown } | null;
-    let items: unknown[];
-    if (body && typeof body === 'object' && Array.isArray(body.items)) items = body.items;
-    else if (body && typeof body === 'object' && body.kind === 'Event') items = [body];
-    else {
-      auditEventsRejected.inc({ reason: 'invalid_json' });
-      return reply.code(400).send({ error: 'expected an audit.k8s.io EventList (an object with an "items" array)' });
-    }
-    auditEventsReceived.inc(items.length);
-    if (readiness.draining) {
-      auditEventsRejected.inc({ reason: 'draining' }, items.length);
-      return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
-    }
-    // A full sink refuses at once: no point tracing what cannot be stored (the state would not
-    // change anyway, see below).
-    if (opts.sink.full()) {
-      auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
-      return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
-    }
-    if (opts.publish) return publishBatch(items, cluster, reply);
-    if (!opts.pipeline) throw new Error('webhook needs a pipeline or a publisher');
-    // One transaction per batch: later events of the batch see the versions of earlier ones, and
-    // nothing reaches the pipeline's state unless the sink stores the spans, so a refused batch
-    // retried by the API server is traced as if it came first (same diffs, object and link spans).
-    const tx = opts.pipeline.begin();
-    const spans: SpanRecord[] = [];
-    const stageTimes: number[] = [];
-    let bad = 0;
-    let skipped = 0;
-    items.forEach((item, index) => {
-      try {
-        const result = tx.auditEvent(item, cluster);
-        if (result.error) {
-          bad++;
-          auditEventsRejected.inc({ reason: 'malformed' });
-          // index and auditID only: never the item itself, it may hold Secret data
-          logger.warn({ cluster, index, auditID: auditId(item), reason: result.error }, 'skipping bad audit event');
-          return;
-        }
-        if (result.skipped) skipped++;
-        spans.push(...result.spans);
-        const t = stageTime(item);
-        if (t !== undefined) stageTimes.push(t);
-      } catch (err) {
-        bad++;
-        auditEventsRejected.inc({ reason: 'pipeline_error' });
-        logger.error({ cluster, index, auditID: auditId(item), err: (err as Error).message }, 'pipeline failed on audit event');
-      }
-    });
-
-    try {
-      await opts.sink.write(spans);
-      tx.commit();
-    } catch (err) {
-      tx.rollback();
-      const good = items.length - bad;
-      if (err instanceof SinkFullError) {
-        auditEventsRejected.inc({ reason: 'sink_full' }, good);
-        return reply.code(429).header('retry-after', '1').send({ error: err.message });
-      }
-      auditEventsRejected.inc({ reason: 'sink_unavailable' }, good);
-      logger.error({ cluster, spans: spans.length, err: (err as Error).message }, 'span sink write failed');
-      return reply
-        .code(503)
-        .header('retry-after', '2')
-        .send({ error: `span sink unavailable: ${(err as Error).message}` });
-    }
-    auditEventsAccepted.inc(items.length - bad);
-    const now = Date.now() / 1000;
-    for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
-    return reply.code(200).send({ received: items.length, traced: items.length - bad - skipped, skipped, rejected: bad, spans: spans.length });
-  };
-
-  const publishBatch = async (items: unknown[], cluster: string, reply: FastifyReply) => {
-    let r;
-    try {
-      r = await opts.publish!(items, cluster);
-    } catch (err) {
-      auditEventsRejected.inc({ reason: 'publish_failed' }, items.length);
-      return reply
-        .code(503)
-        .header('retry-after', '2')
-        .send({ error: (err as Error).message });
-    }
-    for (const { index, reason } of r.rejected) {
-      auditEventsRejected.inc({ reason: 'malformed' });
-      logger.warn({ cluster, index, auditID: auditId(items[index]), reason }, 'skipping bad audit event');
-    }
-    auditEventsAccepted.inc(items.length - r.rejected.length);
-    return reply.code(200).send({ received: items.length, published: r.published, skipped: r.skipped, rejected: r.rejected.length });
-  };
-
+  const handle = (req: FastifyRequest, reply: FastifyReply, cluster: string) => receiveBatch(opts, req.body, cluster, reply);
   app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) => handle(req, reply, req.params.cluster));
   app.post('/audit', { onRequest: authorize }, (req, reply) => handle(req, reply, defaultCluster));
+};
 
-  return {
-    app,
-    readiness,
-    startDraining() {
-      readiness.draining = true;
-    },
-  };
+/** The audit events of a request body: an EventList's items, or one Event; undefined for anything else. */
+function itemsOf(body: unknown): unknown[] | undefined {
+  const b = body as { kind?: unknown; items?: unknown } | null;
+  if (b && typeof b === 'object' && Array.isArray(b.items)) return b.items;
+  if (b && typeof b === 'object' && b.kind === 'Event') return [b];
+  return undefined;
+}
+
+async function receiveBatch(opts: AuditRouteOptions, body: unknown, cluster: string, reply: FastifyReply) {
+  if (!CLUSTER_NAME.test(cluster)) return reply.code(400).send({ error: `invalid cluster name: ${JSON.stringify(cluster)}` });
+  const items = itemsOf(body);
+  if (!items) {
+    auditEventsRejected.inc({ reason: 'invalid_json' });
+    return reply.code(400).send({ error: 'expected an audit.k8s.io EventList (an object with an "items" array)' });
+  }
+  auditEventsReceived.inc(items.length);
+  if (opts.readiness.draining) {
+    auditEventsRejected.inc({ reason: 'draining' }, items.length);
+    return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
+  }
+  // A full sink refuses at once: no point tracing what cannot be stored (the state would not
+  // change anyway, see traceBatch).
+  if (opts.sink.full()) {
+    auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
+    return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
+  }
+  if (opts.publish) return publishBatch(opts, items, cluster, reply);
+  if (!opts.pipeline) throw new Error('webhook needs a pipeline or a publisher');
+  return traceBatch(opts, opts.pipeline, items, cluster, reply);
+}
+
+/** The spans of a batch traced in one transaction; the bad events are counted, logged and left out. */
+function traceItems(opts: AuditRouteOptions, tx: ReturnType<AuditIngest['begin']>, items: unknown[], cluster: string) {
+  const { logger } = opts;
+  const spans: SpanRecord[] = [];
+  const stageTimes: number[] = [];
+  let bad = 0;
+  let skipped = 0;
+  items.forEach((item, index) => {
+    try {
+      const result = tx.auditEvent(item, cluster);
+      if (result.error) {
+        bad++;
+        auditEventsRejected.inc({ reason: 'malformed' });
+        // index and auditID only: never the item itself, it may hold Secret data
+        logger.warn({ cluster, index, auditID: auditId(item), reason: result.error }, 'skipping bad audit event');
+        return;
+      }
+      if (result.skipped) skipped++;
+      spans.push(...result.spans);
+      const t = stageTime(item);
+      if (t !== undefined) stageTimes.push(t);
+    } catch (err) {
+      bad++;
+      auditEventsRejected.inc({ reason: 'pipeline_error' });
+      logger.error({ cluster, index, auditID: auditId(item), err: (err as Error).message }, 'pipeline failed on audit event');
+    }
+  });
+  return { spans, stageTimes, bad, skipped };
+}
+
+/**
+ * One transaction per batch: later events of the batch see the versions of earlier ones, and
+ * nothing reaches the pipeline's state unless the sink stores the spans, so a refused batch
+ * retried by the API server is traced as if it came first (same diffs, object and link spans).
+ */
+async function traceBatch(opts: AuditRouteOptions, pipeline: AuditIngest, items: unknown[], cluster: string, reply: FastifyReply) {
+  const tx = pipeline.begin();
+  const { spans, stageTimes, bad, skipped } = traceItems(opts, tx, items, cluster);
+  try {
+    await opts.sink.write(spans);
+    tx.commit();
+  } catch (err) {
+    tx.rollback();
+    const good = items.length - bad;
+    if (err instanceof SinkFullError) {
+      auditEventsRejected.inc({ reason: 'sink_full' }, good);
+      return reply.code(429).header('retry-after', '1').send({ error: err.message });
+    }
+    auditEventsRejected.inc({ reason: 'sink_unavailable' }, good);
+    opts.logger.error({ cluster, spans: spans.length, err: (err as Error).message }, 'span sink write failed');
+    return reply
+      .code(503)
+      .header('retry-after', '2')
+      .send({ error: `span sink unavailable: ${(err as Error).message}` });
+  }
+  auditEventsAccepted.inc(items.length - bad);
+  const now = Date.now() / 1000;
+  for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
+  return reply.code(200).send({ received: items.length, traced: items.length - bad - skipped, skipped, rejected: bad, spans: spans.length });
+}
+
+/** Receive role: the batch handed on to the publisher; 2xx once it resolves. */
+async function publishBatch(opts: AuditRouteOptions, items: unknown[], cluster: string, reply: FastifyReply) {
+  let r;
+  try {
+    r = await opts.publish!(items, cluster);
+  } catch (err) {
+    auditEventsRejected.inc({ reason: 'publish_failed' }, items.length);
+    return reply
+      .code(503)
+      .header('retry-after', '2')
+      .send({ error: (err as Error).message });
+  }
+  for (const { index, reason } of r.rejected) {
+    auditEventsRejected.inc({ reason: 'malformed' });
+    opts.logger.warn({ cluster, index, auditID: auditId(items[index]), reason }, 'skipping bad audit event');
+  }
+  auditEventsAccepted.inc(items.length - r.rejected.length);
+  return reply.code(200).send({ received: items.length, published: r.published, skipped: r.skipped, rejected: r.rejected.length });
 }
 
 /**

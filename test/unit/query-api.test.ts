@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { keyHash, rawTraceId } from '../../src/core/ids.ts';
 import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
@@ -152,6 +153,27 @@ describe('Jaeger query API', () => {
   });
 });
 
+describe("the built-in UI's API", () => {
+  it("answers a failed store read in Jaeger's error shape, like the rest of the API", async () => {
+    // a store whose reads fail (a full or broken disk)
+    const backend: TraceBackend = Object.assign(backendWithHistory(), {
+      summary: async (): Promise<never> => {
+        throw new Error('disk I/O error');
+      },
+    });
+    const a = await createQueryServer({ backend, windowSec: WINDOW_SEC, uiDir: '/nonexistent', logger: false });
+    for (const url of ['/api/ui/summary', '/api/ui/activity?cluster=kwok']) {
+      const r = await a.inject({ method: 'GET', url });
+      expect(r.statusCode, url).toBe(500);
+      expect(r.json(), url).toMatchObject({ data: null, errors: [{ code: 500, msg: 'disk I/O error' }] });
+    }
+    const bad = await a.inject({ method: 'GET', url: '/api/ui/activity?buckets=0' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].msg).toMatch(/buckets must be 1\.\.500/);
+    await a.close();
+  });
+});
+
 describe('/redirect with several matches', () => {
   it('answers 400 with the candidates when the name alone is ambiguous', async () => {
     const backend = backendWithHistory();
@@ -216,6 +238,54 @@ describe('passthrough to the upstream Jaeger query service', () => {
     expect(foreign.json().from).toBe('upstream');
     const own = await proxy.inject({ method: 'GET', url: `/api/traces/${rawTraceId(keys.deploy, WS0)}` });
     expect(own.statusCode).toBe(200);
+  });
+
+  it("keeps the upstream's path prefix, streams a body both ways, leaves out the connection's own headers", async () => {
+    // Jaeger served below a path (`--jaeger-query http://jaeger:16686/jaeger`, its --query.base-path)
+    const below = Fastify({ bodyLimit: 16 * 1024 * 1024 });
+    below.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    below.post('/jaeger/api/transform', async (req, reply) => {
+      const got = req.body as Buffer;
+      return reply
+        .header('keep-alive', 'timeout=5')
+        .header('x-jaeger', 'yes')
+        .type('application/octet-stream')
+        .send(Buffer.concat([got, got]));
+    });
+    await below.listen({ port: 0, host: '127.0.0.1' });
+    const port = (below.server.address() as { port: number }).port;
+    const p = await createQueryServer({
+      backend: backendWithHistory(),
+      windowSec: WINDOW_SEC,
+      upstream: `http://127.0.0.1:${port}/jaeger/`,
+      uiDir: '/nonexistent',
+    });
+    const payload = Buffer.alloc(3 * 1024 * 1024, 'k'); // larger than one chunk each way
+    const r = await p.inject({ method: 'POST', url: '/api/transform?x=1', payload, headers: { 'content-type': 'application/octet-stream' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.length).toBe(2 * payload.length);
+    expect(r.headers['x-jaeger']).toBe('yes');
+    expect(r.headers['keep-alive']).toBeUndefined();
+    await p.close();
+    await below.close();
+  });
+
+  it("passes the upstream's 503 on as it is, without asking again", async () => {
+    let hits = 0;
+    const busy = Fastify();
+    busy.get('/api/metrics/calls', async (_req, reply) => {
+      hits++;
+      return reply.code(503).send({ data: null, errors: [{ code: 503, msg: 'busy' }] });
+    });
+    await busy.listen({ port: 0, host: '127.0.0.1' });
+    const port = (busy.server.address() as { port: number }).port;
+    const p = await createQueryServer({ backend: backendWithHistory(), windowSec: WINDOW_SEC, upstream: `http://127.0.0.1:${port}`, uiDir: '/nonexistent' });
+    const r = await p.inject({ method: 'GET', url: '/api/metrics/calls' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().errors[0].msg).toBe('busy');
+    expect(hits).toBe(1);
+    await p.close();
+    await busy.close();
   });
 
   it('says clearly when the upstream is down', async () => {

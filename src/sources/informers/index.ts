@@ -76,6 +76,64 @@ function lister(kc: KubeConfig, r: WatchedResource) {
   };
 }
 
+/** What the watches of one startInformers share: its pause/stop flags, its informers, their first syncs. */
+interface WatchState {
+  stopped: boolean;
+  /** backpressure: while paused, the watches are closed; start() resumes from the last resourceVersion */
+  paused: boolean;
+  informers: { start(): Promise<void>; stop(): Promise<void> }[];
+  syncs: Promise<void>[];
+}
+
+/** Lists and watches one resource, restarting a failed watch with backoff; each change goes to onChange. */
+function watchResource(
+  kc: KubeConfig,
+  logger: typeof log,
+  st: WatchState,
+  r: WatchedResource,
+  onChange: (type: WatchChangeType, obj: KubernetesObject) => void,
+): void {
+  const inf = makeInformer(kc, r.path, lister(kc, r));
+  const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+  // watch objects lack apiVersion/kind on some servers' lists; the pipeline wants full objects
+  const full = (o: KubernetesObject) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? r.kind });
+  // a watch started while we paused (its initial list was under way) is stopped at its first event
+  const change = (type: WatchChangeType, o: KubernetesObject) => {
+    if (st.paused) void inf.stop().catch(() => undefined);
+    onChange(type, full(o));
+  };
+  inf.on('add', (o) => change('ADDED', o));
+  inf.on('update', (o) => change('MODIFIED', o));
+  inf.on('delete', (o) => change('DELETED', o));
+  let backoff = 1000;
+  let firstSync: (() => void) | undefined;
+  st.syncs.push(new Promise<void>((resolve) => (firstSync = resolve)));
+  inf.on('connect', () => {
+    backoff = 1000;
+  });
+  inf.on('error', (err: unknown) => {
+    if (st.stopped || st.paused) return; // our own stop() aborts the watch
+    watchErrors.inc();
+    const status = (err as { statusCode?: number })?.statusCode;
+    logger.warn(
+      { resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff },
+      'watch failed, restarting it (re-list when its resourceVersion expired)',
+    );
+    const delay = backoff;
+    backoff = Math.min(60_000, backoff * 2);
+    setTimeout(() => {
+      if (!st.stopped && !st.paused) void inf.start().catch(() => undefined);
+    }, delay);
+    // a resource we may not list (403) must not hold up startup
+    firstSync?.();
+  });
+  st.informers.push(inf);
+  void inf.start().then(
+    () => firstSync?.(),
+    () => firstSync?.(),
+  );
+}
+
 export async function startInformers(opts: InformerOptions): Promise<RunningInformers> {
   const logger = log.child({ component: 'informers', cluster: opts.cluster });
   opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
@@ -84,22 +142,19 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   // Changes see every earlier change; the pipeline's state takes a change once its spans are
   // durable (at once when it has none: a cache-only version for later diffs).
   const tx = opts.pipeline.begin();
-  let stopped = false;
-  // backpressure: while paused, the watches are closed; start() resumes from the last resourceVersion
-  let paused = false;
-  const informers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+  const st: WatchState = { stopped: false, paused: false, informers: [], syncs: [] };
+  const { informers, syncs } = st;
   const writer = new WatchWriter(opts.sink, {
     maxUnacked: opts.maxUnacked,
     onPause: () => {
-      paused = true;
+      st.paused = true;
       for (const i of informers) void i.stop().catch(() => undefined);
     },
     onResume: () => {
-      paused = false;
-      if (!stopped) for (const i of informers) void i.start().catch(() => undefined);
+      st.paused = false;
+      if (!st.stopped) for (const i of informers) void i.start().catch(() => undefined);
     },
   });
-  const syncs: Promise<void>[] = [];
 
   const ingest = (source: string, type: string, fn: () => Ingest) => {
     watchEvents.inc({ source, type });
@@ -124,47 +179,7 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     }
   };
 
-  const run = (r: WatchedResource, onChange: (type: WatchChangeType, obj: KubernetesObject) => void) => {
-    const inf = makeInformer(opts.kc, r.path, lister(opts.kc, r));
-    const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
-    // watch objects lack apiVersion/kind on some servers' lists; the pipeline wants full objects
-    const full = (o: KubernetesObject) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? r.kind });
-    // a watch started while we paused (its initial list was under way) is stopped at its first event
-    const change = (type: WatchChangeType, o: KubernetesObject) => {
-      if (paused) void inf.stop().catch(() => undefined);
-      onChange(type, full(o));
-    };
-    inf.on('add', (o) => change('ADDED', o));
-    inf.on('update', (o) => change('MODIFIED', o));
-    inf.on('delete', (o) => change('DELETED', o));
-    let backoff = 1000;
-    let firstSync: (() => void) | undefined;
-    syncs.push(new Promise<void>((resolve) => (firstSync = resolve)));
-    inf.on('connect', () => {
-      backoff = 1000;
-    });
-    inf.on('error', (err: unknown) => {
-      if (stopped || paused) return; // our own stop() aborts the watch
-      watchErrors.inc();
-      const status = (err as { statusCode?: number })?.statusCode;
-      logger.warn(
-        { resource: `${r.group}/${r.resource}`, status, err: (err as Error)?.message, retryInMs: backoff },
-        'watch failed, restarting it (re-list when its resourceVersion expired)',
-      );
-      const delay = backoff;
-      backoff = Math.min(60_000, backoff * 2);
-      setTimeout(() => {
-        if (!stopped && !paused) void inf.start().catch(() => undefined);
-      }, delay);
-      // a resource we may not list (403) must not hold up startup
-      firstSync?.();
-    });
-    informers.push(inf);
-    void inf.start().then(
-      () => firstSync?.(),
-      () => firstSync?.(),
-    );
-  };
+  const run = (r: WatchedResource, onChange: (type: WatchChangeType, obj: KubernetesObject) => void) => watchResource(opts.kc, logger, st, r, onChange);
 
   const grace = opts.listWatchOnly ? 0 : (opts.unexplainedGraceMs ?? 120_000);
   let sweep: NodeJS.Timeout | undefined;
@@ -187,13 +202,13 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
   logger.info({ resources: resources.length, events: opts.events ?? true, listWatchOnly: opts.listWatchOnly ?? false }, 'informers started');
 
   const synced = Promise.all(syncs).then(() => {
-    if (!stopped) logger.info({ resources: resources.length }, 'informers synced: every initial list done, watching for changes');
+    if (!st.stopped) logger.info({ resources: resources.length }, 'informers synced: every initial list done, watching for changes');
   });
   return {
     resources,
     synced,
     async stop() {
-      stopped = true;
+      st.stopped = true;
       clearInterval(sweep);
       await Promise.all(informers.map((i) => i.stop().catch(() => undefined)));
       await writer.drain();
