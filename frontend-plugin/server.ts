@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { log } from '../src/core/log.ts';
 import type { ObjectRef } from '../src/core/model.ts';
 import type { TraceBackend } from './backend/backend.ts';
+import type { LiveSource } from './diagnose/routes.ts';
 import { parseDurationSec } from '../src/core/duration.ts';
 import { TraceQuery, type SearchRequest } from './query.ts';
 import { apiV3 } from './api-v3.ts';
@@ -32,6 +33,8 @@ export interface QueryServerOptions {
   /** Default: kubetrail's pino logger (src/core/log.ts); failures are logged, requests are not. */
   logger?: FastifyBaseLogger | boolean;
   maxObjects?: number;
+  /** Live findings of the process that writes the spans (GET /api/findings/live); absent: off. */
+  live?: LiveSource;
 }
 
 /** An error answered as Jaeger does: `{data: null, errors: [{code, msg}]}`. */
@@ -626,7 +629,7 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   app.get('/', sendUi);
   app.get('/search', sendUi);
   app.get('/trace/:id', sendUi);
-  await app.register((await import('./diagnose/routes.ts')).diagnoseRoutes, { backend: opts.backend, uiDir: hasUi ? uiDir : undefined }); // GET /api/diagnose, /findings
+  await app.register((await import('./diagnose/routes.ts')).diagnoseRoutes, { backend: opts.backend, uiDir: hasUi ? uiDir : undefined, live: opts.live }); // GET /api/diagnose, /api/findings/live, /findings
 
   app.setNotFoundHandler(async (req, reply) => {
     // A route the UI owns (any page of a single-page app: the Jaeger UI's /dependencies, /monitor,

@@ -18,6 +18,8 @@ import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
 import { startSinkQueryUi } from './query-server.ts';
+import { startLive, type LiveCliOptions } from './live.ts';
+import type { LiveFindings } from '../../frontend-plugin/diagnose/live.ts';
 import type { SqliteStore } from '../sinks/sqlite-store.ts';
 import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
@@ -93,7 +95,7 @@ export function addKafkaOptions(cmd: Command): Command {
 }
 
 /** What serveKafka needs of serve's options (serve.ts ServeOptions has them). */
-export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions {
+export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions, LiveCliOptions {
   webhookPort: number;
   webhookHost: string;
   query: boolean;
@@ -129,9 +131,12 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   let sink: SpanSink | undefined;
   let storeOf: SqliteStore | undefined;
   let tracer: KafkaTracer | undefined;
+  let live: LiveFindings | undefined;
   if (trace) {
     const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
-    sink = chosen.sink;
+    // live findings of this tracer's partitions (docs/scale-out.md)
+    live = startLive(o);
+    sink = live ? live.tap(chosen.sink) : chosen.sink;
     storeOf = chosen.store;
     const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
     tracer = new KafkaTracer({
@@ -194,6 +199,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
       await publisher?.close();
       await tracer?.stop();
       await sink?.flush();
+      live?.stop();
       await query?.close();
       await sink?.close();
       await health?.close();
@@ -209,7 +215,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   if (tracer) await tracer.start();
   if (stopping) return;
   // the trace role writes the spans: it serves the query API and UI over them, as a single process does
-  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec) : undefined;
+  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec, live) : undefined;
   log.info(
     { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
     receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',

@@ -1,0 +1,220 @@
+// Live findings: while `serve` (or the Kafka trace role) runs, the facts of the spans its sink made
+// durable (compactSpan, src/core/facts.ts) are kept over a sliding window, and every interval the
+// diagnosis detectors run over them (buildReport: the same rules and thresholds as `kubetrail
+// diagnose`). The report is served at GET /api/findings/live and counted into the Prometheus
+// metrics kubetrail_findings{detector,severity,namespace} & co (src/core/metrics.ts).
+// Off the request path: a write only queues its spans; compaction waits for the next turn of the
+// event loop and the detectors for a timer (docs/diagnose.md "Live findings").
+import { performance } from 'node:perf_hooks';
+import { compactSpan, StringPool } from '../../src/core/facts.ts';
+import { log } from '../../src/core/log.ts';
+import { LIVE_MAX_NAMESPACES, liveFindings as findingsGauge, liveRuns, liveSeconds, liveWindowDropped, liveWindowFacts } from '../../src/core/metrics.ts';
+import type { SpanRecord } from '../../src/core/model.ts';
+import type { SpanSink } from '../../src/core/sink.ts';
+import { buildReport } from './report.ts';
+import type { Finding, Report, Thresholds } from './types.ts';
+
+export interface LiveOptions {
+  /** Seconds of spans kept (by start time). */
+  windowSec: number;
+  /** Seconds between diagnosis runs. */
+  intervalSec: number;
+  /** Facts kept at most; beyond, the oldest are dropped (and the report says so). */
+  maxFacts: number;
+  thresholds?: Partial<Thresholds>;
+  /** Milliseconds since the epoch (tests). */
+  now?: () => number;
+}
+
+/** A Report of the window, plus what the window was. */
+export interface LiveReport extends Report {
+  live: {
+    windowSec: number;
+    intervalSec: number;
+    /** ISO 8601: when this report was computed. */
+    computedAt: string;
+    durationMs: number;
+    /** Facts in the window the detectors saw. */
+    facts: number;
+    maxFacts: number;
+    /** Facts dropped because the window was full, since the process started. */
+    droppedFacts: number;
+    /** Set while the window holds less than windowSec: facts before this ISO time were dropped (the report's start). */
+    truncatedBefore?: string;
+  };
+}
+
+export class LiveFindings {
+  readonly #o: LiveOptions;
+  readonly #now: () => number;
+  /** Durable spans not compacted yet (write() only queues them). */
+  #pending: (readonly SpanRecord[])[] = [];
+  #ingestScheduled = false;
+  /** Facts in arrival order, the live ones from #head on. */
+  #facts: SpanRecord[] = [];
+  #head = 0;
+  #dropped = 0;
+  /** Start time of the newest fact dropped for the cap (the window is cut there). */
+  #cutUs = -Infinity;
+  #pool = new StringPool();
+  #poolSinceMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #last: LiveReport | undefined;
+
+  constructor(o: LiveOptions) {
+    if (!(o.windowSec > 0) || !(o.intervalSec > 0) || !(o.maxFacts > 0)) throw new Error('live findings: window, interval and max facts must be positive');
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#poolSinceMs = this.#now();
+  }
+
+  /** The same sink, whose acknowledged writes also feed the window (only durable spans count). */
+  tap(sink: SpanSink): SpanSink {
+    const tapped: SpanSink = {
+      write: async (spans) => {
+        await sink.write(spans);
+        this.add(spans);
+      },
+      pending: () => sink.pending(),
+      full: () => sink.full(),
+      flush: () => sink.flush(),
+      close: () => sink.close(),
+    };
+    if (sink.healthy) tapped.healthy = () => sink.healthy!();
+    if (sink.lastError) tapped.lastError = () => sink.lastError!();
+    if (sink.writable) tapped.writable = () => sink.writable!();
+    return tapped;
+  }
+
+  /** Queues durable spans; they are compacted on the next turn of the event loop, after the caller's answer. */
+  add(spans: readonly SpanRecord[]): void {
+    if (!spans.length) return;
+    this.#pending.push(spans);
+    if (this.#ingestScheduled) return;
+    this.#ingestScheduled = true;
+    setImmediate(() => this.#ingest());
+  }
+
+  #ingest(): void {
+    this.#ingestScheduled = false;
+    const batches = this.#pending;
+    this.#pending = [];
+    // a fresh pool each window: a long-running process must not keep every string it ever saw
+    if (this.#now() - this.#poolSinceMs > this.#o.windowSec * 1000) {
+      this.#pool = new StringPool();
+      this.#poolSinceMs = this.#now();
+    }
+    for (const spans of batches) for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#facts.push(compactSpan(s, this.#pool));
+    const over = this.#facts.length - this.#head - this.#o.maxFacts;
+    if (over > 0) {
+      for (let i = this.#head; i < this.#head + over; i++) if (this.#facts[i]!.startUs > this.#cutUs) this.#cutUs = this.#facts[i]!.startUs;
+      if (this.#dropped === 0)
+        log.warn(
+          { maxFacts: this.#o.maxFacts },
+          'live findings: the window is full, dropping its oldest facts (raise --live-max-facts or shorten --live-window)',
+        );
+      this.#head += over;
+      this.#dropped += over;
+      liveWindowDropped.inc(over);
+    }
+    this.#compactArray();
+  }
+
+  /** Drops facts older than the window (arrival order is start order but for stragglers, which the report filters). */
+  #expire(cutoffUs: number): void {
+    while (this.#head < this.#facts.length && this.#facts[this.#head]!.startUs < cutoffUs) this.#head++;
+    this.#compactArray();
+  }
+
+  #compactArray(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#facts.length) {
+      this.#facts = this.#facts.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Facts in the window now (after compacting what is queued). */
+  size(): number {
+    if (this.#pending.length) this.#ingest();
+    return this.#facts.length - this.#head;
+  }
+
+  /** Runs the detectors over the window now, updates the metrics and returns the report. */
+  run(): LiveReport {
+    const t0 = performance.now();
+    if (this.#pending.length) this.#ingest();
+    const nowUs = this.#now() * 1000;
+    const cutoff = nowUs - this.#o.windowSec * 1e6;
+    this.#expire(cutoff);
+    const startUs = Math.max(cutoff, this.#cutUs);
+    const facts = this.#facts.slice(this.#head).filter((s) => s.startUs >= startUs);
+    const report = buildReport(facts, { startUs, endUs: nowUs, thresholds: this.#o.thresholds });
+    const durationMs = Math.round(performance.now() - t0);
+    const live: LiveReport['live'] = {
+      windowSec: this.#o.windowSec,
+      intervalSec: this.#o.intervalSec,
+      computedAt: new Date(this.#now()).toISOString(),
+      durationMs,
+      facts: facts.length,
+      maxFacts: this.#o.maxFacts,
+      droppedFacts: this.#dropped,
+    };
+    if (this.#cutUs > cutoff) live.truncatedBefore = new Date(Math.floor(this.#cutUs / 1000)).toISOString();
+    this.#last = { ...report, live };
+    setMetrics(report.findings);
+    liveWindowFacts.set(facts.length);
+    liveSeconds.observe(durationMs / 1000);
+    liveRuns.inc({ outcome: report.detectors.some((d) => d.failed) ? 'failed' : 'ok' });
+    return this.#last;
+  }
+
+  /** The last report, undefined before the first run. */
+  report(): LiveReport | undefined {
+    return this.#last;
+  }
+
+  /** Runs every intervalSec (the timer does not keep the process alive). */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      try {
+        this.run();
+      } catch (err) {
+        liveRuns.inc({ outcome: 'failed' });
+        log.error({ err: (err as Error).message }, 'live findings: diagnosis run failed');
+      }
+    }, this.#o.intervalSec * 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** kubetrail_findings as of this run: counts by detector, severity and namespace (bounded, see LIVE_MAX_NAMESPACES). */
+function setMetrics(findings: readonly Finding[]): void {
+  const perNs = new Map<string, number>();
+  for (const f of findings) {
+    const ns = f.objects[0]?.namespace ?? '';
+    perNs.set(ns, (perNs.get(ns) ?? 0) + 1);
+  }
+  const named = new Set(
+    [...perNs.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, LIVE_MAX_NAMESPACES)
+      .map(([ns]) => ns),
+  );
+  const counts = new Map<string, { detector: string; severity: string; namespace: string; n: number }>();
+  for (const f of findings) {
+    const ns = f.objects[0]?.namespace ?? '';
+    const namespace = named.has(ns) ? ns : '_other';
+    const key = `${f.detector}\0${f.severity}\0${namespace}`;
+    const c = counts.get(key) ?? counts.set(key, { detector: f.detector, severity: f.severity, namespace, n: 0 }).get(key)!;
+    c.n++;
+  }
+  // one synchronous swap: a scrape sees the old counts or the new ones, never a mix
+  findingsGauge.reset();
+  for (const { n, ...labels } of counts.values()) findingsGauge.set(labels, n);
+}
