@@ -3,14 +3,16 @@
 // diagnosis detectors run over them (buildReport: the same rules and thresholds as `kubetrail
 // diagnose`). The report is served at GET /api/findings/live and counted into the Prometheus
 // metrics kubetrail_findings{detector,severity,namespace} & co (src/core/metrics.ts).
-// Off the request path: a write only queues its spans; compaction waits for the next turn of the
-// event loop and the detectors for a timer (docs/diagnose.md "Live findings").
+// Off the request path: a write only queues its spans; the next turn of the event loop hands them
+// to a worker thread, which compacts them, keeps the window and runs the detectors when the timer
+// asks (docs/diagnose.md "Live findings").
 import { performance } from 'node:perf_hooks';
 import { compactSpan, StringPool } from '../../src/core/facts.ts';
 import { log } from '../../src/core/log.ts';
 import { LIVE_MAX_NAMESPACES, liveFindings as findingsGauge, liveRuns, liveSeconds, liveWindowDropped, liveWindowFacts } from '../../src/core/metrics.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
+import { WorkerRpc } from '../../src/sinks/worker-rpc.ts';
 import { buildReport } from './report.ts';
 import type { Finding, Report, Thresholds } from './types.ts';
 
@@ -44,12 +46,13 @@ export interface LiveReport extends Report {
   };
 }
 
-export class LiveFindings {
+/**
+ * The sliding window and its diagnosis, synchronous: runs in the live findings' worker thread
+ * (live-worker.ts), and directly in tests.
+ */
+export class LiveWindow {
   readonly #o: LiveOptions;
   readonly #now: () => number;
-  /** Durable spans not compacted yet (write() only queues them). */
-  #pending: (readonly SpanRecord[])[] = [];
-  #ingestScheduled = false;
   /** Facts in arrival order, the live ones from #head on. */
   #facts: SpanRecord[] = [];
   #head = 0;
@@ -58,14 +61,96 @@ export class LiveFindings {
   #cutUs = -Infinity;
   #pool = new StringPool();
   #poolSinceMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  #last: LiveReport | undefined;
 
   constructor(o: LiveOptions) {
     if (!(o.windowSec > 0) || !(o.intervalSec > 0) || !(o.maxFacts > 0)) throw new Error('live findings: window, interval and max facts must be positive');
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#poolSinceMs = this.#now();
+  }
+
+  /** Keeps the facts of these durable spans (event and link spans only). */
+  add(spans: readonly SpanRecord[]): void {
+    // a fresh pool each window: a long-running process must not keep every string it ever saw
+    if (this.#now() - this.#poolSinceMs > this.#o.windowSec * 1000) {
+      this.#pool = new StringPool();
+      this.#poolSinceMs = this.#now();
+    }
+    for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#facts.push(compactSpan(s, this.#pool));
+    const over = this.#facts.length - this.#head - this.#o.maxFacts;
+    if (over > 0) {
+      for (let i = this.#head; i < this.#head + over; i++) if (this.#facts[i]!.startUs > this.#cutUs) this.#cutUs = this.#facts[i]!.startUs;
+      this.#head += over;
+      this.#dropped += over;
+    }
+    this.#compactArray();
+  }
+
+  /** Drops facts older than the window (arrival order is start order but for stragglers, which the report filters). */
+  #expire(cutoffUs: number): void {
+    while (this.#head < this.#facts.length && this.#facts[this.#head]!.startUs < cutoffUs) this.#head++;
+    this.#compactArray();
+  }
+
+  #compactArray(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#facts.length) {
+      this.#facts = this.#facts.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Facts the window holds. */
+  size(): number {
+    return this.#facts.length - this.#head;
+  }
+
+  /** Runs the detectors over the window now. */
+  run(): LiveReport {
+    const t0 = performance.now();
+    const nowUs = this.#now() * 1000;
+    const cutoff = nowUs - this.#o.windowSec * 1e6;
+    this.#expire(cutoff);
+    const startUs = Math.max(cutoff, this.#cutUs);
+    const facts = this.#facts.slice(this.#head).filter((s) => s.startUs >= startUs);
+    const report = buildReport(facts, { startUs, endUs: nowUs, thresholds: this.#o.thresholds });
+    const live: LiveReport['live'] = {
+      windowSec: this.#o.windowSec,
+      intervalSec: this.#o.intervalSec,
+      computedAt: new Date(this.#now()).toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+      facts: facts.length,
+      maxFacts: this.#o.maxFacts,
+      droppedFacts: this.#dropped,
+    };
+    if (this.#cutUs > cutoff) live.truncatedBefore = new Date(Math.floor(this.#cutUs / 1000)).toISOString();
+    return { ...report, live };
+  }
+}
+
+/** What the main thread asks the worker (live-worker.ts). */
+export type LiveRequest = { add: SpanRecord[] } | { run: true };
+
+/**
+ * The live findings of a process that writes spans: taps its sink, hands what the sink acknowledged
+ * to a worker thread that keeps the window and runs the detectors (a run over 50,000 facts takes
+ * seconds: on the webhook's event loop it would hold every answer that long), and publishes each
+ * report to /metrics and GET /api/findings/live.
+ */
+export class LiveFindings {
+  readonly #o: LiveOptions;
+  readonly #rpc: WorkerRpc<LiveRequest, LiveReport | null>;
+  /** Durable spans not handed to the worker yet (a write only queues them). */
+  #pending: SpanRecord[] = [];
+  #sendScheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #last: LiveReport | undefined;
+  #droppedSeen = 0;
+
+  constructor(o: Omit<LiveOptions, 'now'>) {
+    new LiveWindow(o); // the same checks, here where they can be reported
+    this.#o = o;
+    this.#rpc = new WorkerRpc(new URL('./live-worker.ts', import.meta.url), o, 'live findings');
   }
 
   /** The same sink, whose acknowledged writes also feed the window (only durable spans count). */
@@ -86,86 +171,44 @@ export class LiveFindings {
     return tapped;
   }
 
-  /** Queues durable spans; they are compacted on the next turn of the event loop, after the caller's answer. */
+  /** Queues durable spans; they go to the worker on the next turn of the event loop, after the caller's answer. */
   add(spans: readonly SpanRecord[]): void {
-    if (!spans.length) return;
-    this.#pending.push(spans);
-    if (this.#ingestScheduled) return;
-    this.#ingestScheduled = true;
-    setImmediate(() => this.#ingest());
+    for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#pending.push(s);
+    if (this.#sendScheduled || !this.#pending.length) return;
+    this.#sendScheduled = true;
+    setImmediate(() => {
+      this.#sendScheduled = false;
+      const add = this.#pending;
+      this.#pending = [];
+      this.#rpc.call({ add }).catch((err) => log.warn({ err: (err as Error).message }, 'live findings: the worker did not take spans'));
+    });
   }
 
-  #ingest(): void {
-    this.#ingestScheduled = false;
-    const batches = this.#pending;
-    this.#pending = [];
-    // a fresh pool each window: a long-running process must not keep every string it ever saw
-    if (this.#now() - this.#poolSinceMs > this.#o.windowSec * 1000) {
-      this.#pool = new StringPool();
-      this.#poolSinceMs = this.#now();
+  /** Runs the detectors over the window now (in the worker), updates the metrics and returns the report. */
+  async run(): Promise<LiveReport> {
+    const t0 = performance.now();
+    if (this.#pending.length) {
+      const add = this.#pending;
+      this.#pending = [];
+      await this.#rpc.call({ add });
     }
-    for (const spans of batches) for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#facts.push(compactSpan(s, this.#pool));
-    const over = this.#facts.length - this.#head - this.#o.maxFacts;
-    if (over > 0) {
-      for (let i = this.#head; i < this.#head + over; i++) if (this.#facts[i]!.startUs > this.#cutUs) this.#cutUs = this.#facts[i]!.startUs;
-      if (this.#dropped === 0)
+    const report = (await this.#rpc.call({ run: true }))!;
+    this.#last = report;
+    setMetrics(report.findings);
+    liveWindowFacts.set(report.live.facts);
+    liveSeconds.observe((performance.now() - t0) / 1000);
+    liveRuns.inc({ outcome: report.detectors.some((d) => d.failed) ? 'failed' : 'ok' });
+    const dropped = report.live.droppedFacts - this.#droppedSeen;
+    if (dropped > 0) {
+      if (!this.#droppedSeen)
         log.warn(
           { maxFacts: this.#o.maxFacts },
           'live findings: the window is full, dropping its oldest facts (raise --live-max-facts or shorten --live-window)',
         );
-      this.#head += over;
-      this.#dropped += over;
-      liveWindowDropped.inc(over);
+      liveWindowDropped.inc(dropped);
+      this.#droppedSeen = report.live.droppedFacts;
     }
-    this.#compactArray();
-  }
-
-  /** Drops facts older than the window (arrival order is start order but for stragglers, which the report filters). */
-  #expire(cutoffUs: number): void {
-    while (this.#head < this.#facts.length && this.#facts[this.#head]!.startUs < cutoffUs) this.#head++;
-    this.#compactArray();
-  }
-
-  #compactArray(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#facts.length) {
-      this.#facts = this.#facts.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-
-  /** Facts in the window now (after compacting what is queued). */
-  size(): number {
-    if (this.#pending.length) this.#ingest();
-    return this.#facts.length - this.#head;
-  }
-
-  /** Runs the detectors over the window now, updates the metrics and returns the report. */
-  run(): LiveReport {
-    const t0 = performance.now();
-    if (this.#pending.length) this.#ingest();
-    const nowUs = this.#now() * 1000;
-    const cutoff = nowUs - this.#o.windowSec * 1e6;
-    this.#expire(cutoff);
-    const startUs = Math.max(cutoff, this.#cutUs);
-    const facts = this.#facts.slice(this.#head).filter((s) => s.startUs >= startUs);
-    const report = buildReport(facts, { startUs, endUs: nowUs, thresholds: this.#o.thresholds });
-    const durationMs = Math.round(performance.now() - t0);
-    const live: LiveReport['live'] = {
-      windowSec: this.#o.windowSec,
-      intervalSec: this.#o.intervalSec,
-      computedAt: new Date(this.#now()).toISOString(),
-      durationMs,
-      facts: facts.length,
-      maxFacts: this.#o.maxFacts,
-      droppedFacts: this.#dropped,
-    };
-    if (this.#cutUs > cutoff) live.truncatedBefore = new Date(Math.floor(this.#cutUs / 1000)).toISOString();
-    this.#last = { ...report, live };
-    setMetrics(report.findings);
-    liveWindowFacts.set(facts.length);
-    liveSeconds.observe(durationMs / 1000);
-    liveRuns.inc({ outcome: report.detectors.some((d) => d.failed) ? 'failed' : 'ok' });
-    return this.#last;
+    return report;
   }
 
   /** The last report, undefined before the first run. */
@@ -173,23 +216,28 @@ export class LiveFindings {
     return this.#last;
   }
 
-  /** Runs every intervalSec (the timer does not keep the process alive). */
+  /** Runs every intervalSec, one run at a time (the timer does not keep the process alive). */
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => {
-      try {
-        this.run();
-      } catch (err) {
-        liveRuns.inc({ outcome: 'failed' });
-        log.error({ err: (err as Error).message }, 'live findings: diagnosis run failed');
-      }
+      if (this.#running) return;
+      this.#running = true;
+      this.run()
+        .catch((err) => {
+          liveRuns.inc({ outcome: 'failed' });
+          log.error({ err: (err as Error).message }, 'live findings: diagnosis run failed');
+        })
+        .finally(() => {
+          this.#running = false;
+        });
     }, this.#o.intervalSec * 1000);
     this.#timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#rpc.shutdown();
   }
 }
 

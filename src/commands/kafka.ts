@@ -199,7 +199,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
       await publisher?.close();
       await tracer?.stop();
       await sink?.flush();
-      live?.stop();
+      await live?.stop();
       await query?.close();
       await sink?.close();
       await health?.close();

@@ -204,7 +204,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       await informers?.stop();
       await webhook.app.close(); // waits for in-flight requests, which wait for their spans
       await sink.flush();
-      live?.stop();
+      await live?.stop();
       await query?.close();
       await sink.close();
       log.info('drained, bye');

@@ -137,4 +137,9 @@ describe('live findings while kubetrail serve records the KWOK cluster, scraped 
     expect(navigations).toEqual([`${base}/findings?live=1`]);
     await page.screenshot({ path: join(RESULTS, 'ui-findings-live.png'), fullPage: true });
   });
+
+  it('serve still drains and exits 0 on SIGTERM, its live findings worker with it', async () => {
+    expect(await serve.stop()).toBe(0);
+    expect(serve.output()).toMatch(/drained, bye/);
+  });
 });

@@ -1,11 +1,12 @@
 // Live findings (frontend-plugin/diagnose/live.ts): the facts of durable spans kept over a sliding
-// window, the detectors run over it, the report and kubetrail_findings follow what the window holds.
+// window (LiveWindow), the detectors run over it in a worker thread (LiveFindings), the report and
+// kubetrail_findings follow what the window holds.
 // A ConfigMap held by a finalizer nobody removes is the misbehaviour; the clock is the test's.
 import { describe, expect, it } from 'vitest';
 import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
-import { LiveFindings } from '../../frontend-plugin/diagnose/live.ts';
+import { LiveFindings, LiveWindow } from '../../frontend-plugin/diagnose/live.ts';
 import { at, History, ref } from './diagnose-fixture.ts';
 
 const HOLD = 'example.com/hold';
@@ -29,23 +30,20 @@ const gauge = async (detector: string, severity: string, namespace: string): Pro
   return m.values.find((v) => v.labels.detector === detector && v.labels.severity === severity && v.labels.namespace === namespace)?.value;
 };
 
-describe('live findings over a sliding window', () => {
-  it('finds a stuck deletion once past its timeout, counts it in kubetrail_findings, and forgets it once the window slides past it', async () => {
+describe('live window', () => {
+  it('finds a stuck deletion once past its timeout, and forgets it once the window slides past it', () => {
     const clock = { sec: 0 };
-    const live = new LiveFindings({ windowSec: 300, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 }, now: nowAt(clock) });
-    const sink = live.tap(memorySink());
+    const win = new LiveWindow({ windowSec: 300, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 }, now: nowAt(clock) });
     const h = new History();
     heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
-    await sink.write(h.spans);
-    await new Promise((r) => setImmediate(r));
-    expect(live.size()).toBe(2);
+    win.add(h.spans);
+    expect(win.size()).toBe(2);
 
     clock.sec = 10; // not past the 30 s deletion timeout yet
-    expect(live.run().findings.filter((f) => f.detector === 'stuck-deletions')).toEqual([]);
-    expect(await gauge('stuck-deletions', 'warning', 'shop')).toBeUndefined();
+    expect(win.run().findings.filter((f) => f.detector === 'stuck-deletions')).toEqual([]);
 
     clock.sec = 60;
-    const r = live.run();
+    const r = win.run();
     expect(r.findings.find((f) => f.detector === 'stuck-deletions')).toMatchObject({
       severity: 'warning',
       objects: [{ name: 'held' }],
@@ -53,43 +51,61 @@ describe('live findings over a sliding window', () => {
     });
     expect(r.live).toMatchObject({ windowSec: 300, intervalSec: 15, facts: 2, droppedFacts: 0, computedAt: new Date(at(60) / 1000).toISOString() });
     expect(r.start).toBe(new Date(at(-240) / 1000).toISOString());
-    expect(live.report()).toBe(r);
-    expect(await gauge('stuck-deletions', 'warning', 'shop')).toBe(1);
 
     clock.sec = 400; // both spans older than the 300 s window
-    expect(live.run().findings.filter((f) => f.detector === 'stuck-deletions')).toEqual([]);
-    expect(live.size()).toBe(0);
-    expect(await gauge('stuck-deletions', 'warning', 'shop')).toBeUndefined();
+    expect(win.run().findings.filter((f) => f.detector === 'stuck-deletions')).toEqual([]);
+    expect(win.size()).toBe(0);
   });
 
-  it('keeps only what the sink acknowledged, and only event and link spans', async () => {
-    const live = new LiveFindings({ windowSec: 300, intervalSec: 15, maxFacts: 10_000, now: () => at(5) / 1000 });
-    const refusing: SpanSink = { ...memorySink(), write: async () => Promise.reject(new Error('sink full')) };
+  it('keeps only event and link spans', () => {
+    const win = new LiveWindow({ windowSec: 300, intervalSec: 15, maxFacts: 10_000, now: () => at(5) / 1000 });
     const h = new History();
     heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
-    await expect(live.tap(refusing).write(h.spans)).rejects.toThrow('sink full');
-    const object: SpanRecord = { ...h.spans[0]!, kind: 'object', spanId: 'root' };
-    await live.tap(memorySink()).write([object]);
-    expect(live.size()).toBe(0);
+    win.add([{ ...h.spans[0]!, kind: 'object', spanId: 'root' }]);
+    expect(win.size()).toBe(0);
   });
 
-  it('keeps at most maxFacts, the oldest dropped, and the report starts where the window was cut', async () => {
+  it('keeps at most maxFacts, the oldest dropped, and the report starts where the window was cut', () => {
     const clock = { sec: 100 };
-    const live = new LiveFindings({ windowSec: 300, intervalSec: 15, maxFacts: 3, now: nowAt(clock) });
+    const win = new LiveWindow({ windowSec: 300, intervalSec: 15, maxFacts: 3, now: nowAt(clock) });
     const h = new History();
     for (let i = 0; i < 5; i++) h.create(ref('configmaps', 'shop', `c${i}`), i * 10, 'alice', { metadata: { name: `c${i}` } });
-    live.add(h.spans);
-    const r = live.run();
+    win.add(h.spans);
+    const r = win.run();
     expect(r.live).toMatchObject({ facts: 3, maxFacts: 3, droppedFacts: 2, truncatedBefore: new Date(at(10) / 1000).toISOString() });
     expect(r.start).toBe(new Date(at(10) / 1000).toISOString());
     expect(r.spans).toBe(3);
     // once the window has slid past the cut, it is whole again
     clock.sec = 320;
-    expect(live.run().live.truncatedBefore).toBeUndefined();
+    expect(win.run().live.truncatedBefore).toBeUndefined();
   });
 
   it('refuses a window, interval or cap that is not positive', () => {
-    expect(() => new LiveFindings({ windowSec: 0, intervalSec: 15, maxFacts: 1 })).toThrow(/must be positive/);
+    expect(() => new LiveWindow({ windowSec: 0, intervalSec: 15, maxFacts: 1 })).toThrow(/must be positive/);
     expect(() => new LiveFindings({ windowSec: 60, intervalSec: 15, maxFacts: 0 })).toThrow(/must be positive/);
+  });
+});
+
+describe('live findings (worker thread)', () => {
+  it('keeps what the sink acknowledged, diagnoses it in the worker and counts the findings in kubetrail_findings', async () => {
+    // the fixture's spans are from 2026-09: a window long enough to hold them
+    const live = new LiveFindings({ windowSec: 1e9, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 } });
+    try {
+      const h = new History();
+      heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+      const refused = new History();
+      heldDelete(refused, ref('configmaps', 'shop', 'refused'), 0);
+      await expect(live.tap({ ...memorySink(), write: async () => Promise.reject(new Error('sink full')) }).write(refused.spans)).rejects.toThrow('sink full');
+      await live.tap(memorySink()).write(h.spans);
+      const r = await live.run();
+      expect(r.findings.filter((f) => f.detector === 'stuck-deletions').map((f) => f.objects[0]!.name)).toEqual(['held']);
+      expect(r.live.facts).toBe(2);
+      expect(live.report()).toEqual(r);
+      // Terminating since 2026-09: long past the timeout, an error
+      expect(r.findings[0]!.severity).toBe('error');
+      expect(await gauge('stuck-deletions', 'error', 'shop')).toBe(1);
+    } finally {
+      await live.stop();
+    }
   });
 });
