@@ -43,6 +43,8 @@ export interface LiveReport extends Report {
     droppedFacts: number;
     /** Set while the window holds less than windowSec: facts before this ISO time were dropped (the report's start). */
     truncatedBefore?: string;
+    /** ISO 8601: about when the next run starts (later than intervalSec when runs take long: LIVE_MAX_DUTY). */
+    nextRunAt?: string;
   };
 }
 
@@ -127,6 +129,9 @@ export class LiveWindow {
   }
 }
 
+/** Share of the time the detectors may run: a run that took d seconds waits d × 19 before the next. */
+export const LIVE_MAX_DUTY = 0.05;
+
 /** What the main thread asks the worker (live-worker.ts). */
 export type LiveRequest = { add: SpanRecord[] } | { run: true };
 
@@ -143,7 +148,7 @@ export class LiveFindings {
   #pending: SpanRecord[] = [];
   #sendScheduled = false;
   #timer: NodeJS.Timeout | undefined;
-  #running = false;
+  #stopped = false;
   #last: LiveReport | undefined;
   #droppedSeen = 0;
 
@@ -193,6 +198,7 @@ export class LiveFindings {
       await this.#rpc.call({ add });
     }
     const report = (await this.#rpc.call({ run: true }))!;
+    if (this.#timer) report.live.nextRunAt = new Date(Date.now() + this.#pauseSec((performance.now() - t0) / 1000) * 1000).toISOString();
     this.#last = report;
     setMetrics(report.findings);
     liveWindowFacts.set(report.live.facts);
@@ -216,26 +222,37 @@ export class LiveFindings {
     return this.#last;
   }
 
-  /** Runs every intervalSec, one run at a time (the timer does not keep the process alive). */
+  /**
+   * Runs every intervalSec, one run at a time, and never more than LIVE_MAX_DUTY of the time: a run
+   * that took d seconds is followed by a pause of at least d × (1 / LIVE_MAX_DUTY − 1). The timer
+   * does not keep the process alive.
+   */
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = true;
-      this.run()
-        .catch((err) => {
-          liveRuns.inc({ outcome: 'failed' });
-          log.error({ err: (err as Error).message }, 'live findings: diagnosis run failed');
-        })
-        .finally(() => {
-          this.#running = false;
-        });
-    }, this.#o.intervalSec * 1000);
-    this.#timer.unref();
+    if (this.#stopped || this.#timer) return;
+    const next = (tookSec: number) => {
+      if (this.#stopped) return;
+      const waitSec = this.#pauseSec(tookSec);
+      this.#timer = setTimeout(() => {
+        const t0 = performance.now();
+        this.run()
+          .catch((err) => {
+            liveRuns.inc({ outcome: 'failed' });
+            log.error({ err: (err as Error).message }, 'live findings: diagnosis run failed');
+          })
+          .finally(() => next((performance.now() - t0) / 1000));
+      }, waitSec * 1000);
+      this.#timer.unref();
+    };
+    next(0);
+  }
+
+  #pauseSec(tookSec: number): number {
+    return Math.max(this.#o.intervalSec, tookSec * (1 / LIVE_MAX_DUTY - 1));
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#rpc.shutdown();
   }

@@ -1,6 +1,7 @@
 // Prometheus metrics of the write path (prom-client), one registry per process. Served at /metrics
 // by src/sources/health.ts; sinks, sources and the pipeline count into them.
-// Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data.
+// Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data;
+// kubetrail_findings carries namespaces, bounded (LIVE_MAX_NAMESPACES).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
