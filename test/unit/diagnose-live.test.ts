@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
+import { compactSpan, factInput } from '../../src/core/facts.ts';
 import { LiveFindings, LiveWindow } from '../../frontend-plugin/diagnose/live.ts';
 import { at, History, ref } from './diagnose-fixture.ts';
 
@@ -83,6 +84,28 @@ describe('live window', () => {
   it('refuses a window, interval or cap that is not positive', () => {
     expect(() => new LiveWindow({ windowSec: 0, intervalSec: 15, maxFacts: 1 })).toThrow(/must be positive/);
     expect(() => new LiveFindings({ windowSec: 60, intervalSec: 15, maxFacts: 0 })).toThrow(/must be positive/);
+  });
+});
+
+describe('factInput: what crosses to the worker', () => {
+  it('compacts to the same facts as the whole span, without the snapshots and verbose diffs compactSpan drops', () => {
+    const h = new History();
+    const cm = ref('configmaps', 'shop', 'held');
+    heldDelete(h, cm, 0);
+    const deploy = ref('deployments', 'shop', 'web', 'apps');
+    h.create(deploy, 0, 'alice', { metadata: { generation: 1 }, spec: { replicas: 2, template: { spec: { containers: [{ image: 'a' }] } } } });
+    const big = JSON.stringify({ metadata: { generation: 2 }, spec: { replicas: 3 }, data: 'x'.repeat(10_000) });
+    const scaled = h.update(deploy, 5, 'alice', 'spec.replicas 2 -> 3', {
+      [Attr.snapshot]: big,
+      [Attr.diffVerbose]: 'metadata.generation 1 -> 2\nspec.replicas 2 -> 3',
+    });
+    const edited = h.update(cm, 6, 'carol', 'data.a "1" -> "2"', { [Attr.snapshot]: big, [Attr.diffVerbose]: 'data.a "1" -> "2"' });
+    for (const span of h.spans) expect(compactSpan(factInput(span))).toEqual(compactSpan(span));
+    const [update, other] = [scaled, edited].map(factInput);
+    expect(update!.attributes[Attr.snapshot]).toBeUndefined();
+    expect(update!.attributes[Attr.diffVerbose]).toBeDefined();
+    expect(other!.attributes[Attr.diffVerbose]).toBeUndefined();
+    expect(factInput(h.spans[1]!).attributes[Attr.snapshot]).toBeDefined(); // the held delete names its finalizer
   });
 });
 
