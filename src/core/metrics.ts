@@ -191,6 +191,6 @@ export const liveWindowFacts = new Gauge({
 });
 export const liveWindowDropped = new Counter({
   name: 'kubetrail_live_window_dropped_facts_total',
-  help: 'Facts dropped from the live window before their time because it held --live-max-facts (the oldest go first).',
+  help: 'Facts dropped from the live window before their time: it held --live-max-facts (the oldest go first), or its worker was too far behind to take them.',
   registers: [registry],
 });
