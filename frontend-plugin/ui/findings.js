@@ -190,7 +190,7 @@ function liveLine(r) {
   const win = l.windowSec % 60 ? `${l.windowSec} s` : `${l.windowSec / 60} min`;
   return `Computed at ${at} over the last ${win} (${l.facts} facts, ${l.durationMs} ms); updates every ${l.intervalSec} s.${
     l.truncatedBefore ? ` The window holds only the newest ${l.maxFacts} facts: nothing before ${l.truncatedBefore} is seen.` : ''
-  }`;
+  }${l.skippedFacts ? ` ${l.skippedFacts} facts were skipped while the server was busy: the window has gaps.` : ''}`;
 }
 
 function renderReport(out, r) {
