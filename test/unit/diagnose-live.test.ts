@@ -7,7 +7,9 @@ import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
 import { compactSpan, factInput } from '../../src/core/facts.ts';
-import { LiveFindings, LiveWindow } from '../../frontend-plugin/diagnose/live.ts';
+import { LiveFindings, LiveWindow, type LiveReport } from '../../frontend-plugin/diagnose/live.ts';
+import { createQueryServer } from '../../frontend-plugin/server.ts';
+import { MemoryBackend } from '../helpers/memory-backend.ts';
 import { at, History, ref } from './diagnose-fixture.ts';
 
 const HOLD = 'example.com/hold';
@@ -129,6 +131,32 @@ describe('live findings (worker thread)', () => {
       expect(await gauge('stuck-deletions', 'error', 'shop')).toBe(1);
     } finally {
       await live.stop();
+    }
+  });
+});
+
+describe('GET /api/findings/live', () => {
+  it('answers the last live report; 503 before the first run; 404 when live findings are off', async () => {
+    const win = new LiveWindow({ windowSec: 300, intervalSec: 15, maxFacts: 100, thresholds: { deletionTimeoutSec: 30 }, now: () => at(60) / 1000 });
+    const h = new History();
+    heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+    win.add(h.spans);
+    let last: LiveReport | undefined;
+    const on = await createQueryServer({ backend: new MemoryBackend(), windowSec: 1800, uiDir: '/nonexistent', live: { report: () => last } });
+    const off = await createQueryServer({ backend: new MemoryBackend(), windowSec: 1800, uiDir: '/nonexistent' });
+    try {
+      expect((await on.inject({ method: 'GET', url: '/api/findings/live' })).statusCode).toBe(503);
+      last = win.run();
+      const res = await on.inject({ method: 'GET', url: '/api/findings/live' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().findings.map((f: { detector: string }) => f.detector)).toContain('stuck-deletions');
+      expect(res.json().live).toMatchObject({ windowSec: 300, facts: 2 });
+      const offRes = await off.inject({ method: 'GET', url: '/api/findings/live' });
+      expect(offRes.statusCode).toBe(404);
+      expect(offRes.json().errors[0].msg).toMatch(/live findings are off/);
+    } finally {
+      await on.close();
+      await off.close();
     }
   });
 });
