@@ -167,6 +167,12 @@ async function showLiveFindings(root, signal) {
         }
       } catch (e) {
         if (e.name === 'AbortError') return;
+        if (e.status === 404) {
+          // this server computes none (a query-only server, or serve --live-window 0): nothing to wait for
+          status.textContent = '';
+          out.innerHTML = html`<div class="state" role="note"><h2>No live findings here</h2><p>${e.message}</p></div>`.s;
+          return;
+        }
         status.textContent = `Could not fetch the live findings: ${e.message} (trying again)`;
       }
     }
@@ -207,7 +213,7 @@ function renderReport(out, r) {
 async function fetchReport(path, signal) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, signal });
   const body = await res.json().catch(() => null);
-  if (!res.ok || !body) throw new Error((body?.errors ?? []).map((e) => e.msg).join('; ') || `HTTP ${res.status}`);
+  if (!res.ok || !body) throw Object.assign(new Error((body?.errors ?? []).map((e) => e.msg).join('; ') || `HTTP ${res.status}`), { status: res.status });
   return body;
 }
 
