@@ -41,6 +41,8 @@ export interface LiveReport extends Report {
     maxFacts: number;
     /** Facts dropped because the window was full, since the process started. */
     droppedFacts: number;
+    /** Facts never handed to the worker because it was LIVE_MAX_QUEUED_BATCHES behind (busy CPUs), since the process started: the window has gaps. */
+    skippedFacts?: number;
     /** Set while the window holds less than windowSec: facts before this ISO time were dropped (the report's start). */
     truncatedBefore?: string;
     /** ISO 8601: about when the next run starts (later than intervalSec when runs take long: LIVE_MAX_DUTY). */
@@ -132,6 +134,12 @@ export class LiveWindow {
 /** Share of the time the detectors may run: a run that took d seconds waits d × 19 before the next. */
 export const LIVE_MAX_DUTY = 0.05;
 
+/** Scheduling priority (nice) of the worker thread: below the webhook's when the CPUs are busy. */
+export const LIVE_NICE = 10;
+
+/** Batches of spans handed to the worker and not taken yet, at most; beyond, a batch is skipped (counted). */
+export const LIVE_MAX_QUEUED_BATCHES = 256;
+
 /** What the main thread asks the worker (live-worker.ts). */
 export type LiveRequest = { add: SpanRecord[] } | { run: true };
 
@@ -151,6 +159,8 @@ export class LiveFindings {
   #stopped = false;
   #last: LiveReport | undefined;
   #droppedSeen = 0;
+  #queued = 0;
+  #skipped = 0;
 
   constructor(o: Omit<LiveOptions, 'now'>) {
     new LiveWindow(o); // the same checks, here where they can be reported
@@ -186,7 +196,18 @@ export class LiveFindings {
       this.#sendScheduled = false;
       const add = this.#pending;
       this.#pending = [];
-      this.#rpc.call({ add }).catch((err) => log.warn({ err: (err as Error).message }, 'live findings: the worker did not take spans'));
+      if (this.#queued >= LIVE_MAX_QUEUED_BATCHES) {
+        // the worker is far behind (its thread yields to the webhook's): skip rather than queue without bound
+        if (!this.#skipped) log.warn('live findings: the worker is behind, skipping spans (the live window has gaps)');
+        this.#skipped += add.length;
+        liveWindowDropped.inc(add.length);
+        return;
+      }
+      this.#queued++;
+      this.#rpc
+        .call({ add })
+        .catch((err) => log.warn({ err: (err as Error).message }, 'live findings: the worker did not take spans'))
+        .finally(() => this.#queued--);
     });
   }
 
@@ -199,6 +220,7 @@ export class LiveFindings {
       await this.#rpc.call({ add });
     }
     const report = (await this.#rpc.call({ run: true }))!;
+    if (this.#skipped) report.live.skippedFacts = this.#skipped;
     if (this.#timer) report.live.nextRunAt = new Date(Date.now() + this.#pauseSec((performance.now() - t0) / 1000) * 1000).toISOString();
     this.#last = report;
     setMetrics(report.findings);
