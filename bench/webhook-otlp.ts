@@ -8,7 +8,7 @@
 //    collector) is the lag of that batch's events, measured exactly by the client;
 //  - kubetrail's own kubetrail_event_lag_seconds histogram (/metrics) gives the same from inside;
 //  - probe events afterwards measure stageTimestamp → trace visible in Jaeger's query API.
-//   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4]
+//   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4] [--live-window 0] [--live-interval 15s]
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,12 @@ export interface WebhookResult {
   kubetrailCpuSec?: number;
   jaegerPeakRssMb?: number;
   loadGeneratorBuildSec: number;
+  /** The serve flags of the live findings given (none: serve's defaults). */
+  liveFlags: string[];
+  /** Live diagnosis runs during the whole run, their mean time, and the facts of the window at the end. */
+  liveRuns: number;
+  liveDiagnosisMeanSec?: number;
+  liveWindowFacts: number;
 }
 
 const PLACEHOLDER = '@@NOW@@';
@@ -116,6 +122,8 @@ export async function webhookBench(o: {
   concurrency: number;
   workdir: string;
   scenario: StreamOptions;
+  /** serve flags of the live findings, e.g. ['--live-window', '0'] (docs/diagnose.md). */
+  liveFlags?: string[];
 }): Promise<WebhookResult> {
   const tb = performance.now();
   const { batches, events, podSamples } = buildBatches(o.events, o.batch, o.scenario);
@@ -148,6 +156,7 @@ export async function webhookBench(o: {
       jaeger.otlpGrpcEndpoint,
       '--log-level',
       'warn',
+      ...(o.liveFlags ?? []),
     ],
     { KUBECONFIG: '/nonexistent' },
   );
@@ -294,11 +303,20 @@ export async function webhookBench(o: {
       kubetrailCpuSec: cpuSeconds(kt.child.pid!),
       jaegerPeakRssMb: jaeger.pid ? peakRssMb(jaeger.pid) : undefined,
       loadGeneratorBuildSec,
+      liveFlags: o.liveFlags ?? [],
+      liveRuns: metricSum(metricsAfter, 'kubetrail_live_diagnosis_runs_total'),
+      liveDiagnosisMeanSec: liveMean(metricsAfter),
+      liveWindowFacts: metricSum(metricsAfter, 'kubetrail_live_window_facts'),
     };
   } finally {
     await stopChild(kt.child, 30_000);
     await jaeger.stop();
   }
+}
+
+function liveMean(metrics: string): number | undefined {
+  const n = metricSum(metrics, 'kubetrail_live_diagnosis_seconds_count');
+  return n ? round(metricSum(metrics, 'kubetrail_live_diagnosis_seconds_sum') / n, 3) : undefined;
 }
 
 /** The events the load generator replays: the first part of a mid-size KWOK scenario. */
@@ -315,8 +333,11 @@ if (import.meta.main) {
       batch: { type: 'string' },
       concurrency: { type: 'string' },
       workdir: { type: 'string' },
+      'live-window': { type: 'string' },
+      'live-interval': { type: 'string' },
     },
   });
+  const liveFlags = (['live-window', 'live-interval'] as const).flatMap((k) => (values[k] !== undefined ? [`--${k}`, values[k]!] : []));
   const small = Boolean(values.small);
   const r = await webhookBench({
     events: Number(values.events ?? (small ? 40_000 : 200_000)),
@@ -324,6 +345,7 @@ if (import.meta.main) {
     concurrency: Number(values.concurrency ?? 4),
     workdir: values.workdir ?? join(REPO_ROOT, '.kubetrail/bench'),
     scenario: webhookScenario(small),
+    liveFlags,
   });
   process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { log } from '../src/core/log.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import type { Comparison } from './compare/align.ts';
+import type { LiveSource } from './diagnose/routes.ts';
 import { TraceQuery } from './query.ts';
 import { apiV3 } from './api-v3.ts';
 import { compareRoutes } from './compare/routes.ts';
@@ -33,6 +34,8 @@ export interface QueryServerOptions {
   /** Default: kubetrail's pino logger (src/core/log.ts); failures are logged, requests are not. */
   logger?: FastifyBaseLogger | boolean;
   maxObjects?: number;
+  /** Live findings of the process that writes the spans (GET /api/findings/live); absent: off. */
+  live?: LiveSource;
   /** A second run to compare with (`kubetrail compare --ui`): its store and the comparison (compare/routes.ts). */
   compare?: { backend: TraceBackend; comparison: Comparison };
 }
@@ -63,7 +66,7 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   await app.register(redirect, { query }); // /redirect
   await app.register(uiApi, { backend: opts.backend, windowSec: opts.windowSec }); // /api/ui-config, /api/ui/summary, /api/ui/activity
   await app.register(staticUi, { uiDir }); // UI files and pages, any other GET outside the API paths
-  await app.register(diagnoseRoutes, { backend: opts.backend, uiDir: hasUi(uiDir) ? uiDir : undefined }); // GET /api/diagnose, /api/explain, /findings
+  await app.register(diagnoseRoutes, { backend: opts.backend, uiDir: hasUi(uiDir) ? uiDir : undefined, live: opts.live }); // GET /api/diagnose, /api/explain, /api/findings/live, /findings
   // `kubetrail compare A B --ui`: /api/compare-runs and run B's traces (its page /compare-runs is the UI's)
   if (opts.compare) await app.register(compareRoutes, { query, b: opts.compare.backend, windowSec: opts.windowSec, comparison: opts.compare.comparison });
   // What no plugin answers: the upstream Jaeger's, or nobody's.

@@ -1,5 +1,6 @@
 // GET /api/diagnose (the same Report as `kubetrail diagnose --json`), GET /api/explain (the same
-// Explanation as `kubetrail explain --json`) and the UI's /findings page,
+// Explanation as `kubetrail explain --json`), GET /api/findings/live (the live findings of the
+// process that writes the spans: live.ts) and the UI's /findings page,
 // as one encapsulated fastify plugin registered by the query server.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +10,18 @@ import { diagnose } from './index.ts';
 import { explainObject } from './explain.ts';
 import { parseSeconds, parseSelector, parseTimeArg, thresholdParam, thresholdsFrom, UsageError } from './params.ts';
 import { defaultThresholds, type Thresholds } from './types.ts';
+import type { LiveReport } from './live.ts';
+
+/** The live findings (a LiveFindings): the report of its last run. */
+export interface LiveSource {
+  report(): LiveReport | undefined;
+}
 
 export interface DiagnoseRoutesOptions {
   backend: TraceBackend;
   /** Built-in UI directory: /findings serves its index.html (the view itself is ui/findings.js). */
   uiDir?: string;
+  live?: LiveSource;
 }
 
 const error = (code: number, msg: string) => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code, msg }] });
@@ -85,6 +93,14 @@ export const diagnoseRoutes: FastifyPluginAsync<DiagnoseRoutesOptions> = async (
       return run;
     },
   );
+
+  // the report of the last live run: 404 when live findings are off, 503 until the first run
+  app.get('/api/findings/live', async (_req, reply) => {
+    if (!opts.live) return reply.code(404).send(error(404, 'live findings are off: `kubetrail serve` computes them (--live-window, docs/diagnose.md)'));
+    const r = opts.live.report();
+    if (!r) return reply.code(503).header('retry-after', '5').send(error(503, 'live findings: the first run has not finished yet'));
+    return r;
+  });
 
   const EXPLAIN_KEYS = ['cluster', 'group', 'resource', 'namespace', 'name', 'at'];
   // why one object is in its state at a time; 404 when the record holds no event of it by then

@@ -1,6 +1,7 @@
 // Findings (kubetrail diagnose in the UI): the /findings page for a time range, and the findings of
 // one object on its trace page. Each finding links to its evidence (/redirect opens the object's
-// trace at the evidence's time). Self-contained: its own styles, one GET /api/diagnose per view.
+// trace at the evidence's time). Self-contained: its own styles, one GET /api/diagnose per view;
+// the live view (/findings?live=1) polls GET /api/findings/live while it is open and visible.
 import { html, $ } from './dom.js';
 
 const STYLE = `
@@ -22,6 +23,8 @@ const STYLE = `
 .finding .why { margin: 6px 0 2px; padding: 6px 10px; background: var(--hover); border-radius: 6px; font-size: 13px; }
 .finding .why ul { margin: 4px 0 0; padding-left: 18px; font-size: 12.5px; color: var(--muted); }
 .findings-summary { margin: 6px 0 12px; }
+.findings-live { font-size: 12.5px; color: var(--muted); margin: 0 0 8px; }
+.findings-modes { margin: 0 0 6px; font-size: 13px; }
 .obj-findings, .obj-explain { display: inline-block; position: relative; }
 .obj-findings > summary, .obj-explain > summary { cursor: pointer; font-weight: 600; list-style: none; }
 .obj-findings > summary.has-serious { color: var(--warning); }
@@ -100,12 +103,14 @@ const FORM_KEYS = ['cluster', 'namespace', 'start', 'end'];
 export { fetchReport };
 export async function showFindings(root, params, { navigate, signal }) {
   ensureStyle();
+  if (params.get('live')) return showLiveFindings(root, signal);
   document.title = 'Findings · kubetrail';
   const q = new URLSearchParams();
   for (const k of FORM_KEYS) if (params.get(k)) q.set(k, params.get(k));
   q.set('podStartup', 'true');
   root.innerHTML = html`<section class="findings">
     <h1>Findings</h1>
+    <p class="findings-modes">Of a time range · <a href="/findings?live=1" data-nav>Live (updates itself)</a></p>
     <form class="findings-form" role="search">
       ${FORM_KEYS.map((k) => html`<label>${k}<input name="${k}" value="${params.get(k) ?? ''}" placeholder="${k === 'start' || k === 'end' ? 'RFC 3339 or 1h' : 'any'}"></label>`)}
       <button class="btn btn-primary" type="submit">Diagnose</button>
@@ -130,6 +135,70 @@ export async function showFindings(root, params, { navigate, signal }) {
   renderReport(out, report);
 }
 
+/**
+ * /findings?live=1: the live findings of the process that writes the spans (`serve`), over its
+ * sliding window, fetched again every interval while the view is open and the tab visible. Only a
+ * changed report is drawn again, and the page keeps its scroll position.
+ */
+async function showLiveFindings(root, signal) {
+  document.title = 'Live findings · kubetrail';
+  root.innerHTML = html`<section class="findings findings-live-view">
+    <h1>Findings</h1>
+    <p class="findings-modes"><a href="/findings" data-nav>Of a time range</a> · Live (updates itself)</p>
+    <p class="findings-live" role="status" aria-live="polite"></p>
+    <div class="findings-result"><div class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Waiting for the live findings…</div></div>
+  </section>`.s;
+  const out = $('.findings-result', root);
+  const status = $('.findings-live', root);
+  let shown = '';
+  while (!signal?.aborted) {
+    let waitSec = 5;
+    if (!document.hidden) {
+      try {
+        const r = await fetchReport('/api/findings/live', signal);
+        waitSec = Math.max(2, r.live.intervalSec);
+        status.textContent = liveLine(r);
+        const key = JSON.stringify(r.findings);
+        if (key !== shown) {
+          const y = window.scrollY;
+          renderReport(out, r);
+          window.scrollTo(0, y);
+          shown = key;
+        }
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        if (e.status === 404) {
+          // this server computes none (a query-only server, or serve --live-window 0): nothing to wait for
+          status.textContent = '';
+          out.innerHTML = html`<div class="state" role="note"><h2>No live findings here</h2><p>${e.message}</p></div>`.s;
+          return;
+        }
+        status.textContent = `Could not fetch the live findings: ${e.message} (trying again)`;
+      }
+    }
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, waitSec * 1000);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+}
+
+function liveLine(r) {
+  const l = r.live;
+  const at = new Date(l.computedAt).toLocaleTimeString();
+  const win = l.windowSec % 60 ? `${l.windowSec} s` : `${l.windowSec / 60} min`;
+  return `Computed at ${at} over the last ${win} (${l.facts} facts, ${l.durationMs} ms); updates every ${l.intervalSec} s.${
+    l.truncatedBefore ? ` The window holds only the newest ${l.maxFacts} facts: nothing before ${l.truncatedBefore} is seen.` : ''
+  }${l.skippedFacts ? ` ${l.skippedFacts} facts were skipped while the server was busy: the window has gaps.` : ''}`;
+}
+
 function renderReport(out, r) {
   const n = (s) => r.findings.filter((f) => f.severity === s).length;
   const failed = r.detectors.filter((d) => d.failed);
@@ -144,7 +213,7 @@ function renderReport(out, r) {
 async function fetchReport(path, signal) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, signal });
   const body = await res.json().catch(() => null);
-  if (!res.ok || !body) throw new Error((body?.errors ?? []).map((e) => e.msg).join('; ') || `HTTP ${res.status}`);
+  if (!res.ok || !body) throw Object.assign(new Error((body?.errors ?? []).map((e) => e.msg).join('; ') || `HTTP ${res.status}`), { status: res.status });
   return body;
 }
 

@@ -18,6 +18,8 @@ import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
 import { startSinkQueryUi } from './query-server.ts';
+import { startLive, type LiveCliOptions } from './live.ts';
+import type { LiveFindings } from '../../frontend-plugin/diagnose/live.ts';
 import type { SqliteStore } from '../sinks/sqlite-store.ts';
 import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
@@ -93,7 +95,7 @@ export function addKafkaOptions(cmd: Command): Command {
 }
 
 /** What serveKafka needs of serve's options (serve.ts ServeOptions has them). */
-export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions {
+export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, WriterCliOptions, LiveCliOptions {
   webhookPort: number;
   webhookHost: string;
   query: boolean;
@@ -116,6 +118,38 @@ export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, Wr
   ignoreWatchResource: string[];
 }
 
+interface TracerSide {
+  sink: SpanSink;
+  storeOf: SqliteStore | undefined;
+  tracer: KafkaTracer;
+  live: LiveFindings | undefined;
+}
+
+/** The trace role's parts: its sink (with live findings tapped in) and the Kafka tracer feeding it (not started yet). */
+function startTracer(o: KafkaServeOptions, brokers: string[], config: ReturnType<typeof resolveConfig>): TracerSide {
+  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
+  // live findings of this tracer's partitions (docs/scale-out.md)
+  const live = startLive(o);
+  const sink = live ? live.tap(chosen.sink) : chosen.sink;
+  const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
+  const tracer = new KafkaTracer({
+    brokers,
+    topic: o.kafkaTopic,
+    groupId: o.kafkaGroup,
+    sink,
+    warmupMs: o.kafkaWarmup,
+    sessionTimeoutMs: o.kafkaSessionTimeout,
+    newPipeline: () => {
+      const p = new Pipeline(config);
+      // the receivers' informer changes become the events (of every cluster this tracer is told of)
+      if (o.listWatchOnly) for (const c of listWatchClusters) p.setListWatchOnly(c, true);
+      return p;
+    },
+  });
+  log.info({ sink: chosen.describe }, 'tracer sink');
+  return { sink, storeOf: chosen.store, tracer, live };
+}
+
 export async function serveKafka(o: KafkaServeOptions, token: string | undefined, informers: boolean): Promise<void> {
   const brokers = (o.kafkaBrokers ?? '')
     .split(',')
@@ -126,30 +160,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const trace = o.role === 'trace' || o.role === 'all';
   const config = resolveConfig(tracerConfigFrom(o));
 
-  let sink: SpanSink | undefined;
-  let storeOf: SqliteStore | undefined;
-  let tracer: KafkaTracer | undefined;
-  if (trace) {
-    const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
-    sink = chosen.sink;
-    storeOf = chosen.store;
-    const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
-    tracer = new KafkaTracer({
-      brokers,
-      topic: o.kafkaTopic,
-      groupId: o.kafkaGroup,
-      sink,
-      warmupMs: o.kafkaWarmup,
-      sessionTimeoutMs: o.kafkaSessionTimeout,
-      newPipeline: () => {
-        const p = new Pipeline(config);
-        // the receivers' informer changes become the events (of every cluster this tracer is told of)
-        if (o.listWatchOnly) for (const c of listWatchClusters) p.setListWatchOnly(c, true);
-        return p;
-      },
-    });
-    log.info({ sink: chosen.describe }, 'tracer sink');
-  }
+  const { sink, storeOf, tracer, live } = trace ? startTracer(o, brokers, config) : ({} as Partial<TracerSide>);
 
   let publisher: KafkaPublisher | undefined;
   let webhook: WebhookServer | undefined;
@@ -194,6 +205,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
       await publisher?.close();
       await tracer?.stop();
       await sink?.flush();
+      await live?.stop();
       await query?.close();
       await sink?.close();
       await health?.close();
@@ -209,7 +221,7 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   if (tracer) await tracer.start();
   if (stopping) return;
   // the trace role writes the spans: it serves the query API and UI over them, as a single process does
-  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec) : undefined;
+  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec, live) : undefined;
   log.info(
     { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
     receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',

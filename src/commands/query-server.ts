@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startQueryServer as startReadPath } from '../../frontend-plugin/server.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import type { LiveSource } from '../../frontend-plugin/diagnose/routes.ts';
 import { SERVICE_NAME } from '../sinks/otlp.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import type { SqliteStore } from '../sinks/sqlite-store.ts';
@@ -19,6 +20,7 @@ export interface QueryServerOptions {
   upstream?: string;
   /** A UI to serve instead of the built-in one (e.g. a Jaeger UI build); must hold index.html. */
   uiDir?: string;
+  live?: LiveSource;
 }
 
 /** `--ui-dir`: a directory with an index.html (a Jaeger UI release's build, or the built-in UI). */
@@ -56,14 +58,19 @@ export interface QueryUiFlags {
  * The query API and UI of a process that writes spans: over its store, or over Jaeger with
  * `--jaeger-query`; none when the spans go to OTLP without it (logged) or with `--no-query`.
  */
-export async function startSinkQueryUi(o: QueryUiFlags, store: SqliteStore | undefined, windowSec: number): Promise<RunningQueryServer | undefined> {
+export async function startSinkQueryUi(
+  o: QueryUiFlags,
+  store: SqliteStore | undefined,
+  windowSec: number,
+  live?: LiveSource,
+): Promise<RunningQueryServer | undefined> {
   if (!o.query) return undefined;
   const backend = o.jaegerQuery ? jaegerBackend(o.jaegerQuery) : store && new SqliteBackend(store);
   if (!backend) {
     log.info('spans go to OTLP: point the query UI at Jaeger with --jaeger-query URL (query UI off)');
     return undefined;
   }
-  const query = await startQueryServer({ backend, windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery, uiDir: o.uiDir });
+  const query = await startQueryServer({ backend, windowSec, port: o.queryPort, host: o.queryHost, upstream: o.jaegerQuery, uiDir: o.uiDir, live });
   log.info({ url: query.url }, 'query API and UI');
   return query;
 }

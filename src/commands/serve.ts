@@ -10,6 +10,7 @@ import type { RunningInformers } from '../sources/informers/index.ts';
 import { checkUiDir, startSinkQueryUi } from './query-server.ts';
 import { log } from '../core/log.ts';
 import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
+import { addLiveOptions, startLive, type LiveCliOptions } from './live.ts';
 import {
   addConfigFileOption,
   addLogOptions,
@@ -30,7 +31,7 @@ import {
   type TracerCliOptions,
 } from './options.ts';
 
-interface ServeOptions extends TracerCliOptions, WriterCliOptions, KafkaCliOptions {
+interface ServeOptions extends TracerCliOptions, WriterCliOptions, KafkaCliOptions, LiveCliOptions {
   webhookPort: number;
   webhookHost: string;
   cluster: string;
@@ -109,6 +110,7 @@ export function serveCommand(): Command {
   addWriterOptions(cmd);
   cmd.optionsGroup('What is traced:');
   addTracerOptions(cmd);
+  addLiveOptions(cmd);
   addKafkaOptions(cmd);
   cmd.optionsGroup('General:');
   addLogOptions(cmd);
@@ -162,7 +164,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   const pipeline = new Pipeline(tracerConfigFrom(o));
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
   const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
-  const { sink } = chosen;
+  // live findings see what the sink acknowledged (webhook and informers alike)
+  const live = startLive(o);
+  const sink = live ? live.tap(chosen.sink) : chosen.sink;
 
   const webhook = buildWebhookServer({ pipeline, sink, defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls });
   await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
@@ -194,7 +198,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     log.info('no kubeconfig found: informers off (audit webhook only)');
   }
 
-  const query = await startSinkQueryUi(o, chosen.store, pipeline.config.windowSec);
+  const query = await startSinkQueryUi(o, chosen.store, pipeline.config.windowSec, live);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -209,6 +213,7 @@ export async function serve(o: ServeOptions): Promise<void> {
       await informers?.stop();
       await webhook.app.close(); // waits for in-flight requests, which wait for their spans
       await sink.flush();
+      await live?.stop();
       await query?.close();
       await sink.close();
       log.info('drained, bye');

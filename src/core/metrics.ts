@@ -1,6 +1,7 @@
 // Prometheus metrics of the write path (prom-client), one registry per process. Served at /metrics
 // by src/sources/health.ts; sinks, sources and the pipeline count into them.
-// Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data.
+// Labels carry only bounded values (reason codes, sink kinds, HTTP codes), never object names or data;
+// kubetrail_findings carries namespaces, bounded (LIVE_MAX_NAMESPACES).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
@@ -157,5 +158,39 @@ export const kafkaWarmupSeconds = new Histogram({
   name: 'kubetrail_kafka_warmup_seconds',
   help: 'Time a newly assigned partition spent re-reading its warm-up span before tracing.',
   buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  registers: [registry],
+});
+
+// Live findings (frontend-plugin/diagnose/live.ts, docs/diagnose.md "Live findings"): the diagnosis
+// detectors run every --live-interval over the spans made durable in the last --live-window.
+// kubetrail_findings' namespace label is bounded: the LIVE_MAX_NAMESPACES namespaces with the most
+// findings keep their name, the others are summed under namespace="_other".
+export const LIVE_MAX_NAMESPACES = 50;
+export const liveFindings = new Gauge({
+  name: 'kubetrail_findings',
+  help: 'Findings of the live diagnosis over the sliding window, by detector, severity and namespace of the first object ("" cluster-scoped, "_other" beyond the 50 namespaces with the most).',
+  labelNames: ['detector', 'severity', 'namespace'] as const,
+  registers: [registry],
+});
+export const liveRuns = new Counter({
+  name: 'kubetrail_live_diagnosis_runs_total',
+  help: 'Live diagnosis runs over the sliding window, by outcome (ok, failed: a detector or the run threw; the others still report).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+export const liveSeconds = new Histogram({
+  name: 'kubetrail_live_diagnosis_seconds',
+  help: 'Time one live diagnosis run took (the process does nothing else meanwhile).',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+export const liveWindowFacts = new Gauge({
+  name: 'kubetrail_live_window_facts',
+  help: 'Facts (compacted event and link spans) the live window holds.',
+  registers: [registry],
+});
+export const liveWindowDropped = new Counter({
+  name: 'kubetrail_live_window_dropped_facts_total',
+  help: 'Facts dropped from the live window before their time: it held --live-max-facts (the oldest go first), or its worker was too far behind to take them.',
   registers: [registry],
 });

@@ -18,7 +18,7 @@ const JOB = 'kubetrail';
 describe('Prometheus rules (promtool)', () => {
   it('promtool check rules', async () => {
     const r = await run(PROMTOOL, ['check', 'rules', RULES]);
-    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 17 rules found/);
+    expect(r.stdout + r.stderr).toMatch(/SUCCESS: 19 rules found/);
     expect(r.code).toBe(0);
   });
   it('promtool test rules (deploy/prometheus/kubetrail-rules.test.yaml)', async () => {
@@ -90,7 +90,7 @@ describe('Prometheus scraping a real kubetrail during a KWOK scenario', () => {
   it('loads every rule and evaluates it without error; recording rules have data; the dropped-events alert fires', async () => {
     const { groups } = await prom.api('rules');
     const rules = groups.flatMap((g: any) => g.rules);
-    expect(rules).toHaveLength(17);
+    expect(rules).toHaveLength(19);
     for (const r of rules) {
       expect(`${r.name}: ${r.health} ${r.lastError ?? ''}`).toBe(`${r.name}: ok `);
       expect(Date.parse(r.lastEvaluation)).toBeGreaterThan(start * 1000);

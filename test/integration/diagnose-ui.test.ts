@@ -134,4 +134,12 @@ describe('Findings view in Chromium (recorded KWOK scenario)', () => {
     expect(await page.locator('.findings-result .state-error').innerText()).toMatch(/not a time/);
     await page.close();
   });
+
+  it('says so, instead of waiting, when the live view is opened on a server that computes no live findings', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/findings?live=1`);
+    await page.waitForSelector('.findings-result .state');
+    expect(await page.locator('.findings-result .state').innerText()).toMatch(/^No live findings here\s+live findings are off/);
+    await page.close();
+  });
 });

@@ -24,6 +24,16 @@ describe('CLI validation', () => {
     [['query', '--jaeger-query', 'http://127.0.0.1:16686', '--max-objects', 'lots'], /option '--max-objects <n>' argument 'lots' is invalid/],
     [['query', '--jaeger-query', 'http://127.0.0.1:16686', '--port', 'http'], /option '--port <port>' argument 'http' is invalid/],
     [['demo', '--port', '-1'], /option '--port <port>' argument '-1' is invalid/],
+    [['serve', '--live-window', 'soon'], /option '--live-window <duration>' argument 'soon' is invalid\. not a duration/],
+    [['serve', '--live-interval', '0'], /option '--live-interval <duration>' argument '0' is invalid\. must be more than 0/],
+    [
+      ['serve', '--live-threshold', 'deletionTimeoutSec=10s'],
+      /option '--live-threshold <name=value>' argument 'deletionTimeoutSec=10s' is invalid\. expected <threshold>=<value>, threshold one of churnFactor, /,
+    ],
+    [
+      ['serve', '--live-threshold', 'deletionTimeout=soon'],
+      /option '--live-threshold <name=value>' argument 'deletionTimeout=soon' is invalid\. not a duration/,
+    ],
   ];
   for (const [args, message] of cases) {
     it(`kubetrail ${args.join(' ')}`, async () => {
