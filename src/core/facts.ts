@@ -71,7 +71,7 @@ const RESOURCE_SNAPSHOT_FIELDS: Record<string, Record<string, string[]>> = {
 const DELETE_SNAPSHOT_FIELDS: Record<string, string[]> = { metadata: ['finalizers', 'deletionTimestamp'], spec: ['finalizers'] };
 
 /** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
-const POOLED = new Set<string>([
+export const POOLED = new Set<string>([
   Attr.source,
   Attr.user,
   Attr.fieldManager,
