@@ -12,7 +12,7 @@
 //
 // Facts derive from spans that are already redacted: they carry nothing the spans do not.
 import { createHash } from 'node:crypto';
-import { compactSpan, POOLED, StringPool } from './facts.ts';
+import { compactSpan, NoPool, POOLED, StringPool } from './facts.ts';
 import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from './model.ts';
 
 /** The facts spans' service: the spans' own service name and this. */
@@ -67,7 +67,7 @@ export function factsSpans(spans: Iterable<SpanRecord>): FactsSpan[] {
     g.spans.push(s);
   }
   const out: FactsSpan[] = [];
-  const pool = new StringPool();
+  const pool = new NoPool();
   for (const g of groups.values()) {
     const traceId = factsTraceId(g.cluster, g.bucket);
     for (const { json, count } of encodeFacts(g.spans, pool)) {

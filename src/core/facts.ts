@@ -104,6 +104,13 @@ export class StringPool {
   }
 }
 
+/** For the write path: compactSpan without pooling (the strings are serialised at once, a pool would only cost). */
+export class NoPool extends StringPool {
+  override get(s: string): string {
+    return s;
+  }
+}
+
 function compactDiff(diff: string): string {
   if (diff.length <= MAX_DIFF_LINE) return diff;
   return diff

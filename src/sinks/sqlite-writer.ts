@@ -9,7 +9,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { serveRpc } from './worker-rpc.ts';
 import { isFailed } from '../core/failed.ts';
-import { compactSpan, StringPool } from '../core/facts.ts';
+import { compactSpan, NoPool, type StringPool } from '../core/facts.ts';
 import { Attr, type ObjectRef, type SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
@@ -152,7 +152,7 @@ export class SqliteSpanInserter {
    */
   insert(batches: SpanRecord[][]): void {
     const ins = this.insertSpan;
-    const pool = new StringPool();
+    const pool = new NoPool();
     const counts = new Map<string, { sec: number; o: ObjectRef; writes: number; events: number; warnings: number }>();
     const active = new Map<string, { minute: number; o: ObjectRef }>();
     this.db.exec('BEGIN');
@@ -253,7 +253,7 @@ function insertFact(stmt: StatementSync, s: SpanRecord, pool: StringPool): void 
 /** Fills facts from the stored spans (a store written before facts existed), inside the caller's transaction. */
 export function fillFacts(db: DatabaseSync): void {
   const stmt = factInserter(db);
-  const pool = new StringPool();
+  const pool = new NoPool();
   const rows = db.prepare(
     `SELECT trace_id, span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error FROM spans WHERE kind != 'object'`,
   );
