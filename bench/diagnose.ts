@@ -31,6 +31,8 @@ export interface DiagnoseBenchResult {
   seconds: number;
   /** CPU time of the measured process (user + system): comparable across runs on a busy machine, unlike wall time. */
   cpuSeconds: number;
+  /** CPU time until the spans were loaded. */
+  loadCpuSeconds: number;
   peakRssMb: number;
   findings: Record<string, number>;
   severities: Record<string, number>;
@@ -77,6 +79,7 @@ async function measured(storePath: string, viaSpans: boolean): Promise<Omit<Diag
   const read = viaSpans || !(await backend.scanFacts({ startUs: 0, endUs: 0 })) ? 'spans' : 'facts';
   const spans = await loadSpans(source, { startUs: 0, endUs: Number.MAX_SAFE_INTEGER });
   const t1 = performance.now();
+  const loadCpu = process.cpuUsage();
   const report = buildReport(spans, { podStartup: true, unique: true });
   const t2 = performance.now();
   await backend.close();
@@ -94,6 +97,7 @@ async function measured(storePath: string, viaSpans: boolean): Promise<Omit<Diag
     detectSeconds: round((t2 - t1) / 1000, 2),
     seconds: round((t2 - t0) / 1000, 2),
     cpuSeconds: round((process.cpuUsage().user + process.cpuUsage().system) / 1e6, 2),
+    loadCpuSeconds: round((loadCpu.user + loadCpu.system) / 1e6, 2),
     peakRssMb: ownPeakRssMb(),
     findings,
     severities,

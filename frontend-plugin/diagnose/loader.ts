@@ -4,7 +4,7 @@
 // on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
 // large range fits in memory.
 import { rawTraceId } from '../../src/core/ids.ts';
-import { compactSpan, StringPool } from '../../src/core/facts.ts';
+import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanScan, TraceBackend } from '../backend/backend.ts';
 
@@ -53,7 +53,7 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
       if (relations.has(rel)) return;
       relations.add(rel);
     }
-    const c = compacted ? s : compactSpan(s, pool);
+    const c = compacted ? poolFacts(s, pool) : compactSpan(s, pool);
     c.object = lastShared!;
     out.push(c);
   };

@@ -201,6 +201,18 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
   return out;
 }
 
+/** Facts read back (already compacted): their repeated strings as one instance each, as compactSpan pools them. */
+export function poolFacts(s: SpanRecord, pool: StringPool): SpanRecord {
+  s.traceId = pool.get(s.traceId);
+  s.name = pool.get(s.name);
+  const a = s.attributes;
+  for (const k in a) {
+    const v = a[k];
+    if (typeof v === 'string' && POOLED.has(k)) a[k] = pool.get(v);
+  }
+  return s;
+}
+
 const ownerRefs = (refs: unknown[]): unknown[] =>
   refs.map((r) => {
     const o = (r ?? {}) as Record<string, unknown>;
