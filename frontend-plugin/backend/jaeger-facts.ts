@@ -43,30 +43,44 @@ export function factsOfTrace(t: FactsTrace, pool: StringPool): SpanRecord[] {
 export async function scanFactsTraces(
   search: FactsSearch,
   q: { cluster?: string; from: number; to: number },
+  clusters?: () => Promise<string[]>,
 ): Promise<AsyncIterable<SpanRecord[]> | undefined> {
   const tags: Record<string, string> = { [Attr.nestLevel]: FACTS_NEST_LEVEL };
   if (q.cluster !== undefined) tags[Attr.cluster] = q.cluster;
   const first = await search(tags, q.from, q.to, FACTS_PAGE);
   if (first.length === 0) return undefined;
-  return sweep(search, tags, q.from, q.to, first);
+  return sweep(search, tags, q.from, q.to, first, clusters);
 }
 
-async function* sweep(search: FactsSearch, tags: Record<string, string>, from: number, to: number, first: FactsTrace[]): AsyncIterable<SpanRecord[]> {
+async function* sweep(
+  search: FactsSearch,
+  tags: Record<string, string>,
+  from: number,
+  to: number,
+  first: FactsTrace[],
+  clusters?: () => Promise<string[]>,
+): AsyncIterable<SpanRecord[]> {
   const pool = new StringPool();
   const done = new Set<string>();
-  const todo: { from: number; to: number; traces?: FactsTrace[] }[] = [{ from, to, traces: first }];
+  const todo: { from: number; to: number; traces?: FactsTrace[]; cluster?: string }[] = [{ from, to, traces: first }];
   while (todo.length > 0) {
     const part = todo.pop()!;
-    const traces = part.traces ?? (await search(tags, part.from, part.to, FACTS_PAGE));
+    const partTags = part.cluster === undefined ? tags : { ...tags, [Attr.cluster]: part.cluster };
+    const traces = part.traces ?? (await search(partTags, part.from, part.to, FACTS_PAGE));
     for (const t of traces) {
       if (done.has(t.traceID)) continue;
       done.add(t.traceID);
       yield factsOfTrace(t, pool);
     }
-    if (traces.length < FACTS_PAGE) continue;
+    if (traces.length < FACTS_PAGE || part.cluster !== undefined) continue;
     // full: some traces may be missing; halve at a minute boundary (a part of one minute cannot be)
     const firstBucket = Math.ceil(part.from / bucketUs) * bucketUs;
     const lastBucket = Math.floor(part.to / bucketUs) * bucketUs;
+    if (lastBucket <= firstBucket && tags[Attr.cluster] === undefined && clusters) {
+      // one minute of more clusters than a page: one search per cluster (one facts trace each)
+      for (const cluster of await clusters()) todo.push({ from: part.from, to: part.to, cluster });
+      continue;
+    }
     if (lastBucket <= firstBucket) {
       throw new Error(
         `more than ${FACTS_PAGE} clusters' facts traces start at ${new Date(firstBucket / 1000).toISOString()} in Jaeger: diagnose one cluster at a time (--cluster)`,

@@ -302,7 +302,7 @@ export class JaegerBackend implements TraceBackend {
     // link spans start at their window's start; nothing starts later than one window from now
     const from = Math.max(0, Math.floor(q.startUs - this.#windowSec * 1e6));
     const to = Math.floor(Math.min(q.endUs, Date.now() * 1000 + this.#windowSec * 1e6));
-    return scanFactsTraces(search, { cluster: q.cluster, from, to });
+    return scanFactsTraces(search, { cluster: q.cluster, from, to }, () => this.clusters());
   }
 
   /**

@@ -136,6 +136,25 @@ describe('facts spans of a batch', () => {
     expect(searches).toBeGreaterThan(3);
     expect(await scanFactsTraces(async () => [], { from: 0, to: 1 })).toBeUndefined();
   });
+
+  it('more clusters in one minute than a search answers: one search per cluster of the minute', async () => {
+    const names = Array.from({ length: 25 }, (_, i) => `c${i}`);
+    const traces = names.flatMap((c) => {
+      const h = new History();
+      h.update({ ...web, cluster: c }, 1, 'bob', 'spec.replicas 1 -> 2');
+      return asTraces(factsSpans(h.spans)).map((t) => ({ ...t, cluster: c }));
+    });
+    const minuteOf = (t: FactsTrace) => parseInt(t.traceID.slice(16), 16) * 1e6;
+    const search = async (tags: Record<string, string>, from: number, to: number, limit: number) =>
+      traces.filter((t) => (tags.cluster === undefined || t.cluster === tags.cluster) && minuteOf(t) >= from && minuteOf(t) <= to).slice(0, limit);
+    const read = async (clusters?: () => Promise<string[]>) => {
+      const got: SpanRecord[] = [];
+      for await (const b of (await scanFactsTraces(search, { from: 0, to: at(7200) }, clusters))!) got.push(...b);
+      return got;
+    };
+    expect(new Set((await read(async () => names)).map((s) => s.object.cluster)).size).toBe(25);
+    await expect(read()).rejects.toThrow(/more than 20 clusters' facts traces start at .*: diagnose one cluster at a time \(--cluster\)/);
+  });
 });
 
 /** The store read through its spans only (as before facts existed). */
