@@ -4,8 +4,11 @@
 // (.kubetrail/bench/replay-<preset>.sqlite); builds it when missing by running the simulated
 // events straight through the pipeline into a store (the same spans as replaying the file, without
 // writing the multi-GB log). The measured run is a child process so its peak RSS is its own.
-//   node bench/diagnose.ts [--small] [--store FILE]        → one JSON line
-//   node bench/diagnose.ts run --store FILE                 (the measured child)
+//   node bench/diagnose.ts [--small] [--store FILE] [--spans]  → one JSON line
+//   node bench/diagnose.ts run --store FILE [--spans]          (the measured child)
+// By default the diagnosis reads the store's facts (format 4); --spans reads the spans as before
+// facts existed. `reportSha256` is the hash of the report's JSON: the same for both.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +18,7 @@ import { SqliteBackend } from '../frontend-plugin/backend/sqlite.ts';
 import { loadSpans } from '../frontend-plugin/diagnose/loader.ts';
 import { buildReport } from '../frontend-plugin/diagnose/report.ts';
 import type { SpanRecord } from '../src/core/model.ts';
+import type { SpanScan } from '../frontend-plugin/backend/backend.ts';
 import { fullSize, simulateEvents, smallSize } from './generate-kwok-stream.ts';
 import { REPO_ROOT, ownPeakRssMb, round, runNodeJson } from './lib.ts';
 
@@ -27,12 +31,17 @@ export interface DiagnoseBenchResult {
   seconds: number;
   /** CPU time of the measured process (user + system): comparable across runs on a busy machine, unlike wall time. */
   cpuSeconds: number;
+  /** CPU time until the spans were loaded. */
+  loadCpuSeconds: number;
   peakRssMb: number;
   findings: Record<string, number>;
   severities: Record<string, number>;
   podStartupPods: number;
   failedDetectors: string[];
   built?: { seconds: number; events: number };
+  /** Read through: the store's facts, or its spans (--spans). */
+  read: 'facts' | 'spans';
+  reportSha256: string;
 }
 
 async function build(storePath: string, small: boolean): Promise<{ seconds: number; events: number }> {
@@ -55,11 +64,22 @@ async function build(storePath: string, small: boolean): Promise<{ seconds: numb
   return { seconds: round((performance.now() - t0) / 1000, 1), events };
 }
 
-async function measured(storePath: string): Promise<Omit<DiagnoseBenchResult, 'built'>> {
+async function measured(storePath: string, viaSpans: boolean): Promise<Omit<DiagnoseBenchResult, 'built'>> {
   const t0 = performance.now();
   const backend = new SqliteBackend(storePath);
-  const spans = await loadSpans(backend, { startUs: 0, endUs: Number.MAX_SAFE_INTEGER });
+  const source = viaSpans
+    ? {
+        getRawTrace: () => Promise.resolve([]),
+        findObjects: () => Promise.resolve([]),
+        clusters: () => backend.clusters(),
+        close: async () => {},
+        scanSpans: (q: SpanScan) => backend.scanSpans(q),
+      }
+    : backend;
+  const read = viaSpans || !(await backend.scanFacts({ startUs: 0, endUs: 0 })) ? 'spans' : 'facts';
+  const spans = await loadSpans(source, { startUs: 0, endUs: Number.MAX_SAFE_INTEGER });
   const t1 = performance.now();
+  const loadCpu = process.cpuUsage();
   const report = buildReport(spans, { podStartup: true, unique: true });
   const t2 = performance.now();
   await backend.close();
@@ -77,11 +97,14 @@ async function measured(storePath: string): Promise<Omit<DiagnoseBenchResult, 'b
     detectSeconds: round((t2 - t1) / 1000, 2),
     seconds: round((t2 - t0) / 1000, 2),
     cpuSeconds: round((process.cpuUsage().user + process.cpuUsage().system) / 1e6, 2),
+    loadCpuSeconds: round((loadCpu.user + loadCpu.system) / 1e6, 2),
     peakRssMb: ownPeakRssMb(),
     findings,
     severities,
     podStartupPods: report.podStartup?.pods ?? 0,
     failedDetectors: report.detectors.filter((d) => d.failed).map((d) => `${d.name}: ${d.error}`),
+    read,
+    reportSha256: createHash('sha256').update(JSON.stringify(report)).digest('hex'),
   };
 }
 
@@ -89,14 +112,14 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { small: { type: 'boolean' }, store: { type: 'string' } },
+    options: { small: { type: 'boolean' }, store: { type: 'string' }, spans: { type: 'boolean' } },
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const storePath = values.store ?? join(workdir, `replay-${small ? 'small' : 'full'}.sqlite`);
   if (positionals[0] === 'run') {
-    process.stdout.write(`${JSON.stringify(await measured(storePath))}\n`);
+    process.stdout.write(`${JSON.stringify(await measured(storePath, Boolean(values.spans)))}\n`);
     return;
   }
   let built: DiagnoseBenchResult['built'];
@@ -104,7 +127,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench] building ${storePath} from the simulated ${small ? 'small' : 'full'} stream\n`);
     built = await build(storePath, small);
   }
-  const r = await runNodeJson<DiagnoseBenchResult>(new URL(import.meta.url).pathname, ['run', '--store', storePath]);
+  const r = await runNodeJson<DiagnoseBenchResult>(new URL(import.meta.url).pathname, ['run', '--store', storePath, ...(values.spans ? ['--spans'] : [])]);
   process.stdout.write(`${JSON.stringify({ ...r, ...(built ? { built } : {}) })}\n`);
 }
 

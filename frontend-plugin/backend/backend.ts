@@ -78,6 +78,13 @@ export interface TraceBackend {
    */
   scanSpans?(q: SpanScan): AsyncIterable<SpanRecord[]>;
   /**
+   * Optional: the facts the write path kept of the range's event and link spans (src/core/facts.ts
+   * compactSpan: what the detectors read, already compacted), in batches; a span may come more than
+   * once, but only within one batch. Undefined when this store has none for the range (written
+   * before facts existed): the loader reads the spans then.
+   */
+  scanFacts?(q: SpanScan): Promise<AsyncIterable<SpanRecord[]> | undefined>;
+  /**
    * Optional: pre-counted activity of [startUs, endUs] at one-second resolution (the overview's
    * heatmap without reading spans); undefined when this store has no such index (an older file).
    */

@@ -7,6 +7,8 @@ import { joinAttributes } from '../../src/core/attr-chunks.ts';
 import { HttpError } from '../../src/core/http-error.ts';
 import type { DataSummary, FoundObject, ObjectQuery, SpanScan, TraceBackend } from './backend.ts';
 import { findInSpans } from './find-objects.ts';
+import { scanFactsTraces, type FactsTrace } from './jaeger-facts.ts';
+import { FACTS_SERVICE_SUFFIX } from '../../src/core/fact-spans.ts';
 
 export interface JaegerBackendOptions {
   /** Base URL of the Jaeger query service, e.g. http://127.0.0.1:16686 */
@@ -284,6 +286,23 @@ export class JaegerBackend implements TraceBackend {
       }
       yield out;
     }
+  }
+
+  /**
+   * The diagnosis' facts of the range, from the facts traces the write path exports beside the spans
+   * (`<service>-facts`, src/core/fact-spans.ts): a few searches whatever the number of raw traces.
+   * Undefined when the range has none (data written before facts existed): scanSpans then.
+   */
+  scanFacts(q: SpanScan): Promise<AsyncIterable<SpanRecord[]> | undefined> {
+    const search = async (tags: Record<string, string>, from: number, to: number, limit: number): Promise<FactsTrace[]> => {
+      const params = { service: this.service + FACTS_SERVICE_SUFFIX, tags: JSON.stringify(tags), start: String(from), end: String(to), limit: String(limit) };
+      const { body } = await this.#get<JTrace[]>('/api/traces', params);
+      return body?.data ?? [];
+    };
+    // link spans start at their window's start; nothing starts later than one window from now
+    const from = Math.max(0, Math.floor(q.startUs - this.#windowSec * 1e6));
+    const to = Math.floor(Math.min(q.endUs, Date.now() * 1000 + this.#windowSec * 1e6));
+    return scanFactsTraces(search, { cluster: q.cluster, from, to }, () => this.clusters());
   }
 
   /**

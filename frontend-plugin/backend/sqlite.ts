@@ -257,7 +257,19 @@ export class SqliteBackend implements TraceBackend {
    * objects table (indexed by time), then their spans by trace ID (the UNIQUE index), a few raw
    * traces a statement, one batch per statement so the caller holds only what it keeps.
    */
-  async *scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]> {
+  scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]> {
+    return this.scanRows(q, 'spans');
+  }
+
+  /**
+   * The facts of the same spans (format 4: the facts table, kept as the spans were written; in
+   * the same order, as the table is keyed the same way); undefined for an older file.
+   */
+  async scanFacts(q: SpanScan): Promise<AsyncIterable<SpanRecord[]> | undefined> {
+    return this.store.schemaVersion >= 4 ? this.scanRows(q, 'facts') : undefined;
+  }
+
+  private async *scanRows(q: SpanScan, table: 'spans' | 'facts'): AsyncIterable<SpanRecord[]> {
     // a file: read through a connection of its own without mmap (a range scan reads most of a
     // multi-GB file once; its mapped pages would stay in this process's RSS)
     const own = this.store.path === ':memory:' ? undefined : new DatabaseSync(this.store.path, { readOnly: true, timeout: 5000 });
@@ -266,11 +278,16 @@ export class SqliteBackend implements TraceBackend {
       own?.exec('PRAGMA mmap_size = 0;');
       const { where, params } = scanWhere(q);
       const ids = (db.prepare(`SELECT trace_id FROM objects WHERE ${where} ORDER BY trace_id`).all(...params) as { trace_id: string }[]).map((r) => r.trace_id);
-      const select = db.prepare(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`);
+      const select = db.prepare(
+        table === 'spans'
+          ? `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT value FROM json_each(?)) AND kind != 'object'`
+          : `SELECT ${SPAN_COLUMNS.replace('parent_span_id', 'NULL')} FROM facts WHERE trace_id IN (SELECT value FROM json_each(?))`,
+      );
       // rows as arrays, all() per statement: node:sqlite's per-row objects and iterate() cost more
       // than SQLite's own reading
       select.setReturnArrays(true);
-      const creates = q.snapshots === 'creates';
+      // facts are compacted already: their snapshots are the ones the diagnosis wants
+      const creates = q.snapshots === 'creates' && table === 'spans';
       for (let i = 0; i < ids.length; i += SCAN_TRACES_PER_STATEMENT) {
         const rows = select.all(JSON.stringify(ids.slice(i, i + SCAN_TRACES_PER_STATEMENT))) as unknown as (unknown[] | undefined)[];
         const out: SpanRecord[] = [];

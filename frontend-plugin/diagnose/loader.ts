@@ -1,9 +1,10 @@
 // Gets the spans of a time range (cluster, namespace) from any TraceBackend for the diagnosis:
-// the backend's range scan when it has one, else findObjects + getRawTraces. Spans are compacted
+// the facts the write path kept when the backend has them for the range (scanFacts), else the
+// backend's range scan when it has one, else findObjects + getRawTraces. Spans are compacted
 // on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
 // large range fits in memory.
 import { rawTraceId } from '../../src/core/ids.ts';
-import { compactSpan, StringPool } from '../../src/core/facts.ts';
+import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanScan, TraceBackend } from '../backend/backend.ts';
 
@@ -31,7 +32,7 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   let lastObject: SpanRecord['object'] | undefined;
   let lastKey = '';
   let lastShared: SpanRecord['object'] | undefined;
-  const take = (s: SpanRecord): void => {
+  const take = (s: SpanRecord, compacted = false): void => {
     if (!inRange(s, q)) return;
     if (q.cluster !== undefined && s.object.cluster !== q.cluster) return;
     if (q.namespace !== undefined && s.object.namespace !== q.namespace && s.object.namespace !== '') return;
@@ -52,12 +53,22 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
       if (relations.has(rel)) return;
       relations.add(rel);
     }
-    const c = compactSpan(s, pool);
+    const c = compacted ? poolFacts(s, pool) : compactSpan(s, pool);
     c.object = lastShared!;
     out.push(c);
   };
+  const scan = { cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, snapshots: 'creates' as const };
+  // the facts the write path kept (a facts batch holds every copy of a span sent twice)
+  const facts = backend.scanFacts ? await backend.scanFacts(scan) : undefined;
+  if (facts) {
+    for await (const batch of facts) {
+      seen = new Set();
+      for (const s of batch) take(s, true);
+    }
+    return out;
+  }
   if (backend.scanSpans) {
-    for await (const batch of backend.scanSpans({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, snapshots: 'creates' })) {
+    for await (const batch of backend.scanSpans(scan)) {
       seen = new Set();
       for (const s of batch) take(s);
     }

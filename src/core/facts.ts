@@ -71,7 +71,7 @@ const RESOURCE_SNAPSHOT_FIELDS: Record<string, Record<string, string[]>> = {
 const DELETE_SNAPSHOT_FIELDS: Record<string, string[]> = { metadata: ['finalizers', 'deletionTimestamp'], spec: ['finalizers'] };
 
 /** Attributes whose values repeat across spans (unique ones such as resourceVersions are not pooled). */
-const POOLED = new Set<string>([
+export const POOLED = new Set<string>([
   Attr.source,
   Attr.user,
   Attr.fieldManager,
@@ -100,6 +100,13 @@ export class StringPool {
     const hit = this.#m.get(s);
     if (hit !== undefined) return hit;
     if (this.#m.size < 2_000_000) this.#m.set(s, s);
+    return s;
+  }
+}
+
+/** For the write path: compactSpan without pooling (the strings are serialised at once, a pool would only cost). */
+export class NoPool extends StringPool {
+  override get(s: string): string {
     return s;
   }
 }
@@ -206,6 +213,18 @@ export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord 
   };
   if (s.error !== undefined) out.error = s.error;
   return out;
+}
+
+/** Facts read back (already compacted): their repeated strings as one instance each, as compactSpan pools them. */
+export function poolFacts(s: SpanRecord, pool: StringPool): SpanRecord {
+  s.traceId = pool.get(s.traceId);
+  s.name = pool.get(s.name);
+  const a = s.attributes;
+  for (const k in a) {
+    const v = a[k];
+    if (typeof v === 'string' && POOLED.has(k)) a[k] = pool.get(v);
+  }
+  return s;
 }
 
 const ownerRefs = (refs: unknown[]): unknown[] =>

@@ -5,11 +5,15 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { AttrValue, SpanRecord } from '../core/model.ts';
+import { Attr, type AttrValue, type SpanRecord, type SpanRole } from '../core/model.ts';
 import { STORED_PART_BYTES, splitAttributes, splitUtf8 } from '../core/attr-chunks.ts';
+import { FACTS_SERVICE_SUFFIX, factsSpans } from '../core/fact-spans.ts';
 
 export const SERVICE_NAME = 'kubetrail';
+/** The service of the facts spans (src/core/fact-spans.ts). */
+export const FACTS_SERVICE_NAME = SERVICE_NAME + FACTS_SERVICE_SUFFIX;
 const RESOURCE = resourceFromAttributes({ 'service.name': SERVICE_NAME });
+const FACTS_RESOURCE = resourceFromAttributes({ 'service.name': FACTS_SERVICE_NAME });
 const SCOPE = { name: 'kubetrail' };
 
 /** [traceId, spanId, parentSpanId|0, name, startUs, endUs, attributes, error|0] */
@@ -44,7 +48,7 @@ function hrTime(us: number): HrTime {
  * Jaeger stores as one more tag, is the error's first part (the whole error is the attribute
  * `otel.status_description`, split like the others).
  */
-export function rowToReadableSpan(r: SpanRow): ReadableSpan {
+export function rowToReadableSpan(r: SpanRow, resource = RESOURCE): ReadableSpan {
   const [traceId, spanId, parentSpanId, name, startUs, endUs, attrs, error] = r;
   const attributes = splitAttributes(error ? { ...attrs, error: true, 'otel.status_description': error } : attrs);
   const ctx = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
@@ -61,7 +65,7 @@ export function rowToReadableSpan(r: SpanRow): ReadableSpan {
     links: [],
     events: [],
     ended: true,
-    resource: RESOURCE,
+    resource,
     instrumentationScope: SCOPE,
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
@@ -72,4 +76,34 @@ export function rowToReadableSpan(r: SpanRow): ReadableSpan {
 /** SpanRecord → ReadableSpan (what the worker builds from a row). */
 export function toReadableSpan(s: SpanRecord): ReadableSpan {
   return rowToReadableSpan([s.traceId, s.spanId, s.parentSpanId ?? 0, s.name, s.startUs, s.endUs, s.attributes, s.error ?? 0]);
+}
+
+const str = (v: AttrValue | undefined): string => (v === undefined || v === null ? '' : String(v));
+
+/** A row back as the SpanRecord it came from (its object from its attributes, as every span has them). */
+function rowToSpan(r: SpanRow): SpanRecord {
+  const [traceId, spanId, , name, startUs, endUs, attributes, error] = r;
+  const s: SpanRecord = {
+    traceId,
+    spanId,
+    kind: str(attributes[Attr.nestLevel]) as SpanRole,
+    name,
+    startUs,
+    endUs,
+    object: {
+      cluster: str(attributes[Attr.cluster]),
+      group: str(attributes[Attr.group]),
+      resource: str(attributes[Attr.resource]),
+      namespace: str(attributes[Attr.namespace]),
+      name: str(attributes[Attr.name]),
+    },
+    attributes,
+  };
+  if (error) s.error = error;
+  return s;
+}
+
+/** The facts spans of a request's rows (src/core/fact-spans.ts), as spans of the facts service: they travel in the same request. */
+export function factsReadableSpans(rows: SpanRow[]): ReadableSpan[] {
+  return factsSpans(rows.map(rowToSpan)).map((f) => rowToReadableSpan([f.traceId, f.spanId, 0, f.name, f.startUs, f.endUs, f.attributes, 0], FACTS_RESOURCE));
 }

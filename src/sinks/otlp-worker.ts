@@ -6,7 +6,7 @@
 import { workerData } from 'node:worker_threads';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { rowToReadableSpan, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
+import { factsReadableSpans, rowToReadableSpan, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
 import { serveRpc } from './worker-rpc.ts';
 
 const GRPC_STATUS = [
@@ -41,7 +41,9 @@ serveRpc<SpanRow[], true>(
   (rows) => {
     let spans;
     try {
-      spans = rows.map(rowToReadableSpan);
+      spans = rows.map((r) => rowToReadableSpan(r));
+      // the facts of the batch's event and link spans, in the same request: acknowledged together
+      spans.push(...factsReadableSpans(rows));
     } catch (err) {
       throw Object.assign(new Error(`bad span rows: ${(err as Error).message}`), { code: 'BAD_ROWS' });
     }

@@ -9,7 +9,15 @@ import { dirname, join } from 'node:path';
 import { log } from '../core/log.ts';
 import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { configureWriter, MAX_SPANS_PER_TRANSACTION, SqliteSpanInserter, sqliteError, TRANSIENT_SQLITE_CODES, type WriterData } from './sqlite-writer.ts';
+import {
+  configureWriter,
+  fillFacts,
+  MAX_SPANS_PER_TRANSACTION,
+  SqliteSpanInserter,
+  sqliteError,
+  TRANSIENT_SQLITE_CODES,
+  type WriterData,
+} from './sqlite-writer.ts';
 import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
 import { ExportError, type Transport } from './transport.ts';
 import { WorkerRpc } from './worker-rpc.ts';
@@ -32,10 +40,11 @@ export interface SqliteStoreOptions extends Partial<WriterLimits> {
  * `PRAGMA user_version` of the layout below. 1 (stored as 0): spans as a WITHOUT ROWID table.
  * 2: spans as a rowid table. 3: plus the overview's index (namespaces, activity, active_objects,
  * failed_events); a writer opening a version-2 store adds and fills it once (migrate()).
+ * 4: plus the diagnosis' facts (facts); a writer opening a version-2 or 3 store fills it once (fillFacts()).
  */
-export const SCHEMA_VERSION = 3;
-/** Layouts this version can read (the span and object columns are the same; below 3 without the overview's index). */
-const READABLE_VERSIONS = new Set([1, 2, 3]);
+export const SCHEMA_VERSION = 4;
+/** Layouts this version can read (the span and object columns are the same; below 3 without the overview's index, below 4 without facts). */
+const READABLE_VERSIONS = new Set([1, 2, 3, 4]);
 
 // Spans in an ordinary rowid table: rows are appended in arrival order instead of landing at random
 // places in a B-tree of ~2 KB rows keyed by hashes (2.5x faster inserts); the UNIQUE index keeps
@@ -116,6 +125,27 @@ CREATE TABLE IF NOT EXISTS failed_events (
   span_id TEXT NOT NULL,
   PRIMARY KEY (start_us, cluster, trace_id, span_id)
 ) WITHOUT ROWID;
+-- The diagnosis' facts (format 4): every event and link span as src/core/facts.ts compactSpan keeps
+-- it (only what detectors read), written with the span; the diagnosis reads these instead of the
+-- spans (frontend-plugin/backend/sqlite.ts scanFacts), finding the raw traces of a range in objects.
+-- A rowid table with a UNIQUE index, as spans: appended in arrival order (a WITHOUT ROWID table
+-- keyed by hashes took 2.5x the space, its pages half full), read by trace ID in the spans' order.
+CREATE TABLE IF NOT EXISTS facts (
+  trace_id TEXT NOT NULL,
+  span_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  start_us INTEGER NOT NULL,
+  end_us INTEGER NOT NULL,
+  cluster TEXT NOT NULL,
+  grp TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  obj_name TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  error TEXT,
+  UNIQUE (trace_id, span_id)
+);
 `;
 
 /**
@@ -227,7 +257,7 @@ export class SqliteStore implements SpanSink {
           throw new Error(`store ${path} has schema ${version}, this kubetrail reads schema ${[...READABLE_VERSIONS].join(' or ')}: use a newer kubetrail`);
         }
       } else {
-        if (version !== 0 && version !== 2 && version !== SCHEMA_VERSION) {
+        if (version !== 0 && version !== 2 && version !== 3 && version !== SCHEMA_VERSION) {
           throw new Error(`store ${path} has schema ${version}, this kubetrail writes ${SCHEMA_VERSION}: replay into a new file`);
         }
         configureWriter(this.db);
@@ -236,6 +266,10 @@ export class SqliteStore implements SpanSink {
         if (version === 2) {
           log.info({ store: path }, 'adding the overview index to a store written by an older kubetrail (once; reads every span)');
           migrate(this.db);
+        }
+        if (version === 2 || version === 3) {
+          log.info({ store: path }, "adding the diagnosis' facts to a store written by an older kubetrail (once; reads every span)");
+          fillFacts(this.db);
         }
         this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         this.db.exec('COMMIT');

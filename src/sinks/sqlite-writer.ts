@@ -9,6 +9,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { serveRpc } from './worker-rpc.ts';
 import { isFailed } from '../core/failed.ts';
+import { compactSpan, NoPool, type StringPool } from '../core/facts.ts';
 import { Attr, type ObjectRef, type SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
@@ -76,6 +77,7 @@ export class SqliteSpanInserter {
   private readonly insertActive: StatementSync;
   private readonly insertFailed: StatementSync;
   private readonly insertProbe: StatementSync;
+  private readonly insertFact: StatementSync;
   /** Clusters and (cluster, namespace) pairs already recorded by this connection (skips a statement per object span). */
   private readonly knownClusters = new Set<string>();
   private readonly knownNamespaces = new Set<string>();
@@ -100,6 +102,7 @@ export class SqliteSpanInserter {
     this.insertActive = db.prepare('INSERT OR IGNORE INTO active_objects (minute, cluster, grp, resource, namespace, obj_name) VALUES (?, ?, ?, ?, ?, ?)');
     this.insertFailed = db.prepare('INSERT OR IGNORE INTO failed_events (start_us, cluster, trace_id, span_id) VALUES (?, ?, ?, ?)');
     this.insertProbe = db.prepare('INSERT INTO space_probe (filler) VALUES (zeroblob(?))');
+    this.insertFact = factInserter(db);
   }
 
   /**
@@ -144,10 +147,12 @@ export class SqliteSpanInserter {
   /**
    * Inserts several batches of spans in one transaction; all or nothing. Event spans that were new
    * (not a redelivery INSERT OR IGNORE skipped) are also counted in the overview's index (activity,
-   * active_objects, failed_events: see SCHEMA in sqlite-store.ts), in the same transaction.
+   * active_objects, failed_events: see SCHEMA in sqlite-store.ts), and new event and link spans'
+   * facts are kept (facts), in the same transaction.
    */
   insert(batches: SpanRecord[][]): void {
     const ins = this.insertSpan;
+    const pool = new NoPool();
     const counts = new Map<string, { sec: number; o: ObjectRef; writes: number; events: number; warnings: number }>();
     const active = new Map<string, { minute: number; o: ObjectRef }>();
     this.db.exec('BEGIN');
@@ -171,6 +176,7 @@ export class SqliteSpanInserter {
             JSON.stringify(s.attributes),
             s.error ?? null,
           ).changes;
+          if (s.kind !== 'object' && Number(added) > 0) insertFact(this.insertFact, s, pool);
           if (s.kind === 'event' && Number(added) > 0) {
             const a = s.attributes;
             const write = a[Attr.verb] !== undefined;
@@ -214,6 +220,56 @@ export class SqliteSpanInserter {
       this.knownNamespaces.clear();
       throw sqliteError(err);
     }
+  }
+}
+
+const factInserter = (db: DatabaseSync): StatementSync =>
+  db.prepare(
+    `INSERT OR IGNORE INTO facts (trace_id, span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+
+/** The facts of an event or link span (src/core/facts.ts compactSpan) as a row of facts. */
+function insertFact(stmt: StatementSync, s: SpanRecord, pool: StringPool): void {
+  const c = compactSpan(s, pool);
+  const o = c.object;
+  stmt.run(
+    c.traceId,
+    c.spanId,
+    c.kind,
+    c.name,
+    c.startUs,
+    c.endUs,
+    o.cluster,
+    o.group,
+    o.resource,
+    o.namespace,
+    o.name,
+    JSON.stringify(c.attributes),
+    c.error ?? null,
+  );
+}
+
+/** Fills facts from the stored spans (a store written before facts existed), inside the caller's transaction. */
+export function fillFacts(db: DatabaseSync): void {
+  const stmt = factInserter(db);
+  const pool = new NoPool();
+  const rows = db.prepare(
+    `SELECT trace_id, span_id, kind, name, start_us, end_us, cluster, grp, resource, namespace, obj_name, attributes, error FROM spans WHERE kind != 'object'`,
+  );
+  for (const r of rows.iterate() as Iterable<Record<string, string | number | bigint | null>>) {
+    const s: SpanRecord = {
+      traceId: String(r.trace_id),
+      spanId: String(r.span_id),
+      kind: r.kind as SpanRecord['kind'],
+      name: String(r.name),
+      startUs: Number(r.start_us),
+      endUs: Number(r.end_us),
+      object: { cluster: String(r.cluster), group: String(r.grp), resource: String(r.resource), namespace: String(r.namespace), name: String(r.obj_name) },
+      attributes: JSON.parse(String(r.attributes)) as SpanRecord['attributes'],
+    };
+    if (r.error !== null) s.error = String(r.error);
+    insertFact(stmt, s, pool);
   }
 }
 

@@ -148,9 +148,10 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     const sqlite = new SqliteBackend(store);
     let scans = 0;
     const counting = Object.assign(Object.create(sqlite) as SqliteBackend, {
-      scanSpans: (q: Parameters<SqliteBackend['scanSpans']>[0]) => {
+      // the diagnosis reads the store's facts (the spans of a store written before facts existed)
+      scanFacts: (q: Parameters<SqliteBackend['scanFacts']>[0]) => {
         scans++;
-        return sqlite.scanSpans(q);
+        return sqlite.scanFacts(q);
       },
     });
     const app = await createQueryServer({ backend: counting, windowSec: 1800 });

@@ -4,6 +4,7 @@ import { Redactor } from '../../src/decorate/redact.ts';
 import { Attr } from '../../src/core/model.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 import { fx } from './audit-fixtures.ts';
+import { factsSpans } from '../../src/core/fact-spans.ts';
 import { MessageRedactor } from '../../src/sources/kafka/redact-message.ts';
 import { decodeMessage, encodeMessage } from '../../src/sources/kafka/messages.ts';
 
@@ -27,6 +28,10 @@ describe('redaction', () => {
     all.push(...p.watchChange({ type: 'DELETED', object: fx('secret-update').responseObject, group: '', version: 'v1', resource: 'secrets' }, 'lw').spans);
     expect(all.filter((s) => s.kind === 'event')).toHaveLength(5);
     expect(leaks(all)).toEqual([]);
+    // nor in the diagnosis' facts the OTLP export sends beside them (src/core/fact-spans.ts)
+    const facts = JSON.stringify(factsSpans(all));
+    expect(facts).toContain('redacted');
+    expect(SECRETS.filter((v) => facts.includes(v))).toEqual([]);
     const snap = JSON.parse(all.find((s) => s.attributes[Attr.snapshot])!.attributes[Attr.snapshot] as string);
     expect(snap.data.password).toBe('<redacted 15 bytes>');
     expect(snap.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toMatch(/^<redacted \d+ bytes>$/);
