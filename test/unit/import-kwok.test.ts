@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli as run } from '../helpers/cli.ts';
-import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
-import type { SpanRecord } from '../../src/core/model.ts';
+import { storedEvents } from '../helpers/store-spans.ts';
 import { kwokChanges, parseKwokRecording } from '../../src/sources/kwok-recording.ts';
 import { applyStrategicMerge } from '../../src/normalize/strategic-merge.ts';
 
@@ -23,17 +22,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'kt-import-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function eventSpans(store: string): Promise<SpanRecord[]> {
-  const b = new SqliteBackend(store);
-  const out: SpanRecord[] = [];
-  try {
-    for await (const batch of b.scanSpans!({ startUs: 0, endUs: 4e15 })) out.push(...batch.filter((s) => s.attributes.nestLevel === 'event'));
-  } finally {
-    await b.close();
-  }
-  return out.sort((a, b) => a.startUs - b.startUs);
-}
 
 /** Every object's last state in a recording (objects deleted by its end left out). */
 function finalStates(text: string): Map<string, unknown> {
@@ -54,7 +42,7 @@ describe('kubetrail import of a kwok recording', () => {
     const r = await run('import', FIXTURE, '--store', store, '--cluster', 'kwok', '--start', START);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('kwok recording: 2 objects in the snapshot, 4 ResourcePatch documents, started 2026-12-01T10:00:00.000Z');
-    const spans = await eventSpans(store);
+    const spans = await storedEvents(store);
     const seen = spans.map((s) => `+${(s.startUs - startUs) / 1e6}s ${s.name} ${s.object.resource} ${s.object.name} ${s.attributes.attribution}`);
     expect(seen).toEqual([
       '+0s create namespaces shop unknown',
@@ -146,7 +134,7 @@ describe('kubetrail import refuses bad input before writing anything', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/1 of 6 items read was rejected/);
     expect(r.stdout).toMatch(/one-bad.yaml:\d+: ResourcePatch with method "teleport"/);
-    const names = (await eventSpans(store)).map((s) => `${s.name} ${s.object.name}`);
+    const names = (await storedEvents(store)).map((s) => `${s.name} ${s.object.name}`);
     expect(names).toContain('update web');
     expect(names).not.toContain('create settings');
   });
