@@ -46,7 +46,8 @@ export interface WatchChange {
   resource: string;
   /**
    * A change read from a recording (`kubetrail import`), not a live watch: when it happened, the
-   * span's `source`, and an id unique within the recording (recordings carry no resourceVersion).
+   * span's `source`, and an id of the change (recordings carry no resourceVersion): the same for the
+   * same change imported twice, different for two recordings.
    */
   recorded?: { atUs: number; source: string; id: string };
 }

@@ -173,7 +173,7 @@ export function* kwokChanges(rec: KwokRecording, startUs: number, file: string):
       yield change.type === 'DELETED' ? { ...item, skipped: 'event-deleted' } : { ...item, event: object };
       continue;
     }
-    yield { ...item, event: { type: change.type, object, ...gvr, recorded: { atUs, source: KWOK_SOURCE, id: String(seq) } } };
+    yield { ...item, event: { type: change.type, object, ...gvr, recorded: { atUs, source: KWOK_SOURCE, id: `${startUs}/${seq}` } } };
   }
 }
 

@@ -41,7 +41,7 @@ describe('kubetrail import of a kwok recording', () => {
     const store = join(dir, 'fixture.sqlite');
     const r = await run('import', FIXTURE, '--store', store, '--cluster', 'kwok', '--start', START);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('kwok recording: 2 objects in the snapshot, 4 ResourcePatch documents, started 2026-12-01T10:00:00.000Z');
+    expect(r.stdout).toContain('kwok recording: 2 objects in the snapshot, 6 ResourcePatch documents, started 2026-12-01T10:00:00.000Z');
     const spans = await storedEvents(store);
     const seen = spans.map((s) => `+${(s.startUs - startUs) / 1e6}s ${s.name} ${s.object.resource} ${s.object.name} ${s.attributes.attribution}`);
     expect(seen).toEqual([
@@ -50,6 +50,8 @@ describe('kubetrail import of a kwok recording', () => {
       '+1s update deployments web fields',
       '+1.5s create configmaps settings unknown',
       '+2s update configmaps settings unknown',
+      '+2.5s create secrets creds unknown',
+      '+2.6s update secrets creds unknown',
       '+3s delete configmaps settings unknown',
     ]);
     expect(new Set(spans.map((s) => s.attributes.source))).toEqual(new Set(['kwok-recording']));
@@ -57,6 +59,23 @@ describe('kubetrail import of a kwok recording', () => {
     const diff = String(spans[2]!.attributes.diff);
     expect(diff).toContain('nginx:2');
     expect(diff).not.toContain('sidecar'); // merged by name: the sidecar is kept, unchanged
+  });
+
+  it('keeps Secret values out of the store, and stores nothing twice when the same file is imported again', async () => {
+    const store = join(dir, 'fixture.sqlite');
+    const bytes = readFileSync(store).toString('latin1');
+    for (const plain of ['hunter2-first', 'hunter2-second']) {
+      expect(bytes).not.toContain(plain);
+      expect(bytes).not.toContain(Buffer.from(plain).toString('base64'));
+    }
+    const before = (await storedEvents(store)).length;
+    const again = await run('import', FIXTURE, '--store', store, '--cluster', 'kwok', '--start', START);
+    expect(again.status, again.stderr).toBe(0);
+    expect((await storedEvents(store)).length).toBe(before);
+    // a second recording of the same cluster (here: the same file, recorded a minute later) adds its own
+    const later = await run('import', FIXTURE, '--store', store, '--cluster', 'kwok', '--start', '2026-12-01T10:01:00Z');
+    expect(later.status, later.stderr).toBe(0);
+    expect((await storedEvents(store)).length).toBe(2 * before);
   });
 
   it("applies kwok's strategic merge patches: lists merge by their key, in $setElementOrder's order", () => {
@@ -132,7 +151,7 @@ describe('kubetrail import refuses bad input before writing anything', () => {
     const store = join(dir, 'one-bad.sqlite');
     const r = await run('import', file, '--store', store, '--start', START);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/1 of 6 items read was rejected/);
+    expect(r.stderr).toMatch(/1 of 8 items read was rejected/);
     expect(r.stdout).toMatch(/one-bad.yaml:\d+: ResourcePatch with method "teleport"/);
     const names = (await storedEvents(store)).map((s) => `${s.name} ${s.object.name}`);
     expect(names).toContain('update web');
