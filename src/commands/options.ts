@@ -166,6 +166,16 @@ export function tracerConfigFrom(o: TracerCliOptions): Partial<TracerConfig> {
   };
 }
 
+/** The option groups of a command that traces into a sink: where spans go, how they are written, what is traced. */
+export function addTraceIntoSinkOptions(cmd: Command): Command {
+  cmd.optionsGroup('Where spans go:');
+  addSinkOptions(cmd);
+  cmd.optionsGroup('How spans are written:');
+  addWriterOptions(cmd);
+  cmd.optionsGroup('What is traced:');
+  return addTracerOptions(cmd);
+}
+
 export function addSinkOptions(cmd: Command): Command {
   return cmd
     .option('--otlp-endpoint <url>', 'export spans over OTLP gRPC to this collector, e.g. http://localhost:4317 (default $OTEL_EXPORTER_OTLP_ENDPOINT)')

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { serveCommand } from './serve.ts';
 import { replayCommand } from './replay.ts';
+import { importCommand } from './import.ts';
 import { demoCommand } from './demo.ts';
 import { queryCommand } from './query.ts';
 import { diagnoseCommand } from './diagnose.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(replayCommand());
+  program.addCommand(importCommand());
   program.addCommand(demoCommand());
   program.addCommand(queryCommand());
   program.addCommand(diagnoseCommand());

@@ -13,11 +13,9 @@ import { ExitError, output } from './io.ts';
 import {
   addConfigFileOption,
   addLogOptions,
-  addSinkOptions,
-  addWriterOptions,
+  addTraceIntoSinkOptions,
   writerOptionsFrom,
   type WriterCliOptions,
-  addTracerOptions,
   applyLogLevel,
   parsePositiveInt,
   tracerConfigFrom,
@@ -42,18 +40,8 @@ export function replayCommand(): Command {
     .optionsGroup('Replay:')
     .option('--cluster <name>', 'cluster name the events belong to', 'default')
     .option('--follow', 'keep reading appended lines (like tail -f) until interrupted', false)
-    .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
-    .option('--json', 'print the summary as JSON', false)
-    .option('--batch-size <spans>', 'spans per sink write', parsePositiveInt, 5000);
-  cmd.optionsGroup('Where spans go:');
-  addSinkOptions(cmd);
-  cmd.optionsGroup('How spans are written:');
-  addWriterOptions(cmd);
-  cmd.optionsGroup('What is traced:');
-  addTracerOptions(cmd);
-  cmd.optionsGroup('General:');
-  addLogOptions(cmd);
-  addConfigFileOption(cmd);
+    .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)');
+  addReplayOutputOptions(cmd);
   cmd.helpOption('-h, --help', 'display help for command');
   return cmd.action(async (files: string[], o: ReplayCliOptions) => {
     applyLogLevel(o);
@@ -79,6 +67,15 @@ export function replayCommand(): Command {
     const incomplete = replayShortfall(summary);
     if (incomplete) throw incomplete;
   });
+}
+
+/** The options replay and import share after their own: the summary, the sink, the tracer, general ones. */
+export function addReplayOutputOptions(cmd: Command): Command {
+  cmd.option('--json', 'print the summary as JSON', false).option('--batch-size <spans>', 'spans per sink write', parsePositiveInt, 5000);
+  addTraceIntoSinkOptions(cmd);
+  cmd.optionsGroup('General:');
+  addLogOptions(cmd);
+  return addConfigFileOption(cmd);
 }
 
 /**

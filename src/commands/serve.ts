@@ -14,9 +14,7 @@ import { addLiveOptions, startLive, type LiveCliOptions } from './live.ts';
 import {
   addConfigFileOption,
   addLogOptions,
-  addSinkOptions,
-  addTracerOptions,
-  addWriterOptions,
+  addTraceIntoSinkOptions,
   writerOptionsFrom,
   type WriterCliOptions,
   applyLogLevel,
@@ -104,12 +102,7 @@ export function serveCommand(): Command {
     .option('--no-query', 'do not serve the query API and UI')
     .option('--jaeger-query <url>', 'read traces for the UI from this Jaeger query service (with --otlp-endpoint)', parseUrl)
     .option('--ui-dir <dir>', 'serve this UI instead of the built-in one, e.g. a Jaeger UI build (docs/ui.md)');
-  cmd.optionsGroup('Where spans go:');
-  addSinkOptions(cmd);
-  cmd.optionsGroup('How spans are written:');
-  addWriterOptions(cmd);
-  cmd.optionsGroup('What is traced:');
-  addTracerOptions(cmd);
+  addTraceIntoSinkOptions(cmd);
   addLiveOptions(cmd);
   addKafkaOptions(cmd);
   cmd.optionsGroup('General:');

@@ -44,6 +44,12 @@ export interface WatchChange {
   group: string;
   version: string;
   resource: string;
+  /**
+   * A change read from a recording (`kubetrail import`), not a live watch: when it happened, the
+   * span's `source`, and an id of the change (recordings carry no resourceVersion): the same for the
+   * same change imported twice, different for two recordings.
+   */
+  recorded?: { atUs: number; source: string; id: string };
 }
 
 const EVENT_WRITE_VERBS = new Set(['create', 'update', 'patch']);
@@ -484,11 +490,12 @@ export class PipelineTransaction {
     const nowUs = Date.now() * 1000;
     // a graceful deletion's deletionTimestamp is when its grace period ends: never in the future
     const at =
-      change.type === 'ADDED'
+      change.recorded?.atUs ??
+      (change.type === 'ADDED'
         ? (parseTimeUs(md.creationTimestamp) ?? nowUs)
         : change.type === 'DELETED'
           ? Math.min(parseTimeUs(md.deletionTimestamp) ?? nowUs, nowUs)
-          : (who.entry?.timeUs ?? nowUs);
+          : (who.entry?.timeUs ?? nowUs));
     // managedFields times have one-second precision: same-second changes keep their resourceVersion order
     const timeUs = prevWatch && at <= prevWatch.atUs ? prevWatch.atUs + 1 : at;
     // With no audit events to explain them, watch versions are the story: keep only the newest.
@@ -498,7 +505,11 @@ export class PipelineTransaction {
 
     const manager = who.entry;
     const verb = who.write?.verb ?? watchVerb(change.type, manager);
-    const attributes: Record<string, AttrValue> = { [Attr.source]: 'watch', [Attr.verb]: verb, [Attr.attribution]: who.kind };
+    const attributes: Record<string, AttrValue> = {
+      [Attr.source]: change.recorded?.source ?? 'watch',
+      [Attr.verb]: verb,
+      [Attr.attribution]: who.kind,
+    };
     if (manager) {
       attributes[Attr.fieldManager] = manager.manager;
       attributes[Attr.user] = manager.manager;
@@ -520,7 +531,7 @@ export class PipelineTransaction {
           ref,
           version: change.version ?? '',
           uid: uid || undefined,
-          eventId: `watch/${uid}/${rv}`,
+          eventId: change.recorded ? `${change.recorded.source}/${change.recorded.id}` : `watch/${uid}/${rv}`,
           name: sub ? `${verb} ${sub}` : verb,
           startUs: timeUs,
           endUs: timeUs,

@@ -9,10 +9,14 @@ import { SinkFullError, untilWritable, type SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
 import { isRecord } from '../core/audit-event.ts';
 import type { LogItem } from './audit-log.ts';
+import type { WatchChange } from '../pipeline/pipeline.ts';
 
 /** One parsed line/document of a log (src/sources/audit-log.ts LogItem). */
 /** One item of an audit log as readAuditLogs yields it. */
-export type ReplayItem = LogItem;
+export type ReplayItem = LogItem & {
+  /** Deliberately not traced by the reader (a reason code, counted under skipped). */
+  skipped?: string;
+};
 
 type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 
@@ -24,6 +28,7 @@ export interface ReplayPipeline {
   begin(): {
     auditEvent(raw: unknown, cluster: string): Ingest;
     kubeEvent(obj: unknown, cluster: string): Ingest;
+    watchChange(change: WatchChange, cluster: string): Ingest;
     mark(): number;
     commit(mark: number): void;
   };
@@ -31,7 +36,7 @@ export interface ReplayPipeline {
 
 export interface ReplayOptions {
   items: AsyncIterable<ReplayItem>;
-  classify: (obj: unknown) => 'audit' | 'kube-event' | 'unknown';
+  classify: (obj: unknown) => 'audit' | 'kube-event' | 'watch' | 'unknown';
   pipeline: ReplayPipeline;
   sink: SpanSink;
   cluster: string;
@@ -131,7 +136,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     for await (const item of opts.items) {
       if (writeError) throw writeError;
       s.eventsRead++;
-      if (item.error !== undefined || item.event === undefined) {
+      if (item.skipped !== undefined) {
+        s.skipped[item.skipped] = (s.skipped[item.skipped] ?? 0) + 1;
+      } else if (item.error !== undefined || item.event === undefined) {
         error(item, item.error ?? 'empty item');
       } else {
         const kind = opts.classify(item.event);
@@ -142,7 +149,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
               ? tx.auditEvent(item.event, opts.cluster)
               : kind === 'kube-event'
                 ? tx.kubeEvent(item.event, opts.cluster)
-                : { spans: [], error: notAnEvent(item.event) };
+                : kind === 'watch'
+                  ? tx.watchChange(item.event as WatchChange, opts.cluster)
+                  : { spans: [], error: notAnEvent(item.event) };
         } catch (err) {
           r = { spans: [], error: `pipeline error: ${(err as Error).message}` };
         }
