@@ -20,6 +20,8 @@ echo "[test] building the real test stack (skips what is cached)" >&2
 bash deploy/stack/build.sh
 echo "[test] typecheck" >&2
 npx tsc --noEmit -p .
+echo "[test] type check of the built-in UI's browser modules (frontend-plugin/tsconfig.ui.json)" >&2
+npx tsc -p frontend-plugin/tsconfig.ui.json
 echo "[test] lint and format check (biome.json)" >&2
 npx biome check .
 echo "[test] vitest ($(($(date +%s) - t0))s so far)" >&2

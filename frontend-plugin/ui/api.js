@@ -1,3 +1,4 @@
+// @ts-check
 // The Jaeger query HTTP API as served by kubetrail's query server. Errors become ApiError with a
 // kind the views turn into a clear message: 'network' (server down), 'not-found', 'http'.
 export class ApiError extends Error {
@@ -8,6 +9,10 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @param {string} path
+ * @param {{ signal?: AbortSignal }} [opts]
+ */
 export async function getJson(path, { signal } = {}) {
   let res;
   try {

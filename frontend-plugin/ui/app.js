@@ -1,3 +1,4 @@
+// @ts-check
 // kubetrail UI entry: a tiny history-API router over two pages, search (/) and trace (/trace/<id>).
 // Plain ES modules, no build step; served as static files by the query server.
 import { showSearch } from './search.js';
@@ -50,7 +51,7 @@ export function navigate(url, { replace = false } = {}) {
 
 // Same-origin links marked data-nav are handled here; others (e.g. /redirect) load normally.
 document.addEventListener('click', (e) => {
-  const a = e.target.closest('a[data-nav]');
+  const a = /** @type {Element} */ (e.target).closest('a[data-nav]');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   e.preventDefault();
   navigate(a.getAttribute('href'));

@@ -1,3 +1,4 @@
+// @ts-check
 // Compare runs (/compare-runs, served by `kubetrail compare A B --ui`): the same comparison as the
 // command — the runs, the differences above the thresholds, the aligned driving actions with the
 // controllers' reactions, pod startup phases — from GET /api/compare-runs. Each difference opens

@@ -1,3 +1,4 @@
+// @ts-check
 // Side by side (/compare?a=<trace id>&b=<trace id>): two objects or two runs (the same Deployment
 // in two replayed test runs, two pods) on one time axis that starts at each looked-up object's
 // first event, so what the controllers did, and how long each step took, line up.

@@ -1,3 +1,4 @@
+// @ts-check
 // Tiny helpers to build HTML strings safely (every interpolated value is escaped unless it is
 // already Html). Rows are rendered as one string per list: far faster than node-by-node DOM.
 export class Html {

@@ -1,3 +1,4 @@
+// @ts-check
 // The details panel of one row: the object, links to related objects, and its event list with
 // diffs rendered as changes (verbose lines folded) and snapshots as YAML on demand.
 import { html, raw } from './dom.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // "Explain" on a trace page: why the trace's root object is in its state at the end of the trace
 // (GET /api/explain, the same as `kubetrail explain`): its state, what it waits for, the findings
 // touching it with their causes, the last change of each field that matters. Fetched on first open.

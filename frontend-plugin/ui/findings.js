@@ -1,3 +1,4 @@
+// @ts-check
 // Findings (kubetrail diagnose in the UI): the /findings page for a time range, and the findings of
 // one object on its trace page. Each finding links to its evidence (/redirect opens the object's
 // trace at the evidence's time). Self-contained: its own styles, one GET /api/diagnose per view;

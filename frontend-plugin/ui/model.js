@@ -1,3 +1,4 @@
+// @ts-check
 // Turns a Jaeger trace from kubetrail's query server into what the UI shows: a tree of objects
 // (tracing mode: one span per object, events as span logs) or of event spans (tree/timeline/
 // grouped modes), each with normalised events. Pure functions, no DOM.

@@ -1,3 +1,4 @@
+// @ts-check
 // The overview (/overview, and under the search form on /): for a range — by default all the
 // stored data — a heatmap of writes per resource kind and namespace over time, failures marked
 // (real red, routine grey), each cell a link to the objects of that kind, namespace and time; the

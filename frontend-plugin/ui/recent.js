@@ -1,3 +1,4 @@
+// @ts-check
 // Recently opened traces, kept in localStorage (per browser). Mode switches of the same lookup
 // replace each other: the 22 digits after the mode digits identify the lookup.
 const KEY = 'kubetrail.recent';

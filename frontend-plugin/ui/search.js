@@ -1,3 +1,4 @@
+// @ts-check
 // The search page (/): find an object by cluster, kind, namespace, name and time range; list the
 // matching objects; offer recently opened traces. The form state lives in the URL (shareable).
 import { api, ApiError } from './api.js';

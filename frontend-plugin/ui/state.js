@@ -1,3 +1,4 @@
+// @ts-check
 // An object's full state at any moment, rebuilt from its first snapshot (the create, or the first
 // state kubetrail saw) and the `diff.entries` of each later event; a delete's snapshot (the object
 // before the delete) replaces the rebuilt state. Pure functions, no DOM.
@@ -25,7 +26,12 @@ export function parsePath(path) {
 const clone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 const isObj = (v) => v !== null && typeof v === 'object';
 
-function find(arr, [k, v]) {
+/**
+ * @param {unknown[]} arr
+ * @param {string[]} match `[key, value]`
+ */
+function find(arr, match) {
+  const [k, v] = match;
   return arr.findIndex((x) => isObj(x) && String(x[k]) === v);
 }
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Time formatting. Times are Unix microseconds (Jaeger's unit), shown in UTC like audit logs.
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 

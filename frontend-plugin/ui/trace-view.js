@@ -1,3 +1,4 @@
+// @ts-check
 // The trace page (/trace/<id>): header with mode/scope switches, the indented timeline (one row
 // per object, event marks on a shared time axis) and the details panel of the selected row.
 // Rows are rendered as one HTML string per change (collapse, filter): ~1,000 rows take a few ms,
@@ -255,8 +256,8 @@ class TraceView {
     if (n._track && !this.filter) return n._track;
     let s = '';
     if (n.events.length > 1) {
-      const a = Math.max(0, this.pct(n.firstTs)),
-        b = Math.min(100, this.pct(n.lastTs));
+      const a = Math.max(0, Number(this.pct(n.firstTs))),
+        b = Math.min(100, Number(this.pct(n.lastTs)));
       if (b > a) s += `<span class="life" style="left:${a}%;width:${(b - a).toFixed(3)}%"></span>`;
     }
     const { start, end } = this.view;
@@ -303,6 +304,10 @@ class TraceView {
     $('.tl-empty', this.root).hidden = rows.length > 0;
   }
 
+  /**
+   * @param {any} n the row
+   * @param {{ focus?: boolean, scroll?: boolean, event?: number }} [opts] `event`: the index of the event to select in it
+   */
   select(n, { focus = true, scroll = true, event } = {}) {
     if (!n) return;
     const prev = this.selected;

@@ -1,3 +1,4 @@
+// @ts-check
 // Object snapshots as YAML (block style, like `kubectl get -o yaml`), written by the `yaml` npm
 // package: its browser build is plain ES modules, served by the query server at /vendor/yaml/ and
 // mapped to the bare name `yaml` by the import map in index.html (Node resolves it from node_modules).
