@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 import { diagnoseUntil } from '../setup/diagnose.ts';
-import { startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 
 const stack = inject('stack');
@@ -68,11 +67,7 @@ describe('kubetrail diagnose ← a drain refused by a PodDisruptionBudget on the
   const blocked = (): Finding[] => report.findings.filter((f) => f.detector === 'blocked-evictions');
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
+    ({ serve } = await serveToStore(stack, store));
     const since = new Date().toISOString();
     ns = await createNamespace('drain');
     const stuckPod = await guarded(ns, 'guarded', { minAvailable: 2 });

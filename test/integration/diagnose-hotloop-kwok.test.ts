@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../src/sources/informers/kube-client.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { CLI, serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 
 const stack = inject('stack');
@@ -52,11 +51,7 @@ describe('kubetrail diagnose ← a controller in a hot loop on the KWOK cluster'
   const loops = (r: Report): Finding[] => r.findings.filter((f) => f.detector === 'hot-loops');
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
+    ({ serve } = await serveToStore(stack, store));
     ns = await createNamespace('hotloop');
     const kc = loadKubeConfig({ kubeconfig: stack.kubeconfig });
     await kubectl(['create', 'configmap', 'loop', '-n', ns, '--from-literal=a=1']);

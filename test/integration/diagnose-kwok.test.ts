@@ -9,8 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { CLI, serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
 
@@ -34,12 +33,7 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
   const has = (name: string) => (f: Finding) => f.objects.some((o) => o.name === name || o.name.startsWith(`${name}-`));
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
-    base = `http://127.0.0.1:${queryPort}`;
+    ({ serve, base } = await serveToStore(stack, store));
     ns = await createNamespace('diag');
     const k = (args: string[], user: string) => kubectl([...args, '-n', ns, ...as(user)]);
 

@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
-import { CLI, startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { CLI, serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
 
@@ -32,11 +31,7 @@ describe('kubetrail diagnose ← deletions held by a finalizer on the KWOK clust
   const stuck = (pred: (f: Finding) => boolean) => report.findings.find((f) => f.detector === 'stuck-deletions' && pred(f));
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', store, '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
+    ({ serve } = await serveToStore(stack, store));
     const since = new Date().toISOString();
     ns = await createNamespace('stuck');
     doomed = await createNamespace('doomed');

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 
 const stack = inject('stack');
 
@@ -46,12 +45,7 @@ describe('several owner references ← KWOK cluster, traced by kubetrail serve',
   const span = (spans: JSpan[], op: string) => spans.find((s) => s.operationName === op);
 
   beforeAll(async () => {
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', join(dir, 'kt.sqlite'), '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
-    base = `http://127.0.0.1:${queryPort}`;
+    ({ serve, base } = await serveToStore(stack, join(dir, 'kt.sqlite')));
     ns = await createNamespace('owners');
     for (const name of ['alpha', 'beta']) await kubectl(['create', 'deployment', name, '-n', ns, '--image=nginx', '--replicas=0']);
     const uid = async (name: string) => (await kubectlJson<{ metadata: { uid: string } }>(['get', 'deployment', name, '-n', ns])).metadata.uid;

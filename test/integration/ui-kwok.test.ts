@@ -12,8 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
-import { startKubetrail, type RunningKubetrail, stackServeArgs } from '../setup/kubetrail.ts';
-import { freePorts } from '../setup/ports.ts';
+import { serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'test-results');
@@ -92,12 +91,7 @@ describe('the UI tells the story of a fresh KWOK run recorded by kubetrail serve
     mkdirSync(RESULTS, { recursive: true });
     const chromiumPath = stack.chromiumPath ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : null);
     if (!chromiumPath) throw new Error('no Chromium (apt-get install -y chromium, or CHROMIUM_PATH)');
-    const [queryPort] = await freePorts(1);
-    serve = await startKubetrail(
-      [...stackServeArgs(stack), '--store', join(dir, 'kt.sqlite'), '--query-port', String(queryPort), '--query-host', '127.0.0.1', '--log-level', 'info'],
-      { ready: /informers started/ },
-    );
-    base = `http://127.0.0.1:${queryPort}`;
+    ({ serve, base } = await serveToStore(stack, join(dir, 'kt.sqlite')));
 
     // the story
     ns = await createNamespace('uikwok');
