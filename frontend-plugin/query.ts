@@ -2,6 +2,7 @@
 // an object at a time (for /redirect). server.ts maps these onto the Jaeger query API.
 import { keyHash, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { verbOf, writerOf } from '../src/core/span-view.ts';
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
@@ -235,10 +236,9 @@ export class TraceQuery {
       for (const s of raw.flat()) {
         if (s.kind !== 'event' || s.startUs < startUs || s.startUs > endUs || seen.has(s.spanId)) continue;
         seen.add(s.spanId);
-        if (s.attributes[Attr.verb] === undefined && s.attributes[Attr.fieldManager] === undefined) continue;
-        const actor = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
-        if (actor === undefined || actor === '') continue;
-        const parent = String(actor);
+        if (verbOf(s) === '' && s.attributes[Attr.fieldManager] === undefined) continue;
+        const parent = writerOf(s);
+        if (parent === '') continue;
         const child = resourceLabel(s.object);
         const k = `${parent}\u0000${child}`;
         const link = counts.get(k);

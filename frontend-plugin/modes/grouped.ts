@@ -2,7 +2,8 @@
 // component) holding that actor's events — "which controllers touched this object, and how often".
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
-import { actorOf, addEventSpan, addObjectSpan, failuresOf, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { actorOf } from '../../src/core/span-view.ts';
+import { addEventSpan, addObjectSpan, failuresOf, hexId, kv, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
 import { addObjectTree } from './object-tree.ts';
 import { clampInto } from './times.ts';
 
@@ -12,7 +13,7 @@ export function toGrouped(t: AssembledTrace, traceId: string): JaegerTrace {
     const id = addObjectSpan(b, n, t, parent);
     const groups = new Map<string, SpanRecord[]>();
     for (const e of n.events) {
-      const actor = actorOf(e) ?? 'unknown';
+      const actor = actorOf(e) || 'unknown';
       const g = groups.get(actor);
       if (g) g.push(e);
       else groups.set(actor, [e]);

@@ -2,6 +2,7 @@
 // display mode shares: object span, event tags, event log fields, unique span IDs.
 import { createHash } from 'node:crypto';
 import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { errorOf, verbLabel, writerOf } from '../../src/core/span-view.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { classifyFailures, describeExpected, type Failure } from '../failures.ts';
 import { displayTimes, eventRange, MIN_DURATION_US, type Range } from './times.ts';
@@ -100,27 +101,6 @@ export function refLabel(o: ObjectRef): string {
 /** The object's span name: refLabel() of its object. */
 export function objectLabel(n: ObjectNode): string {
   return refLabel(n.object);
-}
-
-/** Who did it: the audit user, else the field manager (list-watch only), else the Event's component. */
-export function actorOf(s: SpanRecord): string | undefined {
-  const a = s.attributes;
-  const who = a[Attr.user] ?? a[Attr.fieldManager] ?? a[Attr.eventComponent];
-  return who === undefined ? undefined : String(who);
-}
-
-/** `<verb>[ <subresource>]` */
-export function verbOf(s: SpanRecord): string | undefined {
-  const verb = s.attributes[Attr.verb];
-  if (verb === undefined) return undefined;
-  const sub = s.attributes[Attr.subresource];
-  return sub ? `${verb} ${sub}` : String(verb);
-}
-
-export function errorOf(s: SpanRecord): string | undefined {
-  if (s.error) return s.error;
-  const e = s.attributes[Attr.error];
-  return typeof e === 'string' && e !== '' ? e : undefined;
 }
 
 /** The failed requests of an object's events, classified (frontend-plugin/failures.ts); cached per node. */
@@ -264,10 +244,10 @@ export function eventTags(s: SpanRecord, failure?: Failure): JaegerKeyValue[] {
 
 /** `"<user> <verb>[ <subresource>]"` (Kelemetry's `audit` field); just the verb without a user. */
 export function auditOf(s: SpanRecord): string | undefined {
-  const verb = verbOf(s);
+  const verb = verbLabel(s);
   if (verb === undefined) return undefined;
-  const who = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
-  return who !== undefined ? `${who} ${verb}` : verb;
+  const who = writerOf(s);
+  return who !== '' ? `${who} ${verb}` : verb;
 }
 
 /**
@@ -286,10 +266,10 @@ export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   const a = s.attributes;
   const fields: JaegerKeyValue[] = [];
   const audit = auditOf(s);
-  const who = a[Attr.user] ?? a[Attr.fieldManager];
+  const who = writerOf(s);
   if (audit !== undefined) fields.push(kv('audit', audit));
   // The same facts as their own fields, so a reader never splits `audit` (Kelemetry's field, kept).
-  if (who !== undefined) fields.push(kv('user', who));
+  if (who !== '') fields.push(kv('user', who));
   if (a[Attr.verb] !== undefined) fields.push(kv('verb', a[Attr.verb]!));
   if (a[Attr.subresource] !== undefined && a[Attr.subresource] !== '') fields.push(kv('subresource', a[Attr.subresource]!));
   fields.push(kv('event', eventName(s)));
