@@ -12,10 +12,8 @@ import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type Sp
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
 import { kubeEventPlacement } from './event-order.ts';
-import pLimit, { type LimitFunction } from 'p-limit';
 
 export const DEFAULT_MAX_OBJECTS = 5000;
-export const DEFAULT_FETCH_CONCURRENCY = 16;
 
 export interface ObjectNode {
   key: string;
@@ -58,7 +56,6 @@ export interface AssembleOptions {
   windowSec: number;
   scope: Scope;
   maxObjects?: number;
-  concurrency?: number;
 }
 
 export class ObjectNotFoundError extends Error {
@@ -98,7 +95,6 @@ class ObjectSet {
   readonly warnings: string[] = [];
   truncated = false;
   readonly #edges = new Map<string, Map<string, Edge>>();
-  readonly #limit: LimitFunction;
   readonly #windows: number[];
   readonly #opts: AssembleOptions;
   readonly #maxObjects: number;
@@ -107,7 +103,6 @@ class ObjectSet {
     this.#opts = opts;
     this.#windows = windows;
     this.#maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS;
-    this.#limit = pLimit(opts.concurrency ?? DEFAULT_FETCH_CONCURRENCY);
   }
 
   get maxObjects(): number {
@@ -124,15 +119,11 @@ class ObjectSet {
     if (!m.has(e.other)) m.set(e.other, e);
   }
 
-  /** Raw traces of each key in each window: result[k][w]. Batched when the backend can. */
+  /** Raw traces of each key in each window: result[k][w], in one batch. */
   async #fetchRaw(keys: string[]): Promise<SpanRecord[][][]> {
-    const backend = this.#opts.backend;
     const windows = this.#windows;
-    if (backend.getRawTraces) {
-      const flat = await backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
-      return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
-    }
-    return Promise.all(keys.map((k) => Promise.all(windows.map((ws) => this.#limit(() => backend.getRawTrace(rawTraceId(k, ws)))))));
+    const flat = await this.#opts.backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
+    return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
   }
 
   #load(key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode {

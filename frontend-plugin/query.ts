@@ -209,7 +209,7 @@ export class TraceQuery {
       const chunk = found.slice(i, i + TAG_SEARCH_CHUNK);
       const ids = chunk.map((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
       const flat = ids.flat();
-      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(flat) : await Promise.all(flat.map((id) => this.backend.getRawTrace(id)));
+      const raw = await this.backend.getRawTraces(flat);
       let k = 0;
       for (const [j, f] of chunk.entries()) {
         const spans = ids[j]!.flatMap(() => raw[k++]!).filter((s) => s.kind === 'object' || (s.startUs <= r.endUs && s.startUs >= r.startUs));
@@ -231,7 +231,7 @@ export class TraceQuery {
     for (let i = 0; i < found.length; i += TAG_SEARCH_CHUNK * 5) {
       const chunk = found.slice(i, i + TAG_SEARCH_CHUNK * 5);
       const ids = chunk.flatMap((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
-      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(ids) : await Promise.all(ids.map((id) => this.backend.getRawTrace(id)));
+      const raw = await this.backend.getRawTraces(ids);
       const seen = new Set<string>();
       for (const s of raw.flat()) {
         if (s.kind !== 'event' || s.startUs < startUs || s.startUs > endUs || seen.has(s.spanId)) continue;

@@ -62,7 +62,6 @@ function parseJson(text: unknown): Record<string, unknown> | undefined {
 
 /** The writes of the range (audit and watch event spans, not Kubernetes Events), de-duplicated, in time order. */
 export async function writesOf(backend: TraceBackend, o: ExportOptions, cluster: string): Promise<SpanRecord[]> {
-  if (!backend.scanSpans) throw new ExportError('this backend cannot scan a range: export reads the embedded store (--store)');
   const wanted = new Set(o.namespaces);
   const keep = (s: SpanRecord): boolean =>
     wanted.size === 0 || wanted.has(s.object.namespace) || (s.object.group === '' && s.object.resource === 'namespaces' && wanted.has(s.object.name));
