@@ -6,7 +6,7 @@
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
 import type { ActivityCounts, TraceBackend } from './backend/backend.ts';
 import { classifyFailures } from './failures.ts';
-import { parseRawTraceId, rawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
+import { parseRawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
 
 export interface ActivityRow {
   cluster: string;

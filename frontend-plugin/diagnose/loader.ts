@@ -3,7 +3,6 @@
 // backend's range scan (scanSpans). Spans are compacted
 // on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
 // large range fits in memory.
-import { rawTraceId } from '../../src/core/ids.ts';
 import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanScan, TraceBackend } from '../backend/backend.ts';
