@@ -8,7 +8,8 @@
 //     parent is drawn as a parent: the top of each chain is a root; an object with several parents
 //     hangs under one and names the others (`otherParents`).
 import { rawTraceId } from '../src/core/ids.ts';
-import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { linkOf } from '../src/core/span-view.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
 import { kubeEventPlacement } from './event-order.ts';
@@ -140,12 +141,11 @@ class ObjectSet {
     }
     node.objectSpans.sort((a, b) => a.startUs - b.startUs);
     node.events.sort(byTime);
-    for (const l of node.links) {
-      const other = l.attributes[Attr.linkKey];
-      const role = l.attributes[Attr.linkRole];
-      if (typeof other !== 'string' || (role !== 'parent' && role !== 'child') || other === key) continue;
-      const cls = String(l.attributes[Attr.linkClass] ?? 'link');
-      const controller = String(l.attributes[Attr.linkController]) === 'true';
+    for (const s of node.links) {
+      const l = linkOf(s);
+      if (!l || l.other === key) continue;
+      const { other, role, controller } = l;
+      const cls = l.class || 'link';
       this.#addEdge(key, { other, role, class: cls, controller });
       // Mirror, in case the other object's half of the link is missing.
       this.#addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls, controller });

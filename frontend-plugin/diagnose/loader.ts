@@ -4,7 +4,8 @@
 // on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
 // large range fits in memory.
 import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
-import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { linkOf } from '../../src/core/span-view.ts';
 import type { SpanScan, TraceBackend } from '../backend/backend.ts';
 
 export type LoadOptions = SpanScan;
@@ -39,11 +40,10 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
       lastShared = objects.get(lastKey);
       if (!lastShared) objects.set(lastKey, (lastShared = s.object));
     }
-    if (s.kind === 'link') {
+    const l = linkOf(s);
+    if (l) {
       const me = lastKey;
-      const other = String(s.attributes[Attr.linkKey] ?? '');
-      const role = s.attributes[Attr.linkRole];
-      const rel = `${role === 'parent' ? me : other}|${role === 'parent' ? other : me}|${String(s.attributes[Attr.linkClass] ?? '')}`;
+      const rel = `${l.role === 'parent' ? me : l.other}|${l.role === 'parent' ? l.other : me}|${l.class}`;
       if (relations.has(rel)) return;
       relations.add(rel);
     }

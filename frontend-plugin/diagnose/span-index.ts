@@ -3,7 +3,7 @@
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
 import { isFailed, isWrite } from '../../src/core/failed.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
-import { actorOf, codeOf, errorOf, isKubeEvent, subresourceOf, verbOf } from '../../src/core/span-view.ts';
+import { actorOf, codeOf, errorOf, isKubeEvent, linkOf, subresourceOf, verbOf } from '../../src/core/span-view.ts';
 import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';
@@ -236,15 +236,13 @@ export class SpanIndex {
           byRef.set(s.object, h);
         }
         h.events.push(s);
-      } else if (s.kind === 'link') {
-        const other = s.attributes[Attr.linkKey];
-        const cls = str(s.attributes[Attr.linkClass]);
-        if (typeof other !== 'string') continue;
+      } else {
+        const l = linkOf(s);
+        if (!l) continue;
         const me = objectKey(s.object);
-        const [child, parent] = s.attributes[Attr.linkRole] === 'parent' ? [me, other] : s.attributes[Attr.linkRole] === 'child' ? [other, me] : [];
-        if (!child || !parent) continue;
-        this.#relate(child, parent, cls);
-        if (String(s.attributes[Attr.linkController]) === 'true') this.#controllers.add(`${child}|${parent}`);
+        const [child, parent] = l.role === 'parent' ? [me, l.other] : [l.other, me];
+        this.#relate(child, parent, l.class);
+        if (l.controller) this.#controllers.add(`${child}|${parent}`);
       }
     }
     for (const h of this.objects.values()) h.events.sort((a, b) => a.startUs - b.startUs);

@@ -3,7 +3,7 @@
 // failure index. Plain functions over SpanRecord rather than a wrapper object: the diagnosis reads
 // these over hundreds of thousands of spans, and a wrapper per span would double what it keeps.
 // Absent values read as the write path stores them: '' for text, 0 for the status code.
-import { Attr, type AttrValue, type SpanRecord } from './model.ts';
+import { Attr, type AttrValue, type LinkRole, type SpanRecord } from './model.ts';
 
 const text = (v: AttrValue | undefined): string => (v === undefined || v === null ? '' : String(v));
 
@@ -42,3 +42,24 @@ export const actorOf = (s: SpanRecord): string => text(s.attributes[Attr.user] ?
 
 /** A Kubernetes Event (not a request). */
 export const isKubeEvent = (s: SpanRecord): boolean => s.attributes[Attr.source] === 'event';
+
+/** What a link span says: the other object, what it is to this one, the relation's class. */
+export interface LinkView {
+  /** objectKey() of the other object. */
+  other: string;
+  /** `parent`: the other object is this one's parent. */
+  role: LinkRole;
+  /** `children`, `node`, `annotation`, …; '' when the span names none. */
+  class: string;
+  /** Both halves of a controlling owner reference. */
+  controller: boolean;
+}
+
+/** The relation a link span stands for; undefined for another span or a malformed link. */
+export function linkOf(s: SpanRecord): LinkView | undefined {
+  const a = s.attributes;
+  const other = a[Attr.linkKey];
+  const role = a[Attr.linkRole];
+  if (s.kind !== 'link' || typeof other !== 'string' || (role !== 'parent' && role !== 'child')) return undefined;
+  return { other, role, class: text(a[Attr.linkClass]), controller: String(a[Attr.linkController]) === 'true' };
+}
