@@ -6,9 +6,10 @@ import { verbOf, writerOf } from '../src/core/span-view.ts';
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
-import { auditOf, eventName, type JaegerTrace } from './modes/jaeger-json.ts';
+import type { DisplayTrace } from './modes/display.ts';
+import { auditOf, eventName } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
-import { rawToJaeger } from './modes/raw.ts';
+import { rawTrace } from './modes/raw.ts';
 import { oneResultPerTree } from './search-results.ts';
 import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
 
@@ -114,18 +115,18 @@ export class TraceQuery {
   }
 
   /** A display ID (assembled in its mode) or a raw trace ID (as stored); undefined when unknown. */
-  async getTrace(id: string): Promise<JaegerTrace | undefined> {
+  async getTrace(id: string): Promise<DisplayTrace | undefined> {
     const lower = id.toLowerCase();
     const d = decodeDisplayId(lower);
     if (d) return this.getDisplayTrace(lower, d);
     if (isRawTraceId(lower)) {
       const spans = await this.backend.getRawTrace(lower);
-      return spans.length > 0 ? rawToJaeger(lower, spans) : undefined;
+      return spans.length > 0 ? rawTrace(lower, spans) : undefined;
     }
     return undefined;
   }
 
-  async getDisplayTrace(id: string, d: DisplayId): Promise<JaegerTrace | undefined> {
+  async getDisplayTrace(id: string, d: DisplayId): Promise<DisplayTrace | undefined> {
     // The key hash alone gives every window's raw trace ID; the first window with an object span
     // names the object (and its real window size, should this proxy be configured differently).
     let windowSec = this.windowSec;
@@ -183,9 +184,9 @@ export class TraceQuery {
    * One assembled trace per distinct tree of the matching objects (search-results.ts): in the full
    * tree and ancestors scopes, matched objects under one root share a result that names them.
    */
-  async search(r: SearchRequest): Promise<JaegerTrace[]> {
+  async search(r: SearchRequest): Promise<DisplayTrace[]> {
     const found = await this.findMatching(r);
-    const out: (JaegerTrace | undefined)[] = new Array(found.length);
+    const out: (DisplayTrace | undefined)[] = new Array(found.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < found.length) {

@@ -37,7 +37,7 @@ describe('what failed', () => {
       await assemble({ backend, key: objectKey(cm), windows: [WS], windowSec: WINDOW_SEC, scope: 'default' }),
       `ff21000000${'0'.repeat(22)}`,
     );
-    const shown = new Map(tree.spans.map((s) => [s.spanID, s.tags.some((x) => x.key === 'error' && x.value === true)]));
+    const shown = new Map(tree.spans.map((s) => [s.spanId, s.tags.some((x) => x.key === 'error' && x.value === true)]));
     const spans = new Map(t.spans.map((s) => [s.spanId, s]));
     const verdicts = Object.fromEntries(
       Object.entries(byName).map(([name, id]) => [
