@@ -5,6 +5,7 @@
 // everywhere else (failures.ts).
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
 import type { ActivityCounts, TraceBackend } from './backend/backend.ts';
+import { verbOf } from '../src/core/span-view.ts';
 import { classifyFailures } from './failures.ts';
 import { parseRawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
 
@@ -112,7 +113,7 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
       n.add(s.object.name);
       if (s.startUs < lo) lo = s.startUs;
       if (s.startUs > hi) hi = s.startUs;
-      if (s.attributes[Attr.verb] !== undefined) note(s, WRITE);
+      if (verbOf(s) !== '') note(s, WRITE);
       else if (s.attributes[Attr.eventReason] !== undefined) note(s, s.attributes[Attr.eventType] === 'Warning' ? WARNING : EVENT);
       const key = objectKey(s.object);
       let list = perObject.get(key);

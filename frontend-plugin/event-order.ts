@@ -7,7 +7,7 @@
 // objects of an assembled trace (UI, Jaeger JSON) and the spans of a diagnosis range, alike.
 import { isWrite } from '../src/core/failed.ts';
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
-import { subresourceOf as sub } from '../src/core/span-view.ts';
+import { isKubeEvent, subresourceOf as sub } from '../src/core/span-view.ts';
 
 const SECOND = 1e6;
 /** How far before the write it reports a Kubernetes Event's whole-second time can lie (µs). */
@@ -23,7 +23,7 @@ const changesReplicas = (s: SpanRecord): boolean => /(^|\n)spec\.replicas /.test
 /** The write a Kubernetes Event reports (its object and which of its writes), if it is one we know. */
 function reportedWrite(e: SpanRecord): Reported | undefined {
   const a = e.attributes;
-  if (a[Attr.source] !== 'event') return undefined;
+  if (!isKubeEvent(e)) return undefined;
   const reason = a[Attr.eventReason];
   if (reason === 'ScalingReplicaSet' && e.object.group === 'apps' && e.object.resource === 'deployments') {
     const name = /replica set ([a-z0-9][-a-z0-9.]*[a-z0-9])/.exec(String(a[Attr.eventMessage] ?? ''))?.[1];
@@ -99,7 +99,7 @@ export function placeKubeEventsFrom<T extends SpanRecord>(spans: T[], startUs: n
     const t = moved.get(s);
     if (t !== undefined) {
       if (t >= startUs) out.push({ ...s, startUs: t, endUs: t });
-    } else if (s.kind !== 'event' || s.startUs >= startUs || (s.attributes[Attr.source] === 'event' && s.startUs + SECOND > startUs)) out.push(s);
+    } else if (s.kind !== 'event' || s.startUs >= startUs || (isKubeEvent(s) && s.startUs + SECOND > startUs)) out.push(s);
   }
   return out;
 }

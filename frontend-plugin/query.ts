@@ -2,7 +2,7 @@
 // an object at a time (for /redirect). server.ts maps these onto the Jaeger query API.
 import { keyHash, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
-import { verbOf, writerOf } from '../src/core/span-view.ts';
+import { linkOf, verbOf, writerOf } from '../src/core/span-view.ts';
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
@@ -79,9 +79,10 @@ export function spanFields(s: SpanRecord, failure: Failure | undefined): Map<str
     f.set('failure.reason', failure.reason);
     f.set('warning', failure.message);
   }
-  if (s.kind === 'link' && a[Attr.linkClass] === 'node' && typeof a[Attr.linkKey] === 'string') {
+  const link = linkOf(s);
+  if (link?.class === 'node') {
     try {
-      const other = parseObjectKey(a[Attr.linkKey] as string);
+      const other = parseObjectKey(link.other);
       f.set('node', other.resource === 'nodes' ? other.name : s.object.name);
     } catch {
       // malformed link key: no node field
