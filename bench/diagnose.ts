@@ -70,6 +70,7 @@ async function measured(storePath: string, viaSpans: boolean): Promise<Omit<Diag
   const source = viaSpans
     ? {
         getRawTrace: () => Promise.resolve([]),
+        getRawTraces: (ids: string[]) => Promise.resolve(ids.map(() => [])),
         findObjects: () => Promise.resolve([]),
         clusters: () => backend.clusters(),
         close: async () => {},

@@ -1,12 +1,13 @@
 // The overview's heatmap: per resource kind and namespace, how many writes and failures fell in
 // each time bucket of a range. From the backend's pre-counted index where it keeps one (the
 // embedded store: activityCounts, counts per second; only the failed requests' raw traces are read,
-// to classify them), else one scan of the range (the backend's scanSpans, or findObjects + raw
-// traces where it has none); failures classified as everywhere else (failures.ts).
+// to classify them), else one scan of the range (the backend's scanSpans); failures classified as
+// everywhere else (failures.ts).
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
 import type { ActivityCounts, TraceBackend } from './backend/backend.ts';
+import { verbOf } from '../src/core/span-view.ts';
 import { classifyFailures } from './failures.ts';
-import { parseRawTraceId, rawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
+import { parseRawTraceId, rawTraceIdOfHash } from '../src/core/ids.ts';
 
 export interface ActivityRow {
   cluster: string;
@@ -32,23 +33,6 @@ export interface Activity {
   buckets: number;
   rows: ActivityRow[];
   totals: { writes: number; failures: number; expected: number; events: number; objects: number };
-}
-
-const FALLBACK_OBJECTS = 5000;
-
-async function* spansOf(backend: TraceBackend, q: { cluster?: string; startUs: number; endUs: number }, windowSec: number): AsyncIterable<SpanRecord[]> {
-  if (backend.scanSpans) {
-    yield* backend.scanSpans({ ...q, snapshots: 'creates' });
-    return;
-  }
-  const found = await backend.findObjects({ ...(q.cluster ? { cluster: q.cluster } : {}), startUs: q.startUs, endUs: q.endUs, limit: FALLBACK_OBJECTS });
-  for (const f of found) {
-    const key = objectKey(f.object);
-    const ids = f.windows.map((ws) => rawTraceId(key, ws));
-    const traces = backend.getRawTraces ? await backend.getRawTraces(ids) : await Promise.all(ids.map((id) => backend.getRawTrace(id)));
-    yield traces.flat().filter((s) => s.kind !== 'object');
-  }
-  void windowSec;
 }
 
 type Kind = Pick<ActivityRow, 'cluster' | 'group' | 'resource' | 'namespace'>;
@@ -119,7 +103,7 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
   };
   let lo = Infinity,
     hi = -Infinity;
-  for await (const batch of spansOf(backend, q, q.windowSec)) {
+  for await (const batch of backend.scanSpans({ cluster: q.cluster, startUs: q.startUs, endUs: q.endUs, snapshots: 'creates' })) {
     for (const s of batch) {
       if (s.kind !== 'event' || s.startUs < q.startUs || s.startUs > q.endUs || seen.has(s.spanId)) continue;
       seen.add(s.spanId);
@@ -129,7 +113,7 @@ export async function activity(backend: TraceBackend, q: Query): Promise<Activit
       n.add(s.object.name);
       if (s.startUs < lo) lo = s.startUs;
       if (s.startUs > hi) hi = s.startUs;
-      if (s.attributes[Attr.verb] !== undefined) note(s, WRITE);
+      if (verbOf(s) !== '') note(s, WRITE);
       else if (s.attributes[Attr.eventReason] !== undefined) note(s, s.attributes[Attr.eventType] === 'Warning' ? WARNING : EVENT);
       const key = objectKey(s.object);
       let list = perObject.get(key);
@@ -202,7 +186,7 @@ async function classifyCounted(
   const out = new Map<string, SpanRecord & { cls: 'error' | 'expected' }>();
   if (counts.failed.length === 0) return out;
   const ids = [...new Set(counts.failed.map((f) => f.traceId))];
-  const fetch = (list: string[]) => (backend.getRawTraces ? backend.getRawTraces(list) : Promise.all(list.map((id) => backend.getRawTrace(id))));
+  const fetch = (list: string[]) => backend.getRawTraces(list);
   const traces = new Map<string, SpanRecord[]>();
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);

@@ -6,7 +6,8 @@
 // tags. Request parameters: both the canonical camelCase names (`query.serviceName`) and the
 // snake_case ones older Jaeger releases take (`query.service_name`, `query.num_traces`).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { JaegerKeyValue, JaegerReference, JaegerSpan, JaegerTrace } from './modes/jaeger-json.ts';
+import type { AttrValue } from '../src/core/model.ts';
+import { isErrorSpan, rootSpanOf, tagOf, type DisplaySpan, type DisplayTrace, type Tag } from './modes/display.ts';
 import type { SearchRequest, TraceQuery } from './query.ts';
 import { resultName } from './search-results.ts';
 import { decodeDisplayId, isRawTraceId, parseServiceName, serviceNames } from './trace-id.ts';
@@ -57,42 +58,33 @@ const SPAN_FLAGS = 257;
 
 const nanos = (us: number): string => (BigInt(Math.round(us)) * 1000n).toString();
 
-function anyValue(kv: JaegerKeyValue): OtlpAnyValue {
-  switch (kv.type) {
-    case 'bool':
-      return { boolValue: kv.value === true || kv.value === 'true' };
-    case 'int64':
-      return { intValue: String(kv.value) };
-    case 'float64':
-      return { doubleValue: Number(kv.value) };
-    default:
-      return { stringValue: String(kv.value) };
-  }
+function anyValue(v: AttrValue): OtlpAnyValue {
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+  return { stringValue: v };
 }
 
-const attrs = (tags: JaegerKeyValue[]): OtlpKeyValue[] => tags.map((t) => ({ key: t.key, value: anyValue(t) }));
+const attrs = (tags: Tag[]): OtlpKeyValue[] => tags.map((t) => ({ key: t.key, value: anyValue(t.value) }));
 
-function toOtlpSpan(s: JaegerSpan): OtlpSpan {
-  const parent = s.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
-  const err = s.tags.find((t) => t.key === 'error')?.value === true;
-  const message = s.tags.find((t) => t.key === 'error.message')?.value;
+/** A display span as an OTLP span: its first parent as the parent, the others as links (as Jaeger translates references). */
+function toOtlpSpan(s: DisplaySpan, traceId: string): OtlpSpan {
+  const [parent, ...others] = s.parents;
+  const message = tagOf(s, 'error.message');
   const out: OtlpSpan = {
-    traceId: s.traceID,
-    spanId: s.spanID,
+    traceId,
+    spanId: s.spanId,
     ...(parent ? { parentSpanId: parent } : {}),
     flags: SPAN_FLAGS,
-    name: s.operationName,
+    name: s.name,
     kind: SPAN_KIND_INTERNAL,
     startTimeUnixNano: nanos(s.startTime),
     endTimeUnixNano: nanos(s.startTime + s.duration),
-    status: err ? { ...(message !== undefined ? { message: String(message) } : {}), code: STATUS_CODE_ERROR } : {},
+    status: isErrorSpan(s) ? { ...(message !== undefined ? { message: String(message) } : {}), code: STATUS_CODE_ERROR } : {},
   };
-  const tags = [...s.tags, ...(s.warnings ?? []).map((w): JaegerKeyValue => ({ key: 'warning', type: 'string', value: w }))];
+  const tags = [...s.tags, ...s.warnings.map((w): Tag => ({ key: 'warning', value: w }))];
   if (tags.length > 0) out.attributes = attrs(tags);
-  const others = s.references.filter((r) => r.spanID !== parent);
   if (others.length > 0) {
-    const refType = (r: JaegerReference) => ({ key: 'opentracing.ref_type', value: { stringValue: r.refType === 'CHILD_OF' ? 'child_of' : 'follows_from' } });
-    out.links = others.map((r) => ({ traceId: r.traceID, spanId: r.spanID, attributes: [refType(r)] }));
+    out.links = others.map((spanId) => ({ traceId, spanId, attributes: [{ key: 'opentracing.ref_type', value: { stringValue: 'child_of' } }] }));
   }
   if (s.logs.length > 0) {
     // A span log becomes a span event named by its `event` field (every tracing-mode log has one,
@@ -106,26 +98,27 @@ function toOtlpSpan(s: JaegerSpan): OtlpSpan {
   return out;
 }
 
-/** One assembled trace as OTLP resource spans: one resource per process (cluster). */
-export function toResourceSpans(t: JaegerTrace): OtlpResourceSpans[] {
-  const byProcess = new Map<string, OtlpSpan[]>();
+/** One display trace as OTLP resource spans: one resource per cluster, in order of first use. */
+export function toResourceSpans(t: DisplayTrace): OtlpResourceSpans[] {
+  const byCluster = new Map<string, OtlpSpan[]>();
   for (const s of t.spans) {
-    const list = byProcess.get(s.processID);
-    if (list) list.push(toOtlpSpan(s));
-    else byProcess.set(s.processID, [toOtlpSpan(s)]);
+    const list = byCluster.get(s.cluster);
+    if (list) list.push(toOtlpSpan(s, t.traceId));
+    else byCluster.set(s.cluster, [toOtlpSpan(s, t.traceId)]);
   }
-  return [...byProcess].map(([pid, spans]) => {
-    const p = t.processes[pid];
-    const resource = [{ key: 'service.name', value: { stringValue: p?.serviceName ?? 'kubetrail' } }, ...attrs(p?.tags ?? [])];
+  return [...byCluster].map(([cluster, spans]) => {
+    const resource = [
+      { key: 'service.name', value: { stringValue: cluster } },
+      { key: 'cluster', value: { stringValue: cluster } },
+    ];
     return { resource: { attributes: resource }, scopeSpans: [{ scope: { name: 'kubetrail' }, spans }] };
   });
 }
 
 /** `FindTraceSummaries` entry (proto3 JSON: zero counts are left out). */
-export function traceSummary(t: JaegerTrace): Record<string, unknown> {
-  const ids = new Set(t.spans.map((s) => s.spanID));
-  const root = t.spans.find((s) => s.references.length === 0) ?? t.spans[0];
-  const isError = (s: JaegerSpan) => s.tags.some((x) => x.key === 'error' && x.value === true);
+export function traceSummary(t: DisplayTrace): Record<string, unknown> {
+  const ids = new Set(t.spans.map((s) => s.spanId));
+  const root = rootSpanOf(t) ?? t.spans[0];
   let start = Infinity;
   let end = -Infinity;
   const services = new Map<string, { spanCount: number; errorSpanCount: number }>();
@@ -134,21 +127,20 @@ export function traceSummary(t: JaegerTrace): Record<string, unknown> {
   for (const s of t.spans) {
     start = Math.min(start, s.startTime);
     end = Math.max(end, s.startTime + s.duration);
-    const name = t.processes[s.processID]?.serviceName ?? '';
-    const svc = services.get(name) ?? { spanCount: 0, errorSpanCount: 0 };
+    const svc = services.get(s.cluster) ?? { spanCount: 0, errorSpanCount: 0 };
     svc.spanCount++;
-    if (isError(s)) {
+    if (isErrorSpan(s)) {
       svc.errorSpanCount++;
       errors++;
     }
-    services.set(name, svc);
-    const parent = s.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
+    services.set(s.cluster, svc);
+    const parent = s.parents[0];
     if (parent && !ids.has(parent)) orphans++;
   }
   const nz = (k: string, v: number) => (v > 0 ? { [k]: v } : {});
   return {
-    traceId: t.traceID,
-    ...(root ? { rootServiceName: t.processes[root.processID]?.serviceName ?? '', rootOperationName: resultName(root) } : {}),
+    traceId: t.traceId,
+    ...(root ? { rootServiceName: root.cluster, rootOperationName: resultName(root) } : {}),
     ...(t.spans.length > 0 ? { minStartTimeUnixNano: nanos(start), maxEndTimeUnixNano: nanos(end) } : {}),
     ...nz('spanCount', t.spans.length),
     ...nz('errorSpanCount', errors),
@@ -265,7 +257,7 @@ export function parseGoDurationUs(v: string): number {
   return total;
 }
 
-function durationFilter(q: Query): (t: JaegerTrace) => boolean {
+function durationFilter(q: Query): (t: DisplayTrace) => boolean {
   const [min] = one(q, 'query.durationMin', 'query.duration_min');
   const [max] = one(q, 'query.durationMax', 'query.duration_max');
   if (min === '' && max === '') return () => true;
@@ -296,7 +288,7 @@ export const apiV3: FastifyPluginAsync<ApiV3Options> = async (app, opts) => {
     return { operations: clusters.map((name) => ({ name, spanKind: 'internal' })) };
   });
 
-  const search = async (q: Query): Promise<JaegerTrace[]> => {
+  const search = async (q: Query): Promise<DisplayTrace[]> => {
     const r = parseV3Search(q);
     const keep = durationFilter(q);
     return (await query.search(r)).filter(keep);

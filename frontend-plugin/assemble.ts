@@ -8,14 +8,13 @@
 //     parent is drawn as a parent: the top of each chain is a root; an object with several parents
 //     hangs under one and names the others (`otherParents`).
 import { rawTraceId } from '../src/core/ids.ts';
-import { Attr, objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { objectKey, parseObjectKey, type LinkRole, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { linkOf } from '../src/core/span-view.ts';
 import type { TraceBackend } from './backend/backend.ts';
 import type { Scope } from './trace-id.ts';
 import { kubeEventPlacement } from './event-order.ts';
-import pLimit, { type LimitFunction } from 'p-limit';
 
 export const DEFAULT_MAX_OBJECTS = 5000;
-export const DEFAULT_FETCH_CONCURRENCY = 16;
 
 export interface ObjectNode {
   key: string;
@@ -58,7 +57,6 @@ export interface AssembleOptions {
   windowSec: number;
   scope: Scope;
   maxObjects?: number;
-  concurrency?: number;
 }
 
 export class ObjectNotFoundError extends Error {
@@ -98,7 +96,6 @@ class ObjectSet {
   readonly warnings: string[] = [];
   truncated = false;
   readonly #edges = new Map<string, Map<string, Edge>>();
-  readonly #limit: LimitFunction;
   readonly #windows: number[];
   readonly #opts: AssembleOptions;
   readonly #maxObjects: number;
@@ -107,7 +104,6 @@ class ObjectSet {
     this.#opts = opts;
     this.#windows = windows;
     this.#maxObjects = opts.maxObjects ?? DEFAULT_MAX_OBJECTS;
-    this.#limit = pLimit(opts.concurrency ?? DEFAULT_FETCH_CONCURRENCY);
   }
 
   get maxObjects(): number {
@@ -124,15 +120,11 @@ class ObjectSet {
     if (!m.has(e.other)) m.set(e.other, e);
   }
 
-  /** Raw traces of each key in each window: result[k][w]. Batched when the backend can. */
+  /** Raw traces of each key in each window: result[k][w], in one batch. */
   async #fetchRaw(keys: string[]): Promise<SpanRecord[][][]> {
-    const backend = this.#opts.backend;
     const windows = this.#windows;
-    if (backend.getRawTraces) {
-      const flat = await backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
-      return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
-    }
-    return Promise.all(keys.map((k) => Promise.all(windows.map((ws) => this.#limit(() => backend.getRawTrace(rawTraceId(k, ws)))))));
+    const flat = await this.#opts.backend.getRawTraces(keys.flatMap((k) => windows.map((ws) => rawTraceId(k, ws))));
+    return keys.map((_, i) => flat.slice(i * windows.length, (i + 1) * windows.length));
   }
 
   #load(key: string, object: ObjectRef, perWindow: SpanRecord[][]): ObjectNode {
@@ -149,12 +141,11 @@ class ObjectSet {
     }
     node.objectSpans.sort((a, b) => a.startUs - b.startUs);
     node.events.sort(byTime);
-    for (const l of node.links) {
-      const other = l.attributes[Attr.linkKey];
-      const role = l.attributes[Attr.linkRole];
-      if (typeof other !== 'string' || (role !== 'parent' && role !== 'child') || other === key) continue;
-      const cls = String(l.attributes[Attr.linkClass] ?? 'link');
-      const controller = String(l.attributes[Attr.linkController]) === 'true';
+    for (const s of node.links) {
+      const l = linkOf(s);
+      if (!l || l.other === key) continue;
+      const { other, role, controller } = l;
+      const cls = l.class || 'link';
       this.#addEdge(key, { other, role, class: cls, controller });
       // Mirror, in case the other object's half of the link is missing.
       this.#addEdge(other, { other: key, role: role === 'parent' ? 'child' : 'parent', class: cls, controller });

@@ -5,7 +5,9 @@
 // (on a Deployment: "Scaled up replica set X …") after the create or spec.replicas change of
 // ReplicaSet X, Scheduled (on a pod) after its pods/binding. Applied to the writes at hand: the
 // objects of an assembled trace (UI, Jaeger JSON) and the spans of a diagnosis range, alike.
+import { isWrite } from '../src/core/failed.ts';
 import { Attr, objectKey, type SpanRecord } from '../src/core/model.ts';
+import { isKubeEvent, subresourceOf as sub } from '../src/core/span-view.ts';
 
 const SECOND = 1e6;
 /** How far before the write it reports a Kubernetes Event's whole-second time can lie (µs). */
@@ -16,18 +18,12 @@ interface Reported {
   matches: (w: SpanRecord) => boolean;
 }
 
-const isWrite = (s: SpanRecord): boolean => {
-  const a = s.attributes;
-  const code = Number(a[Attr.code] ?? 0) || 0;
-  return s.kind === 'event' && a[Attr.source] !== 'event' && typeof a[Attr.verb] === 'string' && a[Attr.verb] !== '' && code < 300;
-};
-const sub = (s: SpanRecord): string => String(s.attributes[Attr.subresource] ?? '');
 const changesReplicas = (s: SpanRecord): boolean => /(^|\n)spec\.replicas /.test(String(s.attributes[Attr.diff] ?? ''));
 
 /** The write a Kubernetes Event reports (its object and which of its writes), if it is one we know. */
 function reportedWrite(e: SpanRecord): Reported | undefined {
   const a = e.attributes;
-  if (a[Attr.source] !== 'event') return undefined;
+  if (!isKubeEvent(e)) return undefined;
   const reason = a[Attr.eventReason];
   if (reason === 'ScalingReplicaSet' && e.object.group === 'apps' && e.object.resource === 'deployments') {
     const name = /replica set ([a-z0-9][-a-z0-9.]*[a-z0-9])/.exec(String(a[Attr.eventMessage] ?? ''))?.[1];
@@ -103,7 +99,7 @@ export function placeKubeEventsFrom<T extends SpanRecord>(spans: T[], startUs: n
     const t = moved.get(s);
     if (t !== undefined) {
       if (t >= startUs) out.push({ ...s, startUs: t, endUs: t });
-    } else if (s.kind !== 'event' || s.startUs >= startUs || (s.attributes[Attr.source] === 'event' && s.startUs + SECOND > startUs)) out.push(s);
+    } else if (s.kind !== 'event' || s.startUs >= startUs || (isKubeEvent(s) && s.startUs + SECOND > startUs)) out.push(s);
   }
   return out;
 }

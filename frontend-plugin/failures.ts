@@ -7,11 +7,12 @@
 //   expected  409 Conflict, and the same actor later    an optimistic-concurrency retry that worked
 //             writes the same object successfully
 //   expected  422 on a dry-run request                  validation answered a "what if"; nothing was written
-//   error     every other failed request (code ≥ 400, or an error message without a code)
+//   error     every other failed request (src/core/failed.ts: a code outside 2xx, or an error message)
 //
 // See docs/read-path.md, "Failures".
-import { errorMessage as messageOf, isFailed, responseCode as codeOf } from '../src/core/failed.ts';
-import { Attr, type SpanRecord } from '../src/core/model.ts';
+import { isFailed, succeeded } from '../src/core/failed.ts';
+import type { SpanRecord } from '../src/core/model.ts';
+import { codeOf, errorOf, verbOf, writerOf } from '../src/core/span-view.ts';
 
 export type FailureClass = 'expected' | 'error';
 
@@ -36,11 +37,6 @@ function isDryRun(s: SpanRecord): boolean {
   return typeof uri === 'string' && /[?&]dryRun=/.test(uri);
 }
 
-function succeeded(s: SpanRecord): boolean {
-  const code = codeOf(s);
-  return s.kind === 'event' && messageOf(s) === undefined && (code === undefined || code < 300);
-}
-
 /**
  * Classifies the failed requests among one object's events (any order; the rule looks at later
  * events of the same object). Returns a map span ID → failure; events that did not fail are absent.
@@ -51,9 +47,9 @@ export function classifyFailures(events: readonly SpanRecord[]): Map<string, Fai
   for (const [i, s] of sorted.entries()) {
     if (!isFailed(s)) continue;
     const code = codeOf(s);
-    const msg = messageOf(s) ?? `HTTP ${code}`;
-    const verb = String(s.attributes[Attr.verb] ?? '');
-    const base = { message: msg, ...(code !== undefined ? { code } : {}) };
+    const msg = errorOf(s) ?? `HTTP ${code}`;
+    const verb = verbOf(s);
+    const base = { message: msg, ...(code ? { code } : {}) };
     if (code === 404 && verb === 'delete') {
       out.set(s.spanId, { class: 'expected', reason: 'already-gone', ...base });
       continue;
@@ -63,10 +59,8 @@ export function classifyFailures(events: readonly SpanRecord[]): Map<string, Fai
       continue;
     }
     if (code === 409) {
-      const user = s.attributes[Attr.user];
-      const retried =
-        user !== undefined &&
-        sorted.slice(i + 1).some((l) => l.attributes[Attr.user] === user && WRITE_VERBS.has(String(l.attributes[Attr.verb] ?? '')) && succeeded(l));
+      const user = writerOf(s);
+      const retried = user !== '' && sorted.slice(i + 1).some((l) => writerOf(l) === user && WRITE_VERBS.has(verbOf(l)) && succeeded(l));
       if (retried) {
         out.set(s.spanId, { class: 'expected', reason: 'conflict-retried', ...base });
         continue;

@@ -2,12 +2,14 @@
 // an object at a time (for /redirect). server.ts maps these onto the Jaeger query API.
 import { keyHash, rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../src/core/model.ts';
+import { linkOf, verbOf, writerOf } from '../src/core/span-view.ts';
 import { classifyFailures, type Failure } from './failures.ts';
 import { assemble, ObjectNotFoundError } from './assemble.ts';
 import type { FoundObject, TraceBackend } from './backend/backend.ts';
-import { auditOf, eventName, type JaegerTrace } from './modes/jaeger-json.ts';
+import type { DisplayTrace } from './modes/display.ts';
+import { auditOf, eventName } from './modes/jaeger-json.ts';
 import { transforms } from './modes/index.ts';
-import { rawToJaeger } from './modes/raw.ts';
+import { rawTrace } from './modes/raw.ts';
 import { oneResultPerTree } from './search-results.ts';
 import { decodeDisplayId, encodeDisplayId, isRawTraceId, MAX_WINDOWS, rawTraceIdOf, type DisplayId, type DisplayMode, type Scope } from './trace-id.ts';
 
@@ -77,9 +79,10 @@ export function spanFields(s: SpanRecord, failure: Failure | undefined): Map<str
     f.set('failure.reason', failure.reason);
     f.set('warning', failure.message);
   }
-  if (s.kind === 'link' && a[Attr.linkClass] === 'node' && typeof a[Attr.linkKey] === 'string') {
+  const link = linkOf(s);
+  if (link?.class === 'node') {
     try {
-      const other = parseObjectKey(a[Attr.linkKey] as string);
+      const other = parseObjectKey(link.other);
       f.set('node', other.resource === 'nodes' ? other.name : s.object.name);
     } catch {
       // malformed link key: no node field
@@ -113,18 +116,18 @@ export class TraceQuery {
   }
 
   /** A display ID (assembled in its mode) or a raw trace ID (as stored); undefined when unknown. */
-  async getTrace(id: string): Promise<JaegerTrace | undefined> {
+  async getTrace(id: string): Promise<DisplayTrace | undefined> {
     const lower = id.toLowerCase();
     const d = decodeDisplayId(lower);
     if (d) return this.getDisplayTrace(lower, d);
     if (isRawTraceId(lower)) {
       const spans = await this.backend.getRawTrace(lower);
-      return spans.length > 0 ? rawToJaeger(lower, spans) : undefined;
+      return spans.length > 0 ? rawTrace(lower, spans) : undefined;
     }
     return undefined;
   }
 
-  async getDisplayTrace(id: string, d: DisplayId): Promise<JaegerTrace | undefined> {
+  async getDisplayTrace(id: string, d: DisplayId): Promise<DisplayTrace | undefined> {
     // The key hash alone gives every window's raw trace ID; the first window with an object span
     // names the object (and its real window size, should this proxy be configured differently).
     let windowSec = this.windowSec;
@@ -182,9 +185,9 @@ export class TraceQuery {
    * One assembled trace per distinct tree of the matching objects (search-results.ts): in the full
    * tree and ancestors scopes, matched objects under one root share a result that names them.
    */
-  async search(r: SearchRequest): Promise<JaegerTrace[]> {
+  async search(r: SearchRequest): Promise<DisplayTrace[]> {
     const found = await this.findMatching(r);
-    const out: (JaegerTrace | undefined)[] = new Array(found.length);
+    const out: (DisplayTrace | undefined)[] = new Array(found.length);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < found.length) {
@@ -208,7 +211,7 @@ export class TraceQuery {
       const chunk = found.slice(i, i + TAG_SEARCH_CHUNK);
       const ids = chunk.map((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
       const flat = ids.flat();
-      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(flat) : await Promise.all(flat.map((id) => this.backend.getRawTrace(id)));
+      const raw = await this.backend.getRawTraces(flat);
       let k = 0;
       for (const [j, f] of chunk.entries()) {
         const spans = ids[j]!.flatMap(() => raw[k++]!).filter((s) => s.kind === 'object' || (s.startUs <= r.endUs && s.startUs >= r.startUs));
@@ -230,15 +233,14 @@ export class TraceQuery {
     for (let i = 0; i < found.length; i += TAG_SEARCH_CHUNK * 5) {
       const chunk = found.slice(i, i + TAG_SEARCH_CHUNK * 5);
       const ids = chunk.flatMap((f) => f.windows.map((ws) => rawTraceId(objectKey(f.object), ws)));
-      const raw = this.backend.getRawTraces ? await this.backend.getRawTraces(ids) : await Promise.all(ids.map((id) => this.backend.getRawTrace(id)));
+      const raw = await this.backend.getRawTraces(ids);
       const seen = new Set<string>();
       for (const s of raw.flat()) {
         if (s.kind !== 'event' || s.startUs < startUs || s.startUs > endUs || seen.has(s.spanId)) continue;
         seen.add(s.spanId);
-        if (s.attributes[Attr.verb] === undefined && s.attributes[Attr.fieldManager] === undefined) continue;
-        const actor = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
-        if (actor === undefined || actor === '') continue;
-        const parent = String(actor);
+        if (verbOf(s) === '' && s.attributes[Attr.fieldManager] === undefined) continue;
+        const parent = writerOf(s);
+        if (parent === '') continue;
         const child = resourceLabel(s.object);
         const k = `${parent}\u0000${child}`;
         const link = counts.get(k);

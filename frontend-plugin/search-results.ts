@@ -6,13 +6,14 @@
 // root says which: its root span carries the tags `search.matched` (every matched object, in display
 // order) and `search.matched.count`, and the v3 summary names it `<root> · matched <objects>`.
 import { Attr, objectKey, type ObjectRef } from '../src/core/model.ts';
-import { kv, refLabel, type JaegerSpan, type JaegerTrace } from './modes/jaeger-json.ts';
+import { rootSpanOf, tag, tagOf, type DisplaySpan, type DisplayTrace } from './modes/display.ts';
+import { refLabel } from './modes/jaeger-json.ts';
 import { decodeDisplayId } from './trace-id.ts';
 
 /** A matched object and the trace a search built for it. */
 export interface SearchHit {
   object: ObjectRef;
-  trace: JaegerTrace;
+  trace: DisplayTrace;
 }
 
 export const MATCHED_TAG = 'search.matched';
@@ -37,16 +38,12 @@ interface Result extends Described {
   first: number;
 }
 
-const tagOf = (s: JaegerSpan, k: string) => s.tags.find((t) => t.key === k)?.value;
-
-function spanObjectKey(s: JaegerSpan): string | undefined {
+function spanObjectKey(s: DisplaySpan): string | undefined {
   if (tagOf(s, Attr.nestLevel) !== 'object') return undefined;
   const [cluster, group, resource, namespace, name] = [Attr.cluster, Attr.group, Attr.resource, Attr.namespace, Attr.name].map((k) => tagOf(s, k));
   if (typeof resource !== 'string' || typeof name !== 'string') return undefined;
   return objectKey({ cluster: String(cluster ?? ''), group: String(group ?? ''), resource, namespace: String(namespace ?? ''), name });
 }
-
-const rootSpanOf = (t: JaegerTrace): JaegerSpan | undefined => t.spans.find((s) => s.references.length === 0);
 
 function describeHit(hit: SearchHit, index: number): Described {
   const shown = new Map<string, number>();
@@ -56,7 +53,7 @@ function describeHit(hit: SearchHit, index: number): Described {
   }
   const root = rootSpanOf(hit.trace);
   const rootKey = root && spanObjectKey(root);
-  const d = decodeDisplayId(hit.trace.traceID);
+  const d = decodeDisplayId(hit.trace.traceId);
   const tree = rootKey !== undefined && d ? `${rootKey}|${d.display}|${d.scope}|${d.windowStart}|${d.windowCount}` : undefined;
   return { hit, index, key: objectKey(hit.object), rootKey, tree, shown };
 }
@@ -66,7 +63,7 @@ function describeHit(hit: SearchHit, index: number): Described {
  * The traces of matched roots, then the larger ones, take in the others: a trace joins the first
  * one with the same root and range that shows its matched object.
  */
-export function oneResultPerTree(hits: SearchHit[]): JaegerTrace[] {
+export function oneResultPerTree(hits: SearchHit[]): DisplayTrace[] {
   const described = hits.map(describeHit);
   const rootFirst = (d: Described) => (d.rootKey === d.key ? 0 : 1);
   const order = [...described].sort((a, b) => rootFirst(a) - rootFirst(b) || b.hit.trace.spans.length - a.hit.trace.spans.length || a.index - b.index);
@@ -84,12 +81,12 @@ export function oneResultPerTree(hits: SearchHit[]): JaegerTrace[] {
 }
 
 /** Tags the result's root span with its matched objects when they are not just its root. */
-function tagMatched(r: Result): JaegerTrace {
+function tagMatched(r: Result): DisplayTrace {
   const trace = r.hit.trace;
   const root = rootSpanOf(trace);
   if (!root || (r.matched.length === 1 && r.rootKey === r.key)) return trace;
   const matched = [...r.matched].sort((a, b) => (r.shown.get(a.key) ?? Infinity) - (r.shown.get(b.key) ?? Infinity));
-  root.tags.push(kv(MATCHED_TAG, matched.map((m) => refLabel(m.hit.object)).join(', ')), kv(MATCHED_COUNT_TAG, matched.length));
+  root.tags.push(tag(MATCHED_TAG, matched.map((m) => refLabel(m.hit.object)).join(', ')), tag(MATCHED_COUNT_TAG, matched.length));
   return trace;
 }
 
@@ -98,12 +95,12 @@ function tagMatched(r: Result): JaegerTrace {
  * span's name, and when the root span lists matched objects, the first two of them (the root itself
  * as "itself") and how many more — `deployments demo/demo · matched itself, replicasets demo/demo-1 +10 more`.
  */
-export function resultName(root: JaegerSpan): string {
+export function resultName(root: DisplaySpan): string {
   const list = tagOf(root, MATCHED_TAG);
-  if (typeof list !== 'string' || list === '') return root.operationName;
+  if (typeof list !== 'string' || list === '') return root.name;
   // Object labels never hold ", " (Kubernetes names and resources have no comma or space).
   const labels = list.split(', ');
-  const named = labels.slice(0, NAMED_IN_TITLE).map((l) => (l === root.operationName ? 'itself' : l));
+  const named = labels.slice(0, NAMED_IN_TITLE).map((l) => (l === root.name ? 'itself' : l));
   const more = labels.length - named.length;
-  return `${root.operationName} · matched ${named.join(', ')}${more > 0 ? ` +${more} more` : ''}`;
+  return `${root.name} · matched ${named.join(', ')}${more > 0 ? ` +${more} more` : ''}`;
 }

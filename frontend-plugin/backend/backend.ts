@@ -64,19 +64,19 @@ export interface TraceBackend {
   /** All spans of one raw trace (object, window); [] when unknown. */
   getRawTrace(traceId: string): Promise<SpanRecord[]>;
   /**
-   * Optional: many raw traces in one call, result i = getRawTrace(traceIds[i]). Backends that can
-   * batch (the embedded store: one statement per chunk) implement it; assemble uses it when present.
+   * Many raw traces in one call, result i = getRawTrace(traceIds[i]) (the embedded store: one
+   * statement per chunk; Jaeger: parallel fetches, bounded). Assembly, the tag search, the
+   * dependencies and the overview read through it.
    */
-  getRawTraces?(traceIds: string[]): Promise<SpanRecord[][]>;
+  getRawTraces(traceIds: string[]): Promise<SpanRecord[][]>;
   /** Objects whose object spans match the filter and overlap [startUs, endUs]. */
   findObjects(q: ObjectQuery): Promise<FoundObject[]>;
   /**
-   * Optional: the event and link spans of every raw trace whose window overlaps [startUs, endUs],
-   * in batches (no order promised). Backends that can scan (the embedded store: the objects index,
-   * then the spans by trace ID; Jaeger: one search) implement it; the diagnosis loader falls back to
-   * findObjects + getRawTraces otherwise.
+   * The event and link spans of every raw trace whose window overlaps [startUs, endUs], in batches
+   * (no order promised; the embedded store: the objects index, then the spans by trace ID; Jaeger:
+   * one search). The diagnosis, the export and the overview without an index read through it.
    */
-  scanSpans?(q: SpanScan): AsyncIterable<SpanRecord[]>;
+  scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]>;
   /**
    * Optional: the facts the write path kept of the range's event and link spans (src/core/facts.ts
    * compactSpan: what the detectors read, already compacted), in batches; a span may come more than

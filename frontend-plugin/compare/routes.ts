@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { jaegerError } from '../http/errors.ts';
 import type { TraceBackend } from '../backend/backend.ts';
+import { toJaegerTrace } from '../modes/jaeger-json.ts';
 import { TraceQuery } from '../query.ts';
 import type { Comparison, Place } from './align.ts';
 
@@ -41,6 +42,6 @@ export const compareRoutes: FastifyPluginAsync<CompareRoutesOptions> = async (ap
   app.get<{ Params: { id: string } }>('/api/b/traces/:id', async (req, reply) => {
     const trace = await qb.getTrace(req.params.id.toLowerCase()).catch(() => undefined);
     if (!trace) return reply.code(404).send(jaegerError(404, `trace ${req.params.id} not found in run B`));
-    return { data: [trace], total: 1, limit: 0, offset: 0, errors: null };
+    return { data: [toJaegerTrace(trace)], total: 1, limit: 0, offset: 0, errors: null };
   });
 };

@@ -21,7 +21,7 @@ import {
   refText,
   SpanIndex,
   subresourceOf,
-  userOf,
+  actorOf,
   verbOf,
   type ObjectHistory,
 } from './span-index.ts';
@@ -105,7 +105,7 @@ const CREATE_FIELDS = [
 ];
 
 const change = (s: SpanRecord, path: string, old: string, next: string): FieldChange => {
-  const c: FieldChange = { path, old, new: next, actor: userOf(s), verb: verbOf(s), time: isoOf(s.startUs), redirect: redirectUrl(s.object, s.startUs) };
+  const c: FieldChange = { path, old, new: next, actor: actorOf(s), verb: verbOf(s), time: isoOf(s.startUs), redirect: redirectUrl(s.object, s.startUs) };
   const sub = subresourceOf(s);
   if (sub) c.subresource = sub;
   return c;
@@ -230,8 +230,8 @@ function warningsAt(index: SpanIndex, key: string, atUs: number): Wait[] {
     .sort((a, b) => b.e.startUs - a.e.startUs)
     .slice(0, 5)
     .map(({ e, more }) => ({
-      summary: `${refText(e.object)}${more ? ` (and ${more} more)` : ''}: ${str(e.attributes[Attr.eventReason])} (reported by ${userOf(e)})`,
-      actor: userOf(e),
+      summary: `${refText(e.object)}${more ? ` (and ${more} more)` : ''}: ${str(e.attributes[Attr.eventReason])} (reported by ${actorOf(e)})`,
+      actor: actorOf(e),
       reason: str(e.attributes[Attr.eventReason]),
       time: isoOf(e.startUs),
       message: str(e.attributes[Attr.eventMessage]) || undefined,
@@ -246,8 +246,8 @@ function waitsAt(index: SpanIndex, h: ObjectHistory, atUs: number, f: ReturnType
   if (state === 'terminating')
     for (const [fin, s] of f.finalizers)
       out.push({
-        summary: `finalizer ${fin} (added by ${userOf(s)}, ${verbOf(s)}) not removed yet`,
-        actor: userOf(s),
+        summary: `finalizer ${fin} (added by ${actorOf(s)}, ${verbOf(s)}) not removed yet`,
+        actor: actorOf(s),
         time: isoOf(s.startUs),
         object: s.object,
         redirect: redirectUrl(s.object, s.startUs),
@@ -339,7 +339,7 @@ export function explain(spans: readonly SpanRecord[], ref: ObjectRef, atUs?: num
     findings: rep.findings.map((x) => ({ detector: x.detector, severity: x.severity, title: x.title, cause: x.cause, chain: x.chain, redirect: x.redirect })),
   };
   if (phase) ex.phase = phase;
-  if (create) ex.created = { actor: userOf(create), time: isoOf(create.startUs), redirect: redirectUrl(h.ref, create.startUs) };
+  if (create) ex.created = { actor: actorOf(create), time: isoOf(create.startUs), redirect: redirectUrl(h.ref, create.startUs) };
   return ex;
 }
 

@@ -1,19 +1,14 @@
 // Gets the spans of a time range (cluster, namespace) from any TraceBackend for the diagnosis:
 // the facts the write path kept when the backend has them for the range (scanFacts), else the
-// backend's range scan when it has one, else findObjects + getRawTraces. Spans are compacted
+// backend's range scan (scanSpans). Spans are compacted
 // on the way in (only the attributes detectors read; snapshots cut to the fields they use), so a
 // large range fits in memory.
-import { rawTraceId } from '../../src/core/ids.ts';
 import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
-import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { linkOf } from '../../src/core/span-view.ts';
 import type { SpanScan, TraceBackend } from '../backend/backend.ts';
 
-export interface LoadOptions extends SpanScan {
-  /** The write path's window (for the fallback that derives raw trace IDs). */
-  windowSec?: number;
-  /** Fallback only: most objects asked of findObjects. */
-  maxObjects?: number;
-}
+export type LoadOptions = SpanScan;
 
 const inRange = (s: SpanRecord, q: SpanScan): boolean =>
   s.kind === 'link' ? s.startUs <= q.endUs && s.endUs >= q.startUs : s.kind === 'event' && s.startUs >= q.startUs && s.startUs <= q.endUs;
@@ -45,11 +40,10 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
       lastShared = objects.get(lastKey);
       if (!lastShared) objects.set(lastKey, (lastShared = s.object));
     }
-    if (s.kind === 'link') {
+    const l = linkOf(s);
+    if (l) {
       const me = lastKey;
-      const other = String(s.attributes[Attr.linkKey] ?? '');
-      const role = s.attributes[Attr.linkRole];
-      const rel = `${role === 'parent' ? me : other}|${role === 'parent' ? other : me}|${String(s.attributes[Attr.linkClass] ?? '')}`;
+      const rel = `${l.role === 'parent' ? me : l.other}|${l.role === 'parent' ? l.other : me}|${l.class}`;
       if (relations.has(rel)) return;
       relations.add(rel);
     }
@@ -67,28 +61,9 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
     }
     return out;
   }
-  if (backend.scanSpans) {
-    for await (const batch of backend.scanSpans(scan)) {
-      seen = new Set();
-      for (const s of batch) take(s);
-    }
-    return out;
-  }
-  // fallback: every object of the range, then its raw traces
-  const limit = q.maxObjects ?? 1_000_000;
-  const found = [
-    ...(await backend.findObjects({ cluster: q.cluster, namespace: q.namespace, startUs: q.startUs, endUs: q.endUs, limit })),
-    ...(q.namespace !== undefined && q.namespace !== ''
-      ? await backend.findObjects({ cluster: q.cluster, namespace: '', startUs: q.startUs, endUs: q.endUs, limit })
-      : []),
-  ];
-  const ids = found.flatMap((f) => f.windows.map((w) => rawTraceId(objectKey(f.object), w)));
-  const CHUNK = 500;
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const traces = backend.getRawTraces ? await backend.getRawTraces(chunk) : await Promise.all(chunk.map((id) => backend.getRawTrace(id)));
+  for await (const batch of backend.scanSpans(scan)) {
     seen = new Set();
-    for (const t of traces) for (const s of t) take(s);
+    for (const s of batch) take(s);
   }
   return out;
 }

@@ -1,7 +1,9 @@
 // An index over the spans of a time range, built once per report and shared by the detectors:
 // events per object in time order, parsed diff lines, owner and node relations (from link spans
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
+import { isFailed, isWrite } from '../../src/core/failed.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { actorOf, codeOf, errorOf, isKubeEvent, linkOf, subresourceOf, verbOf } from '../../src/core/span-view.ts';
 import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';
@@ -22,10 +24,8 @@ export interface ObjectHistory {
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
-export function userOf(s: SpanRecord): string {
-  const a = s.attributes;
-  return str(a[Attr.user] ?? a[Attr.fieldManager] ?? a[Attr.eventComponent]);
-}
+// What a span says, read through the span view and the failure rule every read path part shares.
+export { actorOf, codeOf, isFailed, isKubeEvent, isWrite, subresourceOf, verbOf };
 /**
  * The built-in controllers' identities (kube-controller-manager's service accounts in kube-system,
  * the scheduler, the API server itself, kubelets and kwok's own controller): their routine
@@ -41,14 +41,7 @@ export function isRoutineActor(user: string): boolean {
 /** The built-in components' clients, by user agent (kwok's controller runs with an admin kubeconfig). */
 const ROUTINE_AGENTS = /^(kwok-controller|kube-controller-manager|kube-scheduler)\//;
 /** A request of a built-in controller: by its identity, or by its client's user agent. */
-export const isRoutine = (s: SpanRecord): boolean => isRoutineActor(userOf(s)) || ROUTINE_AGENTS.test(str(s.attributes[Attr.userAgent]));
-export const verbOf = (s: SpanRecord): string => str(s.attributes[Attr.verb]);
-export const subresourceOf = (s: SpanRecord): string => str(s.attributes[Attr.subresource]);
-export const codeOf = (s: SpanRecord): number => Number(s.attributes[Attr.code] ?? 0) || 0;
-export const isKubeEvent = (s: SpanRecord): boolean => s.attributes[Attr.source] === 'event';
-/** An audit or watch write that the API server accepted. */
-export const isWrite = (s: SpanRecord): boolean => !isKubeEvent(s) && verbOf(s) !== '' && (codeOf(s) === 0 || codeOf(s) < 300);
-export const isFailed = (s: SpanRecord): boolean => !isKubeEvent(s) && codeOf(s) >= 300;
+export const isRoutine = (s: SpanRecord): boolean => isRoutineActor(actorOf(s)) || ROUTINE_AGENTS.test(str(s.attributes[Attr.userAgent]));
 export const isCreate = (s: SpanRecord): boolean => isWrite(s) && verbOf(s) === 'create' && subresourceOf(s) === '';
 /**
  * A request about objects of another resource shown on a namespace's trace (a deletecollection that
@@ -133,7 +126,7 @@ export function evidenceOf(s: SpanRecord, diffFilter?: (line: DiffLine) => boole
   const a = s.attributes;
   const ev: Evidence = {
     time: isoOf(s.startUs),
-    user: userOf(s),
+    user: actorOf(s),
     verb: isKubeEvent(s) ? `event ${str(a[Attr.eventReason])}` : verbOf(s),
     object: s.object,
   };
@@ -150,8 +143,7 @@ export function evidenceOf(s: SpanRecord, diffFilter?: (line: DiffLine) => boole
       : diff.split('\n');
     if (lines.length) ev.diff = (lines.length > 5 ? [...lines.slice(0, 5), `… ${lines.length - 5} more lines`] : lines).join('\n');
   }
-  const msg =
-    s.error ?? (typeof a[Attr.error] === 'string' ? a[Attr.error] : undefined) ?? (typeof a[Attr.eventMessage] === 'string' ? a[Attr.eventMessage] : undefined);
+  const msg = errorOf(s) ?? (typeof a[Attr.eventMessage] === 'string' ? a[Attr.eventMessage] : undefined);
   if (msg) ev.message = String(msg);
   return ev;
 }
@@ -162,7 +154,7 @@ export const pastOf = (s: SpanRecord): string => PAST[verbOf(s)] ?? `${verbOf(s)
 
 /** A write as a finding's cause: its actor, verb, object and time, with a summary (and the refusal message). */
 export function writeCause(s: SpanRecord, summary: string, message?: string): Cause {
-  const c: Cause = { actor: userOf(s), verb: verbOf(s), object: s.object, time: isoOf(s.startUs), summary, redirect: redirectUrl(s.object, s.startUs) };
+  const c: Cause = { actor: actorOf(s), verb: verbOf(s), object: s.object, time: isoOf(s.startUs), summary, redirect: redirectUrl(s.object, s.startUs) };
   const sub = subresourceOf(s);
   if (sub) c.subresource = sub;
   if (message) c.message = message;
@@ -244,15 +236,13 @@ export class SpanIndex {
           byRef.set(s.object, h);
         }
         h.events.push(s);
-      } else if (s.kind === 'link') {
-        const other = s.attributes[Attr.linkKey];
-        const cls = str(s.attributes[Attr.linkClass]);
-        if (typeof other !== 'string') continue;
+      } else {
+        const l = linkOf(s);
+        if (!l) continue;
         const me = objectKey(s.object);
-        const [child, parent] = s.attributes[Attr.linkRole] === 'parent' ? [me, other] : s.attributes[Attr.linkRole] === 'child' ? [other, me] : [];
-        if (!child || !parent) continue;
-        this.#relate(child, parent, cls);
-        if (String(s.attributes[Attr.linkController]) === 'true') this.#controllers.add(`${child}|${parent}`);
+        const [child, parent] = l.role === 'parent' ? [me, l.other] : [l.other, me];
+        this.#relate(child, parent, l.class);
+        if (l.controller) this.#controllers.add(`${child}|${parent}`);
       }
     }
     for (const h of this.objects.values()) h.events.sort((a, b) => a.startUs - b.startUs);

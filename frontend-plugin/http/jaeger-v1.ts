@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HttpError } from '../../src/core/http-error.ts';
+import { toJaegerTrace } from '../modes/jaeger-json.ts';
 import type { TraceQuery } from '../query.ts';
 import { decodeDisplayId, isRawTraceId, serviceNames } from '../trace-id.ts';
 import { jaegerError, jaegerErrorHandler } from './errors.ts';
@@ -32,7 +33,10 @@ function millis(name: string, v: string | undefined, def: number): number {
 /** One trace by ID for the compare view: ours assembled, another's from the upstream Jaeger. */
 async function traceById(query: TraceQuery, upstream: string | undefined, id: string): Promise<unknown> {
   const lower = id.toLowerCase();
-  if (isOurs(lower)) return query.getTrace(lower);
+  if (isOurs(lower)) {
+    const t = await query.getTrace(lower);
+    return t && toJaegerTrace(t);
+  }
   if (!upstream) return undefined;
   try {
     const res = await fetch(`${upstream}/api/traces/${encodeURIComponent(id)}`, { headers: { accept: 'application/json' } });
@@ -85,7 +89,7 @@ const traces: FastifyPluginAsyncTypebox<JaegerV1Options> = async (app, { query, 
       return { ...list(data), errors: errors.length > 0 ? errors : null };
     }
     const r = parseSearch(req.query, Date.now() * 1000);
-    return list(await query.search(r), r.limit);
+    return list((await query.search(r)).map(toJaegerTrace), r.limit);
   });
 
   app.get('/api/traces/:id', { schema: { params: ref(TraceIdParams) } }, async (req, reply) => {
@@ -94,7 +98,7 @@ const traces: FastifyPluginAsyncTypebox<JaegerV1Options> = async (app, { query, 
     if (!ours && passThrough) return passThrough(req, reply);
     const trace = ours ? await query.getTrace(id) : undefined;
     if (!trace) return reply.code(404).send(jaegerError(404, ours ? `trace ${id} not found` : `trace ${id} not found (not a kubetrail trace ID)`));
-    return list([trace]);
+    return list([toJaegerTrace(trace)]);
   });
 };
 

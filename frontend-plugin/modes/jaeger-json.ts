@@ -1,10 +1,11 @@
-// Jaeger's query JSON (the shape the Jaeger UI and Kelemetry's users read) and the helpers every
-// display mode shares: object span, event tags, event log fields, unique span IDs.
-import { createHash } from 'node:crypto';
+// The helpers every display mode shares (object span, event tags, event log fields), and Jaeger's
+// query JSON (the shape the Jaeger UI and Kelemetry's users read), made from the display model.
 import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { errorOf, verbLabel, writerOf } from '../../src/core/span-view.ts';
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
 import { classifyFailures, describeExpected, type Failure } from '../failures.ts';
-import { displayTimes, eventRange, MIN_DURATION_US, type Range } from './times.ts';
+import { hexId, tag, type DisplayLog, type DisplayTrace, type Tag, type TraceBuilder } from './display.ts';
+import { eventRange, type Range } from './times.ts';
 
 export interface JaegerKeyValue {
   key: string;
@@ -44,17 +45,42 @@ export interface JaegerTrace {
   warnings: string[] | null;
 }
 
-/** A display mode: assembled objects → one Jaeger trace with the given (display) trace ID. */
-export type ModeTransform = (t: AssembledTrace, traceId: string) => JaegerTrace;
-
 export function kv(key: string, value: AttrValue): JaegerKeyValue {
   if (typeof value === 'boolean') return { key, type: 'bool', value };
   if (typeof value === 'number') return { key, type: Number.isInteger(value) ? 'int64' : 'float64', value };
   return { key, type: 'string', value };
 }
 
-export function hexId(input: string): string {
-  return createHash('sha256').update(input).digest('hex').slice(0, 16);
+const kvs = (tags: Tag[]): JaegerKeyValue[] => tags.map((t) => kv(t.key, t.value));
+
+/** A display trace as Jaeger's v1 JSON: one process per cluster, in order of first use. */
+export function toJaegerTrace(t: DisplayTrace): JaegerTrace {
+  const processes: Record<string, JaegerProcess> = {};
+  const pid = new Map<string, string>();
+  const processOf = (cluster: string): string => {
+    let id = pid.get(cluster);
+    if (!id) {
+      pid.set(cluster, (id = `p${pid.size + 1}`));
+      processes[id] = { serviceName: cluster, tags: [kv('cluster', cluster)] };
+    }
+    return id;
+  };
+  const spans = t.spans.map(
+    (s): JaegerSpan => ({
+      traceID: t.traceId,
+      spanID: s.spanId,
+      operationName: s.name,
+      references: s.parents.map((p) => ({ refType: 'CHILD_OF', traceID: t.traceId, spanID: p })),
+      flags: 1,
+      startTime: s.startTime,
+      duration: s.duration,
+      tags: kvs(s.tags),
+      logs: s.logs.map((l) => ({ timestamp: l.timestamp, fields: kvs(l.fields) })),
+      processID: processOf(s.cluster),
+      warnings: s.warnings.length > 0 ? s.warnings : null,
+    }),
+  );
+  return { traceID: t.traceId, spans, processes, warnings: t.warnings.length > 0 ? t.warnings : null };
 }
 
 /** Defensive: managedFields never reach a diff, whatever the write path stored. */
@@ -102,96 +128,12 @@ export function objectLabel(n: ObjectNode): string {
   return refLabel(n.object);
 }
 
-/** Who did it: the audit user, else the field manager (list-watch only), else the Event's component. */
-export function actorOf(s: SpanRecord): string | undefined {
-  const a = s.attributes;
-  const who = a[Attr.user] ?? a[Attr.fieldManager] ?? a[Attr.eventComponent];
-  return who === undefined ? undefined : String(who);
-}
-
-/** `<verb>[ <subresource>]` */
-export function verbOf(s: SpanRecord): string | undefined {
-  const verb = s.attributes[Attr.verb];
-  if (verb === undefined) return undefined;
-  const sub = s.attributes[Attr.subresource];
-  return sub ? `${verb} ${sub}` : String(verb);
-}
-
-export function errorOf(s: SpanRecord): string | undefined {
-  if (s.error) return s.error;
-  const e = s.attributes[Attr.error];
-  return typeof e === 'string' && e !== '' ? e : undefined;
-}
-
 /** The failed requests of an object's events, classified (frontend-plugin/failures.ts); cached per node. */
 const failureCache = new WeakMap<ObjectNode, Map<string, Failure>>();
 export function failuresOf(n: ObjectNode): Map<string, Failure> {
   let f = failureCache.get(n);
   if (!f) failureCache.set(n, (f = classifyFailures(n.events)));
   return f;
-}
-
-/** Accumulates spans; keeps span IDs unique and one process per cluster. */
-export class TraceBuilder {
-  readonly traceID: string;
-  readonly spans: JaegerSpan[] = [];
-  readonly #ids = new Set<string>();
-  readonly #processes = new Map<string, string>();
-  readonly warnings: string[];
-  /** Display range of each object (modes/times.ts). */
-  readonly times: Map<ObjectNode, Range>;
-
-  constructor(traceID: string, t: AssembledTrace) {
-    this.traceID = traceID;
-    this.warnings = [...t.warnings];
-    this.times = displayTimes(t);
-  }
-
-  rangeOf(n: ObjectNode): Range {
-    return this.times.get(n) ?? { start: 0, end: MIN_DURATION_US };
-  }
-
-  processFor(cluster: string): string {
-    let id = this.#processes.get(cluster);
-    if (!id) this.#processes.set(cluster, (id = `p${this.#processes.size + 1}`));
-    return id;
-  }
-
-  /** Adds a span; returns its span ID (re-derived if `wanted` is already used in this trace). */
-  add(
-    span: Omit<JaegerSpan, 'traceID' | 'spanID' | 'references' | 'processID' | 'warnings' | 'flags'> & {
-      wanted: string;
-      parent?: string;
-      cluster: string;
-      warnings?: string[];
-    },
-  ): string {
-    let id = span.wanted;
-    for (let i = 1; this.#ids.has(id); i++) id = hexId(`${span.wanted}|${i}`);
-    this.#ids.add(id);
-    this.spans.push({
-      traceID: this.traceID,
-      spanID: id,
-      operationName: span.operationName,
-      references: span.parent ? [{ refType: 'CHILD_OF', traceID: this.traceID, spanID: span.parent }] : [],
-      flags: 1,
-      startTime: span.startTime,
-      duration: Math.max(MIN_DURATION_US, span.duration),
-      tags: span.tags,
-      logs: span.logs,
-      processID: this.processFor(span.cluster),
-      warnings: span.warnings && span.warnings.length > 0 ? span.warnings : null,
-    });
-    return id;
-  }
-
-  build(): JaegerTrace {
-    const processes: Record<string, JaegerProcess> = {};
-    for (const [cluster, id] of this.#processes) {
-      processes[id] = { serviceName: cluster, tags: [kv('cluster', cluster)] };
-    }
-    return { traceID: this.traceID, spans: this.spans, processes, warnings: this.warnings.length ? this.warnings : null };
-  }
 }
 
 /**
@@ -209,32 +151,32 @@ function newestTag(n: ObjectNode, key: string): AttrValue | undefined {
 }
 
 /** Tags of an object's display span. */
-export function objectTags(n: ObjectNode): JaegerKeyValue[] {
+export function objectTags(n: ObjectNode): Tag[] {
   const o = n.object;
   const tags = [
-    kv(Attr.cluster, o.cluster),
-    kv(Attr.group, o.group),
-    kv(Attr.resource, o.resource),
-    kv(Attr.namespace, o.namespace),
-    kv(Attr.name, o.name),
-    kv(Attr.nestLevel, 'object'),
+    tag(Attr.cluster, o.cluster),
+    tag(Attr.group, o.group),
+    tag(Attr.resource, o.resource),
+    tag(Attr.namespace, o.namespace),
+    tag(Attr.name, o.name),
+    tag(Attr.nestLevel, 'object'),
   ];
   for (const k of [Attr.uid, Attr.version]) {
     const v = newestTag(n, k);
-    if (v !== undefined) tags.push(kv(k, v));
+    if (v !== undefined) tags.push(tag(k, v));
   }
   if (n.relation) {
-    tags.push(kv(Attr.linkClass, n.relation.class), kv(Attr.linkRole, n.relation.role));
+    tags.push(tag(Attr.linkClass, n.relation.class), tag(Attr.linkRole, n.relation.role));
   }
   const failures = [...failuresOf(n).values()];
   const firstError = failures.find((f) => f.class === 'error');
-  if (firstError) tags.push(kv('error', true), kv('error.message', firstError.message));
-  else if (failures.length > 0) tags.push(kv('failure', 'expected'));
+  if (firstError) tags.push(tag('error', true), tag('error.message', firstError.message));
+  else if (failures.length > 0) tags.push(tag('failure', 'expected'));
   return tags;
 }
 
 /** Adds the object's display span; returns its span ID. */
-export function addObjectSpan(b: TraceBuilder, n: ObjectNode, _t: AssembledTrace, parent?: string, logs: JaegerLog[] = []): string {
+export function addObjectSpan(b: TraceBuilder, n: ObjectNode, _t: AssembledTrace, parent?: string, logs: DisplayLog[] = []): string {
   const warnings = n.objectSpans.length === 0 ? ['no object span in these windows (shown because another object links to it)'] : [];
   for (const f of failuresOf(n).values()) if (f.class === 'expected') warnings.push(describeExpected(f));
   const r = b.rangeOf(n);
@@ -242,7 +184,7 @@ export function addObjectSpan(b: TraceBuilder, n: ObjectNode, _t: AssembledTrace
     wanted: hexId(`object|${n.key}`),
     parent,
     cluster: n.object.cluster,
-    operationName: objectLabel(n),
+    name: objectLabel(n),
     startTime: r.start,
     duration: r.end - r.start,
     tags: objectTags(n),
@@ -252,22 +194,22 @@ export function addObjectSpan(b: TraceBuilder, n: ObjectNode, _t: AssembledTrace
 }
 
 /** Tags of an event shown as a span (tree, timeline, grouped). */
-export function eventTags(s: SpanRecord, failure?: Failure): JaegerKeyValue[] {
+export function eventTags(s: SpanRecord, failure?: Failure): Tag[] {
   const tags = cleanAttributes(s.attributes)
     .filter(([k]) => k !== Attr.error)
-    .map(([k, v]) => kv(k, v));
+    .map(([k, v]) => tag(k, v));
   const err = errorOf(s);
-  if (failure?.class === 'expected') tags.push(kv('failure', 'expected'), kv('failure.reason', failure.reason), kv('warning', failure.message));
-  else if (err !== undefined || failure) tags.push(kv('error', true), kv('error.message', err ?? failure!.message));
+  if (failure?.class === 'expected') tags.push(tag('failure', 'expected'), tag('failure.reason', failure.reason), tag('warning', failure.message));
+  else if (err !== undefined || failure) tags.push(tag('error', true), tag('error.message', err ?? failure!.message));
   return tags;
 }
 
 /** `"<user> <verb>[ <subresource>]"` (Kelemetry's `audit` field); just the verb without a user. */
 export function auditOf(s: SpanRecord): string | undefined {
-  const verb = verbOf(s);
+  const verb = verbLabel(s);
   if (verb === undefined) return undefined;
-  const who = s.attributes[Attr.user] ?? s.attributes[Attr.fieldManager];
-  return who !== undefined ? `${who} ${verb}` : verb;
+  const who = writerOf(s);
+  return who !== '' ? `${who} ${verb}` : verb;
 }
 
 /**
@@ -282,28 +224,28 @@ export function eventName(s: SpanRecord): string {
 }
 
 /** An event as a span log (tracing mode): the fields users read, `audit` first. */
-export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
+export function eventLog(s: SpanRecord, failure?: Failure): DisplayLog {
   const a = s.attributes;
-  const fields: JaegerKeyValue[] = [];
+  const fields: Tag[] = [];
   const audit = auditOf(s);
-  const who = a[Attr.user] ?? a[Attr.fieldManager];
-  if (audit !== undefined) fields.push(kv('audit', audit));
+  const who = writerOf(s);
+  if (audit !== undefined) fields.push(tag('audit', audit));
   // The same facts as their own fields, so a reader never splits `audit` (Kelemetry's field, kept).
-  if (who !== undefined) fields.push(kv('user', who));
-  if (a[Attr.verb] !== undefined) fields.push(kv('verb', a[Attr.verb]!));
-  if (a[Attr.subresource] !== undefined && a[Attr.subresource] !== '') fields.push(kv('subresource', a[Attr.subresource]!));
-  fields.push(kv('event', eventName(s)));
-  if (a[Attr.eventMessage] !== undefined) fields.push(kv('message', a[Attr.eventMessage]!));
+  if (who !== '') fields.push(tag('user', who));
+  if (a[Attr.verb] !== undefined) fields.push(tag('verb', a[Attr.verb]!));
+  if (a[Attr.subresource] !== undefined && a[Attr.subresource] !== '') fields.push(tag('subresource', a[Attr.subresource]!));
+  fields.push(tag('event', eventName(s)));
+  if (a[Attr.eventMessage] !== undefined) fields.push(tag('message', a[Attr.eventMessage]!));
   const err = errorOf(s);
   // An expected failure (failures.ts) is a warning, not an error: the UI and `error=true` follow.
-  if (failure?.class === 'expected') fields.push(kv('warning', failure.message), kv('failure', failure.reason));
-  else if (err !== undefined) fields.push(kv('error', err));
+  if (failure?.class === 'expected') fields.push(tag('warning', failure.message), tag('failure', failure.reason));
+  else if (err !== undefined) fields.push(tag('error', err));
   const diff = cleanDiff(a[Attr.diff]);
-  if (diff !== undefined) fields.push(kv('diff', diff));
+  if (diff !== undefined) fields.push(tag('diff', diff));
   const entries = cleanEntries(a[Attr.diffEntries]);
-  if (entries !== undefined) fields.push(kv('diff.entries', entries));
+  if (entries !== undefined) fields.push(tag('diff.entries', entries));
   const verbose = cleanDiff(a[Attr.diffVerbose]);
-  if (verbose !== undefined) fields.push(kv('diff.verbose', verbose));
+  if (verbose !== undefined) fields.push(tag('diff.verbose', verbose));
   const optional: [string, string][] = [
     ['snapshot', Attr.snapshot],
     ['noop', Attr.noop],
@@ -323,24 +265,23 @@ export function eventLog(s: SpanRecord, failure?: Failure): JaegerLog {
   ];
   for (const [field, attr] of optional) {
     const v = a[attr];
-    if (v !== undefined && v !== '') fields.push(kv(field, v));
+    if (v !== undefined && v !== '') fields.push(tag(field, v));
   }
   return { timestamp: s.startUs, fields };
 }
 
-/** Adds one event as a span under `parent`. */
 /** Adds one event as a span under `parent` (whose display range is `outer`), inside that range. */
-export function addEventSpan(b: TraceBuilder, s: SpanRecord, parent: string, outer: Range, failure?: Failure, operationName = s.name): string {
+export function addEventSpan(b: TraceBuilder, s: SpanRecord, parent: string, outer: Range, failure?: Failure, name = s.name): string {
   const r = eventRange(s, outer);
   const tags = eventTags(s, failure);
   // Clipped into a parent that starts later (a related object's event before the root's first):
   // the real time stays readable.
-  if (r.start !== s.startUs) tags.push(kv('startTime.actual', new Date(s.startUs / 1000).toISOString()));
+  if (r.start !== s.startUs) tags.push(tag('startTime.actual', new Date(s.startUs / 1000).toISOString()));
   return b.add({
     wanted: s.spanId,
     parent,
     cluster: s.object.cluster,
-    operationName,
+    name,
     startTime: r.start,
     duration: r.end - r.start,
     tags,

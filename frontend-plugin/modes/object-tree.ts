@@ -1,9 +1,9 @@
 // The object spans of the tracing, tree and grouped modes: each root's tree, depth first, parent
 // before child; then each object's other parents (a second owner, a pod's node drawn as a root of
-// its own) as further CHILD_OF references after its display parent's. Jaeger UIs and the built-in
+// its own) as further parents after its display parent (CHILD_OF references in v1, links in v3). Jaeger UIs and the built-in
 // UI nest a span under its first reference and list the others.
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
-import type { JaegerSpan, TraceBuilder } from './jaeger-json.ts';
+import type { DisplaySpan, TraceBuilder } from './display.ts';
 
 /** `add` adds the spans of one object (its object span first) under `parent`; returns the object span's ID. */
 export function addObjectTree(b: TraceBuilder, t: AssembledTrace, add: (n: ObjectNode, parent?: string) => string): void {
@@ -14,13 +14,13 @@ export function addObjectTree(b: TraceBuilder, t: AssembledTrace, add: (n: Objec
     for (const c of n.children) visit(c, id);
   };
   for (const r of t.roots) visit(r);
-  let byId: Map<string, JaegerSpan> | undefined;
+  let byId: Map<string, DisplaySpan> | undefined;
   for (const [n, id] of ids) {
     for (const p of n.otherParents) {
       const parentId = ids.get(p.node);
       if (!parentId) continue;
-      byId ??= new Map(b.spans.map((s) => [s.spanID, s]));
-      byId.get(id)?.references.push({ refType: 'CHILD_OF', traceID: b.traceID, spanID: parentId });
+      byId ??= new Map(b.spans.map((s) => [s.spanId, s]));
+      byId.get(id)?.parents.push(parentId);
     }
   }
 }

@@ -1,40 +1,27 @@
-// A raw (object, window) trace exactly as stored, in Jaeger JSON: for debugging the write path.
+// A raw (object, window) trace exactly as stored, as a display trace: for debugging the write path.
 import type { SpanRecord } from '../../src/core/model.ts';
-import { kv, type JaegerTrace } from './jaeger-json.ts';
+import { tag, type DisplayTrace } from './display.ts';
 
-export function rawToJaeger(traceId: string, spans: SpanRecord[]): JaegerTrace {
-  const processes: JaegerTrace['processes'] = {};
-  const pid = new Map<string, string>();
-  const processOf = (cluster: string): string => {
-    let id = pid.get(cluster);
-    if (!id) {
-      pid.set(cluster, (id = `p${pid.size + 1}`));
-      processes[id] = { serviceName: cluster, tags: [kv('cluster', cluster)] };
-    }
-    return id;
-  };
+export function rawTrace(traceId: string, spans: SpanRecord[]): DisplayTrace {
   return {
-    traceID: traceId,
+    traceId,
     spans: spans.map((s) => ({
-      traceID: traceId,
-      spanID: s.spanId,
-      operationName: s.name,
-      references: s.parentSpanId ? [{ refType: 'CHILD_OF', traceID: traceId, spanID: s.parentSpanId }] : [],
-      flags: 1,
+      spanId: s.spanId,
+      parents: s.parentSpanId ? [s.parentSpanId] : [],
+      name: s.name,
+      cluster: s.object.cluster,
       startTime: s.startUs,
       duration: Math.max(1, s.endUs - s.startUs), // never zero (old data: Event and link spans were written with none)
       tags: [
-        kv('nestLevel', s.kind),
+        tag('nestLevel', s.kind),
         ...Object.entries(s.attributes)
           .filter(([k]) => k !== 'nestLevel')
-          .map(([k, v]) => kv(k, v)),
-        ...(s.error ? [kv('error', true), kv('error.message', s.error)] : []),
+          .map(([k, v]) => tag(k, v)),
+        ...(s.error ? [tag('error', true), tag('error.message', s.error)] : []),
       ],
       logs: [],
-      processID: processOf(s.object.cluster),
-      warnings: null,
+      warnings: [],
     })),
-    processes,
-    warnings: null,
+    warnings: [],
   };
 }

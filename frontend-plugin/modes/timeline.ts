@@ -1,10 +1,11 @@
 // `timeline`: every event of every object in scope, flat, directly under the searched object's
 // span — one chronological list of "who did what to which object".
 import type { AssembledTrace } from '../assemble.ts';
-import { addEventSpan, addObjectSpan, failuresOf, objectLabel, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { addEventSpan, addObjectSpan, failuresOf, objectLabel } from './jaeger-json.ts';
+import { TraceBuilder, type DisplayTrace } from './display.ts';
 import type { Range } from './times.ts';
 
-export function toTimeline(t: AssembledTrace, traceId: string): JaegerTrace {
+export function toTimeline(t: AssembledTrace, traceId: string): DisplayTrace {
   const b = new TraceBuilder(traceId, t);
   // The one span covers every event listed under it (children lie inside their parent).
   let outer: Range = b.rangeOf(t.searched);

@@ -1,9 +1,10 @@
 // `tracing`: one span per object, the relation tree as references, events as span logs in time order.
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
-import { addObjectSpan, eventLog, failuresOf, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { addObjectSpan, eventLog, failuresOf } from './jaeger-json.ts';
+import { TraceBuilder, type DisplayTrace } from './display.ts';
 import { addObjectTree } from './object-tree.ts';
 
-export function toTracing(t: AssembledTrace, traceId: string): JaegerTrace {
+export function toTracing(t: AssembledTrace, traceId: string): DisplayTrace {
   const b = new TraceBuilder(traceId, t);
   addObjectTree(b, t, (n: ObjectNode, parent?: string) => {
     const failures = failuresOf(n);

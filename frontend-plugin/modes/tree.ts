@@ -1,9 +1,10 @@
 // `tree`: the object spans of `tracing`, with each event as a child span carrying all its tags.
 import type { AssembledTrace, ObjectNode } from '../assemble.ts';
-import { addEventSpan, addObjectSpan, failuresOf, TraceBuilder, type JaegerTrace } from './jaeger-json.ts';
+import { addEventSpan, addObjectSpan, failuresOf } from './jaeger-json.ts';
+import { TraceBuilder, type DisplayTrace } from './display.ts';
 import { addObjectTree } from './object-tree.ts';
 
-export function toTree(t: AssembledTrace, traceId: string): JaegerTrace {
+export function toTree(t: AssembledTrace, traceId: string): DisplayTrace {
   const b = new TraceBuilder(traceId, t);
   addObjectTree(b, t, (n: ObjectNode, parent?: string) => {
     const id = addObjectSpan(b, n, t, parent);

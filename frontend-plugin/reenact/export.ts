@@ -7,7 +7,7 @@ import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { KNOWN } from '../../src/core/kinds.ts';
 import { isRecord } from '../../src/core/audit-event.ts';
 import type { TraceBackend } from '../backend/backend.ts';
-import { codeOf, isKubeEvent, isRoutine, subresourceOf, userOf, verbOf } from '../diagnose/span-index.ts';
+import { isFailed, isKubeEvent, isRoutine, subresourceOf, actorOf, verbOf } from '../diagnose/span-index.ts';
 import { applyChanges, cleanForCreate, type DiffChange, findPlaceholders, mergePatch } from './clean.ts';
 import { FORMAT, FORMAT_VERSION, type ActionRef, type ReenactAction, type ReenactFile } from './format.ts';
 
@@ -38,7 +38,7 @@ export function drivingRule(include: string[], exclude: string[]): (s: SpanRecor
   const inc = include.map(glob);
   const exc = exclude.map(glob);
   return (s) => {
-    const user = userOf(s);
+    const user = actorOf(s);
     if (exc.some((r) => r.test(user))) return false;
     return inc.some((r) => r.test(user)) || !isRoutine(s);
   };
@@ -62,7 +62,6 @@ function parseJson(text: unknown): Record<string, unknown> | undefined {
 
 /** The writes of the range (audit and watch event spans, not Kubernetes Events), de-duplicated, in time order. */
 export async function writesOf(backend: TraceBackend, o: ExportOptions, cluster: string): Promise<SpanRecord[]> {
-  if (!backend.scanSpans) throw new ExportError('this backend cannot scan a range: export reads the embedded store (--store)');
   const wanted = new Set(o.namespaces);
   const keep = (s: SpanRecord): boolean =>
     wanted.size === 0 || wanted.has(s.object.namespace) || (s.object.group === '' && s.object.resource === 'namespaces' && wanted.has(s.object.name));
@@ -161,7 +160,7 @@ class Walk {
     const key = objectKey(s.object);
     const before = this.#state.get(key);
     const verb = verbOf(s);
-    const failed = codeOf(s) >= 300;
+    const failed = isFailed(s);
     const snapshot = parseJson(s.attributes[Attr.snapshot]);
     const entries = parseEntries(s.attributes[Attr.diffEntries]);
     const after = failed ? before : nextState(before, s, snapshot, entries);
@@ -190,7 +189,7 @@ class Walk {
     const recorded = {
       verb,
       ...(sub ? { subresource: sub } : {}),
-      user: userOf(s),
+      user: actorOf(s),
       ...(s.attributes[Attr.userAgent] ? { userAgent: String(s.attributes[Attr.userAgent]) } : {}),
       ...(s.attributes[Attr.auditId] ? { auditId: String(s.attributes[Attr.auditId]) } : {}),
     };

@@ -10,7 +10,7 @@
 import { isRecord } from '../../src/core/audit-event.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import type { TraceBackend } from '../backend/backend.ts';
-import { codeOf, verbOf } from '../diagnose/span-index.ts';
+import { isFailed, verbOf } from '../diagnose/span-index.ts';
 import { findPlaceholders, parseDiffPath, setPath } from './clean.ts';
 import { drivingRule, type ExportOptions, nextState, pickCluster, writesOf } from './export.ts';
 
@@ -59,7 +59,7 @@ export async function exportKwok(backend: TraceBackend, o: ExportOptions): Promi
     }
     const key = objectKey(s.object);
     const before = state.get(key);
-    const failed = codeOf(s) >= 300;
+    const failed = isFailed(s);
     const after = failed ? before?.obj : nextState(before?.obj, s);
     const verb = verbOf(s);
     const gone = verb === 'delete' || verb === 'deletecollection';

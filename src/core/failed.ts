@@ -1,24 +1,24 @@
-// What counts as a failed request, for every part that needs to know: the store counts them as it
-// writes (src/sinks/sqlite-writer.ts, the overview's index), the read path classifies them as
-// expected or real (frontend-plugin/failures.ts).
-import { Attr, type SpanRecord } from './model.ts';
+// What counts as a failed request — the one rule for every part that needs to know: the store
+// counts them as it writes (src/sinks/sqlite-writer.ts, the overview's index), the display modes
+// mark them (`error` tag, red in the UI), the v3 API sets the span status, the diagnosis counts
+// them; the read path then classifies them as expected or real (frontend-plugin/failures.ts).
+//
+// A request failed when the API server did not do it: a status code outside 2xx, or an error the
+// write path recorded (src/normalize/audit-event.ts records one for every code ≥ 300). A
+// Kubernetes Event is not a request: it never failed.
+import type { SpanRecord } from './model.ts';
+import { codeOf, errorOf, isKubeEvent, verbOf } from './span-view.ts';
 
-/** The HTTP status code of an event span (number or digit string), if any. */
-export function responseCode(s: SpanRecord): number | undefined {
-  const c = s.attributes[Attr.code];
-  return typeof c === 'number' ? c : typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : undefined;
-}
-
-/** The request's error message (the span's error, or the `error` attribute), if any. */
-export function errorMessage(s: SpanRecord): string | undefined {
-  if (s.error) return s.error;
-  const e = s.attributes[Attr.error];
-  return typeof e === 'string' && e !== '' ? e : undefined;
-}
-
-/** Whether the span stands for a failed request (code ≥ 400, or a failure the write path recorded). */
+/** Whether the span stands for a request that failed (see the header). */
 export function isFailed(s: SpanRecord): boolean {
-  if (s.kind !== 'event') return false;
-  const code = responseCode(s);
-  return errorMessage(s) !== undefined || (code !== undefined && code >= 400);
+  if (s.kind !== 'event' || isKubeEvent(s)) return false;
+  return errorOf(s) !== undefined || codeOf(s) >= 300;
 }
+
+/** Whether the span stands for a request the API server accepted (not a Kubernetes Event). */
+export function succeeded(s: SpanRecord): boolean {
+  return s.kind === 'event' && !isKubeEvent(s) && !isFailed(s);
+}
+
+/** A write (a request with a verb) the API server accepted. */
+export const isWrite = (s: SpanRecord): boolean => verbOf(s) !== '' && succeeded(s);

@@ -2,7 +2,7 @@
 // use it for a live cluster.
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
-import type { FoundObject, ObjectQuery, TraceBackend } from '../../frontend-plugin/backend/backend.ts';
+import type { FoundObject, ObjectQuery, SpanScan, TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { findInSpans } from '../../frontend-plugin/backend/find-objects.ts';
 
 export class MemoryBackend implements TraceBackend, SpanSink {
@@ -23,6 +23,22 @@ export class MemoryBackend implements TraceBackend, SpanSink {
 
   async getRawTrace(traceId: string): Promise<SpanRecord[]> {
     return [...(this.#traces.get(traceId)?.values() ?? [])];
+  }
+
+  async getRawTraces(traceIds: string[]): Promise<SpanRecord[][]> {
+    return Promise.all(traceIds.map((id) => this.getRawTrace(id)));
+  }
+
+  /** The event and link spans of each raw trace of the scan's cluster and namespace (and cluster-scoped objects) that overlaps its range. */
+  async *scanSpans(q: SpanScan): AsyncIterable<SpanRecord[]> {
+    for (const t of this.#traces.values()) {
+      const spans = [...t.values()];
+      const o = spans[0]?.object;
+      if (!o || (q.cluster !== undefined && o.cluster !== q.cluster)) continue;
+      if (q.namespace !== undefined && o.namespace !== q.namespace && o.namespace !== '') continue;
+      if (!spans.some((s) => s.startUs <= q.endUs && s.endUs >= q.startUs)) continue;
+      yield spans.filter((s) => s.kind !== 'object');
+    }
   }
 
   async findObjects(q: ObjectQuery): Promise<FoundObject[]> {

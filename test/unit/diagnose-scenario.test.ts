@@ -16,6 +16,7 @@ import { diagnose } from '../../frontend-plugin/diagnose/index.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
 import type { TraceBackend } from '../../frontend-plugin/backend/backend.ts';
 import { loadSpans } from '../../frontend-plugin/diagnose/loader.ts';
+import { rawTraceId } from '../../src/core/ids.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 
@@ -171,7 +172,7 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     }
   });
 
-  it("the store's range scan and the generic findObjects + raw-trace fallback give the same report", async () => {
+  it("the store's range scan and an in-memory copy's scan give the same report", async () => {
     const sqlite = new SqliteBackend(store);
     try {
       const ids = (sqlite.store.db.prepare('SELECT trace_id FROM objects').all() as { trace_id: string }[]).map((r) => r.trace_id);
@@ -189,9 +190,19 @@ describe('kubetrail diagnose over the recorded scenario', () => {
   it("the store's range scan (its own connection, a few raw traces a statement) loads the very spans of its raw traces read one by one, and the same report", async () => {
     const sqlite = new SqliteBackend(store);
     try {
-      // the same store without its scan: the loader's generic path, getRawTrace per raw trace
+      // the same store without its scan: every object of the range, then getRawTrace per raw trace
       const byTrace: TraceBackend = {
         getRawTrace: (id) => sqlite.getRawTrace(id),
+        getRawTraces: (ids) => Promise.all(ids.map((id) => sqlite.getRawTrace(id))),
+        async *scanSpans(q) {
+          const range = { cluster: q.cluster, startUs: q.startUs, endUs: q.endUs, limit: 1_000_000 };
+          const found = [
+            ...(await sqlite.findObjects({ ...range, namespace: q.namespace })),
+            ...(q.namespace ? await sqlite.findObjects({ ...range, namespace: '' }) : []),
+          ];
+          for (const f of found)
+            yield (await Promise.all(f.windows.map((w) => sqlite.getRawTrace(rawTraceId(objectKey(f.object), w))))).flat().filter((s) => s.kind !== 'object');
+        },
         findObjects: (q) => sqlite.findObjects(q),
         clusters: () => sqlite.clusters(),
         close: async () => {},

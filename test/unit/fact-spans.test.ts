@@ -54,7 +54,9 @@ function asTraces(facts: FactsSpan[]): FactsTrace[] {
 function factsBackend(traces: FactsTrace[]): TraceBackend {
   return {
     getRawTrace: async () => [],
+    getRawTraces: async (ids) => ids.map(() => []),
     findObjects: async () => [],
+    scanSpans: async function* () {},
     clusters: async () => [],
     close: async () => {},
     scanFacts: (q: SpanScan) => scanFactsTraces(async () => traces, { cluster: q.cluster, from: q.startUs, to: q.endUs }),
@@ -160,6 +162,7 @@ describe('facts spans of a batch', () => {
 /** The store read through its spans only (as before facts existed). */
 const spansOnly = (b: SqliteBackend): TraceBackend => ({
   getRawTrace: (id) => b.getRawTrace(id),
+  getRawTraces: (ids) => b.getRawTraces(ids),
   findObjects: (q) => b.findObjects(q),
   scanSpans: (q) => b.scanSpans(q),
   clusters: () => b.clusters(),

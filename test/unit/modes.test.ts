@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../frontend-plugin/assemble.ts';
-import { objectTags, type JaegerSpan, type JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
+import { objectTags, toJaegerTrace, type JaegerSpan, type JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
 import type { ObjectNode } from '../../frontend-plugin/assemble.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 import { transforms } from '../../frontend-plugin/modes/index.ts';
@@ -11,7 +11,7 @@ const ID = 'ff21000000' + '0'.repeat(22);
 
 async function show(display: DisplayMode, key: string, scope: Scope = 'full'): Promise<JaegerTrace> {
   const t = await assemble({ backend: backendWithHistory(), key, windows: [WS0, WS1], windowSec: WINDOW_SEC, scope });
-  return transforms[display](t, ID);
+  return toJaegerTrace(transforms[display](t, ID));
 }
 
 const byOp = (t: JaegerTrace, op: string): JaegerSpan => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { toResourceSpans } from '../../frontend-plugin/api-v3.ts';
 import { assemble, type AssembledTrace } from '../../frontend-plugin/assemble.ts';
 import { transforms } from '../../frontend-plugin/modes/index.ts';
-import type { JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
+import { toJaegerTrace, type JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
 import type { Scope } from '../../frontend-plugin/trace-id.ts';
 import { rawTraceId, windowStartSec } from '../../src/core/ids.ts';
 import { Attr, objectKey, type ObjectRef } from '../../src/core/model.ts';
@@ -92,7 +92,8 @@ describe('an object with several owner references', () => {
 
       // Jaeger JSON: two root spans; the ConfigMap nests under a and references b as a parent too
       for (const mode of ['tracing', 'tree', 'grouped'] as const) {
-        const j = transforms[mode](t, `ff22000000${'0'.repeat(22)}`);
+        const shown = transforms[mode](t, `ff22000000${'0'.repeat(22)}`);
+        const j = toJaegerTrace(shown);
         expect(rootSpans(j).map((s) => s.operationName)).toEqual(['deployments shop/a', 'deployments shop/b']);
         const refs = spanOf(j, 'configmaps shop/shared').references;
         expect(refs.map((r) => [r.refType, r.spanID])).toEqual([
@@ -100,7 +101,7 @@ describe('an object with several owner references', () => {
           ['CHILD_OF', spanOf(j, 'deployments shop/b').spanID],
         ]);
         // API v3 (OTLP JSON): the parent as parentSpanId, the other owner as a link, as Jaeger translates references
-        const otlp = toResourceSpans(j).flatMap((r) => r.scopeSpans.flatMap((x) => x.spans));
+        const otlp = toResourceSpans(shown).flatMap((r) => r.scopeSpans.flatMap((x) => x.spans));
         const cm = otlp.find((x) => x.name === 'configmaps shop/shared')!;
         expect(cm.parentSpanId).toBe(spanOf(j, 'deployments shop/a').spanID);
         expect(cm.links).toEqual([
@@ -132,7 +133,7 @@ describe('an object with several owner references', () => {
   it('the built-in UI: the controlling owner names the trace, the other owner is a top row holding a row for the ConfigMap', async () => {
     // b controls it; a was created first, so a time order alone would put a on top
     const t = await run(traced('b'), KEY.cm, 'ancestors');
-    const tree = buildTree(transforms.tracing(t, `ff22000000${'0'.repeat(22)}`));
+    const tree = buildTree(toJaegerTrace(transforms.tracing(t, `ff22000000${'0'.repeat(22)}`)));
     type Row = { kind: string; label: string; depth: number; synthetic?: boolean; relation: { key: string }; events: unknown[]; alsoOf?: Row };
     expect(tree.flat.map((n: Row) => `${'  '.repeat(n.depth)}${n.kind} ${n.label}${n.synthetic ? ' (also)' : ''}`)).toEqual([
       'Deployment shop/b',

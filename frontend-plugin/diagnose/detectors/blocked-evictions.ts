@@ -18,7 +18,7 @@ import {
   sampleEvidence,
   subresourceOf,
   trackFields,
-  userOf,
+  actorOf,
   verbOf,
   writeCause,
   type ObjectHistory,
@@ -108,9 +108,9 @@ function groupRefusals(index: SpanIndex, refusals: SpanRecord[]): Blocked[] {
     const podKey = objectKey(r.object);
     const pdb = budgetOf(index, r);
     const workload = workloadOf(index, podKey);
-    const key = `${userOf(r)}|${pdb?.key ?? workload ?? `${r.object.cluster}/${r.object.namespace}`}`;
+    const key = `${actorOf(r)}|${pdb?.key ?? workload ?? `${r.object.cluster}/${r.object.namespace}`}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { actor: userOf(r), refusals: [], pods: new Map(), ...(pdb ? { pdb } : {}), ...(workload ? { workload } : {}) }));
+    if (!g) groups.set(key, (g = { actor: actorOf(r), refusals: [], pods: new Map(), ...(pdb ? { pdb } : {}), ...(workload ? { workload } : {}) }));
     g.refusals.push(r);
     g.pods.set(podKey, undefined);
   }
@@ -170,7 +170,7 @@ function finding(index: SpanIndex, g: Blocked, endUs: number, timeoutSec: number
     severity,
     title,
     objects: [...(g.pdb ? [g.pdb.ref] : []), ...podKeys.slice(0, 9).map((k) => index.refOf(k)), ...nodes.slice(0, 3)],
-    actors: [...new Set([...(write ? [userOf(write)] : []), g.actor])],
+    actors: [...new Set([...(write ? [actorOf(write)] : []), g.actor])],
     evidence,
     traceId: first.traceId,
     redirect: redirectUrl(first.object, first.startUs),
@@ -180,10 +180,10 @@ function finding(index: SpanIndex, g: Blocked, endUs: number, timeoutSec: number
   if (write) {
     f.cause = writeCause(
       write,
-      `${userOf(write)} ${verbOf(write) === 'create' ? 'created' : 'changed'} ${refText(write.object)} (${state}), which refused the evictions`,
+      `${actorOf(write)} ${verbOf(write) === 'create' ? 'created' : 'changed'} ${refText(write.object)} (${state}), which refused the evictions`,
       refusal,
     );
-    chain.push(`${userOf(write)} ${verbOf(write) === 'create' ? 'created' : 'changed the spec of'} the budget at ${isoOf(write.startUs)}`);
+    chain.push(`${actorOf(write)} ${verbOf(write) === 'create' ? 'created' : 'changed the spec of'} the budget at ${isoOf(write.startUs)}`);
   }
   return f;
 }

@@ -19,7 +19,7 @@ import {
   sampleEvidence,
   subresourceOf,
   trackFields,
-  userOf,
+  actorOf,
   verbOf,
   writeCause,
   type SpanIndex,
@@ -70,7 +70,7 @@ export const churn: Detector = {
           severity: creates.length > 3 * t.churnFactor * desired ? 'error' : 'warning',
           title,
           objects: [owner],
-          actors: [...new Set([...creates.map(userOf), ...(why ? [why.cause.actor] : [])])],
+          actors: [...new Set([...creates.map(actorOf), ...(why ? [why.cause.actor] : [])])],
           evidence: [...sampleEvidence(creates, why ? 5 : 8), ...(why ? sampleEvidence(why.removals, 3) : [])],
           traceId: creates[0]!.traceId,
           redirect: redirectUrl(owner, creates[0]!.startUs),
@@ -78,7 +78,7 @@ export const churn: Detector = {
           ...(why
             ? {
                 cause: why.cause,
-                chain: [title, `${[...new Set(creates.map(userOf))].join(', ')} re-created the pods it lost`, why.cause.summary],
+                chain: [title, `${[...new Set(creates.map(actorOf))].join(', ')} re-created the pods it lost`, why.cause.summary],
               }
             : {}),
         });
@@ -116,7 +116,7 @@ function recreated(index: SpanIndex, t: Thresholds): Finding[] {
         title,
         ...recreateCause(cycle, title),
         objects: [h.ref],
-        actors: [...new Set(cycle.map(userOf))],
+        actors: [...new Set(cycle.map(actorOf))],
         evidence: sampleEvidence(cycle, 10),
         traceId: cycle[0]!.traceId,
         redirect: redirectUrl(h.ref, cycle[0]!.startUs),
@@ -146,13 +146,13 @@ function ownerFromSnapshot(index: SpanIndex, create: SpanRecord | undefined): st
 function recreateCause(cycle: SpanRecord[], title: string): Pick<Finding, 'cause' | 'chain'> {
   const deletes = cycle.filter(isDelete);
   const counts = new Map<string, SpanRecord[]>();
-  for (const d of deletes) counts.set(userOf(d), [...(counts.get(userOf(d)) ?? []), d]);
+  for (const d of deletes) counts.set(actorOf(d), [...(counts.get(actorOf(d)) ?? []), d]);
   const top = [...counts.entries()].sort((a, b) => b[1].length - a[1].length)[0];
   if (!top) return {};
   const [actor, mine] = top;
   const first = mine[0]!;
   const summary = `${actor} deleted it ${mine.length} time${mine.length === 1 ? '' : 's'}`;
-  const creators = [...new Set(cycle.filter(isCreate).map(userOf))].join(', ');
+  const creators = [...new Set(cycle.filter(isCreate).map(actorOf))].join(', ');
   return {
     cause: { actor, verb: verbOf(first), object: first.object, time: isoOf(first.startUs), summary, redirect: redirectUrl(first.object, first.startUs) },
     chain: [title, `${creators} re-created it`, summary],
@@ -175,9 +175,9 @@ function removalCause(index: SpanIndex, creates: SpanRecord[]): { cause: Cause; 
       .history(key)
       ?.events.find((e) => e.startUs < lastUs && (isDelete(e) || (isWrite(e) && verbOf(e) === 'create' && subresourceOf(e) === 'eviction')));
     if (!removal) continue;
-    const span = (userOf(removal) === POD_GC && nodeDeleteBefore(index, key, removal.startUs)) || removal;
-    let l = byActor.get(userOf(span));
-    if (!l) byActor.set(userOf(span), (l = []));
+    const span = (actorOf(removal) === POD_GC && nodeDeleteBefore(index, key, removal.startUs)) || removal;
+    let l = byActor.get(actorOf(span));
+    if (!l) byActor.set(actorOf(span), (l = []));
     l.push(span);
   }
   const top = [...byActor.entries()].sort((a, b) => b[1].length - a[1].length)[0];
@@ -258,21 +258,21 @@ function nodeDeletions(index: SpanIndex): Finding[] {
     const lost = lostPods(index, node.key, del);
     const replaced = lost.filter((l) => l.replacement);
     if (!replaced.length) continue;
-    const actor = userOf(del);
+    const actor = actorOf(del);
     const owners = [...new Set(lost.map((l) => l.owner))].map((k) => index.refOf(k));
     const top = [...new Set(lost.map((l) => index.ownerOf(l.owner)).filter((k): k is string => !!k))].map((k) => index.refOf(k));
     const removals = lost.flatMap((l) => (l.removal ? [l.removal] : [])).sort((a, b) => a.startUs - b.startUs);
-    const remover = removals[0] ? userOf(removals[0]) : '';
+    const remover = removals[0] ? actorOf(removals[0]) : '';
     const delaySec = removals.length ? (removals.at(-1)!.startUs - del.startUs) / 1e6 : 0;
     const title = `${actor} deleted ${refText(node.ref)} while ${lost.length} pod${lost.length === 1 ? '' : 's'} of ${owners.map(refText).join(', ')} ran on it (not drained): ${replaced.length} replaced`;
     const summary = `${actor} deleted ${refText(node.ref)} at ${isoOf(del.startUs)} with its pods still on it`;
-    const planned = isRoutine(del) || node.events.some((e) => isCreate(e) && userOf(e) === actor);
+    const planned = isRoutine(del) || node.events.some((e) => isCreate(e) && actorOf(e) === actor);
     out.push({
       detector: 'churn',
       severity: planned ? 'info' : 'warning',
       title,
       objects: [node.ref, ...top, ...owners, ...lost.map((l) => index.refOf(l.key))],
-      actors: [...new Set([actor, ...removals.map(userOf), ...replaced.map((l) => userOf(l.replacement!))])],
+      actors: [...new Set([actor, ...removals.map(actorOf), ...replaced.map((l) => actorOf(l.replacement!))])],
       evidence: [
         evidenceOf(del),
         ...sampleEvidence(removals, 3),
@@ -286,7 +286,7 @@ function nodeDeletions(index: SpanIndex): Finding[] {
       cause: writeCause(del, summary),
       chain: [
         title,
-        `${[...new Set(replaced.map((l) => userOf(l.replacement!)))].join(', ')} re-created ${replaced.length} of them`,
+        `${[...new Set(replaced.map((l) => actorOf(l.replacement!)))].join(', ')} re-created ${replaced.length} of them`,
         ...(removals.length ? [`${remover} deleted ${removals.length} of them within ${formatSec(delaySec)} of the Node's delete`] : []),
         summary,
       ],

@@ -2,7 +2,7 @@
 // and whether the actor's retry of the same request succeeded.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { codeOf, isFailed, isRoutine, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, userOf, verbOf } from '../span-index.ts';
+import { codeOf, isFailed, isRoutine, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, actorOf, verbOf } from '../span-index.ts';
 
 const kindOfCode = (c: number): string | undefined => (c === 409 ? 'conflict' : c === 429 ? 'throttled' : c >= 500 ? 'server error' : undefined);
 
@@ -14,7 +14,7 @@ export const conflicts: Detector = {
     for (const h of index.objects.values()) {
       for (const e of h.events) {
         if (!isFailed(e) || !kindOfCode(codeOf(e))) continue;
-        const a = userOf(e);
+        const a = actorOf(e);
         let l = byActor.get(a);
         if (!l) byActor.set(a, (l = []));
         l.push(e);
@@ -36,7 +36,7 @@ export const conflicts: Detector = {
         // the retry: the same actor's next accepted write of the same verb/subresource on the object
         const next = index
           .history(k)
-          ?.events.find((e) => e.startUs > f.startUs && userOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
+          ?.events.find((e) => e.startUs > f.startUs && actorOf(e) === actor && verbOf(e) === verbOf(f) && subresourceOf(e) === subresourceOf(f));
         if (next && isWrite(next)) retriedOk++;
         // a built-in controller's create answered 409 (AlreadyExists): create-if-missing found it
         // there (the API server ensuring kube-system at start) — done, nothing to retry
@@ -46,7 +46,7 @@ export const conflicts: Detector = {
       // how many of the actor's requests on those objects failed: controllers retry an occasional
       // 409 as designed; a storm is when most of them fail (or very many do)
       let accepted = 0;
-      for (const k of perObject.keys()) for (const e of index.history(k)?.events ?? []) if (isWrite(e) && userOf(e) === actor) accepted++;
+      for (const k of perObject.keys()) for (const e of index.history(k)?.events ?? []) if (isWrite(e) && actorOf(e) === actor) accepted++;
       const ratio = failures.length / (failures.length + accepted);
       // a built-in controller retrying its 409s is routine: a storm when very many fail, or most of
       // its requests fail and most retries did not succeed either

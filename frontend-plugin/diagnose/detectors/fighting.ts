@@ -2,7 +2,7 @@
 // field of one object, e.g. spec.replicas flipped by an autoscaler and a kubectl loop.
 import type { SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isRoutine, isWrite, redirectUrl, refText, sampleEvidence, userOf } from '../span-index.ts';
+import { isRoutine, isWrite, redirectUrl, refText, sampleEvidence, actorOf } from '../span-index.ts';
 
 interface Change {
   span: SpanRecord;
@@ -19,7 +19,7 @@ export const fighting: Detector = {
       const byPath = new Map<string, Change[]>();
       for (const e of h.events) {
         if (!isWrite(e)) continue;
-        const actor = userOf(e);
+        const actor = actorOf(e);
         for (const l of index.diff(e)) {
           let list = byPath.get(l.path);
           if (!list) byPath.set(l.path, (list = []));

@@ -12,7 +12,7 @@ import {
   refText,
   sampleEvidence,
   subresourceOf,
-  userOf,
+  actorOf,
   verbOf,
   type ObjectHistory,
   type SpanIndex,
@@ -48,7 +48,7 @@ function writesByActor(h: ObjectHistory, heartbeats: boolean): Map<string, SpanR
   const out = new Map<string, SpanRecord[]>();
   for (const e of h.events) {
     if (!counts(h.ref, e, heartbeats)) continue;
-    const actor = userOf(e);
+    const actor = actorOf(e);
     let l = out.get(actor);
     if (!l) out.set(actor, (l = []));
     l.push(e);
@@ -62,7 +62,7 @@ function normalRates(index: SpanIndex, heartbeats: boolean, rangeSec: number): {
   const byActor = new Map<string, number[]>();
   for (const h of index.objects.values()) {
     const n = new Map<string, number>();
-    for (const e of h.events) if (counts(h.ref, e, heartbeats)) n.set(userOf(e), (n.get(userOf(e)) ?? 0) + 1);
+    for (const e of h.events) if (counts(h.ref, e, heartbeats)) n.set(actorOf(e), (n.get(actorOf(e)) ?? 0) + 1);
     for (const [actor, c] of n) {
       all.push(c / rangeSec);
       let l = byActor.get(actor);
@@ -118,7 +118,7 @@ function reactionShare(index: SpanIndex, key: string, run: Run): number {
   const related = new Set([key, ...(index.parents.get(key)?.keys() ?? []), ...(index.children.get(key)?.keys() ?? [])]);
   const times: number[] = [];
   for (const k of related)
-    for (const e of index.history(k)?.events ?? []) if (e.startUs > from && e.startUs <= to && isWrite(e) && userOf(e) !== run.actor) times.push(e.startUs);
+    for (const e of index.history(k)?.events ?? []) if (e.startUs > from && e.startUs <= to && isWrite(e) && actorOf(e) !== run.actor) times.push(e.startUs);
   times.sort((a, b) => a - b);
   let reacted = 0;
   let j = 0;

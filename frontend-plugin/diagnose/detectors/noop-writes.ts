@@ -7,7 +7,7 @@
 import type { SpanRecord } from '../../../src/core/model.ts';
 import { Attr, objectKey } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isRoutine, isWrite, redirectUrl, sampleEvidence, userOf, verbOf } from '../span-index.ts';
+import { isRoutine, isWrite, redirectUrl, sampleEvidence, actorOf, verbOf } from '../span-index.ts';
 import { finalizingWrites } from './stuck-deletions.ts';
 
 export const noopWrites: Detector = {
@@ -24,7 +24,7 @@ export const noopWrites: Detector = {
         const sameRv = rv !== undefined && rv !== '' && rv === lastRv;
         if (rv !== undefined && rv !== '') lastRv = rv;
         if (!['update', 'patch', 'apply'].includes(verbOf(e)) || (e.attributes[Attr.noop] !== true && !sameRv) || finalizing.has(e)) continue;
-        const k = `${userOf(e)}\u0000${h.ref.group}/${h.ref.resource}`;
+        const k = `${actorOf(e)}\u0000${h.ref.group}/${h.ref.resource}`;
         let l = groups.get(k);
         if (!l) groups.set(k, (l = []));
         l.push(e);

@@ -13,7 +13,7 @@ import {
   pastOf,
   redirectUrl,
   refText,
-  userOf,
+  actorOf,
   writeCause,
   type SpanIndex,
 } from '../span-index.ts';
@@ -54,7 +54,7 @@ export const orphans: Detector = {
         const title =
           cls === 'node'
             ? `${n} pod${n === 1 ? '' : 's'} stayed bound to deleted ${refText(parent)} for up to ${longest}${still ? ` (${still} still there at the end)` : ''}`
-            : `${n} object${n === 1 ? '' : 's'} outlived ${n === 1 ? 'its' : 'their'} deleted owner ${refText(parent)} by up to ${longest}${released.length ? ` (orphaned: owner reference removed by ${userOf(released[0]!.released!)})` : ''}`;
+            : `${n} object${n === 1 ? '' : 's'} outlived ${n === 1 ? 'its' : 'their'} deleted owner ${refText(parent)} by up to ${longest}${released.length ? ` (orphaned: owner reference removed by ${actorOf(released[0]!.released!)})` : ''}`;
         const evidence = [evidenceOf(parentDelete)];
         for (const s of survivors.slice(0, 6)) {
           if (s.released) evidence.push(evidenceOf(s.released, (l) => l.path === 'metadata.ownerReferences'));
@@ -66,7 +66,7 @@ export const orphans: Detector = {
           severity: collected(survivors, t.orphanGraceSec) ? 'info' : 'warning',
           title,
           objects: [parent, ...survivors.slice(0, 9).map((s) => s.ref)],
-          actors: [...new Set([userOf(parentDelete), ...released.map((s) => userOf(s.released!))])],
+          actors: [...new Set([actorOf(parentDelete), ...released.map((s) => actorOf(s.released!))])],
           evidence,
           traceId: parentDelete.traceId,
           redirect: redirectUrl(survivors[0]!.ref, td),
@@ -93,14 +93,14 @@ export const orphans: Detector = {
 function orphanCause(longest: Survivor, orphaned: Survivor | undefined, parent: ObjectRef, parentDelete: SpanRecord): Pick<Finding, 'cause' | 'chain'> {
   const chain = [
     `${refText(longest.ref)} outlived its owner ${refText(parent)} by ${formatSec(longest.staySec)}`,
-    `${userOf(parentDelete)} deleted ${refText(parent)} at ${isoOf(parentDelete.startUs)}`,
+    `${actorOf(parentDelete)} deleted ${refText(parent)} at ${isoOf(parentDelete.startUs)}`,
   ];
   const r = orphaned?.released;
   if (!r) return { chain };
-  const what = `${userOf(r)} ${pastOf(r)} ${refText(r.object)} removing its owner reference to ${refText(parent)} at ${isoOf(r.startUs)}`;
+  const what = `${actorOf(r)} ${pastOf(r)} ${refText(r.object)} removing its owner reference to ${refText(parent)} at ${isoOf(r.startUs)}`;
   chain.push(what);
   if (!isRoutine(r)) return { chain, cause: writeCause(r, what) };
-  const asked = `${userOf(parentDelete)} deleted ${refText(parent)} leaving its dependents (orphan propagation) at ${isoOf(parentDelete.startUs)}`;
+  const asked = `${actorOf(parentDelete)} deleted ${refText(parent)} leaving its dependents (orphan propagation) at ${isoOf(parentDelete.startUs)}`;
   return { chain, cause: writeCause(parentDelete, asked) };
 }
 

@@ -16,7 +16,7 @@ import {
   refText,
   stats,
   subresourceOf,
-  userOf,
+  actorOf,
   type SpanIndex,
 } from '../span-index.ts';
 
@@ -64,7 +64,7 @@ export const slowReactions: Detector = {
       const st = stats(delays);
       const order = reactions.map((r, i) => ({ r, d: delays[i]! })).sort((a, b) => b.d - a.d);
       const outliers = order.slice(0, 3);
-      const controllers = [...new Set(reactions.map((r) => userOf(r.effect)))];
+      const controllers = [...new Set(reactions.map((r) => actorOf(r.effect)))];
       const slow = st.p99 > t.slowReactionSec;
       out.push({
         detector: 'slow-reactions',

@@ -15,7 +15,7 @@ import {
   isoOf,
   redirectUrl,
   refText,
-  userOf,
+  actorOf,
   verbOf,
   type ObjectHistory,
   type SpanIndex,
@@ -167,13 +167,13 @@ function causeOf(d: Deletion): { cause?: Cause; finalizer: string; adder?: SpanR
   if (!adder) return { finalizer };
   const asked = adder === d.del;
   const cause: Cause = {
-    actor: userOf(adder),
+    actor: actorOf(adder),
     verb: verbOf(adder),
     object: adder.object,
     time: isoOf(adder.startUs),
     summary: asked
-      ? `${userOf(adder)} asked for the deletion of ${refText(adder.object)} with finalizer ${finalizer} (${finalizer === 'foregroundDeletion' ? 'foreground' : 'orphan'} propagation)`
-      : `${userOf(adder)} ${verbOf(adder) === 'create' ? 'created' : `${verbOf(adder)}ed`} ${refText(adder.object)} with finalizer ${finalizer}, which nobody removed`,
+      ? `${actorOf(adder)} asked for the deletion of ${refText(adder.object)} with finalizer ${finalizer} (${finalizer === 'foregroundDeletion' ? 'foreground' : 'orphan'} propagation)`
+      : `${actorOf(adder)} ${verbOf(adder) === 'create' ? 'created' : `${verbOf(adder)}ed`} ${refText(adder.object)} with finalizer ${finalizer}, which nobody removed`,
     redirect: redirectUrl(adder.object, adder.startUs),
   };
   return { cause, finalizer, adder };
@@ -236,7 +236,7 @@ function deletionFinding(j: Judged, graceSec: number, p: Parts): Finding {
     chain: p.chain,
     data: {
       deletionRequested: isoOf(d.del.startUs),
-      deletedBy: userOf(d.del),
+      deletedBy: actorOf(d.del),
       terminatingSec: Math.round(sec * 1000) / 1000,
       stillThere: !d.done,
       graceSec,
@@ -256,12 +256,12 @@ function objectFinding(index: SpanIndex, j: Judged, stuck: Map<string, Deletion>
   const deps = finalizer === 'foregroundDeletion' ? dependentsLeft(index, d, stuck) : [];
   const by =
     adder && adder !== d.del
-      ? ` (added by ${userOf(adder)} at ${isoOf(adder.startUs)})`
+      ? ` (added by ${actorOf(adder)} at ${isoOf(adder.startUs)})`
       : adder
-        ? ` (asked for by ${userOf(adder)})`
+        ? ` (asked for by ${actorOf(adder)})`
         : ' (added before the range)';
   const what = d.done
-    ? `took ${formatSec(sec)} to delete: finalizer ${finalizer}${by} was removed by ${userOf(d.done)} only at ${isoOf(d.done.startUs)}`
+    ? `took ${formatSec(sec)} to delete: finalizer ${finalizer}${by} was removed by ${actorOf(d.done)} only at ${isoOf(d.done.startUs)}`
     : deps.length
       ? `is stuck Terminating for ${formatSec(sec)}: foreground deletion waits on ${deps.length} dependent${deps.length === 1 ? '' : 's'} still there (${deps.slice(0, 3).map(refText).join(', ')}${deps.length > 3 ? ', …' : ''})`
       : `is stuck Terminating for ${formatSec(sec)}: finalizer ${finalizer}${by} was never removed`;
@@ -271,13 +271,13 @@ function objectFinding(index: SpanIndex, j: Judged, stuck: Map<string, Deletion>
   if (d.done) evidence.push(evidenceOf(d.done, finalizerFilter));
   const chain = [
     symptom(d, sec),
-    `${userOf(d.del)} asked for its deletion at ${isoOf(d.del.startUs)}; finalizer ${[...d.remaining.keys()].join(', ')} held it`,
+    `${actorOf(d.del)} asked for its deletion at ${isoOf(d.del.startUs)}; finalizer ${[...d.remaining.keys()].join(', ')} held it`,
   ];
   if (cause && adder !== d.del) chain.push(`${cause.actor} added finalizer ${finalizer} at ${cause.time}`);
   return deletionFinding(j, graceSec, {
     title: `${refText(ref)} ${what}`,
     objects: [ref, ...deps.slice(0, 9)],
-    actors: [adder ? userOf(adder) : '', userOf(d.del), d.done ? userOf(d.done) : ''],
+    actors: [adder ? actorOf(adder) : '', actorOf(d.del), d.done ? actorOf(d.done) : ''],
     evidence,
     chain,
     data: { finalizers: [...d.remaining.keys()], ...(deps.length ? { dependents: deps.map(refText) } : {}) },
@@ -319,13 +319,13 @@ function namespaceFinding(index: SpanIndex, j: Judged, stuck: Map<string, Deleti
   const hc = held ? causeOf(held) : undefined;
   const added = hc?.adder && hc.adder !== held!.del ? hc.adder : undefined;
   const holdText = held
-    ? `${refText(held.h.ref)} holds it (finalizer ${hc!.finalizer}${added ? `, added by ${userOf(added)} at ${isoOf(added.startUs)}` : ''})${holders.length > 1 ? ` and ${holders.length - 1} more` : ''}`
+    ? `${refText(held.h.ref)} holds it (finalizer ${hc!.finalizer}${added ? `, added by ${actorOf(added)} at ${isoOf(added.startUs)}` : ''})${holders.length > 1 ? ` and ${holders.length - 1} more` : ''}`
     : (conditions.NamespaceFinalizersRemaining ?? conditions.NamespaceContentRemaining ?? 'the namespace controller has not finalized it');
   const evidence = [...(added ? [evidenceOf(added, finalizerFilter)] : []), evidenceOf(d.del), ...(held ? [evidenceOf(held.del)] : [])];
   if (d.done) evidence.push(evidenceOf(d.done, finalizerFilter));
   const chain = [
     symptom(d, sec),
-    `${userOf(d.del)} asked for its deletion at ${isoOf(d.del.startUs)}; the namespace controller waits for ${held ? refText(held.h.ref) : 'its content'}`,
+    `${actorOf(d.del)} asked for its deletion at ${isoOf(d.del.startUs)}; the namespace controller waits for ${held ? refText(held.h.ref) : 'its content'}`,
   ];
   if (held) chain.push(`${refText(held.h.ref)} held by finalizer ${hc!.finalizer}${condText.length ? ` (${condText.join('; ')})` : ''}`);
   else chain.push(...condText);
@@ -333,7 +333,7 @@ function namespaceFinding(index: SpanIndex, j: Judged, stuck: Map<string, Deleti
   return deletionFinding(j, graceSec, {
     title: `${refText(ref)} ${d.done ? `took ${formatSec(sec)} to delete (Terminating until ${isoOf(d.done.startUs)})` : `is stuck Terminating for ${formatSec(sec)}`}: ${holdText}`,
     objects: [ref, ...holders.slice(0, 9).map((x) => x.h.ref)],
-    actors: [added ? userOf(added) : '', userOf(d.del), held ? userOf(held.del) : ''],
+    actors: [added ? actorOf(added) : '', actorOf(d.del), held ? actorOf(held.del) : ''],
     evidence,
     chain,
     data: { holders: holders.map((x) => refText(x.h.ref)), conditions },

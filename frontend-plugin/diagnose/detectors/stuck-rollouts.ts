@@ -20,7 +20,7 @@ import {
   refText,
   sampleEvidence,
   subresourceOf,
-  userOf,
+  actorOf,
   writeCause,
   type ObjectHistory,
   type SpanIndex,
@@ -238,12 +238,12 @@ function failedCreates(index: SpanIndex): Map<string, Finding> {
       data: { failedCreates: spans.length, ...(refusal ? { refusedBy: refusal.by } : {}) },
       chain: [
         `${refText(ref)} could not create pods (${spans.length}× from ${isoOf(spans[0]!.startUs)})`,
-        `${userOf(spans[0]!)}'s creates refused: ${refusal?.message ?? ev.message ?? 'no message'}`,
+        `${actorOf(spans[0]!)}'s creates refused: ${refusal?.message ?? ev.message ?? 'no message'}`,
       ],
     };
     if (refusal?.cause) {
       f.cause = refusal.cause;
-      f.actors = [refusal.cause.actor, userOf(spans[0]!)];
+      f.actors = [refusal.cause.actor, actorOf(spans[0]!)];
       f.chain!.push(refusal.cause.summary);
     }
     out.set(key, f);
@@ -304,7 +304,7 @@ function refusalOf(index: SpanIndex, cluster: string, namespace: string, spans: 
     const by = last?.[0] ?? candidates[0]![0];
     if (!last) return { message, by };
     const w = last[1];
-    const summary = `${userOf(w)} ${pastOf(w)} ${by} at ${isoOf(w.startUs)}, which refuses the creates`;
+    const summary = `${actorOf(w)} ${pastOf(w)} ${by} at ${isoOf(w.startUs)}, which refuses the creates`;
     return { message, by, write: w, cause: writeCause(w, summary, message) };
   }
   return undefined;

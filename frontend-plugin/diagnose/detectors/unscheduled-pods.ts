@@ -17,7 +17,7 @@ import {
   redirectUrl,
   refText,
   subresourceOf,
-  userOf,
+  actorOf,
   writeCause,
   type SpanIndex,
 } from '../span-index.ts';
@@ -128,13 +128,13 @@ function scheduleCause(index: SpanIndex, pod: PodPhases, owner: ObjectRef, messa
   if (w) {
     // without the scheduler's reason: every scheduling constraint written
     const facts = constraintFacts(index, w.span, w.prefix, c?.[2] ?? ['nodeSelector', 'affinity', 'tolerations', 'containers']);
-    const what = `${userOf(w.span)} ${pastOf(w.span)} ${refText(w.span.object)}${facts ? ` with ${c?.[1] ?? 'scheduling constraints'} ${facts}` : ''} at ${isoOf(w.span.startUs)}`;
+    const what = `${actorOf(w.span)} ${pastOf(w.span)} ${refText(w.span.object)}${facts ? ` with ${c?.[1] ?? 'scheduling constraints'} ${facts}` : ''} at ${isoOf(w.span.startUs)}`;
     chain.push(what);
     cause = writeCause(w.span, what, message);
   }
   const taint = c?.[1] === 'tolerations' ? taintWrite(index, message!) : undefined;
   if (taint) {
-    const what = `${userOf(taint)} ${pastOf(taint)} ${refText(taint.object)} adding a taint at ${isoOf(taint.startUs)}`;
+    const what = `${actorOf(taint)} ${pastOf(taint)} ${refText(taint.object)} adding a taint at ${isoOf(taint.startUs)}`;
     chain.push(what);
     if (!w || taint.startUs > w.span.startUs) cause = writeCause(taint, what, message);
   }

@@ -19,7 +19,7 @@ import {
   redirectUrl,
   refText,
   subresourceOf,
-  userOf,
+  actorOf,
   verbOf,
   type DiffLine,
   type ObjectHistory,
@@ -43,7 +43,7 @@ const isSpecWrite = (e: SpanRecord): boolean => isWrite(e) && subresourceOf(e) =
 
 /** A cause from a write: who did what to which object, and when. */
 function causeFrom(e: SpanRecord, summary: string): Cause {
-  return { actor: userOf(e), verb: verbOf(e), object: e.object, time: isoOf(e.startUs), summary, redirect: redirectUrl(e.object, e.startUs) };
+  return { actor: actorOf(e), verb: verbOf(e), object: e.object, time: isoOf(e.startUs), summary, redirect: redirectUrl(e.object, e.startUs) };
 }
 
 /**
@@ -58,7 +58,7 @@ function workloadCause(index: SpanIndex, key: string, beforeUs: number, what: st
       .at(-1);
     if (!w) continue;
     const did = verbOf(w) === 'create' ? 'created' : `changed (${verbOf(w)})`;
-    return { write: w, cause: causeFrom(w, `${userOf(w)} ${did} ${refText(w.object)}, whose ${what}`) };
+    return { write: w, cause: causeFrom(w, `${actorOf(w)} ${did} ${refText(w.object)}, whose ${what}`) };
   }
   return {};
 }
@@ -131,7 +131,7 @@ function jobFindings(index: SpanIndex): Finding[] {
         severity: 'warning',
         title: `${refText(h.ref)} failed (${j.reason}) ${failedText}: ${j.message}`,
         objects: [h.ref, ...pods.slice(0, 9)],
-        actors: [...new Set([cause?.actor ?? '', userOf(j.at)].filter(Boolean))],
+        actors: [...new Set([cause?.actor ?? '', actorOf(j.at)].filter(Boolean))],
         evidence: [
           ...(write ? [evidenceOf(write)] : []),
           evidenceOf(j.at, (l) => l.path.startsWith('status.conditions[type=Failed]') || l.path === 'status.failed'),
@@ -142,7 +142,7 @@ function jobFindings(index: SpanIndex): Finding[] {
         cause,
         chain: [
           `${refText(h.ref)} marked Failed (${j.reason}) at ${isoOf(j.at.startUs)}`,
-          `${plural(j.failed || pods.length, 'pod')} of it failed; ${userOf(j.at)} gave up retrying`,
+          `${plural(j.failed || pods.length, 'pod')} of it failed; ${actorOf(j.at)} gave up retrying`,
           ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
         ],
       }),
@@ -224,7 +224,7 @@ function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
     for (const l of index.diff(e)) {
       const s = readyStatus(l);
       if (s === undefined) continue;
-      if (ready === 'True' && s !== 'True' && userOf(e) !== NODE_CONTROLLER) {
+      if (ready === 'True' && s !== 'True' && actorOf(e) !== NODE_CONTROLLER) {
         r.writes.push(e);
         r.count++;
       }
@@ -239,7 +239,7 @@ function podFailure(index: SpanIndex, h: ObjectHistory): PodSymptom {
   const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   for (const e of h.events) {
     if (isDelete(e)) break;
-    if (!isWrite(e) || userOf(e).startsWith('system:serviceaccount:kube-system:')) continue;
+    if (!isWrite(e) || actorOf(e).startsWith('system:serviceaccount:kube-system:')) continue;
     const lines = index.diff(e);
     if (!lines.some((l) => l.path === 'status.phase' && diffValue(l.new) === 'Failed')) continue;
     for (const l of lines) {
@@ -327,7 +327,7 @@ function podFinding(index: SpanIndex, top: string, pods: PodSymptom[], rule: Pod
     severity: 'warning',
     title: `${subject}: ${rule.headline(total)}${every}${reasons.length ? `: ${reasons.join(', ')}` : ''}`,
     objects: [...owners.map((k) => index.refOf(k)), ...pods.slice(0, 9).map((p) => p.ref)],
-    actors: [...new Set([cause?.actor ?? '', userOf(first)].filter(Boolean))],
+    actors: [...new Set([cause?.actor ?? '', actorOf(first)].filter(Boolean))],
     evidence: [...(write ? [evidenceOf(write)] : []), ...[...new Set([first, last])].map((e) => evidenceOf(e, rule.evidence))],
     at: first,
     data: {
@@ -339,7 +339,7 @@ function podFinding(index: SpanIndex, top: string, pods: PodSymptom[], rule: Pod
     },
     cause,
     chain: [
-      `${rule.did.replace('$', subject)} ${total === 1 ? 'at' : `${total} times from`} ${isoOf(first.startUs)}${total === 1 ? '' : ` to ${isoOf(last.startUs)}`} (reported by ${userOf(first)})`,
+      `${rule.did.replace('$', subject)} ${total === 1 ? 'at' : `${total} times from`} ${isoOf(first.startUs)}${total === 1 ? '' : ` to ${isoOf(last.startUs)}`} (reported by ${actorOf(first)})`,
       ...(cause ? [`${cause.actor} ${cause.verb === 'create' ? 'created' : 'changed'} ${refText(cause.object)} at ${cause.time}`] : []),
     ],
   });
@@ -426,7 +426,7 @@ function pvcFinding(
   // a claim of a StatefulSet's template is created by its controller: the workload's author is the cause
   const own = isRoutine(create)
     ? undefined
-    : causeFrom(create, `${userOf(create)} created ${refText(h.ref)}${sc ? ` of storage class ${sc}` : ''}, which no volume was bound to`);
+    : causeFrom(create, `${actorOf(create)} created ${refText(h.ref)}${sc ? ` of storage class ${sc}` : ''}, which no volume was bound to`);
   const cause = own ?? workloadCause(index, waiting[0]!.key, create.startUs + 1e6 * sec, `pods wait on ${refText(h.ref)}`).cause;
   const names = waiting.slice(0, 3).map((p) => p.ref.name);
   const state = bound ? `was Pending for ${formatSec(sec)} (Bound at ${isoOf(bound.startUs)})` : `still Pending after ${formatSec(sec)}`;
@@ -434,7 +434,7 @@ function pvcFinding(
     severity: bound ? 'info' : 'warning',
     title: `${refText(h.ref)}${sc ? ` (storage class ${sc})` : ''} ${state}; ${plural(waiting.length, 'pod')} wait${waiting.length === 1 ? 's' : ''} on it: ${names.join(', ')}${waiting.length > 3 ? ', …' : ''}${msg ? ` — ${messageOf(msg)}` : ''}`,
     objects: [h.ref, ...waiting.slice(0, 8).map((p) => p.ref), ...tops.map((k) => index.refOf(k))],
-    actors: [...new Set([cause?.actor ?? '', userOf(create)].filter(Boolean))],
+    actors: [...new Set([cause?.actor ?? '', actorOf(create)].filter(Boolean))],
     evidence: [evidenceOf(create), ...(msg ? [evidenceOf(msg)] : []), ...waiting.slice(0, 3).map((p) => evidenceOf(p.create))],
     at: create,
     data: {
@@ -491,19 +491,19 @@ function nodeFindings(index: SpanIndex, endUs: number): Finding[] {
       const evicted = phases.filter((p) => p.node === h.ref.name && p.del && isRoutine(p.del) && p.del.startUs >= st.from.startUs && p.del.startUs <= until);
       if (!evicted.length) continue;
       // the reporter of the status (kubelet, kwok) is not the cause: another actor's write just before is
-      const reporter = userOf(st.from);
+      const reporter = actorOf(st.from);
       const w = h.events
         .filter(
-          (e) => isWrite(e) && !isRoutine(e) && userOf(e) !== reporter && e.startUs <= st.from.startUs && e.startUs >= st.from.startUs - NODE_CAUSE_WINDOW_US,
+          (e) => isWrite(e) && !isRoutine(e) && actorOf(e) !== reporter && e.startUs <= st.from.startUs && e.startUs >= st.from.startUs - NODE_CAUSE_WINDOW_US,
         )
         .at(-1);
       const by = w ?? st.from;
       const cause = causeFrom(
         by,
-        `${userOf(by)} ${w ? `${verbOf(by)}ed ${refText(h.ref)} just before it went NotReady` : `reported ${refText(h.ref)} NotReady`}`,
+        `${actorOf(by)} ${w ? `${verbOf(by)}ed ${refText(h.ref)} just before it went NotReady` : `reported ${refText(h.ref)} NotReady`}`,
       );
       const tops = [...new Set(evicted.map((p) => ownerChain(index, p.key).at(-1)!))].filter((k) => !evicted.some((p) => p.key === k));
-      const deleters = [...new Set(evicted.map((p) => userOf(p.del!)))];
+      const deleters = [...new Set(evicted.map((p) => actorOf(p.del!)))];
       out.push(
         finding({
           severity: 'warning',
@@ -512,7 +512,7 @@ function nodeFindings(index: SpanIndex, endUs: number): Finding[] {
             .map((p) => p.ref.name)
             .join(', ')}${evicted.length > 3 ? ', …' : ''}`,
           objects: [h.ref, ...evicted.slice(0, 8).map((p) => p.ref), ...tops.map((k) => index.refOf(k))],
-          actors: [...new Set([cause.actor, userOf(st.from), ...deleters])],
+          actors: [...new Set([cause.actor, actorOf(st.from), ...deleters])],
           evidence: [
             ...(w ? [evidenceOf(w)] : []),
             evidenceOf(st.from, (l) => readyStatus(l) !== undefined),
@@ -528,7 +528,7 @@ function nodeFindings(index: SpanIndex, endUs: number): Finding[] {
           cause,
           chain: [
             `${plural(evicted.length, 'pod')} deleted from ${refText(h.ref)} by ${deleters.join(', ')}`,
-            `${refText(h.ref)} NotReady (${userOf(st.from)} at ${isoOf(st.from.startUs)})`,
+            `${refText(h.ref)} NotReady (${actorOf(st.from)} at ${isoOf(st.from.startUs)})`,
             ...(w ? [`${cause.actor} ${verbOf(w)}ed ${refText(h.ref)} at ${cause.time}`] : []),
           ],
         }),
