@@ -2,6 +2,7 @@
 // events per object in time order, parsed diff lines, owner and node relations (from link spans
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { SIMKUBE_SOURCE } from '../../src/sources/simkube-trace.ts';
 import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';
@@ -344,6 +345,15 @@ export function field(obj: unknown, ...path: string[]): unknown {
     cur = (cur as Record<string, unknown>)[p];
   }
   return cur;
+}
+
+/**
+ * Whether the record can hold the object's status: not when every write of it comes from a SimKube
+ * trace, which keeps objects' specs only (no status, no bindings, no pods its owners made), from
+ * which no progress can be told. Detectors of progress leave such objects alone.
+ */
+export function statusRecorded(h: ObjectHistory): boolean {
+  return h.events.some((e) => isWrite(e) && e.attributes[Attr.source] !== SIMKUBE_SOURCE);
 }
 
 /**

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import { rustJsonHash } from '../../src/core/rust-json-hash.ts';
-import { runCli as run } from '../helpers/cli.ts';
+import { runCli as run, spawnCli } from '../helpers/cli.ts';
 import { storedEvents } from '../helpers/store-spans.ts';
 
 const SCENARIO = resolve(import.meta.dirname, '../../examples/kwok-scenario');
@@ -110,6 +110,13 @@ describe('kubetrail import of a SimKube trace', () => {
     const again = await run('import', file, '--store', store, '--start', '2026-12-01T10:00:00Z');
     expect(again.status, again.stderr).toBe(0);
     expect((await storedEvents(store)).length).toBe(spans.length);
+  });
+
+  it('diagnoses the trace without claiming stuck rollouts or unscheduled pods: a SimKube trace holds no status', () => {
+    const r = spawnCli(['diagnose', '--store', join(dir, 'trace.sqlite'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { findings: { detector: string; title: string }[] };
+    expect(report.findings.map((f) => `${f.detector}: ${f.title}`)).toEqual([]);
   });
 });
 
