@@ -4,6 +4,7 @@
 import { isFailed, isWrite } from '../../src/core/failed.ts';
 import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import { actorOf, codeOf, errorOf, isKubeEvent, linkOf, subresourceOf, verbOf } from '../../src/core/span-view.ts';
+import { SIMKUBE_SOURCE } from '../../src/sources/simkube-trace.ts';
 import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';
@@ -334,6 +335,15 @@ export function field(obj: unknown, ...path: string[]): unknown {
     cur = (cur as Record<string, unknown>)[p];
   }
   return cur;
+}
+
+/**
+ * Whether the record can hold the object's status: not when every write of it comes from a SimKube
+ * trace, which keeps objects' specs only (no status, no bindings, no pods its owners made), from
+ * which no progress can be told. Detectors of progress leave such objects alone.
+ */
+export function statusRecorded(h: ObjectHistory): boolean {
+  return h.events.some((e) => isWrite(e) && e.attributes[Attr.source] !== SIMKUBE_SOURCE);
 }
 
 /**

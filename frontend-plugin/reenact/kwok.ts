@@ -22,7 +22,7 @@ interface Tracked {
 }
 
 /** The object as kwok puts it: no resourceVersion; redacted values replaced by stand-ins of their length (etcd must decode them). */
-function asStored(obj: Record<string, unknown>, isSecret: boolean): Record<string, unknown> {
+export function asStored(obj: Record<string, unknown>, isSecret: boolean): Record<string, unknown> {
   const out = structuredClone(obj);
   if (isRecord(out.metadata)) delete out.metadata.resourceVersion;
   for (const p of findPlaceholders(out, isSecret)) {

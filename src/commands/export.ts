@@ -6,6 +6,7 @@ import { parseTimeArg, UsageError } from '../../frontend-plugin/diagnose/params.
 import { ExportError, exportReenact } from '../../frontend-plugin/reenact/export.ts';
 import { serializeReenact } from '../../frontend-plugin/reenact/format.ts';
 import { exportKwok } from '../../frontend-plugin/reenact/kwok.ts';
+import { exportSimkube } from '../../frontend-plugin/reenact/simkube.ts';
 import { addLogOptions, applyLogLevel, usageErrorsExit2 } from './options.ts';
 import { addReadSourceOptions, argParser, openReadSource, type ReadSourceOptions } from './read-source.ts';
 import { ExitError, output } from './io.ts';
@@ -18,7 +19,7 @@ interface ExportCliOptions extends ReadSourceOptions {
   includeActor: string[];
   excludeActor: string[];
   out?: string;
-  format: 'reenact' | 'kwok';
+  format: 'reenact' | 'kwok' | 'simkube';
   logLevel?: string;
 }
 
@@ -39,9 +40,9 @@ export function exportCommand(): Command {
     .addOption(
       new Option(
         '--format <format>',
-        "reenact: kubetrail's re-enactment file (driving writes); kwok: kwok's recording (snapshot + ResourcePatch documents, every actor's writes) for kwokctl snapshot replay",
+        "reenact: kubetrail's re-enactment file (driving writes); kwok: kwok's recording (snapshot + ResourcePatch documents, every actor's writes) for kwokctl snapshot replay; simkube: SimKube's trace file (msgpack, driving writes; needs --out)",
       )
-        .choices(['reenact', 'kwok'])
+        .choices(['reenact', 'kwok', 'simkube'])
         .default('reenact'),
     );
   addReadSourceOptions(cmd);
@@ -60,6 +61,7 @@ function fail(code: number, msg: string): never {
 
 async function runExport(o: ExportCliOptions): Promise<void> {
   if (o.since !== undefined && o.until !== undefined && o.since > o.until) fail(2, '--since is after --until');
+  if (o.format === 'simkube' && !o.out) fail(2, '--format simkube writes a binary file (msgpack): give --out FILE');
   let source: ReturnType<typeof openReadSource>;
   try {
     source = openReadSource(o);
@@ -76,9 +78,10 @@ async function runExport(o: ExportCliOptions): Promise<void> {
       includeActors: o.includeActor,
       excludeActors: o.excludeActor,
     };
-    const { text, summary } = o.format === 'kwok' ? await kwokFile(source, asked) : await reenactFile(source, asked);
+    const { text, summary } =
+      o.format === 'kwok' ? await kwokFile(source, asked) : o.format === 'simkube' ? await simkubeFile(source, asked) : await reenactFile(source, asked);
     if (o.out) writeFileSync(o.out, text);
-    else output.out(text);
+    else output.out(String(text)); // only text formats get here (simkube needs --out)
     output.err(`kubetrail export: ${summary}${o.out ? `; written to ${o.out}` : ''}\n`);
   } catch (e) {
     fail(e instanceof ExportError ? 2 : 3, (e as Error).message);
@@ -102,4 +105,13 @@ async function kwokFile(source: Parameters<typeof exportReenact>[0], asked: Aske
   const r = await exportKwok(source, asked);
   const unknown = r.unknown ? `; left out: ${r.unknown} writes of objects whose state was never recorded whole` : '';
   return { text: r.text, summary: `kwok recording: ${r.snapshot} objects in the snapshot, ${r.patches} ResourcePatch documents${unknown}` };
+}
+
+async function simkubeFile(source: Parameters<typeof exportReenact>[0], asked: Asked): Promise<{ text: Uint8Array; summary: string }> {
+  const r = await exportSimkube(source, asked);
+  const skipped = Object.entries(r.skipped).map(([why, n]) => `${n} ${why}`);
+  return {
+    text: r.bytes,
+    summary: `SimKube trace: ${r.events} events, ${r.applied} objects applied, ${r.deleted} deleted; tracked kinds: ${r.tracked.join(', ') || 'none'}${skipped.length ? `; left out: ${skipped.join(', ')}` : ''}`,
+  };
 }

@@ -4,7 +4,7 @@
 // labelled so `--cleanup` finds what a re-enactment made. It lives in the CLI layer: it reads the
 // file format of the read path (frontend-plugin/reenact/format.ts) and writes to a cluster, which no
 // lower layer does.
-import { type KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { isRecord } from '../core/audit-event.ts';
 import { parseDiffPath, setPath } from '../../frontend-plugin/reenact/clean.ts';
 import type { ActionRef, ReenactAction, SecretPlaceholder } from '../../frontend-plugin/reenact/format.ts';
@@ -67,6 +67,21 @@ export interface ApplierOptions {
   secretValues: SecretValues;
   /** Namespaces (recorded names) the file itself creates: not created ahead. */
   fileNamespaces: Set<string>;
+  /** Send each write as its recorded user (Kubernetes impersonation: Impersonate-User). */
+  asRecordedActor?: boolean;
+}
+
+/** The same kubeconfig, its current user impersonating `user` (the API server checks the `impersonate` right). */
+function impersonating(kc: KubeConfig, user: string): KubeConfig {
+  const current = kc.getCurrentUser()?.name;
+  const out = new KubeConfig();
+  out.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) => (u.name === current ? { ...u, impersonateUser: user } : u)),
+  });
+  return out;
 }
 
 export class Applier {
@@ -79,10 +94,31 @@ export class Applier {
   /** `group|kind|namespace|name` (target) → uid, for owner references. */
   readonly #uids = new Map<string, string>();
   readonly #namespaces = new Set<string>();
+  readonly #kc: KubeConfig;
+  /** Clients impersonating a recorded user, by user. */
+  readonly #as = new Map<string, ReenactApi>();
+  /** The client of the action being applied: `api`, or one impersonating its recorded user. */
+  #writer: ReenactApi;
+  /** Actions without a recorded user, applied as the kubeconfig's user under --as-recorded-actor. */
+  readonly noUser: number[] = [];
 
   constructor(kc: KubeConfig, o: ApplierOptions) {
     this.api = ReenactApi.make(kc);
+    this.#writer = this.api;
+    this.#kc = kc;
     this.#o = o;
+  }
+
+  #writerFor(a: ReenactAction): ReenactApi {
+    const user = a.recorded.user;
+    if (!this.#o.asRecordedActor) return this.api;
+    if (!user) {
+      this.noUser.push(a.seq);
+      return this.api;
+    }
+    let api = this.#as.get(user);
+    if (!api) this.#as.set(user, (api = ReenactApi.make(impersonating(this.#kc, user))));
+    return api;
   }
 
   /** The target namespace of a recorded one. */
@@ -104,9 +140,10 @@ export class Applier {
     const base = { seq: a.seq, verb: a.subresource ? `${a.verb} ${a.subresource}` : a.verb, target: this.target(a.ref) };
     try {
       if (a.ref.namespace) await this.ensureNamespace(a.ref.namespace);
+      this.#writer = this.#writerFor(a);
       if (a.verb === 'create') await this.#create(a);
       else if (a.verb === 'patch') await this.#patch(a);
-      else await this.api.delete(this.#header(a.ref));
+      else await this.#writer.delete(this.#header(a.ref));
       return { ...base, ok: true };
     } catch (e) {
       return { ...base, ok: false, ...refusal(e) };
@@ -128,7 +165,7 @@ export class Applier {
     md.labels = { ...(isRecord(md.labels) ? md.labels : {}), [REENACT_LABEL]: this.#o.runId };
     if (Array.isArray(md.ownerReferences)) md.ownerReferences = await this.#owners(md.ownerReferences as Record<string, unknown>[], a.ref);
     this.#fill(obj, a);
-    const made = await this.api.create(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER);
+    const made = await this.#writer.create(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER);
     const name = made.metadata?.name ?? a.ref.name;
     this.#names.set(`${a.ref.group}|${a.ref.namespace}|${a.ref.name}`, name);
     if (made.metadata?.uid) this.#uids.set(`${a.ref.group}|${a.ref.kind}|${md.namespace ?? ''}|${name}`, made.metadata.uid);
@@ -145,11 +182,11 @@ export class Applier {
     body.apiVersion = header.apiVersion;
     body.kind = header.kind;
     body.metadata = { ...(isRecord(body.metadata) ? body.metadata : {}), ...header.metadata };
-    this.api.subresource = a.subresource ?? '';
+    this.#writer.subresource = a.subresource ?? '';
     try {
-      await this.api.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, 'application/merge-patch+json');
+      await this.#writer.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, 'application/merge-patch+json');
     } finally {
-      this.api.subresource = '';
+      this.#writer.subresource = '';
     }
   }
 

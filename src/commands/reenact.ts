@@ -18,6 +18,7 @@ interface ReenactCliOptions {
   dryRun: boolean;
   cleanup: boolean;
   secretValues?: string;
+  asRecordedActor: boolean;
   json: boolean;
   progress: boolean;
   logLevel?: string;
@@ -45,6 +46,11 @@ export function reenactCommand(): Command {
     .option(
       '--secret-values <file>',
       'JSON {"<namespace>/<name>": {"<path>": "<plain value>"}} for redacted values (default: stand-ins of the recorded length)',
+    )
+    .option(
+      '--as-recorded-actor',
+      "send each write as its recorded user (Kubernetes impersonation: the kubeconfig's user needs the impersonate right on users)",
+      false,
     )
     .option('--dry-run', 'print the plan; contact no cluster', false)
     .option('--cleanup', 'delete what a re-enactment of this file made (its labelled namespaces and objects) instead', false)
@@ -88,7 +94,13 @@ async function runReenact(path: string, o: ReenactCliOptions): Promise<void> {
     fail(2, `kubeconfig: ${(e as Error).message}`);
   }
   const fileNamespaces = new Set(file.actions.filter((a) => a.verb === 'create' && a.ref.kind === 'Namespace' && a.ref.group === '').map((a) => a.ref.name));
-  const applier = new Applier(kc, { prefix: o.namespacePrefix, runId: file.sha256.slice(0, 16), secretValues, fileNamespaces });
+  const applier = new Applier(kc, {
+    prefix: o.namespacePrefix,
+    runId: file.sha256.slice(0, 16),
+    secretValues,
+    fileNamespaces,
+    asRecordedActor: o.asRecordedActor,
+  });
   if (o.cleanup) {
     const failed = await cleanup(applier, file, file.sha256.slice(0, 16), o);
     if (failed > 0) fail(1, `${failed} deletes were refused (listed above)`);
@@ -138,6 +150,7 @@ function summaryText(path: string, file: ReenactFile, outcomes: Outcome[], appli
     // no HTTP status: the request never got an answer (unreachable, TLS, unknown kind)
     ...refused.map((x) => (x.code ? `  refused ${line(x)}: ${x.code} ${x.reason}: ${x.message}` : `  not sent ${line(x)}: ${x.message}`)),
   ];
+  out.push(...impersonationNotes(refused, applier, o));
   if (applier.standIns.length > 0)
     out.push(`${applier.standIns.length} redacted values filled with stand-ins (give --secret-values): ${applier.standIns.join(', ')}`);
   const args = [
@@ -151,7 +164,25 @@ function summaryText(path: string, file: ReenactFile, outcomes: Outcome[], appli
 }
 
 function summaryJson(outcomes: Outcome[], applier: Applier): Record<string, unknown> {
-  return { applied: outcomes.filter((x) => x.ok), refused: outcomes.filter((x) => !x.ok), standIns: applier.standIns };
+  return { applied: outcomes.filter((x) => x.ok), refused: outcomes.filter((x) => !x.ok), standIns: applier.standIns, noRecordedUser: applier.noUser };
+}
+
+/** A refusal of the impersonation itself (403 `… cannot impersonate resource "users" …`), not of the write. */
+const isImpersonationRefusal = (x: Outcome): boolean => x.code === 403 && /cannot impersonate/.test(x.message ?? '');
+
+/** --as-recorded-actor: what the kubeconfig's user may not impersonate, and the writes that had no recorded user. */
+function impersonationNotes(refused: Outcome[], applier: Applier, o: ReenactCliOptions): string[] {
+  if (!o.asRecordedActor) return [];
+  const out: string[] = [];
+  const denied = refused.filter(isImpersonationRefusal);
+  if (denied.length > 0) {
+    out.push(
+      `--as-recorded-actor: the kubeconfig's user may not impersonate: ${denied.length} actions refused before they were tried (grant it the impersonate verb on users, groups and serviceaccounts, e.g. cluster-admin; or re-enact without --as-recorded-actor)`,
+    );
+  }
+  if (applier.noUser.length > 0)
+    out.push(`--as-recorded-actor: ${applier.noUser.length} actions had no recorded user: sent as the kubeconfig's user (#${applier.noUser.join(', #')})`);
+  return out;
 }
 
 function planText(file: ReenactFile, prefix: string): string {

@@ -199,6 +199,47 @@ describe('export and reenact ← a scenario recorded on the KWOK cluster', () =>
     await waitFor(async () => (await kubectlJson(['get', 'deployment', 'web', '-n', target])).spec.replicas === 3, 'web in b-', 30_000);
   });
 
+  it('--as-recorded-actor sends each write as its recorded user; a kubeconfig user that may not impersonate is named in the summary', async () => {
+    const k = (args: string[], input?: string) => kubectl(args, { kubeconfig: fresh.KUBECONFIG, ...(input === undefined ? {} : { input }) });
+    // the recorded users have no rights of their own in the fresh cluster (alice wrote with --as-group=system:masters)
+    for (const user of new Set(actions.map((a) => a.recorded.user))) {
+      await k(['create', 'clusterrolebinding', `admin-${user.replace(/[^a-z0-9]/g, '-')}`, '--clusterrole=cluster-admin', `--user=${user}`]);
+    }
+    const r = await cli(['reenact', file, '--kubeconfig', fresh.KUBECONFIG, '--speed', 'max', '--namespace-prefix', 'as-', '--as-recorded-actor', '--json']);
+    expect(r.code, r.out + r.err).toBe(0);
+    // the fresh cluster's API server: the kubeconfig's user, impersonating the recorded user, for every write
+    const writes = readFileSync(fresh.AUDIT_LOG, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`as-${ns}`))
+      .map((l) => JSON.parse(l) as { stage: string; verb: string; user: { username: string }; userAgent: string; impersonatedUser?: { username: string } })
+      .filter(
+        (e) =>
+          e.stage === 'ResponseComplete' &&
+          ['create', 'patch', 'delete'].includes(e.verb) &&
+          (e.impersonatedUser !== undefined || (!e.user.username.startsWith('system:') && !e.userAgent.startsWith('kwok'))),
+      );
+    expect(writes.map((e) => `${e.verb} as ${e.impersonatedUser?.username}`)).toEqual(actions.map((a) => `${a.verb} as ${a.recorded.user}`));
+    // a ServiceAccount allowed every write but not impersonation
+    const rules = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'writes-only' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] }],
+    };
+    await k(['apply', '-f', '-'], JSON.stringify(rules));
+    await k(['create', 'serviceaccount', 'limited', '-n', 'default']);
+    await k(['create', 'clusterrolebinding', 'limited-writes', '--clusterrole=writes-only', '--serviceaccount=default:limited']);
+    const token = (await k(['create', 'token', 'limited', '-n', 'default'])).trim();
+    const config = JSON.parse(await k(['config', 'view', '--raw', '--minify', '-o', 'json'])) as { users: { user: unknown }[] };
+    config.users[0]!.user = { token };
+    const limited = join(dir, 'limited.kubeconfig');
+    writeFileSync(limited, JSON.stringify(config));
+    const denied = await cli(['reenact', file, '--kubeconfig', limited, '--speed', 'max', '--namespace-prefix', 'li-', '--as-recorded-actor', '--no-progress']);
+    expect(denied.code).toBe(1);
+    expect(denied.out).toMatch(/cannot impersonate resource "users"/);
+    expect(denied.out).toContain(`--as-recorded-actor: the kubeconfig's user may not impersonate: ${actions.length} actions refused before they were tried`);
+  });
+
   it('refuses a truncated or foreign file before applying anything', async () => {
     const text = readFileSync(file, 'utf8');
     const cut = join(dir, 'cut.jsonl');

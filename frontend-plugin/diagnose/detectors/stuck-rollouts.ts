@@ -19,6 +19,7 @@ import {
   redirectUrl,
   refText,
   sampleEvidence,
+  statusRecorded,
   subresourceOf,
   actorOf,
   writeCause,
@@ -155,7 +156,7 @@ function scanRollout(index: SpanIndex, h: ObjectHistory, w: Workload): RolloutSc
  */
 function checkRollout(index: SpanIndex, h: ObjectHistory, w: Workload, endUs: number, timeoutSec: number): Finding | undefined {
   const r = scanRollout(index, h, w);
-  if (!r) return undefined;
+  if (!r || !statusRecorded(h)) return undefined;
   const { values, lastSpec, completedUs, deadline, deleted } = r;
   const want = w.desired(values) ?? 0;
   const state = Object.fromEntries([['desired', want], ...w.status.map((p) => [p.replace('status.', ''), num(values[p])])]);

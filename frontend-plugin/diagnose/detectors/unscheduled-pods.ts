@@ -16,6 +16,7 @@ import {
   pastOf,
   redirectUrl,
   refText,
+  statusRecorded,
   subresourceOf,
   actorOf,
   writeCause,
@@ -29,6 +30,8 @@ export const unscheduledPods: Detector = {
     const unscheduled = new Map<string, { pod: PodPhases; waitedSec: number }[]>();
     const notRunning = new Map<string, { pod: PodPhases; waitedSec: number }[]>();
     for (const p of podPhases(index)) {
+      const h = index.history(p.key);
+      if (!p.run && h && !statusRecorded(h)) continue;
       const until = p.del?.startUs ?? endUs;
       const group = p.owner ?? p.key;
       if (!p.bind) {
