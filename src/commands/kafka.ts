@@ -274,7 +274,7 @@ async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher)
       leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
       onStartedLeading: () => {
         starting = (async () => {
-          running = await startInformers({ kc, cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
+          running = await startInformers({ kc, cluster, pipeline: watch, sink: watch, events: o.events, include: o.watchResource, exclude });
           log.info({ cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
         })().catch((err) => log.error({ cluster, err: (err as Error).message }, 'informers failed to start'));
       },
