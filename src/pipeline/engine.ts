@@ -59,6 +59,8 @@ export interface WriteOptions {
   alive?: () => boolean;
   /** Between attempts (Kafka: a heartbeat, so a long outage does not cost the partition). */
   between?: () => Promise<unknown>;
+  /** Reports a failed write about to be retried (default: the policy's). */
+  onRetry?: NonNullable<RefusalPolicy['retry']>['onRetry'];
 }
 
 /** An input traced: its result, and the exception the pipeline threw on it, if it did. */
@@ -171,7 +173,7 @@ export class CommitEngine<R> {
           const retry = this.#policy.retry;
           if (!retry) return { reason: 'unavailable', error: err as Error };
           const delay = Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(attempt, 16));
-          retry.onRetry?.(err as Error, records.length, attempt + 1, delay);
+          (opts.onRetry ?? retry.onRetry)?.(err as Error, records.length, attempt + 1, delay);
           await new Promise((r) => setTimeout(r, delay));
         }
         await opts.between?.().catch(() => undefined);
