@@ -1,11 +1,12 @@
 // Informers in receive role: this is their WatchIngest and their sink (src/sources/informers/):
 // each change becomes a message, published to the topic instead of traced, keyed like audit
-// events, as `watch` and `kube-event` messages. Changes are sent in order, in batches, each retried until Kafka acknowledged it (informer
-// callbacks cannot be refused like a webhook batch can). Bounded: at `maxQueued` messages the sink
-// reports full and the informers pause (src/sources/informers/watch-writer.ts: the watches close
-// and later resume from the last resourceVersion, so the API server keeps what was not read) until
-// the queue is down to half. A receiver that dies loses what was queued, and the next leader's
-// initial list re-reads the current state (the tracers de-duplicate by derived IDs).
+// events, as `watch` and `kube-event` messages. Changes are sent in order, in batches, each
+// retried until Kafka acknowledged it (informer callbacks cannot be refused like a webhook batch
+// can). Bounded: at `maxQueued` messages the sink reports full and the informers pause
+// (src/sources/informers/watch-writer.ts: the watches close and later resume from the last
+// resourceVersion, so the API server keeps what was not read) until the queue is down to half.
+// A receiver that dies loses what was queued, and the next leader's initial list re-reads the
+// current state (the tracers de-duplicate by derived IDs).
 import { log as rootLog, type Logger } from '../../core/log.ts';
 import { STATELESS, type Traced } from '../../pipeline/engine.ts';
 import type { KafkaPublisher } from './producer.ts';
