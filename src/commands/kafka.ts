@@ -13,7 +13,7 @@ import { resolveConfig } from '../core/config.ts';
 import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls, type WebhookServer } from '../sources/webhook.ts';
 import { healthRoutes, metricsRoutes } from '../sources/health.ts';
-import { KafkaPublisher, publisherHealth } from '../sources/kafka/producer.ts';
+import { KafkaPublisher } from '../sources/kafka/producer.ts';
 import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
@@ -171,8 +171,9 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
     await publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
     const p = publisher;
     webhook = buildWebhookServer({
-      sink: publisherHealth(p),
-      publish: (items, cluster) => p.publishAudit(items, cluster),
+      pipeline: p,
+      sink: p,
+      publishes: true,
       defaultCluster: o.cluster,
       maxBodyBytes: o.maxBodyBytes,
       token,
@@ -273,7 +274,7 @@ async function electedInformers(o: KafkaServeOptions, publisher: KafkaPublisher)
       leaseDurationSec: Math.max(1, Math.round(o.kafkaLeaseDuration / 1000)),
       onStartedLeading: () => {
         starting = (async () => {
-          running = await startInformers({ kc, cluster, pipeline: watch.ingest(), sink: watch.sink(), events: o.events, include: o.watchResource, exclude });
+          running = await startInformers({ kc, cluster, pipeline: watch, sink: watch, events: o.events, include: o.watchResource, exclude });
           log.info({ cluster }, 'informer leader: watching the cluster, publishing changes to Kafka');
         })().catch((err) => log.error({ cluster, err: (err as Error).message }, 'informers failed to start'));
       },

@@ -35,7 +35,7 @@ export interface SpanSink {
 }
 
 /** Waits until `sink` would accept a write again (its writable(), or a short pause for sinks without one). */
-export function untilWritable(sink: SpanSink, pollMs = 50): Promise<void> {
+export function untilWritable(sink: Pick<SpanSink, 'writable'>, pollMs = 50): Promise<void> {
   if (sink.writable) return sink.writable();
   return new Promise((r) => setTimeout(r, pollMs));
 }

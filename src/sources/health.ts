@@ -12,7 +12,7 @@ export interface Readiness {
   waiting?: () => string | undefined;
 }
 
-export function healthRoutes(app: FastifyInstance, sink: SpanSink, state: Readiness): void {
+export function healthRoutes(app: FastifyInstance, sink: Pick<SpanSink, 'full' | 'pending' | 'healthy' | 'lastError'>, state: Readiness): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const reasons: string[] = [];

@@ -5,11 +5,12 @@
 // the replay.
 import type { SpanRecord } from '../core/model.ts';
 import { objectKey } from '../core/model.ts';
-import { SinkFullError, untilWritable, type SpanSink } from '../core/sink.ts';
+import type { SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
 import { isRecord } from '../core/audit-event.ts';
 import type { LogItem } from './audit-log.ts';
 import type { WatchChange } from '../pipeline/pipeline.ts';
+import { CommitEngine, type Staged, type Traced } from '../pipeline/engine.ts';
 
 /** One parsed line/document of a log (src/sources/audit-log.ts LogItem). */
 /** One item of an audit log as readAuditLogs yields it. */
@@ -18,19 +19,17 @@ export type ReplayItem = LogItem & {
   skipped?: string;
 };
 
-type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
+type Ingest = Traced<SpanRecord>;
 
 /**
  * What replay needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): one
- * transaction for the whole run, committed up to a mark once the spans up to it are durable.
+ * transaction for the whole run, which the engine commits step by step as the spans are durable.
  */
 export interface ReplayPipeline {
-  begin(): {
+  begin(): Staged & {
     auditEvent(raw: unknown, cluster: string): Ingest;
     kubeEvent(obj: unknown, cluster: string): Ingest;
     watchChange(change: WatchChange, cluster: string): Ingest;
-    mark(): number;
-    commit(mark: number): void;
   };
 }
 
@@ -91,8 +90,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     eventsPerSec: 0,
   };
   let buffer: SpanRecord[] = [];
-  // Events see the state of every earlier event; the pipeline's state takes them once written.
-  const tx = opts.pipeline.begin();
+  // Events see the state of every earlier event; the pipeline's state takes them once written. A
+  // full sink is waited for; a write the sink failed (it already retried) stops the replay.
+  const stream = new CommitEngine(opts.sink, { whenFull: 'wait' }).stream(opts.pipeline.begin());
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown;
 
@@ -102,33 +102,17 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
     log.debug({ file: item.file, line: item.line, reason }, 'rejected bad log item');
   };
 
-  const writeBatch = async (spans: SpanRecord[]) => {
-    for (;;) {
-      try {
-        await opts.sink.write(spans);
-        s.spansWritten += spans.length;
-        return;
-      } catch (err) {
-        if (!(err instanceof SinkFullError)) throw err;
-        await untilWritable(opts.sink);
-      }
-    }
-  };
-
   /** Hands the buffer to the sink once the previous batch is durable. */
   const flushBuffer = async () => {
     await writing;
     if (writeError) throw writeError;
     if (buffer.length === 0) return;
     const spans = buffer;
-    const mark = tx.mark();
     buffer = [];
-    writing = writeBatch(spans).then(
-      () => tx.commit(mark),
-      (err) => {
-        writeError = err;
-      },
-    );
+    writing = stream.commit(spans).then((refused) => {
+      if (refused) writeError = refused.error;
+      else s.spansWritten += spans.length;
+    });
   };
 
   const timer = opts.idleFlushMs ? setInterval(() => void flushBuffer().catch(() => undefined), opts.idleFlushMs) : undefined;
@@ -142,19 +126,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplaySummary> {
         error(item, item.error ?? 'empty item');
       } else {
         const kind = opts.classify(item.event);
-        let r: Ingest;
-        try {
-          r =
-            kind === 'audit'
-              ? tx.auditEvent(item.event, opts.cluster)
-              : kind === 'kube-event'
-                ? tx.kubeEvent(item.event, opts.cluster)
-                : kind === 'watch'
-                  ? tx.watchChange(item.event as WatchChange, opts.cluster)
-                  : { spans: [], error: notAnEvent(item.event) };
-        } catch (err) {
-          r = { spans: [], error: `pipeline error: ${(err as Error).message}` };
-        }
+        const r = stream.trace((tx) =>
+          kind === 'audit'
+            ? tx.auditEvent(item.event, opts.cluster)
+            : kind === 'kube-event'
+              ? tx.kubeEvent(item.event, opts.cluster)
+              : kind === 'watch'
+                ? tx.watchChange(item.event as WatchChange, opts.cluster)
+                : { spans: [], error: notAnEvent(item.event) },
+        );
         if (r.error) error(item, r.error);
         else if (r.skipped) s.skipped[r.skipped] = (s.skipped[r.skipped] ?? 0) + 1;
         else s.traced++;

@@ -7,7 +7,8 @@ import { Transform, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SpanRecord } from '../core/model.ts';
-import { SinkFullError, type SpanSink } from '../core/sink.ts';
+import type { SpanSink } from '../core/sink.ts';
+import { CommitEngine, type Batch, type RecordSink, type Refusal, type Staged, type Traced } from '../pipeline/engine.ts';
 import { log as rootLog, type Logger } from '../core/log.ts';
 import { auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests } from '../core/metrics.ts';
 import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
@@ -15,25 +16,25 @@ import { HttpError } from '../core/http-error.ts';
 
 /**
  * What the webhook needs from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): a
- * transaction per batch, whose state changes are committed only once the sink stored the spans.
+ * transaction per batch, whose state changes are committed only once the sink stored the records.
+ * In receive role the Kafka publisher (src/sources/kafka/producer.ts) is both: its "transaction"
+ * turns each audit event into a message and stages nothing.
  */
-export interface AuditIngest {
-  begin(): {
-    auditEvent(raw: unknown, cluster: string): { spans: SpanRecord[]; skipped?: string; error?: string };
-    commit(): void;
-    rollback(): void;
-  };
+export interface AuditIngest<R = SpanRecord> {
+  begin(): Staged & { auditEvent(raw: unknown, cluster: string): Traced<R> };
 }
 
-export interface WebhookOptions {
-  pipeline?: AuditIngest;
-  /** The span sink (or, with `publish`, what /readyz asks about the publisher). */
-  sink: SpanSink;
+/** What the webhook writes to: a span sink, or in receive role the Kafka publisher; /readyz asks it too. */
+export type WebhookSink<R> = RecordSink<R> & Pick<SpanSink, 'healthy' | 'lastError'>;
+
+export interface WebhookOptions<R = SpanRecord> {
+  pipeline: AuditIngest<R>;
+  sink: WebhookSink<R>;
   /**
-   * Receive role (src/sources/kafka/producer.ts): instead of tracing, hand the batch on; 2xx only
-   * once it resolves, a rejection answers 503 so the API server retries.
+   * Receive role: the records are Kafka messages (a refused batch counts as publish_failed, the
+   * answer says how many were published).
    */
-  publish?: (items: unknown[], cluster: string) => Promise<{ published: number; rejected: { index: number; reason: string }[]; skipped: number }>;
+  publishes?: boolean;
   /** Cluster name for `POST /audit` (default 'default'). */
   defaultCluster?: string;
   /** Request body limit; above it 413. Default 32 MiB. */
@@ -81,7 +82,7 @@ function stageTime(item: unknown): number | undefined {
   return Number.isFinite(ms) ? ms / 1000 : undefined;
 }
 
-export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
+export function buildWebhookServer<R = SpanRecord>(opts: WebhookOptions<R>): WebhookServer {
   const logger = opts.logger ?? rootLog.child({ component: 'webhook' });
   const readiness: Readiness = { draining: false };
   const bodyLimit = opts.maxBodyBytes ?? 32 * 1024 * 1024;
@@ -97,7 +98,9 @@ export function buildWebhookServer(opts: WebhookOptions): WebhookServer {
   });
   healthRoutes(app, opts.sink, readiness);
   metricsRoutes(app);
-  app.register(auditRoutes, { ...opts, logger, readiness });
+  // a full sink refuses at once (429), a failing one too (503): the API server retries the batch
+  const engine = new CommitEngine<R>(opts.sink, { whenFull: 'refuse' });
+  app.register(auditRoutes as FastifyPluginAsync<AuditRouteOptions<R>>, { ...opts, logger, readiness, engine });
   return {
     app,
     readiness,
@@ -142,9 +145,10 @@ function errorHandler(logger: Logger) {
   };
 }
 
-interface AuditRouteOptions extends WebhookOptions {
+interface AuditRouteOptions<R = unknown> extends WebhookOptions<R> {
   logger: Logger;
   readiness: Readiness;
+  engine: CommitEngine<R>;
 }
 
 /** POST /audit/:cluster and POST /audit (the default cluster): an EventList in, 2xx once durable. */
@@ -185,95 +189,64 @@ async function receiveBatch(opts: AuditRouteOptions, body: unknown, cluster: str
     return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
   }
   // A full sink refuses at once: no point tracing what cannot be stored (the state would not
-  // change anyway, see traceBatch).
-  if (opts.sink.full()) {
+  // change anyway: the engine rolls a refused batch back).
+  if (opts.engine.refusing()) {
     auditEventsRejected.inc({ reason: 'sink_full' }, items.length);
     return reply.code(429).header('retry-after', '1').send({ error: 'span sink is full, retry later' });
   }
-  if (opts.publish) return publishBatch(opts, items, cluster, reply);
-  if (!opts.pipeline) throw new Error('webhook needs a pipeline or a publisher');
-  return traceBatch(opts, opts.pipeline, items, cluster, reply);
+  // One transaction per batch: later events of the batch see the versions of earlier ones, and
+  // nothing reaches the pipeline's state unless the sink stores the records, so a refused batch
+  // retried by the API server is traced as if it came first (same diffs, object and link spans).
+  const { value, records, refused } = await opts.engine.batch(opts.pipeline.begin(), (b) => traceItems(opts, b, items, cluster));
+  const { stageTimes, bad, skipped } = value;
+  if (refused) return refuse(opts, reply, refused, items.length - bad, { cluster, spans: records.length });
+  auditEventsAccepted.inc(items.length - bad);
+  const now = Date.now() / 1000;
+  for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
+  const counts = { received: items.length, skipped, rejected: bad };
+  const traced = items.length - bad - skipped;
+  return reply.code(200).send(opts.publishes ? { ...counts, published: records.length } : { ...counts, traced, spans: records.length });
 }
 
-/** The spans of a batch traced in one transaction; the bad events are counted, logged and left out. */
-function traceItems(opts: AuditRouteOptions, tx: ReturnType<AuditIngest['begin']>, items: unknown[], cluster: string) {
+/** The batch's events traced; the bad ones are counted, logged and left out. */
+function traceItems(opts: AuditRouteOptions, b: Batch<ReturnType<AuditIngest<unknown>['begin']>, unknown>, items: unknown[], cluster: string) {
   const { logger } = opts;
-  const spans: SpanRecord[] = [];
   const stageTimes: number[] = [];
   let bad = 0;
   let skipped = 0;
   items.forEach((item, index) => {
-    try {
-      const result = tx.auditEvent(item, cluster);
-      if (result.error) {
-        bad++;
-        auditEventsRejected.inc({ reason: 'malformed' });
-        // index and auditID only: never the item itself, it may hold Secret data
-        logger.warn({ cluster, index, auditID: auditId(item), reason: result.error }, 'skipping bad audit event');
-        return;
-      }
-      if (result.skipped) skipped++;
-      spans.push(...result.spans);
-      const t = stageTime(item);
-      if (t !== undefined) stageTimes.push(t);
-    } catch (err) {
+    const r = b.trace((tx) => tx.auditEvent(item, cluster));
+    // index and auditID only: never the item itself, it may hold Secret data
+    if (r.thrown) {
       bad++;
       auditEventsRejected.inc({ reason: 'pipeline_error' });
-      logger.error({ cluster, index, auditID: auditId(item), err: (err as Error).message }, 'pipeline failed on audit event');
+      logger.error({ cluster, index, auditID: auditId(item), err: r.thrown.message }, 'pipeline failed on audit event');
+    } else if (r.error) {
+      bad++;
+      auditEventsRejected.inc({ reason: 'malformed' });
+      logger.warn({ cluster, index, auditID: auditId(item), reason: r.error }, 'skipping bad audit event');
+    } else {
+      if (r.skipped) skipped++;
+      const t = stageTime(item);
+      if (t !== undefined) stageTimes.push(t);
     }
   });
-  return { spans, stageTimes, bad, skipped };
+  return { stageTimes, bad, skipped };
 }
 
-/**
- * One transaction per batch: later events of the batch see the versions of earlier ones, and
- * nothing reaches the pipeline's state unless the sink stores the spans, so a refused batch
- * retried by the API server is traced as if it came first (same diffs, object and link spans).
- */
-async function traceBatch(opts: AuditRouteOptions, pipeline: AuditIngest, items: unknown[], cluster: string, reply: FastifyReply) {
-  const tx = pipeline.begin();
-  const { spans, stageTimes, bad, skipped } = traceItems(opts, tx, items, cluster);
-  try {
-    await opts.sink.write(spans);
-    tx.commit();
-  } catch (err) {
-    tx.rollback();
-    const good = items.length - bad;
-    if (err instanceof SinkFullError) {
-      auditEventsRejected.inc({ reason: 'sink_full' }, good);
-      return reply.code(429).header('retry-after', '1').send({ error: err.message });
-    }
-    auditEventsRejected.inc({ reason: 'sink_unavailable' }, good);
-    opts.logger.error({ cluster, spans: spans.length, err: (err as Error).message }, 'span sink write failed');
-    return reply
-      .code(503)
-      .header('retry-after', '2')
-      .send({ error: `span sink unavailable: ${(err as Error).message}` });
+/** A batch the engine refused: 429 when the sink is full, 503 when it (or Kafka) failed. */
+function refuse(opts: AuditRouteOptions, reply: FastifyReply, refused: Refusal, good: number, ctx: { cluster: string; spans: number }) {
+  const message = refused.error?.message ?? refused.reason;
+  if (refused.reason === 'full') {
+    auditEventsRejected.inc({ reason: 'sink_full' }, good);
+    return reply.code(429).header('retry-after', '1').send({ error: message });
   }
-  auditEventsAccepted.inc(items.length - bad);
-  const now = Date.now() / 1000;
-  for (const t of stageTimes) eventLag.observe(Math.max(0, now - t));
-  return reply.code(200).send({ received: items.length, traced: items.length - bad - skipped, skipped, rejected: bad, spans: spans.length });
-}
-
-/** Receive role: the batch handed on to the publisher; 2xx once it resolves. */
-async function publishBatch(opts: AuditRouteOptions, items: unknown[], cluster: string, reply: FastifyReply) {
-  let r;
-  try {
-    r = await opts.publish!(items, cluster);
-  } catch (err) {
-    auditEventsRejected.inc({ reason: 'publish_failed' }, items.length);
-    return reply
-      .code(503)
-      .header('retry-after', '2')
-      .send({ error: (err as Error).message });
-  }
-  for (const { index, reason } of r.rejected) {
-    auditEventsRejected.inc({ reason: 'malformed' });
-    opts.logger.warn({ cluster, index, auditID: auditId(items[index]), reason }, 'skipping bad audit event');
-  }
-  auditEventsAccepted.inc(items.length - r.rejected.length);
-  return reply.code(200).send({ received: items.length, published: r.published, skipped: r.skipped, rejected: r.rejected.length });
+  auditEventsRejected.inc({ reason: opts.publishes ? 'publish_failed' : 'sink_unavailable' }, good);
+  opts.logger.error({ ...ctx, err: message }, opts.publishes ? 'publish failed' : 'span sink write failed');
+  return reply
+    .code(503)
+    .header('retry-after', '2')
+    .send({ error: opts.publishes ? message : `span sink unavailable: ${message}` });
 }
 
 /**

@@ -25,7 +25,7 @@ describe('WatchPublisher bound', () => {
     let paused = false;
     const events: string[] = [];
     let read: (max: number) => void = () => {};
-    const writer = new WatchWriter(watch.sink(), {
+    const writer = new WatchWriter(watch, {
       minPauseMs: 5,
       onPause: () => {
         paused = true;
@@ -37,21 +37,23 @@ describe('WatchPublisher bound', () => {
         setImmediate(() => read(1000)); // the informers restart their watches
       },
     });
-    const ingest = watch.ingest().begin();
+    const stream = writer.stream(watch.begin());
     let n = 0;
-    // an informer: reads watch events while not paused, each handed to the ingest and then to the writer (as src/sources/informers/index.ts does)
+    // an informer: reads watch events while not paused, each traced and handed to the engine (as src/sources/informers/index.ts does)
     read = (max: number) => {
       while (!paused && n < max) {
-        ingest.watchChange({ type: 'MODIFIED', object: { metadata: { name: `cm-${n}` } }, group: '', version: 'v1', resource: 'configmaps' }, 'kwok');
+        const r = stream.trace((tx) =>
+          tx.watchChange({ type: 'MODIFIED', object: { metadata: { name: `cm-${n}` } }, group: '', version: 'v1', resource: 'configmaps' }, 'kwok'),
+        );
+        void stream.commit(r.spans);
         n++;
-        writer.poke();
       }
     };
     read(1000);
     expect(paused).toBe(true);
     expect(n).toBe(100); // stopped reading at the bound, not at 1000
     expect(watch.pending()).toBe(100);
-    expect(watch.sink().full()).toBe(true);
+    expect(watch.full()).toBe(true);
     // Kafka back: the queue drains, the informers read again (pausing whenever it is full)
     broker.down = false;
     while (n < 1000 || watch.pending() > 0) {

@@ -4,41 +4,42 @@
 // by derived IDs, so re-listing never shows a change twice.
 import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { SpanRecord } from '../../core/model.ts';
-import type { SpanSink } from '../../core/sink.ts';
 import { log } from '../../core/log.ts';
 import { watchErrors, watchEvents } from '../../core/metrics.ts';
 import { discoverResources, type DiscoveryFilter, type WatchedResource } from './discovery.ts';
 import { kubeGet } from './kube-client.ts';
 import { WatchWriter } from './watch-writer.ts';
+import type { RecordSink, Staged, Traced } from '../../pipeline/engine.ts';
 
-type Ingest = { spans: SpanRecord[]; skipped?: string; error?: string };
 export type WatchChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** The informers' transaction: what they feed the engine, change by change. */
+export type WatchTransaction<R> = Staged & {
+  watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Traced<R>;
+  kubeEvent(obj: unknown, cluster: string): Traced<R>;
+  /** Audit mode: the watch changes no audit event explained within the grace period, as spans. */
+  unexplainedChanges?(): Traced<R>;
+};
 
 /**
  * What informers need from the pipeline (src/pipeline/pipeline.ts Pipeline satisfies it): one
- * transaction for all watches, committed up to a change once its spans are durable.
+ * transaction for all watches, committed up to a change once its spans are durable. In receive
+ * role the watch publisher (src/sources/kafka/watch-publisher.ts) turns the changes into messages.
  */
-export interface WatchIngest {
-  begin(): {
-    watchChange(change: { type: WatchChangeType; object: unknown; group: string; version: string; resource: string }, cluster: string): Ingest;
-    kubeEvent(obj: unknown, cluster: string): Ingest;
-    /** Audit mode: the watch changes no audit event explained within the grace period, as spans. */
-    unexplainedChanges?(): Ingest;
-    mark(): number;
-    commit(mark: number): void;
-  };
-  setListWatchOnly(cluster: string, on: boolean): void;
+export interface WatchIngest<R = SpanRecord> {
+  begin(): WatchTransaction<R>;
+  setListWatchOnly?(cluster: string, on: boolean): void;
   /** Audit mode: keep watch changes until an audit event explains them, for `graceMs`. */
   trackUnexplained?(graceMs: number): void;
   /** Discovery's word on which resources are cluster-scoped (their keys carry no namespace). */
-  setResourceScopes(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void;
+  setResourceScopes?(cluster: string, resources: readonly { group: string; resource: string; namespaced: boolean }[]): void;
 }
 
-export interface InformerOptions extends DiscoveryFilter {
+export interface InformerOptions<R = SpanRecord> extends DiscoveryFilter {
   kc: KubeConfig;
   cluster: string;
-  pipeline: WatchIngest;
-  sink: SpanSink;
+  pipeline: WatchIngest<R>;
+  sink: RecordSink<R>;
   listWatchOnly?: boolean;
   /** Watch Events (core/v1) too. Default true. */
   events?: boolean;
@@ -134,17 +135,14 @@ function watchResource(
   );
 }
 
-export async function startInformers(opts: InformerOptions): Promise<RunningInformers> {
+export async function startInformers<R = SpanRecord>(opts: InformerOptions<R>): Promise<RunningInformers> {
   const logger = log.child({ component: 'informers', cluster: opts.cluster });
-  opts.pipeline.setListWatchOnly(opts.cluster, opts.listWatchOnly ?? false);
+  opts.pipeline.setListWatchOnly?.(opts.cluster, opts.listWatchOnly ?? false);
   const resources = await discoverResources(opts.kc, opts);
-  opts.pipeline.setResourceScopes(opts.cluster, resources);
-  // Changes see every earlier change; the pipeline's state takes a change once its spans are
-  // durable (at once when it has none: a cache-only version for later diffs).
-  const tx = opts.pipeline.begin();
+  opts.pipeline.setResourceScopes?.(opts.cluster, resources);
   const st: WatchState = { stopped: false, paused: false, informers: [], syncs: [] };
   const { informers, syncs } = st;
-  const writer = new WatchWriter(opts.sink, {
+  const writer = new WatchWriter<R>(opts.sink, {
     maxUnacked: opts.maxUnacked,
     onPause: () => {
       st.paused = true;
@@ -156,47 +154,38 @@ export async function startInformers(opts: InformerOptions): Promise<RunningInfo
     },
   });
 
-  const ingest = (source: string, type: string, fn: () => Ingest) => {
+  // Changes see every earlier change; the pipeline's state takes a change once its spans are
+  // durable (at once when it has none: a cache-only version for later diffs).
+  const stream = writer.stream(opts.pipeline.begin());
+  const traced = (source: string, fn: (tx: WatchTransaction<R>) => Traced<R>) => {
+    const r = stream.trace(fn);
+    if (r.thrown) return logger.error({ source, err: r.thrown.message }, 'pipeline failed on watch change');
+    if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
+    // written until durable (a full sink waited for, a failed write retried), then committed
+    void stream.commit(r.spans);
+  };
+  const ingest = (source: string, type: string, fn: (tx: WatchTransaction<R>) => Traced<R>) => {
     watchEvents.inc({ source, type });
     traced(source, fn);
-  };
-  const traced = (source: string, fn: () => Ingest) => {
-    try {
-      const r = fn();
-      if (r.error) logger.warn({ source, reason: r.error }, 'watch change not traced');
-      const mark = tx.mark();
-      // push retries until the spans are durable, then the change is committed
-      if (r.spans.length === 0) {
-        tx.commit(mark);
-        writer.poke();
-      } else
-        writer.push(r.spans).then(
-          () => tx.commit(mark),
-          () => undefined,
-        );
-    } catch (err) {
-      logger.error({ source, err: (err as Error).message }, 'pipeline failed on watch change');
-    }
   };
 
   const run = (r: WatchedResource, onChange: (type: WatchChangeType, obj: KubernetesObject) => void) => watchResource(opts.kc, logger, st, r, onChange);
 
   const grace = opts.listWatchOnly ? 0 : (opts.unexplainedGraceMs ?? 120_000);
   let sweep: NodeJS.Timeout | undefined;
-  if (grace > 0 && opts.pipeline.trackUnexplained && tx.unexplainedChanges) {
+  if (grace > 0 && opts.pipeline.trackUnexplained && stream.tx.unexplainedChanges) {
     opts.pipeline.trackUnexplained(grace);
-    const due = tx.unexplainedChanges.bind(tx);
-    sweep = setInterval(() => traced('watch', due), Math.min(10_000, Math.max(100, grace / 4)));
+    sweep = setInterval(() => traced('watch', (tx) => tx.unexplainedChanges!()), Math.min(10_000, Math.max(100, grace / 4)));
     sweep.unref();
   }
   for (const r of resources) {
     run(r, (type, obj) =>
-      ingest('watch', type, () => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)),
+      ingest('watch', type, (tx) => tx.watchChange({ type, object: obj, group: r.group, version: r.version, resource: r.resource }, opts.cluster)),
     );
   }
   if (opts.events ?? true) {
     run(EVENTS_RESOURCE, (type, obj) => {
-      if (type !== 'DELETED') ingest('event', type, () => tx.kubeEvent(obj, opts.cluster));
+      if (type !== 'DELETED') ingest('event', type, (tx) => tx.kubeEvent(obj, opts.cluster));
     });
   }
   logger.info({ resources: resources.length, events: opts.events ?? true, listWatchOnly: opts.listWatchOnly ?? false }, 'informers started');

@@ -1,13 +1,16 @@
-// Informer callbacks are synchronous and arrive one object at a time; this hands their spans to the
-// sink (a queued writer, which batches them) and applies backpressure instead of buffering: when
+// Informer callbacks are synchronous and arrive one object at a time; their spans go through the
+// engine that commits (src/pipeline/engine.ts: a full sink is waited for, a failed write retried,
+// the informers' transaction committed as spans become durable) to the sink (a queued writer, which
+// batches them). This is the informers' side of it, backpressure instead of buffering: when
 // the sink is full, or too many informer spans are not yet durable, it asks the informers to pause
 // (they stop reading watch events: the watch is closed and later resumed from the last
 // resourceVersion, so the API server keeps what we did not read). Spans already handed over are
 // retried until durable; nothing is dropped.
 import type { SpanRecord } from '../../core/model.ts';
-import { SinkFullError, untilWritable, type SpanSink } from '../../core/sink.ts';
+import { untilWritable } from '../../core/sink.ts';
 import { log } from '../../core/log.ts';
 import { informerPauses } from '../../core/metrics.ts';
+import { CommitEngine, type CommitStream, type RecordSink, type Staged } from '../../pipeline/engine.ts';
 
 export interface WatchWriterOptions {
   /** Informer spans not yet durable at which the informers pause (they resume at half). */
@@ -25,47 +28,43 @@ export interface WatchWriterOptions {
 /** Pauses are logged at warn at most this often (each one is counted in kubetrail_informer_pauses_total). */
 const PAUSE_LOG_INTERVAL_MS = 60_000;
 
-export class WatchWriter {
-  private readonly sink: SpanSink;
+export class WatchWriter<R = SpanRecord> {
+  private readonly sink: RecordSink<R>;
+  private readonly engine: CommitEngine<R>;
   private readonly maxUnacked: number;
   private readonly opts: WatchWriterOptions;
-  private unacked = 0;
   private isPaused = false;
   private pausedAt = 0;
   private lastPauseLog = -Infinity;
-  private idle: (() => void)[] = [];
   private resumeTimer: NodeJS.Timeout | undefined;
 
-  constructor(sink: SpanSink, opts: WatchWriterOptions = {}) {
+  constructor(sink: RecordSink<R>, opts: WatchWriterOptions = {}) {
     this.sink = sink;
     this.opts = opts;
     this.maxUnacked = opts.maxUnacked ?? 20_000;
+    // the sink already retried a write it failed: keep the spans and try again later (readiness is off meanwhile)
+    const retry = {
+      initialMs: opts.retryInitialMs ?? 1000,
+      maxMs: 30_000,
+      onRetry: (err: Error, spans: number, attempt: number, retryInMs: number) =>
+        log.warn({ spans, attempt, retryInMs, err: err.message }, 'informer spans not written yet, retrying'),
+    };
+    this.engine = new CommitEngine(sink, { whenFull: 'wait', retry }, () => this.check());
   }
 
-  /** Hands spans to the sink; resolves once they are durable (it retries until they are). */
-  push(spans: SpanRecord[]): Promise<void> {
-    if (spans.length === 0) return Promise.resolve();
-    this.unacked += spans.length;
-    const done = this.writeUntilDurable(spans).finally(() => {
-      this.unacked -= spans.length;
-      this.check();
-      if (this.unacked === 0) for (const w of this.idle.splice(0)) w();
-    });
-    this.check();
-    return done;
+  /** The informers' transaction: each change's spans written, the change committed once they are durable. */
+  stream<Tx extends Staged>(tx: Tx): CommitStream<Tx, R> {
+    return this.engine.stream(tx);
   }
 
-  /**
-   * Re-evaluates the backpressure after a change that handed over no spans: a sink that fills
-   * without them (the Kafka publisher of the receive role queues the changes themselves).
-   */
-  poke(): void {
-    this.check();
+  /** Hands spans that carry no state to the sink; resolves once they are durable (it retries until they are). */
+  async push(spans: R[]): Promise<void> {
+    if (spans.length > 0) await this.engine.write(spans);
   }
 
   /** Spans handed over and not yet durable. */
   pending(): number {
-    return this.unacked;
+    return this.engine.pending();
   }
 
   paused(): boolean {
@@ -74,19 +73,19 @@ export class WatchWriter {
 
   /** Resolves when everything handed over is durable. */
   drain(): Promise<void> {
-    if (this.unacked === 0) return Promise.resolve();
-    return new Promise((r) => this.idle.push(r));
+    return this.engine.drain();
   }
 
   private check(): void {
-    if (!this.isPaused && (this.unacked >= this.maxUnacked || this.sink.full())) {
+    const unacked = this.engine.pending();
+    if (!this.isPaused && (unacked >= this.maxUnacked || this.sink.full())) {
       this.isPaused = true;
       this.pausedAt = Date.now();
       informerPauses.inc();
       const level = this.pausedAt - this.lastPauseLog >= PAUSE_LOG_INTERVAL_MS ? 'warn' : 'debug';
       if (level === 'warn') this.lastPauseLog = this.pausedAt;
       log[level](
-        { unacked: this.unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() },
+        { unacked, sinkPending: this.sink.pending(), sinkFull: this.sink.full() },
         'sink cannot keep up: informers stop reading watch events until it drains',
       );
       this.opts.onPause?.();
@@ -97,7 +96,7 @@ export class WatchWriter {
           this.check();
         });
       wait();
-    } else if (this.isPaused && this.unacked <= this.maxUnacked / 2 && !this.sink.full()) {
+    } else if (this.isPaused && unacked <= this.maxUnacked / 2 && !this.sink.full()) {
       const wait = this.pausedAt + (this.opts.minPauseMs ?? 1000) - Date.now();
       if (wait > 0) {
         this.resumeTimer ??= setTimeout(() => {
@@ -107,26 +106,8 @@ export class WatchWriter {
         return;
       }
       this.isPaused = false;
-      log.debug({ unacked: this.unacked }, 'sink drained: informers read watch events again');
+      log.debug({ unacked }, 'sink drained: informers read watch events again');
       this.opts.onResume?.();
-    }
-  }
-
-  private async writeUntilDurable(spans: SpanRecord[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.sink.write(spans);
-        return;
-      } catch (err) {
-        if (err instanceof SinkFullError) {
-          await untilWritable(this.sink);
-          continue;
-        }
-        // the sink already retried; keep the spans and try again later (readiness is off meanwhile)
-        const delay = Math.min(30_000, (this.opts.retryInitialMs ?? 1000) * 2 ** Math.min(attempt, 10));
-        log.warn({ spans: spans.length, attempt: attempt + 1, retryInMs: delay, err: (err as Error).message }, 'informer spans not written yet, retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
     }
   }
 }

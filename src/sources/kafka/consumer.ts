@@ -17,14 +17,15 @@
 // tracers together) and Kafka may not answer yet. start() waits for both with backoff, and until
 // it subscribed, waiting() says why (/readyz reports it, not ready).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import { quietKafkajsNegativeTimeout } from './kafkajs-warning.ts';
-import { SinkFullError, untilWritable, type SpanSink } from '../../core/sink.ts';
+import type { SpanSink } from '../../core/sink.ts';
 import type { SpanRecord } from '../../core/model.ts';
 import { log as rootLog, type Logger } from '../../core/log.ts';
 import { eventLag, kafkaConsumerLag, kafkaMessagesConsumed, kafkaRebalances, kafkaWarmupSeconds } from '../../core/metrics.ts';
 import type { IngestResult, Pipeline, PipelineTransaction, WatchChange } from '../../pipeline/pipeline.ts';
 import { decodeMessage, type TopicMessage } from './messages.ts';
+import { CommitEngine, type Batch } from '../../pipeline/engine.ts';
 
 export interface TracerOptions {
   brokers: string[];
@@ -80,10 +81,13 @@ export class KafkaTracer {
   #running = false;
   #waiting: string | undefined = 'not started';
   readonly #stopping = new AbortController();
+  /** Commits a batch's state only once the sink acknowledged its spans; a full sink is waited for, a failed write retried. */
+  readonly #engine: CommitEngine<SpanRecord>;
 
   constructor(opts: TracerOptions) {
     quietKafkajsNegativeTimeout();
     this.#o = opts;
+    this.#engine = new CommitEngine(opts.sink, { whenFull: 'wait', retry: { initialMs: 500, maxMs: 30_000 } });
     this.#logger = opts.logger ?? rootLog.child({ component: 'kafka-tracer', topic: opts.topic });
     this.#kafka = new Kafka({ clientId: opts.clientId ?? 'kubetrail-tracer', brokers: opts.brokers, logLevel: logLevel.NOTHING });
     this.#consumer = this.#kafka.consumer({
@@ -199,20 +203,12 @@ export class KafkaTracer {
     return undefined;
   }
 
-  async #batch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { partition, topic } = batch;
-    kafkaConsumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
-    if (batch.messages.length === 0) return;
-    const first = BigInt(batch.messages[0]!.offset);
-    const st = await this.#stateFor(partition, first, Number(batch.messages[0]!.timestamp));
-    if (!st) return; // seeking back to warm up
-
-    const tx = st.pipeline.begin();
-    const spans: SpanRecord[] = [];
+  /** A batch's messages from the state's next offset on: warm ones into the state only, the rest traced; bad ones reported and skipped. */
+  #feed(st: PartitionState, partition: number, messages: KafkaMessage[], b: Batch<PipelineTransaction, SpanRecord>) {
     const counts: ConsumedCounts = { traced: 0, warm: 0, bad: 0 };
     const stageTimes: number[] = [];
     let last = -1n;
-    for (const m of batch.messages) {
+    for (const m of messages) {
       const offset = BigInt(m.offset);
       if (offset < st.next) continue;
       last = offset;
@@ -231,7 +227,7 @@ export class KafkaTracer {
         if (r.error) this.#logger.debug({ partition, offset: m.offset, reason: r.error }, 'warm-up message not traceable');
         continue;
       }
-      const r = ingest(tx, msg);
+      const r = b.trace((tx) => ingest(tx, msg));
       if (r.error) {
         counts.bad++;
         this.#logger.warn({ partition, offset: m.offset, kind: msg.kind, cluster: msg.cluster, reason: r.error }, 'skipping message the pipeline refused');
@@ -240,30 +236,31 @@ export class KafkaTracer {
         const ts = msg.kind === 'audit' ? (msg.item as { stageTimestamp?: unknown }).stageTimestamp : undefined;
         if (typeof ts === 'string') stageTimes.push(Date.parse(ts) / 1000);
       }
-      for (const s of r.spans) spans.push(s);
     }
-    if (last < 0n) return;
+    return { counts, stageTimes, last };
+  }
 
-    // the sink retries by itself; a failure it reports is retried here, never skipped
-    for (let attempt = 0; ; attempt++) {
-      if (!isRunning() || isStale()) {
-        tx.rollback();
-        return;
-      }
-      try {
-        await this.#o.sink.write(spans);
-        break;
-      } catch (err) {
-        if (err instanceof SinkFullError) await untilWritable(this.#o.sink);
-        else {
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-          this.#logger.warn({ partition, spans: spans.length, retryInMs: delay, err: (err as Error).message }, 'sink write failed, retrying the batch');
-          await new Promise((r) => setTimeout(r, delay));
-        }
-        await heartbeat().catch(() => undefined);
-      }
-    }
-    tx.commit();
+  async #batch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { partition, topic } = batch;
+    kafkaConsumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
+    if (batch.messages.length === 0) return;
+    const first = BigInt(batch.messages[0]!.offset);
+    const st = await this.#stateFor(partition, first, Number(batch.messages[0]!.timestamp));
+    if (!st) return; // seeking back to warm up
+
+    // nothing new in this batch (all of it below what the state already traced)
+    if (BigInt(batch.messages.at(-1)!.offset) < st.next) return;
+
+    // the sink retries by itself; a failure it reports is retried here, never skipped (the
+    // engine waits for a full sink); a revoked partition gives the batch up, rolled back
+    const { value, refused } = await this.#engine.batch(st.pipeline.begin(), (b) => this.#feed(st, partition, batch.messages, b), {
+      alive: () => isRunning() && !isStale(),
+      between: heartbeat,
+      onRetry: (err, spans, _attempt, retryInMs) =>
+        this.#logger.warn({ partition, spans, retryInMs, err: err.message }, 'sink write failed, retrying the batch'),
+    });
+    if (refused) return;
+    const { counts, stageTimes, last } = value;
     st.next = last + 1n;
     // end to end, as in single-process mode: stageTimestamp → spans durable (here: through Kafka)
     const now = Date.now() / 1000;

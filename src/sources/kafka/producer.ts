@@ -7,7 +7,7 @@ import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { normalizeAudit } from '../../normalize/audit-event.ts';
 import { log as rootLog, type Logger } from '../../core/log.ts';
 import { kafkaMessagesProduced, kafkaProduceErrors, kafkaProduceSeconds } from '../../core/metrics.ts';
-import type { SpanSink } from '../../core/sink.ts';
+import { STATELESS, type Traced } from '../../pipeline/engine.ts';
 import { encodeMessage, type TopicMessage } from './messages.ts';
 import { quietKafkajsNegativeTimeout } from './kafkajs-warning.ts';
 import { MessageRedactor } from './redact-message.ts';
@@ -22,15 +22,6 @@ export interface PublisherOptions {
   /** The `--redact` rules (Secret values are always redacted before a message leaves this process). */
   redact?: RedactionRule[];
   logger?: Logger;
-}
-
-/** What the webhook reports about one EventList in receive role. */
-export interface PublishedBatch {
-  published: number;
-  /** Items that are not audit events (counted, logged by index, never published). */
-  rejected: { index: number; reason: string }[];
-  /** Items intentionally not published (stages other than ResponseComplete). */
-  skipped: number;
 }
 
 export class KafkaPublisher {
@@ -120,19 +111,35 @@ export class KafkaPublisher {
     }
   }
 
-  /** The webhook's batch in receive role: checks each item's shape, publishes the audit events. */
-  async publishAudit(items: unknown[], cluster: string): Promise<PublishedBatch> {
-    const out: TopicMessage[] = [];
-    const rejected: PublishedBatch['rejected'] = [];
-    let skipped = 0;
-    items.forEach((item, index) => {
-      const n = normalizeAudit(item);
-      if ('error' in n) rejected.push({ index, reason: n.error });
-      else if ('skipped' in n && n.skipped === 'stage') skipped++;
-      else out.push({ v: 1, cluster, kind: 'audit', item });
-    });
-    await this.publish(out);
-    return { published: out.length, rejected, skipped };
+  /**
+   * Receive role, for the webhook's engine (src/sources/webhook.ts): a batch's "transaction" checks
+   * each item's shape and makes an audit event a message; it stages no state. The publisher is the
+   * engine's sink too (write = publish).
+   */
+  begin() {
+    return {
+      ...STATELESS,
+      auditEvent: (item: unknown, cluster: string): Traced<TopicMessage> => {
+        const n = normalizeAudit(item);
+        if ('error' in n) return { spans: [], error: n.error };
+        // stages other than ResponseComplete are intentionally not published
+        if ('skipped' in n && n.skipped === 'stage') return { spans: [], skipped: 'stage' };
+        return { spans: [{ v: 1, cluster, kind: 'audit', item }] };
+      },
+    };
+  }
+
+  write(messages: TopicMessage[]): Promise<void> {
+    return this.publish(messages);
+  }
+
+  /** Never full: a batch waits for Kafka's acknowledgement, or fails (503). */
+  full(): boolean {
+    return false;
+  }
+
+  pending(): number {
+    return 0;
   }
 
   /**
@@ -181,20 +188,4 @@ export class KafkaPublisher {
     clearInterval(this.#probe);
     await this.#producer.disconnect().catch(() => undefined);
   }
-}
-
-/**
- * The publisher as the webhook's health source (/readyz): never full, unhealthy while Kafka does
- * not acknowledge. Writing spans to it is a programming error (receive role traces nothing).
- */
-export function publisherHealth(p: KafkaPublisher): SpanSink {
-  return {
-    write: () => Promise.reject(new Error('receive role: spans are written by the tracers')),
-    pending: () => 0,
-    full: () => false,
-    flush: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-    healthy: () => p.healthy(),
-    lastError: () => p.lastError(),
-  };
 }

@@ -1,13 +1,14 @@
-// Informers in receive role: what src/sources/informers/ hands the pipeline (a WatchIngest) is
-// published to the topic instead, keyed like audit events, as `watch` and `kube-event` messages.
-// Changes are sent in order, in batches, each retried until Kafka acknowledged it (informer
-// callbacks cannot be refused like a webhook batch can). Bounded: at `maxQueued` messages the sink
-// reports full and the informers pause (src/sources/informers/watch-writer.ts: the watches close
-// and later resume from the last resourceVersion, so the API server keeps what was not read) until
-// the queue is down to half. A receiver that dies loses what was queued, and the next leader's
-// initial list re-reads the current state (the tracers de-duplicate by derived IDs).
+// Informers in receive role: this is their WatchIngest and their sink (src/sources/informers/):
+// each change becomes a message, published to the topic instead of traced, keyed like audit
+// events, as `watch` and `kube-event` messages. Changes are sent in order, in batches, each
+// retried until Kafka acknowledged it (informer callbacks cannot be refused like a webhook batch
+// can). Bounded: at `maxQueued` messages the sink reports full and the informers pause
+// (src/sources/informers/watch-writer.ts: the watches close and later resume from the last
+// resourceVersion, so the API server keeps what was not read) until the queue is down to half.
+// A receiver that dies loses what was queued, and the next leader's initial list re-reads the
+// current state (the tracers de-duplicate by derived IDs).
 import { log as rootLog, type Logger } from '../../core/log.ts';
-import type { SpanSink } from '../../core/sink.ts';
+import { STATELESS, type Traced } from '../../pipeline/engine.ts';
 import type { KafkaPublisher } from './producer.ts';
 import type { TopicMessage } from './messages.ts';
 
@@ -36,37 +37,30 @@ export class WatchPublisher {
     return this.#queue.length >= this.#max;
   }
 
-  /** A WatchIngest (src/sources/informers/index.ts) whose changes go to the topic. */
-  ingest() {
-    const push = (m: TopicMessage) => {
-      this.#queue.push(m);
-      this.#kick();
-      return { spans: [] };
-    };
+  /** A WatchIngest (src/sources/informers/index.ts): its "transaction" makes each change a message and stages nothing. */
+  begin() {
+    const message = (kind: 'watch' | 'kube-event', item: unknown, cluster: string): Traced<TopicMessage> => ({ spans: [{ v: 1, cluster, kind, item }] });
     return {
-      begin: () => ({
-        watchChange: (change: { type: string; object: unknown; group: string; version: string; resource: string }, cluster: string) =>
-          push({ v: 1, cluster, kind: 'watch', item: change }),
-        kubeEvent: (obj: unknown, cluster: string) => push({ v: 1, cluster, kind: 'kube-event', item: obj }),
-        mark: () => 0,
-        commit: () => undefined,
-      }),
-      setListWatchOnly: () => undefined,
-      setResourceScopes: () => undefined,
+      ...STATELESS,
+      watchChange: (change: { type: string; object: unknown; group: string; version: string; resource: string }, cluster: string) =>
+        message('watch', change, cluster),
+      kubeEvent: (obj: unknown, cluster: string) => message('kube-event', obj, cluster),
     };
   }
 
-  /** The informers' sink: they hand it no spans (their ingest emits none). */
-  sink(): SpanSink {
-    return {
-      write: () => Promise.resolve(),
-      pending: () => this.#queue.length,
-      full: () => this.full(),
-      // room again: the queue is down to half its bound
-      writable: () => (this.#queue.length <= this.#max / 2 ? Promise.resolve() : new Promise<void>((r) => this.#roomWaiters.push(r))),
-      flush: () => this.drain(),
-      close: () => this.drain(),
-    };
+  /**
+   * The informers' sink: messages are accepted once queued, and the queue sends them in order,
+   * each batch retried until Kafka acknowledged it (informer callbacks cannot be refused).
+   */
+  write(messages: TopicMessage[]): Promise<void> {
+    for (const m of messages) this.#queue.push(m);
+    this.#kick();
+    return Promise.resolve();
+  }
+
+  /** Room again: the queue is down to half its bound. */
+  writable(): Promise<void> {
+    return this.#queue.length <= this.#max / 2 ? Promise.resolve() : new Promise<void>((r) => this.#roomWaiters.push(r));
   }
 
   pending(): number {
