@@ -107,10 +107,11 @@ export function watchObjectChange(change: WatchChange, cluster: string, scope: S
 }
 
 /** A Kubernetes Event as a Change on the object it is about, or an error message. */
-export function kubeEventChange(obj: unknown, cluster: string): KubeEventChange | string {
+export function kubeEventChange(obj: unknown, cluster: string, scope: Scope): KubeEventChange | string {
   const input = kubeEventInput(obj, cluster);
   if (typeof input === 'string') return input;
-  const { attributes, links: _none, ref, ...head } = input;
+  const { attributes, links: _none, ...head } = input;
+  const ref = scope(input.ref);
   return { source: 'event', ...head, ref, key: objectKey(ref), tags: attributes };
 }
 

@@ -205,10 +205,10 @@ export class PipelineTransaction {
 
   kubeEvent(obj: unknown, cluster: string): IngestResult {
     try {
-      const change = kubeEventChange(obj, cluster);
+      const change = kubeEventChange(obj, cluster, (ref) => scopedRef(this.#s, ref));
       if (typeof change === 'string') return { spans: [], error: change };
       if (this.#s.excluded.has(`${change.ref.group}/${change.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
-      return this.#route({ ...change, ref: scopedRef(this.#s, change.ref) });
+      return this.#route(change);
     } catch (e) {
       return { spans: [], error: `Kubernetes Event could not be traced: ${message(e)}` };
     }

@@ -4,7 +4,7 @@ import type { AttrValue } from '../../core/model.ts';
 import type { NormalizedAudit } from '../../normalize/audit-event.ts';
 import type { ChangeStep } from './context.ts';
 
-export function auditTags(a: NormalizedAudit, t: Record<string, AttrValue> = {}): Record<string, AttrValue> {
+function auditTags(a: NormalizedAudit, t: Record<string, AttrValue> = {}): Record<string, AttrValue> {
   t[Attr.source] = 'audit';
   t[Attr.auditId] = a.auditId;
   t[Attr.user] = a.user;
