@@ -1,7 +1,8 @@
-// The write path: an audit event, a Kubernetes Event or a watch change in → spans out.
-//   normalize (src/normalize) → redact (before anything else sees an object) →
-//   the audit event steps (src/pipeline/steps: bodies, tags, diff/snapshot, links, history) →
-//   spans (src/aggregate).
+// The write path: an audit event, a Kubernetes Event or a watch change in → spans out, all by one
+// route (#route): a thin normaliser makes the input a change to one object (change.ts), the steps
+// (src/pipeline/steps, in one ordered list: bodies cleaned and redacted before anything else sees
+// them, tags, one description of the change, versions, links, history) fill in its event span,
+// and src/aggregate makes the spans.
 // State (version history, emitted object/link spans) changes only through a transaction
 // (transaction.ts) that a source commits once the sink acknowledged the spans: see begin().
 // Never throws on input: malformed → { spans: [], error }, filtered → { spans: [], skipped }.
@@ -9,26 +10,26 @@ import { resolveConfig } from '../core/config.ts';
 import type { TracerConfig } from '../core/config.ts';
 import { Attr, objectKey } from '../core/model.ts';
 import type { AttrValue, Link, ObjectRef, SpanRecord } from '../core/model.ts';
-import { isRecord } from '../core/audit-event.ts';
 import { isClusterScoped } from '../core/kinds.ts';
 import { assertNesting } from '../decorate/depth.ts';
 import type { KubeObject } from '../core/audit-event.ts';
 import { normalizeAudit, READ_VERBS } from '../normalize/audit-event.ts';
-import type { NormalizedAudit } from '../normalize/audit-event.ts';
-import { parseTimeUs } from '../core/time.ts';
 import { Redactor } from '../decorate/redact.ts';
 import { diffEntriesJson, diffObjects } from '../decorate/diff.ts';
-import { snapshot, stripManagedFields } from '../decorate/snapshot.ts';
-import { isKubeEvent, kubeEventInput } from '../aggregate/kube-event.ts';
+import { stripManagedFields } from '../decorate/snapshot.ts';
+import { isKubeEvent } from '../aggregate/kube-event.ts';
 import { VersionCache, Versions } from './version-cache.ts';
 import { StateTransaction } from './transaction.ts';
-import { attributeChange, changedPaths, managedEntries, watchVerb, type FieldManagerInfo } from '../normalize/watch-change.ts';
+import { watchVerb } from '../normalize/watch-change.ts';
 import { LruMarks, SpanBuilder } from '../aggregate/span-builder.ts';
 import { findLinks } from '../../linkers/index.ts';
-import { auditEventSteps, type AuditEventContext } from './steps/index.ts';
-import { NOT_THE_OBJECT, rvOf } from './steps/context.ts';
-import { auditTags } from './steps/audit-attributes.ts';
+import { runSteps } from './steps/index.ts';
+import { changeContext } from './steps/context.ts';
 import { UnexplainedWatchChanges } from './unexplained.ts';
+import { auditChanges, kubeEventChange, watchObjectChange, type Change } from './change.ts';
+
+export type { WatchChange } from './change.ts';
+import type { WatchChange } from './change.ts';
 
 export interface IngestResult {
   spans: SpanRecord[];
@@ -38,22 +39,7 @@ export interface IngestResult {
   error?: string;
 }
 
-export interface WatchChange {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: unknown;
-  group: string;
-  version: string;
-  resource: string;
-  /**
-   * A change read from a recording (`kubetrail import`), not a live watch: when it happened, the
-   * span's `source`, and an id of the change (recordings carry no resourceVersion): the same for the
-   * same change imported twice, different for two recordings.
-   */
-  recorded?: { atUs: number; source: string; id: string };
-}
-
 const EVENT_WRITE_VERBS = new Set(['create', 'update', 'patch']);
-const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -219,11 +205,10 @@ export class PipelineTransaction {
 
   kubeEvent(obj: unknown, cluster: string): IngestResult {
     try {
-      const input = kubeEventInput(obj, cluster);
-      if (typeof input === 'string') return { spans: [], error: input };
-      if (this.#s.excluded.has(`${input.ref.group}/${input.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
-      input.ref = scopedRef(this.#s, input.ref);
-      return { spans: this.#s.spans.event(input, this.#state) };
+      const change = kubeEventChange(obj, cluster, (ref) => scopedRef(this.#s, ref));
+      if (typeof change === 'string') return { spans: [], error: change };
+      if (this.#s.excluded.has(`${change.ref.group}/${change.ref.resource}`)) return { spans: [], skipped: 'excluded-resource' };
+      return this.#route(change);
     } catch (e) {
       return { spans: [], error: `Kubernetes Event could not be traced: ${message(e)}` };
     }
@@ -299,138 +284,51 @@ export class PipelineTransaction {
       return { spans: [], skipped: 'verb' };
     }
     if (this.#s.excluded.has(`${a.group}/${a.resource}`)) return { spans: [], skipped: 'excluded-resource' };
-
+    const changes = auditChanges(a, cluster, (ref) => scopedRef(this.#s, ref));
+    if (typeof changes === 'string') return { spans: [], skipped: changes };
     const spans: SpanRecord[] = [];
-    const resp = a.responseObject;
-    if (!a.name && isRecord(resp) && Array.isArray(resp.items)) {
-      // deletecollection (or a list when reads are traced): one event per object of the response.
-      for (const item of resp.items) {
-        if (isRecord(item) && isRecord(item.metadata) && typeof item.metadata.name === 'string' && item.metadata.name) {
-          this.#objectEvent(a, cluster, item.metadata.name, item, spans);
-        }
-      }
-      if (spans.length) return { spans };
-      // a deletecollection that matched nothing: shown on the namespace's trace
-      return a.verb === 'deletecollection' && this.#onNamespace(a, cluster, { [Attr.matched]: 0 }, spans) ? { spans } : { spans, skipped: 'no-object-name' };
-    }
-    let name = a.name;
-    if (
-      !name &&
-      a.code < 300 &&
-      isRecord(resp) &&
-      !NOT_THE_OBJECT.has(resp.kind as string) &&
-      isRecord(resp.metadata) &&
-      typeof resp.metadata.name === 'string'
-    ) {
-      name = resp.metadata.name; // generateName: the name exists only in the response
-    }
-    if (!name && a.code >= 300) {
-      // failed before a name existed: a generateName create (on the prefix object, see
-      // steps/failed-create.ts) or a collection request; else on the namespace's trace
-      const req = a.requestObject;
-      const prefix =
-        a.verb === 'create' &&
-        !a.subresource &&
-        isRecord(req) &&
-        isRecord(req.metadata) &&
-        typeof req.metadata.generateName === 'string' &&
-        /^[^/]{1,253}$/.test(req.metadata.generateName)
-          ? req.metadata.generateName
-          : '';
-      if (prefix) name = prefix;
-      else return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
-    }
-    if (!name && a.verb === 'deletecollection' && resp === undefined) {
-      // Metadata level: which objects it deleted is unknown (their watch DELETEDs tell)
-      return this.#onNamespace(a, cluster, {}, spans) ? { spans } : { spans, skipped: 'no-object-name' };
-    }
-    if (!name) return { spans: [], skipped: 'no-object-name' };
-    this.#objectEvent(a, cluster, name, resp, spans);
+    for (const c of changes) this.#route(c, spans);
     return { spans };
   }
 
-  /**
-   * A request about no single object (a deletecollection that matched nothing, a failed
-   * collection request or nameless create): an event on the namespace's trace, named after the
-   * verb and the resource. False when there is no namespace to put it on.
-   */
-  #onNamespace(a: NormalizedAudit, cluster: string, extra: Record<string, AttrValue>, out: SpanRecord[]): boolean {
-    if (!a.namespace || keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace) === '') return false;
-    const attributes = auditTags(a);
-    attributes[Attr.requestResource] = `${a.group}/${a.resource}`;
-    Object.assign(attributes, extra);
-    const resource = a.group ? `${a.resource}.${a.group}` : a.resource;
-    this.#s.spans.event(
-      {
-        ref: { cluster, group: '', resource: 'namespaces', namespace: '', name: a.namespace },
-        version: 'v1',
-        eventId: a.auditId,
-        name: `${a.verb} ${a.subresource ? `${resource}/${a.subresource}` : resource}`,
-        startUs: a.startUs,
-        endUs: a.endUs,
-        attributes,
-        error: a.error,
-        links: [],
-      },
-      this.#state,
-      out,
-    );
-    return true;
+  #watch(change: WatchChange, cluster: string): IngestResult {
+    const c = watchObjectChange(change, cluster, (ref) => scopedRef(this.#s, ref), this.#s.listWatchOnly.has(cluster));
+    return typeof c === 'string' ? { spans: [], error: c } : this.#route(c);
   }
 
-  /** Runs the audit event steps (steps/index.ts) and builds the spans of their result. */
-  #objectEvent(a: NormalizedAudit, cluster: string, name: string, rawResp: unknown, out: SpanRecord[]): void {
-    const respNs = isRecord(rawResp) && isRecord(rawResp.metadata) && typeof rawResp.metadata.namespace === 'string' ? rawResp.metadata.namespace : '';
-    const ref: ObjectRef = {
-      cluster,
-      group: a.group,
-      resource: a.resource,
-      namespace: keyNamespace(this.#s, cluster, a.group, a.resource, a.namespace || respNs),
-      name,
-    };
-    const key = objectKey(ref);
-    // The cached version is JSON text: parse it only when a step needs it (see version-cache.ts).
-    let last: KubeObject | undefined | null = null;
-    const ctx: AuditEventContext = {
-      audit: a,
-      ref,
-      key,
-      failed: a.code >= 300,
-      rawResponse: rawResp,
-      response: undefined,
-      request: undefined,
-      obj: undefined,
-      fromRequest: false,
-      objJson: undefined,
-      prev: undefined,
-      described: false,
-      attributes: {},
-      links: [],
-      uid: undefined,
+  /**
+   * The one route of every input: the change runs through the steps (steps/index.ts), and
+   * span-builder.ts makes the spans of their result (appended to `out`).
+   */
+  #route(change: Change, out: SpanRecord[] = []): IngestResult {
+    const { group, resource } = change.ref;
+    const ctx = changeContext(change, {
       versions: this.#versions,
-      last: () => (last === null ? (last = this.#versions.last(key)) : last),
-      clean: (body) => this.#clean(body, a.group, a.resource),
-      diff: (prev, cur) => this.#diff(prev, cur, ctx.attributes),
-    };
-    for (const step of auditEventSteps) step(ctx);
-    if (!ctx.failed) this.#s.unexplained?.audit(ref, String(ctx.attributes[Attr.newResourceVersion] ?? ''));
-    const obj = ctx.obj;
+      unexplained: this.#s.unexplained,
+      excluded: this.#s.excluded.has(`${change.ref.group}/${change.ref.resource}`),
+      clean: (body) => this.#clean(body, group, resource),
+      diff: (prev, cur, attributes) => this.#diff(prev, cur, attributes),
+      findLinks,
+    });
+    const skipped = runSteps(ctx);
+    if (skipped !== undefined) return { spans: [], skipped };
     this.#s.spans.event(
       {
-        ref,
-        version: a.version || (typeof obj?.apiVersion === 'string' ? obj.apiVersion.split('/').pop()! : ''),
+        ref: ctx.ref,
+        version: ctx.version,
         uid: ctx.uid,
-        eventId: a.auditId,
-        name: a.subresource ? `${a.verb} ${a.subresource}` : a.verb,
-        startUs: a.startUs,
-        endUs: a.endUs,
+        eventId: change.eventId,
+        name: ctx.name,
+        startUs: ctx.startUs,
+        endUs: ctx.endUs,
         attributes: ctx.attributes,
-        error: a.error,
+        error: change.error,
         links: dedupeLinks(ctx.links.map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
       },
       this.#state,
       out,
     );
+    return { spans: out };
   }
 
   #diff(prev: KubeObject, cur: KubeObject, attributes: Record<string, AttrValue>): void {
@@ -441,116 +339,6 @@ export class PipelineTransaction {
       attributes[Attr.diffEntries] = diffEntriesJson(d.entries);
     } else attributes[Attr.noop] = true;
     if (d.verbose.length) attributes[Attr.diffVerbose] = d.verbose.join('\n');
-  }
-
-  #watch(change: WatchChange, cluster: string): IngestResult {
-    if (!isRecord(change) || !WATCH_TYPES.has(change.type)) return { spans: [], error: `watch change type must be ADDED, MODIFIED or DELETED` };
-    const raw = change.object;
-    if (!isRecord(raw) || !isRecord(raw.metadata) || typeof raw.metadata.name !== 'string' || raw.metadata.name === '') {
-      return { spans: [], error: 'watch change object has no metadata.name' };
-    }
-    if (typeof change.resource !== 'string' || change.resource === '') return { spans: [], error: 'watch change has no resource' };
-    const group = typeof change.group === 'string' ? change.group : '';
-    const md = raw.metadata;
-    const ref: ObjectRef = {
-      cluster,
-      group,
-      resource: change.resource,
-      namespace: keyNamespace(this.#s, cluster, group, change.resource, typeof md.namespace === 'string' ? md.namespace : ''),
-      name: md.name as string,
-    };
-    const key = objectKey(ref);
-    const managed = this.#s.listWatchOnly.has(cluster) ? managedEntries(raw as KubeObject) : undefined;
-    const obj = this.#clean(raw, group, change.resource) as KubeObject;
-    if (managed === undefined) {
-      this.#versions.set(key, obj, true);
-      const u = this.#s.unexplained;
-      if (u && !this.#s.excluded.has(`${group}/${change.resource}`) && !this.#s.listWatchOnly.has(cluster)) {
-        const created = parseTimeUs(md.creationTimestamp);
-        const uid = typeof md.uid === 'string' ? md.uid : '';
-        u.watch({ ref, version: change.version ?? '', uid, rv: rvOf(obj), type: change.type }, created === undefined ? undefined : created / 1000);
-      }
-      return { spans: [], skipped: 'cache-only' };
-    }
-    return this.#watchEvent(change, ref, key, obj, managed);
-  }
-
-  /** List-watch-only: a watch change as an event span, attributed by its managedFields (src/normalize/watch-change.ts). */
-  #watchEvent(change: WatchChange, ref: ObjectRef, key: string, obj: KubeObject, managed: FieldManagerInfo[]): IngestResult {
-    // Parsed back from the cache only when it becomes a span.
-    const prevRv = this.#versions.lastRv(key);
-    const prevWatch = this.#versions.lastWatch(key);
-    const prev = prevRv !== undefined ? this.#versions.last(key) : undefined;
-    const rv = rvOf(obj);
-    const md = obj.metadata ?? {};
-    const excluded = this.#s.excluded.has(`${ref.group}/${ref.resource}`);
-    const unchanged = change.type !== 'DELETED' && prevRv !== undefined && rv !== '' && prevRv === rv;
-    const paths = change.type === 'MODIFIED' && prev && !excluded && !unchanged ? changedPaths(prev, obj) : [];
-    const who = attributeChange(change.type, prevWatch && parseManaged(prevWatch.managed), managed, paths);
-    const nowUs = Date.now() * 1000;
-    // a graceful deletion's deletionTimestamp is when its grace period ends: never in the future
-    const at =
-      change.recorded?.atUs ??
-      (change.type === 'ADDED'
-        ? (parseTimeUs(md.creationTimestamp) ?? nowUs)
-        : change.type === 'DELETED'
-          ? Math.min(parseTimeUs(md.deletionTimestamp) ?? nowUs, nowUs)
-          : (who.entry?.timeUs ?? nowUs));
-    // managedFields times have one-second precision: same-second changes keep their resourceVersion order
-    const timeUs = prevWatch && at <= prevWatch.atUs ? prevWatch.atUs + 1 : at;
-    // With no audit events to explain them, watch versions are the story: keep only the newest.
-    this.#versions.set(key, obj, false, undefined, unchanged ? prevWatch : { managed: JSON.stringify(managed), atUs: timeUs });
-    if (excluded) return { spans: [], skipped: 'excluded-resource' };
-    if (unchanged) return { spans: [], skipped: 'unchanged' };
-
-    const manager = who.entry;
-    const verb = who.write?.verb ?? watchVerb(change.type, manager);
-    const attributes: Record<string, AttrValue> = {
-      [Attr.source]: change.recorded?.source ?? 'watch',
-      [Attr.verb]: verb,
-      [Attr.attribution]: who.kind,
-    };
-    if (manager) {
-      attributes[Attr.fieldManager] = manager.manager;
-      attributes[Attr.user] = manager.manager;
-    }
-    const subresource = who.write?.subresource ?? manager?.subresource;
-    if (subresource && change.type === 'MODIFIED') attributes[Attr.subresource] = subresource;
-    if (change.type === 'MODIFIED') {
-      if (prev) this.#diff(prev, obj, attributes);
-    } else {
-      attributes[Attr.snapshot] = snapshot(obj);
-    }
-    if (prev && rvOf(prev)) attributes[Attr.oldResourceVersion] = rvOf(prev);
-    if (rv) attributes[Attr.newResourceVersion] = rv;
-    const uid = typeof md.uid === 'string' ? md.uid : '';
-    const sub = attributes[Attr.subresource];
-    return {
-      spans: this.#s.spans.event(
-        {
-          ref,
-          version: change.version ?? '',
-          uid: uid || undefined,
-          eventId: change.recorded ? `${change.recorded.source}/${change.recorded.id}` : `watch/${uid}/${rv}`,
-          name: sub ? `${verb} ${sub}` : verb,
-          startUs: timeUs,
-          endUs: timeUs,
-          attributes,
-          links: dedupeLinks(findLinks(obj, ref).map((l) => ({ ...l, target: scopedRef(this.#s, l.target) }))),
-        },
-        this.#state,
-      ),
-    };
-  }
-}
-
-/** The managedFields entries kept with a version (WatchMeta.managed); undefined when unreadable. */
-function parseManaged(text: string): FieldManagerInfo[] | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? (v as FieldManagerInfo[]) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,20 +1,22 @@
-// Each audit event step (src/pipeline/steps/) on its own, over a context built from a fixture
+// Each step of an audit event's change (src/pipeline/steps/) on its own, over a context built from a fixture
 // and a real version history; the whole list is covered by audit/pipeline/diff tests.
 import { describe, expect, it } from 'vitest';
-import { Attr, objectKey } from '../../src/core/model.ts';
+import { Attr } from '../../src/core/model.ts';
 import type { KubeObject } from '../../src/core/audit-event.ts';
 import { normalizeAudit, type NormalizedAudit } from '../../src/normalize/audit-event.ts';
 import { Redactor } from '../../src/decorate/redact.ts';
 import { diffObjects } from '../../src/decorate/diff.ts';
 import { stripManagedFields } from '../../src/decorate/snapshot.ts';
 import { VersionCache, Versions } from '../../src/pipeline/version-cache.ts';
-import type { AuditEventContext, AuditEventStep } from '../../src/pipeline/steps/index.ts';
-import { auditEventSteps } from '../../src/pipeline/steps/index.ts';
+import type { ChangeContext, ChangeStep } from '../../src/pipeline/steps/index.ts';
+import { changeSteps } from '../../src/pipeline/steps/index.ts';
+import { changeContext } from '../../src/pipeline/steps/context.ts';
+import { auditObjectChange } from '../../src/pipeline/change.ts';
 import { responseObject } from '../../src/pipeline/steps/response-object.ts';
 import { requestBody } from '../../src/pipeline/steps/request-body.ts';
 import { failedCreate } from '../../src/pipeline/steps/failed-create.ts';
 import { auditAttributes } from '../../src/pipeline/steps/audit-attributes.ts';
-import { unchanged } from '../../src/pipeline/steps/unchanged.ts';
+import { describe as describeStep, describeChange } from '../../src/pipeline/steps/describe.ts';
 import { binding } from '../../src/pipeline/steps/binding.ts';
 import { createSnapshot } from '../../src/pipeline/steps/create-snapshot.ts';
 import { deleteSnapshot } from '../../src/pipeline/steps/delete-snapshot.ts';
@@ -24,10 +26,11 @@ import { metadataClaim } from '../../src/pipeline/steps/metadata-claim.ts';
 import { resourceVersions } from '../../src/pipeline/steps/resource-versions.ts';
 import { links } from '../../src/pipeline/steps/links.ts';
 import { rememberVersion } from '../../src/pipeline/steps/remember-version.ts';
+import { findLinks } from '../../linkers/index.ts';
 import { fx } from './audit-fixtures.ts';
 
 /** A context for `raw` (an audit fixture), with `known` versions of its object in the history. */
-function context(raw: any, known: { obj: KubeObject; fromWatch?: boolean }[] = []): AuditEventContext {
+function context(raw: any, known: { obj: KubeObject; fromWatch?: boolean }[] = []): ChangeContext {
   const n = normalizeAudit(raw);
   if (!('event' in n)) throw new Error('fixture is not a traceable audit event');
   const a: NormalizedAudit = n.event;
@@ -35,38 +38,21 @@ function context(raw: any, known: { obj: KubeObject; fromWatch?: boolean }[] = [
   const cache = new VersionCache({ maxEntries: 100, maxBytes: 1 << 20, digests: redactor });
   const versions = new Versions(cache, cache);
   const name = a.name || raw.responseObject?.metadata?.name;
-  const ref = { cluster: 'kwok', group: a.group, resource: a.resource, namespace: a.namespace, name };
-  const key = objectKey(ref);
-  for (const k of known) versions.set(key, k.obj, k.fromWatch ?? false);
-  let last: KubeObject | undefined | null = null;
-  const ctx: AuditEventContext = {
-    audit: a,
-    ref,
-    key,
-    failed: a.code >= 300,
-    rawResponse: a.responseObject,
-    response: undefined,
-    request: undefined,
-    obj: undefined,
-    fromRequest: false,
-    objJson: undefined,
-    prev: undefined,
-    described: false,
-    attributes: {},
-    links: [],
-    uid: undefined,
+  const change = auditObjectChange(a, 'kwok', (ref) => ref, name, a.responseObject);
+  for (const k of known) versions.set(change.key, k.obj, k.fromWatch ?? false);
+  return changeContext(change, {
     versions,
-    last: () => (last === null ? (last = versions.last(key)) : last),
+    excluded: false,
+    findLinks,
     clean: (b) => redactor.redact(stripManagedFields(b), a.group, a.resource),
-    diff: (p, c) => {
+    diff: (p, c, attributes) => {
       const d = diffObjects(p, c);
-      if (d.lines.length) ctx.attributes[Attr.diff] = d.lines.join('\n');
+      if (d.lines.length) attributes[Attr.diff] = d.lines.join('\n');
     },
-  };
-  return ctx;
+  });
 }
 
-const run = (ctx: AuditEventContext, ...steps: AuditEventStep[]) => {
+const run = (ctx: ChangeContext, ...steps: ChangeStep[]) => {
   for (const s of steps) s(ctx);
   return ctx;
 };
@@ -79,9 +65,9 @@ const version = (base: any, rv: string, patch: (o: any) => void = () => {}) => {
 
 describe('audit event steps', () => {
   it('are listed in one place, bodies first and the history last', () => {
-    expect(auditEventSteps[0]).toBe(responseObject);
-    expect(auditEventSteps.at(-1)).toBe(rememberVersion);
-    expect(new Set(auditEventSteps).size).toBe(auditEventSteps.length);
+    expect(changeSteps[0]).toBe(responseObject);
+    expect(changeSteps.at(-1)).toBe(rememberVersion);
+    expect(new Set(changeSteps).size).toBe(changeSteps.length);
   });
 
   describe('responseObject', () => {
@@ -149,9 +135,24 @@ describe('audit event steps', () => {
 
   describe('unchanged', () => {
     it('a failed request describes nothing further', () => {
-      const ctx = run(context(fx('deployment-update-conflict')), responseObject, unchanged, updateDiff);
-      expect(ctx.described).toBe(true);
+      const ctx = run(context(fx('deployment-update-conflict')), responseObject, describeStep);
+      expect(describeChange(ctx)).toBe('unchanged');
       expect(ctx.attributes[Attr.diff]).toBeUndefined();
+    });
+  });
+
+  describe('describe', () => {
+    it('describes each change exactly one way, chosen by one rule', () => {
+      const of = (raw: any) => describeChange(run(context(raw), responseObject, requestBody));
+      expect(of(fx('deployment-create-kubectl'))).toBe('create');
+      expect(of(fx('pod-binding-scheduler'))).toBe('binding');
+      expect(of(fx('deployment-scale-kubectl'))).toBe('scale');
+      expect(of(fx('pod-status-patch-kwok'))).toBe('update');
+      expect(of(fx('deployment-update-conflict'))).toBe('unchanged');
+      const metadata = { ...fx('deployment-create-kubectl'), level: 'Metadata', verb: 'update', auditID: 'm' };
+      delete metadata.responseObject;
+      delete metadata.requestObject;
+      expect(of(metadata)).toBe('claim');
     });
   });
 

@@ -2,9 +2,9 @@
 import { Attr } from '../../core/model.ts';
 import type { AttrValue } from '../../core/model.ts';
 import type { NormalizedAudit } from '../../normalize/audit-event.ts';
-import type { AuditEventStep } from './context.ts';
+import type { ChangeStep } from './context.ts';
 
-export function auditTags(a: NormalizedAudit, t: Record<string, AttrValue> = {}): Record<string, AttrValue> {
+function auditTags(a: NormalizedAudit, t: Record<string, AttrValue> = {}): Record<string, AttrValue> {
   t[Attr.source] = 'audit';
   t[Attr.auditId] = a.auditId;
   t[Attr.user] = a.user;
@@ -18,6 +18,10 @@ export function auditTags(a: NormalizedAudit, t: Record<string, AttrValue> = {})
   return t;
 }
 
-export const auditAttributes: AuditEventStep = (ctx) => {
-  auditTags(ctx.audit, ctx.attributes);
+export const auditAttributes: ChangeStep = (ctx) => {
+  const c = ctx.change;
+  if (c.source !== 'audit') return;
+  auditTags(c.audit, ctx.attributes);
+  // a request about no single object: which request, on its namespace's trace (src/pipeline/change.ts)
+  if (c.onNamespace) Object.assign(ctx.attributes, c.onNamespace);
 };

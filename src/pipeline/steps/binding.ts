@@ -4,12 +4,15 @@
 import { Attr } from '../../core/model.ts';
 import { isRecord } from '../../core/audit-event.ts';
 import { NONE } from '../../decorate/diff.ts';
-import type { AuditEventStep } from './context.ts';
+import type { Describer } from './context.ts';
 
-export const binding: AuditEventStep = (ctx) => {
-  if (ctx.described || ctx.audit.subresource !== 'binding' || !isRecord(ctx.request) || ctx.request.kind !== 'Binding') return;
-  ctx.described = true;
-  const node = (ctx.request.target as { name?: unknown } | undefined)?.name;
+/** The request is a Binding (describe.ts chose this describer). */
+export function isBinding(request: unknown): boolean {
+  return isRecord(request) && request.kind === 'Binding';
+}
+
+export const binding: Describer = (ctx) => {
+  const node = ((ctx.request as { target?: unknown }).target as { name?: unknown } | undefined)?.name;
   if (typeof node !== 'string' || !node) return;
   ctx.attributes[Attr.diff] = `spec.nodeName ${NONE} -> ${JSON.stringify(node)}`;
   ctx.attributes[Attr.diffEntries] = JSON.stringify([{ path: 'spec.nodeName', new: node }]);

@@ -1,24 +1,26 @@
-// What the steps of an audit event (steps/index.ts) share: the normalized event, the object it is
-// about, what earlier steps found (the new version, the request body, the previous version) and
-// what the event span will carry (attributes, links). Steps are plain functions over it, run in order.
+// What the steps of a change (steps/index.ts) share: the change (src/pipeline/change.ts: an audit
+// event, a watch change or a Kubernetes Event about one object), what earlier steps found (the new
+// version, the request body, the previous version) and what the event span will carry (name, time,
+// attributes, links). Steps are plain functions over it, run in order.
 import type { AttrValue, Link, ObjectRef } from '../../core/model.ts';
 import { isRecord, type KubeObject } from '../../core/audit-event.ts';
-import type { NormalizedAudit } from '../../normalize/audit-event.ts';
+import type { Change } from '../change.ts';
+import type { UnexplainedWatchChanges } from '../unexplained.ts';
 import type { Versions } from '../version-cache.ts';
 
-export interface AuditEventContext {
-  readonly audit: NormalizedAudit;
+export interface ChangeContext {
+  readonly change: Change;
   readonly ref: ObjectRef;
   readonly key: string;
-  /** The request failed (code ≥ 300): nothing changed, no body is the object. */
+  /** The request failed (an audit event with code ≥ 300): nothing changed, no body is the object. */
   readonly failed: boolean;
-  /** The response body as sent (one item of a deletecollection's list), not yet cleaned. */
-  readonly rawResponse: unknown;
+  /** The resource is excluded (--exclude-resources): a watch change only feeds the history. */
+  readonly excluded: boolean;
   /** The cleaned (managedFields stripped, redacted) response body; undefined when failed or absent. */
   response: unknown;
   /** The cleaned request body, when a step needed it (request-level audit, binding, scale). */
   request: unknown;
-  /** The object's new version, when this event shows it. */
+  /** The object's new version, when this change shows it. */
   obj: KubeObject | undefined;
   /** `obj` is the request body (request-level audit): its resourceVersion is not the new one. */
   fromRequest: boolean;
@@ -26,23 +28,79 @@ export interface AuditEventContext {
   objJson: string | undefined;
   /** The version this change started from, when known. */
   prev: KubeObject | undefined;
-  /** Set once a step described the change (diff or snapshot, or "nothing changed"): the later change steps pass. */
-  described: boolean;
+  /** The event span: name, time and API version start as the change's; steps may know better. */
+  name: string;
+  startUs: number;
+  endUs: number;
+  version: string;
   /** Tags of the event span. */
   readonly attributes: Record<string, AttrValue>;
   readonly links: Link[];
   uid: string | undefined;
   /** Version history of the object (staged in the current transaction). */
   readonly versions: Versions;
-  /** The newest known version before this event (parsed once, on first use). */
+  /** Audit mode with informers: watch changes waiting for the audit event that explains them. */
+  readonly unexplained: UnexplainedWatchChanges | undefined;
+  /** The newest known version before this change (parsed once, on first use). */
   last(): KubeObject | undefined;
   /** managedFields stripped, too-deep refused, redacted: before anything else sees a body. */
   clean(body: unknown): unknown;
   /** Adds diff, diff.entries, diff.verbose or noop for prev → cur. */
   diff(prev: KubeObject, cur: KubeObject): void;
+  /** The relations of a version of the object (the linkers the pipeline uses). */
+  findLinks(obj: KubeObject): Link[];
 }
 
-export type AuditEventStep = (ctx: AuditEventContext) => void;
+/** A step: adds to the context; a returned string ends the change with no span (the skip reason). */
+// biome-ignore lint/suspicious/noConfusingVoidType: most steps only add to the context and return nothing
+export type ChangeStep = (ctx: ChangeContext) => string | void;
+
+/** How one kind of change is described (diff, snapshot, …): describe.ts picks exactly one. */
+export type Describer = (ctx: ChangeContext) => void;
+
+/** What a context needs from the pipeline. */
+export interface ChangeTools {
+  versions: Versions;
+  unexplained?: UnexplainedWatchChanges;
+  excluded: boolean;
+  clean(body: unknown): unknown;
+  diff(prev: KubeObject, cur: KubeObject, attributes: Record<string, AttrValue>): void;
+  findLinks(obj: KubeObject, ref: ObjectRef): Link[];
+}
+
+/** A fresh context for `change`: nothing found yet, the span as the change says. */
+export function changeContext(change: Change, tools: ChangeTools): ChangeContext {
+  // The cached version is JSON text: parse it only when a step needs it (see version-cache.ts).
+  let last: KubeObject | undefined | null = null;
+  const { versions } = tools;
+  const ctx: ChangeContext = {
+    change,
+    ref: change.ref,
+    key: change.key,
+    failed: change.source === 'audit' && change.audit.code >= 300,
+    excluded: tools.excluded,
+    response: undefined,
+    request: undefined,
+    obj: undefined,
+    fromRequest: false,
+    objJson: undefined,
+    prev: undefined,
+    name: change.name,
+    startUs: change.startUs,
+    endUs: change.endUs,
+    version: change.version,
+    attributes: {},
+    links: [],
+    uid: change.uid,
+    versions,
+    unexplained: tools.unexplained,
+    last: () => (last === null ? (last = versions.last(change.key)) : last),
+    clean: tools.clean,
+    diff: (prev, cur) => tools.diff(prev, cur, ctx.attributes),
+    findLinks: (obj) => tools.findLinks(obj, change.ref),
+  };
+  return ctx;
+}
 
 // Response bodies that are not the object itself (subresources, deletes, errors), and review
 // objects that carry credentials (TokenRequest/TokenReview hold bearer tokens): never snapshotted.

@@ -1,10 +1,8 @@
 // A create carries a snapshot of the object it created.
 import { Attr } from '../../core/model.ts';
 import { snapshot } from '../../decorate/snapshot.ts';
-import type { AuditEventStep } from './context.ts';
+import type { Describer } from './context.ts';
 
-export const createSnapshot: AuditEventStep = (ctx) => {
-  if (ctx.described || ctx.audit.verb !== 'create') return;
-  ctx.described = true;
+export const createSnapshot: Describer = (ctx) => {
   if (ctx.obj) ctx.attributes[Attr.snapshot] = ctx.objJson = snapshot(ctx.obj);
 };

@@ -3,11 +3,9 @@
 // arrives before the audit event of the delete).
 import { Attr } from '../../core/model.ts';
 import { snapshot } from '../../decorate/snapshot.ts';
-import type { AuditEventStep } from './context.ts';
+import type { Describer } from './context.ts';
 
-export const deleteSnapshot: AuditEventStep = (ctx) => {
-  if (ctx.described || (ctx.audit.verb !== 'delete' && ctx.audit.verb !== 'deletecollection')) return;
-  ctx.described = true;
+export const deleteSnapshot: Describer = (ctx) => {
   ctx.prev = ctx.last();
   if (ctx.obj) ctx.attributes[Attr.snapshot] = ctx.objJson = snapshot(ctx.obj);
   else if (ctx.prev) ctx.attributes[Attr.snapshot] = snapshot(ctx.prev);

@@ -4,10 +4,11 @@
 // owner's tree. Every failure of one prefix lands on the same timeline.
 import { Attr } from '../../core/model.ts';
 import { isRecord } from '../../core/audit-event.ts';
-import type { AuditEventStep } from './context.ts';
+import type { ChangeStep } from './context.ts';
 
-export const failedCreate: AuditEventStep = (ctx) => {
-  const a = ctx.audit;
+export const failedCreate: ChangeStep = (ctx) => {
+  if (ctx.change.source !== 'audit') return;
+  const a = ctx.change.audit;
   if (!ctx.failed || a.verb !== 'create' || a.name || a.subresource || a.requestObject === undefined) return;
   const req = ctx.clean(a.requestObject);
   const md = isRecord(req) && isRecord(req.metadata) ? req.metadata : undefined;

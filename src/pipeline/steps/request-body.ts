@@ -1,11 +1,12 @@
 // The request body: needed by pods/binding and */scale (their responses are not the object), and,
 // at Request level (no response body), a create/update request body is the new object. Patches
 // are not whole objects; neither are subresource bodies except a status update.
-import type { AuditEventStep } from './context.ts';
+import type { ChangeStep } from './context.ts';
 import { asObject } from './context.ts';
 
-export const requestBody: AuditEventStep = (ctx) => {
-  const a = ctx.audit;
+export const requestBody: ChangeStep = (ctx) => {
+  if (ctx.change.source !== 'audit') return;
+  const a = ctx.change.audit;
   if (a.requestObject === undefined || ctx.failed) return;
   const wholeObjectVerb = a.verb === 'create' || a.verb === 'update';
   if (!((!ctx.obj && wholeObjectVerb) || a.subresource === 'binding' || a.subresource === 'scale')) return;

@@ -1,10 +1,13 @@
-// resourceVersion.old = the version the change started from, resourceVersion.new = the new one.
+// resourceVersion.old = the version the change started from, resourceVersion.new = the new one;
+// an audit event that does not say the object's API version takes the new version's.
 import { Attr } from '../../core/model.ts';
-import type { AuditEventStep } from './context.ts';
+import type { ChangeStep } from './context.ts';
 import { rvOf } from './context.ts';
 
-export const resourceVersions: AuditEventStep = (ctx) => {
+export const resourceVersions: ChangeStep = (ctx) => {
   if (ctx.prev && rvOf(ctx.prev)) ctx.attributes[Attr.oldResourceVersion] = rvOf(ctx.prev);
   const newRv = ctx.fromRequest ? '' : rvOf(ctx.obj);
   if (newRv) ctx.attributes[Attr.newResourceVersion] = newRv;
+  const apiVersion = ctx.obj?.apiVersion;
+  if (!ctx.version && ctx.change.source === 'audit' && typeof apiVersion === 'string') ctx.version = apiVersion.split('/').pop()!;
 };

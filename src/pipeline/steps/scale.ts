@@ -4,12 +4,10 @@
 // from the version before it, not from the already-scaled one.
 import { Attr } from '../../core/model.ts';
 import { isRecord, type KubeObject } from '../../core/audit-event.ts';
-import type { AuditEventStep } from './context.ts';
+import type { Describer } from './context.ts';
 import { rvOf } from './context.ts';
 
-export const scale: AuditEventStep = (ctx) => {
-  if (ctx.described || ctx.audit.subresource !== 'scale') return;
-  ctx.described = true;
+export const scale: Describer = (ctx) => {
   const { response: resp, request: req } = ctx;
   const body = isRecord(resp) && resp.kind === 'Scale' ? resp : isRecord(req) && req.kind === 'Scale' ? req : undefined;
   const replicas = (body?.spec as { replicas?: unknown } | undefined)?.replicas;

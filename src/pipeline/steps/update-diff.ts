@@ -4,13 +4,11 @@
 // state: it is kept as a snapshot with `firstSeen: true`.
 import { Attr } from '../../core/model.ts';
 import { snapshot } from '../../decorate/snapshot.ts';
-import type { AuditEventStep } from './context.ts';
+import type { Describer } from './context.ts';
 import { rvOf } from './context.ts';
 
-export const updateDiff: AuditEventStep = (ctx) => {
-  const obj = ctx.obj;
-  if (ctx.described || !obj) return;
-  ctx.described = true;
+export const updateDiff: Describer = (ctx) => {
+  const obj = ctx.obj!;
   if (ctx.fromRequest) {
     ctx.prev = ctx.last();
     // A request body has no new resourceVersion: compare without one.
