@@ -13,6 +13,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          // a few files replay recorded scenarios through the CLI before their tests: on a loaded
+          // 2-core machine that took longer than vitest's default 10 s for hooks
+          hookTimeout: 120_000,
         },
       },
       {
