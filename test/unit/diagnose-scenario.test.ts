@@ -313,5 +313,5 @@ describe('kubetrail diagnose over the recorded scenario', () => {
     expect(missing.stderr).toContain('no store at');
     expect(existsSync(join(dir, 'nope.sqlite'))).toBe(false);
     expect(run('diagnose', '--help').stdout).toContain('--pod-startup-threshold');
-  });
+  }, 120_000); // nine CLI runs: past the unit default of 30 s on a loaded machine
 });
