@@ -45,7 +45,7 @@ export interface SpanWriter {
    * the query UI (reads its store and live findings), live findings (stop once the sink flushed,
    * having seen every span), then the sink's flush, which runs right after the sources stopped.
    */
-  components: Component[];
+  components: (Component | false)[];
 }
 
 export function spanWriter(o: SpanWriterOptions, windowSec: number): SpanWriter {
@@ -53,9 +53,9 @@ export function spanWriter(o: SpanWriterOptions, windowSec: number): SpanWriter 
   const live = liveFindings(o);
   const sink = live ? live.tap(chosen.sink) : chosen.sink;
   let query: RunningQueryServer | undefined;
-  const components: Component[] = [
+  const components: SpanWriter['components'] = [
     { name: 'sink', stop: () => sink.close() },
-    {
+    o.query && {
       name: 'query UI',
       start: async () => {
         query = await startSinkQueryUi(o, chosen.store, windowSec, live);
