@@ -12,7 +12,7 @@ import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
 import { auditStream } from '../setup/audit-stream.ts';
 import { storedEvents } from '../setup/store-reader.ts';
-import { kafkaRoleArgs } from '../setup/kafka-roles.ts';
+import { storeTracerArgs } from '../setup/kafka-roles.ts';
 import '../setup/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubetrail-kafka-drain-'));
@@ -33,24 +33,14 @@ describe('serve --role all on Kafka, stopped with SIGTERM', () => {
     const topic = `kt-drain-${randomBytes(3).toString('hex')}`;
     const store = join(dir, 'drain.sqlite');
     const [port] = await freePorts(1);
-    all = await startKubetrail(
-      [
-        ...kafkaRoleArgs(stack.kafkaBroker, topic, 'all'),
-        '--kafka-group',
-        `${topic}-g`,
-        '--kafka-partitions',
-        '2',
-        '--store',
-        store,
-        '--webhook-host',
-        '127.0.0.1',
-        '--webhook-port',
-        String(port),
-        '--no-informers',
-        '--no-query',
-      ],
-      { ready: /audit webhook listening/ },
-    );
+    // the store tracer's flags, in the all role (the last --role wins)
+    const args = storeTracerArgs(stack.kafkaBroker, topic, {
+      store,
+      cluster: 'kafka-d',
+      webhookPort: port!,
+      extra: ['--role', 'all', '--kafka-partitions', '2'],
+    });
+    all = await startKubetrail(args, { ready: /audit webhook listening/ });
     const events = auditStream({ objects: 10, updates: 2, namespace: 'drain' });
     const res = await fetch(`http://127.0.0.1:${port}/audit/kafka-d`, {
       method: 'POST',
