@@ -14,7 +14,7 @@
 //   have two: the sink is flushed right after the inputs stopped (live findings see every span it
 //   acknowledged) but closed last (the query UI reads its store); the Kafka tracer of the `all`
 //   role starts last (the receiver's producer creates its topic) but stops after the receiver.
-//   Today's orders, newest first (src/commands):
+//   The shutdown orders this gives (src/commands), first step first:
 //     serve:          webhook refuses (drain) · informers · webhook · sink flush · live findings · query UI · sink
 //     Kafka receive:  webhook refuses (drain) · informer election · webhook · Kafka producer
 //     Kafka trace:    tracer · sink flush · live findings · query UI · sink · health server
