@@ -10,18 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { resolveConfig } from '../core/config.ts';
-import { createSink } from '../sinks/index.ts';
-import { buildWebhookServer, loadTls, type WebhookServer } from '../sources/webhook.ts';
+import { buildWebhookServer, loadTls } from '../sources/webhook.ts';
 import { healthRoutes, metricsRoutes } from '../sources/health.ts';
 import { KafkaPublisher } from '../sources/kafka/producer.ts';
 import { KafkaTracer } from '../sources/kafka/consumer.ts';
 import { log } from '../core/log.ts';
 import type { SpanSink } from '../core/sink.ts';
-import { startSinkQueryUi } from './query-server.ts';
-import { startLive, type LiveCliOptions } from './live.ts';
-import type { LiveFindings } from '../../frontend-plugin/diagnose/live.ts';
-import type { SqliteStore } from '../sinks/sqlite-store.ts';
-import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, writerOptionsFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
+import { Lifecycle, runUntilSignal, type Component } from '../core/lifecycle.ts';
+import type { LiveCliOptions } from './live.ts';
+import { httpComponent, spanWriter, type SpanWriter } from './components.ts';
+import { collect, parseDurationMs, parsePositiveInt, tracerConfigFrom, type TracerCliOptions, type WriterCliOptions } from './options.ts';
 
 export type KafkaRole = 'receive' | 'trace' | 'all';
 
@@ -119,24 +117,20 @@ export interface KafkaServeOptions extends KafkaCliOptions, TracerCliOptions, Wr
 }
 
 interface TracerSide {
-  sink: SpanSink;
-  storeOf: SqliteStore | undefined;
+  writer: SpanWriter;
   tracer: KafkaTracer;
-  live: LiveFindings | undefined;
 }
 
-/** The trace role's parts: its sink (with live findings tapped in) and the Kafka tracer feeding it (not started yet). */
-function startTracer(o: KafkaServeOptions, brokers: string[], config: ReturnType<typeof resolveConfig>): TracerSide {
-  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
+/** The trace role's parts: its span writer (sink, query UI, live findings) and the Kafka tracer feeding it. */
+function tracerSide(o: KafkaServeOptions, brokers: string[], config: ReturnType<typeof resolveConfig>): TracerSide {
   // live findings of this tracer's partitions (docs/scale-out.md)
-  const live = startLive(o);
-  const sink = live ? live.tap(chosen.sink) : chosen.sink;
+  const writer = spanWriter(o, config.windowSec);
   const listWatchClusters = [o.cluster, ...parseClusterContexts(o.clusterContext).map(([c]) => c)];
   const tracer = new KafkaTracer({
     brokers,
     topic: o.kafkaTopic,
     groupId: o.kafkaGroup,
-    sink,
+    sink: writer.sink,
     warmupMs: o.kafkaWarmup,
     sessionTimeoutMs: o.kafkaSessionTimeout,
     newPipeline: () => {
@@ -146,8 +140,50 @@ function startTracer(o: KafkaServeOptions, brokers: string[], config: ReturnType
       return p;
     },
   });
-  log.info({ sink: chosen.describe }, 'tracer sink');
-  return { sink, storeOf: chosen.store, tracer, live };
+  log.info({ sink: writer.chosen.describe }, 'tracer sink');
+  return { writer, tracer };
+}
+
+interface ReceiverWiring {
+  brokers: string[];
+  config: ReturnType<typeof resolveConfig>;
+  token: string | undefined;
+  informers: boolean;
+  /** all role: the tracer in this process, whose wait /readyz reports */
+  tracer: KafkaTracer | undefined;
+  listening: (port: number) => void;
+}
+
+/** The receive role's parts, in lifecycle order: the Kafka producer, the webhook publishing to it, the elected informers. */
+function receiverComponents(o: KafkaServeOptions, { brokers, config, token, informers, tracer, listening }: ReceiverWiring): (Component | false)[] {
+  const publisher = new KafkaPublisher({ brokers, topic: o.kafkaTopic, createPartitions: o.kafkaPartitions, redact: config.redact });
+  const webhook = buildWebhookServer({
+    pipeline: publisher,
+    sink: publisher,
+    publishes: true,
+    defaultCluster: o.cluster,
+    maxBodyBytes: o.maxBodyBytes,
+    token,
+    tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
+  });
+  if (tracer) webhook.readiness.waiting = waitingOf(tracer);
+  let elector: { stop(): Promise<void> } | undefined;
+  return [
+    {
+      name: 'kafka producer',
+      // Kafka down at start is not fatal: batches get 503 (and /readyz says why) until it is back
+      start: () => publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet')),
+      stop: () => publisher.close(),
+    },
+    httpComponent('audit webhook', webhook.app, { port: o.webhookPort, host: o.webhookHost }, { listening, drain: () => webhook.startDraining() }),
+    informers && {
+      name: 'informer election',
+      start: async () => {
+        elector = await electedInformers(o, publisher);
+      },
+      stop: () => elector?.stop(),
+    },
+  ];
 }
 
 export async function serveKafka(o: KafkaServeOptions, token: string | undefined, informers: boolean): Promise<void> {
@@ -159,74 +195,32 @@ export async function serveKafka(o: KafkaServeOptions, token: string | undefined
   const receive = o.role === 'receive' || o.role === 'all';
   const trace = o.role === 'trace' || o.role === 'all';
   const config = resolveConfig(tracerConfigFrom(o));
-
-  const { sink, storeOf, tracer, live } = trace ? startTracer(o, brokers, config) : ({} as Partial<TracerSide>);
-
-  let publisher: KafkaPublisher | undefined;
-  let webhook: WebhookServer | undefined;
-  let health: ReturnType<typeof Fastify> | undefined;
-  if (receive) {
-    publisher = new KafkaPublisher({ brokers, topic: o.kafkaTopic, createPartitions: o.kafkaPartitions, redact: config.redact });
-    // Kafka down at start is not fatal: batches get 503 (and /readyz says why) until it is back
-    await publisher.connect().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
-    const p = publisher;
-    webhook = buildWebhookServer({
-      pipeline: p,
-      sink: p,
-      publishes: true,
-      defaultCluster: o.cluster,
-      maxBodyBytes: o.maxBodyBytes,
-      token,
-      tls: loadTls(o.tlsCert, o.tlsKey, o.clientCa),
-    });
-    if (tracer) webhook.readiness.waiting = waitingOf(tracer);
-    await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
-  } else {
-    // trace role: /healthz, /readyz (the sink, and the tracer until it traces) and /metrics on the webhook port
-    const readiness = { draining: false, waiting: waitingOf(tracer!) };
-    health = Fastify();
-    healthRoutes(health, sink!, readiness);
-    metricsRoutes(health);
-    await health.listen({ port: o.webhookPort, host: o.webhookHost });
-  }
-  let elector: { stop(): Promise<void> } | undefined;
-  if (receive && informers && publisher) elector = await electedInformers(o, publisher);
-  const server = (webhook?.app ?? health)!.server.address();
-  const port = typeof server === 'object' && server ? server.port : o.webhookPort;
-  let query: { close(): Promise<void> } | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'draining');
-    webhook?.startDraining();
-    try {
-      await elector?.stop();
-      await webhook?.app.close();
-      await publisher?.close();
-      await tracer?.stop();
-      await sink?.flush();
-      await live?.stop();
-      await query?.close();
-      await sink?.close();
-      await health?.close();
-      process.exit(0);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'drain failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  // (handlers first: a tracer waiting for its topic stops cleanly on SIGTERM too)
-  if (tracer) await tracer.start();
-  if (stopping) return;
-  // the trace role writes the spans: it serves the query API and UI over them, as a single process does
-  query = trace ? await startSinkQueryUi(o, storeOf, config.windowSec, live) : undefined;
+  const { writer, tracer } = trace ? tracerSide(o, brokers, config) : ({} as Partial<TracerSide>);
+  let port = o.webhookPort;
+  const listening = (p: number) => (port = p);
+  // trace role: /healthz, /readyz (the sink, and the tracer until it traces) and /metrics on the webhook port
+  const health = !receive && healthServer(writer!.sink, tracer!);
+  const lifecycle = new Lifecycle([
+    health && httpComponent('health', health, { port: o.webhookPort, host: o.webhookHost }, { listening }),
+    ...(writer?.components ?? []),
+    // all role: the tracer stops after the receiver (it keeps tracing while the webhook finishes its batches) …
+    tracer && { name: 'kafka tracer', stop: () => tracer.stop() },
+    ...(receive ? receiverComponents(o, { brokers, config, token, informers, tracer, listening }) : []),
+    // … but starts last, once the receiver's producer created its topic; a tracer waiting for its topic stops on SIGTERM (its stop ends the wait)
+    tracer && { name: 'kafka tracer', start: () => tracer.start() },
+  ]);
+  if (!(await runUntilSignal(lifecycle))) return;
   log.info(
     { role: o.role, brokers, topic: o.kafkaTopic, group: trace ? o.kafkaGroup : undefined, port },
     receive ? 'audit webhook listening (POST /audit/:cluster), publishing to Kafka' : 'tracing from Kafka',
   );
+}
+
+function healthServer(sink: SpanSink, tracer: KafkaTracer): ReturnType<typeof Fastify> {
+  const health = Fastify();
+  healthRoutes(health, sink, { draining: false, waiting: waitingOf(tracer) });
+  metricsRoutes(health);
+  return health;
 }
 
 /** /readyz's reason while the tracer cannot trace yet (e.g. its topic does not exist). */

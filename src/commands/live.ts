@@ -5,6 +5,7 @@ import { LiveFindings } from '../../frontend-plugin/diagnose/live.ts';
 import { parseSeconds, thresholdParam, thresholdsFrom } from '../../frontend-plugin/diagnose/params.ts';
 import { defaultThresholds, type Thresholds } from '../../frontend-plugin/diagnose/types.ts';
 import { log } from '../core/log.ts';
+import type { Component } from '../core/lifecycle.ts';
 import { collect, parsePositiveInt } from './options.ts';
 
 export interface LiveCliOptions {
@@ -61,12 +62,24 @@ export function addLiveOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** The live findings of these flags, started (undefined with --live-window 0). */
-export function startLive(o: LiveCliOptions): LiveFindings | undefined {
+/** The live findings of these flags, not started yet (undefined with --live-window 0). */
+export function liveFindings(o: LiveCliOptions): LiveFindings | undefined {
   if (!o.liveWindow) return undefined;
   const thresholds = thresholdsFrom(Object.fromEntries(o.liveThreshold.map((t) => t.split(/=(.*)/s, 2) as [string, string])));
-  const live = new LiveFindings({ windowSec: o.liveWindow, intervalSec: o.liveInterval, maxFacts: o.liveMaxFacts, thresholds });
-  live.start();
-  log.info({ windowSec: o.liveWindow, intervalSec: o.liveInterval, maxFacts: o.liveMaxFacts }, 'live findings on (GET /api/findings/live, kubetrail_findings)');
-  return live;
+  return new LiveFindings({ windowSec: o.liveWindow, intervalSec: o.liveInterval, maxFacts: o.liveMaxFacts, thresholds });
+}
+
+/** Live findings in a command's lifecycle (src/core/lifecycle.ts): the worker runs from its start to its stop. */
+export function liveComponent(o: LiveCliOptions, live: LiveFindings): Component {
+  return {
+    name: 'live findings',
+    start: () => {
+      live.start();
+      log.info(
+        { windowSec: o.liveWindow, intervalSec: o.liveInterval, maxFacts: o.liveMaxFacts },
+        'live findings on (GET /api/findings/live, kubetrail_findings)',
+      );
+    },
+    stop: () => live.stop(),
+  };
 }

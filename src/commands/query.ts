@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { log } from '../core/log.ts';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { startQueryServer } from '../../frontend-plugin/server.ts';
-import { checkUiDir } from './query-server.ts';
+import { Lifecycle, runUntilSignal } from '../core/lifecycle.ts';
+import { checkUiDir, type RunningQueryServer } from './query-server.ts';
 import { checkListen, parsePort, parsePositiveDurationSec, parsePositiveInt, parseUrl, parseWindow } from './options.ts';
 
 export function queryCommand(): Command {
@@ -44,22 +45,21 @@ export function queryCommand(): Command {
           windowSec: o.window,
           ...(o.jaegerLookback !== undefined ? { lookbackSec: o.jaegerLookback } : {}),
         });
-        const server = await startQueryServer({
-          backend,
-          windowSec: o.window,
-          upstream: upstream.href,
-          uiDir: checkUiDir(o.uiDir),
-          maxObjects: o.maxObjects,
-          port: o.port,
-          host: o.host,
-        });
-        log.info({ url: server.url, jaeger: upstream.href, windowSec: o.window }, 'kubetrail query listening');
-        const stop = async () => {
-          await server.close();
-          process.exit(0);
+        const uiDir = checkUiDir(o.uiDir);
+        let server: RunningQueryServer | undefined;
+        const start = async () => {
+          server = await startQueryServer({
+            backend,
+            windowSec: o.window,
+            upstream: upstream.href,
+            uiDir,
+            maxObjects: o.maxObjects,
+            port: o.port,
+            host: o.host,
+          });
+          log.info({ url: server.url, jaeger: upstream.href, windowSec: o.window }, 'kubetrail query listening');
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        await runUntilSignal(new Lifecycle([{ name: 'query API and UI', start, stop: () => server?.close() }]));
       },
     );
 }

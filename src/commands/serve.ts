@@ -4,18 +4,19 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Pipeline } from '../pipeline/pipeline.ts';
-import { createSink } from '../sinks/index.ts';
 import { buildWebhookServer, loadTls } from '../sources/webhook.ts';
 import type { RunningInformers } from '../sources/informers/index.ts';
-import { checkUiDir, startSinkQueryUi } from './query-server.ts';
+import { checkUiDir } from './query-server.ts';
 import { log } from '../core/log.ts';
+import { Lifecycle, runUntilSignal, type Component } from '../core/lifecycle.ts';
+import type { SpanSink } from '../core/sink.ts';
+import { httpComponent, spanWriter } from './components.ts';
 import { addKafkaOptions, serveKafka, type KafkaCliOptions } from './kafka.ts';
-import { addLiveOptions, startLive, type LiveCliOptions } from './live.ts';
+import { addLiveOptions, type LiveCliOptions } from './live.ts';
 import {
   addConfigFileOption,
   addLogOptions,
   addTraceIntoSinkOptions,
-  writerOptionsFrom,
   type WriterCliOptions,
   applyLogLevel,
   checkListen,
@@ -156,66 +157,53 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
   const pipeline = new Pipeline(tracerConfigFrom(o));
   if (o.query) checkUiDir(o.uiDir); // before anything listens: a bad --ui-dir is a clear error
-  const chosen = createSink({ otlpEndpoint: o.otlpEndpoint, store: o.store, ...writerOptionsFrom(o) });
   // live findings see what the sink acknowledged (webhook and informers alike)
-  const live = startLive(o);
-  const sink = live ? live.tap(chosen.sink) : chosen.sink;
-
+  const writer = spanWriter(o, pipeline.config.windowSec);
+  const { sink } = writer;
   const webhook = buildWebhookServer({ pipeline, sink, defaultCluster: o.cluster, maxBodyBytes: o.maxBodyBytes, token, tls });
-  await webhook.app.listen({ port: o.webhookPort, host: o.webhookHost });
-  const addr = webhook.app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.webhookPort;
-  log.info(
-    { port, tls: Boolean(tls), clientCerts: Boolean(tls?.clientCa), token: Boolean(token), sink: chosen.describe },
-    'audit webhook listening (POST /audit/:cluster)',
-  );
-
-  let informers: RunningInformers | undefined;
-  if (o.informers && (o.listWatchOnly || kubeconfigAvailable(o))) {
-    // loaded on demand: @kubernetes/client-node takes seconds to import, which every CLI call would pay
-    const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
-    const { startInformers } = await import('../sources/informers/index.ts');
-    const kc = loadKubeConfig(o);
-    informers = await startInformers({
-      kc,
-      cluster: o.cluster,
-      pipeline,
-      sink,
-      listWatchOnly: o.listWatchOnly,
-      events: o.events,
-      include: o.watchResource,
-      exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
-      unexplainedGraceMs: o.unexplainedGrace,
-    });
-  } else if (o.informers) {
-    log.info('no kubeconfig found: informers off (audit webhook only)');
-  }
-
-  const query = await startSinkQueryUi(o, chosen.store, pipeline.config.windowSec, live);
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal, pending: sink.pending() }, 'draining: webhook refuses new batches (503), writing what was accepted');
+  const drainWebhook = () => {
+    log.info({ pending: sink.pending() }, 'draining: webhook refuses new batches (503), writing what was accepted');
     webhook.startDraining();
-    try {
-      await informers?.stop();
-      await webhook.app.close(); // waits for in-flight requests, which wait for their spans
-      await sink.flush();
-      await live?.stop();
-      await query?.close();
-      await sink.close();
-      log.info('drained, bye');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'drain failed');
-      process.exit(1);
-    }
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  const listening = (port: number) =>
+    log.info(
+      { port, tls: Boolean(tls), clientCerts: Boolean(tls?.clientCa), token: Boolean(token), sink: writer.chosen.describe },
+      'audit webhook listening (POST /audit/:cluster)',
+    );
+  const lifecycle = new Lifecycle([
+    ...writer.components,
+    httpComponent('audit webhook', webhook.app, { port: o.webhookPort, host: o.webhookHost }, { listening, drain: drainWebhook }),
+    informersComponent(o, pipeline, sink),
+  ]);
+  await runUntilSignal(lifecycle);
+}
+
+/** The informers of the single process, when asked for and a kubeconfig is in reach. */
+function informersComponent(o: ServeOptions, pipeline: Pipeline, sink: SpanSink): Component | undefined {
+  if (!o.informers) return undefined;
+  if (!o.listWatchOnly && !kubeconfigAvailable(o)) {
+    log.info('no kubeconfig found: informers off (audit webhook only)');
+    return undefined;
+  }
+  let informers: RunningInformers | undefined;
+  return {
+    name: 'informers',
+    start: async () => {
+      // loaded on demand: @kubernetes/client-node takes seconds to import, which every CLI call would pay
+      const { loadKubeConfig } = await import('../sources/informers/kube-client.ts');
+      const { startInformers } = await import('../sources/informers/index.ts');
+      informers = await startInformers({
+        kc: loadKubeConfig(o),
+        cluster: o.cluster,
+        pipeline,
+        sink,
+        listWatchOnly: o.listWatchOnly,
+        events: o.events,
+        include: o.watchResource,
+        exclude: [...pipeline.config.excludeResources, ...o.ignoreWatchResource],
+        unexplainedGraceMs: o.unexplainedGrace,
+      });
+    },
+    stop: () => informers?.stop(),
+  };
 }
