@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Attr, type ObjectRef } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
+import { factsBatch, factsOfRows, spansToRows } from '../../src/sinks/otlp-rows.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { LiveFindings, LiveWindow, type LiveReport } from '../../frontend-plugin/diagnose/live.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
@@ -79,6 +80,24 @@ describe('live window', () => {
     // once the window has slid past the cut, it is whole again
     clock.sec = 320;
     expect(win.run().live.truncatedBefore).toBeUndefined();
+  });
+
+  it("takes the OTLP export's facts spans as handed over, with the same facts as the spans compacted here", () => {
+    const opts = { windowSec: 300, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 }, now: () => at(60) / 1000 };
+    const h = new History();
+    heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+    h.create(ref('configmaps', 'shop', 'plain'), 2, 'alice', { metadata: { name: 'plain' } });
+    const fromSpans = new LiveWindow(opts);
+    fromSpans.add(h.spans);
+    // what the OTLP worker exports beside the spans, and posts to the feed once Jaeger accepted the request
+    const { batch, count } = factsBatch(factsOfRows(spansToRows(h.spans)));
+    expect(count).toBe(3);
+    const fed = new LiveWindow(opts);
+    fed.addFacts(batch);
+    expect(fed.size()).toBe(3);
+    const [a, b] = [fromSpans.run(), fed.run()];
+    expect(b.findings).toEqual(a.findings);
+    expect(b.findings.map((f) => f.detector)).toContain('stuck-deletions');
   });
 
   it('refuses a window, interval or cap that is not positive', () => {
