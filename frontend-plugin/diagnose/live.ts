@@ -3,15 +3,19 @@
 // diagnosis detectors run over them (buildReport: the same rules and thresholds as `kubetrail
 // diagnose`). The report is served at GET /api/findings/live and counted into the Prometheus
 // metrics kubetrail_findings{detector,severity,namespace} & co (src/core/metrics.ts).
-// Off the request path: a write only queues its spans; the next turn of the event loop hands them
-// to a worker thread, which compacts them, keeps the window and runs the detectors when the timer
-// asks (docs/diagnose.md "Live findings").
+// Off the request path: the sink's writer thread, which computes the facts of what it writes anyway
+// (facts spans, the facts table), posts the facts of each acknowledged batch straight to the live
+// findings' worker thread (src/sinks/facts-feed.ts), which keeps the window and runs the detectors
+// when the timer asks. The webhook's thread neither copies spans nor computes facts for it
+// (docs/diagnose.md "Live findings").
 import { performance } from 'node:perf_hooks';
-import { compactSpan, factInput, StringPool } from '../../src/core/facts.ts';
+import { decodeFacts } from '../../src/core/fact-spans.ts';
+import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
 import { log } from '../../src/core/log.ts';
 import { LIVE_MAX_NAMESPACES, liveFindings as findingsGauge, liveRuns, liveSeconds, liveWindowDropped, liveWindowFacts } from '../../src/core/metrics.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
+import { factsChannel, isFactsSource, type FactsBatch, type FeedEnd } from '../../src/sinks/facts-feed.ts';
 import { WorkerRpc } from '../../src/sinks/worker-rpc.ts';
 import { buildReport } from './report.ts';
 import type { Finding, Report, Thresholds } from './types.ts';
@@ -41,7 +45,7 @@ export interface LiveReport extends Report {
     maxFacts: number;
     /** Facts dropped because the window was full, since the process started. */
     droppedFacts: number;
-    /** Facts never handed to the worker because it was LIVE_MAX_QUEUED_BATCHES behind (busy CPUs), since the process started: the window has gaps. */
+    /** Facts the sink's writer did not hand over because this worker was FEED_MAX_QUEUED_BATCHES behind (busy CPUs), since the process started: the window has gaps. */
     skippedFacts?: number;
     /** Set while the window holds less than windowSec: facts before this ISO time were dropped (the report's start). */
     truncatedBefore?: string;
@@ -75,12 +79,28 @@ export class LiveWindow {
 
   /** Keeps the facts of these durable spans (event and link spans only). */
   add(spans: readonly SpanRecord[]): void {
-    // a fresh pool each window: a long-running process must not keep every string it ever saw
+    const pool = this.#freshPool();
+    this.#keep(spans.filter((s) => s.kind === 'event' || s.kind === 'link').map((s) => compactSpan(s, pool)));
+  }
+
+  /** Keeps the facts a sink's writer handed over (src/sinks/facts-feed.ts): already compacted. */
+  addFacts(b: FactsBatch): void {
+    const pool = this.#freshPool();
+    if ('facts' in b) this.#keep(b.facts.map((s) => poolFacts(s, pool)));
+    else for (const [cluster, json] of b.payloads) this.#keep(decodeFacts(cluster, json, pool));
+  }
+
+  /** A fresh pool each window: a long-running process must not keep every string it ever saw. */
+  #freshPool(): StringPool {
     if (this.#now() - this.#poolSinceMs > this.#o.windowSec * 1000) {
       this.#pool = new StringPool();
       this.#poolSinceMs = this.#now();
     }
-    for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#facts.push(compactSpan(s, this.#pool));
+    return this.#pool;
+  }
+
+  #keep(facts: readonly SpanRecord[]): void {
+    for (const f of facts) this.#facts.push(f);
     const over = this.#facts.length - this.#head - this.#o.maxFacts;
     if (over > 0) {
       for (let i = this.#head; i < this.#head + over; i++) if (this.#facts[i]!.startUs > this.#cutUs) this.#cutUs = this.#facts[i]!.startUs;
@@ -137,30 +157,23 @@ export const LIVE_MAX_DUTY = 0.05;
 /** Scheduling priority (nice) of the worker thread: below the webhook's when the CPUs are busy. */
 export const LIVE_NICE = 10;
 
-/** Batches of spans handed to the worker and not taken yet, at most; beyond, a batch is skipped (counted). */
-export const LIVE_MAX_QUEUED_BATCHES = 256;
-
-/** What the main thread asks the worker (live-worker.ts). */
-export type LiveRequest = { add: SpanRecord[] } | { run: true };
+/** What the main thread asks the worker (live-worker.ts): take a sink writer's facts feed, or run. */
+export type LiveRequest = { feed: FeedEnd } | { run: true };
 
 /**
- * The live findings of a process that writes spans: taps its sink, hands what the sink acknowledged
- * to a worker thread that keeps the window and runs the detectors (a run over 50,000 facts takes
- * seconds: on the webhook's event loop it would hold every answer that long), and publishes each
- * report to /metrics and GET /api/findings/live.
+ * The live findings of a process that writes spans: has its sink's writer thread hand the facts of
+ * what the sink acknowledged to a worker thread that keeps the window and runs the detectors (a run
+ * over 50,000 facts takes seconds: on the webhook's event loop it would hold every answer that
+ * long), and publishes each report to /metrics and GET /api/findings/live.
  */
 export class LiveFindings {
   readonly #o: LiveOptions;
   readonly #rpc: WorkerRpc<LiveRequest, LiveReport | null>;
-  /** Durable spans not handed to the worker yet (a write only queues them). */
-  #pending: SpanRecord[] = [];
-  #sendScheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #last: LiveReport | undefined;
   #droppedSeen = 0;
-  #queued = 0;
-  #skipped = 0;
+  #skippedSeen = 0;
 
   constructor(o: Omit<LiveOptions, 'now'>) {
     new LiveWindow(o); // the same checks, here where they can be reported
@@ -168,59 +181,30 @@ export class LiveFindings {
     this.#rpc = new WorkerRpc(new URL('./live-worker.ts', import.meta.url), o, 'live findings');
   }
 
-  /** The same sink, whose acknowledged writes also feed the window (only durable spans count). */
-  tap(sink: SpanSink): SpanSink {
-    const tapped: SpanSink = {
-      write: async (spans) => {
-        await sink.write(spans);
-        this.add(spans);
-      },
-      pending: () => sink.pending(),
-      full: () => sink.full(),
-      flush: () => sink.flush(),
-      close: () => sink.close(),
-    };
-    if (sink.healthy) tapped.healthy = () => sink.healthy!();
-    if (sink.lastError) tapped.lastError = () => sink.lastError!();
-    if (sink.writable) tapped.writable = () => sink.writable!();
-    return tapped;
+  /**
+   * Feeds the window from this sink: its writer thread hands over the facts of every batch it gets
+   * acknowledged (OTLP, store). Before the sink's first write; returns the sink itself.
+   */
+  tap<S extends SpanSink>(sink: S): S {
+    if (!isFactsSource(sink)) throw new Error('live findings: this sink does not hand over the facts of what it writes');
+    sink.feedFacts(() => this.#openFeed());
+    return sink;
   }
 
-  /** Queues durable spans; they go to the worker on the next turn of the event loop, after the caller's answer. */
-  add(spans: readonly SpanRecord[]): void {
-    // only what compactSpan reads crosses to the worker: copying whole snapshots cost the webhook's thread 7 %
-    for (const s of spans) if (s.kind === 'event' || s.kind === 'link') this.#pending.push(factInput(s));
-    if (this.#sendScheduled || !this.#pending.length) return;
-    this.#sendScheduled = true;
-    setImmediate(() => {
-      this.#sendScheduled = false;
-      const add = this.#pending;
-      this.#pending = [];
-      if (this.#queued >= LIVE_MAX_QUEUED_BATCHES) {
-        // the worker is far behind (its thread yields to the webhook's): skip rather than queue without bound
-        if (!this.#skipped) log.warn('live findings: the worker is behind, skipping spans (the live window has gaps)');
-        this.#skipped += add.length;
-        liveWindowDropped.inc(add.length);
-        return;
-      }
-      this.#queued++;
-      this.#rpc
-        .call({ add })
-        .catch((err) => log.warn({ err: (err as Error).message }, 'live findings: the worker did not take spans'))
-        .finally(() => this.#queued--);
-    });
+  /** A channel from a (new) writer thread of the sink to the worker: the worker takes its end now. */
+  #openFeed(): FeedEnd {
+    const { writer, consumer } = factsChannel();
+    this.#rpc
+      .call({ feed: consumer }, [consumer.port])
+      .catch((err) => log.warn({ err: (err as Error).message }, 'live findings: the worker did not take the feed'));
+    return writer;
   }
 
   /** Runs the detectors over the window now (in the worker), updates the metrics and returns the report. */
   async run(): Promise<LiveReport> {
     const t0 = performance.now();
-    if (this.#pending.length) {
-      const add = this.#pending;
-      this.#pending = [];
-      await this.#rpc.call({ add });
-    }
     const report = (await this.#rpc.call({ run: true }))!;
-    if (this.#skipped) report.live.skippedFacts = this.#skipped;
+    this.#countSkipped(report.live.skippedFacts ?? 0);
     if (this.#timer) report.live.nextRunAt = new Date(Date.now() + this.#pauseSec((performance.now() - t0) / 1000) * 1000).toISOString();
     this.#last = report;
     setMetrics(report.findings);
@@ -238,6 +222,14 @@ export class LiveFindings {
       this.#droppedSeen = report.live.droppedFacts;
     }
     return report;
+  }
+
+  /** Facts the sink's writer skipped since the last run: counted as dropped, and logged the first time. */
+  #countSkipped(skipped: number): void {
+    if (skipped <= this.#skippedSeen) return;
+    if (!this.#skippedSeen) log.warn('live findings: the worker is behind, the sink skipped handing over facts (the live window has gaps)');
+    liveWindowDropped.inc(skipped - this.#skippedSeen);
+    this.#skippedSeen = skipped;
   }
 
   /** The last report, undefined before the first run. */

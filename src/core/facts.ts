@@ -147,20 +147,6 @@ function schedulingFacts(spec: Record<string, unknown> | undefined): Record<stri
   return spec && Array.isArray(spec.containers) ? podSchedulingFacts(spec) : undefined;
 }
 
-/**
- * The span with only the attributes compactSpan reads (by reference, nothing parsed): a cheap first
- * cut before the span is copied to another thread that compacts it (the live findings' worker).
- */
-export function factInput(s: SpanRecord): SpanRecord {
-  const a: Record<string, AttrValue> = {};
-  for (const k in s.attributes) if (KEEP.has(k)) a[k] = s.attributes[k]!;
-  const verbose = s.attributes[Attr.diffVerbose];
-  if (typeof verbose === 'string' && verbose.includes('metadata.generation')) a[Attr.diffVerbose] = verbose;
-  const snap = s.attributes[Attr.snapshot];
-  if (typeof snap === 'string' && snapshotWanted(s.attributes[Attr.verb], snap)) a[Attr.snapshot] = snap;
-  return { ...s, attributes: a };
-}
-
 /** Only what detectors read; a new object, the input is left alone. */
 export function compactSpan(s: SpanRecord, pool = new StringPool()): SpanRecord {
   const a: Record<string, AttrValue> = {};

@@ -7,7 +7,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Attr, type AttrValue, type SpanRecord, type SpanRole } from '../core/model.ts';
 import { STORED_PART_BYTES, splitAttributes, splitUtf8 } from '../core/attr-chunks.ts';
-import { FACTS_SERVICE_SUFFIX, factsSpans } from '../core/fact-spans.ts';
+import { FACTS_ATTR, FACTS_SERVICE_SUFFIX, factsSpans, type FactsSpan } from '../core/fact-spans.ts';
+import type { FactsBatch, FeedEnd } from './facts-feed.ts';
 
 export const SERVICE_NAME = 'kubetrail';
 /** The service of the facts spans (src/core/fact-spans.ts). */
@@ -25,6 +26,8 @@ export interface OtlpWorkerData {
   timeoutMs: number;
   /** gzip | none; unset: OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION or none. */
   compression?: string;
+  /** Where the facts of acknowledged requests go (facts-feed.ts), when a consumer registered one. */
+  feed?: FeedEnd;
 }
 
 /** SpanRecords → the rows the worker takes. */
@@ -103,7 +106,22 @@ function rowToSpan(r: SpanRow): SpanRecord {
   return s;
 }
 
-/** The facts spans of a request's rows (src/core/fact-spans.ts), as spans of the facts service: they travel in the same request. */
-export function factsReadableSpans(rows: SpanRow[]): ReadableSpan[] {
-  return factsSpans(rows.map(rowToSpan)).map((f) => rowToReadableSpan([f.traceId, f.spanId, 0, f.name, f.startUs, f.endUs, f.attributes, 0], FACTS_RESOURCE));
+/** The facts spans of a request's rows (src/core/fact-spans.ts): they travel in the same request. */
+export function factsOfRows(rows: SpanRow[]): FactsSpan[] {
+  return factsSpans(rows.map(rowToSpan));
+}
+
+/** Facts spans as spans of the facts service. */
+export function factsReadableSpans(facts: FactsSpan[]): ReadableSpan[] {
+  return facts.map((f) => rowToReadableSpan([f.traceId, f.spanId, 0, f.name, f.startUs, f.endUs, f.attributes, 0], FACTS_RESOURCE));
+}
+
+/** What the facts feed (facts-feed.ts) carries of facts spans: each one's cluster and payload, and how many facts they hold. */
+export function factsBatch(facts: FactsSpan[]): { batch: FactsBatch; count: number } {
+  let count = 0;
+  const payloads = facts.map((f): [string, string] => {
+    count += Number(f.attributes['facts.count']);
+    return [String(f.attributes[Attr.cluster]), String(f.attributes[FACTS_ATTR])];
+  });
+  return { batch: { payloads }, count };
 }

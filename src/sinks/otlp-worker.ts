@@ -6,7 +6,8 @@
 import { workerData } from 'node:worker_threads';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { factsReadableSpans, rowToReadableSpan, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
+import { postFacts } from './facts-feed.ts';
+import { factsBatch, factsOfRows, factsReadableSpans, rowToReadableSpan, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
 import { serveRpc } from './worker-rpc.ts';
 
 const GRPC_STATUS = [
@@ -40,16 +41,25 @@ const exporter = new OTLPTraceExporter({
 serveRpc<SpanRow[], true>(
   (rows) => {
     let spans;
+    let facts;
     try {
       spans = rows.map((r) => rowToReadableSpan(r));
       // the facts of the batch's event and link spans, in the same request: acknowledged together
-      spans.push(...factsReadableSpans(rows));
+      facts = factsOfRows(rows);
+      spans.push(...factsReadableSpans(facts));
     } catch (err) {
       throw Object.assign(new Error(`bad span rows: ${(err as Error).message}`), { code: 'BAD_ROWS' });
     }
     return new Promise<true>((resolve, reject) => {
       exporter.export(spans, (result: ExportResult) => {
-        if (result.code === ExportResultCode.SUCCESS) return resolve(true);
+        if (result.code === ExportResultCode.SUCCESS) {
+          // acknowledged: the same facts to the feed's consumer (live findings), before the writer hears of it
+          if (cfg.feed && facts.length) {
+            const { batch, count } = factsBatch(facts);
+            postFacts(cfg.feed, batch, count);
+          }
+          return resolve(true);
+        }
         const e = result.error as (Error & { code?: unknown; details?: string }) | undefined;
         const code = typeof e?.code === 'number' ? (GRPC_STATUS[e.code] ?? String(e.code)) : undefined;
         reject(Object.assign(new Error(e?.message ?? 'OTLP export failed'), code ? { code } : {}));

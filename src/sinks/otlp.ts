@@ -7,6 +7,7 @@
 import type { SpanRecord } from '../core/model.ts';
 import { spansToRows, type OtlpWorkerData, type SpanRow } from './otlp-rows.ts';
 import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
+import type { FactsFeed } from './facts-feed.ts';
 import { ExportError, type FailureKind, type Transport } from './transport.ts';
 import { WorkerRpc } from './worker-rpc.ts';
 
@@ -60,6 +61,11 @@ export class OtlpTransport implements Transport {
       const message = (err as Error).message;
       throw new ExportError(message, classifyGrpcFailure(code, message), code);
     }
+  }
+
+  /** The facts of every acknowledged request also go to this feed (facts-feed.ts). */
+  feedFacts(feed: FactsFeed): void {
+    this.rpc.setFeed(feed);
   }
 
   /** An empty export request: the collector answers it like any other (used to notice recovery). */

@@ -21,6 +21,7 @@ import type { AttrValue, SpanRecord } from '../core/model.ts';
 import { SinkFullError, type SpanSink } from '../core/sink.ts';
 import { log } from '../core/log.ts';
 import { attributesTruncated, sinkExportFailures, sinkRefusals, spansFailed, spansWritten, trackSinkQueue } from '../core/metrics.ts';
+import type { FactsFeed } from './facts-feed.ts';
 import { ExportError, type FailureKind, type Transport } from './transport.ts';
 
 export interface WriterLimits {
@@ -189,6 +190,12 @@ export class QueuedWriter implements SpanSink {
     for (const [k, v] of Object.entries(opts)) if (v !== undefined && k in limits) (limits as Record<string, number>)[k] = v as number;
     this.limits = limits;
     trackSinkQueue(this.name, () => this.pending(), { bytes: () => this.pendingBytes(), healthy: () => this.healthy() });
+  }
+
+  /** The facts of every batch the transport gets acknowledged also go to this feed (facts-feed.ts); before the first write. */
+  feedFacts(feed: FactsFeed): void {
+    if (!this.transport.feedFacts) throw new Error(`${this.transport.label}: this sink does not hand over facts`);
+    this.transport.feedFacts(feed);
   }
 
   // ---- SpanSink ----

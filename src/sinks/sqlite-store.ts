@@ -12,12 +12,14 @@ import type { SpanSink } from '../core/sink.ts';
 import {
   configureWriter,
   fillFacts,
+  insertAndFeed,
   MAX_SPANS_PER_TRANSACTION,
   SqliteSpanInserter,
   sqliteError,
   TRANSIENT_SQLITE_CODES,
   type WriterData,
 } from './sqlite-writer.ts';
+import type { FactsFeed, FeedEnd } from './facts-feed.ts';
 import { QueuedWriter, type WriterLimits } from './queued-writer.ts';
 import { ExportError, type Transport } from './transport.ts';
 import { WorkerRpc } from './worker-rpc.ts';
@@ -183,6 +185,7 @@ class SqliteTransport implements Transport {
   readonly label: string;
   private readonly rpc: WorkerRpc<SpanRecord[] | { probe: number }, true> | undefined;
   private readonly inline: SqliteSpanInserter | undefined;
+  private inlineFeed: FeedEnd | undefined;
 
   constructor(path: string, db: DatabaseSync) {
     this.label = `store write to ${path}`;
@@ -203,7 +206,7 @@ class SqliteTransport implements Transport {
     try {
       if (this.inline) {
         if (!Array.isArray(what)) this.inline.probe(what.probe);
-        else this.inline.insert([what]);
+        else insertAndFeed(this.inline, [what], this.inlineFeed);
       } else await this.rpc!.call(what);
     } catch (err) {
       const e = sqliteError(err);
@@ -212,6 +215,12 @@ class SqliteTransport implements Transport {
       const kind = code ? (TRANSIENT_SQLITE_CODES.has(code) ? 'transient' : 'permanent') : e.name === 'DataCloneError' ? 'permanent' : 'transient';
       throw new ExportError(e.message, kind, code);
     }
+  }
+
+  /** The facts of every committed batch's new spans also go to this feed (facts-feed.ts). */
+  feedFacts(feed: FactsFeed): void {
+    if (this.inline) this.inlineFeed = feed();
+    else this.rpc!.setFeed(feed);
   }
 
   async shutdown(): Promise<void> {
@@ -293,6 +302,12 @@ export class SqliteStore implements SpanSink {
     // not write (the writer thread has its own, unmapped), so a replay's RSS does not grow with it.
     if (path !== ':memory:') this.db.exec('PRAGMA mmap_size = 268435456;');
     this.db.exec('PRAGMA cache_size = -32768;');
+  }
+
+  /** The facts of every committed batch's new spans also go to this feed (facts-feed.ts); before the first write. */
+  feedFacts(feed: FactsFeed): void {
+    if (!this.writer) throw new Error(`store ${this.path} is open read-only`);
+    this.writer.feedFacts(feed);
   }
 
   // ---- SpanSink (the queued writer's) ----

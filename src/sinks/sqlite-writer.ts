@@ -7,6 +7,7 @@
 // therefore happens here, on the other core.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { isMainThread, workerData } from 'node:worker_threads';
+import { postFacts, type FeedEnd } from './facts-feed.ts';
 import { serveRpc } from './worker-rpc.ts';
 import { isFailed } from '../core/failed.ts';
 import { compactSpan, NoPool, type StringPool } from '../core/facts.ts';
@@ -148,11 +149,13 @@ export class SqliteSpanInserter {
    * Inserts several batches of spans in one transaction; all or nothing. Event spans that were new
    * (not a redelivery INSERT OR IGNORE skipped) are also counted in the overview's index (activity,
    * active_objects, failed_events: see SCHEMA in sqlite-store.ts), and new event and link spans'
-   * facts are kept (facts), in the same transaction.
+   * facts are kept (facts), in the same transaction. With `keepFacts`, returns those facts once
+   * committed (for the facts feed, facts-feed.ts).
    */
-  insert(batches: SpanRecord[][]): void {
+  insert(batches: SpanRecord[][], keepFacts = false): SpanRecord[] | undefined {
     const ins = this.insertSpan;
     const pool = new NoPool();
+    const facts: SpanRecord[] | undefined = keepFacts ? [] : undefined;
     const counts = new Map<string, { sec: number; o: ObjectRef; writes: number; events: number; warnings: number }>();
     const active = new Map<string, { minute: number; o: ObjectRef }>();
     this.db.exec('BEGIN');
@@ -176,7 +179,10 @@ export class SqliteSpanInserter {
             JSON.stringify(s.attributes),
             s.error ?? null,
           ).changes;
-          if (s.kind !== 'object' && Number(added) > 0) insertFact(this.insertFact, s, pool);
+          if (s.kind !== 'object' && Number(added) > 0) {
+            const fact = insertFact(this.insertFact, s, pool);
+            facts?.push(fact);
+          }
           if (s.kind === 'event' && Number(added) > 0) {
             const a = s.attributes;
             const write = a[Attr.verb] !== undefined;
@@ -214,6 +220,7 @@ export class SqliteSpanInserter {
       for (const c of counts.values()) this.addActivity.run(c.sec, c.o.cluster, c.o.group, c.o.resource, c.o.namespace, c.writes, c.events, c.warnings);
       for (const { minute, o } of active.values()) this.insertActive.run(minute, o.cluster, o.group, o.resource, o.namespace, o.name);
       this.db.exec('COMMIT');
+      return facts;
     } catch (err) {
       this.rollback();
       this.knownClusters.clear();
@@ -229,8 +236,8 @@ const factInserter = (db: DatabaseSync): StatementSync =>
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
-/** The facts of an event or link span (src/core/facts.ts compactSpan) as a row of facts. */
-function insertFact(stmt: StatementSync, s: SpanRecord, pool: StringPool): void {
+/** The facts of an event or link span (src/core/facts.ts compactSpan) as a row of facts; returns the facts. */
+function insertFact(stmt: StatementSync, s: SpanRecord, pool: StringPool): SpanRecord {
   const c = compactSpan(s, pool);
   const o = c.object;
   stmt.run(
@@ -248,6 +255,7 @@ function insertFact(stmt: StatementSync, s: SpanRecord, pool: StringPool): void 
     JSON.stringify(c.attributes),
     c.error ?? null,
   );
+  return c;
 }
 
 /** Fills facts from the stored spans (a store written before facts existed), inside the caller's transaction. */
@@ -278,6 +286,14 @@ export function fillFacts(db: DatabaseSync): void {
 export interface WriterData {
   role: 'kubetrail-sqlite-writer';
   path: string;
+  /** Where the facts of committed spans go (facts-feed.ts), when a consumer registered one. */
+  feed?: FeedEnd;
+}
+
+/** Commits spans, and hands the facts of the new ones to the feed once committed. */
+export function insertAndFeed(writer: SqliteSpanInserter, batches: SpanRecord[][], feed: FeedEnd | undefined): void {
+  const facts = writer.insert(batches, feed !== undefined);
+  if (facts) postFacts(feed, { facts }, facts.length);
 }
 
 function runWorker(data: WriterData): void {
@@ -305,7 +321,11 @@ function runWorker(data: WriterData): void {
       spans += m.spans.length;
     }
     try {
-      writer!.insert(take.map((m) => m.spans));
+      insertAndFeed(
+        writer!,
+        take.map((m) => m.spans),
+        data.feed,
+      );
       for (const m of take) m.resolve(true);
     } catch (err) {
       if (take.length === 1) take[0]!.reject(err as Error);
@@ -313,7 +333,7 @@ function runWorker(data: WriterData): void {
         // one bad write must not fail the others merged with it: redo them one by one
         for (const m of take) {
           try {
-            writer!.insert([m.spans]);
+            insertAndFeed(writer!, [m.spans], data.feed);
             m.resolve(true);
           } catch (e) {
             m.reject(e as Error);

@@ -2,6 +2,7 @@
 // one batch, once, and say how it went. Queueing, batching, retries, metrics and flush belong to the
 // writer, as in OpenTelemetry where the batch span processor sits in front of an exporter.
 import type { SpanRecord } from '../core/model.ts';
+import type { FactsFeed } from './facts-feed.ts';
 
 /**
  * How an export failed, which decides what the writer does next:
@@ -35,6 +36,8 @@ export interface Transport {
    * as the store's does, needs as much as that batch).
    */
   probe?(bytes: number): Promise<void>;
+  /** Hands the facts of every acknowledged batch to this feed (facts-feed.ts); transports that compute facts have it. */
+  feedFacts?(feed: FactsFeed): void;
   /** Releases the connection/thread; called once, after the writer flushed. */
   shutdown(): Promise<void>;
 }

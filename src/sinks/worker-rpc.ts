@@ -3,7 +3,8 @@
 // the process alive only while calls are outstanding, and fails every outstanding call if the worker
 // dies. The worker side (serveRpc) answers one reply per request; a thrown error travels back with
 // its message and code.
-import { Worker, parentPort } from 'node:worker_threads';
+import { Worker, parentPort, type Transferable } from 'node:worker_threads';
+import type { FactsFeed } from './facts-feed.ts';
 
 type ToWorker<Req> = { id: number; req: Req } | { shutdown: true };
 type FromWorker<Res> = { id: number; res: Res } | { id: number; error: { message: string; code?: string } } | { shutdown: true };
@@ -25,6 +26,7 @@ export class WorkerRpc<Req, Res> {
   private readonly url: URL;
   private readonly data: unknown;
   private readonly name: string;
+  private feed: FactsFeed | undefined;
 
   constructor(url: URL, workerData: unknown, name: string) {
     this.url = url;
@@ -37,7 +39,16 @@ export class WorkerRpc<Req, Res> {
     return this.waiting.size;
   }
 
-  call(req: Req): Promise<Res> {
+  /**
+   * Gives each worker started from now on a facts feed's end as `workerData.feed` (facts-feed.ts).
+   * Before the first call: a worker already running would not have it.
+   */
+  setFeed(feed: FactsFeed): void {
+    if (this.worker) throw new Error(`${this.name}: a facts feed must be registered before the first write`);
+    this.feed = feed;
+  }
+
+  call(req: Req, transferList?: readonly Transferable[]): Promise<Res> {
     const w = this.get();
     const id = this.nextId++;
     return new Promise<Res>((resolve, reject) => {
@@ -45,7 +56,7 @@ export class WorkerRpc<Req, Res> {
       w.ref();
       // postMessage clones synchronously: a request that cannot be cloned fails here, alone
       try {
-        w.postMessage({ id, req } satisfies ToWorker<Req>);
+        w.postMessage({ id, req } satisfies ToWorker<Req>, transferList);
       } catch (err) {
         this.settled(id);
         reject(err as Error);
@@ -86,7 +97,10 @@ export class WorkerRpc<Req, Res> {
 
   private get(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.url, { workerData: this.data });
+    const end = this.feed?.();
+    const w = end
+      ? new Worker(this.url, { workerData: { ...(this.data as object), feed: end }, transferList: [end.port] })
+      : new Worker(this.url, { workerData: this.data });
     w.on('message', (m: FromWorker<Res>) => {
       if ('shutdown' in m) return;
       const entry = this.waiting.get(m.id);

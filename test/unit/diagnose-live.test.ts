@@ -1,12 +1,17 @@
 // Live findings (frontend-plugin/diagnose/live.ts): the facts of durable spans kept over a sliding
-// window (LiveWindow), the detectors run over it in a worker thread (LiveFindings), the report and
+// window (LiveWindow), handed over by the sink's writer (src/sinks/facts-feed.ts) once it committed
+// them, the detectors run over it in a worker thread (LiveFindings), the report and
 // kubetrail_findings follow what the window holds.
 // A ConfigMap held by a finalizer nobody removes is the misbehaviour; the clock is the test's.
 import { describe, expect, it } from 'vitest';
-import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Attr, type ObjectRef } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
-import { compactSpan, factInput } from '../../src/core/facts.ts';
+import { factsBatch, factsOfRows, spansToRows } from '../../src/sinks/otlp-rows.ts';
+import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { LiveFindings, LiveWindow, type LiveReport } from '../../frontend-plugin/diagnose/live.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
@@ -20,12 +25,6 @@ function heldDelete(h: History, o: ObjectRef, sec: number): void {
   h.create(o, sec, 'alice', { metadata: { name: o.name, finalizers: [HOLD] } });
   const snap = { metadata: { name: o.name, deletionTimestamp: new Date(at(sec + 1) / 1000).toISOString(), finalizers: [HOLD] } };
   h.write(o, sec + 1, 'bob', 'delete', { [Attr.code]: 200, [Attr.snapshot]: JSON.stringify(snap) });
-}
-
-/** A sink that makes every write durable at once, holding what it got. */
-function memorySink(): SpanSink & { got: SpanRecord[] } {
-  const got: SpanRecord[] = [];
-  return { got, write: async (s) => void got.push(...s), pending: () => 0, full: () => false, flush: async () => {}, close: async () => {} };
 }
 
 const gauge = async (detector: string, severity: string, namespace: string): Promise<number | undefined> => {
@@ -83,52 +82,71 @@ describe('live window', () => {
     expect(win.run().live.truncatedBefore).toBeUndefined();
   });
 
+  it("takes the OTLP export's facts spans as handed over, with the same facts as the spans compacted here", () => {
+    const opts = { windowSec: 300, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 }, now: () => at(60) / 1000 };
+    const h = new History();
+    heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+    h.create(ref('configmaps', 'shop', 'plain'), 2, 'alice', { metadata: { name: 'plain' } });
+    const fromSpans = new LiveWindow(opts);
+    fromSpans.add(h.spans);
+    // what the OTLP worker exports beside the spans, and posts to the feed once Jaeger accepted the request
+    const { batch, count } = factsBatch(factsOfRows(spansToRows(h.spans)));
+    expect(count).toBe(3);
+    const fed = new LiveWindow(opts);
+    fed.addFacts(batch);
+    expect(fed.size()).toBe(3);
+    const [a, b] = [fromSpans.run(), fed.run()];
+    expect(b.findings).toEqual(a.findings);
+    expect(b.findings.map((f) => f.detector)).toContain('stuck-deletions');
+  });
+
   it('refuses a window, interval or cap that is not positive', () => {
     expect(() => new LiveWindow({ windowSec: 0, intervalSec: 15, maxFacts: 1 })).toThrow(/must be positive/);
     expect(() => new LiveFindings({ windowSec: 60, intervalSec: 15, maxFacts: 0 })).toThrow(/must be positive/);
   });
 });
 
-describe('factInput: what crosses to the worker', () => {
-  it('compacts to the same facts as the whole span, without the snapshots and verbose diffs compactSpan drops', () => {
-    const h = new History();
-    const cm = ref('configmaps', 'shop', 'held');
-    heldDelete(h, cm, 0);
-    const deploy = ref('deployments', 'shop', 'web', 'apps');
-    h.create(deploy, 0, 'alice', { metadata: { generation: 1 }, spec: { replicas: 2, template: { spec: { containers: [{ image: 'a' }] } } } });
-    const big = JSON.stringify({ metadata: { generation: 2 }, spec: { replicas: 3 }, data: 'x'.repeat(10_000) });
-    const scaled = h.update(deploy, 5, 'alice', 'spec.replicas 2 -> 3', {
-      [Attr.snapshot]: big,
-      [Attr.diffVerbose]: 'metadata.generation 1 -> 2\nspec.replicas 2 -> 3',
+describe('live findings (worker thread), fed by the store writer', () => {
+  // the real store, on a file (its writer thread) and in memory (the writer in this thread)
+  for (const where of ['file', 'memory'] as const) {
+    it(`(${where}) keeps the facts of what the store committed, never those of a refused write; diagnoses them in the worker and counts the findings in kubetrail_findings`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kt-live-unit-'));
+      const store = new SqliteStore(where === 'file' ? join(dir, 'store.sqlite') : ':memory:');
+      // the fixture's spans are from 2026-09: a window long enough to hold them
+      const live = new LiveFindings({ windowSec: 1e9, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 } });
+      try {
+        expect(live.tap(store)).toBe(store);
+        // the store refuses the spans of one object (a constraint failure: permanent, the write fails)
+        store.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON spans WHEN NEW.obj_name = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+        const refused = new History();
+        heldDelete(refused, ref('configmaps', 'shop', 'refused'), 0);
+        await expect(store.write(refused.spans)).rejects.toThrow(/refused by the test/);
+        const h = new History();
+        heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+        await store.write(h.spans);
+        await store.write(h.spans.map((s) => ({ ...s }))); // redelivered: the store keeps nothing twice, nor does the window
+        const r = await live.run();
+        expect(r.findings.filter((f) => f.detector === 'stuck-deletions').map((f) => f.objects[0]!.name)).toEqual(['held']);
+        // the window holds the facts the store kept
+        expect(r.live.facts).toBe(2);
+        expect((store.db.prepare('SELECT COUNT(*) AS n FROM facts').get() as { n: number }).n).toBe(2);
+        expect(live.report()).toEqual(r);
+        // Terminating since 2026-09: long past the timeout, an error
+        expect(r.findings[0]!.severity).toBe('error');
+        expect(await gauge('stuck-deletions', 'error', 'shop')).toBe(1);
+      } finally {
+        await live.stop();
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
-    const edited = h.update(cm, 6, 'carol', 'data.a "1" -> "2"', { [Attr.snapshot]: big, [Attr.diffVerbose]: 'data.a "1" -> "2"' });
-    for (const span of h.spans) expect(compactSpan(factInput(span))).toEqual(compactSpan(span));
-    const [update, other] = [scaled, edited].map(factInput);
-    expect(update!.attributes[Attr.snapshot]).toBeUndefined();
-    expect(update!.attributes[Attr.diffVerbose]).toBeDefined();
-    expect(other!.attributes[Attr.diffVerbose]).toBeUndefined();
-    expect(factInput(h.spans[1]!).attributes[Attr.snapshot]).toBeDefined(); // the held delete names its finalizer
-  });
-});
+  }
 
-describe('live findings (worker thread)', () => {
-  it('keeps what the sink acknowledged, diagnoses it in the worker and counts the findings in kubetrail_findings', async () => {
-    // the fixture's spans are from 2026-09: a window long enough to hold them
-    const live = new LiveFindings({ windowSec: 1e9, intervalSec: 15, maxFacts: 10_000, thresholds: { deletionTimeoutSec: 30 } });
+  it('refuses a sink that does not hand over the facts of what it writes', async () => {
+    const live = new LiveFindings({ windowSec: 60, intervalSec: 15, maxFacts: 10 });
     try {
-      const h = new History();
-      heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
-      const refused = new History();
-      heldDelete(refused, ref('configmaps', 'shop', 'refused'), 0);
-      await expect(live.tap({ ...memorySink(), write: async () => Promise.reject(new Error('sink full')) }).write(refused.spans)).rejects.toThrow('sink full');
-      await live.tap(memorySink()).write(h.spans);
-      const r = await live.run();
-      expect(r.findings.filter((f) => f.detector === 'stuck-deletions').map((f) => f.objects[0]!.name)).toEqual(['held']);
-      expect(r.live.facts).toBe(2);
-      expect(live.report()).toEqual(r);
-      // Terminating since 2026-09: long past the timeout, an error
-      expect(r.findings[0]!.severity).toBe('error');
-      expect(await gauge('stuck-deletions', 'error', 'shop')).toBe(1);
+      const sink: SpanSink = { write: async () => {}, pending: () => 0, full: () => false, flush: async () => {}, close: async () => {} };
+      expect(() => live.tap(sink)).toThrow(/does not hand over the facts/);
     } finally {
       await live.stop();
     }
