@@ -48,15 +48,8 @@ export const SCHEMA_VERSION = 4;
 /** Layouts this version can read (the span and object columns are the same; below 3 without the overview's index, below 4 without facts). */
 const READABLE_VERSIONS = new Set([1, 2, 3, 4]);
 
-// Spans in an ordinary rowid table: rows are appended in arrival order instead of landing at random
-// places in a B-tree of ~2 KB rows keyed by hashes (2.5x faster inserts); the UNIQUE index keeps
-// INSERT OR IGNORE's de-duplication and serves reads by trace_id.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS spans (
-  trace_id TEXT NOT NULL,
-  span_id TEXT NOT NULL,
-  parent_span_id TEXT,
-  kind TEXT NOT NULL,
+/** The columns a span and its facts share (the facts' attributes keep only what detectors read). */
+const SPAN_FIELDS = `kind TEXT NOT NULL,
   name TEXT NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
@@ -67,7 +60,17 @@ CREATE TABLE IF NOT EXISTS spans (
   obj_name TEXT NOT NULL,
   attributes TEXT NOT NULL,
   error TEXT,
-  UNIQUE (trace_id, span_id)
+  UNIQUE (trace_id, span_id)`;
+
+// Spans in an ordinary rowid table: rows are appended in arrival order instead of landing at random
+// places in a B-tree of ~2 KB rows keyed by hashes (2.5x faster inserts); the UNIQUE index keeps
+// INSERT OR IGNORE's de-duplication and serves reads by trace_id.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS spans (
+  trace_id TEXT NOT NULL,
+  span_id TEXT NOT NULL,
+  parent_span_id TEXT,
+  ${SPAN_FIELDS}
 );
 -- object spans only: one row per (object, window), searched by findObjects
 CREATE TABLE IF NOT EXISTS objects (
@@ -135,18 +138,7 @@ CREATE TABLE IF NOT EXISTS failed_events (
 CREATE TABLE IF NOT EXISTS facts (
   trace_id TEXT NOT NULL,
   span_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  name TEXT NOT NULL,
-  start_us INTEGER NOT NULL,
-  end_us INTEGER NOT NULL,
-  cluster TEXT NOT NULL,
-  grp TEXT NOT NULL,
-  resource TEXT NOT NULL,
-  namespace TEXT NOT NULL,
-  obj_name TEXT NOT NULL,
-  attributes TEXT NOT NULL,
-  error TEXT,
-  UNIQUE (trace_id, span_id)
+  ${SPAN_FIELDS}
 );
 `;
 
