@@ -13,8 +13,8 @@ import { uiTree } from '../ui-tree/wire.ts';
 import { type DisplayMode, modeDigits, type Scope, serviceName } from '../trace-id.ts';
 import { jaegerError, jaegerErrorHandler } from './errors.ts';
 import { isOurs, upstreamTrace } from './jaeger-v1.ts';
-import { clusterFilter, DEFAULT_LOOKBACK_SEC, parseMicros } from './params.ts';
-import { ClusterQuery, ref, TimeRangeQuery, TraceIdParams } from './schemas.ts';
+import { clusterFilter, DEFAULT_LOOKBACK_SEC, parseMicros, parseSearch } from './params.ts';
+import { ClusterQuery, ref, SearchQuery, TimeRangeQuery, TraceIdParams } from './schemas.ts';
 
 export interface UiApiOptions {
   backend: TraceBackend;
@@ -87,5 +87,11 @@ export const uiApi: FastifyPluginAsyncTypebox<UiApiOptions> = async (app, { back
     const trace = ours ? await query.getTrace(id) : v1 && fromJaegerTrace(v1);
     if (!trace) return reply.code(404).send(jaegerError(404, ours || upstream ? `trace ${id} not found` : `trace ${id} not found (not a kubetrail trace ID)`));
     return { data: uiTree(trace), errors: null };
+  });
+
+  // The search page: Jaeger's search (GET /api/traces, the same parameters), each trace found as its tree.
+  app.get('/api/ui/search', { schema: { querystring: SearchQuery } }, async (req) => {
+    const r = parseSearch(req.query, Date.now() * 1000);
+    return { data: (await query.search(r)).map(uiTree), errors: null };
   });
 };

@@ -41,6 +41,8 @@ export interface Row {
   descendants: number;
   synthetic?: boolean;
   alsoOf?: Row;
+  /** A pod's row: the node it ran on, from its events and its event rows ('' if unknown). */
+  nodeName?: string;
 }
 
 export interface Tree {
@@ -291,6 +293,7 @@ export function buildUiTree(trace: DisplayTrace): Tree {
   const sum = (f: (n: Row) => number) => flat.reduce((s, n) => s + f(n), 0);
   const counts = { eventCount: sum((n) => n.events.length), errorCount: sum((n) => n.errors), expectedCount: sum((n) => n.expected) };
   foldChildEvents(flat);
+  for (const n of flat) if (n.tags.resource === 'pods' && !n.isEvent) n.nodeName = podNodeName(n);
   const { lo, hi } = eventRange(flat);
   const pad = (hi - lo) * 0.02;
   return {

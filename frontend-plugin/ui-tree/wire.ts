@@ -17,7 +17,7 @@ export interface WireTree extends Omit<Tree, 'roots' | 'flat'> {
 
 /** The rows a tree is made of, as the built-in UI reads them (`Row` or the UI's own nodes). */
 type AnyRow = Pick<Row, 'key' | 'tags' | 'isEvent' | 'depth' | 'index' | 'errors' | 'warnings' | 'expected' | 'firstTs' | 'lastTs'> &
-  Pick<Row, 'kind' | 'label' | 'suffix' | 'relation' | 'descendants' | 'synthetic'> & {
+  Pick<Row, 'kind' | 'label' | 'suffix' | 'relation' | 'descendants' | 'synthetic' | 'nodeName'> & {
     span: RowSpan;
     events: UiEvent[];
     parent: AnyRow | null;
@@ -49,6 +49,7 @@ function wireRow(n: AnyRow): WireRow {
     descendants: n.descendants,
     ...(n.synthetic ? { synthetic: true } : {}),
     ...(n.alsoOf ? { alsoOf: n.alsoOf.index } : {}),
+    ...(n.nodeName !== undefined ? { nodeName: n.nodeName } : {}),
   };
 }
 
