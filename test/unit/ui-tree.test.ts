@@ -51,6 +51,17 @@ describe('the trace view tree built on the server', () => {
         }
     });
 
+    it('/api/ui/search answers the trees of what /api/traces finds, with the same parameters', async () => {
+      const q = `service=${encodeURIComponent('tree (owned objects)')}&tags=${encodeURIComponent('namespace=default resource=replicasets')}&start=${WS0 * 1e6}&end=${(WS1 + WINDOW_SEC) * 1e6}`;
+      const ids = (await get(`/api/traces?${q}`)).json().data.map((t: { traceID: string }) => t.traceID);
+      expect(ids.length).toBe(2);
+      const res = await get(`/api/ui/search?${q}`);
+      expect(res.statusCode).toBe(200);
+      const trees = await Promise.all(ids.map(async (id: string) => (await get(`/api/ui/trace/${id}`)).json().data));
+      expect(res.json().data).toEqual(trees);
+      expect((await get('/api/ui/search?service=nope')).statusCode).toBe(400);
+    });
+
     it('is 404 with a message for a trace it does not hold', async () => {
       const res = await get(`/api/ui/trace/ff20000000${'1'.repeat(22)}`);
       expect(res.statusCode).toBe(404);
