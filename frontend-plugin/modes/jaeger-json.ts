@@ -93,7 +93,8 @@ export function fromJaegerTrace(t: JaegerTrace): DisplayTrace {
     traceId: t.traceID,
     spans: (t.spans ?? []).map((s) => ({
       spanId: s.spanID,
-      parents: (s.references ?? []).map((r) => r.spanID),
+      // the first reference places the span (as Jaeger UIs nest it); further ones are parents only as CHILD_OF
+      parents: (s.references ?? []).filter((r, i) => i === 0 || r.refType === 'CHILD_OF').map((r) => r.spanID),
       name: s.operationName,
       cluster: t.processes?.[s.processID]?.serviceName ?? '',
       startTime: s.startTime,

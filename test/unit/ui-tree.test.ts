@@ -30,6 +30,34 @@ describe('the trace view tree built on the server', () => {
     });
   }
 
+  it("an upstream trace's FOLLOWS_FROM reference places no row under that span, as the UI's parse did", () => {
+    const span = (spanID: string, operationName: string, startTime: number, references: { refType: string; spanID: string }[] = []) => ({
+      spanID,
+      operationName,
+      startTime,
+      duration: 1000,
+      references: references.map((r) => ({ ...r, traceID: 't' })),
+      tags: [],
+      logs: [],
+      processID: 'p1',
+    });
+    const v1 = {
+      traceID: 't',
+      processes: { p1: { serviceName: 'shop', tags: [] } },
+      spans: [
+        span('a', 'GET /cart', 1),
+        span('b', 'publish cart', 2),
+        span('c', 'SELECT carts', 3, [
+          { refType: 'CHILD_OF', spanID: 'a' },
+          { refType: 'FOLLOWS_FROM', spanID: 'b' },
+        ]),
+      ],
+      warnings: null,
+    } as unknown as JaegerTrace;
+    const tree = uiTree(fromJaegerTrace(v1));
+    expect(tree.flat.map((n) => `${'  '.repeat(n.depth)}${n.label}`)).toEqual(['GET /cart', '  SELECT carts', 'publish cart']);
+  });
+
   describe('GET /api/ui/trace/:id', () => {
     let app: FastifyInstance;
     beforeAll(async () => {
