@@ -64,7 +64,7 @@ export async function createQueryServer(opts: QueryServerOptions): Promise<Fasti
   await app.register(jaegerV1, { query, upstream, passThrough }); // /api/services, /api/operations, /api/traces, /api/dependencies
   await app.register(apiV3, { query, passThrough }); // /api/v3/*: the current Jaeger UI searches through it; its own error shape
   await app.register(redirect, { query }); // /redirect
-  await app.register(uiApi, { backend: opts.backend, windowSec: opts.windowSec }); // /api/ui-config, /api/ui/summary, /api/ui/activity
+  await app.register(uiApi, { backend: opts.backend, query, windowSec: opts.windowSec, upstream }); // /api/ui-config, /api/ui/summary, /api/ui/activity, /api/ui/trace/:id
   await app.register(staticUi, { uiDir }); // UI files and pages, any other GET outside the API paths
   await app.register(diagnoseRoutes, { backend: opts.backend, uiDir: hasUi(uiDir) ? uiDir : undefined, live: opts.live }); // GET /api/diagnose, /api/explain, /api/findings/live, /findings
   // `kubetrail compare A B --ui`: /api/compare-runs and run B's traces (its page /compare-runs is the UI's)

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HttpError } from '../../src/core/http-error.ts';
-import { toJaegerTrace } from '../modes/jaeger-json.ts';
+import { type JaegerTrace, toJaegerTrace } from '../modes/jaeger-json.ts';
 import type { TraceQuery } from '../query.ts';
 import { decodeDisplayId, isRawTraceId, serviceNames } from '../trace-id.ts';
 import { jaegerError, jaegerErrorHandler } from './errors.ts';
@@ -21,7 +21,7 @@ export interface JaegerV1Options {
 }
 
 const list = <T>(data: T[], limit = 0) => ({ data, total: data.length, limit, offset: 0, errors: null });
-const isOurs = (id: string) => decodeDisplayId(id) !== undefined || isRawTraceId(id);
+export const isOurs = (id: string) => decodeDisplayId(id) !== undefined || isRawTraceId(id);
 
 /** Unix milliseconds of /api/dependencies (`endTs`, `lookback`), `def` when not given. */
 function millis(name: string, v: string | undefined, def: number): number {
@@ -37,11 +37,15 @@ async function traceById(query: TraceQuery, upstream: string | undefined, id: st
     const t = await query.getTrace(lower);
     return t && toJaegerTrace(t);
   }
-  if (!upstream) return undefined;
+  return upstream ? upstreamTrace(upstream, id) : undefined;
+}
+
+/** A trace of the upstream Jaeger by ID (its v1 JSON), or undefined when it has none or does not answer. */
+export async function upstreamTrace(upstream: string, id: string): Promise<JaegerTrace | undefined> {
   try {
     const res = await fetch(`${upstream}/api/traces/${encodeURIComponent(id)}`, { headers: { accept: 'application/json' } });
     if (!res.ok) return undefined;
-    return ((await res.json()) as { data?: unknown[] }).data?.[0];
+    return ((await res.json()) as { data?: JaegerTrace[] }).data?.[0];
   } catch {
     return undefined;
   }

@@ -1,19 +1,27 @@
 // What the built-in UI asks beside Jaeger's API: its configuration (modes, scopes and kinds from
-// the server's own tables), what the store holds (ranges, namespaces), and the overview's heatmap.
+// the server's own tables), what the store holds (ranges, namespaces), the overview's heatmap, and
+// the trace view's rows (ui-tree/), built here rather than re-parsed from Jaeger's JSON in the browser.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HttpError } from '../../src/core/http-error.ts';
 import { KNOWN, SHORT_NAMES } from '../../src/core/kinds.ts';
 import { activity } from '../activity.ts';
 import type { TraceBackend } from '../backend/backend.ts';
+import { fromJaegerTrace } from '../modes/jaeger-json.ts';
+import type { TraceQuery } from '../query.ts';
+import { uiTree } from '../ui-tree/wire.ts';
 import { type DisplayMode, modeDigits, type Scope, serviceName } from '../trace-id.ts';
-import { jaegerErrorHandler } from './errors.ts';
-import { clusterFilter, DEFAULT_LOOKBACK_SEC, parseMicros } from './params.ts';
-import { ClusterQuery, ref, TimeRangeQuery } from './schemas.ts';
+import { jaegerError, jaegerErrorHandler } from './errors.ts';
+import { isOurs, upstreamTrace } from './jaeger-v1.ts';
+import { clusterFilter, DEFAULT_LOOKBACK_SEC, parseMicros, parseSearch } from './params.ts';
+import { ClusterQuery, ref, SearchQuery, TimeRangeQuery, TraceIdParams } from './schemas.ts';
 
 export interface UiApiOptions {
   backend: TraceBackend;
+  query: TraceQuery;
   windowSec: number;
+  /** The upstream Jaeger query service's base URL: the trace view of a foreign trace ID. */
+  upstream?: string;
 }
 
 /** GET /api/ui-config: display modes and scopes with their trace-ID digits and service names, and the kind table. */
@@ -37,7 +45,7 @@ export function uiConfig() {
 
 const ActivityQuery = Type.Intersect([ref(ClusterQuery), ref(TimeRangeQuery), Type.Object({ buckets: Type.Optional(Type.String()) })]);
 
-export const uiApi: FastifyPluginAsyncTypebox<UiApiOptions> = async (app, { backend, windowSec }) => {
+export const uiApi: FastifyPluginAsyncTypebox<UiApiOptions> = async (app, { backend, query, windowSec, upstream }) => {
   app.setErrorHandler(jaegerErrorHandler);
 
   // The built-in UI's modes, scopes and kinds, from the server's own tables.
@@ -68,5 +76,22 @@ export const uiApi: FastifyPluginAsyncTypebox<UiApiOptions> = async (app, { back
     if (startUs > endUs) throw new HttpError(400, 'start is after end');
     const data = await activity(backend, { ...(cluster ? { cluster } : {}), startUs, endUs, buckets, windowSec, fit });
     return { data, errors: null };
+  });
+
+  // The trace view's rows (ui-tree/wire.ts): kubetrail's own trace IDs assembled, a foreign one from
+  // the upstream Jaeger (its v1 JSON read into the display model).
+  app.get('/api/ui/trace/:id', { schema: { params: ref(TraceIdParams) } }, async (req, reply) => {
+    const id = req.params.id.toLowerCase();
+    const ours = isOurs(id);
+    const v1 = !ours && upstream ? await upstreamTrace(upstream, req.params.id) : undefined;
+    const trace = ours ? await query.getTrace(id) : v1 && fromJaegerTrace(v1);
+    if (!trace) return reply.code(404).send(jaegerError(404, ours || upstream ? `trace ${id} not found` : `trace ${id} not found (not a kubetrail trace ID)`));
+    return { data: uiTree(trace), errors: null };
+  });
+
+  // The search page: Jaeger's search (GET /api/traces, the same parameters), each trace found as its tree.
+  app.get('/api/ui/search', { schema: { querystring: SearchQuery } }, async (req) => {
+    const r = parseSearch(req.query, Date.now() * 1000);
+    return { data: (await query.search(r)).map(uiTree), errors: null };
   });
 };

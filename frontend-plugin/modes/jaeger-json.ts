@@ -83,6 +83,30 @@ export function toJaegerTrace(t: DisplayTrace): JaegerTrace {
   return { traceID: t.traceId, spans, processes, warnings: t.warnings.length > 0 ? t.warnings : null };
 }
 
+/**
+ * Jaeger's v1 JSON back into the display model: an upstream Jaeger's trace (the trace view of a
+ * foreign trace ID) or a captured answer. The cluster is the process's service name.
+ */
+export function fromJaegerTrace(t: JaegerTrace): DisplayTrace {
+  const values = (list: JaegerKeyValue[] | undefined): Tag[] => (list ?? []).map((f) => tag(f.key, f.value));
+  return {
+    traceId: t.traceID,
+    spans: (t.spans ?? []).map((s) => ({
+      spanId: s.spanID,
+      // the first reference places the span (as Jaeger UIs nest it); further ones are parents only as CHILD_OF
+      parents: (s.references ?? []).filter((r, i) => i === 0 || r.refType === 'CHILD_OF').map((r) => r.spanID),
+      name: s.operationName,
+      cluster: t.processes?.[s.processID]?.serviceName ?? '',
+      startTime: s.startTime,
+      duration: s.duration ?? 0,
+      tags: values(s.tags),
+      logs: (s.logs ?? []).map((l) => ({ timestamp: l.timestamp, fields: values(l.fields) })),
+      warnings: s.warnings ?? [],
+    })),
+    warnings: t.warnings ?? [],
+  };
+}
+
 /** Defensive: managedFields never reach a diff, whatever the write path stored. */
 export function cleanDiff(diff: AttrValue | undefined): string | undefined {
   if (diff === undefined) return undefined;

@@ -44,19 +44,20 @@ export async function getJson(path, { signal } = {}) {
   return body.data;
 }
 
+/** q: {service, operation, tags: {...}, startUs, endUs, limit}: Jaeger's search parameters. */
+function searchParams(q) {
+  const p = new URLSearchParams({ service: q.service });
+  if (q.operation) p.set('operation', q.operation);
+  if (q.tags && Object.keys(q.tags).length) p.set('tags', JSON.stringify(q.tags));
+  p.set('start', String(Math.floor(q.startUs)));
+  p.set('end', String(Math.floor(q.endUs)));
+  p.set('limit', String(q.limit ?? 20));
+  return p;
+}
+
 export const api = {
   services: (o) => getJson('/api/services', o),
   operations: (service, o) => getJson(`/api/services/${encodeURIComponent(service)}/operations`, o),
-  /** q: {service, operation, tags: {...}, startUs, endUs, limit} */
-  search(q, o) {
-    const p = new URLSearchParams({ service: q.service });
-    if (q.operation) p.set('operation', q.operation);
-    if (q.tags && Object.keys(q.tags).length) p.set('tags', JSON.stringify(q.tags));
-    p.set('start', String(Math.floor(q.startUs)));
-    p.set('end', String(Math.floor(q.endUs)));
-    p.set('limit', String(q.limit ?? 20));
-    return getJson(`/api/traces?${p}`, o);
-  },
   /** {firstUs?, lastUs?, namespaces} of the stored data (GET /api/ui/summary). */
   summary: (cluster, o) => getJson(`/api/ui/summary${cluster ? `?cluster=${encodeURIComponent(cluster)}` : ''}`, o),
   diagnose(q, o) {
@@ -64,12 +65,17 @@ export const api = {
     for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
     return getJson(`/api/diagnose?${p}`, o);
   },
-  /** store 'b': run B of `kubetrail compare --ui` (GET /api/b/traces/<id>). */
-  async trace(id, o, store = '') {
-    const data = await getJson(`/api/${store === 'b' ? 'b/' : ''}traces/${encodeURIComponent(id)}`, o);
-    if (!Array.isArray(data) || !data.length || !data[0].spans?.length) {
-      throw new ApiError('not-found', 404, 'trace not found');
-    }
-    return data[0];
+  /**
+   * The trace view's tree of a trace (GET /api/ui/trace/<id>, rows linked by index: model.js linkTree);
+   * store 'b': run B of `kubetrail compare --ui` (GET /api/b/ui/trace/<id>).
+   */
+  async tree(id, o, store = '') {
+    const data = await getJson(`/api/${store === 'b' ? 'b/' : ''}ui/trace/${encodeURIComponent(id)}`, o);
+    if (!data || !Array.isArray(data.flat) || !data.flat.length) throw new ApiError('not-found', 404, 'trace not found');
+    return data;
+  },
+  /** Search (the parameters of `search`), each trace found as its tree (GET /api/ui/search). */
+  searchTrees(q, o) {
+    return getJson(`/api/ui/search?${searchParams(q)}`, o);
   },
 };

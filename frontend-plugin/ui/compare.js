@@ -4,7 +4,7 @@
 // first event, so what the controllers did, and how long each step took, line up.
 import { api } from './api.js';
 import { html, $ } from './dom.js';
-import { buildTree, shortUser } from './model.js';
+import { linkTree, shortUser } from './model.js';
 import { loadRecent } from './recent.js';
 import { fmtDuration, fmtShort, fmtOffset } from './time.js';
 
@@ -74,16 +74,14 @@ export async function showCompare(root, params, { navigate, signal }) {
     return;
   }
   out.innerHTML = html`<div class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Loading both traces…</div>`.s;
-  let ta, tb;
+  let A, B;
   try {
-    [ta, tb] = await Promise.all([api.trace(a, { signal }), api.trace(b, { signal }, bstore)]);
+    [A, B] = (await Promise.all([api.tree(a, { signal }), api.tree(b, { signal }, bstore)])).map(linkTree);
   } catch (e) {
     if (e.name === 'AbortError') return;
     out.innerHTML = html`<div class="state state-error" role="alert"><strong>Could not load both traces.</strong> ${e.message}</div>`.s;
     return;
   }
-  const A = buildTree(ta),
-    B = buildTree(tb);
   const span = Math.max(1e6, A.lastEvent - startOf(A), B.lastEvent - startOf(B)) * 1.02;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => html`<span class="tick" style="left:${(f * 100) / 1.02}%">+${fmtDuration(f * (span / 1.02))}</span>`);
   out.innerHTML = html`<div class="cmp-axis"><span class="cmp-label"></span><span class="cmp-track axis">${ticks}</span></div>

@@ -2,7 +2,7 @@
 // The details panel of one row: the object, links to related objects, and its event list with
 // diffs rendered as changes (verbose lines folded) and snapshots as YAML on demand.
 import { html, raw } from './dom.js';
-import { objectOf, shortUser, replacementOf, replacedBy, podNodeName } from './model.js';
+import { objectOf, shortUser, replacementOf, replacedBy } from './model.js';
 import { snapshotToYaml, toYaml } from './yaml.js';
 import { objectStates, hasState } from './state.js';
 import { fmtTime, fmtOffset, fmtDateTime } from './time.js';
@@ -224,7 +224,7 @@ async function showState(el, node, action) {
 /** A pod's place in the story: its node, the pod that replaced it, the pod it replaced. */
 function storyLinks(node) {
   if (node.tags.resource !== 'pods' || node.isEvent) return '';
-  const nodeName = podNodeName(node);
+  const nodeName = node.nodeName ?? ''; // from its events (the server's tree, frontend-plugin/ui-tree/rows.ts)
   const next = replacementOf(node);
   const prev = replacedBy(node);
   const o = objectOf(node);

@@ -3,7 +3,7 @@
 // matching objects; offer recently opened traces. The form state lives in the URL (shareable).
 import { api, ApiError } from './api.js';
 import { html, raw, $ } from './dom.js';
-import { buildTree, objectRows, parseResourceInput, RESOURCE_SUGGESTIONS, SCOPES } from './model.js';
+import { linkTree, objectRows, parseResourceInput, RESOURCE_SUGGESTIONS, SCOPES } from './model.js';
 import { loadRecent, clearRecent } from './recent.js';
 import { fmtShort, fmtDuration } from './time.js';
 
@@ -200,7 +200,10 @@ async function runSearch(p, { msg, results, signal, summary }) {
   try {
     const scope = SCOPES.find((o) => o.key === p.get('scope'))?.key ?? (WORKLOADS.has(resource) ? 'owned objects' : 'default');
     const service = scope !== 'default' ? `tracing (${scope})` : 'tracing';
-    traces = await api.search({ service, operation: p.get('cluster') ?? '', tags, startUs: range.start, endUs: range.end, limit: MAX_RESULTS }, { signal });
+    traces = await api.searchTrees(
+      { service, operation: p.get('cluster') ?? '', tags, startUs: range.start, endUs: range.end, limit: MAX_RESULTS },
+      { signal },
+    );
   } catch (e) {
     if (e.name === 'AbortError') return;
     msg.innerHTML = problem(e).s;
@@ -226,7 +229,7 @@ async function runSearch(p, { msg, results, signal, summary }) {
   }
   const rows = traces
     .map((t) => {
-      const tree = buildTree(t);
+      const tree = linkTree(t);
       const top = tree.roots[0];
       return { id: t.traceID, top, tree };
     })

@@ -5,7 +5,7 @@
 // and rows below a large fan-out start collapsed so a 1,000-pod Deployment opens compact.
 import { api, ApiError } from './api.js';
 import { html, raw, $ } from './dom.js';
-import { MODES, SCOPES, buildTree, objectKeyOf, objectRows, parseTraceId, withMode, shortUser } from './model.js';
+import { MODES, SCOPES, linkTree, objectKeyOf, objectRows, parseTraceId, withMode, shortUser } from './model.js';
 import { renderDetails, focusEvent, parseDiffLine } from './events.js';
 import { fmtTime, fmtDateTime, fmtDuration, fmtShort, tickStep } from './time.js';
 import { rememberRecent } from './recent.js';
@@ -17,9 +17,9 @@ const BIG_FANOUT = 100;
 
 export async function showTrace(root, id, { navigate, signal }) {
   root.innerHTML = html`<div class="loading" role="status"><span class="spinner" aria-hidden="true"></span> Loading trace <code>${id}</code>…</div>`.s;
-  let trace;
+  let tree;
   try {
-    trace = await api.trace(id, { signal });
+    tree = linkTree(await api.tree(id, { signal }));
   } catch (e) {
     if (e.name === 'AbortError') return;
     root.innerHTML = errorState(e, id).s;
@@ -27,7 +27,6 @@ export async function showTrace(root, id, { navigate, signal }) {
     document.title = 'Trace not available · kubetrail';
     return;
   }
-  const tree = buildTree(trace);
   new TraceView(root, id, tree, navigate).mount();
 }
 

@@ -238,6 +238,43 @@ describe('query proxy over Jaeger', () => {
     const foreign = await app.inject({ method: 'GET', url: '/api/traces/00000000000000000000000000abcdef' });
     expect(foreign.statusCode).toBe(404);
   });
+
+  it("the built-in UI's trace view of another application's trace, read from Jaeger", async () => {
+    // a trace that is not kubetrail's: an HTTP request and its query, in the real Jaeger
+    const traceId = `0a1b2c3d4e5f6abc${Date.now().toString(16).padStart(16, '0')}`; // not shaped like kubetrail's raw IDs
+    const now = Date.now() * 1e6;
+    const span = (spanId: string, name: string, startNs: number, parentSpanId?: string) => ({
+      traceId,
+      spanId,
+      ...(parentSpanId ? { parentSpanId } : {}),
+      name,
+      kind: 2,
+      startTimeUnixNano: String(startNs),
+      endTimeUnixNano: String(startNs + 5e6),
+    });
+    const resourceSpans = [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+        scopeSpans: [{ spans: [span('00000000000000a1', 'GET /cart', now), span('00000000000000a2', 'SELECT carts', now + 1e6, '00000000000000a1')] }],
+      },
+    ];
+    const posted = await fetch(`${stack.otlpHttpEndpoint}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceSpans }),
+    });
+    expect(posted.status, await posted.text()).toBe(200);
+    await waitFor(async () => ((await fetch(`${stack.jaegerQueryUrl}/api/traces/${traceId}`)).ok ? true : undefined), 'the foreign trace in Jaeger', 60_000);
+    const res = await app.inject({ method: 'GET', url: `/api/ui/trace/${traceId}` });
+    expect(res.statusCode).toBe(200);
+    const tree = res.json().data as { traceID: string; flat: { label: string; depth: number; parent: number | null }[] };
+    expect(tree.traceID).toBe(traceId);
+    expect(tree.flat.map((n) => [n.label, n.depth, n.parent])).toEqual([
+      ['GET /cart', 0, null],
+      ['SELECT carts', 1, 0],
+    ]);
+    expect((await app.inject({ method: 'GET', url: '/api/ui/trace/00000000000000000000000000abcdef' })).statusCode).toBe(404);
+  });
 });
 
 describe('kubetrail query (CLI) in front of Jaeger', () => {

@@ -13,6 +13,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
 import { auditEvent, BASE_MS } from './webhook.fixtures.ts';
 import { uiConfig } from '../../frontend-plugin/server.ts';
+import { uiTree } from '../../frontend-plugin/ui-tree/wire.ts';
 
 const C = 'kwok';
 const WINDOW = 1800;
@@ -57,7 +58,7 @@ function traced(controller?: 'a' | 'b'): MemoryBackend {
 }
 
 // The built-in UI's model (a browser module without type declarations, imported by URL).
-const { applyConfig, buildTree, objectRows } = await import(new URL('../../frontend-plugin/ui/model.js', import.meta.url).href);
+const { applyConfig, linkTree, objectRows } = await import(new URL('../../frontend-plugin/ui/model.js', import.meta.url).href);
 // the kind table comes from the server, as in the browser (GET /api/ui-config)
 applyConfig(uiConfig());
 
@@ -133,7 +134,7 @@ describe('an object with several owner references', () => {
   it('the built-in UI: the controlling owner names the trace, the other owner is a top row holding a row for the ConfigMap', async () => {
     // b controls it; a was created first, so a time order alone would put a on top
     const t = await run(traced('b'), KEY.cm, 'ancestors');
-    const tree = buildTree(toJaegerTrace(transforms.tracing(t, `ff22000000${'0'.repeat(22)}`)));
+    const tree = linkTree(JSON.parse(JSON.stringify(uiTree(transforms.tracing(t, `ff22000000${'0'.repeat(22)}`)))));
     type Row = { kind: string; label: string; depth: number; synthetic?: boolean; relation: { key: string }; events: unknown[]; alsoOf?: Row };
     expect(tree.flat.map((n: Row) => `${'  '.repeat(n.depth)}${n.kind} ${n.label}${n.synthetic ? ' (also)' : ''}`)).toEqual([
       'Deployment shop/b',

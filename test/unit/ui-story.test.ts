@@ -12,11 +12,14 @@ import { nameMatches } from '../../frontend-plugin/backend/find-objects.ts';
 import { uiConfig } from '../../frontend-plugin/server.ts';
 import { modeDigits } from '../../frontend-plugin/trace-id.ts';
 import { eventLog } from '../../frontend-plugin/modes/jaeger-json.ts';
+// the trace view's events and labels, built by the query server (GET /api/ui/trace/:id)
+import { toEvent } from '../../frontend-plugin/ui-tree/event.ts';
+import { generatedSuffix } from '../../frontend-plugin/ui-tree/tree.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
 import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 
 const ui = (file: string) => import(new URL(`../../frontend-plugin/ui/${file}`, import.meta.url).href);
-const { parseResourceInput, toEvent, applyConfig, withMode, generatedSuffix } = await ui('model.js');
+const { parseResourceInput, applyConfig, withMode } = await ui('model.js');
 // the kind table comes from the server, as in the browser (GET /api/ui-config)
 applyConfig(uiConfig());
 const { expandEntries } = await ui('events.js');

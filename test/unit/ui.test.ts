@@ -2,11 +2,17 @@
 // user reads in the trace view comes from these transformations of the query server's JSON.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fromJaegerTrace, type JaegerTrace } from '../../frontend-plugin/modes/jaeger-json.ts';
 import { uiConfig } from '../../frontend-plugin/server.ts';
+import { toEvent } from '../../frontend-plugin/ui-tree/event.ts';
+import { uiTree } from '../../frontend-plugin/ui-tree/wire.ts';
 
 // Browser modules without type declarations: imported by URL so the type checker leaves them be.
 const ui = (file: string) => import(new URL(`../../frontend-plugin/ui/${file}`, import.meta.url).href);
-const { applyConfig, buildTree, parseResourceInput, parseTraceId, toEvent, withMode } = await ui('model.js');
+const { applyConfig, linkTree, parseResourceInput, parseTraceId, withMode } = await ui('model.js');
+// The trace view's tree as the query server builds it (GET /api/ui/trace/:id) and the UI links it
+const buildTree = (v1: JaegerTrace) => linkTree(plain(uiTree(fromJaegerTrace(v1))));
+const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
 // the kind table comes from the server, as in the browser (GET /api/ui-config)
 applyConfig(uiConfig());
 const { parseDiffLine } = await ui('events.js');
