@@ -45,7 +45,7 @@ export interface ScaleStep {
   nodes: number;
   pods: number;
   seconds: number;
-  /** Seconds of each phase: nodes Ready, pods Running, rollout done, all pods gone, traces checked. */
+  /** Seconds of each phase: nodes created (nodesCreated) and Ready, pods Running, rollout done, all pods gone, traces checked. */
   phases: Record<string, number>;
   auditEventsPerSec: number;
   audit: ApiserverAudit;
@@ -324,10 +324,11 @@ async function until(what: string, timeoutSec: number, done: () => boolean | Pro
   }
 }
 
-/** Creates the fake nodes kwok-node-<from>..<to-1> (16 at a time) and waits until `to` nodes are Ready. */
-async function scaleNodes(api: Api, view: ClusterView, from: number, to: number): Promise<void> {
+/** Creates the fake nodes kwok-node-<from>..<to-1> (32 at a time) and waits until `to` nodes are Ready; returns the seconds the creates took. */
+async function scaleNodes(api: Api, view: ClusterView, from: number, to: number): Promise<number> {
+  const t0 = performance.now();
   const template = readFileSync(join(REPO_ROOT, 'deploy/kwok/node.yaml'), 'utf8');
-  const limit = pLimit(16);
+  const limit = pLimit(32);
   const created = Promise.all(
     Array.from({ length: to - from }, (_, i) =>
       limit(async () => {
@@ -342,12 +343,14 @@ async function scaleNodes(api: Api, view: ClusterView, from: number, to: number)
     limit.clearQueue();
     throw e;
   });
+  const createSec = round((performance.now() - t0) / 1000, 1);
   await until(
     `${to} nodes Ready`,
     120 + to / 10,
     () => view.readyNodes.size >= to,
     () => `${view.readyNodes.size} Ready`,
   );
+  return createSec;
 }
 
 interface DeploymentStatus {
@@ -444,7 +447,7 @@ async function runStep(c: Ctx, nodes: number, from: number): Promise<ScaleStep> 
   let traces: Completeness = { pods: 0, complete: 0, incomplete: 0, missing: {}, examples: [] };
   try {
     const t = performance.now();
-    await scaleNodes(c.api, c.view, from, nodes);
+    phases.nodesCreated = await scaleNodes(c.api, c.view, from, nodes);
     phases.nodes = round((performance.now() - t) / 1000, 1);
     await workload(c, ns, phases);
     const t2 = performance.now();
