@@ -457,7 +457,12 @@ async function runStep(c: Ctx, nodes: number, from: number): Promise<ScaleStep> 
     error = (e as Error).message;
     process.stderr.write(`[kwok-scale]  FAILED: ${error}\n`);
   }
-  const after = await snapshot(c.api, c.kubetrailUrl, c.pids);
+  // a component that died (the API server out of memory, say) leaves no metrics: the step keeps its error and /proc's numbers
+  const after = await snapshot(c.api, c.kubetrailUrl, c.pids).catch((e: unknown) => {
+    error = `${error ?? 'the step finished'}; no metrics after it: ${(e as Error).message}`;
+    const cpu = Object.fromEntries(Object.entries(c.pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? NaN]));
+    return { ...before, at: performance.now(), cpu };
+  });
   const m = measure(before, after, new URL(c.kubetrailUrl).host);
   const step: ScaleStep = { nodes, pods: traces.pods, phases, ...m, peakRssMb: c.rss.peak(), traces, ...(error ? { error } : {}) };
   process.stderr.write(`[kwok-scale]  ${JSON.stringify(step)}\n`);
