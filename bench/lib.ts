@@ -19,15 +19,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Peak resident set (VmHWM) of a live process, in MB; undefined when /proc is not readable. */
-export function peakRssMb(pid: number): number | undefined {
+/** A memory field of /proc/<pid>/status (VmHWM, VmRSS) in MB; undefined when /proc is not readable. */
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? +(Number(m[1]) / 1024).toFixed(1) : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** Peak resident set (VmHWM) of a live process, in MB. */
+export const peakRssMb = (pid: number): number | undefined => statusMb(pid, 'VmHWM');
+
+/** Current resident set (VmRSS) of a live process, in MB. */
+export const rssMb = (pid: number): number | undefined => statusMb(pid, 'VmRSS');
 
 /** This process's peak RSS in MB (getrusage maxrss). */
 export function ownPeakRssMb(): number {
@@ -77,6 +83,74 @@ export function metricSum(metricsText: string, name: string): number {
   let sum = 0;
   for (let m; (m = re.exec(metricsText)); ) sum += Number(m[1]);
   return sum;
+}
+
+/** The label set `{a="x",b="y"}` of one sample line as an object. */
+export function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[m[1]!] = m[2]!;
+  return out;
+}
+
+type LabelFilter = (labels: Record<string, string>) => boolean;
+
+/** Samples of one metric in Prometheus text format: labels and value, optionally filtered by labels. */
+export function samples(metricsText: string, name: string, where?: LabelFilter): Array<{ labels: Record<string, string>; value: number }> {
+  const re = new RegExp(`^${name}(?:\\{([^}]*)\\})?\\s+([0-9.eE+-]+|NaN|[+-]Inf)`, 'gm');
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (let m; (m = re.exec(metricsText)); ) {
+    const labels = parseLabels(m[1] ?? '');
+    if (!where || where(labels)) out.push({ labels, value: Number(m[2]) });
+  }
+  return out;
+}
+
+/** Sum of a counter/gauge over the label sets `where` accepts (all when absent). */
+export function metricSumWhere(metricsText: string, name: string, where?: LabelFilter): number {
+  return samples(metricsText, name, where).reduce((a, s) => a + s.value, 0);
+}
+
+/** Bucket counts of a Prometheus histogram by upper bound, summed over the label sets `where` accepts. */
+export function histogramBuckets(metricsText: string, name: string, where?: LabelFilter): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of samples(metricsText, `${name}_bucket`)) {
+    const { le, ...rest } = s.labels;
+    if (le === undefined || (where && !where(rest))) continue;
+    m.set(le, (m.get(le) ?? 0) + s.value);
+  }
+  return m;
+}
+
+/** Quantile of the difference of two histogram snapshots (only what happened between them). */
+export function quantileOfDiff(before: Map<string, number>, after: Map<string, number>, q: number): { value?: number; count: number } {
+  const rows = [...after.entries()]
+    .map(([le, c]) => ({ le: le === '+Inf' ? Infinity : Number(le), count: c - (before.get(le) ?? 0) }))
+    .sort((a, b) => a.le - b.le);
+  const total = rows.length ? rows[rows.length - 1]!.count : 0;
+  if (total === 0) return { count: 0 };
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const r of rows) {
+    if (r.count >= rank) {
+      if (r.le === Infinity) return { value: prevLe, count: total };
+      return { value: prevLe + (r.le - prevLe) * ((rank - prevCount) / Math.max(1, r.count - prevCount)), count: total };
+    }
+    prevLe = r.le;
+    prevCount = r.count;
+  }
+  return { value: prevLe, count: total };
+}
+
+/** CPU time (user + system) a live process used so far, in seconds; undefined when /proc is not readable. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return round((Number(fields[11]) + Number(fields[12])) / 100, 2); // utime + stime, clock ticks (100/s)
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ChildResult {

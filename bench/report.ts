@@ -53,6 +53,26 @@ for (const p of [r.readPath, r.readPathJaeger]) {
 }
 for (const [k, v] of Object.entries(r.errors ?? {})) rows.push([`${k}: failed`, String(v).slice(0, 200), '', '']);
 
+/** The KWOK scale ladder (bench/kwok-scale.ts) as its own table: one row per step. */
+function kwokScaleTable(k: Any, aimLag: number): string {
+  const pct = (x: Any, c: string) => (typeof x.cpuPercent[c] === 'number' ? `${x.cpuPercent[c]} %` : '–');
+  const mbOf = (x: Any, c: string) => (typeof x.peakRssMb[c] === 'number' ? Math.round(x.peakRssMb[c]).toLocaleString('en-US') : '–');
+  const head =
+    '| nodes | pods | step s | audit events/s | lag p50 / **p99** s | kubetrail request p99 s | API server write p99 s | CPU % of a core: kubetrail / **kube-apiserver** / etcd / kwok | peak RSS MB: kubetrail / kube-apiserver / etcd / kwok | webhook POSTs (non-2xx) / events dropped | traces complete | aim (lag p99 ≤ 2 s, CPU < kube-apiserver) |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  const rows = (k.steps as Any[]).map((x) => {
+    const posts = Object.values(x.webhookPosts as Record<string, number>).reduce((a, b) => a + b, 0);
+    const bad = Object.entries(x.webhookPosts as Record<string, number>).reduce((a, [c, v]) => a + (c.startsWith('2') ? 0 : v), 0);
+    const dropped = Object.values(x.audit.errorsByPlugin as Record<string, number>).reduce((a, b) => a + b, 0);
+    const lagOk = typeof x.lagP99Sec === 'number' && x.lagP99Sec <= aimLag;
+    const cpuOk = x.cpuSec.kubetrail < x.cpuSec['kube-apiserver'];
+    const aim = `lag ${ok(lagOk)}, CPU ${ok(cpuOk)}${x.error ? `; **stopped**: ${String(x.error).slice(0, 160)}` : ''}`;
+    return `| ${n(x.nodes)} | ${n(x.pods)} | ${x.seconds} | ${n(x.auditEventsPerSec)} | ${x.lagP50Sec ?? '–'} / **${x.lagP99Sec ?? '–'}** | ${x.requestP99Sec ?? '–'} | ${x.apiserverWriteP99Sec ?? '–'} | ${pct(x, 'kubetrail')} / **${pct(x, 'kube-apiserver')}** / ${pct(x, 'etcd')} / ${pct(x, 'kwok-controller')} | ${mbOf(x, 'kubetrail')} / ${mbOf(x, 'kube-apiserver')} / ${mbOf(x, 'etcd')} / ${mbOf(x, 'kwok-controller')} | ${n(posts)} (${n(bad)}) / ${n(dropped)} | ${n(x.traces.complete)} / ${n(x.traces.pods)} | ${aim} |`;
+  });
+  const info = `KWOK scale ladder ${k.date.slice(0, 16).replace('T', ' ')} UTC, commit ${k.commit}, steps ${k.ladder.join(', ')} nodes, ${k.deployments} Deployments of ${k.replicas} replicas in all per step, informers ${k.informers ? 'on' : 'off'}, load average (1 min) at start ${k.loadAvgStart?.[0] ?? '–'}${k.stopped ? `; stopped ${k.stopped}` : ''}.`;
+  return `${info}\n\n${head}${rows.join('\n')}\n`;
+}
+
 const m = r.machine;
 process.stdout.write(
   `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${r.commit}, \`${r.command}\`, ${m.cpus} × ${m.cpuModel}, ${m.memGb} GB RAM, Node ${m.node}; ` +
@@ -61,5 +81,6 @@ process.stdout.write(
       .join(', ')}.\n\n` +
     '| benchmark | throughput / latency | memory and size | aim |\n|---|---|---|---|\n' +
     rows.map((x) => `| ${x.join(' | ')} |`).join('\n') +
-    '\n',
+    '\n' +
+    (r.kwokScale ? `\n${kwokScaleTable(r.kwokScale, r.aims.kwokLagP99Sec ?? 2)}` : ''),
 );

@@ -1,7 +1,8 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality]
+//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
+// With --only, the results file keeps the other benchmarks' results of earlier runs (mergeResults).
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +15,7 @@ import type { ReadPathResult } from './read-path.ts';
 import type { DiagnoseBenchResult } from './diagnose.ts';
 import type { OverviewBenchResult } from './overview.ts';
 import type { QualityResult } from './diagnose-quality.ts';
+import type { KwokScaleResult } from './kwok-scale.ts';
 
 const AIMS = {
   replayRatioToParse: 1 / 3,
@@ -23,6 +25,8 @@ const AIMS = {
   diagnoseSeconds: 30,
   diagnosePeakRssMb: 1024,
   overviewSeconds: 2,
+  /** On the KWOK cluster at every scale step: kubetrail's lag p99 ≤ 2 s and less CPU than kube-apiserver. */
+  kwokLagP99Sec: 2,
 };
 
 interface Results {
@@ -47,6 +51,10 @@ interface Results {
   overview?: OverviewBenchResult;
   /** `kubetrail diagnose` against the labeled corpus (bench/diagnose-corpus): recall, cause accuracy, false alarms. */
   diagnoseQuality?: Pick<QualityResult, 'tuning' | 'heldOut' | 'all'>;
+  /** A real KWOK cluster with its audit webhook at `kubetrail serve`, scaled in steps (bench/kwok-scale.ts). */
+  kwokScale?: KwokScaleResult & { commit: string; loadAvgStart: number[] };
+  /** Runs with --only merged into this file after the run the top-level fields describe. */
+  partialRuns?: Array<{ date: string; commit: string; command: string; loadAvgStart: number[] }>;
   /** 1-minute load average when each step started (the machine has 2 cores). */
   loadAtStep: Record<string, number>;
   errors: Record<string, string>;
@@ -59,14 +67,14 @@ async function main(): Promise<number> {
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
   const only = new Set(
-    (values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality').split(',').map((s) => s.trim()),
+    (values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale').split(',').map((s) => s.trim()),
   );
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
   const commit = (await run('git', ['rev-parse', '--short', 'HEAD'], { quiet: true })).stdout.trim();
   const r: Results = {
     date: new Date().toISOString(),
-    command: `npm run bench${small ? ' -- --small' : ''}`,
+    command: `npm run bench${small || values.only ? ' --' : ''}${small ? ' --small' : ''}${values.only ? ` --only ${values.only}` : ''}`,
     preset: small ? 'small' : 'full',
     machine: {
       cpus: cpus().length,
@@ -189,13 +197,39 @@ async function main(): Promise<number> {
     });
   }
 
+  // 8. a real KWOK cluster at scale (the stack's binaries; takes the machine for tens of minutes at full size)
+  if (only.has('kwok-scale')) {
+    await step('kwok-scale', async () => {
+      const loadAvgStart = loadavg().map((x) => round(x, 2));
+      const res = await runNodeJson<KwokScaleResult>(join(REPO_ROOT, 'bench/kwok-scale.ts'), small ? ['--steps', '100,1000'] : []);
+      r.kwokScale = { ...res, commit, loadAvgStart };
+    });
+  }
+
   r.machine.loadAvgEnd = loadavg().map((x) => round(x, 2));
   const resultsDir = join(REPO_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   const resultsFile = join(resultsDir, small ? 'latest-small.json' : 'latest.json');
-  writeFileSync(resultsFile, JSON.stringify(r, null, 2) + '\n');
-  process.stdout.write(table(r) + `\nresults: ${relative(REPO_ROOT, resultsFile)}\n`);
+  const merged = values.only && existsSync(resultsFile) ? mergeResults(JSON.parse(readFileSync(resultsFile, 'utf8')) as Results, r) : r;
+  writeFileSync(resultsFile, JSON.stringify(merged, null, 2) + '\n');
+  process.stdout.write(table(r) + `\nresults: ${relative(REPO_ROOT, resultsFile)}${merged === r ? '' : ' (merged)'}\n`);
   return Object.keys(r.errors).length > 0 ? 1 : 0;
+}
+
+/**
+ * A run with --only replaces, in the results of the last run, only what it measured: the other
+ * benchmarks' results, and the top-level date, commit and machine they were measured with, stay;
+ * the run is listed in partialRuns.
+ */
+function mergeResults(prev: Results, cur: Results): Results {
+  const own = new Set(['date', 'command', 'preset', 'machine', 'commit', 'aims', 'loadAtStep', 'errors', 'partialRuns']);
+  const out: Results = { ...prev, aims: cur.aims };
+  for (const [k, v] of Object.entries(cur)) if (!own.has(k) && v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  const ran = Object.keys(cur.loadAtStep);
+  out.errors = { ...Object.fromEntries(Object.entries(prev.errors ?? {}).filter(([k]) => !ran.includes(k))), ...cur.errors };
+  out.loadAtStep = { ...prev.loadAtStep, ...cur.loadAtStep };
+  out.partialRuns = [...(prev.partialRuns ?? []), { date: cur.date, commit: cur.commit, command: cur.command, loadAvgStart: cur.machine.loadAvgStart }];
+  return out;
 }
 
 function table(r: Results): string {
@@ -275,6 +309,14 @@ function table(r: Results): string {
         'aim recall ≥ 90 %, cause ≥ 90 %, 0 on healthy runs',
       ]);
     }
+  }
+  for (const st of r.kwokScale?.steps ?? []) {
+    const met = st.lagP99Sec !== undefined && st.lagP99Sec <= AIMS.kwokLagP99Sec && st.cpuSec.kubetrail! < st.cpuSec['kube-apiserver']!;
+    rows.push([
+      `KWOK ${n(st.nodes)} nodes, ${n(st.pods)} pods`,
+      `${n(st.auditEventsPerSec)} audit events/s; lag p99 ${st.lagP99Sec ?? '–'} s; CPU kubetrail ${st.cpuPercent.kubetrail} %, apiserver ${st.cpuPercent['kube-apiserver']} %, etcd ${st.cpuPercent.etcd} %; traces ${st.traces.complete}/${st.traces.pods} complete${st.error ? `; stopped: ${st.error.slice(0, 80)}` : ''}`,
+      aim(met, 'aim lag p99 ≤ 2 s, CPU < apiserver'),
+    ]);
   }
   for (const [k, v] of Object.entries(r.errors)) rows.push([`${k} FAILED`, v.slice(0, 200), '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));

@@ -10,11 +10,24 @@
 //  - probe events afterwards measure stageTimestamp → trace visible in Jaeger's query API.
 //   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4] [--live-window 0] [--live-interval 15s]
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { microTime } from './kwok-objects.ts';
 import { simulateEvents, fullSize, type StreamOptions } from './generate-kwok-stream.ts';
-import { REPO_ROOT, freePort, metricSum, peakRssMb, percentile, round, startDaemon, startJaeger, stopChild, waitFor } from './lib.ts';
+import {
+  REPO_ROOT,
+  cpuSeconds,
+  freePort,
+  histogramBuckets as buckets,
+  metricSum,
+  peakRssMb,
+  percentile,
+  quantileOfDiff,
+  round,
+  startDaemon,
+  startJaeger,
+  stopChild,
+  waitFor,
+} from './lib.ts';
 import { rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey } from '../src/core/model.ts';
 
@@ -75,45 +88,6 @@ function buildBatches(total: number, batchSize: number, scenario: StreamOptions)
     batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
   }
   return { batches, events: n, podSamples };
-}
-
-/** Bucket counts of a Prometheus histogram, by upper bound. */
-function buckets(text: string, name: string): Map<string, number> {
-  const m = new Map<string, number>();
-  const re = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\}\\s+([0-9.eE+-]+)`, 'gm');
-  for (let x; (x = re.exec(text)); ) m.set(x[1]!, Number(x[2]));
-  return m;
-}
-
-/** Quantile of the difference of two histogram snapshots (only what the measured run added). */
-function quantileOfDiff(before: Map<string, number>, after: Map<string, number>, q: number): { value?: number; count: number } {
-  const rows = [...after.entries()]
-    .map(([le, c]) => ({ le: le === '+Inf' ? Infinity : Number(le), count: c - (before.get(le) ?? 0) }))
-    .sort((a, b) => a.le - b.le);
-  const total = rows.length ? rows[rows.length - 1]!.count : 0;
-  if (total === 0) return { count: 0 };
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const r of rows) {
-    if (r.count >= rank) {
-      if (r.le === Infinity) return { value: prevLe, count: total };
-      return { value: prevLe + (r.le - prevLe) * ((rank - prevCount) / Math.max(1, r.count - prevCount)), count: total };
-    }
-    prevLe = r.le;
-    prevCount = r.count;
-  }
-  return { value: prevLe, count: total };
-}
-
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return round((Number(fields[11]) + Number(fields[12])) / 100, 1); // utime + stime, clock ticks (100/s)
-  } catch {
-    return undefined;
-  }
 }
 
 export async function webhookBench(o: {

@@ -10,7 +10,7 @@ import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
 import { CommitEngine, type Batch, type RecordSink, type Refusal, type Staged, type Traced } from '../pipeline/engine.ts';
 import { log as rootLog, type Logger } from '../core/log.ts';
-import { auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequests } from '../core/metrics.ts';
+import { auditEventsAccepted, auditEventsReceived, auditEventsRejected, eventLag, webhookRequestSeconds, webhookRequests } from '../core/metrics.ts';
 import { healthRoutes, metricsRoutes, type Readiness } from './health.ts';
 import { HttpError } from '../core/http-error.ts';
 
@@ -163,6 +163,10 @@ const auditRoutes: FastifyPluginAsync<AuditRouteOptions> = async (app, opts) => 
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
     }
   };
+  // this plugin's routes only (encapsulated): the audit requests, not probes or scrapes
+  app.addHook('onResponse', async (_req, reply) => {
+    webhookRequestSeconds.observe(reply.elapsedTime / 1000);
+  });
   const handle = (req: FastifyRequest, reply: FastifyReply, cluster: string) => receiveBatch(opts, req.body, cluster, reply);
   app.post<{ Params: { cluster: string } }>('/audit/:cluster', { onRequest: authorize }, (req, reply) => handle(req, reply, req.params.cluster));
   app.post('/audit', { onRequest: authorize }, (req, reply) => handle(req, reply, defaultCluster));

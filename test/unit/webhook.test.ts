@@ -218,4 +218,16 @@ describe('audit webhook', () => {
     const body = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const le of ['1', '1.5', '2', '2.5']) expect(body).toContain(`kubetrail_event_lag_seconds_bucket{le="${le}"}`);
   });
+
+  it("tells kubetrail's own share of the lag: the time of each audit request, and of no other", async () => {
+    const count = async () => {
+      const body = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/^kubetrail_webhook_request_seconds_count (\d+)/m.exec(body)?.[1] ?? NaN);
+    };
+    const before = await count();
+    await post(eventList(deploymentEvents()));
+    await post(eventList(deploymentEvents()));
+    await server.app.inject({ method: 'GET', url: '/readyz' });
+    expect(await count()).toBe(before + 2);
+  });
 });
