@@ -2,9 +2,8 @@
 // events per object in time order, parsed diff lines, owner and node relations (from link spans
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
 import { isFailed, isWrite } from '../../src/core/failed.ts';
-import { Attr, objectKey, parseObjectKey, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
+import { Attr, objectKey, parseObjectKey, SIMKUBE_SOURCE, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import { actorOf, codeOf, errorOf, isKubeEvent, linkOf, subresourceOf, verbOf } from '../../src/core/span-view.ts';
-import { SIMKUBE_SOURCE } from '../../src/sources/simkube-trace.ts';
 import type { Cause, Evidence } from './types.ts';
 
 export const NONE = '<none>';

@@ -1,6 +1,7 @@
 // One event of the built-in UI's trace view (an audit write, a watch change or a Kubernetes Event),
 // read from the fields of a display span's log or from the tags of an event span: who did what,
 // its code, failure level, diff and snapshot. The UI renders these fields as they are.
+import { failedWith } from '../../src/core/failed.ts';
 import type { AttrValue } from '../../src/core/model.ts';
 
 export type Fields = Record<string, AttrValue>;
@@ -127,7 +128,7 @@ export function toEvent(ts: number, fields: Fields): UiEvent {
     impersonatedBy: str(first(fields, 'impersonatedBy')),
     noop: fields.noop === true || fields.noop === 'true',
     isK8sEvent,
-    level: expected ? 'expected' : error || (code !== undefined && code >= 300) ? 'error' : type === 'Warning' ? 'warning' : 'normal',
+    level: expected ? 'expected' : failedWith(code, error) ? 'error' : type === 'Warning' ? 'warning' : 'normal',
     kind: 'other',
     who: isK8sEvent ? component || 'Kubernetes Event' : user || '(unknown)',
     what: isK8sEvent ? reason : [verb, subresource].filter(Boolean).join(' ') || reason || '(change)',

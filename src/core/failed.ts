@@ -12,8 +12,18 @@ import { codeOf, errorOf, isKubeEvent, verbOf } from './span-view.ts';
 /** Whether the span stands for a request that failed (see the header). */
 export function isFailed(s: SpanRecord): boolean {
   if (s.kind !== 'event' || isKubeEvent(s)) return false;
-  return errorOf(s) !== undefined || codeOf(s) >= 300;
+  return failedWith(codeOf(s), errorOf(s));
 }
+
+/** The rule on a request's two facts, for readers that hold them without a span (the UI tree). */
+export function failedWith(code: number | undefined, error: string | undefined): boolean {
+  return (error !== undefined && error !== '') || (code !== undefined && code >= 300);
+}
+
+/** The same rule over the store's `spans` table (its one-off backfill of old stores' failure index). */
+export const FAILED_SQL = `kind = 'event' AND coalesce(attributes ->> '$.source', '') != 'event'
+  AND ((error IS NOT NULL AND error != '') OR coalesce(attributes ->> '$.error', '') != ''
+    OR CAST(attributes ->> '$.code' AS INTEGER) >= 300)`;
 
 /** Whether the span stands for a request the API server accepted (not a Kubernetes Event). */
 export function succeeded(s: SpanRecord): boolean {

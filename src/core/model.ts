@@ -62,7 +62,7 @@ export const Attr = {
   nestLevel: 'nestLevel', // SpanRole
   uid: 'uid',
   // event spans
-  source: 'source', // 'audit' | 'watch' | 'event'
+  source: 'source', // 'audit' | 'watch' | 'event' | SIMKUBE_SOURCE (import of a SimKube trace)
   auditId: 'auditId',
   user: 'user', // the effective user (impersonated user when impersonating)
   impersonatedBy: 'impersonatedBy', // the authenticated user when impersonating
@@ -96,6 +96,9 @@ export const Attr = {
   linkKey: 'link.key', // objectKey() of the linked object
   linkController: 'link.controller', // true on both halves of a controlling owner reference
 } as const;
+
+/** The span `source` of what an import of a SimKube trace traced (src/sources/simkube-trace.ts). */
+export const SIMKUBE_SOURCE = 'simkube-trace';
 
 export type LinkRole = 'parent' | 'child';
 

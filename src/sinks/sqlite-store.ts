@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { log } from '../core/log.ts';
+import { FAILED_SQL } from '../core/failed.ts';
 import type { SpanRecord } from '../core/model.ts';
 import type { SpanSink } from '../core/sink.ts';
 import {
@@ -160,8 +161,7 @@ function migrate(db: DatabaseSync): void {
       SELECT DISTINCT start_us / 60000000, cluster, grp, resource, namespace, obj_name FROM spans WHERE kind = 'event';
     INSERT OR IGNORE INTO failed_events (start_us, cluster, trace_id, span_id)
       SELECT start_us, cluster, trace_id, span_id FROM spans
-      WHERE kind = 'event' AND ((error IS NOT NULL AND error != '') OR (attributes ->> '$.error') != ''
-        OR CAST(attributes ->> '$.code' AS INTEGER) >= 400);`);
+      WHERE ${FAILED_SQL};`);
 }
 
 /** The schema version of an open store: 0 = empty file, 1 = the unversioned first layout. */

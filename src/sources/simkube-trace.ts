@@ -14,12 +14,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { DecodeError, Decoder } from '@msgpack/msgpack';
 import { isRecord } from '../core/audit-event.ts';
 import { kindToResource } from '../core/kinds.ts';
+import { SIMKUBE_SOURCE } from '../core/model.ts';
 import { type RecordedItem, RecordingError } from './kwok-recording.ts';
 
 /** The trace format version SimKube writes and reads (sk-core CURRENT_TRACE_FORMAT_VERSION). */
 export const SIMKUBE_TRACE_VERSION = 2;
-/** The span `source` of what an import of a SimKube trace traced. */
-export const SIMKUBE_SOURCE = 'simkube-trace';
 
 export interface SimkubeObject {
   apiVersion: string;
