@@ -10,16 +10,8 @@ export const conflicts: Detector = {
   name: 'conflicts',
   description: '409 conflict, 429 throttling and 5xx storms per actor, with what it retried',
   detect({ index, thresholds: t }) {
-    const byActor = new Map<string, SpanRecord[]>();
-    for (const h of index.objects.values()) {
-      for (const e of h.events) {
-        if (!isFailed(e) || !kindOfCode(codeOf(e))) continue;
-        const a = actorOf(e);
-        let l = byActor.get(a);
-        if (!l) byActor.set(a, (l = []));
-        l.push(e);
-      }
-    }
+    const failed = [...index.objects.values()].flatMap((h) => h.events.filter((e) => isFailed(e) && kindOfCode(codeOf(e))));
+    const byActor = Map.groupBy(failed, actorOf);
     const out: Finding[] = [];
     for (const [actor, failures] of byActor) {
       if (failures.length < t.conflictMin) continue;

@@ -14,7 +14,7 @@ export const noopWrites: Detector = {
   name: 'noop-writes',
   description: 'accepted updates and patches that changed nothing, per actor and resource',
   detect({ index, thresholds: t }) {
-    const groups = new Map<string, SpanRecord[]>();
+    const noops: SpanRecord[] = [];
     const finalizing = finalizingWrites(index);
     for (const h of index.objects.values()) {
       let lastRv: unknown;
@@ -24,12 +24,10 @@ export const noopWrites: Detector = {
         const sameRv = rv !== undefined && rv !== '' && rv === lastRv;
         if (rv !== undefined && rv !== '') lastRv = rv;
         if (!['update', 'patch', 'apply'].includes(verbOf(e)) || (e.attributes[Attr.noop] !== true && !sameRv) || finalizing.has(e)) continue;
-        const k = `${actorOf(e)}\u0000${h.ref.group}/${h.ref.resource}`;
-        let l = groups.get(k);
-        if (!l) groups.set(k, (l = []));
-        l.push(e);
+        noops.push(e);
       }
     }
+    const groups = Map.groupBy(noops, (e) => `${actorOf(e)}\u0000${e.object.group}/${e.object.resource}`);
     const out: Finding[] = [];
     for (const [k, spans] of groups) {
       if (spans.length < t.noopMin) continue;

@@ -99,12 +99,7 @@ function deploymentReactions(index: SpanIndex): Reaction[] {
       .filter((e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path === 'spec.replicas' || l.path.startsWith('spec.template'))))
       .sort((a, b) => a.startUs - b.startUs);
     const causes = d.events.filter((e) => specChanged(index, e));
-    for (let i = 0; i < causes.length; i++) {
-      const c = causes[i]!;
-      const next = causes[i + 1]?.startUs ?? Infinity;
-      const eff = rsEvents.find((e) => e.startUs >= c.startUs && e.startUs < next);
-      if (eff) out.push({ cause: c, effect: eff, object: eff.object });
-    }
+    for (const [cause, effect] of firstEffects(causes, rsEvents)) out.push({ cause, effect, object: effect.object });
   }
   return out;
 }
@@ -124,12 +119,18 @@ function replicaSetReactions(index: SpanIndex): Reaction[] {
       const l = index.diff(e).find((x) => x.path === 'spec.replicas');
       return !!l && Number(diffValue(l.new) ?? 0) > Number(diffValue(l.old) ?? 0);
     });
-    for (let i = 0; i < causes.length; i++) {
-      const c = causes[i]!;
-      const next = causes[i + 1]?.startUs ?? Infinity;
-      const eff = creates.find((e) => e.startUs >= c.startUs && e.startUs < next);
-      if (eff) out.push({ cause: c, effect: eff, object: rs.ref });
-    }
+    for (const [cause, effect] of firstEffects(causes, creates)) out.push({ cause, effect, object: rs.ref });
   }
+  return out;
+}
+
+/** Each cause (in time order) with the first effect at or after it and before the next cause, if any. */
+function firstEffects(causes: SpanRecord[], effects: SpanRecord[]): [SpanRecord, SpanRecord][] {
+  const out: [SpanRecord, SpanRecord][] = [];
+  causes.forEach((c, i) => {
+    const next = causes[i + 1]?.startUs ?? Infinity;
+    const effect = effects.find((e) => e.startUs >= c.startUs && e.startUs < next);
+    if (effect) out.push([c, effect]);
+  });
   return out;
 }
