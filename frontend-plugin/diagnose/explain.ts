@@ -8,23 +8,9 @@ import { deletionsOf } from './detectors/stuck-deletions.ts';
 import { placeKubeEvents } from '../event-order.ts';
 import { loadSpans } from './loader.ts';
 import { buildReport } from './report.ts';
-import {
-  diffValue,
-  field,
-  isCreate,
-  isDelete,
-  isKubeEvent,
-  isWrite,
-  isoOf,
-  NONE,
-  redirectUrl,
-  refText,
-  SpanIndex,
-  subresourceOf,
-  actorOf,
-  verbOf,
-  type ObjectHistory,
-} from './span-index.ts';
+import { diffValue, field, isCreate, isDelete, isoOf, NONE, redirectUrl, refText, SpanIndex, type ObjectHistory } from './span-index.ts';
+import { isKubeEvent, subresourceOf, actorOf, verbOf } from '../../src/core/span-view.ts';
+import { isWrite } from '../../src/core/failed.ts';
 import { Attr } from '../../src/core/model.ts';
 import type { Cause, Report, Severity } from './types.ts';
 

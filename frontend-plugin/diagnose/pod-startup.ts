@@ -2,7 +2,8 @@
 // create → scheduled (pods/binding) → running (status.phase Running), per pod, with percentiles
 // overall and grouped by namespace, owner and node.
 import type { ObjectRef, SpanRecord } from '../../src/core/model.ts';
-import { diffValue, field, isBinding, isCreate, isDelete, isWrite, stats, type SpanIndex, type Stats } from './span-index.ts';
+import { diffValue, field, isBinding, isCreate, isDelete, stats, type SpanIndex, type Stats } from './span-index.ts';
+import { isWrite } from '../../src/core/failed.ts';
 
 export interface PodPhases {
   ref: ObjectRef;

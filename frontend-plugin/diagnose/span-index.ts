@@ -1,7 +1,7 @@
 // An index over the spans of a time range, built once per report and shared by the detectors:
 // events per object in time order, parsed diff lines, owner and node relations (from link spans
 // and create snapshots), and the helpers that turn a span into a finding's evidence and link.
-import { isFailed, isWrite } from '../../src/core/failed.ts';
+import { isWrite } from '../../src/core/failed.ts';
 import { Attr, objectKey, parseObjectKey, SIMKUBE_SOURCE, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import { actorOf, codeOf, errorOf, isKubeEvent, linkOf, subresourceOf, verbOf } from '../../src/core/span-view.ts';
 import type { Cause, Evidence } from './types.ts';
@@ -24,8 +24,6 @@ export interface ObjectHistory {
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
-// What a span says, read through the span view and the failure rule every read path part shares.
-export { actorOf, codeOf, isFailed, isKubeEvent, isWrite, subresourceOf, verbOf };
 /**
  * The built-in controllers' identities (kube-controller-manager's service accounts in kube-system,
  * the scheduler, the API server itself, kubelets and kwok's own controller): their routine

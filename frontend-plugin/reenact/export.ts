@@ -7,7 +7,9 @@ import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { KNOWN } from '../../src/core/kinds.ts';
 import { isRecord } from '../../src/core/audit-event.ts';
 import type { TraceBackend } from '../backend/backend.ts';
-import { isFailed, isKubeEvent, isRoutine, subresourceOf, actorOf, verbOf } from '../diagnose/span-index.ts';
+import { isRoutine } from '../diagnose/span-index.ts';
+import { isKubeEvent, subresourceOf, actorOf, verbOf } from '../../src/core/span-view.ts';
+import { isFailed } from '../../src/core/failed.ts';
 import { applyChanges, cleanForCreate, type DiffChange, findPlaceholders, mergePatch } from './clean.ts';
 import { FORMAT, FORMAT_VERSION, type ActionRef, type ReenactAction, type ReenactFile } from './format.ts';
 

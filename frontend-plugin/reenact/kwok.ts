@@ -10,7 +10,8 @@
 import { isRecord } from '../../src/core/audit-event.ts';
 import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
 import type { TraceBackend } from '../backend/backend.ts';
-import { isFailed, verbOf } from '../diagnose/span-index.ts';
+import { verbOf } from '../../src/core/span-view.ts';
+import { isFailed } from '../../src/core/failed.ts';
 import { findPlaceholders, parseDiffPath, setPath } from './clean.ts';
 import { drivingRule, type ExportOptions, nextState, pickCluster, writesOf } from './export.ts';
 

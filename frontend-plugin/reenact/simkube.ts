@@ -14,7 +14,7 @@ import { objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { rustJsonHash } from '../../src/core/rust-json-hash.ts';
 import { SIMKUBE_TRACE_VERSION } from '../../src/sources/simkube-trace.ts';
 import type { TraceBackend } from '../backend/backend.ts';
-import { codeOf, verbOf } from '../diagnose/span-index.ts';
+import { codeOf, verbOf } from '../../src/core/span-view.ts';
 import { drivingRule, type ExportOptions, nextState, pickCluster, writesOf } from './export.ts';
 import { asStored } from './kwok.ts';
 

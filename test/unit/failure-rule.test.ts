@@ -4,7 +4,7 @@
 // without a code, a success, a Kubernetes Event.
 import { describe, expect, it } from 'vitest';
 import { assemble } from '../../frontend-plugin/assemble.ts';
-import { isFailed as diagnosisFailed, isWrite } from '../../frontend-plugin/diagnose/span-index.ts';
+import { isFailed as diagnosisFailed, isWrite } from '../../src/core/failed.ts';
 import { transforms } from '../../frontend-plugin/modes/index.ts';
 import { Attr, objectKey } from '../../src/core/model.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';

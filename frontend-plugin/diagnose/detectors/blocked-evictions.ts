@@ -4,26 +4,10 @@
 // or last spec change. A drain whose refused pods were evicted in the end is information.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Evidence, Finding } from '../types.ts';
-import {
-  codeOf,
-  evidenceOf,
-  field,
-  formatSec,
-  isCreate,
-  isDelete,
-  isWrite,
-  isoOf,
-  redirectUrl,
-  refText,
-  sampleEvidence,
-  subresourceOf,
-  trackFields,
-  actorOf,
-  verbOf,
-  writeCause,
-  type ObjectHistory,
-  type SpanIndex,
-} from '../span-index.ts';
+import { evidenceOf, field, formatSec, isCreate, isDelete, isoOf, redirectUrl, refText, sampleEvidence, trackFields, writeCause } from '../span-index.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
+import { codeOf, subresourceOf, actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 const isEviction = (s: SpanRecord): boolean => verbOf(s) === 'create' && subresourceOf(s) === 'eviction' && s.object.resource === 'pods';
 const isRefused = (s: SpanRecord): boolean => isEviction(s) && codeOf(s) === 429;

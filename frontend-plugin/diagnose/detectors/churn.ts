@@ -13,17 +13,15 @@ import {
   isRoutine,
   isDelete,
   isoOf,
-  isWrite,
   redirectUrl,
   refText,
   sampleEvidence,
-  subresourceOf,
   trackFields,
-  actorOf,
-  verbOf,
   writeCause,
-  type SpanIndex,
 } from '../span-index.ts';
+import type { SpanIndex } from '../span-index.ts';
+import { subresourceOf, actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 const OWNERS: Record<string, string[]> = {
   'apps/replicasets': ['spec.replicas'],

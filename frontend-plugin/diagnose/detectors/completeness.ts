@@ -9,7 +9,9 @@
 // them), naming the objects, so nobody trusts their story as complete.
 import { Attr, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { evidenceOf, isCreate, isWrite, redirectUrl, refText, type ObjectHistory, type SpanIndex } from '../span-index.ts';
+import { evidenceOf, isCreate, redirectUrl, refText } from '../span-index.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 const LISTED = 10;
 

@@ -2,7 +2,9 @@
 // and whether the actor's retry of the same request succeeded.
 import { objectKey, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { codeOf, isFailed, isRoutine, isWrite, redirectUrl, refText, sampleEvidence, subresourceOf, actorOf, verbOf } from '../span-index.ts';
+import { isRoutine, redirectUrl, refText, sampleEvidence } from '../span-index.ts';
+import { codeOf, subresourceOf, actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isFailed, isWrite } from '../../../src/core/failed.ts';
 
 const kindOfCode = (c: number): string | undefined => (c === 409 ? 'conflict' : c === 429 ? 'throttled' : c >= 500 ? 'server error' : undefined);
 

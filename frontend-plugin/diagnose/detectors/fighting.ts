@@ -2,7 +2,9 @@
 // field of one object, e.g. spec.replicas flipped by an autoscaler and a kubectl loop.
 import type { SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isRoutine, isWrite, redirectUrl, refText, sampleEvidence, actorOf } from '../span-index.ts';
+import { isRoutine, redirectUrl, refText, sampleEvidence } from '../span-index.ts';
+import { actorOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 interface Change {
   span: SpanRecord;

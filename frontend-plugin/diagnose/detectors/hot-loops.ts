@@ -4,19 +4,10 @@
 // Leases, node status heartbeats and Events are left out unless `hotLoopHeartbeats` is 1.
 import { objectKey, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding, Thresholds } from '../types.ts';
-import {
-  isoOf,
-  isWrite,
-  percentile,
-  redirectUrl,
-  refText,
-  sampleEvidence,
-  subresourceOf,
-  actorOf,
-  verbOf,
-  type ObjectHistory,
-  type SpanIndex,
-} from '../span-index.ts';
+import { isoOf, percentile, redirectUrl, refText, sampleEvidence } from '../span-index.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
+import { subresourceOf, actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 interface Run {
   actor: string;

@@ -7,7 +7,9 @@
 import type { SpanRecord } from '../../../src/core/model.ts';
 import { Attr, objectKey } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import { isRoutine, isWrite, redirectUrl, sampleEvidence, actorOf, verbOf } from '../span-index.ts';
+import { isRoutine, redirectUrl, sampleEvidence } from '../span-index.ts';
+import { actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 import { finalizingWrites } from './stuck-deletions.ts';
 
 export const noopWrites: Detector = {

@@ -2,21 +2,10 @@
 // (garbage collection stuck, or `--cascade=orphan`), and pods still bound to a deleted node.
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
-import {
-  evidenceOf,
-  formatSec,
-  isCreate,
-  isDelete,
-  isoOf,
-  isRoutine,
-  isWrite,
-  pastOf,
-  redirectUrl,
-  refText,
-  actorOf,
-  writeCause,
-  type SpanIndex,
-} from '../span-index.ts';
+import { evidenceOf, formatSec, isCreate, isDelete, isoOf, isRoutine, pastOf, redirectUrl, refText, writeCause } from '../span-index.ts';
+import type { SpanIndex } from '../span-index.ts';
+import { actorOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 interface Survivor {
   ref: ObjectRef;

@@ -5,20 +5,10 @@ import { objectKey } from '../../../src/core/model.ts';
 import type { ObjectRef, SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
 import { podPhases } from '../pod-startup.ts';
-import {
-  diffValue,
-  evidenceOf,
-  field,
-  formatSec,
-  isCreate,
-  isWrite,
-  redirectUrl,
-  refText,
-  stats,
-  subresourceOf,
-  actorOf,
-  type SpanIndex,
-} from '../span-index.ts';
+import { diffValue, evidenceOf, field, formatSec, isCreate, redirectUrl, refText, stats } from '../span-index.ts';
+import type { SpanIndex } from '../span-index.ts';
+import { subresourceOf, actorOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 /** Diff lines worth showing as a cause or effect. */
 const RELEVANT = (l: { path: string }): boolean =>
@@ -90,14 +80,23 @@ export const slowReactions: Detector = {
 const specChanged = (index: SpanIndex, e: SpanRecord): boolean =>
   isWrite(e) && (isCreate(e) || (subresourceOf(e) !== 'status' && index.diff(e).some((l) => l.path.startsWith('spec.'))));
 
+/** The events of an owner's children (ownerReferences) that `keep` selects, in time order. */
+function childEvents(index: SpanIndex, owner: string, keep: (e: SpanRecord) => boolean): SpanRecord[] {
+  return index
+    .childrenOf(owner, 'children')
+    .flatMap((k) => index.history(k)?.events ?? [])
+    .filter(keep)
+    .sort((a, b) => a.startUs - b.startUs);
+}
+
 function deploymentReactions(index: SpanIndex): Reaction[] {
   const out: Reaction[] = [];
   for (const d of index.ofResource('apps', 'deployments')) {
-    const rsEvents = index
-      .childrenOf(d.key, 'children')
-      .flatMap((k) => index.history(k)?.events ?? [])
-      .filter((e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path === 'spec.replicas' || l.path.startsWith('spec.template'))))
-      .sort((a, b) => a.startUs - b.startUs);
+    const rsEvents = childEvents(
+      index,
+      d.key,
+      (e) => isWrite(e) && (isCreate(e) || index.diff(e).some((l) => l.path === 'spec.replicas' || l.path.startsWith('spec.template'))),
+    );
     const causes = d.events.filter((e) => specChanged(index, e));
     for (const [cause, effect] of firstEffects(causes, rsEvents)) out.push({ cause, effect, object: effect.object });
   }
@@ -107,11 +106,7 @@ function deploymentReactions(index: SpanIndex): Reaction[] {
 function replicaSetReactions(index: SpanIndex): Reaction[] {
   const out: Reaction[] = [];
   for (const rs of index.ofResource('apps', 'replicasets')) {
-    const creates = index
-      .childrenOf(rs.key, 'children')
-      .flatMap((k) => index.history(k)?.events ?? [])
-      .filter((e) => isCreate(e) && e.object.resource === 'pods')
-      .sort((a, b) => a.startUs - b.startUs);
+    const creates = childEvents(index, rs.key, (e) => isCreate(e) && e.object.resource === 'pods');
     if (!creates.length) continue;
     const causes = rs.events.filter((e) => {
       if (!isWrite(e)) return false;

@@ -4,22 +4,10 @@
 // dependents that are still there.
 import { Attr, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
 import type { Cause, Detector, Evidence, Finding } from '../types.ts';
-import {
-  diffValue,
-  evidenceOf,
-  field,
-  formatSec,
-  isCreate,
-  isDelete,
-  isWrite,
-  isoOf,
-  redirectUrl,
-  refText,
-  actorOf,
-  verbOf,
-  type ObjectHistory,
-  type SpanIndex,
-} from '../span-index.ts';
+import { diffValue, evidenceOf, field, formatSec, isCreate, isDelete, isoOf, redirectUrl, refText } from '../span-index.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
+import { actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 /** Diff paths holding finalizers: every object's, and a namespace's own (`kubernetes`). */
 const FINALIZER_PATHS = ['metadata.finalizers', 'spec.finalizers'] as const;

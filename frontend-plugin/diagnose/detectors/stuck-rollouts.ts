@@ -10,9 +10,6 @@ import {
   formatSec,
   isCreate,
   isDelete,
-  isFailed,
-  isKubeEvent,
-  isWrite,
   isoOf,
   parseDiff,
   pastOf,
@@ -20,12 +17,11 @@ import {
   refText,
   sampleEvidence,
   statusRecorded,
-  subresourceOf,
-  actorOf,
   writeCause,
-  type ObjectHistory,
-  type SpanIndex,
 } from '../span-index.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
+import { isKubeEvent, subresourceOf, actorOf } from '../../../src/core/span-view.ts';
+import { isFailed, isWrite } from '../../../src/core/failed.ts';
 
 interface Workload {
   /** fields whose values must all equal the desired count */

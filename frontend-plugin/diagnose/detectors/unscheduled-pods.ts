@@ -9,19 +9,17 @@ import {
   field,
   formatSec,
   isCreate,
-  isKubeEvent,
   isoOf,
   isRoutine,
-  isWrite,
   pastOf,
   redirectUrl,
   refText,
   statusRecorded,
-  subresourceOf,
-  actorOf,
   writeCause,
-  type SpanIndex,
 } from '../span-index.ts';
+import type { SpanIndex } from '../span-index.ts';
+import { isKubeEvent, subresourceOf, actorOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 export const unscheduledPods: Detector = {
   name: 'unscheduled-pods',

@@ -5,26 +5,10 @@
 import { Attr, type ObjectRef, type SpanRecord } from '../../../src/core/model.ts';
 import type { Cause, Detector, Evidence, Finding, Thresholds } from '../types.ts';
 import { podPhases } from '../pod-startup.ts';
-import {
-  diffValue,
-  evidenceOf,
-  field,
-  formatSec,
-  isCreate,
-  isDelete,
-  isKubeEvent,
-  isRoutine,
-  isWrite,
-  isoOf,
-  redirectUrl,
-  refText,
-  subresourceOf,
-  actorOf,
-  verbOf,
-  type DiffLine,
-  type ObjectHistory,
-  type SpanIndex,
-} from '../span-index.ts';
+import { diffValue, evidenceOf, field, formatSec, isCreate, isDelete, isRoutine, isoOf, redirectUrl, refText } from '../span-index.ts';
+import type { DiffLine, ObjectHistory, SpanIndex } from '../span-index.ts';
+import { isKubeEvent, subresourceOf, actorOf, verbOf } from '../../../src/core/span-view.ts';
+import { isWrite } from '../../../src/core/failed.ts';
 
 const NAME = 'workload-failures';
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
