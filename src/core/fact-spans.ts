@@ -11,7 +11,7 @@
 //   Kafka redelivery, maybe in another batch) starts at the same time, so it is in the same facts trace.
 //
 // Facts derive from spans that are already redacted: they carry nothing the spans do not.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { compactSpan, NoPool, POOLED, StringPool } from './facts.ts';
 import { Attr, type AttrValue, type ObjectRef, type SpanRecord } from './model.ts';
 
@@ -46,7 +46,7 @@ export interface FactsSpan {
   attributes: Record<string, AttrValue>;
 }
 
-const hex = (input: string, chars: number): string => createHash('sha256').update(input).digest('hex').slice(0, chars);
+const hex = (input: string, chars: number): string => hash('sha256', input, 'hex').slice(0, chars);
 
 /** The facts trace of a cluster's bucket (Unix s): 13 hex of the cluster, `fac`, the bucket start (16 hex). */
 export function factsTraceId(cluster: string, bucketSec: number): string {

@@ -1,9 +1,10 @@
 // Derived IDs (docs/architecture.md, "IDs are derived, not stored").
 // Any process computes the same IDs for the same input, so replays and redeliveries de-duplicate.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
+/** The first `chars` hex digits of SHA-256(input), UTF-8 (the one-shot hash: no Hash object per ID). */
 function hex(input: string, chars: number): string {
-  return createHash('sha256').update(input).digest('hex').slice(0, chars);
+  return hash('sha256', input, 'hex').slice(0, chars);
 }
 
 /** 13 hex digits (52 bits) identifying an object key. Shared by raw and display trace IDs. */
