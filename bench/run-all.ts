@@ -1,6 +1,6 @@
 // Runs every benchmark, prints a table and writes bench/results/latest.json (latest-small.json with
 // --small). Each benchmark runs in its own process so its peak RSS is its own.
-//   node bench/run-all.ts [--small] [--only generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale]
+//   node bench/run-all.ts [--small] [--only generate,replay,route,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale]
 // (`npm run bench` = scripts/bench.sh: installs dependencies first; BENCH_SMALL=1 = --small.)
 // With --only, the results file keeps the other benchmarks' results of earlier runs (mergeResults).
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
@@ -11,6 +11,7 @@ import { optionsFromArgs, type StreamStats } from './generate-kwok-stream.ts';
 import { REPO_ROOT, round, run, runNodeJson } from './lib.ts';
 import type { PhaseResult } from './replay.ts';
 import type { WebhookResult } from './webhook-otlp.ts';
+import type { RouteResult } from './route.ts';
 import type { ReadPathResult } from './read-path.ts';
 import type { DiagnoseBenchResult } from './diagnose.ts';
 import type { OverviewBenchResult } from './overview.ts';
@@ -40,6 +41,8 @@ interface Results {
   parse?: PhaseResult;
   readLog?: PhaseResult;
   replay?: PhaseResult & { ratioToParse: number };
+  /** The route alone on one thread (parse + trace, no HTTP, no sink): the single-threaded ceiling. */
+  route?: RouteResult;
   webhook?: WebhookResult;
   /** The same with 16 batches in flight: what kubetrail takes when the API server pushes harder. */
   webhookHighConcurrency?: WebhookResult;
@@ -67,7 +70,7 @@ async function main(): Promise<number> {
   });
   const small = Boolean(values.small) || process.env.BENCH_SMALL === '1';
   const only = new Set(
-    (values.only ?? 'generate,replay,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale').split(',').map((s) => s.trim()),
+    (values.only ?? 'generate,replay,route,webhook,read-path,read-path-jaeger,diagnose,overview,diagnose-quality,kwok-scale').split(',').map((s) => s.trim()),
   );
   const workdir = join(REPO_ROOT, '.kubetrail/bench');
   mkdirSync(workdir, { recursive: true });
@@ -140,7 +143,12 @@ async function main(): Promise<number> {
     });
   }
 
-  // 3. webhook → OTLP → Jaeger
+  // 3. the route alone on one thread (the webhook's events), then webhook → OTLP → Jaeger
+  if (only.has('route')) {
+    await step('route', async () => {
+      r.route = await runNodeJson<RouteResult>(join(REPO_ROOT, 'bench/route.ts'), small ? ['--small'] : []);
+    });
+  }
   if (only.has('webhook')) {
     await step('webhook', async () => {
       r.webhook = await runNodeJson<WebhookResult>(join(REPO_ROOT, 'bench/webhook-otlp.ts'), [...(small ? ['--small'] : []), '--concurrency', '4']);
@@ -257,6 +265,12 @@ function table(r: Results): string {
       '',
     ]);
   }
+  if (r.route)
+    rows.push([
+      'route alone, one thread',
+      `${n(r.route.eventsPerCpuSec)} events per CPU second (parse ${r.route.parseCpuSec} s + trace ${r.route.traceUsPerEvent} µs/event, ${n(r.route.events)} events)`,
+      'the single-threaded ceiling',
+    ]);
   for (const w of [r.webhook, r.webhookHighConcurrency]) {
     if (!w) continue;
     rows.push([
