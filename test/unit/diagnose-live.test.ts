@@ -125,7 +125,7 @@ function parsedReport(batches: FactsBatch[], o: LiveOptions, nowUs: number) {
   return { facts: facts.length, report: buildReport(facts, { startUs, endUs: nowUs, thresholds: o.thresholds }) };
 }
 
-describe('live window of the payloads as handed over (parsed at a run)', () => {
+describe('live window of the payloads as handed over, kept compressed and parsed at a run', () => {
   it('drops the oldest facts by count, fact by fact within a payload, and finds what a window of parsed facts finds', () => {
     const h = new History();
     for (let i = 0; i < 10; i++) heldDelete(h, ref('configmaps', `ns${i % 3}`, `held-${i}`), i * 10);
