@@ -9,8 +9,9 @@
 // when the timer asks. The webhook's thread neither copies spans nor computes facts for it
 // (docs/diagnose.md "Live findings").
 import { performance } from 'node:perf_hooks';
-import { decodeFacts } from '../../src/core/fact-spans.ts';
-import { compactSpan, poolFacts, StringPool } from '../../src/core/facts.ts';
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { decodeFacts, encodeCompactedFacts } from '../../src/core/fact-spans.ts';
+import { compactSpan, NoPool, StringPool } from '../../src/core/facts.ts';
 import { log } from '../../src/core/log.ts';
 import { LIVE_MAX_NAMESPACES, liveFindings as findingsGauge, liveRuns, liveSeconds, liveWindowDropped, liveWindowFacts } from '../../src/core/metrics.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
@@ -57,75 +58,122 @@ export interface LiveReport extends Report {
 /**
  * The sliding window and its diagnosis, synchronous: runs in the live findings' worker thread
  * (live-worker.ts), and directly in tests.
+ *
+ * The window keeps the facts as the sink's writer handed them over, FactsPayload JSON with their
+ * start times (EncodedFacts, src/core/fact-spans.ts), compressed (zstd at level 1: ≈ 14× smaller, a
+ * few buffers instead of 200,000 objects for the garbage collector to walk, and cheaper than parsing
+ * them), and parses them only at a run. It
+ * evicts by time and by count on the start times alone, fact by fact in arrival order, so a run sees
+ * exactly the facts a window of parsed facts would.
  */
 export class LiveWindow {
   readonly #o: LiveOptions;
   readonly #now: () => number;
-  /** Facts in arrival order, the live ones from #head on. */
-  #facts: SpanRecord[] = [];
+  /** Payloads in arrival order, the live ones from #head on; the first #skip facts of #chunks[#head] are dropped. */
+  #chunks: Chunk[] = [];
   #head = 0;
+  #skip = 0;
+  #size = 0;
   #dropped = 0;
   /** Start time of the newest fact dropped for the cap (the window is cut there). */
   #cutUs = -Infinity;
-  #pool = new StringPool();
-  #poolSinceMs: number;
 
   constructor(o: LiveOptions) {
     if (!(o.windowSec > 0) || !(o.intervalSec > 0) || !(o.maxFacts > 0)) throw new Error('live findings: window, interval and max facts must be positive');
     this.#o = o;
     this.#now = o.now ?? Date.now;
-    this.#poolSinceMs = this.#now();
   }
 
   /** Keeps the facts of these durable spans (event and link spans only). */
   add(spans: readonly SpanRecord[]): void {
-    const pool = this.#freshPool();
-    this.#keep(spans.filter((s) => s.kind === 'event' || s.kind === 'link').map((s) => compactSpan(s, pool)));
+    const pool = new NoPool();
+    const facts = spans.filter((s) => s.kind === 'event' || s.kind === 'link').map((s) => compactSpan(s, pool));
+    this.addFacts({ payloads: encodeCompactedFacts(facts) });
   }
 
-  /** Keeps the facts a sink's writer handed over (src/sinks/facts-feed.ts): already compacted. */
+  /** Keeps the facts a sink's writer handed over (src/sinks/facts-feed.ts) as they are: parsed at a run. */
   addFacts(b: FactsBatch): void {
-    const pool = this.#freshPool();
-    if ('facts' in b) this.#keep(b.facts.map((s) => poolFacts(s, pool)));
-    else for (const [cluster, json] of b.payloads) this.#keep(decodeFacts(cluster, json, pool));
-  }
-
-  /** A fresh pool each window: a long-running process must not keep every string it ever saw. */
-  #freshPool(): StringPool {
-    if (this.#now() - this.#poolSinceMs > this.#o.windowSec * 1000) {
-      this.#pool = new StringPool();
-      this.#poolSinceMs = this.#now();
+    if (!b.payloads.every((p) => typeof p.cluster === 'string' && typeof p.json === 'string' && p.starts instanceof Float64Array))
+      throw new Error('not a batch of facts payloads');
+    for (const p of b.payloads) {
+      if (p.starts.length === 0) continue;
+      this.#chunks.push({ cluster: p.cluster, packed: pack(p.json), starts: p.starts });
+      this.#size += p.starts.length;
     }
-    return this.#pool;
-  }
-
-  #keep(facts: readonly SpanRecord[]): void {
-    for (const f of facts) this.#facts.push(f);
-    const over = this.#facts.length - this.#head - this.#o.maxFacts;
+    const over = this.#size - this.#o.maxFacts;
     if (over > 0) {
-      for (let i = this.#head; i < this.#head + over; i++) if (this.#facts[i]!.startUs > this.#cutUs) this.#cutUs = this.#facts[i]!.startUs;
-      this.#head += over;
+      this.#dropHead(over, true);
       this.#dropped += over;
     }
+  }
+
+  /** Drops n facts from the head, the oldest in arrival order (cut: the window is cut at the newest of them). */
+  #dropHead(n: number, cut: boolean): void {
+    for (let left = n; left > 0; ) {
+      const starts = this.#chunks[this.#head]!.starts;
+      const k = Math.min(left, starts.length - this.#skip);
+      if (cut) for (let i = this.#skip; i < this.#skip + k; i++) if (starts[i]! > this.#cutUs) this.#cutUs = starts[i]!;
+      this.#skip += k;
+      this.#size -= k;
+      left -= k;
+      if (this.#skip === starts.length) this.#nextChunk();
+    }
     this.#compactArray();
+  }
+
+  #nextChunk(): void {
+    this.#chunks[this.#head] = EMPTY; // its buffer can go now
+    this.#head++;
+    this.#skip = 0;
   }
 
   /** Drops facts older than the window (arrival order is start order but for stragglers, which the report filters). */
   #expire(cutoffUs: number): void {
-    while (this.#head < this.#facts.length && this.#facts[this.#head]!.startUs < cutoffUs) this.#head++;
+    while (this.#head < this.#chunks.length) {
+      const starts = this.#chunks[this.#head]!.starts;
+      while (this.#skip < starts.length && starts[this.#skip]! < cutoffUs) {
+        this.#skip++;
+        this.#size--;
+      }
+      if (this.#skip < starts.length) break;
+      this.#nextChunk();
+    }
     this.#compactArray();
   }
 
   #compactArray(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#facts.length) {
-      this.#facts = this.#facts.slice(this.#head);
+    if (this.#head > 64 && this.#head * 2 > this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head);
       this.#head = 0;
     }
   }
 
   /** Facts the window holds. */
   size(): number {
-    return this.#facts.length - this.#head;
+    return this.#size;
+  }
+
+  /** The window's facts that start at startUs or later, parsed now (a payload that cannot be read is logged and dropped). */
+  #facts(startUs: number): SpanRecord[] {
+    const pool = new StringPool();
+    const out: SpanRecord[] = [];
+    for (let c = this.#head; c < this.#chunks.length; c++) {
+      const p = this.#chunks[c]!;
+      let facts: SpanRecord[];
+      try {
+        facts = decodeFacts(p.cluster, zstdDecompressSync(p.packed).toString('utf8'), pool);
+        if (facts.length !== p.starts.length) throw new Error(`facts span of cluster ${p.cluster}: ${facts.length} facts, ${p.starts.length} start times`);
+      } catch (err) {
+        // the sink's own encoding, so never expected: these facts are lost, the window goes on
+        log.warn({ err: (err as Error).message }, 'live findings: facts the sink handed over could not be read');
+        this.#size -= p.starts.length - (c === this.#head ? this.#skip : 0);
+        if (c === this.#head) this.#nextChunk();
+        else this.#chunks[c] = EMPTY;
+        continue;
+      }
+      for (let i = c === this.#head ? this.#skip : 0; i < facts.length; i++) if (facts[i]!.startUs >= startUs) out.push(facts[i]!);
+    }
+    return out;
   }
 
   /** Runs the detectors over the window now. */
@@ -135,7 +183,7 @@ export class LiveWindow {
     const cutoff = nowUs - this.#o.windowSec * 1e6;
     this.#expire(cutoff);
     const startUs = Math.max(cutoff, this.#cutUs);
-    const facts = this.#facts.slice(this.#head).filter((s) => s.startUs >= startUs);
+    const facts = this.#facts(startUs);
     const report = buildReport(facts, { startUs, endUs: nowUs, thresholds: this.#o.thresholds });
     const live: LiveReport['live'] = {
       windowSec: this.#o.windowSec,
@@ -149,6 +197,25 @@ export class LiveWindow {
     if (this.#cutUs > cutoff) live.truncatedBefore = new Date(Math.floor(this.#cutUs / 1000)).toISOString();
     return { ...report, live };
   }
+}
+
+/** A facts payload as the window keeps it: its JSON compressed. */
+interface Chunk {
+  cluster: string;
+  packed: Uint8Array;
+  starts: Float64Array;
+}
+
+/** A payload whose facts are all dropped. */
+const EMPTY: Chunk = { cluster: '', packed: new Uint8Array(0), starts: new Float64Array(0) };
+
+/**
+ * JSON compressed with zstd at level 1 (node:zlib; experimental in Node 24, without a warning): in a
+ * buffer of its own (zlib's output may be a view of a larger one).
+ */
+function pack(json: string): Uint8Array {
+  const z = zstdCompressSync(json, { params: { [constants.ZSTD_c_compressionLevel]: 1 } });
+  return z.byteLength === z.buffer.byteLength ? z : new Uint8Array(z.buffer, z.byteOffset, z.byteLength).slice();
 }
 
 /** Share of the time the detectors may run: a run that took d seconds waits d × 19 before the next. */

@@ -44,6 +44,15 @@ export interface FactsSpan {
   startUs: number;
   endUs: number;
   attributes: Record<string, AttrValue>;
+  /** The start times of its facts, in their order in the payload (for the facts feed; not exported). */
+  starts: Float64Array;
+}
+
+/** Facts of one cluster as FactsPayload JSON, with their start times in the payload's order: what a sink's writer hands to the facts feed (src/sinks/facts-feed.ts). */
+export interface EncodedFacts {
+  cluster: string;
+  json: string;
+  starts: Float64Array;
 }
 
 const hex = (input: string, chars: number): string => hash('sha256', input, 'hex').slice(0, chars);
@@ -70,7 +79,7 @@ export function factsSpans(spans: Iterable<SpanRecord>): FactsSpan[] {
   const pool = new NoPool();
   for (const g of groups.values()) {
     const traceId = factsTraceId(g.cluster, g.bucket);
-    for (const { json, count } of encodeFacts(g.spans, pool)) {
+    for (const { json, count, starts } of encodeFacts(g.spans, (s) => compactSpan(s, pool))) {
       out.push({
         traceId,
         spanId: hex(json, 16),
@@ -78,29 +87,48 @@ export function factsSpans(spans: Iterable<SpanRecord>): FactsSpan[] {
         startUs: g.bucket * 1e6,
         endUs: (g.bucket + FACTS_BUCKET_SEC) * 1e6,
         attributes: { [Attr.cluster]: g.cluster, [Attr.nestLevel]: FACTS_NEST_LEVEL, 'facts.count': count, [FACTS_ATTR]: json },
+        starts,
       });
     }
   }
   return out;
 }
 
-/** The spans' facts as FactsPayload JSON, cut where one passes FACTS_SPAN_BYTES. */
-function encodeFacts(spans: SpanRecord[], pool: StringPool): { json: string; count: number }[] {
-  const out: { json: string; count: number }[] = [];
+/**
+ * Facts already compacted (the store writer's) as FactsPayload JSON, one payload per run of facts of
+ * the same cluster (their order kept), cut where one passes FACTS_SPAN_BYTES.
+ */
+export function encodeCompactedFacts(facts: readonly SpanRecord[]): EncodedFacts[] {
+  const out: EncodedFacts[] = [];
+  for (let i = 0; i < facts.length; ) {
+    const cluster = facts[i]!.object.cluster;
+    let j = i + 1;
+    while (j < facts.length && facts[j]!.object.cluster === cluster) j++;
+    for (const { json, starts } of encodeFacts(facts.slice(i, j), (f) => f)) out.push({ cluster, json, starts });
+    i = j;
+  }
+  return out;
+}
+
+/** The facts (toFact: an item's compacted span) as FactsPayload JSON, cut where one passes FACTS_SPAN_BYTES. */
+function encodeFacts<T>(items: readonly T[], toFact: (item: T) => SpanRecord): { json: string; count: number; starts: Float64Array }[] {
+  const out: { json: string; count: number; starts: Float64Array }[] = [];
   let objects = new Map<string, number>();
   let objectRows: string[] = [];
   let rows: string[] = [];
+  let starts: number[] = [];
   let bytes = 0;
   const flush = (): void => {
     if (rows.length === 0) return;
-    out.push({ json: `{"v":1,"o":[${objectRows.join(',')}],"s":[${rows.join(',')}]}`, count: rows.length });
+    out.push({ json: `{"v":1,"o":[${objectRows.join(',')}],"s":[${rows.join(',')}]}`, count: rows.length, starts: Float64Array.from(starts) });
     objects = new Map();
     objectRows = [];
     rows = [];
+    starts = [];
     bytes = 0;
   };
-  for (const s of spans) {
-    const c = compactSpan(s, pool);
+  for (const item of items) {
+    const c = toFact(item);
     const o = c.object;
     const okey = `${o.group}/${o.resource}/${o.namespace}/${o.name}`;
     let oi = objects.get(okey);
@@ -114,6 +142,7 @@ function encodeFacts(spans: SpanRecord[], pool: StringPool): { json: string; cou
     if (c.error !== undefined) fact.push(c.error);
     const row = JSON.stringify(fact);
     rows.push(row);
+    starts.push(c.startUs);
     bytes += row.length + 1;
     if (bytes >= FACTS_SPAN_BYTES) flush();
   }

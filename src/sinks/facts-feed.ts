@@ -10,13 +10,18 @@
 // Bounded: a shared counter holds the batches posted and not taken yet; at FEED_MAX_QUEUED_BATCHES
 // the writer skips a batch (counted in the same buffer) instead of queuing without bound.
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { SpanRecord } from '../core/model.ts';
+import type { EncodedFacts } from '../core/fact-spans.ts';
 
 /** Batches of facts posted and not taken yet, at most; beyond, a batch is skipped (counted). */
 export const FEED_MAX_QUEUED_BATCHES = 256;
 
-/** One acknowledged batch's facts: facts spans' payloads (src/core/fact-spans.ts) by cluster, or compacted spans. */
-export type FactsBatch = { payloads: [cluster: string, json: string][] } | { facts: SpanRecord[] };
+/**
+ * One acknowledged batch's facts: FactsPayload JSON (src/core/fact-spans.ts) per cluster, with the
+ * facts' start times, so a consumer can keep them as they are and parse them only when it reads them.
+ */
+export interface FactsBatch {
+  payloads: EncodedFacts[];
+}
 
 /** One end of a feed channel: the port and the shared counters [batches queued, facts skipped]. */
 export interface FeedEnd {

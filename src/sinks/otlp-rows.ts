@@ -119,9 +119,9 @@ export function factsReadableSpans(facts: FactsSpan[]): ReadableSpan[] {
 /** What the facts feed (facts-feed.ts) carries of facts spans: each one's cluster and payload, and how many facts they hold. */
 export function factsBatch(facts: FactsSpan[]): { batch: FactsBatch; count: number } {
   let count = 0;
-  const payloads = facts.map((f): [string, string] => {
-    count += Number(f.attributes['facts.count']);
-    return [String(f.attributes[Attr.cluster]), String(f.attributes[FACTS_ATTR])];
+  const payloads = facts.map((f) => {
+    count += f.starts.length;
+    return { cluster: String(f.attributes[Attr.cluster]), json: String(f.attributes[FACTS_ATTR]), starts: f.starts };
   });
   return { batch: { payloads }, count };
 }

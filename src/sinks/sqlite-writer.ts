@@ -11,6 +11,7 @@ import { postFacts, type FeedEnd } from './facts-feed.ts';
 import { serveRpc } from './worker-rpc.ts';
 import { isFailed } from '../core/failed.ts';
 import { compactSpan, NoPool, type StringPool } from '../core/facts.ts';
+import { encodeCompactedFacts } from '../core/fact-spans.ts';
 import { Attr, type ObjectRef, type SpanRecord } from '../core/model.ts';
 
 /** Spans per transaction when several writes are waiting (one commit instead of many). */
@@ -293,7 +294,7 @@ export interface WriterData {
 /** Commits spans, and hands the facts of the new ones to the feed once committed. */
 export function insertAndFeed(writer: SqliteSpanInserter, batches: SpanRecord[][], feed: FeedEnd | undefined): void {
   const facts = writer.insert(batches, feed !== undefined);
-  if (facts) postFacts(feed, { facts }, facts.length);
+  if (facts?.length) postFacts(feed, { payloads: encodeCompactedFacts(facts) }, facts.length);
 }
 
 function runWorker(data: WriterData): void {

@@ -7,12 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Attr, type ObjectRef } from '../../src/core/model.ts';
+import { Attr, type ObjectRef, type SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { registry } from '../../src/core/metrics.ts';
 import { factsBatch, factsOfRows, spansToRows } from '../../src/sinks/otlp-rows.ts';
 import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
-import { LiveFindings, LiveWindow, type LiveReport } from '../../frontend-plugin/diagnose/live.ts';
+import { decodeFacts } from '../../src/core/fact-spans.ts';
+import type { FactsBatch } from '../../src/sinks/facts-feed.ts';
+import { LiveFindings, LiveWindow, type LiveOptions, type LiveReport } from '../../frontend-plugin/diagnose/live.ts';
+import { buildReport } from '../../frontend-plugin/diagnose/report.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { MemoryBackend } from '../helpers/memory-backend.ts';
 import { at, History, ref } from './diagnose-fixture.ts';
@@ -103,6 +106,77 @@ describe('live window', () => {
   it('refuses a window, interval or cap that is not positive', () => {
     expect(() => new LiveWindow({ windowSec: 0, intervalSec: 15, maxFacts: 1 })).toThrow(/must be positive/);
     expect(() => new LiveFindings({ windowSec: 60, intervalSec: 15, maxFacts: 0 })).toThrow(/must be positive/);
+  });
+});
+
+/** What the OTLP export worker hands over of these spans, `per` spans a request. */
+function handedOver(spans: readonly SpanRecord[], per: number): FactsBatch[] {
+  const out: FactsBatch[] = [];
+  for (let i = 0; i < spans.length; i += per) out.push(factsBatch(factsOfRows(spansToRows(spans.slice(i, i + per)))).batch);
+  return out;
+}
+
+/** The report of a window of parsed facts after these batches (no run before): the last maxFacts, from where the window was cut on. */
+function parsedReport(batches: FactsBatch[], o: LiveOptions, nowUs: number) {
+  const all = batches.flatMap((b) => b.payloads.flatMap((p) => decodeFacts(p.cluster, p.json)));
+  const dropped = all.slice(0, Math.max(0, all.length - o.maxFacts));
+  const startUs = Math.max(nowUs - o.windowSec * 1e6, ...dropped.map((f) => f.startUs));
+  const facts = all.slice(dropped.length).filter((f) => f.startUs >= startUs);
+  return { facts: facts.length, report: buildReport(facts, { startUs, endUs: nowUs, thresholds: o.thresholds }) };
+}
+
+describe('live window of the payloads as handed over, kept compressed and parsed at a run', () => {
+  it('drops the oldest facts by count, fact by fact within a payload, and finds what a window of parsed facts finds', () => {
+    const h = new History();
+    for (let i = 0; i < 10; i++) heldDelete(h, ref('configmaps', `ns${i % 3}`, `held-${i}`), i * 10);
+    const batches = handedOver(h.spans, 3); // 20 facts in 7 requests: the cut falls inside a payload
+    const o = { windowSec: 300, intervalSec: 15, maxFacts: 7, thresholds: { deletionTimeoutSec: 30 }, now: () => at(200) / 1000 };
+    const win = new LiveWindow(o);
+    for (const b of batches) win.addFacts(b);
+    expect(win.size()).toBe(7);
+    const r = win.run();
+    // the 13 oldest dropped: the last of them is held-6's create, at 60 s
+    expect(r.live).toMatchObject({ facts: 7, droppedFacts: 13, truncatedBefore: new Date(at(60) / 1000).toISOString() });
+    const parsed = parsedReport(batches, o, at(200));
+    expect(parsed.facts).toBe(7);
+    expect(r.findings).toEqual(parsed.report.findings);
+    expect(r.findings.filter((f) => f.detector === 'stuck-deletions').map((f) => f.objects[0]!.name)).toEqual(
+      expect.arrayContaining(['held-7', 'held-8', 'held-9']),
+    );
+  });
+
+  it('drops facts older than the window at a run, fact by fact, a straggler once it reaches the head', () => {
+    const clock = { sec: 104.5 };
+    const h = new History();
+    for (let i = 0; i < 10; i++) h.create(ref('configmaps', 'shop', `c${i}`), i, 'alice', { metadata: { name: `c${i}` } });
+    heldDelete(h, ref('configmaps', 'shop', 'late'), 1); // handed over last, started at 1 s
+    const batches = handedOver(h.spans, 4);
+    const o = { windowSec: 100, intervalSec: 15, maxFacts: 1000, thresholds: { deletionTimeoutSec: 30 }, now: nowAt(clock) };
+    const win = new LiveWindow(o);
+    for (const b of batches) win.addFacts(b);
+    expect(win.size()).toBe(12);
+    const r = win.run();
+    // c0..c4 are older than 4.5 s: gone; the straggler stays (behind c9) but is not in the report
+    expect(win.size()).toBe(7);
+    expect(r.live.facts).toBe(5);
+    expect(r.findings).toEqual(parsedReport(batches, o, at(104.5)).report.findings);
+    clock.sec = 200;
+    expect(win.run().live.facts).toBe(0);
+    expect(win.size()).toBe(0);
+  });
+
+  it('a payload that cannot be parsed at a run is dropped, the rest of the window diagnosed', () => {
+    const o = { windowSec: 300, intervalSec: 15, maxFacts: 1000, thresholds: { deletionTimeoutSec: 30 }, now: () => at(60) / 1000 };
+    const h = new History();
+    heldDelete(h, ref('configmaps', 'shop', 'held'), 0);
+    const win = new LiveWindow(o);
+    win.addFacts({ payloads: [{ cluster: 'kwok', json: '{"v":1,"o":[', starts: Float64Array.of(at(1), at(2)) }] });
+    for (const b of handedOver(h.spans, 10)) win.addFacts(b);
+    expect(win.size()).toBe(4);
+    const r = win.run();
+    expect(r.live.facts).toBe(2);
+    expect(r.findings.map((f) => f.objects[0]!.name)).toContain('held');
+    expect(win.size()).toBe(2);
   });
 });
 
