@@ -32,18 +32,19 @@ const cpuSec = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
+const eventList = (items: string[]): string => `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[${items.join(',')}]}`;
+
 /** The EventList bodies the webhook benchmark sends (its timestamps are the generator's). */
 function buildBodies(small: boolean, events: number): { bodies: string[]; n: number } {
   const bodies: string[] = [];
-  let items: string[] = [];
+  const items: string[] = [];
   let n = 0;
   for (const { event } of simulateEvents(webhookScenario(small))) {
     items.push(JSON.stringify(event));
-    if (items.length === 400) bodies.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[${items.splice(0).join(',')}]}`);
+    if (items.length === 400) bodies.push(eventList(items.splice(0)));
     if (++n >= events) break;
   }
-  if (items.length) bodies.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[${items.join(',')}]}`);
-  items = [];
+  if (items.length) bodies.push(eventList(items));
   return { bodies, n };
 }
 
