@@ -72,9 +72,17 @@ describe('kubetrail serve ← KWOK cluster', () => {
     expect(dep[0]!.object.name).toBe('api');
     await store.close();
 
-    const metrics = await (await fetch(`http://127.0.0.1:${stack.webhookPort}/metrics`)).text();
+    // The Deployment can reach the store from the watch before the API server's audit batch is
+    // durable (the webhook answers, and counts, only then): wait for the webhook's count.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${stack.webhookPort}/metrics`)).text();
+        return /kubetrail_audit_events_accepted_total [1-9]/.test(text) ? text : undefined;
+      },
+      'audit events accepted by the webhook',
+      90_000,
+    );
     expect(metrics).toMatch(/kubetrail_watch_events_total\{source="watch",type="ADDED"\} [1-9]/);
-    expect(metrics).toMatch(/kubetrail_audit_events_accepted_total [1-9]/);
 
     expect(await serve.stop()).toBe(0);
     expect(serve.output()).toContain('drained');
