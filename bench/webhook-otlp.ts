@@ -8,7 +8,10 @@
 //    collector) is the lag of that batch's events, measured exactly by the client;
 //  - kubetrail's own kubetrail_event_lag_seconds histogram (/metrics) gives the same from inside;
 //  - probe events afterwards measure stageTimestamp → trace visible in Jaeger's query API.
-//   node bench/webhook-otlp.ts [--small] [--events N] [--batch 400] [--concurrency 4] [--live-window 0] [--live-interval 15s]
+//   node bench/webhook-otlp.ts [--small] [--stream kwok|synthetic] [--events N] [--batch 400] [--concurrency 4] [--live-window 0] [--live-interval 15s]
+// --stream synthetic: only the pod writes of the same scenario (create, binding, status, delete),
+// without managedFields — small pods, the shape of a synthetic pod load generator; the default
+// (kwok) is every write KWOK's cluster makes, 5 KB pods with managedFields as the audit policy keeps them.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { microTime } from './kwok-objects.ts';
@@ -31,7 +34,11 @@ import {
 import { rawTraceId, windowStartSec } from '../src/core/ids.ts';
 import { objectKey } from '../src/core/model.ts';
 
+export type WebhookStream = 'kwok' | 'synthetic';
+
 export interface WebhookResult {
+  /** Which events were sent (see --stream above). */
+  stream: WebhookStream;
   events: number;
   batches: number;
   batchSize: number;
@@ -50,6 +57,10 @@ export interface WebhookResult {
   sampledTracesFound: string;
   kubetrailPeakRssMb?: number;
   kubetrailCpuSec?: number;
+  /** kubetrail's CPU seconds (start, warm-up and probes included) per 10,000 events accepted. */
+  cpuSecPer10kEvents?: number;
+  /** Mean size of an event in the bodies sent (JSON bytes). */
+  meanEventBytes: number;
   jaegerPeakRssMb?: number;
   loadGeneratorBuildSec: number;
   /** The serve flags of the live findings given (none: serve's defaults). */
@@ -64,30 +75,44 @@ const PLACEHOLDER = '@@NOW@@';
 const CLUSTER = 'bench';
 const WINDOW_SEC = 1800;
 
+/** The synthetic stream's event: a pod write without managedFields (undefined for other writes). */
+function syntheticEvent(event: Record<string, unknown>, resource: string): Record<string, unknown> | undefined {
+  if (resource !== 'pods' && !resource.startsWith('pods/')) return undefined;
+  for (const k of ['requestObject', 'responseObject'] as const) {
+    const meta = (event[k] as { metadata?: Record<string, unknown> } | undefined)?.metadata;
+    if (meta) delete meta.managedFields;
+  }
+  return event;
+}
+
 /** Pre-serialises the EventList bodies, split at the timestamps so sending only joins strings. */
-function buildBatches(total: number, batchSize: number, scenario: StreamOptions) {
+function buildBatches(total: number, batchSize: number, scenario: StreamOptions, stream: WebhookStream) {
   const batches: string[][] = [];
   const podSamples: Array<{ namespace: string; name: string }> = [];
   let items: string[] = [];
   let n = 0;
-  for (const { event, resource } of simulateEvents(scenario)) {
+  let bytes = 0;
+  const flush = () => {
+    batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
+    items = [];
+  };
+  for (const sim of simulateEvents(scenario)) {
+    const event = stream === 'synthetic' ? syntheticEvent(sim.event, sim.resource) : sim.event;
+    if (!event) continue;
     event.requestReceivedTimestamp = PLACEHOLDER;
     event.stageTimestamp = PLACEHOLDER;
-    items.push(JSON.stringify(event));
-    if (resource === 'pods/binding' && podSamples.length < 1000) {
+    const text = JSON.stringify(event);
+    bytes += text.length;
+    items.push(text);
+    if (sim.resource === 'pods/binding' && podSamples.length < 1000) {
       const ref = event.objectRef as { namespace: string; name: string };
       podSamples.push({ namespace: ref.namespace, name: ref.name });
     }
-    if (items.length === batchSize) {
-      batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
-      items = [];
-    }
+    if (items.length === batchSize) flush();
     if (++n >= total) break;
   }
-  if (items.length > 0) {
-    batches.push(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(',')}]}`.split(PLACEHOLDER));
-  }
-  return { batches, events: n, podSamples };
+  if (items.length > 0) flush();
+  return { batches, events: n, podSamples, meanEventBytes: Math.round(bytes / Math.max(1, n)) };
 }
 
 export async function webhookBench(o: {
@@ -96,13 +121,15 @@ export async function webhookBench(o: {
   concurrency: number;
   workdir: string;
   scenario: StreamOptions;
+  stream?: WebhookStream;
   /** serve flags of the live findings, e.g. ['--live-window', '0'] (docs/diagnose.md). */
   liveFlags?: string[];
 }): Promise<WebhookResult> {
   const tb = performance.now();
-  const { batches, events, podSamples } = buildBatches(o.events, o.batch, o.scenario);
+  const stream = o.stream ?? 'kwok';
+  const { batches, events, podSamples, meanEventBytes } = buildBatches(o.events, o.batch, o.scenario, stream);
   const loadGeneratorBuildSec = round((performance.now() - tb) / 1000, 1);
-  process.stderr.write(`[webhook] ${events} events in ${batches.length} EventLists prepared in ${loadGeneratorBuildSec}s\n`);
+  process.stderr.write(`[webhook] ${stream} stream: ${events} events in ${batches.length} EventLists prepared in ${loadGeneratorBuildSec}s\n`);
 
   // ---- Jaeger ----
   const jaeger = await startJaeger(join(o.workdir, 'jaeger'));
@@ -256,7 +283,9 @@ export async function webhookBench(o: {
       }
     }
 
+    const kubetrailCpuSec = cpuSeconds(kt.child.pid!);
     return {
+      stream,
       events: accepted,
       batches: batches.length - 2,
       batchSize: o.batch,
@@ -274,7 +303,9 @@ export async function webhookBench(o: {
       visibleInJaegerMs: visible,
       sampledTracesFound: `${found}/${sample.length}`,
       kubetrailPeakRssMb: peakRssMb(kt.child.pid!),
-      kubetrailCpuSec: cpuSeconds(kt.child.pid!),
+      kubetrailCpuSec,
+      cpuSecPer10kEvents: kubetrailCpuSec !== undefined ? round((kubetrailCpuSec / accepted) * 10_000, 2) : undefined,
+      meanEventBytes,
       jaegerPeakRssMb: jaeger.pid ? peakRssMb(jaeger.pid) : undefined,
       loadGeneratorBuildSec,
       liveFlags: o.liveFlags ?? [],
@@ -293,9 +324,13 @@ function liveMean(metrics: string): number | undefined {
   return n ? round(metricSum(metrics, 'kubetrail_live_diagnosis_seconds_sum') / n, 3) : undefined;
 }
 
-/** The events the load generator replays: the first part of a mid-size KWOK scenario. */
-export function webhookScenario(small: boolean): StreamOptions {
-  return small ? { ...fullSize, nodes: 500, pods: 5000, deployments: 5, namespaces: 5 } : { ...fullSize, nodes: 3000, pods: 30_000, deployments: 30 };
+/**
+ * The events the load generator replays: the first part of a mid-size KWOK scenario. The synthetic
+ * stream keeps only its pod writes (5 per pod), so its scenario has a third more pods to fill 200,000.
+ */
+export function webhookScenario(small: boolean, stream: WebhookStream = 'kwok'): StreamOptions {
+  const scenario = small ? { ...fullSize, nodes: 500, pods: 5000, deployments: 5, namespaces: 5 } : { ...fullSize, nodes: 3000, pods: 30_000, deployments: 30 };
+  return stream === 'synthetic' ? { ...scenario, pods: small ? 8000 : 40_000 } : scenario;
 }
 
 if (import.meta.main) {
@@ -303,6 +338,7 @@ if (import.meta.main) {
     args: process.argv.slice(2),
     options: {
       small: { type: 'boolean' },
+      stream: { type: 'string' },
       events: { type: 'string' },
       batch: { type: 'string' },
       concurrency: { type: 'string' },
@@ -313,12 +349,15 @@ if (import.meta.main) {
   });
   const liveFlags = (['live-window', 'live-interval'] as const).flatMap((k) => (values[k] !== undefined ? [`--${k}`, values[k]!] : []));
   const small = Boolean(values.small);
+  const stream = values.stream ?? 'kwok';
+  if (stream !== 'kwok' && stream !== 'synthetic') throw new Error(`--stream: kwok or synthetic, not ${stream}`);
   const r = await webhookBench({
+    stream,
     events: Number(values.events ?? (small ? 40_000 : 200_000)),
     batch: Number(values.batch ?? 400),
     concurrency: Number(values.concurrency ?? 4),
     workdir: values.workdir ?? join(REPO_ROOT, '.kubetrail/bench'),
-    scenario: webhookScenario(small),
+    scenario: webhookScenario(small, stream),
     liveFlags,
   });
   process.stdout.write(JSON.stringify(r) + '\n');
