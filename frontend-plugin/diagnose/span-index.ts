@@ -225,7 +225,8 @@ export class SpanIndex {
   readonly children = new Map<string, Map<string, string>>();
   /** `child|parent` of the controlling owner references (link.controller). */
   readonly #controllers = new Set<string>();
-  #snapshots = new WeakMap<SpanRecord, Record<string, unknown> | null>();
+  // a Map, not a WeakMap: the index lives for one report, and weak entries cost the collector more
+  #snapshots = new Map<SpanRecord, Record<string, unknown> | null>();
   #memo = new Map<string, unknown>();
 
   constructor(spans: readonly SpanRecord[]) {
