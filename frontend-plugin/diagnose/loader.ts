@@ -18,8 +18,19 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   const out: SpanRecord[] = [];
   const pool = new StringPool();
   const objects = new Map<string, SpanRecord['object']>();
-  // a raw trace never spans two batches, so duplicates (redelivery) are found within a batch
-  let seen = new Set<string>();
+  // a raw trace never spans two batches, so duplicates (redelivery) are found within a batch: by
+  // span ID (no string built per span), the trace compared when two spans of the batch share one
+  let seen = new Map<string, string>();
+  let seenIds = new Set<string>();
+  const isCopy = (s: SpanRecord): boolean => {
+    const trace = seen.get(s.spanId);
+    if (trace === undefined) seen.set(s.spanId, s.traceId);
+    if (trace === undefined || trace === s.traceId) return trace !== undefined;
+    const id = s.traceId + s.spanId;
+    if (seenIds.has(id)) return true;
+    seenIds.add(id);
+    return false;
+  };
   // a relation is written per window and in both objects' traces: one link span of it is enough
   const relations = new Set<string>();
   // the spans of one raw trace come together and mostly share one object (the store's rows do):
@@ -31,9 +42,7 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
     if (!inRange(s, q)) return;
     if (q.cluster !== undefined && s.object.cluster !== q.cluster) return;
     if (q.namespace !== undefined && s.object.namespace !== q.namespace && s.object.namespace !== '') return;
-    const id = s.traceId + s.spanId;
-    if (seen.has(id)) return;
-    seen.add(id);
+    if (isCopy(s)) return;
     if (s.object !== lastObject) {
       lastObject = s.object;
       lastKey = objectKey(s.object);
@@ -56,13 +65,13 @@ export async function loadSpans(backend: TraceBackend, q: LoadOptions): Promise<
   const facts = backend.scanFacts ? await backend.scanFacts(scan) : undefined;
   if (facts) {
     for await (const batch of facts) {
-      seen = new Set();
+      [seen, seenIds] = [new Map(), new Set()];
       for (const s of batch) take(s, true);
     }
     return out;
   }
   for await (const batch of backend.scanSpans(scan)) {
-    seen = new Set();
+    [seen, seenIds] = [new Map(), new Set()];
     for (const s of batch) take(s);
   }
   return out;

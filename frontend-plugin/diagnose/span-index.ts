@@ -75,6 +75,10 @@ export function parseDiff(text: unknown): DiffLine[] {
 
 /** Index of the space ending the path (spaces inside `["…"]` are part of it). */
 function pathEnd(line: string): number {
+  const sp = line.indexOf(' ');
+  const quote = line.indexOf('"');
+  // most paths have no quote before their end: the first space ends them
+  if (quote < 0 || quote > sp) return sp;
   let inQuote = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
@@ -84,7 +88,11 @@ function pathEnd(line: string): number {
   return -1;
 }
 
+/** JSON text of the common shapes (a number, true/false/null, a string without escapes), told without parsing it. */
+const SIMPLE_JSON = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|"[^"\\\u0000-\u001f]*")$/;
+
 function isJson(s: string): boolean {
+  if (SIMPLE_JSON.test(s)) return true;
   try {
     JSON.parse(s);
     return true;
@@ -217,18 +225,25 @@ export class SpanIndex {
   readonly children = new Map<string, Map<string, string>>();
   /** `child|parent` of the controlling owner references (link.controller). */
   readonly #controllers = new Set<string>();
-  #snapshots = new WeakMap<SpanRecord, Record<string, unknown> | null>();
+  // a Map, not a WeakMap: the index lives for one report, and weak entries cost the collector more
+  #snapshots = new Map<SpanRecord, Record<string, unknown> | null>();
   #memo = new Map<string, unknown>();
 
   constructor(spans: readonly SpanRecord[]) {
     this.spans = spans;
     // spans of one object mostly share one ObjectRef (the loader's): its history found by identity first
     const byRef = new Map<ObjectRef, ObjectHistory>();
+    const keys = new Map<ObjectRef, string>();
+    const keyOf = (ref: ObjectRef): string => {
+      let key = keys.get(ref);
+      if (key === undefined) keys.set(ref, (key = objectKey(ref)));
+      return key;
+    };
     for (const s of spans) {
       if (s.kind === 'event') {
         let h = byRef.get(s.object);
         if (!h) {
-          const key = objectKey(s.object);
+          const key = keyOf(s.object);
           h = this.objects.get(key);
           if (!h) this.objects.set(key, (h = { ref: s.object, key, events: [] }));
           byRef.set(s.object, h);
@@ -237,7 +252,7 @@ export class SpanIndex {
       } else {
         const l = linkOf(s);
         if (!l) continue;
-        const me = objectKey(s.object);
+        const me = keyOf(s.object);
         const [child, parent] = l.role === 'parent' ? [me, l.other] : [l.other, me];
         this.#relate(child, parent, l.class);
         if (l.controller) this.#controllers.add(`${child}|${parent}`);

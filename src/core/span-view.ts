@@ -57,9 +57,10 @@ export interface LinkView {
 
 /** The relation a link span stands for; undefined for another span or a malformed link. */
 export function linkOf(s: SpanRecord): LinkView | undefined {
+  if (s.kind !== 'link') return undefined;
   const a = s.attributes;
   const other = a[Attr.linkKey];
   const role = a[Attr.linkRole];
-  if (s.kind !== 'link' || typeof other !== 'string' || (role !== 'parent' && role !== 'child')) return undefined;
+  if (typeof other !== 'string' || (role !== 'parent' && role !== 'child')) return undefined;
   return { other, role, class: text(a[Attr.linkClass]), controller: String(a[Attr.linkController]) === 'true' };
 }

@@ -401,4 +401,21 @@ describe('diff lines', () => {
       { path: 'spec.replicas', old: '1', new: '2' },
     ]);
   });
+
+  it('splits at the first arrow after a whole JSON value, escaped quotes and odd numbers included', () => {
+    const lines = [
+      'metadata.annotations.a "x\\" -> y" -> "z"',
+      'spec.replicas 01 -> 2 -> 3',
+      'status.ratio -1.5e3 -> 2',
+      'spec.template {"a":"b -> c"} -> <none>',
+      'status.phase <none> -> "Running"',
+    ];
+    expect(parseDiff(lines.join('\n'))).toEqual([
+      { path: 'metadata.annotations.a', old: '"x\\" -> y"', new: '"z"' },
+      // `01` is not JSON, nor `01 -> 2`: no split found, the line is left out
+      { path: 'status.ratio', old: '-1.5e3', new: '2' },
+      { path: 'spec.template', old: '{"a":"b -> c"}', new: '<none>' },
+      { path: 'status.phase', old: '<none>', new: '"Running"' },
+    ]);
+  });
 });

@@ -2,6 +2,7 @@
 // field of one object, e.g. spec.replicas flipped by an autoscaler and a kubectl loop.
 import type { SpanRecord } from '../../../src/core/model.ts';
 import type { Detector, Finding } from '../types.ts';
+import type { ObjectHistory, SpanIndex } from '../span-index.ts';
 import { isRoutine, redirectUrl, refText, sampleEvidence } from '../span-index.ts';
 import { actorOf } from '../../../src/core/span-view.ts';
 import { isWrite } from '../../../src/core/failed.ts';
@@ -12,34 +13,48 @@ interface Change {
   value: string;
 }
 
+/** Per changed path of an object: who changed it last and how often the changer switched (no list of changes kept). */
+function flipsByPath(index: SpanIndex, h: ObjectHistory): Map<string, { actor: string; flips: number }> {
+  const byPath = new Map<string, { actor: string; flips: number }>();
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    const actor = actorOf(e);
+    for (const l of index.diff(e)) {
+      const p = byPath.get(l.path);
+      if (!p) byPath.set(l.path, { actor, flips: 0 });
+      else if (p.actor !== actor) [p.actor, p.flips] = [actor, p.flips + 1];
+    }
+  }
+  return byPath;
+}
+
+/** The changes of one path of an object, in time order. */
+function changesOf(index: SpanIndex, h: ObjectHistory, path: string): Change[] {
+  const out: Change[] = [];
+  for (const e of h.events) {
+    if (!isWrite(e)) continue;
+    for (const l of index.diff(e)) if (l.path === path) out.push({ span: e, actor: actorOf(e), value: l.new });
+  }
+  return out;
+}
+
 export const fighting: Detector = {
   name: 'fighting',
   description: 'two actors alternately changing the same field of one object',
   detect({ index, thresholds: t }) {
     const out: Finding[] = [];
     for (const h of index.objects.values()) {
-      const byPath = new Map<string, Change[]>();
-      for (const e of h.events) {
-        if (!isWrite(e)) continue;
-        const actor = actorOf(e);
-        for (const l of index.diff(e)) {
-          let list = byPath.get(l.path);
-          if (!list) byPath.set(l.path, (list = []));
-          list.push({ span: e, actor, value: l.new });
-        }
-      }
-      // one finding per object: the most fought-over field (others are listed in data)
-      let best: { path: string; changes: Change[]; flips: number } | undefined;
+      // one finding per object: the most fought-over field (others are listed in data); a flip
+      // means two actors at least
+      let top: { path: string; flips: number } | undefined;
       const fields: Record<string, number> = {};
-      for (const [path, changes] of byPath) {
-        let flips = 0;
-        for (let i = 1; i < changes.length; i++) if (changes[i]!.actor !== changes[i - 1]!.actor) flips++;
-        const actors = new Set(changes.map((c) => c.actor));
-        if (actors.size < 2 || flips < t.fightingMinFlips) continue;
+      for (const [path, { flips }] of flipsByPath(index, h)) {
+        if (flips < 1 || flips < t.fightingMinFlips) continue;
         fields[path] = flips;
-        if (!best || flips > best.flips) best = { path, changes, flips };
+        if (!top || flips > top.flips) top = { path, flips };
       }
-      if (!best) continue;
+      if (!top) continue;
+      const best = { ...top, changes: changesOf(index, h, top.path) };
       const actors = [...new Set(best.changes.map((c) => c.actor))];
       const values = best.changes.map((c) => c.value);
       out.push({

@@ -157,14 +157,28 @@ function containerReason(rest: string, v: unknown, reasons: Set<string>): void {
   if (rest.endsWith('terminated.exitCode') && typeof v === 'number' && v !== 0) reasons.add(`exit code ${v}`);
 }
 
+/** The parsed diff of a span (one pod's, parsed once for its three symptoms). */
+type DiffOf = (e: SpanRecord) => DiffLine[];
+
+/** A pod's restarts, Ready flips and failure, each diff of it parsed once. */
+function podSymptoms(index: SpanIndex, h: ObjectHistory): { restarts: PodSymptom; flaps: PodSymptom; failure: PodSymptom } {
+  const parsed = new Map<SpanRecord, DiffLine[]>();
+  const diff: DiffOf = (e) => {
+    let lines = parsed.get(e);
+    if (!lines) parsed.set(e, (lines = index.diff(e)));
+    return lines;
+  };
+  return { restarts: podRestarts(diff, h), flaps: readyFlaps(index, diff, h), failure: podFailure(diff, h) };
+}
+
 /** The restarts of one pod: restartCount rises seen in its status writes (not the count it came with). */
-function podRestarts(index: SpanIndex, h: ObjectHistory): PodSymptom {
+function podRestarts(diff: DiffOf, h: ObjectHistory): PodSymptom {
   const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   const known = new Map<string, number>();
   for (const e of h.events) {
     if (!isWrite(e)) continue;
     let rose = 0;
-    for (const l of index.diff(e)) {
+    for (const l of diff(e)) {
       const m = CONTAINER.exec(l.path);
       if (!m) continue;
       const [, name, rest] = m as unknown as [string, string, string];
@@ -197,7 +211,7 @@ function readyAtCreate(index: SpanIndex, e: SpanRecord): string | undefined {
 }
 
 /** Ready going True → False in a pod's status writes, not after its delete (a pod goes NotReady as it terminates; a re-created name counts again). */
-function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
+function readyFlaps(index: SpanIndex, diff: DiffOf, h: ObjectHistory): PodSymptom {
   const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   let ready: string | undefined;
   let deleted = false;
@@ -205,7 +219,7 @@ function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
     if (isCreate(e)) [ready, deleted] = [readyAtCreate(index, e), false];
     if (isDelete(e)) deleted = true;
     if (deleted || !isWrite(e)) continue;
-    for (const l of index.diff(e)) {
+    for (const l of diff(e)) {
       const s = readyStatus(l);
       if (s === undefined) continue;
       if (ready === 'True' && s !== 'True' && actorOf(e) !== NODE_CONTROLLER) {
@@ -219,12 +233,12 @@ function readyFlaps(index: SpanIndex, h: ObjectHistory): PodSymptom {
 }
 
 /** The write that set a pod's phase Failed (before any delete of it, not by a kube-system controller: pod GC), with its reasons. */
-function podFailure(index: SpanIndex, h: ObjectHistory): PodSymptom {
+function podFailure(diff: DiffOf, h: ObjectHistory): PodSymptom {
   const r: PodSymptom = { key: h.key, ref: h.ref, writes: [], count: 0, reasons: new Set() };
   for (const e of h.events) {
     if (isDelete(e)) break;
     if (!isWrite(e) || actorOf(e).startsWith('system:serviceaccount:kube-system:')) continue;
-    const lines = index.diff(e);
+    const lines = diff(e);
     if (!lines.some((l) => l.path === 'status.phase' && diffValue(l.new) === 'Failed')) continue;
     for (const l of lines) {
       const m = CONTAINER.exec(l.path);
@@ -332,20 +346,21 @@ function podFinding(index: SpanIndex, top: string, pods: PodSymptom[], rule: Pod
 /** Restarts, Ready flips (of pods not restarting: a crash makes a pod NotReady too) and Failed pods (not of a Job: jobFindings). */
 function podSymptomFindings(index: SpanIndex, t: Thresholds): Finding[] {
   const pods = index.ofResource('', 'pods');
-  const restarts = pods.map((h) => podRestarts(index, h));
+  const symptoms = pods.map((h) => podSymptoms(index, h));
+  const restarts = symptoms.map((p) => p.restarts);
   const restarting = new Set(restarts.filter((r) => r.count > 0).map((r) => r.key));
   const ofJob = (key: string) => ownerChain(index, key).some((k) => index.refOf(k).resource === 'jobs');
   return [
     ...podFindings(index, restarts, t.restartMin, RESTARTS),
     ...podFindings(
       index,
-      pods.filter((h) => !restarting.has(h.key)).map((h) => readyFlaps(index, h)),
+      symptoms.filter((p) => !restarting.has(p.flaps.key)).map((p) => p.flaps),
       t.readyFlapMin,
       FLAPS,
     ),
     ...podFindings(
       index,
-      pods.filter((h) => !ofJob(h.key)).map((h) => podFailure(index, h)),
+      symptoms.filter((p) => !ofJob(p.failure.key)).map((p) => p.failure),
       1,
       FAILED,
     ),
