@@ -12,7 +12,7 @@
 # --extra-config appends YAML documents to the kwokctl configuration, e.g. kwok Stages (giving any
 # Stage replaces all of kwok's default stages: bench/diagnose-corpus/kwok-stages.yaml gives them all).
 # --audit-policy replaces deploy/kwok/audit-policy.yaml (e.g. one that drops a class of requests).
-# Flags after -- go to `kwokctl create cluster` (e.g. --heartbeat-factor 15 for thousands of nodes).
+# Flags after -- go to `kwokctl create cluster` (e.g. --heartbeat-factor 10, as bench/kwok-scale.ts does).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LOG_TAG=kwok; . "$here/lib.sh"
