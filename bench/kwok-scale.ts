@@ -10,6 +10,9 @@
 // refused, and whether every pod's trace is complete afterwards (create, binding, status, delete,
 // pod → node). A step that does not finish in time stops the ladder (the reason is recorded).
 //   node bench/kwok-scale.ts [--steps 100,1000,5000,12100] [--replicas 400] [--deployments 4] [--no-informers] [--workdir DIR]
+//                            [--nodes-only: each step only creates its nodes and waits until they are Ready]
+//                            [--hold SECONDS: keep the nodes after the last step, recording the fewest Ready]
+//                            [--kwok-defaults: kwok's own heartbeat and worker settings, not the ones for thousands of nodes]
 //                            [--deadline ISO-TIME (default $BENCH_KWOK_DEADLINE): stop the ladder then]
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +43,11 @@ const CLUSTER = 'kt-scale';
 /** Time given, before the first step, to the audit batches the API server queued while kubetrail started. */
 const SETTLE_MS = 20_000;
 const KWOK_SH = join(REPO_ROOT, 'deploy/stack/kwok.sh');
+/** kwok tuned for thousands of nodes (docs/performance.md, section 5): more lease and node-stage workers... */
+const KWOK_CONFIG = join(REPO_ROOT, 'bench/kwok-scale-kwok.yaml');
+/** ...and kwokctl's heartbeat factor (default 5): node lease duration 40 s × factor (renewed every quarter of it), the
+ * controller-manager's node monitor grace period 40 s × factor, so 12,100 nodes renew ~120 leases/s instead of ~240. */
+const KWOKCTL_FLAGS = ['--heartbeat-factor', '10'];
 
 export interface ScaleStep {
   nodes: number;
@@ -75,6 +83,12 @@ export interface KwokScaleResult {
   replicas: number;
   deployments: number;
   informers: boolean;
+  /** --nodes-only: the steps created nodes and nothing else. */
+  nodesOnly?: boolean;
+  /** --kwok-defaults: kwok and kwokctl as they come, without the tuning for thousands of nodes. */
+  kwokDefaults?: boolean;
+  /** --hold: after the last step, the fewest and the last Ready nodes seen while the nodes were kept. */
+  hold?: { seconds: number; minReady: number; lastReady: number; cpuSec: Record<string, number> };
   steps: ScaleStep[];
   /** Where the ladder stopped and why (absent: every step finished). */
   stopped?: string;
@@ -212,11 +226,14 @@ interface Snapshot {
   cpu: Record<string, number>;
 }
 
+/** CPU seconds (user + system) so far of each process. */
+function cpuOf(pids: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? NaN]));
+}
+
 async function snapshot(api: Api, kubetrailUrl: string, pids: Record<string, number>): Promise<Snapshot> {
   const [apiserver, kubetrail] = await Promise.all([must(api, 'GET', '/metrics'), fetch(`${kubetrailUrl}/metrics`).then((r) => r.text())]);
-  const cpu: Record<string, number> = {};
-  for (const [k, pid] of Object.entries(pids)) cpu[k] = cpuSeconds(pid) ?? NaN;
-  return { at: performance.now(), apiserver, kubetrail, cpu };
+  return { at: performance.now(), apiserver, kubetrail, cpu: cpuOf(pids) };
 }
 
 const RECEIVED = 'kubetrail_audit_events_received_total';
@@ -392,6 +409,8 @@ interface Ctx {
   rss: ReturnType<typeof rssSampler>;
   deployments: number;
   replicas: number;
+  /** Only create nodes and wait until they are Ready: no workload, no traces (measures the cluster's node throughput). */
+  nodesOnly: boolean;
 }
 
 /** Deploys, rolls and deletes the step's Deployments in namespace `ns`; records each phase's seconds. */
@@ -449,10 +468,12 @@ async function runStep(c: Ctx, nodes: number, from: number): Promise<ScaleStep> 
     const t = performance.now();
     phases.nodesCreated = await scaleNodes(c.api, c.view, from, nodes);
     phases.nodes = round((performance.now() - t) / 1000, 1);
-    await workload(c, ns, phases);
-    const t2 = performance.now();
-    traces = await checkTraces(c, ns);
-    phases.traces = round((performance.now() - t2) / 1000, 1);
+    if (!c.nodesOnly) {
+      await workload(c, ns, phases);
+      const t2 = performance.now();
+      traces = await checkTraces(c, ns);
+      phases.traces = round((performance.now() - t2) / 1000, 1);
+    }
   } catch (e) {
     error = (e as Error).message;
     process.stderr.write(`[kwok-scale]  FAILED: ${error}\n`);
@@ -460,8 +481,7 @@ async function runStep(c: Ctx, nodes: number, from: number): Promise<ScaleStep> 
   // a component that died (the API server out of memory, say) leaves no metrics: the step keeps its error and /proc's numbers
   const after = await snapshot(c.api, c.kubetrailUrl, c.pids).catch((e: unknown) => {
     error = `${error ?? 'the step finished'}; no metrics after it: ${(e as Error).message}`;
-    const cpu = Object.fromEntries(Object.entries(c.pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? NaN]));
-    return { ...before, at: performance.now(), cpu };
+    return { ...before, at: performance.now(), cpu: cpuOf(c.pids) };
   });
   const m = measure(before, after, new URL(c.kubetrailUrl).host);
   const step: ScaleStep = { nodes, pods: traces.pods, phases, ...m, peakRssMb: c.rss.peak(), traces, ...(error ? { error } : {}) };
@@ -470,9 +490,11 @@ async function runStep(c: Ctx, nodes: number, from: number): Promise<ScaleStep> 
 }
 
 /** Starts the cluster (no nodes yet) whose audit webhook posts to `webhookPort`; resolves with its kubeconfig and directory. */
-async function clusterUp(workdir: string, webhookPort: number): Promise<{ kubeconfig: string; clusterDir: string }> {
+async function clusterUp(workdir: string, webhookPort: number, kwokDefaults: boolean): Promise<{ kubeconfig: string; clusterDir: string }> {
   const args = ['up', '--name', CLUSTER, '--nodes', '0', '--webhook-port', String(webhookPort), '--apiserver-port', String(await freePort())];
-  const r = await run('bash', [KWOK_SH, ...args, '--workdir', join(workdir, 'kwok')]);
+  args.push('--workdir', join(workdir, 'kwok'));
+  if (!kwokDefaults) args.push('--extra-config', KWOK_CONFIG, '--', ...KWOKCTL_FLAGS);
+  const r = await run('bash', [KWOK_SH, ...args]);
   if (r.code !== 0) throw new Error(`kwok.sh up failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   const env = Object.fromEntries(
     r.stdout.split('\n').flatMap((l) => (/^[A-Z_]+=./.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]] : [])),
@@ -491,7 +513,33 @@ async function startServe(kubeconfig: string, store: string, webhookPort: number
   return kt;
 }
 
-export async function kwokScale(o: { ladder: number[]; replicas: number; deployments: number; informers: boolean; workdir: string }): Promise<KwokScaleResult> {
+export interface KwokScaleOptions {
+  ladder: number[];
+  replicas: number;
+  deployments: number;
+  informers: boolean;
+  nodesOnly: boolean;
+  kwokDefaults: boolean;
+  holdSec: number;
+  workdir: string;
+}
+
+/** Keeps the cluster `seconds` after the last step and samples its Ready nodes every second (do heartbeats keep them Ready?). */
+async function hold(view: ClusterView, pids: Record<string, number>, seconds: number): Promise<NonNullable<KwokScaleResult['hold']>> {
+  process.stderr.write(`[kwok-scale] holding ${view.readyNodes.size} Ready nodes for ${seconds} s\n`);
+  const cpu0 = cpuOf(pids);
+  let minReady = view.readyNodes.size;
+  for (let i = 1; i <= seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    minReady = Math.min(minReady, view.readyNodes.size);
+    if (i % 30 === 0) process.stderr.write(`[kwok-scale]   hold ${i} s: ${view.readyNodes.size} Ready (fewest ${minReady})\n`);
+  }
+  const cpu1 = cpuOf(pids);
+  const cpuSec = Object.fromEntries(Object.keys(cpu1).map((k) => [k, round(cpu1[k]! - cpu0[k]!, 1)]));
+  return { seconds, minReady, lastReady: view.readyNodes.size, cpuSec };
+}
+
+export async function kwokScale(o: KwokScaleOptions): Promise<KwokScaleResult> {
   const t0 = performance.now();
   rmSync(o.workdir, { recursive: true, force: true });
   mkdirSync(o.workdir, { recursive: true });
@@ -505,6 +553,8 @@ export async function kwokScale(o: { ladder: number[]; replicas: number; deploym
     replicas: o.replicas,
     deployments: o.deployments,
     informers: o.informers,
+    ...(o.nodesOnly ? { nodesOnly: true } : {}),
+    ...(o.kwokDefaults ? { kwokDefaults: true } : {}),
     steps: [],
     seconds: 0,
   };
@@ -512,7 +562,7 @@ export async function kwokScale(o: { ladder: number[]; replicas: number; deploym
   let view: ClusterView | undefined;
   let rss: ReturnType<typeof rssSampler> | undefined;
   try {
-    const { kubeconfig, clusterDir } = await clusterUp(o.workdir, webhookPort);
+    const { kubeconfig, clusterDir } = await clusterUp(o.workdir, webhookPort, o.kwokDefaults);
     const store = join(o.workdir, 'kt.sqlite');
     kt = await startServe(kubeconfig, store, webhookPort, o.informers);
     const kc = new KubeConfig();
@@ -532,6 +582,7 @@ export async function kwokScale(o: { ladder: number[]; replicas: number; deploym
       rss,
       deployments: o.deployments,
       replicas: o.replicas,
+      nodesOnly: o.nodesOnly,
     };
     let from = 0;
     for (const nodes of o.ladder) {
@@ -543,6 +594,7 @@ export async function kwokScale(o: { ladder: number[]; replicas: number; deploym
       }
       from = nodes;
     }
+    if (o.holdSec > 0 && !result.stopped) result.hold = await hold(view, pids, o.holdSec);
   } finally {
     rss?.stop();
     view?.stop();
@@ -563,6 +615,9 @@ if (import.meta.main) {
       replicas: { type: 'string', default: '400' },
       deployments: { type: 'string', default: '4' },
       'no-informers': { type: 'boolean' },
+      'nodes-only': { type: 'boolean' },
+      'kwok-defaults': { type: 'boolean' },
+      hold: { type: 'string', default: '0' },
       workdir: { type: 'string' },
       deadline: { type: 'string', default: process.env.BENCH_KWOK_DEADLINE },
     },
@@ -573,6 +628,9 @@ if (import.meta.main) {
     replicas: Number(values.replicas),
     deployments: Number(values.deployments),
     informers: !values['no-informers'],
+    nodesOnly: values['nodes-only'] ?? false,
+    kwokDefaults: values['kwok-defaults'] ?? false,
+    holdSec: Number(values.hold),
     workdir: values.workdir ?? join(REPO_ROOT, '.kubetrail/bench/kwok-scale'),
   });
   process.stdout.write(JSON.stringify(r) + '\n');

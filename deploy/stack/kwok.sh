@@ -3,6 +3,7 @@
 # as local processes on loopback, from the binaries deploy/stack/build.sh made. kwokctl downloads nothing.
 #   deploy/stack/kwok.sh up   [--name kt] [--nodes 3] [--webhook-port 8080] [--webhook-path /audit/<name>]
 #                             [--apiserver-port PORT] [--workdir DIR] [--extra-config FILE] [--audit-policy FILE]
+#                             [-- more kwokctl create cluster flags]
 #   deploy/stack/kwok.sh down [--name kt] [--workdir DIR]
 #   deploy/stack/kwok.sh env  [--name kt] [--workdir DIR]     (prints KUBECONFIG=... AUDIT_LOG=...)
 # Workdir: KWOK_WORKDIR, default $STACK_DIR/kwok; the cluster lives in <workdir>/clusters/<name>/
@@ -11,6 +12,7 @@
 # --extra-config appends YAML documents to the kwokctl configuration, e.g. kwok Stages (giving any
 # Stage replaces all of kwok's default stages: bench/diagnose-corpus/kwok-stages.yaml gives them all).
 # --audit-policy replaces deploy/kwok/audit-policy.yaml (e.g. one that drops a class of requests).
+# Flags after -- go to `kwokctl create cluster` (e.g. --heartbeat-factor 10, as bench/kwok-scale.ts does).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LOG_TAG=kwok; . "$here/lib.sh"
@@ -18,6 +20,7 @@ LOG_TAG=kwok; . "$here/lib.sh"
 cmd=${1:-}; shift || true
 name=kt nodes=3 webhook_port=8080 webhook_path= apiserver_port= extra_config= audit_policy=$REPO_ROOT/deploy/kwok/audit-policy.yaml
 workdir=${KWOK_WORKDIR:-$STACK_DIR/kwok}
+kwokctl_flags=()
 while [ $# -gt 0 ]; do
   case $1 in
     --name) name=$2; shift 2 ;;
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
     --workdir) workdir=$2; shift 2 ;;
     --extra-config) extra_config=$2; shift 2 ;;
     --audit-policy) audit_policy=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --) shift; kwokctl_flags=("$@"); break ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -96,6 +100,7 @@ up() {
       "audit webhook http://127.0.0.1:$webhook_port$webhook_path)"
   # --kubeconfig '': leave ~/.kube/config alone; the cluster has its own kubeconfig.yaml
   "$kwokctl" create cluster --name "$name" --config "$conf_dir/cluster.yaml" --kubeconfig '' --wait 120s \
+    ${kwokctl_flags[@]+"${kwokctl_flags[@]}"} \
     >"$conf_dir/kwokctl-create.log" 2>&1 \
     || { cat "$conf_dir/kwokctl-create.log" >&2; tail -5 "$cluster_dir"/logs/*.log >&2 2>/dev/null; die "kwokctl create cluster failed"; }
   log "control plane ready in $((SECONDS - t0))s"
@@ -145,5 +150,5 @@ case $cmd in
   up) up ;;
   down) down ;;
   env) print_env ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,15p' "$0"; exit 2 ;;
 esac
