@@ -16,15 +16,11 @@
 // (updates, patches, deletes — not the creates and status writes that only replace it). The LRU
 // is bounded by bytes (`maxBytes`, the sum of the texts plus a per-version overhead) as well as
 // by entries, so a cluster of large objects cannot outgrow the budget; the least recently changed
-// objects go first, and an evicted object's next change is shown without a diff. The newest
-// versions (4 MiB of text) also keep the object they were made of, outside the LRU's budget: an
-// object's next change mostly comes within a few hundred events and then parses nothing.
+// objects go first, and an evicted object's next change is shown without a diff.
 import { LRUCache } from 'lru-cache';
 import type { KubeObject } from '../core/audit-event.ts';
 
 const HISTORY = 32;
-/** JSON text (characters) of the newest versions whose objects are kept beside it (~4–8× in V8 heap). */
-const RECENT_BYTES = 4 * 2 ** 20;
 /** Rough V8 cost of one Version record, its array slot and the LRU bookkeeping, in bytes. */
 const VERSION_OVERHEAD = 96;
 
@@ -116,42 +112,10 @@ export function withVersion(versions: History | undefined, v: Version, fromWatch
   return next;
 }
 
-/**
- * The objects of the newest versions (by Version record), oldest first out once their JSON passes
- * `maxBytes`. Sound because neither a version nor an object handed to the pipeline is ever mutated,
- * and the objects are JSON values (parsed bodies, cleaned copy-on-write; steps build new versions
- * by spreading them): the object is what JSON.parse of the version's text would give.
- */
-class RecentObjects {
-  readonly #objects = new Map<Version, KubeObject>();
-  readonly #maxBytes: number;
-  #bytes = 0;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-  }
-
-  get(v: Version): KubeObject | undefined {
-    return this.#objects.get(v);
-  }
-
-  add(v: Version, obj: KubeObject): void {
-    if (v.json.length > this.#maxBytes) return;
-    this.#objects.set(v, obj);
-    this.#bytes += v.json.length;
-    for (const old of this.#objects.keys()) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#objects.delete(old);
-      this.#bytes -= old.json.length;
-    }
-  }
-}
-
 /** The committed per-object histories: an LRU bounded by entries and bytes. */
 export class VersionCache implements HistoryStore {
   readonly #lru: LRUCache<string, History>;
   readonly side: DigestTable | undefined;
-  readonly #recent = new RecentObjects(RECENT_BYTES);
 
   constructor(opts: VersionCacheOptions) {
     this.#lru = new LRUCache({ max: opts.maxEntries, maxSize: opts.maxBytes });
@@ -188,16 +152,11 @@ export class VersionCache implements HistoryStore {
   /** The version record of `obj` (its JSON text, and the digests the redactor attached to it). */
   encode(obj: KubeObject, rv: string, unclaimed: boolean, json = JSON.stringify(obj), watch?: WatchMeta): Version {
     const digests = this.side?.digests(obj);
-    const v0: Version = watch ? { rv, json, unclaimed, watch } : { rv, json, unclaimed };
-    const v = digests ? { ...v0, digests } : v0;
-    this.#recent.add(v, obj);
-    return v;
+    const v: Version = watch ? { rv, json, unclaimed, watch } : { rv, json, unclaimed };
+    return digests ? { ...v, digests } : v;
   }
 
-  /** The object of `v`: the one it was made of while that is recent, else parsed from its text. */
   decode(v: Version): KubeObject {
-    const recent = this.#recent.get(v);
-    if (recent !== undefined) return recent;
     const obj = JSON.parse(v.json) as KubeObject;
     if (v.digests) this.side?.attachDigests(obj, v.digests);
     return obj;
@@ -266,7 +225,7 @@ export class Versions {
       if (h[at]!.rv !== v.rv) at = h.findLastIndex((x) => x.rv === v.rv);
       if (at < 0) return h;
       const next = [...h];
-      next[at] = h[at]!.unclaimed === v.unclaimed ? v : { ...v, unclaimed: h[at]!.unclaimed };
+      next[at] = { ...v, unclaimed: h[at]!.unclaimed };
       return next;
     });
   }
