@@ -4,7 +4,10 @@
 // its webhook thread did nothing else; the webhook benchmark's events/s against it says how close
 // the whole path is to the single-threaded design's ceiling (docs/performance.md).
 //   node bench/route.ts [--small] [--events N] [--rounds 3]
-// Prints one JSON line: CPU seconds of JSON.parse alone and of parse + trace, per round and best.
+// Prints one JSON line: CPU seconds of JSON.parse alone and of parse + trace (best round), and a
+// SHA-256 over every span of one more, untimed run (the same for the same spans: compare it across
+// a change that must not change the output).
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { simulateEvents } from './generate-kwok-stream.ts';
 import { webhookScenario } from './webhook-otlp.ts';
@@ -25,6 +28,8 @@ export interface RouteResult {
   eventsPerCpuSec: number;
   /** routeCpuSec − parseCpuSec, per event. */
   traceUsPerEvent: number;
+  /** SHA-256 (hex) over the JSON of every span, in order. */
+  spansSha256: string;
 }
 
 const cpuSec = (): number => {
@@ -48,12 +53,16 @@ function buildBodies(small: boolean, events: number): { bodies: string[]; n: num
   return { bodies, n };
 }
 
-function traceAll(bodies: string[]): number {
+function traceAll(bodies: string[], hash?: ReturnType<typeof createHash>): number {
   const pipeline = new Pipeline({});
   let spans = 0;
   for (const body of bodies) {
     const tx = pipeline.begin();
-    for (const item of (JSON.parse(body) as { items: unknown[] }).items) spans += tx.auditEvent(item, 'bench').spans.length;
+    for (const item of (JSON.parse(body) as { items: unknown[] }).items) {
+      const out = tx.auditEvent(item, 'bench').spans;
+      spans += out.length;
+      if (hash) for (const span of out) hash.update(JSON.stringify(span));
+    }
     tx.commit();
   }
   return spans;
@@ -72,6 +81,8 @@ export function routeBench(small: boolean, events: number, rounds: number): Rout
     spans = traceAll(bodies);
     route = Math.min(route, cpuSec() - t);
   }
+  const hash = createHash('sha256');
+  traceAll(bodies, hash);
   return {
     events: n,
     spans,
@@ -82,6 +93,7 @@ export function routeBench(small: boolean, events: number, rounds: number): Rout
     routeCpuSec: round(route, 2),
     eventsPerCpuSec: Math.round(n / route),
     traceUsPerEvent: round(((route - parse) / n) * 1e6, 1),
+    spansSha256: hash.digest('hex'),
   };
 }
 

@@ -75,6 +75,11 @@ class Differ {
     } else this.dropped++;
   }
 
+  /** An equal value that may still have changed: a redacted secret whose digests differ. */
+  mayHideChange(v: unknown): boolean {
+    return typeof v === 'string' && this.opts.oldDigests !== undefined && this.opts.newDigests !== undefined && v.startsWith('<redacted');
+  }
+
   walk(path: string, a: unknown, b: unknown): void {
     if (a === b) {
       if (typeof a === 'string' && a.startsWith('<redacted') && this.opts.oldDigests && this.opts.newDigests) {
@@ -88,7 +93,12 @@ class Differ {
     }
     if (SKIP.has(path)) return;
     if (isRecord(a) && isRecord(b)) {
-      for (const k in a) this.walk(keySegment(path, k), a[k], b[k]);
+      for (const k in a) {
+        const x = a[k];
+        const y = b[k];
+        // most fields are unchanged: no path for them (walk would return at once)
+        if (x !== y || this.mayHideChange(x)) this.walk(keySegment(path, k), x, y);
+      }
       for (const k in b) if (!(k in a)) this.walk(keySegment(path, k), undefined, b[k]);
       return;
     }

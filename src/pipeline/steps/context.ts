@@ -28,6 +28,8 @@ export interface ChangeContext {
   objJson: string | undefined;
   /** The version this change started from, when known. */
   prev: KubeObject | undefined;
+  /** Its resourceVersion, when a step needed only that and left `prev` unparsed (a delete showing its object). */
+  prevRv: string | undefined;
   /** The event span: name, time and API version start as the change's; steps may know better. */
   name: string;
   startUs: number;
@@ -85,6 +87,7 @@ export function changeContext(change: Change, tools: ChangeTools): ChangeContext
     fromRequest: false,
     objJson: undefined,
     prev: undefined,
+    prevRv: undefined,
     name: change.name,
     startUs: change.startUs,
     endUs: change.endUs,

@@ -6,7 +6,12 @@ import { snapshot } from '../../decorate/snapshot.ts';
 import type { Describer } from './context.ts';
 
 export const deleteSnapshot: Describer = (ctx) => {
+  if (ctx.obj) {
+    // only the last version's resourceVersion is shown: no need to parse it
+    ctx.prevRv = ctx.versions.lastRv(ctx.key);
+    ctx.attributes[Attr.snapshot] = ctx.objJson = snapshot(ctx.obj);
+    return;
+  }
   ctx.prev = ctx.last();
-  if (ctx.obj) ctx.attributes[Attr.snapshot] = ctx.objJson = snapshot(ctx.obj);
-  else if (ctx.prev) ctx.attributes[Attr.snapshot] = snapshot(ctx.prev);
+  if (ctx.prev) ctx.attributes[Attr.snapshot] = snapshot(ctx.prev);
 };

@@ -5,7 +5,8 @@ import type { ChangeStep } from './context.ts';
 import { rvOf } from './context.ts';
 
 export const resourceVersions: ChangeStep = (ctx) => {
-  if (ctx.prev && rvOf(ctx.prev)) ctx.attributes[Attr.oldResourceVersion] = rvOf(ctx.prev);
+  const oldRv = ctx.prev ? rvOf(ctx.prev) : ctx.prevRv;
+  if (oldRv) ctx.attributes[Attr.oldResourceVersion] = oldRv;
   const newRv = ctx.fromRequest ? '' : rvOf(ctx.obj);
   if (newRv) ctx.attributes[Attr.newResourceVersion] = newRv;
   const apiVersion = ctx.obj?.apiVersion;
