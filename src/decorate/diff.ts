@@ -76,15 +76,15 @@ class Differ {
   }
 
   /** An equal value that may still have changed: a redacted secret whose digests differ. */
-  mayHideChange(v: unknown): boolean {
+  mayHideChange(v: unknown): v is string {
     return typeof v === 'string' && this.opts.oldDigests !== undefined && this.opts.newDigests !== undefined && v.startsWith('<redacted');
   }
 
   walk(path: string, a: unknown, b: unknown): void {
     if (a === b) {
-      if (typeof a === 'string' && a.startsWith('<redacted') && this.opts.oldDigests && this.opts.newDigests) {
-        const da = this.opts.oldDigests.get(path);
-        const db = this.opts.newDigests.get(path);
+      if (this.mayHideChange(a)) {
+        const da = this.opts.oldDigests!.get(path);
+        const db = this.opts.newDigests!.get(path);
         if (da !== undefined && db !== undefined && digestsDiffer(da, db)) {
           this.emit(path, a, `${a.slice(0, -1)}, changed>`);
         }
