@@ -57,6 +57,25 @@ describe('severity of routine controller behaviour', () => {
     expect(f.find((x) => x.actors?.[0] === 'stale-writer')).toMatchObject({ severity: 'warning' });
   });
 
+  it('a controller’s retried 409s stay info at a low threshold when a third of its requests failed; most failing at that volume is a warning', () => {
+    // the numbers of a CI run of the KWOK negative control (a 20-pod rollout, scaled 20 → 30 → 5) at
+    // conflictMin 2: the ReplicaSet controller got 21 × 409 on two ReplicaSets, 36 % of its writes there
+    const conflicted = (accepted: number): Finding | undefined => {
+      const h = new History();
+      const a = ref('replicasets', 'default', 'web-a', 'apps');
+      const b = ref('replicasets', 'default', 'web-b', 'apps');
+      for (let i = 0; i < 21; i++) {
+        h.fail(i < 11 ? a : b, 1 + i, RSC, 'update', 409, 'the object has been modified', { [Attr.subresource]: 'status' });
+        h.status(i < 11 ? a : b, 1.1 + i, RSC, `status.replicas ${i} -> ${i + 1}`);
+      }
+      for (let i = 21; i < accepted; i++) h.status(i % 2 ? a : b, 30 + i, RSC, `status.readyReplicas ${i} -> ${i + 1}`);
+      const r = buildReport(h.spans, { startUs: at(0), endUs: at(600), thresholds: { conflictMin: 2 } });
+      return of(r, 'conflicts').find((x) => x.actors?.[0] === RSC);
+    };
+    expect(conflicted(37)).toMatchObject({ severity: 'info', data: { failures: 21, accepted: 37, failedRatio: 0.36, retried: { succeeded: 21 } } });
+    expect(conflicted(21)).toMatchObject({ severity: 'warning', data: { failures: 21, accepted: 21, failedRatio: 0.5 } });
+  });
+
   it('pods of a deleted node removed by the pod GC are info; pods still there at the end a warning', () => {
     const h = new History();
     const gone = h.pod(undefined, 'web-0', 1, 'kwok-admin', { node: 'n1', runAfter: 0.1 });

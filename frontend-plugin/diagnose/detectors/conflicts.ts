@@ -42,10 +42,13 @@ export const conflicts: Detector = {
       let accepted = 0;
       for (const k of perObject.keys()) for (const e of index.history(k)?.events ?? []) if (isWrite(e) && actorOf(e) === actor) accepted++;
       const ratio = failures.length / (failures.length + accepted);
-      // a built-in controller retrying its 409s is routine: a storm when very many fail, or most of
-      // its requests fail and most retries did not succeed either
-      const stuck = !failures.every(isRoutine) || retriedOk * 2 < failures.length;
-      const storm = (ratio >= t.conflictMinRatio && stuck) || failures.length >= 10 * t.conflictMin;
+      // anyone else: a storm when most of its requests there failed, or very many did. A built-in
+      // controller retrying its 409s is optimistic concurrency at work, and how many it gets grows
+      // with the objects it handles and the machine's load: a storm only when most of its requests
+      // there failed and, besides, most of its retries failed too or very many failed
+      const most = ratio >= t.conflictMinRatio;
+      const many = failures.length >= 10 * t.conflictMin;
+      const storm = failures.every(isRoutine) ? most && (retriedOk * 2 < failures.length || many) : most || many;
       const serverErrors = failures.filter((f) => codeOf(f) >= 500).length;
       const kinds = [...new Set(failures.map((f) => kindOfCode(codeOf(f))!))];
       const top = objects[0]!;
