@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI, startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { ownKwok, type OwnKwok } from '../setup/kwok-cluster.ts';
+import { waitFor } from '../setup/wait.ts';
 import type { Report } from '../../frontend-plugin/diagnose/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -32,7 +33,7 @@ describe('completeness ← an audit policy that drops the requests of one namesp
     writeFileSync(join(dir, 'policy.yaml'), policy);
     cluster = await ownKwok(dir, 'kt-dark', ['--audit-policy', join(dir, 'policy.yaml')]);
     const args = ['--cluster', cluster.name, '--kubeconfig', cluster.kubeconfig, '--webhook-port', String(cluster.webhookPort), '--no-query'];
-    serve = await startKubetrail(['serve', ...args, '--store', store, '--unexplained-grace', '8s', '--log-level', 'info'], { ready: /informers synced/ });
+    serve = await startKubetrail(['serve', ...args, '--store', store, '--unexplained-grace', '20s', '--log-level', 'info'], { ready: /informers synced/ });
     const kubectl = (a: string[]) => cluster!.kubectl(['--as=alice', '--as-group=system:masters', ...a]);
     for (const ns of ['dark', 'lit']) {
       await kubectl(['create', 'namespace', ns]);
@@ -41,13 +42,23 @@ describe('completeness ← an audit policy that drops the requests of one namesp
       for (let i = 2; i <= 3; i++) await kubectl(['patch', 'configmap', 'kept', '-n', ns, '-p', JSON.stringify({ data: { v: String(i) } })]);
       await kubectl(['delete', 'configmap', 'gone', '-n', ns]);
     }
-    // past the grace period (8 s) and the next sweep (every 2 s)
-    await new Promise((r) => setTimeout(r, 14_000));
+    // past the grace period (20 s: on a loaded machine an audit batch can reach kubetrail seconds
+    // after the watch saw its change) and the next sweep (every 2 s), until the dark ConfigMaps are named
+    const diagnose = (): Report => {
+      const diag = spawnSync(process.execPath, [CLI, 'diagnose', '--store', store, '--json'], { encoding: 'utf8' });
+      expect([0, 1], diag.stderr).toContain(diag.status);
+      return JSON.parse(diag.stdout) as Report;
+    };
+    const named = (r: Report) => (r.findings.find((x) => x.detector === 'completeness')?.data?.unexplainedObjects ?? []) as string[];
+    await waitFor(
+      () => ['ConfigMap dark/kept', 'ConfigMap dark/gone'].every((n) => named(diagnose()).includes(n)) || undefined,
+      'the dark ConfigMaps named',
+      120_000,
+      2000,
+    );
     expect(await serve.stop()).toBe(0);
     serve = undefined;
-    const diag = spawnSync(process.execPath, [CLI, 'diagnose', '--store', store, '--json'], { encoding: 'utf8' });
-    expect([0, 1], diag.stderr).toContain(diag.status);
-    report = JSON.parse(diag.stdout) as Report;
+    report = diagnose();
   }, 300_000);
 
   afterAll(async () => {

@@ -147,8 +147,13 @@ describe('kwokctl recipe deploy/kwok/kwokctl-kubetrail.sh', () => {
           .map((e) => e.user),
       );
     const bound = () => storedEvents(join(dir, 'kubetrail.sqlite'), name).filter((e) => e.objName.startsWith('recipe-web') && e.subresource === 'binding');
-    await waitFor(() => bound().length >= 2, 'both pods bound to a node, in the store', 90_000);
     const sa = (controller: string) => `system:serviceaccount:kube-system:${controller}`;
+    // the API server sends its audit batches concurrently: wait for the creates' batches too
+    await waitFor(
+      () => bound().length >= 2 && actors('deployments', 'create').size > 0 && actors('replicasets', 'create').size > 0 && actors('pods', 'create').size > 0,
+      'both pods bound to a node and the creates, in the store',
+      90_000,
+    );
     expect(actors('deployments', 'create')).toEqual(new Set(['kwok-admin'])); // kubectl with the cluster's admin kubeconfig
     expect(actors('replicasets', 'create')).toEqual(new Set([sa('deployment-controller')]));
     expect(actors('pods', 'create')).toEqual(new Set([sa('replicaset-controller')]));

@@ -109,7 +109,7 @@ describe('kubetrail diagnose ← workload failures on a KWOK cluster with failur
     const diag = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
     expect([0, 1], diag.stderr).toContain(diag.status);
     report = JSON.parse(diag.stdout) as Report;
-  });
+  }, 420_000); // its own cluster, the scenarios (the crash loop sets the pace), a replay and a diagnosis
 
   /** Every scenario at once (they run side by side; the slowest, the crash loop, sets the pace). */
   async function stage(): Promise<void> {

@@ -111,7 +111,7 @@ describe('kubetrail diagnose ← misbehaving actors on the KWOK cluster', () => 
         expect(res.status).toBe(200);
         const r = (await res.json()) as Report;
         const ready =
-          find(r, 'fighting') &&
+          find(r, 'fighting', (f) => f.data?.flips === 5) &&
           find(r, 'unscheduled-pods', has('picky')) &&
           find(r, 'orphans', has('keeper')) &&
           find(r, 'churn', has('flappy')) &&

@@ -60,8 +60,11 @@ describe('diagnosis of healthy and chaotic runs on the KWOK cluster', () => {
     await k(chaos, ['create', 'deployment', 'victim', '--image=nginx', '--replicas=3']);
     await rollout(chaos, 'victim');
     for (let round = 0; round < 6; round++) {
-      const pods = (await kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'pods', '-n', chaos])).items.map((p) => p.metadata.name);
-      await kubectl(['delete', 'pod', ...pods, '-n', chaos, '--wait=false', ...as(KILLER)]);
+      // the live pods (the last round's may still be terminating, and gone by the delete)
+      const pods = (await kubectlJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>(['get', 'pods', '-n', chaos])).items
+        .filter((p) => !p.metadata.deletionTimestamp)
+        .map((p) => p.metadata.name);
+      await kubectl(['delete', 'pod', ...pods, '-n', chaos, '--wait=false', '--ignore-not-found', ...as(KILLER)]);
       await waitFor(
         async () => {
           const now = await kubectlJson<{ items: { metadata: { name: string; deletionTimestamp?: string } }[] }>(['get', 'pods', '-n', chaos]);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
+import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
 import { CLI, serveToStore, type RunningKubetrail } from '../setup/kubetrail.ts';
 import type { Finding, Report } from '../../frontend-plugin/diagnose/types.ts';
 import type { Explanation } from '../../frontend-plugin/diagnose/explain.ts';
@@ -46,8 +46,18 @@ describe('kubetrail diagnose ← deletions held by a finalizer on the KWOK clust
     await kubectl(['patch', 'configmap', 'released', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}', ...as('hold-controller')]);
     await kubectl(['create', 'configmap', 'fg', '-n', ns, '--from-literal=a=1', ...as('alice')]);
     await kubectl(['delete', 'configmap', 'fg', '-n', ns, '--cascade=foreground', '--wait=false', ...as('bob')]);
-    // past the 10 s --deletion-timeout given to diagnose
+    // past the 10 s --deletion-timeout given to diagnose, and the namespace controller has said
+    // what holds the namespace (its status write may come late on a loaded machine)
     await new Promise((r) => setTimeout(r, 13_000));
+    await waitFor(
+      async () => {
+        const conditions = (await kubectlJson(['get', 'namespace', doomed])).status?.conditions as { type: string; status: string }[] | undefined;
+        return conditions?.some((c) => c.type === 'NamespaceFinalizersRemaining' && c.status === 'True') || undefined;
+      },
+      `namespace ${doomed}'s NamespaceFinalizersRemaining condition`,
+      60_000,
+      1000,
+    );
     const until = new Date().toISOString();
     const args = ['diagnose', '--store', store, '--since', since, '--until', until, '--deletion-timeout', '10s', '--json'];
     const env = { ...process.env, KUBETRAIL_LOG_LEVEL: 'warn' };
@@ -103,8 +113,11 @@ describe('kubetrail diagnose ← deletions held by a finalizer on the KWOK clust
   });
 
   it('leaves alone the finalizer removed in time and the foreground deletion the garbage collector completed', () => {
-    expect(stuck((x) => ['released', 'fg'].includes(x.objects[0]!.name))?.title).toBeUndefined();
-    expect(report.findings.filter((f) => f.detector === 'stuck-deletions')).toHaveLength(2);
+    // (a completed deletion that took longer than the timeout would be info, "took N s": the
+    // garbage collector can be that slow on a loaded machine; never a warning)
+    const done = report.findings.filter((f) => f.detector === 'stuck-deletions' && ['released', 'fg'].includes(f.objects[0]!.name));
+    expect(done.filter((f) => f.severity !== 'info' || f.data?.stillThere).map((f) => f.title)).toEqual([]);
+    expect(report.findings.filter((f) => f.detector === 'stuck-deletions' && f.severity !== 'info')).toHaveLength(2);
   });
 
   it('names the ConfigMap that holds the namespace stuck Terminating, with alice as the cause', () => {

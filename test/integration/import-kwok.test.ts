@@ -4,7 +4,8 @@
 // the controllers' and kwok's reactions among them, and `diagnose` reads it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
@@ -24,6 +25,21 @@ describe('kubetrail import ← a recording made by kwokctl snapshot record of th
   let recorder: ChildProcess | undefined;
   let imported: { code: number; out: string; err: string };
   let spans: SpanRecord[] = [];
+  /** The pods of the namespace that the recording (as written so far) shows bound to a node. */
+  const boundPods = () => {
+    const bound = new Set<string>();
+    for (const d of parseAllDocuments(readFileSync(recording, 'utf8'))) {
+      if (d.errors.length) continue; // the document kwokctl is writing
+      const v = d.toJS() as {
+        kind?: string;
+        target?: { name: string; namespace?: string };
+        resource?: { resource: string };
+        template?: { spec?: { nodeName?: string } };
+      } | null;
+      if (v?.kind === 'ResourcePatch' && v.resource?.resource === 'pods' && v.target?.namespace === ns && v.template?.spec?.nodeName) bound.add(v.target.name);
+    }
+    return bound.size;
+  };
 
   beforeAll(async () => {
     ns = await createNamespace('import');
@@ -37,7 +53,7 @@ describe('kubetrail import ← a recording made by kwokctl snapshot record of th
     let log = '';
     recorder.stderr!.on('data', (b: Buffer) => (log += b.toString()));
     const exited = new Promise<number | null>((done) => recorder!.once('exit', (code) => done(code)));
-    await waitFor(async () => log.includes('"msg":"Recording"') || undefined, `kwokctl recording (${log})`, 20_000, 200);
+    await waitFor(async () => log.includes('"msg":"Recording"') || undefined, `kwokctl recording (${log})`, 60_000, 200);
     const k = (args: string[]) => kubectl([...args, '-n', ns]);
     await k(['create', 'deployment', 'web', '--image=nginx:1', '--replicas=2']);
     await k(['create', 'configmap', 'settings', '--from-literal=mode=a']);
@@ -47,15 +63,17 @@ describe('kubetrail import ← a recording made by kwokctl snapshot record of th
     await waitFor(
       async () => (await kubectlJson(['get', 'deployment', 'web', '-n', ns])).status?.readyReplicas === 3 || undefined,
       'web ready with 3 replicas',
-      30_000,
+      90_000,
       500,
     );
+    // kwokctl's watch may be behind the API server: stop once it has written the third binding
+    await waitFor(() => boundPods() >= 3 || undefined, 'the three pods bound in the recording', 60_000, 1000);
     recorder.kill('SIGINT');
     expect(await exited).toBe(0);
     recorder = undefined;
     imported = await cli(['import', recording, '--store', store, '--cluster', stack.clusterName]);
     spans = await storedEvents(store, ns);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     recorder?.kill('SIGINT');

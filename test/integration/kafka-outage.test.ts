@@ -121,5 +121,5 @@ describe('Kafka outage under load', () => {
     expect(new Set(stored.map((s) => s.auditId))).toEqual(new Set(acked));
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(tracer.child.exitCode).toBeNull();
-  }, 300_000);
+  }, 420_000);
 });

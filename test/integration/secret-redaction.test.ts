@@ -125,9 +125,17 @@ describe('Secret values never leave kubetrail (KWOK cluster)', () => {
     expect(snapshots.length).toBeGreaterThanOrEqual(2); // create and delete carry a snapshot
     expect(leaks(JSON.stringify([...createdSpans, ...appliedSpans]), values)).toEqual([]);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${stack.webhookPort}/metrics`)).text();
-    expect(metrics).toMatch(/kubetrail_audit_events_accepted_total [1-9]/);
-    expect(metrics).toMatch(/kubetrail_watch_events_total\{source="watch",type="DELETED"\} [1-9]/);
+    // the counters move with their own paths (webhook batches, the watch): wait for both
+    const counted = [/kubetrail_audit_events_accepted_total [1-9]/, /kubetrail_watch_events_total\{source="watch",type="DELETED"\} [1-9]/];
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${stack.webhookPort}/metrics`)).text();
+        return counted.every((re) => re.test(text)) ? text : undefined;
+      },
+      'accepted audit events and watched deletes in /metrics',
+      60_000,
+    );
+    for (const re of counted) expect(metrics).toMatch(re);
     expect(leaks(metrics, values)).toEqual([]);
 
     expect(await serve.stop()).toBe(0);

@@ -9,7 +9,7 @@ import { SqliteStore } from '../../src/sinks/sqlite-store.ts';
 import { SqliteBackend } from '../../frontend-plugin/backend/sqlite.ts';
 import { instrument } from '../../src/sinks/index.ts';
 import { buildWebhookServer, type WebhookServer } from '../../src/sources/webhook.ts';
-import { objectKey } from '../../src/core/model.ts';
+import { objectKey, type SpanRecord } from '../../src/core/model.ts';
 import { rawTraceId } from '../../src/core/ids.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../setup/kube.ts';
 
@@ -57,17 +57,22 @@ describe('audit webhook ← real kube-apiserver', () => {
       90_000,
     );
     const key = objectKey(found[0]!.object);
+    // the API server sends its audit batches concurrently: the create's may be stored after the
+    // controller's writes, so wait for all of them
+    const verbsOf = (ev: SpanRecord[]) => ev.map((s) => `${s.attributes.verb}${s.attributes.subresource ? ` ${s.attributes.subresource}` : ''}`);
     const events = await waitFor(
       async () => {
         const spans = (await Promise.all(found[0]!.windows.map((w) => new SqliteBackend(store).getRawTrace(rawTraceId(key, w))))).flat();
         const ev = spans.filter((s) => s.kind === 'event');
         const users = new Set(ev.map((s) => String(s.attributes.user)));
-        return ev.length >= 3 && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
+        const verbs = verbsOf(ev);
+        const all = verbs.includes('create') && verbs.some((v) => v.startsWith('patch') || v.startsWith('update'));
+        return all && [...users].some((u) => u.includes('deployment-controller')) ? ev : undefined;
       },
       'create, scale and controller updates',
       90_000,
     );
-    const verbs = events.map((s) => `${s.attributes.verb}${s.attributes.subresource ? ` ${s.attributes.subresource}` : ''}`);
+    const verbs = verbsOf(events);
     expect(verbs).toContain('create');
     expect(verbs.some((v) => v.startsWith('patch') || v.startsWith('update'))).toBe(true);
 
