@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 //  - unit: pure code and fixtures, no external process.
 //  - integration: the real stack (KWOK cluster, Jaeger, Kafka, Chromium), started once per run by
 //    test/setup/stack.ts and stopped at teardown, also when a test fails. Files run one at a time
-//    because they share the cluster and the audit webhook port, after the unit project.
+//    because they share the cluster and the audit webhook port.
 export default defineConfig({
   test: {
     projects: [
@@ -12,8 +12,6 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // first, alone: the stack's tests then do not share the 2 cores of CI with the unit suite
-          sequence: { groupOrder: 0 },
           testTimeout: 30_000,
           // a few files replay recorded scenarios through the CLI before their tests: on a loaded
           // 2-core machine that took longer than vitest's default 10 s for hooks
@@ -25,7 +23,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/stack.ts'],
-          sequence: { groupOrder: 1 },
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,
