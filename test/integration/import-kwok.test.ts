@@ -4,7 +4,8 @@
 // the controllers' and kwok's reactions among them, and `diagnose` reads it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
@@ -14,6 +15,14 @@ import { storedEvents } from '../helpers/store-spans.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
 
 const stack = inject('stack');
+/** A document of a kwok recording, as far as the test reads it. */
+type RecordedDoc = {
+  kind?: string;
+  method?: string;
+  target?: { name: string; namespace?: string };
+  resource?: { resource: string };
+  template?: { spec?: { nodeName?: string } };
+} | null;
 const cli = (args: string[]) => exec(process.execPath, [CLI, ...args]);
 
 describe('kubetrail import ← a recording made by kwokctl snapshot record of the KWOK cluster', () => {
@@ -50,9 +59,18 @@ describe('kubetrail import ← a recording made by kwokctl snapshot record of th
       90_000,
       500,
     );
+    // kwokctl keeps the changes in memory until it stops, and drops those its watches delivered but
+    // it had not yet taken in when it is stopped (its snapshot Saver.Record): give it time to catch up
+    await new Promise((r) => setTimeout(r, 5000));
     recorder.kill('SIGINT');
     expect(await exited).toBe(0);
     recorder = undefined;
+    // what the test needs from kwokctl (not from kubetrail): the last write and all three bindings
+    const patches = parseAllDocuments(readFileSync(recording, 'utf8')).map((d) => d.toJS() as RecordedDoc);
+    const isOurs = (p: RecordedDoc, resource: string) => p?.kind === 'ResourcePatch' && p.target?.namespace === ns && p.resource?.resource === resource;
+    const lastWrite = patches.some((p) => isOurs(p, 'configmaps') && p?.method === 'delete');
+    const bound = new Set(patches.filter((p) => isOurs(p, 'pods') && p?.template?.spec?.nodeName).map((p) => p!.target!.name)).size;
+    if (!lastWrite || bound < 3) throw new Error(`kwokctl's recording is missing changes (the ConfigMap's delete: ${lastWrite}, pods bound: ${bound} of 3)`);
     imported = await cli(['import', recording, '--store', store, '--cluster', stack.clusterName]);
     spans = await storedEvents(store, ns);
   });
