@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, waitFor } from '../setup/kube.ts';
@@ -13,16 +12,9 @@ import { CLI } from '../setup/kubetrail.ts';
 import { exec, STACK_LIB } from '../setup/kwok-cluster.ts';
 import { storedEvents } from '../helpers/store-spans.ts';
 import type { SpanRecord } from '../../src/core/model.ts';
+import { parseKwokRecording, type RecordedPatch } from '../../src/sources/kwok-recording.ts';
 
 const stack = inject('stack');
-/** A document of a kwok recording, as far as the test reads it. */
-type RecordedDoc = {
-  kind?: string;
-  method?: string;
-  target?: { name: string; namespace?: string };
-  resource?: { resource: string };
-  template?: { spec?: { nodeName?: string } };
-} | null;
 const cli = (args: string[]) => exec(process.execPath, [CLI, ...args]);
 
 describe('kubetrail import ← a recording made by kwokctl snapshot record of the KWOK cluster', () => {
@@ -66,10 +58,10 @@ describe('kubetrail import ← a recording made by kwokctl snapshot record of th
     expect(await exited).toBe(0);
     recorder = undefined;
     // what the test needs from kwokctl (not from kubetrail): the last write and all three bindings
-    const patches = parseAllDocuments(readFileSync(recording, 'utf8')).map((d) => d.toJS() as RecordedDoc);
-    const isOurs = (p: RecordedDoc, resource: string) => p?.kind === 'ResourcePatch' && p.target?.namespace === ns && p.resource?.resource === resource;
-    const lastWrite = patches.some((p) => isOurs(p, 'configmaps') && p?.method === 'delete');
-    const bound = new Set(patches.filter((p) => isOurs(p, 'pods') && p?.template?.spec?.nodeName).map((p) => p!.target!.name)).size;
+    const patches = parseKwokRecording(readFileSync(recording, 'utf8')).docs.flatMap((d) => ('patch' in d && d.patch.namespace === ns ? [d.patch] : []));
+    const lastWrite = patches.some((p) => p.gvr.resource === 'configmaps' && p.method === 'delete');
+    const nodeOf = (p: RecordedPatch) => (p.template?.spec as { nodeName?: string } | undefined)?.nodeName;
+    const bound = new Set(patches.filter((p) => p.gvr.resource === 'pods' && nodeOf(p)).map((p) => p.name)).size;
     if (!lastWrite || bound < 3) throw new Error(`kwokctl's recording is missing changes (the ConfigMap's delete: ${lastWrite}, pods bound: ${bound} of 3)`);
     imported = await cli(['import', recording, '--store', store, '--cluster', stack.clusterName]);
     spans = await storedEvents(store, ns);

@@ -17,7 +17,7 @@ import type { SpanRecord } from '../../src/core/model.ts';
 import type { SpanSink } from '../../src/core/sink.ts';
 import { auditEvent, eventList } from '../unit/webhook.fixtures.ts';
 import { ownBadgerJaeger, type OwnJaeger } from '../setup/own-jaeger.ts';
-import { waitFor } from '../setup/wait.ts';
+import { readBack } from '../helpers/read-back.ts';
 
 /** Text of `bytes` UTF-8 bytes mixing 1- to 4-byte characters, so part boundaries fall inside characters. */
 const text = (bytes: number, seed: string) => `${seed}:${'aé€😀'.repeat(Math.ceil(bytes / 10))}`;
@@ -60,15 +60,7 @@ async function roundTrip(jaeger: OwnJaeger, items: unknown[], limits: { maxAttri
   expect(res.json()).toMatchObject({ received: items.length, traced: items.length, rejected: 0 });
   const sent = handed.map((s) => boundSpan(s, sink.limits.maxAttributeBytes, sink.limits.maxBatchBytes).span);
   const backend = new JaegerBackend({ url: jaeger.queryUrl });
-  const traceIds = [...new Set(sent.map((s) => s.traceId))];
-  const read = await waitFor(
-    async () => {
-      const got = new Map((await backend.getRawTraces(traceIds)).flat().map((s) => [s.spanId, s]));
-      return sent.every((s) => got.has(s.spanId)) ? got : undefined;
-    },
-    `${sent.length} spans in Jaeger (badger)`,
-    30_000,
-  );
+  const read = await readBack(backend, sent, 'spans in Jaeger (badger)', 30_000);
   for (const s of sent) expect(read.get(s.spanId), `${s.name} of ${s.object.name}`).toEqual(s);
   return { sent, read };
 }

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { JaegerBackend } from '../../frontend-plugin/backend/jaeger.ts';
 import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
+import { readBack } from '../helpers/read-back.ts';
 import { createQueryServer } from '../../frontend-plugin/server.ts';
 import { windowStartSec, rawTraceId, keyHash } from '../../src/core/ids.ts';
-import { Attr, objectKey, type SpanRecord } from '../../src/core/model.ts';
+import { Attr, objectKey } from '../../src/core/model.ts';
 import { OtlpSink } from '../../src/sinks/otlp.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
@@ -72,18 +73,6 @@ interface JTrace {
 
 describe('query proxy over Jaeger', () => {
   const backend = new JaegerBackend({ url: stack.jaegerQueryUrl });
-  /** Waits until Jaeger returns every one of these spans, each trace whole. */
-  const allReadable = (written: SpanRecord[]) => {
-    const ids = [...new Set(written.map((s) => s.traceId))];
-    return waitFor(
-      async () => {
-        const read = new Set((await backend.getRawTraces(ids)).flat().map((s) => s.spanId));
-        return written.every((s) => read.has(s.spanId)) || undefined;
-      },
-      `${written.length} spans in Jaeger`,
-      60_000,
-    );
-  };
   const spans = history().spans;
   let app: FastifyInstance;
 
@@ -92,7 +81,7 @@ describe('query proxy over Jaeger', () => {
     await sink.write(spans);
     await sink.close();
     // Jaeger stores asynchronously, trace by trace: wait until every span written is readable
-    await allReadable(spans);
+    await readBack(backend, spans, 'spans in Jaeger');
     app = await createQueryServer({ backend, windowSec: WINDOW_SEC, upstream: stack.jaegerQueryUrl, uiDir: '/nonexistent' });
   });
   afterAll(async () => {
@@ -152,7 +141,7 @@ describe('query proxy over Jaeger', () => {
     const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint });
     await sink.write(old.spans);
     await sink.close();
-    await allReadable(old.spans);
+    await readBack(backend, old.spans, 'old spans in Jaeger');
     const fresh = new JaegerBackend({ url: stack.jaegerQueryUrl });
     expect(await fresh.clusters()).toEqual(expect.arrayContaining([CLUSTER, oldCluster, `${CLUSTER}-older`]));
     // splitting the search (time, then resource) finds them all with tiny pages too

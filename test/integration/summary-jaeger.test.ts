@@ -16,6 +16,7 @@ import { windowStartSec } from '../../src/core/ids.ts';
 import { OtlpSink } from '../../src/sinks/otlp.ts';
 import { ref, SyntheticTraces } from '../helpers/synthetic-backend.ts';
 import { runCli } from '../helpers/cli.ts';
+import { readBack } from '../helpers/read-back.ts';
 import { startKubetrail, type RunningKubetrail } from '../setup/kubetrail.ts';
 import { freePorts } from '../setup/ports.ts';
 import { waitFor } from '../setup/wait.ts';
@@ -62,9 +63,8 @@ describe('the data summary over Jaeger', () => {
     const sink = new OtlpSink({ endpoint: stack.otlpGrpcEndpoint });
     await sink.write(t.spans);
     await sink.close();
-    // Jaeger indexes asynchronously: wait until every trace written is readable
-    const ids = [...new Set(t.spans.map((s) => s.traceId))];
-    await waitFor(async () => ((await backend.getRawTraces(ids)).every((r) => r.length > 0) ? true : undefined), 'synthetic traces in Jaeger', 60_000);
+    // Jaeger stores asynchronously: wait until every span written is readable
+    await readBack(backend, t.spans, 'synthetic spans in Jaeger');
     // and the whole replayed recording: its window bounds and namespaces as the store has them
     const want = JSON.stringify(windowsOf(recorded));
     await waitFor(async () => JSON.stringify(windowsOf(await backend.summary(KWOK))) === want || undefined, 'the replayed recording in Jaeger', 60_000, 1000);
